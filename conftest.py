@@ -1,0 +1,2 @@
+"""Root conftest: the suite's fixtures live in suite/ (see suite/fixtures.py)."""
+pytest_plugins = ["suite.fixtures"]

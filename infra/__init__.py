@@ -1,0 +1,1 @@
+"""The workshop itself: its CloudFormation template, rotation function and deploy code."""

@@ -1,0 +1,70 @@
+"""Reaching the private database through the bastion `smdemo-host` (live mode).
+
+The deploy generates a per-run key pair (the public half becomes the bastion's EC2 key
+pair), the bastion's SSH host keys are read from its console output (cloud-init prints
+them), and paramiko opens a direct-tcpip channel to the database through it: the host
+key is checked, never blindly accepted.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+HOST_KEYS_BEGIN = "-----BEGIN SSH HOST KEY KEYS-----"
+HOST_KEYS_END = "-----END SSH HOST KEY KEYS-----"
+
+
+def new_key_pair() -> tuple[paramiko.PKey, str]:
+    """A fresh ed25519 key: (paramiko private key, OpenSSH public key line)."""
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+                                serialization.NoEncryption()).decode()
+    public = private.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                              serialization.PublicFormat.OpenSSH).decode()
+    return paramiko.Ed25519Key.from_private_key(io.StringIO(pem)), public + " smdemo-suite"
+
+
+class HostKeysNotPublished(Exception):
+    pass
+
+
+@retry(stop=stop_after_delay(600), wait=wait_fixed(15), retry=retry_if_exception_type(HostKeysNotPublished), reraise=True)
+def published_host_keys(ec2: Any, instance_id: str) -> list[str]:
+    output = ec2.get_console_output(InstanceId=instance_id, Latest=True).get("Output", "")
+    if HOST_KEYS_BEGIN not in output:
+        raise HostKeysNotPublished(f"bastion {instance_id} has not printed its SSH host keys yet")
+    block = output.split(HOST_KEYS_BEGIN, 1)[1].split(HOST_KEYS_END, 1)[0]
+    return [line.strip() for line in block.splitlines() if line.strip().startswith(("ssh-", "ecdsa-"))]
+
+
+class BastionRoute:
+    """Route to the database through the bastion; `attach` once the stack is up."""
+
+    def __init__(self) -> None:
+        self.key, self.public_key = new_key_pair()
+        self.client: paramiko.SSHClient | None = None
+
+    def attach(self, address: str, host_keys: list[str], user: str = "ec2-user") -> None:
+        client = paramiko.SSHClient()
+        for line in host_keys:
+            key_type, key_data = line.split()[:2]
+            client.get_host_keys().add(address, key_type, paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(address, username=user, pkey=self.key, timeout=30, allow_agent=False, look_for_keys=False)
+        self.client = client
+
+    def socket_to(self, host: str, port: int) -> paramiko.Channel:
+        if self.client is None:
+            raise RuntimeError("the bastion route is not attached yet: the stack is not deployed")
+        transport = self.client.get_transport()
+        return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=30)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()

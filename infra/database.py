@@ -1,0 +1,79 @@
+"""The workshop's database: connecting with a set of credentials, the `bookinfo` table.
+
+Connections go through a route: offline the database listens on loopback; live it is
+private in the VPC and is reached through the bastion (an SSH direct-tcpip channel).
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Iterator, Protocol
+
+import pymysql
+
+BOOKINFO_ROW = (1, "A Tale of Two Cities", "Charles Dickens")
+ACCESS_DENIED = 1045  # ER_ACCESS_DENIED_ERROR: what a stale password gets
+
+
+@dataclass(frozen=True)
+class DBCredentials:
+    """What a client needs to log in. repr() never shows the password."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    dbname: str | None = None
+
+    def __repr__(self) -> str:
+        return f"DBCredentials(host={self.host!r}, port={self.port}, username={self.username!r}, password=***)"
+
+    @classmethod
+    def from_secret(cls, secret: dict[str, Any], where: str = "secret") -> "DBCredentials":
+        """From an RDS secret's JSON; a missing key is named with where it was missing."""
+        for key in ("host", "username", "password"):
+            if key not in secret:
+                raise KeyError(f"{where} lacks the key {key!r} (keys present: {sorted(secret)})")
+        return cls(secret["host"], int(secret.get("port", 3306)), secret["username"], secret["password"],
+                   secret.get("dbname"))
+
+
+class Route(Protocol):
+    def socket_to(self, host: str, port: int) -> Any | None:
+        """A connected socket-like object, or None to let the driver connect directly."""
+
+
+class DirectRoute:
+    def socket_to(self, host: str, port: int) -> None:
+        return None
+
+
+@contextlib.contextmanager
+def connect(credentials: DBCredentials, route: Route, timeout: int = 10) -> Iterator[pymysql.connections.Connection]:
+    connection = pymysql.connect(
+        host=credentials.host, port=credentials.port, user=credentials.username, password=credentials.password,
+        database=credentials.dbname, connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,
+        defer_connect=True,
+    )
+    connection.connect(sock=route.socket_to(credentials.host, credentials.port))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def seed_bookinfo(connection: pymysql.connections.Connection) -> None:
+    """What the original bastion's user data did: the table and its one row."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bookinfo "
+                       "(BookId int, BookTitle varchar(255), BookAuthor varchar(255))")
+        cursor.execute("SELECT COUNT(*) FROM bookinfo WHERE BookId = %s", (BOOKINFO_ROW[0],))
+        if cursor.fetchone()[0] == 0:
+            cursor.execute("INSERT INTO bookinfo VALUES (%s, %s, %s)", BOOKINFO_ROW)
+    connection.commit()
+
+
+def read_bookinfo(connection: pymysql.connections.Connection) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT BookId, BookTitle, BookAuthor FROM bookinfo ORDER BY BookId")
+        return [tuple(row) for row in cursor.fetchall()]

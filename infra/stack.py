@@ -1,0 +1,181 @@
+"""Deploy and delete the workshop stack with boto3 (the same code for live and offline).
+
+A deployment: the rotation function's zip is staged to an S3 bucket the deploy creates,
+the stack is created from `infra/template.yaml`, tagged, awaited with CloudFormation's
+waiters, and its outputs read. Deletion empties the buckets the stack and the deploy made,
+deletes the stack, awaits it, and removes the secret for good.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from botocore.exceptions import ClientError, WaiterError
+
+from infra.packaging import build_rotation_zip
+
+log = logging.getLogger("workshop.deploy")
+
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+PROJECT_TAG = "smproj"
+
+
+class DeployError(RuntimeError):
+    """The stack did not come up; the message lists CloudFormation's reasons."""
+
+
+@dataclass
+class StackSettings:
+    stack_name: str
+    secret_name: str
+    name_prefix: str
+    run_id: str
+    admin_cidr: str = "127.0.0.1/32"
+    bastion_public_key: str = ""
+    waiter_delay: int = 15
+    waiter_max_attempts: int = 120
+
+    @property
+    def tags(self) -> list[dict[str, str]]:
+        return [{"Key": "Project", "Value": PROJECT_TAG},
+                {"Key": "smdemo:run-id", "Value": self.run_id},
+                {"Key": "smdemo:created-by", "Value": "smdemo-verification-suite"}]
+
+    @property
+    def artifact_bucket(self) -> str:
+        return f"{self.name_prefix}-artifacts-{self.run_id}".lower()[:63]
+
+
+@dataclass
+class WorkshopStack:
+    """One deployment of the workshop. `client(service)` returns a boto3 client for the operator."""
+
+    client: Callable[[str], Any]
+    region: str
+    workshop_dir: Path
+    settings: StackSettings
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def template_path(self) -> Path:
+        return self.workshop_dir / "infra" / "template.yaml"
+
+    def template_sha256(self) -> str:
+        return hashlib.sha256(self.template_path.read_bytes()).hexdigest()
+
+    def deploy(self) -> dict[str, str]:
+        code_key = self._stage_rotation_code()
+        cfn = self.client("cloudformation")
+        cfn.create_stack(
+            StackName=self.settings.stack_name,
+            TemplateBody=self.template_path.read_text(),
+            Parameters=self._parameters(code_key),
+            Capabilities=["CAPABILITY_IAM"],
+            OnFailure="DO_NOTHING",  # keep the failure reasons readable; delete() cleans up
+            Tags=self.settings.tags,
+        )
+        try:
+            cfn.get_waiter("stack_create_complete").wait(
+                StackName=self.settings.stack_name,
+                WaiterConfig={"Delay": self.settings.waiter_delay, "MaxAttempts": self.settings.waiter_max_attempts},
+            )
+        except WaiterError as error:
+            raise DeployError(f"stack {self.settings.stack_name} did not reach CREATE_COMPLETE "
+                              f"({error.last_response.get('Stacks', [{}])[0].get('StackStatus', 'unknown')}):\n"
+                              + self._failure_reasons()) from None
+        stack = cfn.describe_stacks(StackName=self.settings.stack_name)["Stacks"][0]
+        self.outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+        return self.outputs
+
+    def _parameters(self, code_key: str) -> list[dict[str, str]]:
+        values = {
+            "NamePrefix": self.settings.name_prefix,
+            "SecretName": self.settings.secret_name,
+            "RotationCodeBucket": self.settings.artifact_bucket,
+            "RotationCodeKey": code_key,
+            "BastionImageId": self._bastion_image_id(),
+            "AdminCidr": self.settings.admin_cidr,
+            "BastionPublicKey": self.settings.bastion_public_key,
+        }
+        return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
+
+    def _bastion_image_id(self) -> str:
+        """The current Amazon Linux 2023 AMI, from AWS's public SSM parameter."""
+        ssm = self.client("ssm")
+        try:
+            return ssm.get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
+        except ClientError:
+            # Not every partition publishes the parameter: fall back to Amazon's own images.
+            images = self.client("ec2").describe_images(Owners=["amazon"], Filters=[
+                {"Name": "name", "Values": ["al2023-ami-*-x86_64", "amzn2-ami-hvm-*-x86_64-gp2"]}])["Images"]
+            if not images:
+                raise DeployError(f"no Amazon Linux image found in {self.region}: is the region right?")
+            return sorted(images, key=lambda image: image.get("CreationDate", ""))[-1]["ImageId"]
+
+    def _stage_rotation_code(self) -> str:
+        s3 = self.client("s3")
+        bucket = self.settings.artifact_bucket
+        create: dict[str, Any] = {"Bucket": bucket}
+        if self.region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        s3.create_bucket(**create)
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": self.settings.tags})
+        package = build_rotation_zip(self.workshop_dir / "infra" / "rotation")
+        key = f"rotation/rotation-{hashlib.sha256(package).hexdigest()[:16]}.zip"
+        s3.put_object(Bucket=bucket, Key=key, Body=package)
+        return key
+
+    def _failure_reasons(self) -> str:
+        cfn = self.client("cloudformation")
+        lines = []
+        try:
+            for page in cfn.get_paginator("describe_stack_events").paginate(StackName=self.settings.stack_name):
+                for event in page["StackEvents"]:
+                    if event.get("ResourceStatus", "").endswith("FAILED"):
+                        lines.append(f"  {event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}")
+        except ClientError as error:
+            lines.append(f"  (events unavailable: {error.response['Error']['Code']})")
+        return "\n".join(lines) or "  (CloudFormation gave no reason)"
+
+    def delete(self) -> None:
+        """Remove everything the deployment created; safe to call after a failed deploy."""
+        cfn = self.client("cloudformation")
+        trail_bucket = self.outputs.get("TrailBucketName")
+        if trail_bucket:
+            self._empty_bucket(trail_bucket)
+        try:
+            cfn.delete_stack(StackName=self.settings.stack_name)
+            cfn.get_waiter("stack_delete_complete").wait(
+                StackName=self.settings.stack_name,
+                WaiterConfig={"Delay": self.settings.waiter_delay, "MaxAttempts": self.settings.waiter_max_attempts},
+            )
+        except (ClientError, WaiterError) as error:
+            log.error("deleting stack %s failed: %s", self.settings.stack_name, error)
+        self._delete_secret_for_good()
+        self._empty_bucket(self.settings.artifact_bucket, delete=True)
+
+    def _delete_secret_for_good(self) -> None:
+        # CloudFormation may leave the secret scheduled for deletion; a per-run name must not linger.
+        try:
+            self.client("secretsmanager").delete_secret(SecretId=self.settings.secret_name,
+                                                        ForceDeleteWithoutRecovery=True)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                log.error("deleting secret %s failed: %s", self.settings.secret_name, error)
+
+    def _empty_bucket(self, bucket: str, delete: bool = False) -> None:
+        s3 = self.client("s3")
+        try:
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                doomed = [{"Key": item["Key"], "VersionId": item["VersionId"]}
+                          for item in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+                if doomed:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+            if delete:
+                s3.delete_bucket(Bucket=bucket)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchBucket":
+                log.error("emptying bucket %s failed: %s", bucket, error)

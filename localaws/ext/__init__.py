@@ -1,0 +1,29 @@
+"""The project's extensions to moto: each module reproduces one AWS behaviour the suite relies on.
+
+Each is installed through moto's own extension points (CloudFormationModel subclasses,
+backend methods, the response classes' authorisation hook) before the server starts.
+"""
+from localaws.ext import (
+    cfn_cloudtrail,
+    cfn_dynamic_refs,
+    cfn_secretsmanager,
+    iam_enforcement,
+    lambda_runtime,
+    rds_databases,
+    secrets_rotation,
+)
+
+MODULES = (secrets_rotation, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail,
+           lambda_runtime, rds_databases, iam_enforcement)
+
+
+def install_all() -> None:
+    from moto.cloudformation import parsing
+
+    for module in MODULES:
+        if hasattr(module, "install"):
+            module.install()
+    # moto caches its resource-type map: rebuild it so the new CloudFormation types count.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

@@ -1,0 +1,111 @@
+"""IAM evaluation that matches AWS for the calls the suite makes.
+
+AWS: Secrets Manager authorises each secret-level action against the secret's ARN
+(`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX`), so a policy whose Resource
+is one secret's ARN allows that secret and no other. A denial on a JSON-protocol service
+reaches the SDK as error code `AccessDeniedException` with the message
+"User: ARN is not authorized to perform: ACTION on resource: RESOURCE because no
+identity-based policy allows the ACTION action" (or "... with an explicit deny ...").
+Inline role policies made by CloudFormation are enforced like those made by the API.
+moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with an XML
+`AccessDenied` body.
+"""
+from __future__ import annotations
+
+import json
+
+from botocore.exceptions import UnknownServiceError
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.core.responses import BaseResponse
+from moto.iam import access_control
+from moto.iam.access_control import IAMRequestBase, PermissionResult
+from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.utilities.utils import get_partition
+
+_JSON_PROTOCOLS = {"json", "rest-json"}
+# Actions that are not about one secret: AWS authorises them against "*".
+_ACCOUNT_LEVEL = {"ListSecrets", "GetRandomPassword", "BatchGetSecretValue"}
+
+
+def secret_resource(response: SecretsManagerResponse) -> str:
+    """The ARN a Secrets Manager request is authorised against."""
+    if response._get_action() in _ACCOUNT_LEVEL:
+        return "*"
+    secret_id = response._get_param("SecretId") or response._get_param("Name")
+    if not secret_id:
+        return "*"
+    try:
+        return response.backend.secrets[secret_id].arn
+    except KeyError:
+        if secret_id.startswith("arn:"):
+            return secret_id
+        partition = get_partition(response.region)
+        # A secret that does not exist (yet): its ARN would start like this.
+        return f"arn:{partition}:secretsmanager:{response.region}:{response.current_account}:secret:{secret_id}"
+
+
+class _Denied(Exception):
+    def __init__(self, explicit: bool):
+        super().__init__()
+        self.explicit = explicit
+
+
+def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
+    """moto's check, but remembering whether an explicit Deny decided it."""
+    if self._action == "sts:GetCallerIdentity":
+        return
+    permitted = False
+    for policy in self._access_key.collect_policies():
+        if isinstance(policy, dict) and "policy_document" not in policy:
+            policy = json.dumps(policy)  # inline role policies created through CloudFormation are dicts
+        result = access_control.IAMPolicy(policy).is_action_permitted(self._action, resource)
+        if result == PermissionResult.DENIED:
+            self._explicit_deny = True
+            self._raise_access_denied()
+        if result == PermissionResult.PERMITTED:
+            permitted = True
+    if self._is_assuming_role_operation(resource):
+        permitted = permitted and self._check_role_trust_relationship(resource)
+    if not permitted:
+        self._raise_access_denied()
+
+
+def _raise_access_denied(self: IAMRequestBase) -> None:
+    error = AccessDeniedError(user_arn=self._access_key.arn, action=self._action)
+    error.principal_arn = self._access_key.arn  # type: ignore[attr-defined]
+    error.iam_action = self._action  # type: ignore[attr-defined]
+    error.explicit = getattr(self, "_explicit_deny", False)  # type: ignore[attr-defined]
+    raise error
+
+
+def _is_json_protocol(response: BaseResponse) -> bool:
+    from moto.core.utils import get_service_model
+
+    try:
+        return get_service_model(response.boto3_service_name).protocol in _JSON_PROTOCOLS
+    except (UnknownServiceError, AttributeError):
+        return False
+
+
+_original_authorize = BaseResponse._authenticate_and_authorize_normal_action
+
+
+def _authenticate_and_authorize_normal_action(self: BaseResponse, resource: str = "*") -> None:
+    try:
+        _original_authorize(self, resource)
+    except AccessDeniedError as denied:
+        action = getattr(denied, "iam_action", "")
+        reason = ("with an explicit deny in an identity-based policy" if getattr(denied, "explicit", False)
+                  else f"because no identity-based policy allows the {action} action")
+        message = (f"User: {getattr(denied, 'principal_arn', 'unknown')} is not authorized to perform: "
+                   f"{action} on resource: {resource} {reason}")
+        if not _is_json_protocol(self):
+            raise  # query/XML services keep moto's AccessDenied body
+        raise JsonRESTError("AccessDeniedException", message)
+
+
+def install() -> None:
+    SecretsManagerResponse._determine_resource = secret_resource  # type: ignore[attr-defined]
+    IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    access_control.IAMRequest._raise_access_denied = _raise_access_denied  # type: ignore[method-assign]
+    BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action  # type: ignore[method-assign]

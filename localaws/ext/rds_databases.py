@@ -1,0 +1,113 @@
+"""RDS MySQL/MariaDB instances backed by a real database server process.
+
+AWS: CreateDBInstance gives a server that accepts the master user name and password and
+refuses anything else (MySQL error 1045); the instance's Endpoint (Address, Port) is
+where clients connect; StopDBInstance / StartDBInstance stop and restart it with its data;
+ModifyDBInstance MasterUserPassword resets the master password; DeleteDBInstance removes it.
+moto 5.2.5 only records metadata: there is no database and the password is never checked.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from moto.rds.models import DBInstance, RDSBackend
+
+from localaws.mysqld import MySQLServer
+
+ENGINES = {"mysql", "mariadb"}
+STATE_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "rds"
+
+
+def _server(database: DBInstance) -> MySQLServer | None:
+    return database.__dict__.get("_local_server")
+
+
+def _address(self: DBInstance) -> str:
+    server = _server(self)
+    if server is not None:
+        return server.host
+    return f"{self.db_instance_identifier}.aaaaaaaaaa.{self.region}.rds.amazonaws.com"
+
+
+_original_create = RDSBackend.create_db_instance
+_original_stop = RDSBackend.stop_db_instance
+_original_start = RDSBackend.start_db_instance
+_original_delete = RDSBackend.delete_db_instance
+_original_modify = RDSBackend.modify_db_instance
+
+
+def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+    database = _original_create(self, db_kwargs)
+    if (database.engine or "").lower() not in ENGINES or database.db_cluster_identifier:
+        return database
+    server = MySQLServer(
+        STATE_ROOT / f"{self.account_id}-{self.region_name}-{database.db_instance_identifier}",
+        master_username=database.master_username,
+        master_password=db_kwargs.get("master_user_password") or "",
+    )
+    try:
+        server.start()
+        if database.db_name:
+            with server.admin_connect() as connection, connection.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{database.db_name}`")
+    except Exception:
+        server.remove()
+        self.databases.pop(database.db_instance_identifier, None)
+        raise
+    database.__dict__["_local_server"] = server
+    database.port = server.port
+    return database
+
+
+def stop_db_instance(self: RDSBackend, db_instance_identifier: str, db_snapshot_identifier: str | None = None) -> DBInstance:
+    database = _original_stop(self, db_instance_identifier, db_snapshot_identifier)
+    if _server(database):
+        _server(database).stop()
+    return database
+
+
+def start_db_instance(self: RDSBackend, db_instance_identifier: str) -> DBInstance:
+    database = self.describe_db_instances(db_instance_identifier)[0]
+    if _server(database) and database.status == "stopped":
+        _server(database).start()
+    return _original_start(self, db_instance_identifier)
+
+
+def delete_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
+    database = _original_delete(self, db_instance_identifier, *args, **kwargs)
+    if _server(database):
+        _server(database).remove()
+    return database
+
+
+def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> DBInstance:
+    database = _original_modify(self, db_instance_identifier, db_kwargs)
+    password = db_kwargs.get("master_user_password")
+    if password and _server(database):
+        with _server(database).admin_connect() as connection, connection.cursor() as cursor:
+            for host in ("%", "localhost"):
+                cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (database.master_username, host, password))
+    return database
+
+
+def stop_all() -> None:
+    """Server shutdown: no database process outlives the local AWS."""
+    from moto.rds.models import rds_backends
+
+    for account in rds_backends.values():
+        for backend in account.values():
+            for database in list(backend.databases.values()):
+                if _server(database):
+                    _server(database).remove()
+
+
+def install() -> None:
+    DBInstance.address = property(_address)  # type: ignore[assignment]
+    RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
+    RDSBackend.stop_db_instance = stop_db_instance  # type: ignore[method-assign]
+    RDSBackend.start_db_instance = start_db_instance  # type: ignore[method-assign]
+    RDSBackend.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
+    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]

@@ -1,0 +1,36 @@
+"""The local AWS process: moto's server with the project's extensions installed.
+
+Usage: python -m localaws.server --port PORT --state-dir DIR
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state-dir", required=True)
+    args = parser.parse_args(argv)
+
+    os.environ["LOCALAWS_STATE_DIR"] = args.state_dir
+    os.environ["LOCALAWS_ENDPOINT"] = f"http://127.0.0.1:{args.port}"
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    from localaws.ext import install_all
+    from localaws.ext.rds_databases import stop_all
+    from moto import server
+
+    install_all()
+    try:
+        server.main(["-H", "127.0.0.1", "-p", str(args.port)])
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

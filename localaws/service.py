@@ -1,0 +1,120 @@
+"""Start, bootstrap and stop the local AWS (a `localaws.server` process on loopback).
+
+After start the server enforces IAM like AWS: the suite acts as an administrator IAM user
+created at bootstrap, exactly as a live run acts with the operator's credentials.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+ACCOUNT_ID = "123456789012"
+ADMIN_USER = "workshop-admin"
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LocalAWSError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+
+    def as_client_kwargs(self) -> dict[str, str]:
+        kwargs = {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key}
+        if self.session_token:
+            kwargs["aws_session_token"] = self.session_token
+        return kwargs
+
+
+class LocalAWS:
+    def __init__(self, state_dir: Path, region: str = "us-east-1"):
+        self.state_dir = Path(state_dir)
+        self.region = region
+        self.port = free_port()
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.admin: Credentials | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.state_dir / "localaws.log"
+
+    def start(self) -> "LocalAWS":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            env.pop(name, None)  # the server needs no real credentials and must not see any
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "localaws.server", "--port", str(self.port), "--state-dir", str(self.state_dir)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )
+        try:
+            self._wait_until_serving()
+            self.admin = self._bootstrap_admin()
+            self._enforce_iam()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    @retry(stop=stop_after_delay(30), wait=wait_fixed(0.1), retry=retry_if_exception_type(OSError), reraise=True)
+    def _wait_until_serving(self) -> None:
+        if self.process and self.process.poll() is not None:
+            raise LocalAWSError(f"the local AWS exited at start; see {self.log_path}:\n{self._log_tail()}")
+        urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1).read()
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def client(self, service: str, credentials: Credentials | None = None):  # noqa: ANN201 - boto3 client
+        creds = credentials or self.admin or Credentials("bootstrap", "bootstrap")
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
+                            **creds.as_client_kwargs())
+
+    def _bootstrap_admin(self) -> Credentials:
+        iam = self.client("iam")
+        iam.create_user(UserName=ADMIN_USER, Tags=[{"Key": "Project", "Value": "smproj"}])
+        iam.put_user_policy(UserName=ADMIN_USER, PolicyName="administrator", PolicyDocument=json.dumps(ADMIN_POLICY))
+        key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+        return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def _enforce_iam(self) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset-auth", data=b"0", method="POST",
+                                         headers={"Content-Type": "text/plain"})
+        urllib.request.urlopen(request, timeout=5).read()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        # SIGTERM lets the server stop its database processes; then the whole group goes.
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)

@@ -1,0 +1,101 @@
+"""Session fixtures: the mode (the only place it is known), the deployed workshop.
+
+`aws` is parametrized over the two modes, each param carrying its marker, so `-m offline`,
+`-m live` or both select which run; every check takes the same path through these fixtures.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from infra.database import DBCredentials, connect, seed_bookinfo
+from infra.stack import DeployError, StackSettings, WorkshopStack
+from suite.targets import AwsTarget, MissingSystemTool, TargetUnavailable, caller_cidr, live_target, offline_target
+from suite.workshop import Workshop
+
+log = logging.getLogger("workshop.suite")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def workshop_dir() -> Path:
+    """The workshop under test: this repository, or a copy a self-test has broken on purpose."""
+    return Path(os.environ.get("SMDEMO_WORKSHOP_DIR", PROJECT_ROOT)).resolve()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("smdemo", "workshop verification")
+    group.addoption("--keep-stack", action="store_true", help="live: keep the stack after the run (default: delete)")
+    group.addoption("--aws-region", default=None, help="live: region to deploy to (default: the AWS config's)")
+    group.addoption("--rotation-timeout", type=float, default=None,
+                    help="seconds to await a rotation (default: 60 offline, 600 live)")
+
+
+@pytest.fixture(scope="session", params=[
+    pytest.param("offline", marks=pytest.mark.offline, id="offline"),
+    pytest.param("live", marks=pytest.mark.live, id="live"),
+])
+def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsTarget]:
+    """The AWS the workshop is deployed to: a real account (live) or the local AWS (offline)."""
+    try:
+        if request.param == "offline":
+            target = offline_target(tmp_path_factory.mktemp("localaws"))
+        else:
+            target = live_target(request.config.getoption("--aws-region"))
+    except MissingSystemTool as missing:
+        pytest.fail(str(missing), pytrace=False)
+    except TargetUnavailable as reason:
+        pytest.skip(str(reason))
+    except ValueError as wrong:
+        pytest.fail(str(wrong), pytrace=False)
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+@pytest.fixture(scope="session")
+def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Workshop]:
+    """The deployed workshop stack, its database seeded, its pre-rotation credentials captured."""
+    live = aws.mode == "live"
+    settings = StackSettings(
+        stack_name=aws.stack_name, secret_name=aws.secret_name, name_prefix="smdemo", run_id=aws.run_id,
+        admin_cidr=caller_cidr() if live else "127.0.0.1/32",
+        bastion_public_key=getattr(aws.db_route, "public_key", ""),
+        waiter_delay=15 if live else 1, waiter_max_attempts=160 if live else 60,
+    )
+    stack = WorkshopStack(client=aws.client, region=aws.region, workshop_dir=workshop_dir(), settings=settings)
+    try:
+        try:
+            outputs = stack.deploy()
+        except DeployError as failure:
+            pytest.fail(f"the workshop stack did not deploy: {failure}", pytrace=False)
+        if live:
+            from infra.bastion import published_host_keys
+
+            aws.db_route.attach(outputs["BastionPublicIp"],
+                                published_host_keys(aws.client("ec2"), outputs["BastionInstanceId"]))
+        timeout = request.config.getoption("--rotation-timeout") or (600 if live else 60)
+        current = DBCredentials.from_secret(_current_document(aws, outputs["SecretArn"]),
+                                            where=f"secret {outputs['SecretArn']}")
+        # mysql.oldway.sh: the master credentials written into a script, host and port from the stack.
+        hardcoded = DBCredentials(outputs["DBEndpointAddress"], int(outputs["DBEndpointPort"]),
+                                  current.username, current.password, outputs.get("DBName"))
+        with connect(hardcoded, aws.db_route) as connection:
+            seed_bookinfo(connection)
+        yield Workshop(aws=aws, stack=stack, hardcoded=hardcoded, rotation_timeout=timeout)
+    finally:
+        if live and request.config.getoption("--keep-stack"):
+            log.warning("--keep-stack: stack %s left in %s", settings.stack_name, aws.region)
+        else:
+            stack.delete()
+
+
+def _current_document(aws: AwsTarget, secret_arn: str) -> dict:
+    import json
+
+    value = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn, VersionStage="AWSCURRENT")
+    return json.loads(value["SecretString"])

@@ -1,0 +1,110 @@
+"""Where the suite runs: a real AWS account (live) or the local AWS (offline).
+
+Both give the same thing to the fixtures: boto3 clients for the operator, the region and
+account, a unique run id, and a route to the workshop's private database. Nothing else in
+the suite knows which mode it is in.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from infra.database import DirectRoute, Route
+from localaws.service import Credentials, LocalAWS
+from localaws.system_tools import MissingSystemTool, require_tool
+
+
+class TargetUnavailable(Exception):
+    """Live cannot run here: the reason is shown as the skip reason."""
+
+
+@dataclass
+class AwsTarget:
+    mode: str
+    region: str
+    account_id: str
+    run_id: str
+    client_factory: Callable[..., Any]
+    db_route: Route
+    endpoint_url: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    close: Callable[[], None] = lambda: None
+
+    def client(self, service: str, credentials: Credentials | None = None) -> Any:
+        return self.client_factory(service, credentials)
+
+    @property
+    def stack_name(self) -> str:
+        return "smdemo" if self.mode == "offline" else f"smdemo-{self.run_id}"
+
+    @property
+    def secret_name(self) -> str:
+        # Live names are per run: a deleted secret's name stays reserved for its recovery window.
+        return "smdemo" if self.mode == "offline" else f"smdemo-{self.run_id}"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2)
+
+
+OFFLINE_TOOLS = ((["mariadbd", "mysqld"], "mariadb-server"),)
+
+
+def offline_target(state_dir: Path) -> AwsTarget:
+    """Start the local AWS; a missing system tool stops here with the package to install."""
+    for candidates, package in OFFLINE_TOOLS:
+        require_tool(candidates, package)
+    local = LocalAWS(state_dir).start()
+    import moto
+
+    return AwsTarget(
+        mode="offline", region=local.region, account_id="123456789012", run_id=new_run_id(),
+        client_factory=local.client, db_route=DirectRoute(), endpoint_url=local.endpoint_url,
+        versions={"moto": moto.__version__}, close=local.stop,
+    )
+
+
+def live_target(region: str | None) -> AwsTarget:
+    session = boto3.Session(region_name=region) if region else boto3.Session()
+    if session.get_credentials() is None:
+        raise TargetUnavailable("live: no AWS credentials configured (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                                "AWS_SECRET_ACCESS_KEY); nothing was created")
+    if not session.region_name:
+        raise TargetUnavailable("live: no AWS region configured (pass --aws-region or set AWS_REGION)")
+    known = session.get_available_regions("secretsmanager")
+    if session.region_name not in known:
+        raise ValueError(f"live: region {session.region_name!r} is not an AWS region with Secrets Manager "
+                         f"(check --aws-region / AWS_REGION); nothing was created")
+    try:
+        identity = session.client("sts").get_caller_identity()
+    except (ClientError, BotoCoreError) as error:
+        raise TargetUnavailable(f"live: the configured AWS credentials do not work ({error}); nothing was created")
+
+    def client(service: str, credentials: Credentials | None = None) -> Any:
+        if credentials is None:
+            return session.client(service)
+        return boto3.client(service, region_name=session.region_name, **credentials.as_client_kwargs())
+
+    from infra.bastion import BastionRoute
+
+    return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=new_run_id(),
+                     client_factory=client, db_route=BastionRoute())
+
+
+def caller_cidr() -> str:
+    """The address SSH to the live bastion comes from (override: SMDEMO_ADMIN_CIDR)."""
+    if os.environ.get("SMDEMO_ADMIN_CIDR"):
+        return os.environ["SMDEMO_ADMIN_CIDR"]
+    with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as answer:
+        return answer.read().decode().strip() + "/32"
+
+
+__all__ = ["AwsTarget", "MissingSystemTool", "TargetUnavailable", "caller_cidr", "live_target", "offline_target"]

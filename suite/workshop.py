@@ -1,0 +1,137 @@
+"""The deployed workshop as the checks see it: stack outputs, the secret, the database.
+
+Its methods are the workshop's steps (read the secret, rotate it, connect with a set of
+credentials) so that the tests read like the workshop.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
+
+from infra.database import DBCredentials, connect, read_bookinfo
+from infra.stack import WorkshopStack
+from suite.targets import AwsTarget
+
+
+class RotationDidNotFinish(AssertionError):
+    pass
+
+
+def short(version_id: str) -> str:
+    return version_id[:8]
+
+
+@dataclass
+class Workshop:
+    aws: AwsTarget
+    stack: WorkshopStack
+    hardcoded: DBCredentials  # what mysql.oldway.sh has: captured before any rotation
+    rotation_timeout: float
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return self.stack.outputs
+
+    @property
+    def secret_arn(self) -> str:
+        return self.outputs["SecretArn"]
+
+    def secrets_manager(self, credentials: Any = None) -> Any:
+        return self.aws.client("secretsmanager", credentials)
+
+    # --- the secret
+    def secret_document(self, **selector: str) -> dict[str, Any]:
+        value = self.secrets_manager().get_secret_value(SecretId=self.secret_arn, **selector)["SecretString"]
+        try:
+            document = json.loads(value)
+        except ValueError:
+            raise ValueError(f"secret {self.secret_arn}: SecretString is not JSON") from None
+        if not isinstance(document, dict):
+            raise ValueError(f"secret {self.secret_arn}: SecretString is JSON but not an object")
+        return document
+
+    def credentials_from_secret(self, **selector: str) -> DBCredentials:
+        return DBCredentials.from_secret(self.secret_document(**selector), where=f"secret {self.secret_arn}")
+
+    def labels(self) -> dict[str, list[str]]:
+        described = self.secrets_manager().describe_secret(SecretId=self.secret_arn)
+        return {version: sorted(stages) for version, stages in described.get("VersionIdsToStages", {}).items()}
+
+    def labels_shown(self) -> dict[str, list[str]]:
+        return {short(version): stages for version, stages in self.labels().items()}
+
+    # --- the database
+    def read_bookinfo(self, credentials: DBCredentials) -> list[tuple]:
+        with connect(credentials, self.aws.db_route) as connection:
+            return read_bookinfo(connection)
+
+    # --- rotation
+    def start_rotation(self) -> str:
+        return self.secrets_manager().rotate_secret(SecretId=self.secret_arn)["VersionId"]
+
+    def wait_for_current(self, token: str) -> dict[str, list[str]]:
+        """Bounded polling of DescribeSecret until `token` holds AWSCURRENT."""
+        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(0.5 if self.aws.mode == "offline" else 5),
+               retry=retry_if_result(lambda labels: "AWSCURRENT" not in labels.get(token, [])))
+        def poll() -> dict[str, list[str]]:
+            return self.labels()
+
+        try:
+            return poll()
+        except RetryError:
+            raise RotationDidNotFinish(
+                f"rotation to version {short(token)} did not finish within {self.rotation_timeout:.0f}s; "
+                f"staging labels now: {self.labels_shown()}") from None
+
+    def rotate(self) -> str:
+        token = self.start_rotation()
+        self.wait_for_current(token)
+        return token
+
+    def wait_for_rotation_error(self, since: float) -> str:
+        """Bounded wait for the rotation function to report an error in its log group."""
+        logs = self.aws.client("logs")
+        group = f"/aws/lambda/{self.outputs['RotationFunctionName']}"
+
+        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(0.5 if self.aws.mode == "offline" else 10),
+               retry=retry_if_result(lambda line: line is None))
+        def poll() -> str | None:
+            try:
+                events = logs.filter_log_events(logGroupName=group, startTime=int(since * 1000))["events"]
+            except logs.exceptions.ResourceNotFoundException:
+                return None
+            return next((event["message"] for event in events if "[ERROR]" in event["message"]), None)
+
+        try:
+            return poll()
+        except RetryError:
+            raise RotationDidNotFinish(f"the rotation function logged no error in {group} within "
+                                       f"{self.rotation_timeout:.0f}s; staging labels: {self.labels_shown()}") from None
+
+    def stop_database(self) -> None:
+        rds = self.aws.client("rds")
+        instance = self.outputs["DBInstanceId"]
+        rds.stop_db_instance(DBInstanceIdentifier=instance)
+
+        @retry(stop=stop_after_delay(1800), wait=wait_fixed(0.2 if self.aws.mode == "offline" else 20),
+               retry=retry_if_result(lambda status: status != "stopped"))
+        def poll() -> str:
+            return rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0]["DBInstanceStatus"]
+
+        poll()
+
+    def start_database(self) -> None:
+        rds = self.aws.client("rds")
+        instance = self.outputs["DBInstanceId"]
+        rds.start_db_instance(DBInstanceIdentifier=instance)
+        delay = 1 if self.aws.mode == "offline" else 30
+        rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=instance,
+                                                     WaiterConfig={"Delay": delay, "MaxAttempts": 120})
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,519 @@
+"""Checks on infra/template.yaml: cfn-lint, least privilege (pure YAML inspection), moto parsing.
+
+No AWS and no full stack creation: plain moto 5.2.5 lacks several resource types (see
+test_moto_unsupported_types_are_the_known_ones).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from infra import template_checks as tc  # noqa: E402
+
+TEMPLATE_PATH = ROOT / "infra" / "template.yaml"
+REQUIRED_PARAMS = {"BastionImageId": "ami-12c6146b", "RotationCodeBucket": "code-bucket", "RotationCodeKey": "rotation.zip"}
+# Resource types of the template that plain moto 5.2.5 has no CloudFormation model for
+# (create_stack skips them silently). Extensions may add models; no new gap may appear.
+MOTO_KNOWN_MISSING = {
+    "AWS::SecretsManager::Secret",
+    "AWS::SecretsManager::SecretTargetAttachment",
+    "AWS::SecretsManager::RotationSchedule",
+    "AWS::CloudTrail::Trail",
+    "AWS::EC2::KeyPair",
+    "AWS::S3::BucketPolicy",
+}
+EXPECTED_OUTPUTS = {
+    "VpcId", "SubnetIds", "BastionSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",
+    "DBEndpointAddress", "DBEndpointPort", "DBName", "SecretArn", "SecretName", "SecretReadOnlyPolicyArn",
+    "RotationFunctionName", "RotationFunctionArn", "RotationFunctionRoleArn", "BastionInstanceId",
+    "BastionPublicIp", "BastionRoleArn", "ECRRepositoryName", "ECRRepositoryUri", "ClusterName",
+    "TaskDefinitionArn", "TaskExecutionRoleArn", "TaskRoleArn", "TaskLogGroupName", "TrailName",
+    "TrailBucketName",
+}
+EXCLUDED_CHARS = set(" /@\"'\\`")
+
+
+@pytest.fixture(scope="module")
+def template():
+    return tc.load_template(TEMPLATE_PATH)
+
+
+@pytest.fixture(scope="module")
+def text():
+    return TEMPLATE_PATH.read_text(encoding="utf-8")
+
+
+def props(template, logical_id):
+    return template["Resources"][logical_id]["Properties"]
+
+
+# --------------------------------------------------------------------------- syntax / lint
+
+
+def test_long_form_only(text, template):
+    # yaml.safe_load already refuses unknown tags; also make the intent explicit.
+    short_tags = [ln for ln in text.splitlines() if re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|Select|If|Equals|Not|Base64|GetAZs|Split|FindInMap|ImportValue|And|Or|Condition)\b", ln)]
+    assert short_tags == []
+    assert template["AWSTemplateFormatVersion"] == "2010-09-09"
+
+
+def test_cfn_lint_reports_nothing():
+    """No errors, no warnings, not even informational or experimental findings, in three
+    regions (moto's validate_template fails on any cfn-lint match, warnings included)."""
+    from cfnlint.api import ManualArgs, lint
+
+    matches = lint(
+        TEMPLATE_PATH.read_text(encoding="utf-8"),
+        config=ManualArgs(
+            regions=["us-east-1", "us-west-2", "eu-west-1"],
+            include_checks=["I"],
+            include_experimental=True,
+        ),
+    )
+    assert [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in matches] == []
+
+
+# --------------------------------------------------------------------------- parameters / outputs
+
+
+def test_parameters(template):
+    p = template["Parameters"]
+    assert set(p) == {
+        "NamePrefix", "ProjectTag", "SecretName", "DBName", "DBPort", "DBInstanceClass",
+        "BastionImageId", "RotationCodeBucket", "RotationCodeKey", "AdminCidr", "BastionPublicKey",
+    }
+    assert p["NamePrefix"]["Default"] == "smdemo"
+    assert p["ProjectTag"]["Default"] == "smproj"
+    assert p["SecretName"]["Default"] == "smdemo"
+    assert p["DBName"]["Default"] == "smdemo"
+    assert p["DBPort"] == {**p["DBPort"], "Type": "Number", "Default": 3306, "MinValue": 1024, "MaxValue": 65535}
+    assert p["DBInstanceClass"]["Default"] == "db.t3.micro"
+    assert p["BastionImageId"]["Type"] == "AWS::EC2::Image::Id" and "Default" not in p["BastionImageId"]
+    assert p["AdminCidr"]["Default"] == "127.0.0.1/32"
+    assert p["BastionPublicKey"]["Default"] == ""
+
+
+def test_parameter_constraints(template):
+    assert tc.parameter_value_problems(template, REQUIRED_PARAMS) == []
+    assert tc.parameter_value_problems(template, {**REQUIRED_PARAMS, "AdminCidr": "203.0.113.7/32", "DBPort": "5432"}) == []
+    bad = tc.parameter_value_problems(
+        template,
+        {**REQUIRED_PARAMS, "AdminCidr": "0.0.0.0", "DBPort": "80", "NamePrefix": "Bad_Prefix", "Nope": "x"},
+    )
+    assert any(b.startswith("AdminCidr") for b in bad)
+    assert any(b.startswith("DBPort") for b in bad)
+    assert any(b.startswith("NamePrefix") for b in bad)
+    assert any(b.startswith("Nope") for b in bad)
+    missing = tc.parameter_value_problems(template, {})
+    assert sorted(m.split(":")[0] for m in missing) == sorted(REQUIRED_PARAMS)
+    for cidr in ("10.0.0.0/8", "192.168.1.1/32", "255.255.255.255/0"):
+        assert tc.parameter_value_problems(template, {**REQUIRED_PARAMS, "AdminCidr": cidr}) == []
+    for cidr in ("256.1.1.1/32", "1.2.3.4/33", "1.2.3/24", "1.2.3.4/32 "):
+        assert tc.parameter_value_problems(template, {**REQUIRED_PARAMS, "AdminCidr": cidr}) != []
+
+
+def test_outputs(template):
+    outs = template["Outputs"]
+    assert set(outs) == EXPECTED_OUTPUTS
+    assert outs["SecretArn"]["Value"] == {"Ref": "DBSecret"}
+    assert outs["DBEndpointAddress"]["Value"] == {"Fn::GetAtt": ["DBInstance", "Endpoint.Address"]}
+    assert outs["DBEndpointPort"]["Value"] == {"Fn::GetAtt": ["DBInstance", "Endpoint.Port"]}
+    assert outs["BastionPublicIp"]["Value"] == {"Fn::GetAtt": ["Bastion", "PublicIp"]}
+    assert outs["ECRRepositoryUri"]["Value"] == {"Fn::GetAtt": ["Repo", "RepositoryUri"]}
+    assert outs["SubnetIds"]["Value"] == {"Fn::Join": [",", [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]]}
+
+
+# --------------------------------------------------------------------------- least privilege
+
+
+def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
+    stmts = tc.secret_statements(template)
+    owners = {s.logical_id for s in stmts}
+    assert owners == {"RotationFunctionRole", "BastionRole", "TaskExecutionRole", "TaskRole", "SecretReadOnlyPolicy"}
+    assert [str(s) for s in tc.secret_statements_not_scoped_to(template, "DBSecret")] == []
+    assert [str(s) for s in tc.statements_granting_secretsmanager_on_wildcard(template)] == []
+    for s in stmts:
+        assert s.resource == {"Ref": "DBSecret"}, str(s)
+
+
+def test_role_actions_are_minimal(template):
+    sm = lambda lid: {a for a in tc.granted_actions(template, lid) if a.startswith("secretsmanager:")}  # noqa: E731
+    assert sm("RotationFunctionRole") == {
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
+    }
+    assert sm("BastionRole") == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert sm("TaskRole") == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert sm("TaskExecutionRole") == {"secretsmanager:GetSecretValue"}
+    # the rotation function makes its own passwords
+    assert "secretsmanager:GetRandomPassword" not in tc.granted_actions(template, "RotationFunctionRole")
+    # no wildcard action in any Allow statement, no kms/ecs grants at all
+    for s in tc.policy_statements(template):
+        if s.effect == "Allow":
+            for a in s.actions:
+                assert "*" not in a, f"{s}: {a}"
+                assert not a.startswith(("kms:", "ecs:", "iam:")), f"{s}: {a}"
+
+
+def test_no_aws_managed_policies(template):
+    """Roles use inline policies; the one customer-managed policy is lab C's scoped reader."""
+    assert tc.managed_policy_arns(template) == []
+    assert set(tc.resources(template, "AWS::IAM::ManagedPolicy")) == {"SecretReadOnlyPolicy"}
+    sm = {a for a in tc.granted_actions(template, "SecretReadOnlyPolicy")}
+    assert sm == {"secretsmanager:GetSecretValue"}
+
+
+def test_wildcard_resources_only_where_aws_requires_them(template):
+    """`*` resources are allowed only for actions that have no resource-level permissions."""
+    allowed_star = {
+        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ecr:GetAuthorizationToken",
+        "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:AcknowledgeMessage",
+        "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint",
+        "ec2messages:GetMessages", "ec2messages:SendReply",
+    }
+    for s in tc.policy_statements(template):
+        if s.effect == "Allow" and ".AssumeRolePolicyDocument" not in s.path and tc.has_wildcard_resource(s):
+            if s.logical_id == "TrailBucketPolicy":  # object-key wildcard under AWSLogs/<account>/
+                assert s.actions == ["s3:PutObject"] and "Condition" in s.statement
+                continue
+            starred = [x for x in tc.string_leaves(s.resource) if "*" in x]
+            if all(a.startswith("logs:") for a in s.actions) and all(
+                re.search(r":log-group:\$\{(RotationFunctionLogGroup|TaskLogGroup)\}:\*$", x) for x in starred
+            ):  # the streams of one of the stack's own log groups
+                continue
+            assert set(s.actions) <= allowed_star, str(s)
+
+
+def test_trust_policies(template):
+    expected = {
+        "RotationFunctionRole": "lambda.amazonaws.com",
+        "BastionRole": "ec2.amazonaws.com",
+        "TaskExecutionRole": "ecs-tasks.amazonaws.com",
+        "TaskRole": "ecs-tasks.amazonaws.com",
+    }
+    assert set(tc.resources(template, "AWS::IAM::Role")) == set(expected)
+    for lid, service in expected.items():
+        (stmt,) = props(template, lid)["AssumeRolePolicyDocument"]["Statement"]
+        assert stmt == {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+
+
+@pytest.mark.parametrize(
+    "statement, wildcard",
+    [
+        ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "DBSecret"}}, False),
+        ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}, True),
+        ({"Effect": "Allow", "Action": ["s3:GetObject", "secretsmanager:*"], "Resource": {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:smdemo-*"}}, True),
+        ({"Effect": "Allow", "Action": "*", "Resource": ["arn:aws:s3:::b", "*"]}, True),
+        ({"Effect": "Allow", "Action": "secrets*:Get*", "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:smdemo-??????"}, True),
+        ({"Effect": "Allow", "NotAction": "iam:*", "Resource": {"Ref": "DBSecret"}}, False),
+        ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "NotResource": {"Ref": "Other"}}, True),
+        ({"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}, False),
+        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, False),
+    ],
+)
+def test_checkers_catch_bad_statements(statement, wildcard):
+    t = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "x"}}]},
+        "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}]}}}}
+    assert bool(tc.statements_granting_secretsmanager_on_wildcard(t)) is wildcard
+    grants = statement["Effect"] == "Allow" and (
+        "NotAction" in statement or any(a.startswith(("secrets", "*")) for a in tc._as_list(statement["Action"]))
+    )
+    assert bool(tc.secret_statements(t)) is grants
+    scoped = grants and statement.get("Resource") == {"Ref": "DBSecret"}
+    assert bool(tc.secret_statements_not_scoped_to(t)) is (grants and not scoped)
+
+
+# --------------------------------------------------------------------------- secret, rotation, database
+
+
+def test_secret(template):
+    p = props(template, "DBSecret")
+    assert p["Name"] == {"Ref": "SecretName"}
+    g = p["GenerateSecretString"]
+    assert g["SecretStringTemplate"] == {
+        "Fn::Sub": '{"username": "smadmin", "engine": "mysql", "dbname": "${DBName}"}'
+    }
+    assert g["GenerateStringKey"] == "password" and g["PasswordLength"] == 32
+    assert EXCLUDED_CHARS <= set(g["ExcludeCharacters"])
+    env = props(template, "RotationFunction")["Environment"]["Variables"]
+    assert env["EXCLUDE_CHARACTERS"] == g["ExcludeCharacters"]
+    assert env["PASSWORD_LENGTH"] == "32"
+    assert env["SECRETS_MANAGER_ENDPOINT"] == {"Fn::Sub": "https://secretsmanager.${AWS::Region}.amazonaws.com"}
+
+
+def test_rotation_schedule(template):
+    assert tc.rotation_schedule_problems(template) == []
+    res = template["Resources"]["RotationSchedule"]
+    p = res["Properties"]
+    assert p["SecretId"] == {"Ref": "DBSecret"}
+    assert p["RotationLambdaARN"] == {"Fn::GetAtt": ["RotationFunction", "Arn"]}
+    assert p["RotateImmediatelyOnUpdate"] is False
+    assert set(res["DependsOn"]) == {"SecretAttachment", "RotationFunctionPermission"}
+    perm = props(template, "RotationFunctionPermission")
+    assert perm["Principal"] == "secretsmanager.amazonaws.com"
+    assert perm["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    att = props(template, "SecretAttachment")
+    assert att == {"SecretId": {"Ref": "DBSecret"}, "TargetId": {"Ref": "DBInstance"}, "TargetType": "AWS::RDS::DBInstance"}
+
+
+def test_rotation_schedule_checker_catches_bad_values():
+    def sched(**p):
+        return {"Resources": {"S": {"Type": "AWS::SecretsManager::RotationSchedule", "Properties": p}}}
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate="false", RotationRules={"AutomaticallyAfterDays": 30})) == []
+    assert tc.rotation_schedule_problems(sched(RotationRules={"AutomaticallyAfterDays": 30}))  # default is true
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 31}))
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 0}))
+    assert tc.rotation_schedule_problems({"Resources": {}})
+
+
+def test_rotation_function(template):
+    p = props(template, "RotationFunction")
+    assert p["Runtime"] == "python3.12"
+    assert p["Handler"] == "rotation_function.lambda_handler"
+    assert p["Code"] == {"S3Bucket": {"Ref": "RotationCodeBucket"}, "S3Key": {"Ref": "RotationCodeKey"}}
+    assert p["Timeout"] == 60
+    assert p["VpcConfig"] == {"SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroupIds": [{"Ref": "RotationFunctionSG"}]}
+    assert props(template, "RotationFunctionLogGroup")["RetentionInDays"] == 3
+    assert "SecurityGroupIngress" not in props(template, "RotationFunctionSG")
+
+
+def test_db_instance(template):
+    assert tc.publicly_accessible_db_instances(template) == []
+    res = template["Resources"]["DBInstance"]
+    p = res["Properties"]
+    assert res["DeletionPolicy"] == "Delete" and res["UpdateReplacePolicy"] == "Delete"
+    assert p["Engine"] == "mysql" and str(p["EngineVersion"]).startswith("8.0")
+    assert p["PubliclyAccessible"] is False and p["MultiAZ"] is False
+    assert p["StorageEncrypted"] is True and p["StorageType"] == "gp3"
+    assert p["BackupRetentionPeriod"] == 0 and p["DeletionProtection"] is False
+    assert p["VPCSecurityGroups"] == [{"Ref": "DBSG"}]
+    assert p["Port"] == {"Ref": "DBPort"} and p["DBName"] == {"Ref": "DBName"}
+    assert p["MasterUsername"] == {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:username}}"}
+    assert p["MasterUserPassword"] == {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}
+
+
+def test_public_db_checker():
+    def db(**p):
+        return {"Resources": {"D": {"Type": "AWS::RDS::DBInstance", "Properties": p}}}
+    assert tc.publicly_accessible_db_instances(db(PubliclyAccessible="false")) == []
+    assert tc.publicly_accessible_db_instances(db(PubliclyAccessible=True)) == ["D"]
+    assert tc.publicly_accessible_db_instances(db()) == ["D"]  # default depends on the subnets
+    assert tc.publicly_accessible_db_instances(db(PubliclyAccessible={"Ref": "P"})) == ["D"]
+
+
+# --------------------------------------------------------------------------- network, bastion
+
+
+def test_network(template):
+    assert props(template, "VPC")["CidrBlock"] == "10.200.0.0/16"
+    assert props(template, "VPC")["EnableDnsSupport"] is True and props(template, "VPC")["EnableDnsHostnames"] is True
+    azs = []
+    for lid, cidr in (("Subnet1", "10.200.11.0/24"), ("Subnet2", "10.200.12.0/24")):
+        p = props(template, lid)
+        assert p["CidrBlock"] == cidr and p["MapPublicIpOnLaunch"] is True
+        azs.append(p["AvailabilityZone"]["Fn::Select"][0])
+        assert p["AvailabilityZone"]["Fn::Select"][1] == {"Fn::GetAZs": ""}
+    assert azs == [0, 1]
+    assert props(template, "DefaultRoute")["DestinationCidrBlock"] == "0.0.0.0/0"
+    ep = props(template, "SecretsManagerEndpoint")
+    assert ep["ServiceName"] == {"Fn::Sub": "com.amazonaws.${AWS::Region}.secretsmanager"}
+    assert ep["PrivateDnsEnabled"] is True and ep["VpcEndpointType"] == "Interface"
+    assert ep["SecurityGroupIds"] == [{"Ref": "EndpointSG"}]
+
+
+def test_security_groups(template):
+    def rules(lid):
+        return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in props(template, lid).get("SecurityGroupIngress", [])]
+    assert rules("BastionSG") == [("tcp", 22, 22, "10.200.0.0/16"), ("tcp", 22, 22, {"Ref": "AdminCidr"})]
+    assert rules("DBSG") == [("tcp", {"Ref": "DBPort"}, {"Ref": "DBPort"}, "10.200.0.0/16")]
+    assert rules("EndpointSG") == [("tcp", 443, 443, "10.200.0.0/16")]
+    assert rules("RotationFunctionSG") == []
+    self_rules = {lid: p["Properties"] for lid, p in tc.resources(template, "AWS::EC2::SecurityGroupIngress").items()}
+    assert self_rules["BastionSGSelfIngress"]["GroupId"] == self_rules["BastionSGSelfIngress"]["SourceSecurityGroupId"] == {"Ref": "BastionSG"}
+    assert (self_rules["BastionSGSelfIngress"]["FromPort"], self_rules["BastionSGSelfIngress"]["ToPort"]) == (0, 65535)
+    assert self_rules["DBSGSelfIngress"]["GroupId"] == self_rules["DBSGSelfIngress"]["SourceSecurityGroupId"] == {"Ref": "DBSG"}
+    # nothing but the bastion's SSH rule is open to an address outside the VPC
+    for lid, res in tc.resources(template, "AWS::EC2::SecurityGroup").items():
+        for r in res["Properties"].get("SecurityGroupIngress", []):
+            assert r.get("CidrIp") in ("10.200.0.0/16", {"Ref": "AdminCidr"}), lid
+
+
+def test_bastion(template):
+    p = props(template, "Bastion")
+    assert p["ImageId"] == {"Ref": "BastionImageId"} and p["InstanceType"] == "t3.micro"
+    assert p["SubnetId"] == {"Ref": "Subnet1"} and p["SecurityGroupIds"] == [{"Ref": "BastionSG"}]
+    assert p["KeyName"] == {"Fn::If": ["HasBastionKey", {"Ref": "BastionKeyPair"}, {"Ref": "AWS::NoValue"}]}
+    assert template["Resources"]["BastionKeyPair"]["Condition"] == "HasBastionKey"
+    assert {"Key": "Name", "Value": {"Fn::Sub": "${NamePrefix}-host"}} in p["Tags"]
+    user_data = p["UserData"]["Fn::Base64"]
+    assert user_data.startswith("#!/bin/bash") and "dnf install" in user_data and "mariadb" in user_data and "jq" in user_data
+    assert p["MetadataOptions"]["HttpTokens"] == "required"
+
+
+def test_every_taggable_resource_has_project_tag(template):
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    taggable = {
+        t for t in tc.resource_types(template)
+        if "Tags" in PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", t).schema.get("properties", {})
+    }
+    assert "AWS::SecretsManager::Secret" in taggable and "AWS::IAM::InstanceProfile" not in taggable
+    assert tc.resources_missing_project_tag(template, taggable) == []
+
+
+# --------------------------------------------------------------------------- containers, trail
+
+
+def test_task_definition(template):
+    assert tc.task_definition_problems(template) == []
+    p = props(template, "TaskDefinition")
+    assert p["Family"] == {"Fn::Sub": "${NamePrefix}-task"}
+    assert p["RequiresCompatibilities"] == ["FARGATE"] and p["NetworkMode"] == "awsvpc"
+    assert (str(p["Cpu"]), str(p["Memory"])) == ("1024", "4096")
+    (c,) = p["ContainerDefinitions"]
+    assert c["Name"] == "smdemo" and c["Memory"] == 4096
+    assert c["Image"] == {"Fn::Sub": "${Repo.RepositoryUri}:latest"}
+    assert c["PortMappings"][0]["ContainerPort"] == 22
+    assert c["Environment"] == [{"Name": "TASKDEF_ENVVAR", "Value": "TASKDEF_ENVVAR was set"}]
+    assert c["Secrets"] == [{"Name": "TASKDEF_SECRET", "ValueFrom": {"Ref": "DBSecret"}}]
+    assert c["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert props(template, "TaskLogGroup")["RetentionInDays"] == 3
+    repo = props(template, "Repo")
+    assert repo["ImageScanningConfiguration"] == {"ScanOnPush": True} and repo["EmptyOnDelete"] is True
+
+
+@pytest.mark.parametrize(
+    "container, problem",
+    [
+        ({"Environment": [{"Name": "DB_PASSWORD", "Value": "x"}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "name"),
+        ({"Environment": [{"Name": "X", "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "value"),
+        ({"Environment": [{"Name": "X", "Value": {"Ref": "DBSecret"}}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "derived"),
+        ({"Secrets": [{"Name": "S", "ValueFrom": "arn:aws:secretsmanager:REGION:ACCOUNT:secret:SECRETNAME"}]}, "ValueFrom"),
+        ({"Environment": [{"Name": "X", "Value": "y"}]}, "no container secret"),
+    ],
+)
+def test_task_definition_checker_catches_bad_containers(container, problem):
+    t = {"Resources": {
+        "DBSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
+        "T": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"ContainerDefinitions": [{"Name": "c", **container}]}},
+    }}
+    problems = tc.task_definition_problems(t)
+    assert any(problem in p for p in problems), problems
+
+
+def test_trail(template):
+    trail = template["Resources"]["Trail"]
+    p = trail["Properties"]
+    assert trail["DependsOn"] == "TrailBucketPolicy"
+    assert p["IsLogging"] is True and p["IncludeGlobalServiceEvents"] is True
+    assert p["IsMultiRegionTrail"] is False and p["EnableLogFileValidation"] is True
+    assert p["S3BucketName"] == {"Ref": "TrailBucket"}
+    bucket = props(template, "TrailBucket")
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]
+    stmts = {s["Sid"]: s for s in props(template, "TrailBucketPolicy")["PolicyDocument"]["Statement"]}
+    trail_arn = {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/${NamePrefix}-trail"}
+    assert stmts["AWSCloudTrailAclCheck"]["Action"] == "s3:GetBucketAcl"
+    assert stmts["AWSCloudTrailAclCheck"]["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
+    w = stmts["AWSCloudTrailWrite"]
+    assert w["Action"] == "s3:PutObject"
+    assert w["Condition"]["StringEquals"] == {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}
+    assert p["TrailName"] == {"Fn::Sub": "${NamePrefix}-trail"}  # the SourceArn above names it
+
+
+# --------------------------------------------------------------------------- moto
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+def test_moto_validate_template(aws_env, text):
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        r = cfn.validate_template(TemplateBody=text)
+        assert r["Description"].startswith("Secrets Manager with RDS and Fargate")
+
+
+def _resource_map(template, params):
+    from moto.cloudformation.parsing import ResourceMap
+
+    rm = ResourceMap(
+        stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/t/1", stack_name="t",
+        parameters=params, tags={}, region_name="us-east-1", account_id="123456789012",
+        template=template, cross_stack_resources={},
+    )
+    rm.load()  # parameters, conditions, and the GetAtt attributes of the Outputs
+    return rm
+
+
+def test_moto_parses_parameters_and_conditions(aws_env, template):
+    from moto import mock_aws
+    from moto.cloudformation.exceptions import MissingParameterError
+
+    with mock_aws():
+        rm = _resource_map(template, REQUIRED_PARAMS)
+        assert rm.resolved_parameters == {
+            "NamePrefix": "smdemo", "ProjectTag": "smproj", "SecretName": "smdemo", "DBName": "smdemo",
+            "DBPort": 3306, "DBInstanceClass": "db.t3.micro", **REQUIRED_PARAMS,
+            "AdminCidr": "127.0.0.1/32", "BastionPublicKey": "",
+        }
+        assert rm.lazy_condition_map["HasBastionKey"] is False
+
+        rm = _resource_map(template, {**REQUIRED_PARAMS, "DBPort": "5432", "BastionPublicKey": "ssh-ed25519 AAAA test"})
+        assert rm.resolved_parameters["DBPort"] == 5432
+        assert rm.lazy_condition_map["HasBastionKey"] is True
+
+        with pytest.raises(MissingParameterError):
+            _resource_map(template, {"RotationCodeBucket": "b", "RotationCodeKey": "k"})
+
+
+def test_moto_unsupported_types_are_the_known_ones(template):
+    missing = set(tc.moto_unsupported_types(template))
+    print("resource types moto lacks:", sorted(missing))
+    # extensions may register models for some of them; no other gap may appear
+    assert missing <= MOTO_KNOWN_MISSING
+
+
+def test_no_getatt_on_types_moto_lacks(template):
+    """Fn::GetAtt (and ${X.Attr} in Fn::Sub) on a type moto cannot create crashes create_stack."""
+    types = {lid: r["Type"] for lid, r in template["Resources"].items()}
+
+    def getatt_targets(value):
+        found = set()
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k == "Fn::GetAtt":
+                    found.add(v[0])
+                elif k == "Fn::Sub":
+                    s = v[0] if isinstance(v, list) else v
+                    found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*\.[^}]*)\}", s)}
+                else:
+                    found |= getatt_targets(v)
+        elif isinstance(value, list):
+            for v in value:
+                found |= getatt_targets(v)
+        return found
+
+    targets = getatt_targets(template["Resources"]) | getatt_targets(template["Outputs"])
+    assert targets and all(t in types for t in targets)
+    assert {t for t in targets if types[t] in MOTO_KNOWN_MISSING} == set()
