@@ -1,0 +1,57 @@
+"""Every RDS-phase check fails on a workshop broken the way it guards against.
+
+Each case copies the workshop, breaks it (see faults.py), runs the offline RDS phase against
+the copy in a separate pytest, and reads that run's JUnit report.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.selftest.faults import FAULTS, Fault
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def outcomes(junit: Path) -> dict[str, str]:
+    """check name (without the mode id) -> passed / failed / error / skipped."""
+    results = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = case.get("name", "").split("[")[0]
+        verdict = "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                verdict = "failed" if tag == "failure" else tag
+        results[name] = verdict if results.get(name, "passed") == "passed" else results[name]
+    return results
+
+
+def run_phase_against(workshop: Path, phase: str, report_dir: Path) -> tuple[int, dict[str, str], str]:
+    junit = report_dir / "junit.xml"
+    env = dict(os.environ, SMDEMO_WORKSHOP_DIR=str(workshop))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "offline", phase, "-q", "-p", "no:cacheprovider",
+         f"--junitxml={junit}", "--rotation-timeout", "8", f"--basetemp={report_dir / 'tmp'}"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    return done.returncode, outcomes(junit) if junit.exists() else {}, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
+def test_rds_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
+    workshop = tmp_path / "workshop"
+    shutil.copytree(PROJECT_ROOT / "infra", workshop / "infra", ignore=shutil.ignore_patterns("__pycache__"))
+    fault.apply(workshop)
+
+    status, results, output = run_phase_against(workshop, "tests/rds", tmp_path)
+
+    assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
+    for check in fault.caught_by:
+        assert results.get(check) in ("failed", "error"), (
+            f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")

@@ -1,0 +1,37 @@
+"""Live never runs by accident, and says why when it cannot run."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    clean.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent", **env)
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+
+
+def test_plain_pytest_selects_no_live_check():
+    collected = pytest_run("--collect-only", "-q", "tests/rds").stdout
+    assert "[offline]" in collected
+    assert "[live]" not in collected
+
+
+def test_live_without_credentials_skips_with_the_reason():
+    run = pytest_run("-m", "live", "tests/rds", "-rs")
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert "no AWS credentials configured" in run.stdout
+    assert " passed" not in run.stdout
+
+
+def test_live_with_a_wrong_region_says_so():
+    run = pytest_run("-m", "live", "tests/rds", "--aws-region", "mars-north-1",
+                     AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="example")
+    assert run.returncode != 0
+    assert "region 'mars-north-1' is not an AWS region" in run.stdout
+    assert "Traceback" not in run.stdout
