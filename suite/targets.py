@@ -55,7 +55,8 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2)
 
 
-OFFLINE_TOOLS = ((["mariadbd", "mysqld"], "mariadb-server"),)
+# The local AWS's data plane: RDS instances, the bastion and task sshd, the task sandbox.
+OFFLINE_TOOLS = ((["mariadbd", "mysqld"], "mariadb-server"), (["sshd"], "openssh-server"), (["bwrap"], "bubblewrap"))
 
 
 def offline_target(state_dir: Path) -> AwsTarget:

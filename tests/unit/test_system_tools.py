@@ -38,3 +38,15 @@ def test_database_server_class_names_its_package(bare_machine, tmp_path):
 
 def test_found_tool_is_an_absolute_path():
     assert require_tool(["sh"], "dash").startswith("/")
+
+
+@pytest.mark.parametrize("present, package", [(["mariadbd"], "openssh-server"), (["mariadbd", "sshd"], "bubblewrap")])
+def test_offline_run_names_each_missing_package(bare_machine, tmp_path, present, package):
+    from suite.targets import offline_target
+
+    for name in present:
+        fake = tmp_path / name
+        fake.write_text("#!/bin/sh\n")
+        fake.chmod(0o755)
+    with pytest.raises(MissingSystemTool, match=f"'{package}'"):
+        offline_target(tmp_path / "state")
