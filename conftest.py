@@ -1,2 +1,2 @@
-"""Root conftest: the suite's fixtures live in suite/ (see suite/fixtures.py)."""
-pytest_plugins = ["suite.fixtures"]
+"""Root conftest: the suite's fixtures (suite/fixtures.py) and secret masking (suite/redaction.py)."""
+pytest_plugins = ["suite.redaction", "suite.fixtures"]

@@ -14,6 +14,7 @@ import pytest
 
 from infra.database import DBCredentials, connect, seed_bookinfo
 from infra.stack import DeployError, StackSettings, WorkshopStack
+from suite.redaction import REGISTRY
 from suite.targets import AwsTarget, MissingSystemTool, TargetUnavailable, caller_cidr, live_target, offline_target
 from suite.workshop import Workshop
 
@@ -98,4 +99,5 @@ def _current_document(aws: AwsTarget, secret_arn: str) -> dict:
     import json
 
     value = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn, VersionStage="AWSCURRENT")
+    REGISTRY.register_secret_string(value["SecretString"])
     return json.loads(value["SecretString"])

@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
 from localaws.service import Credentials
+from suite.redaction import REGISTRY
 from suite.targets import AwsTarget
 
 
@@ -25,6 +26,7 @@ class Principal:
                                                   {"Key": "smdemo:run-id", "Value": aws.run_id}])
         key = self.iam.create_access_key(UserName=name)["AccessKey"]
         self.credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        REGISTRY.register(key["SecretAccessKey"])
         self.arn = self._wait_until_usable()
 
     @retry(stop=stop_after_delay(120), wait=wait_fixed(3), retry=retry_if_exception(_not_yet_valid), reraise=True)

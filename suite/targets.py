@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.database import DirectRoute, Route
 from localaws.service import Credentials, LocalAWS
 from localaws.system_tools import MissingSystemTool, require_tool
+from suite.redaction import REGISTRY
 
 
 class TargetUnavailable(Exception):
@@ -64,6 +65,7 @@ def offline_target(state_dir: Path) -> AwsTarget:
     for candidates, package in OFFLINE_TOOLS:
         require_tool(candidates, package)
     local = LocalAWS(state_dir).start()
+    REGISTRY.register(local.admin.secret_access_key)
     import moto
 
     return AwsTarget(
@@ -84,6 +86,8 @@ def live_target(region: str | None) -> AwsTarget:
     if session.region_name not in known:
         raise ValueError(f"live: region {session.region_name!r} is not an AWS region with Secrets Manager "
                          f"(check --aws-region / AWS_REGION); nothing was created")
+    frozen = session.get_credentials().get_frozen_credentials()
+    REGISTRY.register([frozen.secret_key, frozen.token or ""])
     try:
         identity = session.client("sts").get_caller_identity()
     except (ClientError, BotoCoreError) as error:

@@ -14,6 +14,7 @@ from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_
 
 from infra.database import DBCredentials, connect, read_bookinfo
 from infra.stack import WorkshopStack
+from suite.redaction import REGISTRY
 from suite.targets import AwsTarget
 
 
@@ -46,6 +47,7 @@ class Workshop:
     # --- the secret
     def secret_document(self, **selector: str) -> dict[str, Any]:
         value = self.secrets_manager().get_secret_value(SecretId=self.secret_arn, **selector)["SecretString"]
+        REGISTRY.register_secret_string(value)
         try:
             document = json.loads(value)
         except ValueError:

@@ -1,0 +1,137 @@
+"""No secret value leaves the run: every value the suite learns is registered and masked.
+
+Registered values are replaced by `***` in every report the run writes: failure messages
+and tracebacks (with --showlocals too), captured stdout/stderr/logging, the terminal, JUnit
+XML and the HTML report (they are all written from the test reports masked here), and the
+log records of the suite's own loggers. A value is also caught in its JSON-escaped,
+URL-encoded, shell-quoted and repr() forms.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shlex
+import threading
+import urllib.parse
+from typing import Any, Iterable
+
+import pytest
+
+MASK = "***"
+MIN_LENGTH = 4  # shorter strings would mask ordinary words
+
+
+class SecretRegistry:
+    def __init__(self) -> None:
+        self._forms: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def register(self, value: Any) -> None:
+        """Register a secret value (strings; dicts and lists are walked)."""
+        if isinstance(value, dict):
+            for item in value.values():
+                self.register(item)
+            return
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                self.register(item)
+            return
+        if not isinstance(value, str) or len(value) < MIN_LENGTH:
+            return
+        with self._lock:
+            before = len(self._forms)
+            self._forms.update(form for form in encoded_forms(value) if len(form) >= MIN_LENGTH)
+            if len(self._forms) != before:
+                self._pattern = None
+
+    def register_secret_string(self, secret_string: str) -> None:
+        """A SecretString: the whole value, and each value of its JSON keys that holds a secret."""
+        self.register(secret_string)
+        try:
+            document = json.loads(secret_string)
+        except ValueError:
+            return
+        if isinstance(document, dict):
+            self.register([document[key] for key in document if key.lower() in SECRET_KEYS])
+
+    @property
+    def values(self) -> frozenset[str]:
+        return frozenset(self._forms)
+
+    def mask(self, text: str) -> str:
+        if not self._forms or not text:
+            return text
+        pattern = self._pattern
+        if pattern is None:
+            with self._lock:
+                ordered = sorted(self._forms, key=len, reverse=True)  # longest form first
+                pattern = self._pattern = re.compile("|".join(re.escape(form) for form in ordered))
+        return pattern.sub(MASK, text)
+
+
+SECRET_KEYS = {"password", "secretaccesskey", "secret_access_key", "sessiontoken", "session_token"}
+
+
+def encoded_forms(value: str) -> Iterable[str]:
+    yield value
+    yield json.dumps(value)[1:-1]  # inside a JSON string
+    yield json.dumps(json.dumps(value))[1:-1]  # JSON inside JSON (a SecretString in a response)
+    yield urllib.parse.quote(value, safe="")
+    yield urllib.parse.quote_plus(value)
+    yield shlex.quote(value)
+    yield repr(value)[1:-1]
+    yield value.replace("'", "'\\''")  # inside a single-quoted shell word
+
+
+REGISTRY = SecretRegistry()
+
+
+def _masking_record_factory(original: Any) -> Any:
+    """Every log record, whichever logger and handler: its message is masked at creation."""
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = original(*args, **kwargs)
+        if REGISTRY.values:
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed record is logging's business, not ours
+                return record
+            masked = REGISTRY.mask(message)
+            if masked != message:
+                record.msg, record.args = masked, None
+        return record
+    factory.masks_secrets = True  # type: ignore[attr-defined]
+    return factory
+
+
+def _mask_report(report: pytest.TestReport) -> None:
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        masked = REGISTRY.mask(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, REGISTRY.mask(content)) for title, content in report.sections]
+    for extra in getattr(report, "extras", []) or []:
+        if isinstance(extra.get("content"), str):
+            extra["content"] = REGISTRY.mask(extra["content"])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    outcome = yield
+    _mask_report(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if report.longrepr is not None:
+        report.longrepr = REGISTRY.mask(str(report.longrepr))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    current = logging.getLogRecordFactory()
+    if not getattr(current, "masks_secrets", False):
+        logging.setLogRecordFactory(_masking_record_factory(current))
