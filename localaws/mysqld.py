@@ -1,13 +1,17 @@
 """A real MariaDB/MySQL server process standing in for one RDS instance.
 
-Its data directory is private, it listens on a free loopback port, and its master user has
-what RDS gives the master user (all privileges, from any host). A pristine data directory
-is initialised once per server version and copied, so a start costs about a second.
+Its data directory is private, it listens on a free loopback port only, and its master user
+has what RDS gives the master user (all privileges with grant option, from any host). A
+pristine data directory is initialised once per server version and OS user, then copied, so
+a start costs well under a second.
 """
 from __future__ import annotations
 
-import atexit
+import fcntl
+import functools
+import hashlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -17,16 +21,30 @@ import weakref
 from pathlib import Path
 
 import pymysql
-from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from localaws.system_tools import require_tool
 
 SERVER_PACKAGE = "mariadb-server"
-_running: "weakref.WeakSet[MySQLServer]" = weakref.WeakSet()
+SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; the server refuses more than 107
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+# Small, and the same at initialisation and at every start, so InnoDB never resizes its redo log.
+TUNING = ("--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M", "--performance-schema=OFF",
+          "--skip-name-resolve")
+NOT_UP_YET = {2002, 2003, 2006, 2013}  # MySQL client errors while the server is still starting
 
 
 class DatabaseStartError(RuntimeError):
     pass
+
+
+@functools.lru_cache(maxsize=None)
+def _identify(binary: str) -> tuple[str, bool]:
+    """(version, is MariaDB) of a server binary, e.g. ("10.11.19-MariaDB-0+deb12u1", True)."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    version = out.split("Ver", 1)[1].split()[0] if "Ver" in out else "unknown"
+    return version, "mariadb" in version.lower() or Path(binary).name == "mariadbd"
 
 
 def _free_port() -> int:
@@ -35,54 +53,73 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _server_binary() -> str:
-    return require_tool(["mariadbd", "mysqld"], SERVER_PACKAGE)
-
-
-def _version(binary: str) -> str:
-    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
-    return out.split("Ver", 1)[1].split()[0] if "Ver" in out else "unknown"
-
-
 def _user_args() -> list[str]:
     return ["--user=root"] if os.geteuid() == 0 else []
 
 
-def _template_dir(binary: str, version: str) -> Path:
-    """A pristine, initialised data directory for this server version (made once)."""
-    template = Path(tempfile.gettempdir()) / f"localaws-mysql-template-{version}"
-    if (template / ".ready").exists():
-        return template
-    staging = Path(tempfile.mkdtemp(prefix="localaws-mysql-init-"))
-    data = staging / "data"
-    if "MariaDB" in version or Path(binary).name == "mariadbd":
-        installer = require_tool(["mariadb-install-db", "mysql_install_db"], SERVER_PACKAGE)
-        command = [installer, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=socket",
-                   "--skip-test-db", *_user_args()]
-    else:
-        command = [binary, "--no-defaults", "--initialize-insecure", f"--datadir={data}", *_user_args()]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise DatabaseStartError(f"initialising a {version} data directory failed:\n{done.stderr[-2000:]}")
-    (data / ".ready").touch()
-    try:
-        data.rename(template)
-    except OSError:  # another process made it first
-        shutil.rmtree(staging, ignore_errors=True)
+def _admin_user(mariadb: bool) -> str:
+    # MariaDB authenticates its administrator through the unix socket by OS user name: root for
+    # root, else the account mariadb-install-db makes for the user running it.
+    if not mariadb or os.geteuid() == 0:
+        return "root"
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def _template_dir(binary: str, version: str, mariadb: bool) -> Path:
+    """A pristine, initialised data directory for this server version and OS user (made once)."""
+    template = Path(tempfile.gettempdir()) / f"localaws-mysql-template-{version}-uid{os.geteuid()}"
+    with open(f"{template}.lock", "a") as lock:  # several processes may start servers at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.is_dir():
+            if template.stat().st_uid != os.geteuid():
+                raise DatabaseStartError(f"{template} belongs to another user: remove it")
+            return template
+        staging = Path(tempfile.mkdtemp(prefix="localaws-mysql-init-"))
+        try:
+            data = staging / "data"
+            if mariadb:
+                installer = require_tool(["mariadb-install-db", "mysql_install_db"], SERVER_PACKAGE)
+                command = [installer, "--no-defaults", f"--datadir={data}", "--skip-test-db",
+                           "--auth-root-authentication-method=socket",
+                           f"--auth-root-socket-user={_admin_user(mariadb)}", *_user_args(), *TUNING]
+            else:
+                command = [binary, "--no-defaults", "--initialize-insecure", f"--datadir={data}", *_user_args(),
+                           *TUNING]
+            done = subprocess.run(command, capture_output=True, text=True, cwd=staging)
+            if done.returncode != 0:
+                raise DatabaseStartError(f"initialising a {version} data directory failed:\n"
+                                         f"{(done.stderr or done.stdout)[-2000:]}")
+            data.rename(template)  # atomic: a template directory is always complete
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return template
 
 
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    """Clean shutdown (SIGTERM), SIGKILL after a bounded wait."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
 class MySQLServer:
+    """One server: `start()`, `stop()` (data kept, as RDS StopDBInstance), `remove()`."""
+
     host = "127.0.0.1"
 
     def __init__(self, base_dir: Path, master_username: str, master_password: str, port: int | None = None):
         self.base_dir = Path(base_dir)
         self.master_username = master_username
         self.master_password = master_password
+        self.binary = require_tool(["mariadbd", "mysqld"], SERVER_PACKAGE)
+        self.server_version, self.mariadb = _identify(self.binary)
         self.port = port or _free_port()
-        self.binary = _server_binary()
-        self.server_version = _version(self.binary)
         self.process: subprocess.Popen[bytes] | None = None
+        self._finalizer: weakref.finalize | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -90,7 +127,13 @@ class MySQLServer:
 
     @property
     def socket_path(self) -> Path:
-        return self.base_dir / "mysqld.sock"
+        path = self.base_dir / "mysqld.sock"
+        if len(str(path)) <= SOCKET_PATH_MAX:
+            return path
+        # A unix socket path longer than 107 bytes makes the server abort at start: use a short,
+        # stable (per data directory) path instead.
+        digest = hashlib.sha256(str(self.base_dir.resolve()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"localaws-mysqld-{digest}.sock"
 
     @property
     def error_log(self) -> Path:
@@ -103,63 +146,61 @@ class MySQLServer:
     def start(self) -> None:
         if self.running:
             return
-        first_start = not self.data_dir.exists()
-        if first_start:
+        fresh = not self.data_dir.exists()
+        if fresh:
             self.base_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(_template_dir(self.binary, self.server_version), self.data_dir)
-        self.process = subprocess.Popen(
-            [self.binary, "--no-defaults", f"--datadir={self.data_dir}", f"--socket={self.socket_path}",
-             f"--port={self.port}", "--bind-address=127.0.0.1", f"--pid-file={self.base_dir / 'mysqld.pid'}",
-             f"--log-error={self.error_log}", "--skip-name-resolve", "--innodb-buffer-pool-size=16M",
-             "--innodb-log-file-size=8M", "--performance-schema=OFF", *_user_args()],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        _running.add(self)
+            shutil.copytree(_template_dir(self.binary, self.server_version, self.mariadb), self.data_dir)
+        flavour = [] if self.mariadb else ["--mysqlx=OFF", "--skip-log-bin"]  # no second port, no binlog
+        with open(self.error_log, "ab") as log:  # early failures (bad option) land in the same file
+            self.process = subprocess.Popen(
+                [self.binary, "--no-defaults", f"--datadir={self.data_dir}", f"--socket={self.socket_path}",
+                 f"--port={self.port}", "--bind-address=127.0.0.1", f"--pid-file={self.base_dir / 'mysqld.pid'}",
+                 f"--log-error={self.error_log}", *TUNING, *flavour, *_user_args()],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )
+        # Runs on stop(), when this object is collected, and at interpreter exit: no server outlives us.
+        self._finalizer = weakref.finalize(self, _terminate, self.process)
         try:
             self._wait_until_accepting()
-        except Exception:
-            tail = self.error_log.read_text(errors="replace")[-2000:] if self.error_log.exists() else ""
+            if fresh:
+                self._create_master_user()
+        except Exception as error:
             self.stop()
-            raise DatabaseStartError(f"{self.server_version} on port {self.port} did not come up:\n{tail}") from None
-        if first_start:
-            self._create_master_user()
+            if fresh:  # the next start initialises again rather than reusing a half-made directory
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+            tail = self.error_log.read_text(errors="replace")[-2000:] if self.error_log.exists() else ""
+            raise DatabaseStartError(f"{self.server_version} on {self.host}:{self.port} did not come up "
+                                     f"({type(error).__name__}: {error}); end of {self.error_log}:\n{tail}") from None
 
-    @retry(stop=stop_after_delay(30), wait=wait_fixed(0.1), retry=retry_if_exception_type(pymysql.err.OperationalError),
-           reraise=True)
     def _wait_until_accepting(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            raise DatabaseStartError("the server process exited")
-        self.admin_connect().close()
+        not_up_yet = retry_if_exception(
+            lambda e: isinstance(e, pymysql.err.OperationalError) and e.args[0] in NOT_UP_YET)
+        for attempt in Retrying(stop=stop_after_delay(START_TIMEOUT), wait=wait_fixed(0.05), retry=not_up_yet,
+                                reraise=True):
+            with attempt:
+                if self.process is None or self.process.poll() is not None:
+                    raise DatabaseStartError("the server process exited")
+                self.admin_connect().close()
 
     def admin_connect(self) -> pymysql.connections.Connection:
-        """root over the unix socket: administration only, never reachable by TCP."""
-        return pymysql.connect(unix_socket=str(self.socket_path), user="root", connect_timeout=2, autocommit=True)
+        """The administrator (root) over the unix socket: never reachable by TCP."""
+        return pymysql.connect(unix_socket=str(self.socket_path), user=_admin_user(self.mariadb),
+                               connect_timeout=2, autocommit=True)
 
     def _create_master_user(self) -> None:
+        # As RDS: the master user from anywhere, with everything it may grant on.
         with self.admin_connect() as connection, connection.cursor() as cursor:
             for host in ("%", "localhost"):
                 cursor.execute("CREATE USER %s@%s IDENTIFIED BY %s", (self.master_username, host, self.master_password))
                 cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (self.master_username, host))
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self._finalizer is not None:
+            self._finalizer()
+        self._finalizer = None
         self.process = None
-        _running.discard(self)
 
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.base_dir, ignore_errors=True)
-
-
-@atexit.register
-def _stop_all() -> None:
-    for server in list(_running):
-        server.stop()
+        self.socket_path.unlink(missing_ok=True)  # it may live outside base_dir

@@ -1,0 +1,82 @@
+"""localaws.ext.cfn_cloudtrail: the AWS::CloudTrail::Trail resource type."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localaws.service import ACCOUNT_ID
+from tests.fidelity.helpers import unique
+
+WAIT = {"Delay": 1, "MaxAttempts": 30}
+
+
+def _template(logging_trail: str, stopped_trail: str) -> str:
+    def trail(name: str, is_logging: bool) -> dict:
+        return {"Type": "AWS::CloudTrail::Trail",
+                "Properties": {"TrailName": name, "S3BucketName": {"Ref": "TrailBucket"}, "IsLogging": is_logging,
+                               "IncludeGlobalServiceEvents": True, "IsMultiRegionTrail": False}}
+
+    return json.dumps({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {
+            "TrailBucket": {"Type": "AWS::S3::Bucket"},
+            "LoggingTrail": trail(logging_trail, True),
+            "StoppedTrail": trail(stopped_trail, False),
+        },
+        "Outputs": {
+            "LoggingTrailName": {"Value": {"Ref": "LoggingTrail"}},
+            "LoggingTrailArn": {"Value": {"Fn::GetAtt": ["LoggingTrail", "Arn"]}},
+            "StoppedTrailName": {"Value": {"Ref": "StoppedTrail"}},
+        },
+    })
+
+
+@pytest.fixture(scope="module")
+def stack(local_aws):
+    cfn = local_aws.client("cloudformation")
+    name = unique("trail-stack")
+    trails = {"logging": unique("trail-on"), "stopped": unique("trail-off")}
+    cfn.create_stack(StackName=name, TemplateBody=_template(trails["logging"], trails["stopped"]))
+    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
+    return {"name": name, "trails": trails, "outputs": outputs}
+
+
+def test_is_logging_property_decides_the_trail_status(local_aws, stack):
+    """AWS::CloudTrail::Trail IsLogging (required): "Whether the CloudTrail trail is currently logging
+    Amazon API calls"; GetTrailStatus IsLogging reports it."""
+    cloudtrail = local_aws.client("cloudtrail")
+    assert cloudtrail.get_trail_status(Name=stack["trails"]["logging"])["IsLogging"] is True
+    assert cloudtrail.get_trail_status(Name=stack["trails"]["stopped"])["IsLogging"] is False
+
+
+def test_ref_returns_the_name_and_getatt_arn_the_trail_arn(local_aws, stack):
+    """Return values: "When you pass the logical ID of this resource to the intrinsic Ref function, Ref
+    returns the resource name"; "Fn::GetAtt Arn: The Amazon Resource Name (ARN) of the trail"."""
+    name = stack["trails"]["logging"]
+    assert stack["outputs"]["LoggingTrailName"] == name
+    assert stack["outputs"]["StoppedTrailName"] == stack["trails"]["stopped"]
+    arn = stack["outputs"]["LoggingTrailArn"]
+    assert arn == f"arn:aws:cloudtrail:{local_aws.region}:{ACCOUNT_ID}:trail/{name}"
+    assert local_aws.client("cloudtrail").get_trail(Name=name)["Trail"]["TrailARN"] == arn
+    resources = local_aws.client("cloudformation").describe_stack_resources(StackName=stack["name"])["StackResources"]
+    trail_ids = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources
+                 if r["ResourceType"] == "AWS::CloudTrail::Trail"}
+    assert trail_ids == {"LoggingTrail": name, "StoppedTrail": stack["trails"]["stopped"]}
+
+
+def test_deleting_the_stack_deletes_the_trails(local_aws, stack):
+    """Deleting a stack deletes its resources: the trail no longer exists (GetTrailStatus:
+    TrailNotFoundException)."""
+    cfn = local_aws.client("cloudformation")
+    cfn.delete_stack(StackName=stack["name"])
+    cfn.get_waiter("stack_delete_complete").wait(StackName=stack["name"], WaiterConfig=WAIT)
+    cloudtrail = local_aws.client("cloudtrail")
+    for name in stack["trails"].values():
+        with pytest.raises(ClientError) as missing:
+            cloudtrail.get_trail_status(Name=name)
+        assert missing.value.response["Error"]["Code"] == "TrailNotFoundException"
+        # (moto's DescribeTrails ignores trailNameList: look through the whole list)
+        assert name not in [trail["Name"] for trail in cloudtrail.describe_trails()["trailList"]]

@@ -1,0 +1,151 @@
+"""localaws.ext.iam_enforcement: Secrets Manager calls are authorised against the secret's ARN."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from localaws.service import ACCOUNT_ID, ADMIN_USER, Credentials
+from tests.fidelity.helpers import secret_arn_pattern, unique
+
+
+def _policy(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _user(aws, *statements: dict) -> tuple[str, Credentials]:
+    """A new IAM user whose only permissions are these statements (inline), and its access key."""
+    iam = aws.client("iam")
+    name = unique("reader")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=_policy(*statements))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return arn, Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+@pytest.fixture(scope="module")
+def secrets(local_aws):
+    """Two secrets under ws/ and one outside it."""
+    sm = local_aws.client("secretsmanager")
+    suffix = unique("iam")
+    return {
+        "a": sm.create_secret(Name=f"ws/{suffix}-a", SecretString="value-a")["ARN"],
+        "b": sm.create_secret(Name=f"ws/{suffix}-b", SecretString="value-b")["ARN"],
+        "other": sm.create_secret(Name=f"other/{suffix}", SecretString="value-other")["ARN"],
+    }
+
+
+def _get(aws, credentials: Credentials, arn: str) -> str:
+    return aws.client("secretsmanager", credentials).get_secret_value(SecretId=arn)["SecretString"]
+
+
+def _denied(aws, credentials: Credentials, arn: str) -> dict:
+    with pytest.raises(ClientError) as denied:
+        _get(aws, credentials, arn)
+    return denied.value.response["Error"]
+
+
+def test_allow_on_one_secret_arn_opens_that_secret_only(local_aws, secrets):
+    """Secrets Manager authorises GetSecretValue against the secret's ARN ("Resource types defined
+    by AWS Secrets Manager: secret  arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}"),
+    so an Allow naming secret A's ARN allows A and no other secret (implicit deny)."""
+    _, credentials = _user(local_aws, {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                       "Resource": secrets["a"]})
+    assert _get(local_aws, credentials, secrets["a"]) == "value-a"
+    assert _denied(local_aws, credentials, secrets["b"])["Code"] == "AccessDeniedException"
+
+
+def test_allow_by_name_prefix_pattern_matches_secrets_under_it(local_aws, secrets):
+    """IAM JSON policy Resource: "You can use wildcard characters (* and ?) within any ARN segment", so
+    "arn:aws:secretsmanager:REGION:ACCOUNT:secret:ws/*" matches every secret whose name starts with ws/
+    and no other."""
+    _, credentials = _user(local_aws, {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                       "Resource": secret_arn_pattern(local_aws, "ws/*")})
+    assert _get(local_aws, credentials, secrets["a"]) == "value-a"
+    assert _get(local_aws, credentials, secrets["b"]) == "value-b"
+    assert _denied(local_aws, credentials, secrets["other"])["Code"] == "AccessDeniedException"
+
+
+def test_explicit_deny_on_one_arn_overrides_allow_star(local_aws, secrets):
+    """Policy evaluation logic: "An explicit deny in any policy overrides any allows"; the denial
+    message says "with an explicit deny in an identity-based policy"."""
+    _, credentials = _user(
+        local_aws,
+        {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": secrets["a"]},
+    )
+    error = _denied(local_aws, credentials, secrets["a"])
+    assert error["Code"] == "AccessDeniedException"
+    assert "explicit deny" in error["Message"]
+    assert _get(local_aws, credentials, secrets["b"]) == "value-b"
+
+
+def test_denial_is_access_denied_exception_naming_principal_action_and_resource(local_aws, secrets):
+    """An unauthorised Secrets Manager call fails with AccessDeniedException whose message reads "User:
+    <principal ARN> is not authorized to perform: secretsmanager:GetSecretValue on resource: <secret ARN>
+    because no identity-based policy allows the secretsmanager:GetSecretValue action" (IAM user guide,
+    "Troubleshoot access denied error messages")."""
+    user_arn, credentials = _user(local_aws, {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                              "Resource": secrets["a"]})
+    error = _denied(local_aws, credentials, secrets["b"])
+    assert error["Code"] == "AccessDeniedException"
+    message = error["Message"]
+    assert user_arn in message
+    assert "secretsmanager:GetSecretValue" in message
+    assert secrets["b"] in message
+    assert message.startswith(f"User: {user_arn} is not authorized to perform: secretsmanager:GetSecretValue "
+                              f"on resource: {secrets['b']}")
+
+
+ROLE_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Parameters": {"SecretArn": {"Type": "String"}},
+    "Resources": {
+        "ReaderRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    # The suite's own user as the trusted principal (moto 5.2.5 does not treat the
+                    # account root principal "arn:aws:iam::ACCOUNT:root" as covering its users).
+                    "Statement": [{"Effect": "Allow",
+                                   "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:user/{ADMIN_USER}"},
+                                   "Action": "sts:AssumeRole"}],
+                },
+                "Policies": [{
+                    "PolicyName": "read-one-secret",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                       "Resource": {"Ref": "SecretArn"}}],
+                    },
+                }],
+            },
+        },
+    },
+    "Outputs": {"RoleArn": {"Value": {"Fn::GetAtt": ["ReaderRole", "Arn"]}}},
+}
+
+
+def test_inline_role_policy_from_cloudformation_is_enforced_for_the_assumed_role(local_aws, secrets):
+    """AWS::IAM::Role Policies: "Adds or updates an inline policy document that is embedded in the
+    specified IAM role"; credentials of the assumed role get exactly what that policy allows, and a
+    denial names the assumed-role session ARN."""
+    cfn = local_aws.client("cloudformation")
+    stack = unique("iam-role-stack")
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(ROLE_TEMPLATE), Capabilities=["CAPABILITY_IAM"],
+                     Parameters=[{"ParameterKey": "SecretArn", "ParameterValue": secrets["a"]}])
+    cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+    try:
+        assumed = local_aws.client("sts").assume_role(RoleArn=outputs["RoleArn"], RoleSessionName="fidelity")
+        c = assumed["Credentials"]
+        credentials = Credentials(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+        assert _get(local_aws, credentials, secrets["a"]) == "value-a"
+        error = _denied(local_aws, credentials, secrets["b"])
+        assert error["Code"] == "AccessDeniedException"
+        assert assumed["AssumedRoleUser"]["Arn"] in error["Message"]
+        assert ":assumed-role/" in error["Message"]
+    finally:
+        cfn.delete_stack(StackName=stack)

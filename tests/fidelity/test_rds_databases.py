@@ -1,0 +1,102 @@
+"""localaws.ext.rds_databases: an RDS MySQL instance is a real database server."""
+from __future__ import annotations
+
+import socket
+
+import pymysql
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.fidelity.helpers import unique
+
+MASTER = "admin"
+PASSWORD = "First-Passw0rd"
+NEW_PASSWORD = "Second-Passw0rd"
+ACCESS_DENIED = 1045
+CANNOT_CONNECT = 2003
+
+
+def _connect(endpoint: dict, password: str, database: str | None = None) -> pymysql.connections.Connection:
+    return pymysql.connect(host=endpoint["Address"], port=endpoint["Port"], user=MASTER, password=password,
+                           database=database, connect_timeout=3, autocommit=True)
+
+
+def _error_code(endpoint: dict, password: str) -> int:
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        _connect(endpoint, password).close()
+    return refused.value.args[0]
+
+
+def _port_open(endpoint: dict) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((endpoint["Address"], endpoint["Port"])) == 0
+
+
+@pytest.fixture(scope="module")
+def instance(local_aws):
+    rds = local_aws.client("rds")
+    identifier = unique("fidelity-db")
+    created = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
+                                     AllocatedStorage=20, MasterUsername=MASTER, MasterUserPassword=PASSWORD,
+                                     DBName="appdb")["DBInstance"]
+    yield {"id": identifier, "endpoint": created["Endpoint"]}
+    try:
+        rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+    except ClientError:
+        pass  # the deletion test removed it
+
+
+def test_endpoint_accepts_the_master_credentials_only(local_aws, instance):
+    """CreateDBInstance: MasterUsername/MasterUserPassword are "the name/password for the master user";
+    the instance's Endpoint (Address, Port) is where clients connect; a wrong password is refused with
+    MySQL error 1045 (Access denied). DBName: "The name of the database to create when the DB instance
+    is created"."""
+    (described,) = local_aws.client("rds").describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"]
+    assert described["Endpoint"] == instance["endpoint"]
+    with _connect(instance["endpoint"], PASSWORD, database="appdb") as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_USER()")
+        assert cursor.fetchone()[0].startswith(f"{MASTER}@")
+    assert _error_code(instance["endpoint"], "not-the-password") == ACCESS_DENIED
+
+
+def test_stopped_instance_refuses_connections_and_keeps_its_data_after_start(local_aws, instance):
+    """StopDBInstance stops the instance (no connections); StartDBInstance "Starts an Amazon RDS DB
+    instance that was stopped" -- with its endpoint and its storage as they were, so data written before
+    the stop is still there."""
+    rds = local_aws.client("rds")
+    endpoint = instance["endpoint"]
+    with _connect(endpoint, PASSWORD, database="appdb") as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE kept (note VARCHAR(20))")
+        cursor.execute("INSERT INTO kept VALUES ('still here')")
+
+    rds.stop_db_instance(DBInstanceIdentifier=instance["id"])
+    assert rds.describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"][0]["DBInstanceStatus"] == "stopped"
+    assert _error_code(endpoint, PASSWORD) == CANNOT_CONNECT
+
+    rds.start_db_instance(DBInstanceIdentifier=instance["id"])
+    assert rds.describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"][0]["DBInstanceStatus"] == "available"
+    with _connect(endpoint, PASSWORD, database="appdb") as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT note FROM kept")
+        assert cursor.fetchall() == (("still here",),)
+
+
+def test_modify_master_user_password_resets_it(local_aws, instance):
+    """ModifyDBInstance MasterUserPassword: "The new password for the master user"; the old one no longer
+    logs in."""
+    local_aws.client("rds").modify_db_instance(DBInstanceIdentifier=instance["id"], MasterUserPassword=NEW_PASSWORD,
+                                               ApplyImmediately=True)
+    _connect(instance["endpoint"], NEW_PASSWORD).close()
+    assert _error_code(instance["endpoint"], PASSWORD) == ACCESS_DENIED
+
+
+def test_delete_removes_the_instance_and_its_server(local_aws, instance):
+    """DeleteDBInstance: "deletes a previously provisioned DB instance"; DescribeDBInstances then answers
+    DBInstanceNotFound, and nothing listens on the endpoint any more."""
+    rds = local_aws.client("rds")
+    assert _port_open(instance["endpoint"])
+    rds.delete_db_instance(DBInstanceIdentifier=instance["id"], SkipFinalSnapshot=True)
+    with pytest.raises(ClientError) as missing:
+        rds.describe_db_instances(DBInstanceIdentifier=instance["id"])
+    assert missing.value.response["Error"]["Code"] == "DBInstanceNotFound"
+    assert not _port_open(instance["endpoint"])

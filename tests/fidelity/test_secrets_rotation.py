@@ -1,0 +1,265 @@
+"""localaws.ext.secrets_rotation: staging labels and RotateSecret as Secrets Manager documents them."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.fidelity.helpers import create_function, create_lambda_role, log_messages, unique, wait_for
+
+# A minimal rotation function: it follows the four-step protocol for a plain-string secret.
+# DELAY_STEP/DELAY slow one step down (to observe the rotation while it runs); FAIL_STEP fails one.
+ROTATION_HANDLER = """
+import os
+import time
+
+import boto3
+
+
+def handler(event, context):
+    arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+    print("STEP", step, arn, token, flush=True)
+    if os.environ.get("DELAY_STEP") == step:
+        time.sleep(float(os.environ["DELAY"]))
+    if os.environ.get("FAIL_STEP") == step:
+        raise RuntimeError("failing at " + step + " on purpose")
+    sm = boto3.client("secretsmanager")
+    if step == "createSecret":
+        try:
+            sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+        except sm.exceptions.ResourceNotFoundException:
+            current = sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
+            sm.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=current + "+rotated",
+                                VersionStages=["AWSPENDING"])
+    elif step == "testSecret":
+        sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+    elif step == "finishSecret":
+        stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+        current = next(version for version, labels in stages.items() if "AWSCURRENT" in labels)
+        if current != token:
+            sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token,
+                                           RemoveFromVersionId=current)
+"""
+ROTATION_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+SLOW_STEP_SECONDS = 1.5
+
+
+@pytest.fixture(scope="module")
+def rotation_role(local_aws):
+    name = unique("rotation-role")
+    create_lambda_role(local_aws, name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def good_function(local_aws, rotation_role):
+    arn = local_aws.client("iam").get_role(RoleName=rotation_role)["Role"]["Arn"]
+    name = unique("rotation-ok")
+    return name, create_function(local_aws, name, ROTATION_HANDLER, arn,
+                                 environment={"DELAY_STEP": "createSecret", "DELAY": str(SLOW_STEP_SECONDS)})
+
+
+@pytest.fixture(scope="module")
+def failing_function(local_aws, rotation_role):
+    arn = local_aws.client("iam").get_role(RoleName=rotation_role)["Role"]["Arn"]
+    name = unique("rotation-fail")
+    return name, create_function(local_aws, name, ROTATION_HANDLER, arn, environment={"FAIL_STEP": "setSecret"})
+
+
+def _rotatable_secret(aws, role_name: str, value: str) -> str:
+    """A new secret, and an inline policy letting the rotation role work on exactly its ARN."""
+    arn = aws.client("secretsmanager").create_secret(Name=unique("rot/secret"), SecretString=value)["ARN"]
+    policy = {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": ROTATION_ACTIONS, "Resource": arn}]}
+    aws.client("iam").put_role_policy(RoleName=role_name, PolicyName=unique("secret"),
+                                      PolicyDocument=json.dumps(policy))
+    return arn
+
+
+def _stages(sm, arn: str) -> dict[str, list[str]]:
+    return sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+
+
+def _holder(stages: dict[str, list[str]], label: str) -> list[str]:
+    return [version for version, labels in stages.items() if label in labels]
+
+
+def _steps_logged(aws, function_name: str, secret_arn: str) -> list[tuple[str, str]]:
+    """(step, token) of every invocation of the function for this secret, in order."""
+    found = []
+    for line in log_messages(aws, function_name):
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "STEP" and parts[2] == secret_arn:
+            found.append((parts[1], parts[3]))
+    return found
+
+
+# --- staging labels ----------------------------------------------------------------------
+
+def test_plain_get_follows_awscurrent_after_update_secret_version_stage(local_aws):
+    """GetSecretValue: "If you don't specify either a VersionStage or VersionId, then Secrets
+    Manager returns the AWSCURRENT version"; UpdateSecretVersionStage: "Whenever you move AWSCURRENT,
+    Secrets Manager automatically moves the label AWSPREVIOUS to the version that AWSCURRENT was
+    removed from"."""
+    sm = local_aws.client("secretsmanager")
+    created = sm.create_secret(Name=unique("stages/a"), SecretString="one")
+    arn, first = created["ARN"], created["VersionId"]
+    second = sm.put_secret_value(SecretId=arn, SecretString="two", VersionStages=["STAGED"])["VersionId"]
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "one"
+
+    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=second,
+                                   RemoveFromVersionId=first)
+
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "two"
+    assert sm.get_secret_value(SecretId=arn)["VersionId"] == second
+    stages = _stages(sm, arn)
+    assert sorted(stages[second]) == ["AWSCURRENT", "STAGED"]
+    assert stages[first] == ["AWSPREVIOUS"]
+
+
+def test_plain_put_after_a_stage_move_leaves_exactly_one_awscurrent(local_aws):
+    """PutSecretValue: "If you don't include VersionStages, then Secrets Manager automatically
+    moves the staging label AWSCURRENT to this version" -- from wherever it is, since "Each staging
+    label can be attached to only one version at a time" (UpdateSecretVersionStage)."""
+    sm = local_aws.client("secretsmanager")
+    created = sm.create_secret(Name=unique("stages/b"), SecretString="one")
+    arn, first = created["ARN"], created["VersionId"]
+    second = sm.put_secret_value(SecretId=arn, SecretString="two", VersionStages=["STAGED"])["VersionId"]
+    sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=second,
+                                   RemoveFromVersionId=first)
+
+    third = sm.put_secret_value(SecretId=arn, SecretString="three")["VersionId"]
+
+    stages = _stages(sm, arn)
+    assert _holder(stages, "AWSCURRENT") == [third]
+    assert _holder(stages, "AWSPREVIOUS") == [second]
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "three"
+
+
+# --- a successful rotation ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rotation(local_aws, rotation_role, good_function):
+    """One rotation with the working function, observed while it runs and after it ends."""
+    sm = local_aws.client("secretsmanager")
+    name, function_arn = good_function
+    arn = _rotatable_secret(local_aws, rotation_role, "initial")
+    before = _stages(sm, arn)
+    started = time.monotonic()
+    response = sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn,
+                                RotationRules={"AutomaticallyAfterDays": 30})
+    returned_after = time.monotonic() - started
+    during = _stages(sm, arn)
+    value_during = sm.get_secret_value(SecretId=arn)["SecretString"]
+    token = response["VersionId"]
+    wait_for(lambda: "AWSCURRENT" in _stages(sm, arn).get(token, []), timeout=30, what="AWSCURRENT on the new version")
+    wait_for(lambda: _stages(sm, arn)[token] == ["AWSCURRENT"], timeout=10, what="AWSPENDING to be removed")
+    return {"arn": arn, "function": name, "token": token, "before": before, "during": during,
+            "value_during": value_during, "returned_after": returned_after, "after": _stages(sm, arn)}
+
+
+def test_rotate_secret_returns_at_once_with_a_version_id(rotation):
+    """RotateSecret: "Configures and starts the asynchronous process of rotating the secret"; the
+    call returns without waiting for the function, and its response carries the new version's VersionId."""
+    assert rotation["token"]
+    assert rotation["returned_after"] < SLOW_STEP_SECONDS, \
+        f"RotateSecret waited for the function ({rotation['returned_after']:.1f}s)"
+
+
+def test_rotation_runs_asynchronously_from_an_awspending_version(rotation):
+    """While the rotation runs, the new version carries only AWSPENDING (the rotation function
+    "creates a new version of the secret"; AWSCURRENT moves only in finishSecret), so clients still
+    get the old AWSCURRENT value."""
+    current_before = _holder(rotation["before"], "AWSCURRENT")
+    assert rotation["during"][rotation["token"]] == ["AWSPENDING"]
+    assert _holder(rotation["during"], "AWSCURRENT") == current_before
+    assert rotation["value_during"] == "initial"
+
+
+def test_successful_rotation_promotes_the_new_version_and_removes_awspending(local_aws, rotation):
+    """The function "marks the new secret with the staging label AWSCURRENT"; when the rotation ends
+    AWSPENDING is no longer left on the new version (RotateSecret: rotation must end with AWSPENDING on
+    the AWSCURRENT version or on none; AWS removes it, which the suite awaits); the previous version
+    holds AWSPREVIOUS; the four steps ran in order."""
+    sm = local_aws.client("secretsmanager")
+    (old,) = _holder(rotation["before"], "AWSCURRENT")
+    assert rotation["after"][rotation["token"]] == ["AWSCURRENT"]
+    assert rotation["after"][old] == ["AWSPREVIOUS"]
+    assert _holder(rotation["after"], "AWSPENDING") == []
+    assert sm.get_secret_value(SecretId=rotation["arn"])["SecretString"] == "initial+rotated"
+    described = sm.describe_secret(SecretId=rotation["arn"])
+    assert described["RotationEnabled"] is True and "LastRotatedDate" in described
+    steps = [step for step, token in _steps_logged(local_aws, rotation["function"], rotation["arn"])
+             if token == rotation["token"]]
+    assert steps == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+
+
+# --- a failed rotation -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def failed_rotation(local_aws, rotation_role, failing_function):
+    sm = local_aws.client("secretsmanager")
+    name, function_arn = failing_function
+    arn = _rotatable_secret(local_aws, rotation_role, "kept")
+    before = _stages(sm, arn)
+    token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn)["VersionId"]
+    wait_for(lambda: any("failing at setSecret on purpose" in line for line in log_messages(local_aws, name)),
+             timeout=30, what="the setSecret failure in the function's log")
+    time.sleep(0.5)  # Secrets Manager's side of the failed step
+    return {"arn": arn, "function": name, "function_arn": function_arn, "token": token, "before": before,
+            "after": _stages(sm, arn)}
+
+
+def test_failed_rotation_leaves_awscurrent_and_an_awspending_only_version(local_aws, failed_rotation):
+    """A failing step ends the rotation (later steps are not invoked) and nothing moves AWSCURRENT:
+    clients keep the old value, and the new version is left with AWSPENDING only (the state the
+    troubleshooting guide describes for "A previous rotation isn't complete")."""
+    sm = local_aws.client("secretsmanager")
+    (old,) = _holder(failed_rotation["before"], "AWSCURRENT")
+    after = failed_rotation["after"]
+    assert _holder(after, "AWSCURRENT") == [old]
+    assert after[failed_rotation["token"]] == ["AWSPENDING"]
+    assert sm.get_secret_value(SecretId=failed_rotation["arn"])["SecretString"] == "kept"
+    steps = [step for step, _ in _steps_logged(local_aws, failed_rotation["function"], failed_rotation["arn"])]
+    assert steps == ["createSecret", "setSecret"], "steps after the failing one must not run"
+
+
+def test_rotation_is_refused_while_an_awspending_version_is_left(local_aws, failed_rotation):
+    """RotateSecret: "If the AWSPENDING staging label is present but not attached to the same
+    version as AWSCURRENT then any later invocation of RotateSecret assumes that a previous
+    rotation request is still in progress and returns an error" (InvalidRequestException)."""
+    sm = local_aws.client("secretsmanager")
+    with pytest.raises(ClientError) as refused:
+        sm.rotate_secret(SecretId=failed_rotation["arn"], RotationLambdaARN=failed_rotation["function_arn"])
+    assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert "previous rotation" in refused.value.response["Error"]["Message"]
+    assert _stages(sm, failed_rotation["arn"]) == failed_rotation["after"]
+
+
+# --- configuration test only -------------------------------------------------------------
+
+def test_rotate_immediately_false_runs_only_test_secret_and_adds_no_version(local_aws, rotation_role, good_function):
+    """RotateImmediately=false: "If you don't immediately rotate the secret, Secrets Manager tests
+    the rotation configuration by running the testSecret step of the Lambda rotation function. The
+    test creates an AWSPENDING version of the secret and then removes it." Rotation is configured."""
+    sm = local_aws.client("secretsmanager")
+    name, function_arn = good_function
+    arn = _rotatable_secret(local_aws, rotation_role, "untouched")
+    before = _stages(sm, arn)
+
+    sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn, RotationRules={"AutomaticallyAfterDays": 7},
+                     RotateImmediately=False)
+
+    steps = wait_for(lambda: _steps_logged(local_aws, name, arn), timeout=15, what="the testSecret invocation")
+    time.sleep(0.5)  # nothing else may follow
+    assert [step for step, _ in _steps_logged(local_aws, name, arn)] == ["testSecret"]
+    assert steps[0][1] not in before
+    assert _stages(sm, arn) == before
+    assert len(sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]) == 1
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == "untouched"
+    described = sm.describe_secret(SecretId=arn)
+    assert described["RotationEnabled"] is True
+    assert described["RotationRules"]["AutomaticallyAfterDays"] == 7
