@@ -14,7 +14,7 @@ from suite.targets import AwsTarget
 def _not_yet_valid(error: BaseException) -> bool:
     # New IAM keys take a few seconds to work in AWS: InvalidClientTokenId until then.
     return isinstance(error, ClientError) and error.response["Error"]["Code"] in (
-        "InvalidClientTokenId", "SignatureDoesNotMatch")
+        "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException")
 
 
 class Principal:

@@ -8,14 +8,15 @@ reaches the SDK as error code `AccessDeniedException` with the message
 identity-based policy allows the ACTION action" (or "... with an explicit deny ...").
 Inline role policies made by CloudFormation are enforced like those made by the API.
 moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with an XML
-`AccessDenied` body.
+`AccessDenied` body. Likewise a bad signature or unknown key on a JSON-protocol service
+is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML errors.
 """
 from __future__ import annotations
 
 import json
 
 from botocore.exceptions import UnknownServiceError
-from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.core.exceptions import AccessDeniedError, InvalidClientTokenIdError, JsonRESTError, SignatureDoesNotMatchError
 from moto.core.responses import BaseResponse
 from moto.iam import access_control
 from moto.iam.access_control import IAMRequestBase, PermissionResult
@@ -70,6 +71,21 @@ def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
         self._raise_access_denied()
 
 
+_original_create_aws_request = IAMRequestBase._create_aws_request
+
+
+def _create_aws_request(self: IAMRequestBase):  # noqa: ANN202 - botocore AWSRequest
+    """A request without a body is signed over an empty payload, as SigV4 does.
+
+    moto falls back to the parsed request data when the body is empty, which in server mode
+    makes every signed GET (e.g. Lambda GetFunction) fail with SignatureDoesNotMatch.
+    """
+    request = _original_create_aws_request(self)
+    if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+        request.data = b""
+    return request
+
+
 def _raise_access_denied(self: IAMRequestBase) -> None:
     error = AccessDeniedError(user_arn=self._access_key.arn, action=self._action)
     error.principal_arn = self._access_key.arn  # type: ignore[attr-defined]
@@ -90,9 +106,23 @@ def _is_json_protocol(response: BaseResponse) -> bool:
 _original_authorize = BaseResponse._authenticate_and_authorize_normal_action
 
 
+# JSON-protocol services name authentication failures differently from query/XML ones.
+_JSON_AUTH_ERRORS = {
+    SignatureDoesNotMatchError: ("InvalidSignatureException", 403),
+    InvalidClientTokenIdError: ("UnrecognizedClientException", 400),
+}
+
+
 def _authenticate_and_authorize_normal_action(self: BaseResponse, resource: str = "*") -> None:
     try:
         _original_authorize(self, resource)
+    except tuple(_JSON_AUTH_ERRORS) as failed:
+        if not _is_json_protocol(self):
+            raise
+        code, status = _JSON_AUTH_ERRORS[type(failed)]
+        error = JsonRESTError(code, failed.message)
+        error.code = status
+        raise error
     except AccessDeniedError as denied:
         action = getattr(denied, "iam_action", "")
         reason = ("with an explicit deny in an identity-based policy" if getattr(denied, "explicit", False)
@@ -107,5 +137,6 @@ def _authenticate_and_authorize_normal_action(self: BaseResponse, resource: str 
 def install() -> None:
     SecretsManagerResponse._determine_resource = secret_resource  # type: ignore[attr-defined]
     IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    IAMRequestBase._create_aws_request = _create_aws_request  # type: ignore[method-assign]
     access_control.IAMRequest._raise_access_denied = _raise_access_denied  # type: ignore[method-assign]
     BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action  # type: ignore[method-assign]

@@ -149,3 +149,14 @@ def test_inline_role_policy_from_cloudformation_is_enforced_for_the_assumed_role
         assert ":assumed-role/" in error["Message"]
     finally:
         cfn.delete_stack(StackName=stack)
+
+
+def test_signed_requests_without_a_body_are_verified(local_aws):
+    """SigV4 signs a GET over the empty payload's hash: an administrator's GetFunction, ListFunctions
+    and DescribeStacks-style GETs succeed under enforcement, and a wrong secret key is still refused."""
+    lam = local_aws.client("lambda")
+    assert "Functions" in lam.list_functions()
+    wrong = Credentials(local_aws.admin.access_key_id, "not-the-secret-key")
+    with pytest.raises(ClientError) as refused:
+        local_aws.client("lambda", wrong).list_functions()
+    assert refused.value.response["Error"]["Code"] in ("SignatureDoesNotMatch", "InvalidSignatureException")

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
 import time
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -144,6 +150,36 @@ def test_start_failure_names_the_cause_and_leaves_nothing_running(tmp_path):
     assert "Address already in use" in str(failed.value) or "Bind on TCP/IP port" in str(failed.value)
     assert not database.running
     assert not database.data_dir.exists()  # the next start initialises again
+
+
+AS_A_NORMAL_USER = textwrap.dedent("""
+    import sys, pymysql
+    from localaws.mysqld import MySQLServer
+    server = MySQLServer(sys.argv[1], "admin", "Norm4l-user")
+    server.start()
+    try:
+        pymysql.connect(host=server.host, port=server.port, user="admin", password="Norm4l-user").close()
+        with server.admin_connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT CURRENT_USER()")
+            print(cursor.fetchone()[0])
+    finally:
+        server.remove()
+""")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
+def test_works_as_a_normal_user():
+    """Without --user=root: the administrator is the OS user's own socket-authenticated account."""
+    base = Path(tempfile.mkdtemp(prefix="localaws-test-nobody-"))  # pytest's tmp_path is root's alone
+    try:
+        os.chown(base, 65534, 65534)
+        done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                               AS_A_NORMAL_USER, str(base / "db")], capture_output=True, text=True, timeout=120,
+                              cwd=Path(__file__).resolve().parents[2], env={**os.environ, "HOME": str(base)})
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "nobody@localhost"
 
 
 def test_missing_server_binary_names_the_debian_package(monkeypatch, tmp_path):
