@@ -14,9 +14,8 @@ import pytest
 
 from infra.database import DBCredentials, connect, seed_bookinfo
 from infra.stack import DeployError, StackSettings, WorkshopStack
-from suite.redaction import REGISTRY
 from suite.targets import AwsTarget, MissingSystemTool, TargetUnavailable, caller_cidr, live_target, offline_target
-from suite.workshop import Workshop
+from suite.workshop import Workshop, read_secret_document
 
 log = logging.getLogger("workshop.suite")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,8 +79,9 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
             aws.db_route.attach(outputs["BastionPublicIp"],
                                 published_host_keys(aws.client("ec2"), outputs["BastionInstanceId"]))
         timeout = request.config.getoption("--rotation-timeout") or (600 if live else 60)
-        current = DBCredentials.from_secret(_current_document(aws, outputs["SecretArn"]),
-                                            where=f"secret {outputs['SecretArn']}")
+        current = DBCredentials.from_secret(
+            read_secret_document(aws.client("secretsmanager"), outputs["SecretArn"], VersionStage="AWSCURRENT"),
+            where=f"secret {outputs['SecretArn']}")
         # mysql.oldway.sh: the master credentials written into a script, host and port from the stack.
         hardcoded = DBCredentials(outputs["DBEndpointAddress"], int(outputs["DBEndpointPort"]),
                                   current.username, current.password, outputs.get("DBName"))
@@ -94,10 +94,3 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
         else:
             stack.delete()
 
-
-def _current_document(aws: AwsTarget, secret_arn: str) -> dict:
-    import json
-
-    value = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn, VersionStage="AWSCURRENT")
-    REGISTRY.register_secret_string(value["SecretString"])
-    return json.loads(value["SecretString"])

@@ -6,7 +6,6 @@ credentials) so that the tests read like the workshop.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,19 @@ def short(version_id: str) -> str:
     return version_id[:8]
 
 
+def read_secret_document(secrets_manager: Any, secret_arn: str, **selector: str) -> dict[str, Any]:
+    """GetSecretValue, the value registered for masking, parsed as the JSON object it must be."""
+    value = secrets_manager.get_secret_value(SecretId=secret_arn, **selector)["SecretString"]
+    REGISTRY.register_secret_string(value)
+    try:
+        document = json.loads(value)
+    except ValueError:
+        raise ValueError(f"secret {secret_arn}: SecretString is not JSON") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"secret {secret_arn}: SecretString is JSON but not an object")
+    return document
+
+
 @dataclass
 class Workshop:
     aws: AwsTarget
@@ -38,6 +50,11 @@ class Workshop:
         return self.stack.outputs
 
     @property
+    def poll_interval(self) -> float:
+        """Seconds between status polls: the local AWS answers at once, AWS takes its time."""
+        return 0.5 if self.aws.mode == "offline" else 10
+
+    @property
     def secret_arn(self) -> str:
         return self.outputs["SecretArn"]
 
@@ -46,15 +63,7 @@ class Workshop:
 
     # --- the secret
     def secret_document(self, **selector: str) -> dict[str, Any]:
-        value = self.secrets_manager().get_secret_value(SecretId=self.secret_arn, **selector)["SecretString"]
-        REGISTRY.register_secret_string(value)
-        try:
-            document = json.loads(value)
-        except ValueError:
-            raise ValueError(f"secret {self.secret_arn}: SecretString is not JSON") from None
-        if not isinstance(document, dict):
-            raise ValueError(f"secret {self.secret_arn}: SecretString is JSON but not an object")
-        return document
+        return read_secret_document(self.secrets_manager(), self.secret_arn, **selector)
 
     def credentials_from_secret(self, **selector: str) -> DBCredentials:
         return DBCredentials.from_secret(self.secret_document(**selector), where=f"secret {self.secret_arn}")
@@ -77,7 +86,7 @@ class Workshop:
 
     def wait_for_current(self, token: str) -> dict[str, list[str]]:
         """Bounded polling of DescribeSecret until `token` holds AWSCURRENT."""
-        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(0.5 if self.aws.mode == "offline" else 5),
+        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(self.poll_interval),
                retry=retry_if_result(lambda labels: "AWSCURRENT" not in labels.get(token, [])))
         def poll() -> dict[str, list[str]]:
             return self.labels()
@@ -99,7 +108,7 @@ class Workshop:
         logs = self.aws.client("logs")
         group = f"/aws/lambda/{self.outputs['RotationFunctionName']}"
 
-        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(0.5 if self.aws.mode == "offline" else 10),
+        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(self.poll_interval),
                retry=retry_if_result(lambda line: line is None))
         def poll() -> str | None:
             try:
@@ -119,7 +128,7 @@ class Workshop:
         instance = self.outputs["DBInstanceId"]
         rds.stop_db_instance(DBInstanceIdentifier=instance)
 
-        @retry(stop=stop_after_delay(1800), wait=wait_fixed(0.2 if self.aws.mode == "offline" else 20),
+        @retry(stop=stop_after_delay(1800), wait=wait_fixed(self.poll_interval),
                retry=retry_if_result(lambda status: status != "stopped"))
         def poll() -> str:
             return rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0]["DBInstanceStatus"]
@@ -134,6 +143,3 @@ class Workshop:
         rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=instance,
                                                      WaiterConfig={"Delay": delay, "MaxAttempts": 120})
 
-
-def now() -> float:
-    return time.time()

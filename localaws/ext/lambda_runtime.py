@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,14 +35,14 @@ def _code_dir(function: LambdaFunction) -> Path:
     digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
     target = CODE_ROOT / f"{function.function_name}-{digest}"
     if not target.exists():
-        staging = Path(tempfile.mkdtemp(dir=CODE_ROOT.parent if CODE_ROOT.parent.exists() else None))
+        CODE_ROOT.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=CODE_ROOT))  # same directory: the rename is atomic
         with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
             archive.extractall(staging)
-        CODE_ROOT.mkdir(parents=True, exist_ok=True)
         try:
             staging.rename(target)
         except OSError:  # a concurrent invocation unpacked it first
-            pass
+            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -36,15 +36,6 @@ def handler(event, context):
 
 # --- the environment: local AWS, database, functions ---------------------------------------
 
-@pytest.fixture(scope="module")
-def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
-    aws = LocalAWS(tmp_path_factory.mktemp("rotation-localaws")).start()
-    try:
-        yield aws
-    finally:
-        aws.stop()
-
-
 def _start_database(base: Path) -> MySQLServer:
     server = MySQLServer(base, "master", "Master-" + secrets.token_hex(8))
     server.start()

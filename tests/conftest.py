@@ -1,4 +1,4 @@
-"""One local AWS for the whole fidelity directory (started once per session, about 3 s).
+"""One local AWS for the project's own tests (fidelity, rotation function), started once per session (about 3 s).
 
 Every check talks to it through boto3 only, as the suite does; the local AWS enforces IAM,
 so the default client acts as the administrator user LocalAWS bootstraps.
@@ -14,7 +14,7 @@ from localaws.service import LocalAWS
 
 @pytest.fixture(scope="session")
 def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
-    aws = LocalAWS(tmp_path_factory.mktemp("fidelity-localaws")).start()
+    aws = LocalAWS(tmp_path_factory.mktemp("localaws")).start()
     try:
         yield aws
     finally:
