@@ -34,13 +34,19 @@ class HostKeysNotPublished(Exception):
     pass
 
 
-@retry(stop=stop_after_delay(600), wait=wait_fixed(15), retry=retry_if_exception_type(HostKeysNotPublished), reraise=True)
-def published_host_keys(ec2: Any, instance_id: str) -> list[str]:
-    output = ec2.get_console_output(InstanceId=instance_id, Latest=True).get("Output", "")
-    if HOST_KEYS_BEGIN not in output:
-        raise HostKeysNotPublished(f"bastion {instance_id} has not printed its SSH host keys yet")
-    block = output.split(HOST_KEYS_BEGIN, 1)[1].split(HOST_KEYS_END, 1)[0]
-    return [line.strip() for line in block.splitlines() if line.strip().startswith(("ssh-", "ecdsa-"))]
+def published_host_keys(ec2: Any, instance_id: str, timeout: float = 600) -> list[str]:
+    """The bastion's SSH host keys from its console output (cloud-init prints them at boot)."""
+
+    @retry(stop=stop_after_delay(timeout), wait=wait_fixed(min(15, max(timeout / 20, 0.2))),
+           retry=retry_if_exception_type(HostKeysNotPublished), reraise=True)
+    def read() -> list[str]:
+        output = ec2.get_console_output(InstanceId=instance_id, Latest=True).get("Output", "")
+        if HOST_KEYS_BEGIN not in output:
+            raise HostKeysNotPublished(f"bastion {instance_id} has not printed its SSH host keys yet")
+        block = output.split(HOST_KEYS_BEGIN, 1)[1].split(HOST_KEYS_END, 1)[0]
+        return [line.strip() for line in block.splitlines() if line.strip().startswith(("ssh-", "ecdsa-"))]
+
+    return read()
 
 
 class BastionRoute:

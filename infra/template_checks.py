@@ -204,10 +204,17 @@ def statements_granting_secretsmanager_on_wildcard(template: dict[str, Any]) -> 
 
 
 def secret_statements_not_scoped_to(
-    template: dict[str, Any], secret_logical_id: str = SECRET_LOGICAL_ID
+    template: dict[str, Any], *secret_logical_ids: str
 ) -> list[Statement]:
-    """Secrets Manager grants whose Resource is anything but exactly ``{Ref: <secret>}``."""
-    return [s for s in secret_statements(template) if not is_ref(s.resource, secret_logical_id)]
+    """Secrets Manager grants whose Resource is anything but ``{Ref: <secret>}`` (or a list of
+    such references) to the named secrets of the stack (default: the database secret)."""
+    allowed = secret_logical_ids or (SECRET_LOGICAL_ID,)
+
+    def scoped(resource: Any) -> bool:
+        items = resource if isinstance(resource, list) else [resource]
+        return bool(items) and all(any(is_ref(item, lid) for lid in allowed) for item in items)
+
+    return [s for s in secret_statements(template) if not scoped(s.resource)]
 
 
 def granted_actions(template: dict[str, Any], logical_id: str) -> set[str]:
@@ -263,8 +270,9 @@ def publicly_accessible_db_instances(template: dict[str, Any]) -> list[str]:
 def task_definition_problems(
     template: dict[str, Any], secret_logical_id: str = SECRET_LOGICAL_ID
 ) -> list[str]:
-    """ECS.8-style checks: nothing password-ish in any container's plain Environment, and at
-    least one container Secret whose ValueFrom is exactly ``{Ref: <secret>}``."""
+    """ECS.8-style checks: nothing password-ish in any container's plain Environment, at least
+    one container Secret whose ValueFrom is exactly ``{Ref: <secret>}`` (TASKDEF_SECRET must be
+    that one), and every other Secret taken from one of the stack's own secrets."""
     problems = []
     sensitive = {secret_logical_id} | {
         lid for lid in resources(template, "AWS::SecretsManager::Secret")
@@ -288,6 +296,8 @@ def task_definition_problems(
             for sec in _as_list(c.get("Secrets")):
                 if is_ref(sec.get("ValueFrom"), secret_logical_id):
                     secret_refs += 1
+                elif sec.get("Name") != "TASKDEF_SECRET" and references(sec.get("ValueFrom")) & sensitive:
+                    continue  # another of the stack's secrets (the container user's password)
                 else:
                     problems.append(
                         f"{lid}/{cname}: Secret {sec.get('Name')} ValueFrom is not {{Ref: {secret_logical_id}}}"

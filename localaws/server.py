@@ -21,8 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    from localaws.ext import install_all
-    from localaws.ext.rds_databases import stop_all
+    from localaws.ext import install_all, stop_all
     from moto import server
 
     install_all()

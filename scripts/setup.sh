@@ -14,6 +14,7 @@ declare -A needs=(
   [bwrap]=bubblewrap
   [jq]=jq
   [shellcheck]=shellcheck
+  [chromium]=chromium
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
@@ -23,6 +24,8 @@ for tool in "${!needs[@]}"; do
   have "${tool}" || missing+=("${needs[${tool}]}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# The report's browser test screenshots text: chromium only recommends a font.
+[ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}"

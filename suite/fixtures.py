@@ -12,9 +12,12 @@ from typing import Iterator
 
 import pytest
 
+from infra.bastion import published_host_keys
 from infra.database import DBCredentials, connect, seed_bookinfo
 from infra.stack import DeployError, StackSettings, WorkshopStack
-from suite.targets import AwsTarget, MissingSystemTool, TargetUnavailable, caller_cidr, live_target, offline_target
+from suite.phases import PHASES, phase_of
+from suite.targets import (AddressUnavailable, AwsTarget, MissingSystemTool, SandboxError, TargetUnavailable,
+                           caller_cidr, live_target, offline_target)
 from suite.workshop import Workshop, read_secret_document
 
 log = logging.getLogger("workshop.suite")
@@ -34,6 +37,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="seconds to await a rotation (default: 60 offline, 600 live)")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The workshop's order, whatever order the folders were given in: RDS, then Fargate, then
+    audit (which looks for what the first two did), each mode's checks together."""
+    phases = list(PHASES)
+    modes = ["offline", "live"]
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        callspec = getattr(item, "callspec", None)
+        mode = callspec.params.get("aws") if callspec else None
+        phase = phase_of(item.nodeid)
+        if mode is None or phase not in phases:
+            return (-1, 0)  # the project's own tests, before any deployment
+        return (modes.index(mode), phases.index(phase))
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session", params=[
     pytest.param("offline", marks=pytest.mark.offline, id="offline"),
     pytest.param("live", marks=pytest.mark.live, id="live"),
@@ -45,7 +65,7 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             target = offline_target(tmp_path_factory.mktemp("localaws"))
         else:
             target = live_target(request.config.getoption("--aws-region"))
-    except MissingSystemTool as missing:
+    except (MissingSystemTool, SandboxError, AddressUnavailable) as missing:
         pytest.fail(str(missing), pytrace=False)
     except TargetUnavailable as reason:
         pytest.skip(str(reason))
@@ -73,11 +93,8 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
             outputs = stack.deploy()
         except DeployError as failure:
             pytest.fail(f"the workshop stack did not deploy: {failure}", pytrace=False)
-        if live:
-            from infra.bastion import published_host_keys
-
-            aws.db_route.attach(outputs["BastionPublicIp"],
-                                published_host_keys(aws.client("ec2"), outputs["BastionInstanceId"]))
+        aws.db_route.attach(outputs["BastionPublicIp"], published_host_keys(
+            aws.client("ec2"), outputs["BastionInstanceId"], timeout=600 if live else 10))
         timeout = request.config.getoption("--rotation-timeout") or (600 if live else 60)
         current = DBCredentials.from_secret(
             read_secret_document(aws.client("secretsmanager"), outputs["SecretArn"], VersionStage="AWSCURRENT"),

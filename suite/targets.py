@@ -17,8 +17,10 @@ from typing import Any, Callable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.database import DirectRoute, Route
+from infra.database import Route
 from localaws.service import Credentials, LocalAWS
+from localaws.addresses import AddressUnavailable, require_port
+from localaws.sandbox import SandboxError, require_root
 from localaws.system_tools import MissingSystemTool, require_tool
 from suite.redaction import REGISTRY
 
@@ -38,6 +40,13 @@ class AwsTarget:
     endpoint_url: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
+    # (ecr client, repository name, repository URI, docker folder) -> the pushed image's URI
+    image_pusher: Callable[[Any, str, str, Path], str] | None = None
+
+    def push_image(self, ecr: Any, repository_name: str, repository_uri: str, docker_dir: Path) -> str:
+        """dockerbuild.sh + dockertagandpush.sh: build the workshop's image and push it to ECR."""
+        assert self.image_pusher is not None
+        return self.image_pusher(ecr, repository_name, repository_uri, docker_dir)
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         return self.client_factory(service, credentials)
@@ -64,15 +73,41 @@ def offline_target(state_dir: Path) -> AwsTarget:
     """Start the local AWS; a missing system tool stops here with the package to install."""
     for candidates, package in OFFLINE_TOOLS:
         require_tool(candidates, package)
+    require_root()
+    require_port()
     local = LocalAWS(state_dir).start()
     REGISTRY.register(local.admin.secret_access_key)
     import moto
 
+    from infra.bastion import BastionRoute
+
+    # The bastion is a real SSH host offline too: the database and the task are reached through it.
     return AwsTarget(
         mode="offline", region=local.region, account_id="123456789012", run_id=new_run_id(),
-        client_factory=local.client, db_route=DirectRoute(), endpoint_url=local.endpoint_url,
+        client_factory=local.client, db_route=BastionRoute(), endpoint_url=local.endpoint_url,
         versions={"moto": moto.__version__}, close=local.stop,
+        image_pusher=lambda ecr, name, uri, docker_dir: _push_offline(ecr, name, uri, docker_dir, state_dir),
     )
+
+
+def _push_offline(ecr: Any, repository_name: str, repository_uri: str, docker_dir: Path, state_dir: Path) -> str:
+    """No Docker engine: the Dockerfile is built in a sandbox and pushed through ECR's layer API."""
+    from localaws.images import build_image, push_image
+
+    push_image(ecr, repository_name, build_image(docker_dir, state_dir))
+    return f"{repository_uri}:latest"
+
+
+def _push_with_docker(ecr: Any, repository_name: str, repository_uri: str, docker_dir: Path) -> str:
+    """The workshop's own scripts, with the Docker engine where the suite runs."""
+    import subprocess
+
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        raise TargetUnavailable("live: the Fargate phase builds the image with Docker, and no Docker engine answers "
+                                "here (`docker info` fails): install and start Docker, or run the RDS phase only")
+    subprocess.run(["bash", str(docker_dir / "dockerbuild.sh"), "smdemo:latest"], check=True)
+    subprocess.run(["bash", str(docker_dir / "dockertagandpush.sh"), repository_uri, "smdemo:latest"], check=True)
+    return f"{repository_uri}:latest"
 
 
 def live_target(region: str | None) -> AwsTarget:
@@ -101,7 +136,7 @@ def live_target(region: str | None) -> AwsTarget:
     from infra.bastion import BastionRoute
 
     return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=new_run_id(),
-                     client_factory=client, db_route=BastionRoute())
+                     client_factory=client, db_route=BastionRoute(), image_pusher=_push_with_docker)
 
 
 def caller_cidr() -> str:
@@ -112,4 +147,4 @@ def caller_cidr() -> str:
         return answer.read().decode().strip() + "/32"
 
 
-__all__ = ["AwsTarget", "MissingSystemTool", "TargetUnavailable", "caller_cidr", "live_target", "offline_target"]
+__all__ = ["AddressUnavailable", "AwsTarget", "MissingSystemTool", "SandboxError", "TargetUnavailable", "caller_cidr", "live_target", "offline_target"]

@@ -65,6 +65,12 @@ class Workshop:
     def secret_document(self, **selector: str) -> dict[str, Any]:
         return read_secret_document(self.secrets_manager(), self.secret_arn, **selector)
 
+    def secret_string(self, **selector: str) -> str:
+        """The secret's SecretString exactly as stored (what ECS hands a task)."""
+        value = self.secrets_manager().get_secret_value(SecretId=self.secret_arn, **selector)["SecretString"]
+        REGISTRY.register_secret_string(value)
+        return value
+
     def credentials_from_secret(self, **selector: str) -> DBCredentials:
         return DBCredentials.from_secret(self.secret_document(**selector), where=f"secret {self.secret_arn}")
 

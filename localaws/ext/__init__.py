@@ -6,7 +6,12 @@ backend methods, the response classes' authorisation hook) before the server sta
 from localaws.ext import (
     cfn_cloudtrail,
     cfn_dynamic_refs,
+    cfn_ecs,
     cfn_secretsmanager,
+    cloudtrail_events,
+    ec2_hosts,
+    ecr_blobs,
+    ecs_tasks,
     iam_enforcement,
     lambda_runtime,
     rds_databases,
@@ -14,7 +19,8 @@ from localaws.ext import (
 )
 
 MODULES = (secrets_rotation, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail,
-           lambda_runtime, rds_databases, iam_enforcement)
+           lambda_runtime, rds_databases, cfn_ecs, ecr_blobs, ecs_tasks, ec2_hosts,
+           iam_enforcement, cloudtrail_events)  # last: outermost, it records every final answer, denials too
 
 
 def install_all() -> None:
@@ -27,3 +33,10 @@ def install_all() -> None:
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
+
+
+def stop_all() -> None:
+    """Stop every process the extensions started (databases, tasks, hosts)."""
+    for module in MODULES:
+        if hasattr(module, "stop_all"):
+            module.stop_all()

@@ -2,11 +2,13 @@
 
 AWS: Secrets Manager authorises each secret-level action against the secret's ARN
 (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX`), so a policy whose Resource
-is one secret's ARN allows that secret and no other. A denial on a JSON-protocol service
+is one secret's ARN allows that secret and no other; ECR likewise authorises repository
+actions against `arn:aws:ecr:REGION:ACCOUNT:repository/NAME`. A denial on a JSON-protocol service
 reaches the SDK as error code `AccessDeniedException` with the message
 "User: ARN is not authorized to perform: ACTION on resource: RESOURCE because no
 identity-based policy allows the ACTION action" (or "... with an explicit deny ...").
-Inline role policies made by CloudFormation are enforced like those made by the API.
+Inline role policies made by CloudFormation are enforced like those made by the API, and
+GetRolePolicy returns them as JSON documents.
 moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with an XML
 `AccessDenied` body. Likewise a bad signature or unknown key on a JSON-protocol service
 is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML errors.
@@ -14,12 +16,15 @@ is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML e
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from botocore.exceptions import UnknownServiceError
 from moto.core.exceptions import AccessDeniedError, InvalidClientTokenIdError, JsonRESTError, SignatureDoesNotMatchError
 from moto.core.responses import BaseResponse
 from moto.iam import access_control
 from moto.iam.access_control import IAMRequestBase, PermissionResult
+from moto.iam.models import IAMBackend
+from moto.ecr.responses import ECRResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.utilities.utils import get_partition
 
@@ -43,6 +48,16 @@ def secret_resource(response: SecretsManagerResponse) -> str:
         partition = get_partition(response.region)
         # A secret that does not exist (yet): its ARN would start like this.
         return f"arn:{partition}:secretsmanager:{response.region}:{response.current_account}:secret:{secret_id}"
+
+
+def repository_resource(response: Any) -> str:
+    """ECR authorises repository actions against the repository's ARN (GetAuthorizationToken: "*")."""
+    name = response._get_param("repositoryName")
+    if not name:
+        return "*"
+    partition = get_partition(response.region)
+    registry = response._get_param("registryId") or response.current_account
+    return f"arn:{partition}:ecr:{response.region}:{registry}:repository/{name}"
 
 
 class _Denied(Exception):
@@ -134,8 +149,19 @@ def _authenticate_and_authorize_normal_action(self: BaseResponse, resource: str 
         raise JsonRESTError("AccessDeniedException", message)
 
 
+_original_get_role_policy = IAMBackend.get_role_policy
+
+
+def get_role_policy(self: IAMBackend, role_name: str, policy_name: str) -> tuple[str, str]:
+    """An inline policy made by CloudFormation comes back as a JSON document, like any other."""
+    name, document = _original_get_role_policy(self, role_name, policy_name)
+    return name, json.dumps(document) if isinstance(document, dict) else document
+
+
 def install() -> None:
+    IAMBackend.get_role_policy = get_role_policy  # type: ignore[method-assign]
     SecretsManagerResponse._determine_resource = secret_resource  # type: ignore[attr-defined]
+    ECRResponse._determine_resource = repository_resource  # type: ignore[attr-defined]
     IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
     IAMRequestBase._create_aws_request = _create_aws_request  # type: ignore[method-assign]
     access_control.IAMRequest._raise_access_denied = _raise_access_denied  # type: ignore[method-assign]

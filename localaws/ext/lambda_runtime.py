@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
-from moto.sts.models import sts_backends
-from moto.utilities.utils import get_partition
+
+from localaws.ext.service_roles import assume_service_role
 
 RUNNER = Path(__file__).with_name("lambda_bootstrap.py")
 CODE_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "lambda-code"
@@ -46,24 +46,6 @@ def _code_dir(function: LambdaFunction) -> Path:
     return target
 
 
-def _role_credentials(function: LambdaFunction) -> dict[str, str]:
-    """Temporary credentials of the execution role, as the Lambda service obtains them."""
-    partition = get_partition(function.region)
-    role = sts_backends[function.account_id][partition].assume_role(
-        region_name=function.region,
-        role_session_name=function.function_name,
-        role_arn=function.role,
-        policy=None,
-        duration=900,
-        external_id=None,
-    )
-    return {
-        "AWS_ACCESS_KEY_ID": role.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": role.secret_access_key,
-        "AWS_SESSION_TOKEN": role.session_token,
-    }
-
-
 def _environment(function: LambdaFunction) -> dict[str, str]:
     endpoint = os.environ["LOCALAWS_ENDPOINT"]
     env = {
@@ -78,7 +60,8 @@ def _environment(function: LambdaFunction) -> dict[str, str]:
         "_HANDLER": function.handler,
     }
     env.update({k: str(v) for k, v in (function.environment_vars or {}).items()})
-    env.update(_role_credentials(function))
+    env.update(assume_service_role(function.account_id, function.region, function.role,
+                                   function.function_name).as_environment())
     # The function's SDK reaches the local AWS: the one setting that differs from AWS.
     env["AWS_ENDPOINT_URL"] = endpoint
     return env

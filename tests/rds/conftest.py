@@ -1,45 +1,12 @@
-"""The RDS phase's shared steps: each rotation happens once and is awaited (seed 002)."""
+"""The RDS phase's own fixtures (the rotations are shared: suite/rotations.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 import pytest
 
 from suite.principals import Principal
-from suite.workshop import RotationDidNotFinish, Workshop
-
-
-@dataclass
-class Rotation:
-    token: str
-    before: dict[str, list[str]]
-    after: dict[str, list[str]]
-    error: str | None = None
-
-    def version_with(self, stage: str, labels: dict[str, list[str]]) -> str | None:
-        return next((version for version, stages in labels.items() if stage in stages), None)
-
-
-def _rotate(workshop: Workshop) -> Rotation:
-    before = workshop.labels()
-    token = workshop.start_rotation()
-    try:
-        after = workshop.wait_for_current(token)
-        return Rotation(token, before, after)
-    except RotationDidNotFinish as unfinished:
-        return Rotation(token, before, workshop.labels(), error=str(unfinished))
-
-
-@pytest.fixture(scope="session")
-def first_rotation(workshop: Workshop) -> Rotation:
-    """Step 4 of the RDS phase: rotate immediately, and await the new AWSCURRENT."""
-    return _rotate(workshop)
-
-
-@pytest.fixture(scope="session")
-def second_rotation(workshop: Workshop, first_rotation: Rotation) -> Rotation:
-    return _rotate(workshop)
+from suite.workshop import Workshop
 
 
 @pytest.fixture()

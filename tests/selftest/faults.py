@@ -123,3 +123,72 @@ FAULTS = [
           '''),
           ("test_rotation_without_database_leaves_current_in_place",)),
 ]
+
+
+# --- the Fargate phase: the container's scripts (docker/) and the task definition
+
+def edit_docker_file(name: str, old: str, new: str) -> Callable[[Path], None]:
+    def apply(workshop: Path) -> None:
+        path = workshop / "docker" / name
+        text = path.read_text()
+        assert old in text, f"fault does not apply: {old!r} not in docker/{name}"
+        path.write_text(text.replace(old, new))
+    return apply
+
+
+ORIGINAL_QUOTING = """env | grep "^TASKDEF_" | awk -F= '{printf "export %s=%c%s%c\\\\n", $1, 39, $2, 39 }' > "${tmp}"
+"""
+QUOTING_LOOP = """while IFS= read -r name; do
+  [[ "${name}" =~ ^TASKDEF_[A-Za-z0-9_]+$ ]] || continue
+  printf 'export %s=%s\\n' "${name}" "$(quote "${!name}")" >> "${tmp}"
+done < <(compgen -e)
+"""
+
+
+def _task_secret_from(value_from: object) -> Callable[[dict], None]:
+    def edit(template: dict) -> None:
+        container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+        for entry in container["Secrets"]:
+            if entry["Name"] == "TASKDEF_SECRET":
+                entry["ValueFrom"] = value_from
+    return edit
+
+
+def _execution_role_without_db_secret(template: dict) -> None:
+    for policy in template["Resources"]["TaskExecutionRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "ResolveTaskSecrets":
+                statement["Resource"] = [{"Ref": "ContainerUserSecret"}]
+
+
+FARGATE_FAULTS = [
+    Fault("ecs-sh-unquoted",
+          "startprocesses.sh writes values between bare single quotes, as the original did (its bug #1)",
+          edit_docker_file("startprocesses.sh", QUOTING_LOOP, ORIGINAL_QUOTING),
+          ("test_metacharacter_secret_arrives_byte_for_byte",)),
+    Fault("task-secret-is-another-secret",
+          "the task definition's TASKDEF_SECRET points at another secret",
+          edit_template(_task_secret_from({"Ref": "ContainerUserSecret"})),
+          ("test_task_definition_revision_names_the_secret", "test_login_shell_has_taskdef_secret")),
+    Fault("task-secret-is-one-key",
+          "the task definition's TASKDEF_SECRET names only the password key, not the whole secret",
+          edit_template(_task_secret_from({"Fn::Sub": "${DBSecret}:password::"})),
+          ("test_task_definition_revision_names_the_secret",
+           "test_running_task_keeps_old_value_and_new_task_gets_new")),
+    Fault("execution-role-cannot-read-secret",
+          "the task execution role is not allowed GetSecretValue on the database secret",
+          edit_template(_execution_role_without_db_secret),
+          ("test_task_reaches_running",)),
+    Fault("ecs-sh-not-readable",
+          "startprocesses.sh leaves /etc/profile.d/ecs.sh readable by root only",
+          edit_docker_file("startprocesses.sh", 'chmod 0644 "${tmp}"', 'chmod 0600 "${tmp}"'),
+          ("test_login_shell_has_taskdef_secret",)),
+    Fault("newway-ignores-taskdef-secret",
+          "mysql.newway.sh ignores TASKDEF_SECRET and wants a secret name",
+          edit_docker_file("mysql.newway.sh", 'secret="${TASKDEF_SECRET:-}"', 'secret=""'),
+          ("test_newway_script_reads_bookinfo",)),
+    Fault("rotation-keeps-password",
+          "createSecret copies the current password, so a rotation changes nothing",
+          next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),
+          ("test_oldway_script_fails_after_rotation", "test_running_task_keeps_old_value_and_new_task_gets_new")),
+]

@@ -33,6 +33,7 @@ MOTO_KNOWN_MISSING = {
 EXPECTED_OUTPUTS = {
     "VpcId", "SubnetIds", "BastionSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",
     "DBEndpointAddress", "DBEndpointPort", "DBName", "SecretArn", "SecretName", "SecretReadOnlyPolicyArn",
+    "ContainerUserSecretArn",
     "RotationFunctionName", "RotationFunctionArn", "RotationFunctionRoleArn", "BastionInstanceId",
     "BastionPublicIp", "BastionRoleArn", "ECRRepositoryName", "ECRRepositoryUri", "ClusterName",
     "TaskDefinitionArn", "TaskExecutionRoleArn", "TaskRoleArn", "TaskLogGroupName", "TrailName",
@@ -138,10 +139,13 @@ def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
     stmts = tc.secret_statements(template)
     owners = {s.logical_id for s in stmts}
     assert owners == {"RotationFunctionRole", "BastionRole", "TaskExecutionRole", "TaskRole", "SecretReadOnlyPolicy"}
-    assert [str(s) for s in tc.secret_statements_not_scoped_to(template, "DBSecret")] == []
+    assert [str(s) for s in tc.secret_statements_not_scoped_to(template, "DBSecret", "ContainerUserSecret")] == []
     assert [str(s) for s in tc.statements_granting_secretsmanager_on_wildcard(template)] == []
     for s in stmts:
-        assert s.resource == {"Ref": "DBSecret"}, str(s)
+        if s.logical_id == "TaskExecutionRole":  # it also resolves the container user's password
+            assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "ContainerUserSecret"}], str(s)
+        else:
+            assert s.resource == {"Ref": "DBSecret"}, str(s)
 
 
 def test_role_actions_are_minimal(template):
@@ -386,7 +390,8 @@ def test_task_definition(template):
     assert c["Image"] == {"Fn::Sub": "${Repo.RepositoryUri}:latest"}
     assert c["PortMappings"][0]["ContainerPort"] == 22
     assert c["Environment"] == [{"Name": "TASKDEF_ENVVAR", "Value": "TASKDEF_ENVVAR was set"}]
-    assert c["Secrets"] == [{"Name": "TASKDEF_SECRET", "ValueFrom": {"Ref": "DBSecret"}}]
+    assert c["Secrets"] == [{"Name": "TASKDEF_SECRET", "ValueFrom": {"Ref": "DBSecret"}},
+                            {"Name": "EC2_USER_PASSWORD", "ValueFrom": {"Fn::Sub": "${ContainerUserSecret}:password::"}}]
     assert c["LogConfiguration"]["LogDriver"] == "awslogs"
     assert props(template, "TaskLogGroup")["RetentionInDays"] == 3
     repo = props(template, "Repo")

@@ -1,7 +1,7 @@
-"""Every RDS-phase check fails on a workshop broken the way it guards against.
+"""Every RDS- and Fargate-phase check fails on a workshop broken the way it guards against.
 
-Each case copies the workshop, breaks it (see faults.py), runs the offline RDS phase against
-the copy in a separate pytest, and reads that run's JUnit report.
+Each case copies the workshop (infra/ and docker/), breaks it (see faults.py), runs the
+offline phase against the copy in a separate pytest, and reads that run's JUnit report.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.selftest.faults import FAULTS, Fault
+from tests.selftest.faults import FARGATE_FAULTS, FAULTS, Fault
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,13 +43,27 @@ def run_phase_against(workshop: Path, phase: str, report_dir: Path) -> tuple[int
     return done.returncode, outcomes(junit) if junit.exists() else {}, done.stdout[-3000:]
 
 
+def broken_copy(fault: Fault, tmp_path: Path) -> Path:
+    workshop = tmp_path / "workshop"
+    for part in ("infra", "docker"):
+        shutil.copytree(PROJECT_ROOT / part, workshop / part, ignore=shutil.ignore_patterns("__pycache__"))
+    fault.apply(workshop)
+    return workshop
+
+
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
 def test_rds_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
-    workshop = tmp_path / "workshop"
-    shutil.copytree(PROJECT_ROOT / "infra", workshop / "infra", ignore=shutil.ignore_patterns("__pycache__"))
-    fault.apply(workshop)
+    status, results, output = run_phase_against(broken_copy(fault, tmp_path), "tests/rds", tmp_path)
 
-    status, results, output = run_phase_against(workshop, "tests/rds", tmp_path)
+    assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
+    for check in fault.caught_by:
+        assert results.get(check) in ("failed", "error"), (
+            f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")
+
+
+@pytest.mark.parametrize("fault", FARGATE_FAULTS, ids=[fault.name for fault in FARGATE_FAULTS])
+def test_fargate_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
+    status, results, output = run_phase_against(broken_copy(fault, tmp_path), "tests/fargate", tmp_path)
 
     assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
     for check in fault.caught_by:

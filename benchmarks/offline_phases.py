@@ -1,0 +1,41 @@
+"""Print the offline verification's wall time, phase by phase, server start-ups included.
+
+Usage: .venv/bin/python benchmarks/offline_phases.py [runs]
+Each run is a fresh pytest process per phase (local AWS, MariaDB, deploy, the phase's checks,
+teardown), then one run of all phases together, as scripts/verify-offline.sh runs them.
+"""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = {"RDS": ["tests/rds"], "Fargate": ["tests/fargate"], "Audit": ["tests/audit"],
+          "all phases": ["tests/rds", "tests/fargate", "tests/audit"]}
+
+
+def one_run(paths: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "offline", *paths, "-q", "-p", "no:cacheprovider"],
+                          cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"the offline run of {' '.join(paths)} failed:\n{done.stdout[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    for phase, paths in PHASES.items():
+        if not all((ROOT / path).is_dir() for path in paths):
+            continue
+        times = [one_run(paths) for _ in range(runs)]
+        print(f"{phase:>10}: {', '.join(f'{t:.1f}s' for t in times)}  "
+              f"(median {statistics.median(times):.1f}s, best {min(times):.1f}s)")
+
+
+if __name__ == "__main__":
+    main()

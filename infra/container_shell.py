@@ -1,0 +1,65 @@
+"""A login shell in the workshop's container, reached as the workshop does it: SSH to the
+bastion, and from there (a direct-tcpip channel) to the task's private IP as ec2-user with
+the container user's password. The container's host key must be one it published in its
+log; an unknown key is refused.
+"""
+from __future__ import annotations
+
+import base64
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+import paramiko
+
+
+@dataclass
+class Exchange:
+    command: str
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class ContainerShell:
+    route: Any  # infra.bastion.BastionRoute
+    address: str
+    host_keys: list[str]
+    password: str
+    user: str = "ec2-user"
+    transcript: list[Exchange] = field(default_factory=list)
+    _client: paramiko.SSHClient | None = None
+
+    def connect(self) -> "ContainerShell":
+        client = paramiko.SSHClient()
+        for line in self.host_keys:
+            key_type, key_data = line.split()[:2]
+            client.get_host_keys().add(self.address, key_type,
+                                       paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(self.address, username=self.user, password=self.password, sock=self.route.socket_to(self.address, 22),
+                       timeout=30, allow_agent=False, look_for_keys=False)
+        self._client = client
+        return self
+
+    def run(self, command: str, stdin: str | None = None, timeout: float = 60) -> Exchange:
+        """`command` in a login shell (as after `ssh`), so /etc/profile.d/ecs.sh is sourced."""
+        if self._client is None:
+            self.connect()
+        assert self._client is not None
+        channel_in, channel_out, channel_err = self._client.exec_command(
+            "bash --login -c " + shlex.quote(command), timeout=timeout)
+        if stdin is not None:
+            channel_in.write(stdin)
+        channel_in.channel.shutdown_write()
+        out = channel_out.read().decode(errors="replace")
+        err = channel_err.read().decode(errors="replace")
+        exchange = Exchange(command, channel_out.channel.recv_exit_status(), out, err)
+        self.transcript.append(exchange)
+        return exchange
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,52 @@
+"""Loopback addresses that stand in for private and public IPs of the local AWS's hosts.
+
+Each task and each instance with an SSH server gets an address of its own in 127.0.0.0/8,
+so that its sshd listens on port 22 there, exactly where clients of the real one connect.
+"""
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import socket
+import threading
+
+# Each local AWS process starts at its own place in 127.77.0.0/16, and skips taken addresses,
+# so that several local AWSs (a test session's and a self-test's) never share one.
+_counter = itertools.count((os.getpid() % 250) * 250 + 1)
+_lock = threading.Lock()
+BASE = (127, 77)
+
+
+class AddressUnavailable(RuntimeError):
+    pass
+
+
+def allocate(port: int = 22, attempts: int = 64) -> str:
+    """A fresh loopback address whose `port` is free."""
+    for _ in range(attempts):
+        with _lock:
+            number = next(_counter) % (250 * 250)
+        address = f"{BASE[0]}.{BASE[1]}.{number // 250}.{number % 250 + 1}"
+        try:
+            require_port(address, port)
+            return address
+        except AddressUnavailable:
+            continue
+    require_port(port=port)  # every address taken: name the likely cause
+    raise AddressUnavailable(f"no free loopback address for port {port} after {attempts} tries")
+
+
+def require_port(address: str = f"{BASE[0]}.{BASE[1]}.255.254", port: int = 22) -> None:
+    """Fails with what to do when `port` cannot be bound on loopback addresses (checked before a run)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise AddressUnavailable(
+                    f"port {port} on {address} is taken, most likely by an SSH server of this machine listening on "
+                    f"0.0.0.0:{port}; the local AWS's hosts need port {port} on their loopback addresses: make the "
+                    f"machine's sshd listen on a specific address (ListenAddress) or stop it") from None
+            raise

@@ -1,0 +1,250 @@
+"""EC2 instances launched with a key pair are real SSH hosts; key pairs deploy from CloudFormation.
+
+AWS: an Amazon Linux instance launched with a key pair accepts SSH on port 22 of its public
+IP as `ec2-user` with that key (password login is off), allows TCP forwarding (the bastion
+pattern: a direct-tcpip channel to a private address), and cloud-init prints the host's SSH
+public keys to the console output between `-----BEGIN SSH HOST KEY KEYS-----` and
+`-----END SSH HOST KEY KEYS-----`, which GetConsoleOutput returns. Stop/start/terminate
+stop and restart the host. AWS::EC2::KeyPair with PublicKeyMaterial imports the key.
+moto 5.2.5 runs nothing, returns a fixed console text and skips AWS::EC2::KeyPair.
+
+Here the host is an sshd in a bubblewrap sandbox (localaws.sandbox) on a loopback address
+of its own, which becomes the instance's public IP.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.instances import Instance, InstanceBackend
+from moto.ec2.responses.general import General
+from moto.ec2.utils import Base64EncodedString
+
+from localaws import addresses
+from localaws.sandbox import Sandbox
+
+HOST_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ec2-hosts"
+SSHD_SETTINGS = """\
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+AllowUsers ec2-user
+AllowTcpForwarding yes
+UsePAM no
+"""
+SETUP = """set -eu
+useradd --create-home --shell /bin/bash ec2-user
+usermod -p "*" ec2-user  # key login only: no password, but not a locked account
+install -d -m 0700 -o ec2-user -g ec2-user /home/ec2-user/.ssh
+printf '%s\\n' "$AUTHORIZED_KEY" > /home/ec2-user/.ssh/authorized_keys
+chown ec2-user:ec2-user /home/ec2-user/.ssh/authorized_keys
+chmod 0600 /home/ec2-user/.ssh/authorized_keys
+ssh-keygen -A >/dev/null
+"""
+_HOSTS: dict[str, "SSHHost"] = {}
+_LOCK = threading.Lock()
+
+
+class SSHHost:
+    def __init__(self, instance: Instance, public_key: str):
+        self.instance = instance
+        self.public_key = public_key
+        self.address = addresses.allocate()
+        self.sandbox = Sandbox(HOST_ROOT / instance.id, hostname=f"ip-{instance.private_ip.replace('.', '-')}")
+        self.prepared = False
+
+    def start(self) -> None:
+        if not self.prepared:
+            self.sandbox.prepare()
+            settings = self.sandbox.root / "etc/ssh/sshd_config.d"
+            settings.mkdir(exist_ok=True)
+            (settings / "00-instance.conf").write_text(f"ListenAddress {self.address}\n{SSHD_SETTINGS}")
+            done = self.sandbox.run(["/bin/sh", "-c", SETUP], {"AUTHORIZED_KEY": self.public_key})
+            if done.returncode != 0:
+                raise RuntimeError(f"instance {self.instance.id}: SSH host set-up failed: {done.stdout.decode()[-500:]}")
+            self.prepared = True
+        if not self.sandbox.running:
+            log = open(self.sandbox.root.with_suffix(".log"), "ab")  # noqa: SIM115 - the sandbox's stdout
+            self.sandbox.start(["/bin/sh", "-c", "install -d -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e"],
+                               {}, log)
+            log.close()
+            _wait_listening(self.address, 22)
+
+    def host_keys(self) -> list[str]:
+        keys = sorted((self.sandbox.root / "etc/ssh").glob("ssh_host_*_key.pub"))
+        return [" ".join(key.read_text().split()[:2]) for key in keys]
+
+    def stop(self) -> None:
+        self.sandbox.stop()
+
+    def remove(self) -> None:
+        self.sandbox.remove()
+
+
+def _wait_listening(address: str, port: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((address, port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _public_key(instance: Instance) -> str | None:
+    if not instance.key_name:
+        return None
+    key_pair = instance.ec2_backend.key_pairs.get(instance.key_name)
+    if key_pair is None or not getattr(key_pair, "material_public", None):
+        return None
+    material = key_pair.material_public
+    return material.decode() if isinstance(material, bytes) else material
+
+
+def host_of(instance_id: str) -> SSHHost | None:
+    with _LOCK:
+        return _HOSTS.get(instance_id)
+
+
+_original_run = InstanceBackend.run_instances
+_original_stop = InstanceBackend.stop_instances
+_original_start = InstanceBackend.start_instances
+_original_terminate = InstanceBackend.terminate_instances
+
+
+def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:
+    reservation = _original_run(self, *args, **kwargs)
+    for instance in reservation.instances:
+        public_key = _public_key(instance)
+        if public_key is None:
+            continue
+        host = SSHHost(instance, public_key)
+        host.start()
+        instance.nics[0].public_ip = host.address
+        with _LOCK:
+            _HOSTS[instance.id] = host
+    return reservation
+
+
+def stop_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
+    result = _original_stop(self, instance_ids)
+    for instance_id in instance_ids:
+        if (host := host_of(instance_id)) is not None:
+            host.stop()
+    return result
+
+
+def start_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
+    result = _original_start(self, instance_ids)
+    for instance_id in instance_ids:
+        if (host := host_of(instance_id)) is not None:
+            host.start()
+    return result
+
+
+def terminate_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
+    result = _original_terminate(self, instance_ids)
+    for instance_id in instance_ids:
+        with _LOCK:
+            host = _HOSTS.pop(instance_id, None)
+        if host is not None:
+            host.remove()
+    return result
+
+
+CONSOLE = """Cloud-init v. 22.2.2 running 'modules:final'
+#############################################################
+-----BEGIN SSH HOST KEY FINGERPRINTS-----
+-----END SSH HOST KEY FINGERPRINTS-----
+#############################################################
+-----BEGIN SSH HOST KEY KEYS-----
+{keys}
+-----END SSH HOST KEY KEYS-----
+Cloud-init v. 22.2.2 finished
+"""
+
+
+def get_console_output(self: General) -> ActionResult:
+    instance_id = self._get_param("InstanceId")
+    instance = self.ec2_backend.get_instance(instance_id)
+    host = host_of(instance.id)
+    if host is None:
+        return _original_console(self)
+    output = CONSOLE.format(keys="\n".join(host.host_keys()))
+    return ActionResult({"InstanceId": instance.id, "Timestamp": utcnow(),
+                         "Output": Base64EncodedString.from_raw_string(output)})
+
+
+_original_console = General.get_console_output
+
+
+class CfnKeyPair(CloudFormationModel):
+    """AWS::EC2::KeyPair: with PublicKeyMaterial the key is imported, Ref is the key name."""
+
+    def __init__(self, account_id: str, region_name: str, key_name: str):
+        self.account_id = account_id
+        self.region_name = region_name
+        self.key_name = key_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::EC2::KeyPair"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "KeyName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.key_name
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> "CfnKeyPair":
+        props = cloudformation_json.get("Properties", {})
+        backend = ec2_backends[account_id][region_name]
+        name = props.get("KeyName") or resource_name
+        tags = {tag["Key"]: tag["Value"] for tag in props.get("Tags", [])}
+        if props.get("PublicKeyMaterial"):
+            backend.import_key_pair(name, props["PublicKeyMaterial"].encode(), tags)
+        else:
+            backend.create_key_pair(name, props.get("KeyType", "rsa"), tags)
+        return cls(account_id, region_name, name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        ec2_backends[account_id][region_name].delete_key_pair(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_key_pair(self.key_name)
+
+
+def stop_all() -> None:
+    with _LOCK:
+        hosts = list(_HOSTS.values())
+        _HOSTS.clear()
+    for host in hosts:
+        host.remove()
+
+
+def install() -> None:
+    InstanceBackend.run_instances = run_instances  # type: ignore[method-assign]
+    InstanceBackend.stop_instances = stop_instances  # type: ignore[method-assign]
+    InstanceBackend.start_instances = start_instances  # type: ignore[method-assign]
+    InstanceBackend.terminate_instances = terminate_instances  # type: ignore[method-assign]
+    General.get_console_output = get_console_output  # type: ignore[method-assign]
+

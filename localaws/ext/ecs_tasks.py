@@ -1,0 +1,366 @@
+"""ECS RunTask really starts the task, as the Fargate agent does.
+
+AWS (task lifecycle, "Pass sensitive data to a container"): a task goes PROVISIONING →
+PENDING → RUNNING → STOPPED. Before any container starts, the agent uses the task
+execution role to pull the image from ECR and to resolve each `secrets` entry: `valueFrom`
+is a secret ARN, optionally suffixed `:json-key:version-stage:version-id`. If that fails
+(AccessDenied, missing secret, missing key) nothing starts and the task stops with a
+`stoppedReason` beginning `ResourceInitializationError: unable to pull secrets or registry
+auth`. Otherwise the container runs its image's command with the image's environment, the
+task definition's `environment` and the resolved secrets as environment variables, its
+output goes to the awslogs log stream `PREFIX/CONTAINER/TASK_ID`, and the task's private
+IP (in `attachments` and the container's `networkInterfaces`) is where it is reached.
+Secrets are resolved only at start: a running task keeps the values it got. When the
+essential container exits the task stops ("Essential container in task exited"); StopTask
+stops it ("UserInitiated"); a stopped task's network interface is deleted.
+moto 5.2.5 only records the task, RUNNING at once, with a random IP and nothing running.
+
+Here the container runs in a bubblewrap sandbox (localaws.sandbox) built from the image's
+pulled layer, and its IP is a loopback address of its own. The one setting the runtime adds
+to the image: sshd is pinned to that address (on Fargate, the ENI is the only interface).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from moto.core.utils import unix_time_millis
+from moto.ec2.models import ec2_backends
+from moto.ecs.models import EC2ContainerServiceBackend, Task
+from moto.logs.models import logs_backends
+
+from localaws import addresses
+from localaws.ext.ecr_blobs import BlobNotFound, read_blob
+from localaws.ext.service_roles import assume_service_role
+from localaws.sandbox import DEFAULT_PATH, Sandbox, SandboxError
+
+TASK_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ecs-tasks"
+_RUNNING: dict[str, "TaskRuntime"] = {}
+_LOCK = threading.Lock()
+
+
+class TaskStartFailure(Exception):
+    def __init__(self, stop_code: str, reason: str):
+        super().__init__(reason)
+        self.stop_code = stop_code
+        self.reason = reason
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _local_client(service: str, session: Any, region: str) -> Any:
+    return boto3.client(service, region_name=region, endpoint_url=os.environ["LOCALAWS_ENDPOINT"],
+                        config=Config(retries={"max_attempts": 2}), **session.as_client_kwargs())
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}"
+    return str(error)
+
+
+def parse_value_from(value_from: str) -> tuple[str, str | None, dict[str, str]]:
+    """(secret ARN, json key, version selector) from a `secrets` entry's valueFrom."""
+    parts = value_from.split(":")
+    if len(parts) < 7 or parts[2] != "secretsmanager":
+        return value_from, None, {}
+    arn = ":".join(parts[:7])
+    json_key, stage, version = (parts[7:10] + ["", "", ""])[:3]
+    selector = {"VersionStage": stage} if stage else {}
+    if version:
+        selector = {"VersionId": version}
+    return arn, json_key or None, selector
+
+
+class TaskRuntime:
+    """One task's life: resolve, pull, run, watch, stop."""
+
+    def __init__(self, task: Task, task_definition: Any, backend: EC2ContainerServiceBackend):
+        self.task = task
+        self.definition = task_definition
+        self.backend = backend
+        self.region = backend.region_name
+        self.account_id = backend.account_id
+        self.container = task_definition.container_definitions[0]
+        self.address = addresses.allocate()
+        self.sandbox = Sandbox(TASK_ROOT / task.id, hostname=f"ip-{self.address.replace('.', '-')}")
+        self.stopping = False
+        self._start_lock = threading.Lock()  # StopTask while PENDING must win over the start
+
+    # -- state as describe_tasks shows it
+    def _set(self, status: str, **fields: Any) -> None:
+        self.task.__dict__["_local_status"] = status
+        for name, value in fields.items():
+            setattr(self.task, name, value)
+        for container in self.task.containers:
+            container.last_status = status if status in ("RUNNING", "STOPPED") else "PENDING"
+
+    def _stopped(self, stop_code: str, reason: str, exit_code: int | None = None) -> None:
+        for container in self.task.containers:
+            if exit_code is not None:
+                container.exit_code = exit_code
+                container.exitCode = exit_code
+            if stop_code == "TaskFailedToStart":
+                container.reason = reason
+        self.task.desired_status = "STOPPED"
+        self._release_network_interfaces()
+        self._set("STOPPED", stop_code=stop_code, stopped_reason=reason, stopped_at=_now(),
+                  execution_stopped_at=_now(), stopping_at=_now())
+        with _LOCK:
+            _RUNNING.pop(self.task.id, None)
+
+    def _release_network_interfaces(self) -> None:
+        """A stopped task's ENI is deleted (so its subnet and VPC can be deleted afterwards)."""
+        ec2 = ec2_backends[self.account_id][self.region]
+        for attachment in self.task.attachments:
+            for detail in attachment.get("details", []):
+                if detail["name"] == "networkInterfaceId" and detail["value"] in ec2.enis:
+                    ec2.delete_network_interface(detail["value"])
+            attachment["status"] = "DELETED"
+
+    def place(self) -> None:
+        """The task's ENI: its private IP is the task's own loopback address."""
+        for attachment in self.task.attachments:
+            for detail in attachment.get("details", []):
+                if detail["name"] == "privateIPv4Address":
+                    detail["value"] = self.address
+        for container in self.task.containers:
+            container.exitCode = None  # no exit code until the container has run and exited
+            container.network_interfaces = [{"attachmentId": a["id"], "privateIpv4Address": self.address}
+                                            for a in self.task.attachments]
+        self._set("PROVISIONING", created_at=_now())
+        with _LOCK:
+            _RUNNING[self.task.id] = self
+        threading.Thread(target=self._launch, name=f"ecs-task-{self.task.id}", daemon=True).start()
+
+    def _launch(self) -> None:
+        try:
+            self._set("PENDING")
+            session = self._execution_role()
+            secrets = self._resolve_secrets(session)
+            layers, config = self._pull(session)
+            self._start(layers, config, secrets)
+        except TaskStartFailure as failure:
+            if not self.stopping:
+                self._stopped(failure.stop_code, failure.reason)
+        except Exception as error:  # noqa: BLE001 - a task that cannot start must say why
+            if not self.stopping:
+                self._stopped("TaskFailedToStart", f"ResourceInitializationError: {error}")
+        if self.stopping and not self.sandbox.running:
+            self.sandbox.remove()
+
+    def _execution_role(self) -> Any:
+        role_arn = self.definition.execution_role_arn
+        if not role_arn:
+            if self.container.get("secrets"):
+                raise TaskStartFailure("TaskFailedToStart", "ResourceInitializationError: the task definition has "
+                                       "secrets but no executionRoleArn to retrieve them with")
+            return None
+        return assume_service_role(self.account_id, self.region, role_arn, self.task.id)
+
+    def _resolve_secrets(self, session: Any) -> dict[str, str]:
+        resolved: dict[str, str] = {}
+        if not self.container.get("secrets"):
+            return resolved
+        secrets_manager = _local_client("secretsmanager", session, self.region)
+        for entry in self.container["secrets"]:
+            arn, json_key, selector = parse_value_from(entry["valueFrom"])
+            prefix = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+                      "retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): "
+                      f"failed to fetch secret {arn} from secrets manager: ")
+            try:
+                value = secrets_manager.get_secret_value(SecretId=arn, **selector)["SecretString"]
+            except (ClientError, BotoCoreError, KeyError) as error:
+                raise TaskStartFailure("TaskFailedToStart", prefix + _error_text(error)) from None
+            if json_key:
+                try:
+                    value = json.loads(value)[json_key]
+                except (ValueError, KeyError, TypeError):
+                    raise TaskStartFailure("TaskFailedToStart", "ResourceInitializationError: unable to pull secrets "
+                                           f"or registry auth: retrieved secret from Secrets Manager did not contain "
+                                           f"json key {json_key}") from None
+                value = value if isinstance(value, str) else json.dumps(value)
+            resolved[entry["name"]] = value
+        return resolved
+
+    def _pull(self, session: Any) -> tuple[list[Path], dict[str, Any]]:
+        image = self.container["image"]
+        repository_part, _, reference = image.partition("/")[2].partition("@")
+        repository, _, tag = repository_part.partition(":")
+        image_id = {"imageDigest": reference} if reference else {"imageTag": tag or "latest"}
+        ecr = _local_client("ecr", session, self.region) if session else None
+        prefix = f"CannotPullContainerError: pull image manifest has been retried 1 time(s): {image}: "
+        try:
+            if ecr is None:
+                raise TaskStartFailure("TaskFailedToStart", prefix + "no execution role to authenticate to ECR")
+            found = ecr.batch_get_image(repositoryName=repository, imageIds=[image_id])
+        except (ClientError, BotoCoreError) as error:
+            raise TaskStartFailure("TaskFailedToStart", prefix + _error_text(error)) from None
+        if not found.get("images"):
+            raise TaskStartFailure("TaskFailedToStart", prefix + "not found")
+        manifest = json.loads(found["images"][0]["imageManifest"])
+        try:
+            config = json.loads(read_blob(manifest["config"]["digest"]))
+            layer_dir = TASK_ROOT / f"{self.task.id}.layers"
+            layer_dir.mkdir(parents=True, exist_ok=True)
+            layers = []
+            for index, layer in enumerate(manifest.get("layers", [])):
+                path = layer_dir / f"{index}.tar.gz"
+                path.write_bytes(read_blob(layer["digest"]))
+                layers.append(path)
+        except (BlobNotFound, KeyError, ValueError) as error:
+            raise TaskStartFailure("TaskFailedToStart", prefix + str(error)) from None
+        return layers, config.get("config", {})
+
+    def _environment(self, image_config: dict[str, Any], secrets: dict[str, str]) -> dict[str, str]:
+        env = dict(item.split("=", 1) for item in image_config.get("Env") or [])
+        env.setdefault("PATH", DEFAULT_PATH)
+        env.update({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
+                    "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE", "HOSTNAME": self.sandbox.hostname})
+        env.update({item["name"]: item["value"] for item in self.container.get("environment") or []})
+        for override in (self.task.overrides or {}).get("containerOverrides", []):
+            if override.get("name") == self.container.get("name"):
+                env.update({item["name"]: item["value"] for item in override.get("environment") or []})
+        env.update(secrets)
+        return env
+
+    def _start(self, layers: list[Path], image_config: dict[str, Any], secrets: dict[str, str]) -> None:
+        try:
+            self.sandbox.prepare(layers)
+        except SandboxError as error:
+            raise TaskStartFailure("TaskFailedToStart", f"ResourceInitializationError: {error}") from None
+        finally:
+            for layer in layers:
+                layer.unlink(missing_ok=True)
+        ssh_config = self.sandbox.root / "etc/ssh/sshd_config.d"
+        if ssh_config.parent.is_dir():
+            ssh_config.mkdir(exist_ok=True)
+            (ssh_config / "00-task-network.conf").write_text(f"ListenAddress {self.address}\n")
+        argv = (self.container.get("entryPoint") or image_config.get("Entrypoint") or []) + (
+            self.container.get("command") or image_config.get("Cmd") or [])
+        if not argv:
+            raise TaskStartFailure("TaskFailedToStart", "CannotStartContainerError: no command in the image or task")
+        log_path = TASK_ROOT / f"{self.task.id}.log"
+        with self._start_lock:
+            if self.stopping:  # StopTask arrived while the task was PENDING: it never starts
+                self.sandbox.remove()
+                return
+            with open(log_path, "wb") as log:
+                self.sandbox.start(argv, self._environment(image_config, secrets), log,
+                                   cwd=image_config.get("WorkingDir") or "/")
+            self._set("RUNNING", started_at=_now(), pull_started_at=_now(), pull_stopped_at=_now())
+        threading.Thread(target=self._watch, args=(log_path,), name=f"ecs-watch-{self.task.id}", daemon=True).start()
+
+    # -- while it runs
+    def _log_target(self) -> tuple[Any, str, str] | None:
+        config = self.container.get("logConfiguration") or {}
+        options = config.get("options") or {}
+        if config.get("logDriver") != "awslogs" or "awslogs-group" not in options:
+            return None
+        backend = logs_backends[self.account_id][options.get("awslogs-region", self.region)]
+        prefix = options.get("awslogs-stream-prefix")
+        stream = f"{prefix}/{self.container.get('name')}/{self.task.id}" if prefix else self.task.id
+        backend.ensure_log_group(options["awslogs-group"])
+        backend.create_log_stream(options["awslogs-group"], stream)
+        return backend, options["awslogs-group"], stream
+
+    def _watch(self, log_path: Path) -> None:
+        target = self._log_target()
+        offset = 0
+        while True:
+            exited = self.sandbox.process is None or self.sandbox.process.poll() is not None
+            offset = self._forward(log_path, offset, target, final=exited)
+            if exited:
+                break
+            time.sleep(0.2)
+        if self.stopping:
+            return
+        code = _exit_code(self.sandbox.process.returncode if self.sandbox.process else None)
+        self._stopped("EssentialContainerExited", "Essential container in task exited", code)
+        self.sandbox.remove()
+
+    @staticmethod
+    def _forward(log_path: Path, offset: int, target: tuple[Any, str, str] | None, final: bool = False) -> int:
+        try:
+            with open(log_path, "rb") as log:
+                log.seek(offset)
+                chunk = log.read()
+        except OSError:
+            return offset
+        complete = len(chunk) if final else chunk.rfind(b"\n") + 1  # at exit, the last line too
+        if target is not None and complete:
+            backend, group, stream = target
+            events = [{"timestamp": unix_time_millis(), "message": line}
+                      for line in chunk[:complete].decode(errors="replace").splitlines()]
+            if events:
+                backend.put_log_events(group, stream, events)
+        return offset + complete
+
+    def stop(self, reason: str) -> None:
+        with self._start_lock:
+            self.stopping = True
+        self._set("DEACTIVATING", stopping_at=_now())
+        code = _exit_code(self.sandbox.stop())
+        self._stopped("UserInitiated", reason or "Task stopped by user", code)
+        self.sandbox.remove()
+
+
+def _exit_code(returncode: int | None) -> int | None:
+    """As Docker reports it: a process killed by signal N exited with 128 + N (SIGTERM: 143)."""
+    if returncode is None:
+        return None
+    return 128 - returncode if returncode < 0 else returncode
+
+
+_original_run_task = EC2ContainerServiceBackend.run_task
+_original_stop_task = EC2ContainerServiceBackend.stop_task
+
+
+def run_task(self: EC2ContainerServiceBackend, cluster_str: str, task_definition_str: str, *args: Any,
+             **kwargs: Any) -> list[Task]:
+    tasks = _original_run_task(self, cluster_str, task_definition_str, *args, **kwargs)
+    definition = self.describe_task_definition(task_definition_str)
+    for task in tasks:
+        TaskRuntime(task, definition, self).place()
+    return tasks
+
+
+def stop_task(self: EC2ContainerServiceBackend, cluster_str: str, task_str: str, reason: str) -> Task:
+    task = _original_stop_task(self, cluster_str, task_str, reason)
+    with _LOCK:
+        runtime = _RUNNING.get(task.id)
+    if runtime is not None:
+        runtime.stop(reason)
+    return task
+
+
+def _last_status(self: Task) -> str:
+    return self.__dict__.get("_local_status") or self.status
+
+
+def _set_last_status(self: Task, value: str) -> None:
+    self.status = value
+
+
+def stop_all() -> None:
+    with _LOCK:
+        runtimes = list(_RUNNING.values())
+    for runtime in runtimes:
+        runtime.stop("the local AWS is shutting down")
+
+
+def install() -> None:
+    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
+    Task.last_status = property(_last_status, _set_last_status)  # type: ignore[assignment]

@@ -1,0 +1,157 @@
+"""A container-like root for one process tree, made with bubblewrap (no container engine).
+
+The host's /usr is the image's userland, read-only (it stands in for the pinned base image
+and its packages). The directories a container writes to are the sandbox's own: /etc (a
+copy of the host's, then the image's layers on top), /home, /root, /opt, /srv; /run,
+/tmp, /var/log and /var/tmp are empty scratch space. The sandbox shares the host's network: its servers listen
+on a loopback address of their own, which stands in for the task's or instance's IP.
+Processes run as root inside, as in a container, so the sandbox needs root.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any, Mapping, Sequence
+
+from localaws.system_tools import require_tool
+
+# Directories the image and the running process may write (relative to /).
+WRITABLE = ("etc", "home", "root", "opt", "srv")
+SCRATCH = ("run", "tmp", "var/log", "var/tmp")
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class SandboxError(RuntimeError):
+    pass
+
+
+# bwrap --die-with-parent ties a sandbox to the *thread* that started it (PR_SET_PDEATHSIG), and
+# the local AWS serves each request on a short-lived thread: sandboxes are started from this one
+# long-lived thread instead, so they live as long as the process and die with it.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
+_SPAWN_LOCK = threading.Lock()
+
+
+def _spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+    with _SPAWN_LOCK:
+        return _SPAWNER.submit(subprocess.Popen, *args, **kwargs).result()
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise SandboxError("the local AWS runs containers and SSH hosts in bubblewrap sandboxes as root "
+                           "(they create users and run sshd): run the suite as root, e.g. with sudo")
+
+
+class Sandbox:
+    def __init__(self, root: Path, hostname: str = "localhost"):
+        self.root = Path(root)
+        self.hostname = hostname
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def prepare(self, layers: Sequence[Path] = ()) -> "Sandbox":
+        """A fresh root: the host's /etc, then each layer (a tar of image files) in order."""
+        require_root()
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True)
+        # cp -a keeps owners and modes (/etc/shadow's group, for one), as an image's /etc has them.
+        subprocess.run(["cp", "-a", "/etc", str(self.root / "etc")], check=True, capture_output=True)
+        _forget_machine_secrets(self.root / "etc")
+        for name in WRITABLE[1:]:
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        (self.root / "root").chmod(0o700)
+        for layer in layers:
+            with tarfile.open(layer) as archive:
+                archive.extractall(self.root, numeric_owner=True, filter=_layer_member)
+        return self
+
+    def _bwrap(self, extra_binds: Sequence[tuple[str, str]] = ()) -> list[str]:
+        args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-pid", "--unshare-uts",
+                "--unshare-ipc", "--hostname", self.hostname, "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
+        for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            if os.path.islink(f"/{link}"):
+                args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
+            elif os.path.isdir(f"/{link}"):
+                args += ["--ro-bind", f"/{link}", f"/{link}"]
+        args += ["--ro-bind", "/var", "/var"]
+        for name in WRITABLE:
+            args += ["--bind", str(self.root / name), f"/{name}"]
+        for name in SCRATCH:
+            args += ["--tmpfs", f"/{name}"]
+        args += ["--dev", "/dev", "--proc", "/proc"]
+        for source, target in extra_binds:
+            args += ["--ro-bind", source, target]
+        return args
+
+    def start(self, argv: Sequence[str], env: Mapping[str, str], stdout: IO[bytes] | int | None,
+              cwd: str = "/", extra_binds: Sequence[tuple[str, str]] = ()) -> subprocess.Popen[bytes]:
+        """The container's command, as PID 1's child of the sandbox (like `docker run`)."""
+        command = self._bwrap(extra_binds) + ["--chdir", cwd, "--clearenv"]
+        for name, value in env.items():
+            command += ["--setenv", name, value]
+        self.process = _spawn(command + ["--", *argv], stdin=subprocess.DEVNULL, stdout=stdout,
+                              stderr=subprocess.STDOUT, env={"PATH": DEFAULT_PATH})
+        return self.process
+
+    def run(self, argv: Sequence[str], env: Mapping[str, str], cwd: str = "/", timeout: float = 300,
+            extra_binds: Sequence[tuple[str, str]] = ()) -> subprocess.CompletedProcess[bytes]:
+        """A command to completion (an image build's RUN step)."""
+        process = self.start(argv, env, subprocess.PIPE, cwd, extra_binds)
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise SandboxError(f"{' '.join(argv)} did not finish within {timeout:.0f} s") from None
+        return subprocess.CompletedProcess(list(argv), process.returncode, output, b"")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace: float = 5) -> int | None:
+        """SIGTERM (as `docker stop`), SIGKILL after the grace period; the PID namespace goes with it."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        return self.process.returncode
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+
+def _forget_machine_secrets(etc: Path) -> None:
+    """A base image has no host keys and no passwords: drop this machine's SSH host keys (each
+    host and task makes its own) and its password hashes (they would end up in image layers)."""
+    for key in (etc / "ssh").glob("ssh_host_*"):
+        key.unlink()
+    for name in ("shadow", "shadow-", "gshadow", "gshadow-"):
+        path = etc / name
+        if not path.is_file():
+            continue
+        lines = []
+        for line in path.read_text().splitlines():
+            fields = line.split(":")
+            if len(fields) > 1 and fields[1] and not fields[1].startswith(("!", "*")):
+                fields[1] = "*"
+            lines.append(":".join(fields))
+        path.write_text("\n".join(lines) + "\n")
+
+
+def _layer_member(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
+    """tarfile's "tar" filter refuses paths outside the root; unlike it, keep the modes as Docker does."""
+    return tarfile.tar_filter(member, path).replace(mode=member.mode, deep=False)

@@ -1,0 +1,248 @@
+"""The security controls a reviewer applies to the deployed workshop (AWS Config / Security Hub).
+
+Each control reads what is deployed, through boto3 only (the same in both modes), and returns
+findings: sentences that say what is wrong and where. An empty list means compliant. Findings
+never quote a secret value.
+- SecretsManager.1 (secretsmanager-rotation-enabled-check): rotation is enabled and scheduled at
+  least every `max_days` days (Security Hub's default: 90).
+- SecretsManager.2 (secretsmanager-scheduled-rotation-success-check): the rotation happened when
+  it was due; a rotation that left AWSPENDING on a version other than AWSCURRENT did not finish.
+- SecretsManager.4 (secretsmanager-secret-periodic-rotation): rotated (or created) within 90 days.
+- ECS.8 (ecs-no-environment-secrets): no credential in a container's plain `environment`.
+- CloudTrail: the trail is logging.
+- Least privilege: every IAM policy of the stack that allows a `secretsmanager:` action names the
+  secrets it allows; never "*" nor an ARN pattern that covers any secret.
+The template-side counterparts are in infra/template_checks.py; these look at the account.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import urllib.parse
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Iterator
+
+from botocore.exceptions import ClientError
+
+from infra.template_checks import PASSWORDISH_NAME, PASSWORDISH_VALUE, Statement, grants_service
+
+MAX_ROTATION_DAYS = 90
+# ECS.8's default secretKeys; names that look like a credential (PASSWORDISH_NAME) count too.
+ECS8_SECRET_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"}
+MIN_SECRET_LENGTH = 4  # shorter "secrets" would match ordinary words
+# Secrets Manager actions that take no secret ARN: AWS authorises them on "*".
+ACCOUNT_LEVEL_ACTIONS = {"secretsmanager:getrandompassword", "secretsmanager:listsecrets",
+                         "secretsmanager:batchgetsecretvalue"}
+IAM_PRINCIPALS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user", "AWS::IAM::Group": "group"}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def _secret(secretsmanager: Any, secret_id: str) -> dict[str, Any]:
+    return secretsmanager.describe_secret(SecretId=secret_id)
+
+
+# --------------------------------------------------------------------------- Secrets Manager
+
+def schedule_days(rules: dict[str, Any]) -> float | None:
+    """The longest interval a rotation schedule allows, in days (None: not known)."""
+    if rules.get("AutomaticallyAfterDays"):
+        return float(rules["AutomaticallyAfterDays"])
+    expression = str(rules.get("ScheduleExpression") or "")
+    rate = re.fullmatch(r"rate\((\d+) (hour|hours|day|days)\)", expression)
+    if rate:
+        return int(rate.group(1)) / (24 if rate.group(2).startswith("hour") else 1)
+    cron = re.fullmatch(r"cron\((.+)\)", expression)
+    if cron:
+        fields = cron.group(1).split()
+        # Every month (or more often) unless the month field names months: at most 31 days apart.
+        return 31.0 if len(fields) >= 5 and fields[3] in ("*", "?") else None
+    return None
+
+
+def rotation_findings(secretsmanager: Any, secret_id: str, max_days: int = MAX_ROTATION_DAYS) -> list[str]:
+    """SecretsManager.1: rotation enabled, scheduled at least every `max_days` days."""
+    secret = _secret(secretsmanager, secret_id)
+    where = f"secret {secret['Name']}"
+    if not secret.get("RotationEnabled"):
+        return [f"{where}: automatic rotation is not enabled"]
+    days = schedule_days(secret.get("RotationRules") or {})
+    if days is None:
+        return [f"{where}: rotation schedule {secret.get('RotationRules')} is not one whose interval can be "
+                f"confirmed to be at most {max_days} days"]
+    if days > max_days:
+        return [f"{where}: rotation is scheduled every {days:g} days, more than the {max_days} allowed"]
+    return []
+
+
+def last_rotation_findings(secretsmanager: Any, secret_id: str, now: datetime | None = None,
+                           require_rotated: bool = False) -> list[str]:
+    """SecretsManager.2: the scheduled rotation happened; the last one finished.
+
+    AWS Config's rule is non-compliant once the date a rotation was due passes without one
+    (a secret that has not rotated yet is fine until then); `require_rotated` also asks for one
+    successful rotation (LastRotatedDate), as a check after rotating does.
+    """
+    secret = _secret(secretsmanager, secret_id)
+    where = f"secret {secret['Name']}"
+    if not secret.get("RotationEnabled"):
+        return []  # not scheduled: SecretsManager.1 reports it
+    findings = []
+    stages = secret.get("VersionIdsToStages") or {}
+    for version, labels in stages.items():
+        if "AWSPENDING" in labels and "AWSCURRENT" not in labels:
+            findings.append(f"{where}: the last rotation did not finish: AWSPENDING is on version {version[:8]}, "
+                            f"which is not AWSCURRENT")
+    moment = _now(now)
+    last = secret.get("LastRotatedDate")
+    days = schedule_days(secret.get("RotationRules") or {})
+    due = secret.get("NextRotationDate") or (last + timedelta(days=days) if last and days else None)
+    if due is not None and due < moment and (last is None or last < due):
+        findings.append(f"{where}: a rotation was due on {due:%Y-%m-%d %H:%M} UTC and has not happened "
+                        f"(last rotated: {f'{last:%Y-%m-%d %H:%M} UTC' if last else 'never'})")
+    if require_rotated and last is None:
+        findings.append(f"{where}: no rotation has ever succeeded (no LastRotatedDate)")
+    return findings
+
+
+def periodic_rotation_findings(secretsmanager: Any, secret_id: str, max_days: int = MAX_ROTATION_DAYS,
+                               now: datetime | None = None) -> list[str]:
+    """SecretsManager.4: rotated within `max_days` days (a secret never rotated: created within them)."""
+    secret = _secret(secretsmanager, secret_id)
+    since = secret.get("LastRotatedDate") or secret.get("CreatedDate")
+    if since is None or _now(now) - since <= timedelta(days=max_days):
+        return []
+    what = "last rotated" if secret.get("LastRotatedDate") else "created and never rotated"
+    return [f"secret {secret['Name']}: {what} on {since:%Y-%m-%d}, more than {max_days} days ago"]
+
+
+# --------------------------------------------------------------------------- ECS.8
+
+def _environment_findings(where: str, name: str, value: str, known: list[str]) -> Iterator[str]:
+    if name.upper() in ECS8_SECRET_NAMES or PASSWORDISH_NAME.search(name):
+        yield f"{where}: plain environment variable {name} has a credential's name (use `secrets`)"
+    if any(secret in value for secret in known):
+        yield f"{where}: plain environment variable {name} holds a secret's value (use `secrets`)"
+    elif PASSWORDISH_VALUE.search(value):
+        yield f"{where}: plain environment variable {name} looks like it holds a password"
+
+
+def task_definition_findings(ecs: Any, task_definition: str, known_secret_values: Iterable[str] = ()) -> list[str]:
+    """ECS.8: no credential in any container's plain `environment` (names, and known secret values)."""
+    known = [value for value in known_secret_values if value and len(value) >= MIN_SECRET_LENGTH]
+    described = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
+    label = f"{described['family']}:{described['revision']}"
+    findings: list[str] = []
+    for container in described.get("containerDefinitions", []):
+        where = f"task definition {label}, container {container.get('name')}"
+        for variable in container.get("environment", []):
+            findings.extend(_environment_findings(where, str(variable.get("name", "")),
+                                                  str(variable.get("value", "")), known))
+    return findings
+
+
+# --------------------------------------------------------------------------- CloudTrail
+
+def trail_logging_findings(cloudtrail: Any, trail: str) -> list[str]:
+    """The trail exists and is logging (GetTrailStatus IsLogging)."""
+    try:
+        status = cloudtrail.get_trail_status(Name=trail)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "TrailNotFoundException":
+            return [f"trail {trail} does not exist"]
+        raise
+    if not status.get("IsLogging"):
+        stopped = status.get("StopLoggingTime")
+        return [f"trail {trail} is not logging" + (f" (stopped {stopped:%Y-%m-%d %H:%M} UTC)" if stopped else "")]
+    return []
+
+
+# --------------------------------------------------------------------------- IAM policies of a stack
+
+def stack_resources(cloudformation: Any, stack_name: str, *types: str) -> list[dict[str, Any]]:
+    """The stack's resources (all pages), optionally only of these types."""
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+    return [resource for page in pages for resource in page["StackResourceSummaries"]
+            if not types or resource["ResourceType"] in types]
+
+
+def _document(value: Any) -> dict[str, Any]:
+    # boto3 decodes policy documents; a document that arrives as text is URL-encoded JSON.
+    if isinstance(value, dict):
+        return value
+    return json.loads(urllib.parse.unquote(str(value)))
+
+
+def _principal_policies(iam: Any, kind: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, document) of every inline and attached policy of a role, user or group."""
+    key = {f"{kind.capitalize()}Name": name}
+    inline = getattr(iam, f"list_{kind}_policies")(**key)["PolicyNames"]
+    for policy in inline:
+        document = getattr(iam, f"get_{kind}_policy")(PolicyName=policy, **key)["PolicyDocument"]
+        yield f"{kind} {name}, inline policy {policy}", _document(document)
+    for attached in getattr(iam, f"list_attached_{kind}_policies")(**key)["AttachedPolicies"]:
+        yield from _managed_policy(iam, attached["PolicyArn"], f"{kind} {name}, attached policy")
+
+
+def _managed_policy(iam: Any, arn: str, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    yield f"{where} {arn}", _document(document)
+
+
+def _probe_arns(partition: str, region: str, account: str) -> list[str]:
+    """Secrets no workshop policy should reach: a pattern matching them covers any secret."""
+    return [f"arn:{partition}:secretsmanager:{region}:{account}:secret:{name}"
+            for name in ("zz-unrelated/any-secret-AbC123", "other-Xy9Z8w")]
+
+
+def broad_resources(statement: dict[str, Any], probes: list[str]) -> list[str]:
+    """The statement's Resource entries that cover any secret ("*", arn:...:secret:*, ...)."""
+    if "NotResource" in statement or "Resource" not in statement:
+        return [f"NotResource {statement.get('NotResource')!r}" if "NotResource" in statement else "no Resource"]
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    return [str(resource) for resource in resources
+            if any(fnmatch.fnmatchcase(probe, str(resource)) for probe in probes)]
+
+
+def _only_account_level(statement: dict[str, Any]) -> bool:
+    actions = statement.get("Action")
+    actions = actions if isinstance(actions, list) else [actions]
+    return "NotAction" not in statement and all(str(action).lower() in ACCOUNT_LEVEL_ACTIONS for action in actions)
+
+
+def policy_document_findings(where: str, document: dict[str, Any], probes: list[str]) -> list[str]:
+    """Allow statements granting a secretsmanager: action on resources that cover any secret."""
+    statements = document.get("Statement", [])
+    findings = []
+    for index, raw in enumerate(statements if isinstance(statements, list) else [statements]):
+        statement = Statement(where, "deployed", f"Statement[{index}]", raw)
+        if not grants_service(statement, "secretsmanager") or _only_account_level(raw):
+            continue
+        broad = broad_resources(raw, probes)
+        if broad:
+            actions = raw.get("Action", raw.get("NotAction"))
+            findings.append(f"{where}, statement {raw.get('Sid') or index}: allows {actions} on "
+                            f"{', '.join(broad)}, which covers every secret; name the secret ARNs instead")
+    return findings
+
+
+def secret_access_findings(cloudformation: Any, iam: Any, stack_name: str) -> list[str]:
+    """Every IAM policy of the stack that allows a secretsmanager: action names specific secrets."""
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    _, partition, _, region, account = stack["StackId"].split(":")[:5]
+    probes = _probe_arns(partition, region, account)
+    findings: list[str] = []
+    for resource in stack_resources(cloudformation, stack_name, *IAM_PRINCIPALS, "AWS::IAM::ManagedPolicy"):
+        physical = resource.get("PhysicalResourceId")
+        if not physical:
+            continue
+        kind = IAM_PRINCIPALS.get(resource["ResourceType"])
+        policies = (_principal_policies(iam, kind, physical) if kind
+                    else _managed_policy(iam, physical, "managed policy"))
+        for where, document in policies:
+            findings.extend(policy_document_findings(f"stack {stack_name}: {where}", document, probes))
+    return findings

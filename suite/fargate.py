@@ -1,0 +1,179 @@
+"""The Fargate phase's fixtures (seed 001): the image in ECR, the task definition revision
+that names the secret, a running task, and a login shell in it reached through the bastion.
+
+Nothing here knows the mode: the image is built and pushed by the target (Docker live, the
+local build offline); everything else is the same boto3 and SSH calls.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import pytest
+
+from infra import fargate
+from infra.container_shell import ContainerShell
+from suite.fixtures import workshop_dir
+from suite.redaction import REGISTRY
+from suite.workshop import Workshop, read_secret_document
+
+
+@dataclass
+class FargatePhase:
+    """Starts tasks the way the attendee does, and stops every one of them at the end."""
+
+    workshop: Workshop
+    started: list[fargate.RunningTask] = field(default_factory=list)
+    shells: list[ContainerShell] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def ecs(self) -> Any:
+        return self.workshop.aws.client("ecs")
+
+    @property
+    def cluster(self) -> str:
+        return self.workshop.outputs["ClusterName"]
+
+    @property
+    def _waiter(self) -> dict[str, int]:
+        live = self.workshop.aws.mode == "live"
+        return {"delay": 6 if live else 1, "max_attempts": 100 if live else 60}
+
+    def register_revision(self, **changes: Any) -> str:
+        return fargate.register_revision(self.ecs, self.workshop.outputs["TaskDefinitionArn"],
+                                         self.workshop.secret_arn, **changes)
+
+    def run(self, task_definition: str) -> str:
+        """Run Task (FARGATE, the stack's subnets, BastionSG); the task ARN, not yet RUNNING."""
+        outputs = self.workshop.outputs
+        arn = fargate.run_task(self.ecs, self.cluster, task_definition, outputs["SubnetIds"].split(","),
+                               [outputs["BastionSGId"]], self.workshop.aws.run_id)
+        self.started.append(fargate.RunningTask(arn, self.cluster, "", time.time()))
+        return arn
+
+    def start(self, task_definition: str) -> fargate.RunningTask:
+        arn = self.run(task_definition)
+        task = fargate.wait_running(self.ecs, self.cluster, arn, **self._waiter)
+        self.started[-1] = task
+        return task
+
+    def wait_stopped(self, task_arn: str) -> dict[str, Any]:
+        return fargate.wait_stopped(self.ecs, self.cluster, task_arn, **self._waiter)
+
+    def shell(self, task: fargate.RunningTask, task_definition: str) -> ContainerShell:
+        """ssh ec2-user@<task private IP> from the bastion, host key checked against the task's log."""
+        group, stream = fargate.log_location(self.ecs, task_definition, task.task_id)
+        timeout = 600 if self.workshop.aws.mode == "live" else 30
+        host_keys = fargate.task_host_keys(self.workshop.aws.client("logs"), group, stream, timeout,
+                                           self.workshop.poll_interval)
+        password = read_secret_document(self.workshop.secrets_manager(),
+                                        self.workshop.outputs["ContainerUserSecretArn"])["password"]
+        shell = ContainerShell(self.workshop.aws.db_route, task.address, host_keys, password).connect()
+        self.shells.append(shell)
+        return shell
+
+    def scratch_secret(self, name: str, secret_string: str) -> str:
+        """A throwaway secret (deleted at the end without recovery); its value is masked."""
+        REGISTRY.register_secret_string(secret_string)
+        arn = self.workshop.secrets_manager().create_secret(
+            Name=name, SecretString=secret_string, Tags=[{"Key": "Project", "Value": "smproj"},
+                                                         {"Key": "smdemo:run-id", "Value": self.workshop.aws.run_id}])["ARN"]
+        self.secrets.append(arn)
+        return arn
+
+    def execution_role_like_the_stack(self, name: str, keep_secret_access: bool,
+                                      extra_secret: str | None = None) -> str:
+        """A new execution role with the stack's execution policy, with or without its secret access."""
+        iam = self.workshop.aws.client("iam")
+        stack_role = self.workshop.outputs["TaskExecutionRoleArn"].rsplit("/", 1)[-1]
+        policies = {}
+        for policy_name in iam.list_role_policies(RoleName=stack_role)["PolicyNames"]:
+            document = copy.deepcopy(iam.get_role_policy(RoleName=stack_role, PolicyName=policy_name)["PolicyDocument"])
+            statements = []
+            for statement in document["Statement"]:
+                if _grants_secrets(statement):
+                    if not keep_secret_access:
+                        continue
+                    if extra_secret:
+                        resources = statement["Resource"]
+                        statement["Resource"] = (resources if isinstance(resources, list) else [resources]) + [
+                            extra_secret]
+                statements.append(statement)
+            policies[policy_name] = dict(document, Statement=statements)
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                          "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
+                              Tags=[{"Key": "Project", "Value": "smproj"},
+                                    {"Key": "smdemo:run-id", "Value": self.workshop.aws.run_id}])["Role"]["Arn"]
+        self.roles.append(name)
+        for policy_name, document in policies.items():
+            iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
+        if self.workshop.aws.mode == "live":
+            time.sleep(15)  # IAM is eventually consistent: a brand-new role is not usable at once
+        return arn
+
+    def close(self) -> None:
+        for shell in self.shells:
+            shell.close()
+        for task in self.started:
+            try:
+                fargate.stop_task(self.ecs, self.cluster, task.arn, "smdemo suite: end of the run")
+            except Exception:  # noqa: BLE001 - a task that already stopped
+                pass
+        for arn in self.secrets:
+            self.workshop.secrets_manager().delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        iam = self.workshop.aws.client("iam")
+        for name in self.roles:
+            for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+                iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+            iam.delete_role(RoleName=name)
+
+
+def _grants_secrets(statement: dict[str, Any]) -> bool:
+    actions = statement.get("Action", [])
+    actions = [actions] if isinstance(actions, str) else actions
+    return any(action.lower().startswith("secretsmanager:") for action in actions)
+
+
+@pytest.fixture(scope="session")
+def fargate_phase(workshop: Workshop) -> Iterator[FargatePhase]:
+    phase = FargatePhase(workshop)
+    try:
+        yield phase
+    finally:
+        phase.close()
+
+
+@pytest.fixture(scope="session")
+def workshop_image(workshop: Workshop) -> str:
+    """dockerbuild.sh and dockertagandpush.sh: the image, in the stack's ECR repository."""
+    outputs = workshop.outputs
+    return workshop.aws.push_image(workshop.aws.client("ecr"), outputs["ECRRepositoryName"],
+                                   outputs["ECRRepositoryUri"], workshop_dir() / "docker")
+
+
+@pytest.fixture(scope="session")
+def task_definition(fargate_phase: FargatePhase, workshop_image: str) -> str:
+    """The attendee's new revision: SECRETNAME replaced by the secret's ARN."""
+    return fargate_phase.register_revision()
+
+
+@pytest.fixture(scope="session")
+def running_task(fargate_phase: FargatePhase, task_definition: str) -> fargate.RunningTask:
+    """Run Task, awaited until RUNNING (a task that stops instead fails with ECS's reason)."""
+    try:
+        return fargate_phase.start(task_definition)
+    except fargate.TaskDidNotStart as failure:
+        pytest.fail(f"the workshop's task did not start: {failure}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def container_shell(fargate_phase: FargatePhase, running_task: fargate.RunningTask,
+                    task_definition: str) -> ContainerShell:
+    """`ssh <task private IP>` from the bastion, as ec2-user."""
+    return fargate_phase.shell(running_task, task_definition)

@@ -1,0 +1,162 @@
+"""What ran, phase by phase and mode by mode, and the verdict an instructor reads.
+
+A check belongs to a phase by its folder (tests/rds, tests/fargate, tests/audit) and to a
+mode by the `aws` fixture's param. Each check ends with one outcome; the verdict is READY
+only when no phase failed, none stopped half-way, and at least one check passed.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+PHASES = {"RDS": "tests/rds/", "Fargate": "tests/fargate/", "Audit": "tests/audit/"}
+OTHER = "Project tests"  # unit, fidelity and self-tests: shown, never part of the verdict
+NOT_RUN = "not run"  # a phase without any check collected
+UNFINISHED = "not finished"  # a check collected, but the run stopped before it
+OUTCOMES = ("passed", "failed", "error", "skipped", UNFINISHED)
+MODE_PARAM = "aws"  # the fixture whose param is the mode (suite/fixtures.py)
+MODES = ("offline", "live")  # the order they are shown in
+
+
+def mode_key(mode: str | None) -> tuple[int, str]:
+    return (MODES.index(mode) if mode in MODES else len(MODES), mode or "")
+
+
+def phase_of(nodeid: str) -> str:
+    return next((phase for phase, folder in PHASES.items()
+                 if nodeid.startswith(folder) or nodeid == folder.rstrip("/")), OTHER)
+
+
+def check_name(nodeid: str, mode: str | None) -> str:
+    """The check without its mode, so that its offline and live results pair up."""
+    if mode:
+        for with_mode, without in ((f"[{mode}]", ""), (f"[{mode}-", "["), (f"-{mode}]", "]"), (f"-{mode}-", "-")):
+            if with_mode in nodeid:
+                return nodeid.replace(with_mode, without, 1)
+    return nodeid
+
+
+@dataclass
+class Check:
+    nodeid: str
+    mode: str | None
+    outcome: str = UNFINISHED
+    duration: float = 0.0
+
+    @property
+    def phase(self) -> str:
+        return phase_of(self.nodeid)
+
+    def record(self, when: str, outcome: str, duration: float) -> None:
+        """One of setup/call/teardown (an xfail is reported as skipped, an xpass as passed)."""
+        self.duration += duration
+        if when == "setup" and outcome != "passed":
+            self.outcome = "error" if outcome == "failed" else outcome
+        elif when == "call":
+            self.outcome = outcome
+        elif when == "teardown" and outcome == "failed" and self.outcome in ("passed", UNFINISHED):
+            self.outcome = "error"
+
+
+@dataclass
+class PhaseRow:
+    phase: str
+    mode: str | None
+    counts: Counter = field(default_factory=Counter)
+    duration: float = 0.0
+
+    @property
+    def status(self) -> str:
+        if self.counts["failed"] or self.counts["error"]:
+            return "failed"
+        if self.counts[UNFINISHED]:
+            return "unfinished"
+        if self.counts["passed"]:
+            return "passed"
+        return "skipped" if self.counts["skipped"] else NOT_RUN
+
+
+@dataclass
+class Verdict:
+    ready: bool
+    reason: str
+
+    @property
+    def headline(self) -> str:
+        return "READY" if self.ready else "NOT READY"
+
+    @property
+    def line(self) -> str:
+        return f"{self.headline}: {self.reason}"
+
+
+class Ledger:
+    """The checks of one session: collected, then given an outcome as their reports arrive."""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, Check] = {}
+
+    def collected(self, nodeid: str, mode: str | None) -> None:
+        self.checks.setdefault(nodeid, Check(nodeid, mode))
+
+    def collection_error(self, nodeid: str) -> None:
+        self.checks[nodeid] = Check(nodeid, None, outcome="error")
+
+    def record(self, nodeid: str, when: str, outcome: str, duration: float) -> None:
+        self.checks.setdefault(nodeid, Check(nodeid, None)).record(when, outcome, duration)
+
+    @property
+    def modes(self) -> list[str]:
+        return sorted({check.mode for check in self.checks.values() if check.mode}, key=mode_key)
+
+    def rows(self) -> list[PhaseRow]:
+        """One row per phase and mode that has checks; a phase without any is one row, not run."""
+        rows: dict[tuple[str, str | None], PhaseRow] = {}
+        for check in self.checks.values():
+            row = rows.setdefault((check.phase, check.mode), PhaseRow(check.phase, check.mode))
+            row.counts[check.outcome] += 1
+            row.duration += check.duration
+        order = [*PHASES, OTHER]
+        for phase in PHASES:
+            if not any(key[0] == phase for key in rows):
+                rows[(phase, None)] = PhaseRow(phase, None)
+        return sorted(rows.values(), key=lambda row: (order.index(row.phase), mode_key(row.mode)))
+
+    def side_by_side(self) -> list[tuple[str, str, dict[str, str]]]:
+        """(phase, check, {mode: outcome}) for each check that ran in a mode, when more than one mode ran."""
+        if len(self.modes) < 2:
+            return []
+        paired: dict[str, dict[str, str]] = {}
+        for check in self.checks.values():
+            if check.mode:
+                paired.setdefault(check_name(check.nodeid, check.mode), {})[check.mode] = check.outcome
+        return [(phase_of(name), name, outcomes) for name, outcomes in paired.items()]
+
+    def verdict(self) -> Verdict:
+        rows = [row for row in self.rows() if row.phase in PHASES]
+
+        def having(status: str) -> list[str]:
+            """The phases with a row of this status, each with the modes it has it in."""
+            named = []
+            for phase in PHASES:
+                matching = [row for row in rows if row.phase == phase and row.status == status]
+                if matching:
+                    named.append(_named(phase, matching))
+            return named
+
+        failed, unfinished, passed = having("failed"), having("unfinished"), having("passed")
+        parts = [f"{label}: {', '.join(phases)}" for label, phases in (
+            ("failed", failed), ("stopped before finishing", unfinished), ("passed", passed),
+            ("skipped", having("skipped")), (NOT_RUN, having(NOT_RUN))) if phases]
+        if not (failed or unfinished or passed):
+            parts.insert(0, "nothing was verified")
+        broken = sum(row.counts["failed"] + row.counts["error"] for row in self.rows() if row.phase == OTHER)
+        if broken:  # the project's own tests say nothing about the workshop, but the reader should know
+            parts.append(f"{OTHER.lower()}: {broken} failed (not part of the verdict)")
+        return Verdict(not (failed or unfinished) and bool(passed), "; ".join(parts))
+
+
+def _named(phase: str, rows: list[PhaseRow]) -> str:
+    """"RDS (live)": the phase, and the modes it has this status in."""
+    modes = [row.mode for row in rows if row.mode]
+    return f"{phase} ({', '.join(modes)})" if modes else phase

@@ -1,0 +1,134 @@
+"""The instructor report: one page that says whether the workshop works, and why to believe it.
+
+On top of pytest-html's report: the verdict (READY / NOT READY, naming the phases that
+failed), a table of the phases (RDS, Fargate, Audit) by mode with their counts and time,
+the run's facts (suite/runfacts.py) as the environment table, each check's evidence
+(suite/evidence.py), and, when both modes ran, each check's two results side by side.
+The verdict is also the terminal's last line and a JUnit testsuite property.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suite import reporthtml
+from suite.phases import MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict
+from suite.runfacts import FACTS_KEY, environment
+
+TITLE = "Secrets Manager workshop verification"
+CSS = Path(__file__).with_name("report.css")
+PYTEST_METADATA = {"Python", "Platform", "Packages", "Plugins"}  # replaced by the run's own facts
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-html reads its --css list
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("htmlpath", None):
+        config.option.css = [*config.option.css, str(CSS)]
+    config.pluginmanager.register(InstructorReport(), "smdemo-instructor-report")
+
+
+class InstructorReport:
+    def __init__(self) -> None:
+        self.ledger = Ledger()
+        self.started = time.time()
+        self.duration = 0.0
+        self.verdict: Verdict | None = None
+        self.html_data: Any = None  # pytest-html's ReportData, when an HTML report is written
+
+    # --- what ran
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            callspec = getattr(item, "callspec", None)
+            self.ledger.collected(item.nodeid, callspec.params.get(MODE_PARAM) if callspec else None)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.ledger.collection_error(report.nodeid)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.ledger.record(report.nodeid, report.when, report.outcome, report.duration)
+
+    # --- the verdict, before JUnit and pytest-html write their files
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if session.config.option.collectonly:  # nothing ran, by request: no verdict to give
+            return
+        self.duration = time.time() - self.started
+        self.verdict = self.ledger.verdict()
+        try:
+            from _pytest.junitxml import xml_key
+        except ImportError:  # pragma: no cover - pytest moved it; the report still has the verdict
+            return
+        junit = session.config.stash.get(xml_key, None)
+        if junit is not None:
+            junit.add_global_property("workshop_verdict", self.verdict.line)
+            for row in self.ledger.rows():
+                junit.add_global_property(f"phase {_row_name(row)}", f"{row.status}; {_counts(row)}")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.verdict is None:
+            return
+        terminalreporter.write_sep("-", "workshop phases")
+        for row in self.ledger.rows():
+            terminalreporter.write_line(f"{_row_name(row):<28} {row.status:<11} {_counts(row)}; {row.duration:.1f} s")
+        terminalreporter.write_sep("=", f"workshop verdict: {self.verdict.line}", bold=True,
+                                   green=self.verdict.ready, red=not self.verdict.ready)
+
+    # --- pytest-html
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        self.html_data = report
+        report.title = TITLE
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list, session: Any) -> None:
+        if self.verdict is None or self.html_data is None:
+            return
+        self.html_data.title = f"{self.verdict.headline}: {TITLE}"
+        facts = session.config.stash.get(FACTS_KEY, {})
+        own = environment(facts, self.duration)
+        kept = {key: value for key, value in self.html_data.data.get("environment", {}).items()
+                if key not in PYTEST_METADATA and key not in own}
+        # pytest-html inserts environment values as HTML: escape (and mask) them.
+        self.html_data.set_data("environment", {key: reporthtml.text(value) for key, value in {**own, **kept}.items()})
+        prefix.append(self._verdict_html(own))
+        prefix.append(self._phases_html())
+        summary.append(self._side_by_side_html())
+
+    def _verdict_html(self, own: dict[str, str]) -> str:
+        assert self.verdict is not None
+        state = "ready" if self.verdict.ready else "not-ready"
+        facts = " · ".join(f"{label}: {own[label]}" for label in ("Mode", "Region", "Account", "Stack", "Run duration"))
+        return (f'<div id="workshop-verdict" class="verdict-{state}">'
+                f'<span class="verdict-headline">{self.verdict.headline}</span> '
+                f'<span class="verdict-reason">{reporthtml.text(self.verdict.reason)}</span>'
+                f'<div class="verdict-facts">{reporthtml.text(facts)}</div></div>')
+
+    def _phases_html(self) -> str:
+        rows = self.ledger.rows()
+        cells = [[row.phase, row.mode or "—", row.status, *(row.counts[outcome] for outcome in OUTCOMES),
+                  f"{row.duration:.1f} s"] for row in rows]
+        headers = ["Phase", "Mode", "Result", "Passed", "Failed", "Errors", "Skipped", "Not finished", "Time"]
+        return "<h2>Phases</h2>" + reporthtml.table(headers, cells, "workshop-phases",
+                                                     [f"status-{row.status.replace(' ', '-')}" for row in rows])
+
+    def _side_by_side_html(self) -> str:
+        paired = self.ledger.side_by_side()
+        if not paired:
+            return ""
+        modes = self.ledger.modes
+        rows = [[phase, name, *(outcomes.get(mode, "—") for mode in modes)] for phase, name, outcomes in paired]
+        differ = ["modes-differ" if len(set(row[2:])) > 1 else "" for row in rows]
+        return ("<h2>Each check in both modes</h2>"
+                + reporthtml.table(["Phase", "Check", *modes], rows, "workshop-modes", differ))
+
+
+def _row_name(row: PhaseRow) -> str:
+    return f"{row.phase} ({row.mode})" if row.mode else row.phase
+
+
+def _counts(row: PhaseRow) -> str:
+    return ", ".join(f"{row.counts[outcome]} {outcome}" for outcome in OUTCOMES if row.counts[outcome]) or "no checks"

@@ -1,0 +1,44 @@
+"""The rotations the phases share: each happens once per session and is awaited (seed 002).
+
+The RDS checks look at the labels they moved; the Fargate checks at what the container
+holds afterwards; the audit checks at who made the calls.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from suite.workshop import RotationDidNotFinish, Workshop
+
+
+@dataclass
+class Rotation:
+    token: str
+    before: dict[str, list[str]]
+    after: dict[str, list[str]]
+    error: str | None = None
+
+    def version_with(self, stage: str, labels: dict[str, list[str]]) -> str | None:
+        return next((version for version, stages in labels.items() if stage in stages), None)
+
+
+def rotate(workshop: Workshop) -> Rotation:
+    before = workshop.labels()
+    token = workshop.start_rotation()
+    try:
+        after = workshop.wait_for_current(token)
+        return Rotation(token, before, after)
+    except RotationDidNotFinish as unfinished:
+        return Rotation(token, before, workshop.labels(), error=str(unfinished))
+
+
+@pytest.fixture(scope="session")
+def first_rotation(workshop: Workshop) -> Rotation:
+    """Step 4 of the RDS phase: rotate immediately, and await the new AWSCURRENT."""
+    return rotate(workshop)
+
+
+@pytest.fixture(scope="session")
+def second_rotation(workshop: Workshop, first_rotation: Rotation) -> Rotation:
+    return rotate(workshop)

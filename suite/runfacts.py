@@ -1,0 +1,119 @@
+"""The facts of a run (where it ran, against what, with which versions), for the report's
+environment table.
+
+They are read from the session fixtures' values as pytest sets them up (`aws`: the target;
+`workshop`: the deployed stack), so the fixtures stay unaware of the report. Reading a fact
+never fails a check: what cannot be read is shown as unknown.
+"""
+from __future__ import annotations
+
+import logging
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import pytest
+
+from suite.phases import mode_key
+
+log = logging.getLogger("workshop.report")
+
+
+@dataclass
+class RunFacts:
+    mode: str
+    region: str = ""
+    account: str = ""
+    stack: str = ""
+    run_id: str = ""
+    aws_endpoint: str = ""
+    moto: str = ""
+    database_server: str = ""
+    database_endpoint: str = ""
+    template: str = ""
+
+
+FACTS_KEY = pytest.StashKey[dict[str, RunFacts]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef, request: pytest.FixtureRequest) -> Any:
+    value = yield
+    if fixturedef.argname in ("aws", "workshop"):
+        facts = request.config.stash.setdefault(FACTS_KEY, {})
+        try:
+            (_note_target if fixturedef.argname == "aws" else _note_workshop)(facts, value)
+        except Exception:  # the report is no reason to fail a check
+            log.warning("run facts from the %s fixture could not be read", fixturedef.argname, exc_info=True)
+    return value
+
+
+def _note_target(facts: dict[str, RunFacts], target: Any) -> None:
+    endpoint = target.endpoint_url or target.client("secretsmanager").meta.endpoint_url
+    facts[target.mode] = RunFacts(
+        mode=target.mode, region=target.region, account=target.account_id, stack=target.stack_name,
+        run_id=target.run_id, aws_endpoint=endpoint + (" (local AWS)" if target.endpoint_url else ""),
+        moto=target.versions.get("moto", ""))
+
+
+def _note_workshop(facts: dict[str, RunFacts], workshop: Any) -> None:
+    found = facts.setdefault(workshop.aws.mode, RunFacts(mode=workshop.aws.mode))
+    outputs = workshop.outputs
+    found.database_endpoint = f"{outputs.get('DBEndpointAddress', '?')}:{outputs.get('DBEndpointPort', '?')}"
+    if outputs.get("BastionPublicIp"):
+        found.database_endpoint += f" via the bastion {outputs['BastionPublicIp']}"
+    found.template = f"{workshop.stack.template_path.name} sha256 {workshop.stack.template_sha256()}"
+    found.database_server = database_version(workshop)
+
+
+def database_version(workshop: Any) -> str:
+    """The server's own word, asked before any rotation with the captured master credentials
+    (a database login: no API call that the audit phase would see)."""
+    from infra.database import connect
+
+    try:
+        with connect(workshop.hardcoded, workshop.aws.db_route, timeout=5) as connection:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT VERSION(), @@version_comment")
+                version, comment = cursor.fetchone()
+        return f"{version} ({comment})"
+    except Exception as error:  # an unreachable database is the checks' finding to report, not ours
+        return f"unknown ({type(error).__name__})"
+
+
+def _package(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def environment(facts: dict[str, RunFacts], duration: float) -> dict[str, str]:
+    """The environment table: label -> value; a value that differs by mode says which is which."""
+    def per_mode(attribute: str) -> str:
+        values = {mode: getattr(facts[mode], attribute) for mode in sorted(facts, key=mode_key)
+                  if getattr(facts[mode], attribute)}
+        if len(set(values.values())) <= 1:
+            return next(iter(values.values()), "—")
+        return " · ".join(f"{mode}: {value}" for mode, value in values.items())
+
+    rows = {
+        "Mode": ", ".join(sorted(facts, key=mode_key)) or "—",
+        "Region": per_mode("region"),
+        "Account": per_mode("account"),
+        "Stack": per_mode("stack"),
+        "Run id": per_mode("run_id"),
+        "Run duration": f"{duration:.1f} s",
+        "AWS endpoint": per_mode("aws_endpoint"),
+        "Database endpoint": per_mode("database_endpoint"),
+        "Database server": per_mode("database_server"),
+        "Template": per_mode("template"),
+        "Python": platform.python_version(),
+        "boto3": _package("boto3"),
+        "pytest": _package("pytest"),
+        "Platform": platform.platform(),
+    }
+    if any(fact.moto for fact in facts.values()):
+        rows["moto (local AWS)"] = per_mode("moto")
+    return rows

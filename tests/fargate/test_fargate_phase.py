@@ -1,0 +1,156 @@
+"""The workshop's Fargate phase (seed 001), in its order: a task definition revision that names
+the secret, Run Task, ssh into the container from the bastion, TASKDEF_SECRET in the login
+shell, ./mysql.newway.sh reads bookinfo; then what ECS does with a secret that changes.
+
+The same checks run offline and live; only the fixtures know which.
+"""
+from __future__ import annotations
+
+import json
+
+from infra.database import BOOKINFO_ROW
+from infra.fargate import TaskDidNotStart, container_environment, container_secrets, describe_task
+from suite.rotations import rotate
+
+SELECT_BOOKINFO = "./mysql.newway.sh --batch --skip-column-names -e 'use smdemo; select * from bookinfo;'"
+SHELL_METACHARACTERS = "it's `date` \"$HOME\" \\ $(id) ; a b\ttab\nsecond line"
+
+
+def show(exchange) -> str:
+    return f"$ {exchange.command}\n{exchange.stdout}{exchange.stderr}(exit {exchange.exit_status})"
+
+
+def taskdef_secret(shell) -> str:
+    """What `env | grep TASKDEF_SECRET` shows, byte for byte."""
+    return shell.run("printf '%s' \"${TASKDEF_SECRET-<unset>}\"").stdout
+
+
+# 1. "Create new revision": replace SECRETNAME with the secret's ARN
+def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task_definition, evidence):
+    secrets = container_secrets(fargate_phase.ecs, task_definition)
+    environment = container_environment(fargate_phase.ecs, task_definition)
+    evidence.table("secrets of the revision", ["name", "valueFrom"], [[k, v] for k, v in secrets.items()])
+    evidence.expect(f"TASKDEF_SECRET comes from {workshop.secret_arn}",
+                    f"TASKDEF_SECRET comes from {secrets.get('TASKDEF_SECRET', 'nowhere')}")
+    assert secrets.get("TASKDEF_SECRET") == workshop.secret_arn, (
+        f"TASKDEF_SECRET's valueFrom is {secrets.get('TASKDEF_SECRET')!r}, not the secret's ARN {workshop.secret_arn}")
+    assert not any("SECRETNAME" in value for value in secrets.values()), "a valueFrom still says SECRETNAME"
+    current = workshop.secret_document()
+    leaked = [name for name, value in environment.items()
+              if current["password"] in value or value == json.dumps(current)]
+    assert not leaked, f"the plain environment holds the secret's password: {leaked}"
+
+
+# 2. Run Task: PROVISIONING, PENDING, RUNNING
+def test_task_reaches_running(fargate_phase, running_task, evidence):
+    task = describe_task(fargate_phase.ecs, fargate_phase.cluster, running_task.arn)
+    evidence.table("the task", ["task", "lastStatus", "private IP"],
+                   [[running_task.task_id, task["lastStatus"], running_task.address]])
+    evidence.expect("the task is RUNNING", f"the task is {task['lastStatus']}")
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+
+
+def test_task_without_secret_access_does_not_start(workshop, fargate_phase, workshop_image, evidence):
+    role = fargate_phase.execution_role_like_the_stack(f"smdemo-no-secrets-{workshop.aws.run_id}",
+                                                      keep_secret_access=False)
+    revision = fargate_phase.register_revision(executionRoleArn=role)
+    task = fargate_phase.wait_stopped(fargate_phase.run(revision))
+    reason = task.get("stoppedReason", "")
+    evidence.expect("a task whose execution role cannot read the secret stops before it starts, and says why",
+                    f"lastStatus {task['lastStatus']}: {reason}")
+    assert task["lastStatus"] == "STOPPED"
+    assert "ResourceInitializationError" in reason and "secretsmanager:GetSecretValue" in reason, reason
+    assert all(container.get("exitCode") is None for container in task.get("containers", [])), (
+        "a container ran although its secrets could not be resolved")
+
+
+# 3. ssh into the container; env | grep TASKDEF_SECRET
+def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase, task_definition, evidence):
+    secret = taskdef_secret(container_shell)
+    mode = container_shell.run("stat -c '%a' /etc/profile.d/ecs.sh")
+    envvar = container_shell.run("printf '%s' \"${TASKDEF_ENVVAR-<unset>}\"")
+    expected_envvar = container_environment(fargate_phase.ecs, task_definition).get("TASKDEF_ENVVAR")
+    evidence.text("SSH transcript", "\n".join(show(e) for e in container_shell.transcript[-3:]))
+    evidence.expect("TASKDEF_SECRET is the secret's current JSON, ecs.sh has mode 644, TASKDEF_ENVVAR is set",
+                    f"TASKDEF_SECRET {'matches' if secret == workshop.secret_string() else 'does not match'}, "
+                    f"ecs.sh mode {mode.stdout.strip() or mode.stderr.strip()}, TASKDEF_ENVVAR={envvar.stdout!r}")
+    assert secret == workshop.secret_string(), "TASKDEF_SECRET in a login shell is not the secret's current value"
+    assert mode.stdout.strip() == "644", f"/etc/profile.d/ecs.sh has mode {mode.stdout.strip() or mode.stderr}"
+    assert envvar.stdout == expected_envvar
+
+
+# 4. ./mysql.newway.sh works; ./mysql.oldway.sh no longer does
+def test_newway_script_reads_bookinfo(container_shell, evidence):
+    result = container_shell.run(SELECT_BOOKINFO)
+    rows = [tuple(line.split("\t")) for line in result.stdout.splitlines() if line]
+    evidence.text("SSH transcript", show(result))
+    evidence.table("bookinfo rows read in the container", ["BookId", "BookTitle", "BookAuthor"], rows)
+    evidence.expect(f"./mysql.newway.sh reads {BOOKINFO_ROW}", f"exit {result.exit_status}, rows {rows}")
+    assert result.exit_status == 0, result.stderr
+    assert rows == [tuple(str(v) for v in BOOKINFO_ROW)]
+
+
+def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rotation, evidence):
+    old = workshop.hardcoded
+    # The credentials as the attendee wrote them down before the rotation.
+    container_shell.run("umask 077 && cat > ~/oldway.cnf",
+                        stdin=f'[client]\nhost={old.host}\nport={old.port}\nuser={old.username}\n'
+                              f'password="{old.password}"\n')
+    result = container_shell.run("./mysql.oldway.sh --batch -e 'select 1'")
+    evidence.text("SSH transcript", show(result))
+    evidence.expect("after rotation, ./mysql.oldway.sh is refused: Access denied (1045)",
+                    f"exit {result.exit_status}: {result.stderr.strip() or result.stdout.strip()}")
+    assert result.exit_status != 0, "the hard-coded credentials still work after the rotation"
+    assert "1045" in result.stderr or "Access denied" in result.stderr, result.stderr
+
+
+# 5. A value full of shell metacharacters reaches the login shell intact (the original's bug #1)
+def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, workshop_image, evidence):
+    value = {"username": "smadmin", "password": SHELL_METACHARACTERS}
+    secret_string = json.dumps(value)
+    arn = fargate_phase.scratch_secret(f"smdemo-quoting-{workshop.aws.run_id}", secret_string)
+    role = fargate_phase.execution_role_like_the_stack(f"smdemo-quoting-{workshop.aws.run_id}",
+                                                      keep_secret_access=True, extra_secret=arn)
+    definition = fargate_phase.ecs.describe_task_definition(
+        taskDefinition=workshop.outputs["TaskDefinitionArn"])["taskDefinition"]
+    containers = definition["containerDefinitions"]
+    for entry in containers[0]["secrets"]:
+        if entry["name"] == "TASKDEF_SECRET":
+            entry["valueFrom"] = arn
+    containers[0]["secrets"].append({"name": "TASKDEF_PASSWORD", "valueFrom": f"{arn}:password::"})
+    revision = fargate_phase.register_revision(executionRoleArn=role, containerDefinitions=containers)
+    task = fargate_phase.start(revision)
+    shell = fargate_phase.shell(task, revision)
+    arrived = taskdef_secret(shell)
+    password = shell.run("printf '%s' \"${TASKDEF_PASSWORD-<unset>}\"").stdout
+    evidence.expect("TASKDEF_SECRET and TASKDEF_PASSWORD arrive byte for byte",
+                    f"TASKDEF_SECRET {'intact' if arrived == secret_string else 'altered'}, "
+                    f"TASKDEF_PASSWORD {'intact' if password == SHELL_METACHARACTERS else 'altered'}")
+    assert arrived == secret_string, f"TASKDEF_SECRET arrived as {arrived!r}"
+    assert password == SHELL_METACHARACTERS, f"TASKDEF_PASSWORD arrived as {password!r}"
+
+
+# 6. ECS resolves secrets when a task starts
+def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_phase, container_shell,
+                                                            task_definition, evidence):
+    before = taskdef_secret(container_shell)
+    rotation = rotate(workshop)
+    assert rotation.error is None, rotation.error
+    current = workshop.secret_string()
+    still = taskdef_secret(container_shell)
+    try:
+        new_task = fargate_phase.start(task_definition)
+    except TaskDidNotStart as failure:
+        raise AssertionError(f"a new task did not start after the rotation: {failure}") from None
+    fresh = taskdef_secret(fargate_phase.shell(new_task, task_definition))
+    evidence.table("TASKDEF_SECRET around a rotation", ["task", "holds"],
+                   [["running since before", "the old value" if still == before else "a changed value"],
+                    ["started after", "the new value" if fresh == current else "not the new value"]])
+    evidence.expect("the running task keeps the old value; a task started after the rotation gets the new one",
+                    f"running task {'kept' if still == before else 'changed'} its value; the new task "
+                    f"{'has' if fresh == current else 'does not have'} the new one")
+    assert before != current, "the rotation did not change the secret"
+    assert still == before, "the running task's TASKDEF_SECRET changed without a restart"
+    assert fresh == current, "a task started after the rotation does not hold the new secret value"
+
+

@@ -1,0 +1,172 @@
+"""localaws.ext.ec2_hosts: an instance launched with a key pair is an SSH host; key pairs deploy from CloudFormation."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from infra.bastion import BastionRoute, new_key_pair, published_host_keys
+from tests.fidelity.ecs_helpers import ssh_server_key
+from tests.fidelity.helpers import unique, wait_for
+
+# This machine's own SSH host keys (Debian's openssh-server makes them when it is installed).
+MACHINE_HOST_KEYS = sorted(Path("/etc/ssh").glob("ssh_host_*_key.pub"))
+
+
+def _launch(aws, key_name: str) -> dict:
+    ec2 = aws.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance_id = ec2.run_instances(ImageId=image, InstanceType="t3.micro", KeyName=key_name, MinCount=1,
+                                    MaxCount=1)["Instances"][0]["InstanceId"]
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return {"id": instance_id, "address": described["PublicIpAddress"]}
+
+
+def _reachable(address: str) -> bool:
+    try:
+        socket.create_connection((address, 22), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def route(local_aws):
+    """The suite's bastion route: its ed25519 public key imported as the key pair `name`."""
+    route = BastionRoute()
+    name = unique("fid-key")
+    local_aws.client("ec2").import_key_pair(KeyName=name, PublicKeyMaterial=route.public_key.encode())
+    yield name, route
+    route.close()
+
+
+@pytest.fixture(scope="module")
+def host(local_aws, route):
+    """One instance launched with the key pair, and the route attached to it (host keys checked)."""
+    key_name, bastion = route
+    instance = _launch(local_aws, key_name)
+    ec2 = local_aws.client("ec2")
+    try:
+        instance["host_keys"] = published_host_keys(ec2, instance["id"], timeout=10)
+        bastion.attach(instance["address"], instance["host_keys"])
+        yield {**instance, "route": bastion}
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance["id"]])
+
+
+def test_key_pair_logs_in_as_ec2_user_on_the_public_ip(host):
+    """An instance launched with a key pair accepts SSH on port 22 of its public IP as ec2-user with that key."""
+    _, stdout, _ = host["route"].client.exec_command("id -un")
+    assert stdout.read().decode().strip() == "ec2-user"
+    assert stdout.channel.recv_exit_status() == 0
+
+
+def test_password_login_is_refused(host):
+    """Amazon Linux's sshd has PasswordAuthentication off: the server offers public-key authentication only,
+    and a password is refused."""
+    transport = paramiko.Transport((host["address"], 22))
+    try:
+        transport.start_client(timeout=10)
+        with pytest.raises(paramiko.BadAuthenticationType) as offered:
+            transport.auth_none("ec2-user")
+        assert offered.value.allowed_types == ["publickey"]
+        with pytest.raises(paramiko.SSHException):
+            transport.auth_password("ec2-user", "any-password")
+    finally:
+        transport.close()
+
+
+def test_direct_tcpip_channel_reaches_another_local_address(host):
+    """The bastion pattern: AllowTcpForwarding lets a client open a direct-tcpip channel through the
+    instance to a private address."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+
+        def echo_once() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.sendall(connection.recv(64).upper())
+
+        threading.Thread(target=echo_once, daemon=True).start()
+        channel = host["route"].socket_to("127.0.0.1", server.getsockname()[1])
+        try:
+            channel.sendall(b"through the bastion")
+            assert channel.recv(64) == b"THROUGH THE BASTION"
+        finally:
+            channel.close()
+
+
+def test_console_output_publishes_the_host_keys_the_server_presents(local_aws, host):
+    """cloud-init prints the host's SSH public keys to the console between "-----BEGIN SSH HOST KEY KEYS-----"
+    and "-----END SSH HOST KEY KEYS-----"; GetConsoleOutput returns them, so a client can check the server's
+    key (RejectPolicy): a connection expecting other keys is refused."""
+    assert ssh_server_key(host["address"]) in host["host_keys"]
+    assert {key.split()[0] for key in host["host_keys"]} >= {"ssh-ed25519"}
+    stranger = BastionRoute()
+    _, other_public = new_key_pair()
+    with pytest.raises(paramiko.SSHException):
+        stranger.attach(host["address"], [" ".join(other_public.split()[:2])])
+    stranger.close()
+
+
+def test_each_instance_has_host_keys_of_its_own(local_aws, route, host):
+    """Host keys are generated on an instance's first boot: two instances never share them."""
+    other = _launch(local_aws, route[0])
+    try:
+        theirs = published_host_keys(local_aws.client("ec2"), other["id"], timeout=10)
+        machine = {" ".join(path.read_text().split()[:2]) for path in MACHINE_HOST_KEYS}
+        assert not set(theirs) & set(host["host_keys"])
+        assert not set(theirs) & machine
+    finally:
+        local_aws.client("ec2").terminate_instances(InstanceIds=[other["id"]])
+
+
+def test_stop_start_terminate_stop_and_restart_the_host(local_aws, route):
+    """StopInstances stops the host (nothing answers on port 22), StartInstances boots it again with the same
+    host keys, TerminateInstances ends it."""
+    ec2 = local_aws.client("ec2")
+    instance = _launch(local_aws, route[0])
+    try:
+        keys = published_host_keys(ec2, instance["id"], timeout=10)
+        assert _reachable(instance["address"])
+        ec2.stop_instances(InstanceIds=[instance["id"]])
+        wait_for(lambda: not _reachable(instance["address"]), timeout=10, what="the stopped host to go away")
+        ec2.start_instances(InstanceIds=[instance["id"]])
+        wait_for(lambda: _reachable(instance["address"]), timeout=10, what="the started host to answer")
+        assert ssh_server_key(instance["address"]) in keys
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance["id"]])
+    wait_for(lambda: not _reachable(instance["address"]), timeout=10, what="the terminated host to go away")
+
+
+def test_cloudformation_key_pair_imports_the_public_key_material(local_aws):
+    """AWS::EC2::KeyPair with PublicKeyMaterial imports that key ("Ref returns the name of the key pair");
+    deleting the stack deletes the key pair."""
+    _, public_key = new_key_pair()
+    name = unique("fid-cfn-key")
+    template = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": {"Key": {"Type": "AWS::EC2::KeyPair",
+                              "Properties": {"KeyName": name, "PublicKeyMaterial": public_key,
+                                             "Tags": [{"Key": "Project", "Value": "smproj"}]}}},
+        "Outputs": {"KeyRef": {"Value": {"Ref": "Key"}}},
+    }
+    cfn, ec2 = local_aws.client("cloudformation"), local_aws.client("ec2")
+    stack = unique("fid-key-stack")
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    try:
+        cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        outputs = cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
+        assert outputs == [{"OutputKey": "KeyRef", "OutputValue": name}]
+        pair = ec2.describe_key_pairs(KeyNames=[name], IncludePublicKey=True)["KeyPairs"][0]
+        assert pair["KeyType"] == "ed25519"
+        assert pair["PublicKey"].split()[:2] == public_key.split()[:2]
+    finally:
+        cfn.delete_stack(StackName=stack)
+    cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert name not in [pair["KeyName"] for pair in ec2.describe_key_pairs()["KeyPairs"]]

@@ -1,0 +1,257 @@
+"""localaws.ext.ecs_tasks: RunTask really starts the task, as the Fargate agent does."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from tests.fidelity.ecs_helpers import (CONTAINER, LOG_PREFIX, SCRIPT_PATH, create_world, detail, execution_role,
+                                        processes_matching, pull_statements, secret_statement, ssh_server_key)
+from tests.fidelity.helpers import secret_arn_pattern, unique, wait_for
+
+INIT_ERROR = "ResourceInitializationError: unable to pull secrets or registry auth"
+SHOWN = ("FROM_IMAGE", "OVERRIDDEN", "PLAIN", "SECRET_WHOLE", "SECRET_KEY", "SECRET_PREVIOUS", "SECRET_BY_VERSION")
+
+
+@pytest.fixture(scope="module")
+def world(local_aws):
+    world = create_world(local_aws)
+    yield world
+    world.stop_all()
+
+
+@pytest.fixture(scope="module")
+def secrets(local_aws):
+    """`db`: a JSON secret with two versions (AWSPREVIOUS, AWSCURRENT); `changing`: one the tests update;
+    `missing_pattern`: names under which no secret exists."""
+    sm = local_aws.client("secretsmanager")
+    prefix = unique("fid-ecs")
+    first = {"username": "fid-user", "password": unique("first-pw")}
+    second = {"username": "fid-user", "password": unique("second-pw")}
+    db = sm.create_secret(Name=f"{prefix}/db", SecretString=json.dumps(first))
+    sm.put_secret_value(SecretId=db["ARN"], SecretString=json.dumps(second))
+    changing = sm.create_secret(Name=f"{prefix}/changing", SecretString=json.dumps({"password": "before-change"}))
+    return {"db": db["ARN"], "db_first_version": db["VersionId"], "first": first, "second": second,
+            "second_string": json.dumps(second), "changing": changing["ARN"],
+            "missing_pattern": secret_arn_pattern(local_aws, f"{prefix}/missing*")}
+
+
+@pytest.fixture(scope="module")
+def role(local_aws, world, secrets):
+    """The execution role: pull from the test repository, read the test secrets (by ARN)."""
+    return execution_role(local_aws, *pull_statements(world.repository_arn),
+                          secret_statement(secrets["db"], secrets["changing"], secrets["missing_pattern"]))
+
+
+@pytest.fixture(scope="module")
+def serving(world, role, secrets):
+    """A task of the image's own command (no command override) that prints its environment and runs an sshd;
+    with every lastStatus seen from RunTask until RUNNING."""
+    db = secrets["db"]
+    definition = world.register(
+        role,
+        environment={"MODE": "sshd", "PLAIN": "plain-value", "OVERRIDDEN": "task-value", "SHOW": " ".join(SHOWN),
+                     "TICK": "CHANGING"},
+        secrets={"SECRET_WHOLE": db, "SECRET_KEY": f"{db}:password::",
+                 "SECRET_PREVIOUS": f"{db}:password:AWSPREVIOUS:",
+                 "SECRET_BY_VERSION": f"{db}:password::{secrets['db_first_version']}",
+                 "CHANGING": f"{secrets['changing']}:password::"})
+    returned = world.run(definition)
+    arn, statuses = returned["taskArn"], [returned["lastStatus"]]
+
+    def settled() -> dict | None:
+        task = world.describe(arn)
+        if task["lastStatus"] != statuses[-1]:
+            statuses.append(task["lastStatus"])
+        return task if task["lastStatus"] in ("RUNNING", "STOPPED") else None
+
+    task = wait_for(settled, timeout=20, interval=0.05, what=f"task {arn} to run")
+    assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
+    lines = world.wait_log(task["taskArn"], "hostkey ")
+    return {"task": task, "statuses": statuses, "lines": lines}
+
+
+def _printed(lines: list[str], kind: str = "env") -> dict[str, str]:
+    pairs = [line[len(kind) + 1:].split("=", 1) for line in lines if line.startswith(f"{kind} ")]
+    return dict(pairs)
+
+
+def _stopped(world, task_arn: str) -> dict:
+    task = world.wait_status(task_arn, "STOPPED")
+    assert task["lastStatus"] == "STOPPED"
+    return task
+
+
+def _eni_deleted(local_aws, task: dict) -> bool:
+    eni = detail(task, "networkInterfaceId")
+    found = local_aws.client("ec2").describe_network_interfaces(
+        Filters=[{"Name": "network-interface-id", "Values": [eni]}])["NetworkInterfaces"]
+    return not found
+
+
+def test_task_is_provisioning_or_pending_before_running(serving):
+    """Task lifecycle: "PROVISIONING → PENDING → ACTIVATING → RUNNING": RunTask returns the task before it
+    runs (the agent still has to pull the image and resolve the secrets), and it reaches RUNNING later."""
+    statuses = serving["statuses"]
+    assert statuses[0] in ("PROVISIONING", "PENDING"), statuses
+    assert statuses[-1] == "RUNNING"
+    order = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING"]
+    assert [order.index(status) for status in statuses] == sorted(order.index(status) for status in statuses)
+    assert serving["task"]["containers"][0]["lastStatus"] == "RUNNING"
+
+
+def test_container_environment_is_image_env_then_task_environment_then_secrets(serving, secrets):
+    """The container runs the image's CMD with the image's ENV, overridden by the task definition's
+    `environment`, plus each `secrets` entry as a variable ("Pass sensitive data to a container")."""
+    env = _printed(serving["lines"])
+    assert env["FROM_IMAGE"] == "image-value"
+    assert env["OVERRIDDEN"] == "task-value"
+    assert env["PLAIN"] == "plain-value"
+    assert env["SECRET_KEY"] == secrets["second"]["password"]
+
+
+def test_secret_value_from_arn_json_key_stage_and_version(serving, secrets):
+    """valueFrom "arn:...:secret:NAME-XXXXXX:json-key:version-stage:version-id": the bare ARN gives the whole
+    AWSCURRENT SecretString; json-key picks one key; a stage or a version id picks that version."""
+    env = _printed(serving["lines"])
+    assert env["SECRET_WHOLE"] == secrets["second_string"]
+    assert env["SECRET_KEY"] == secrets["second"]["password"]
+    assert env["SECRET_PREVIOUS"] == secrets["first"]["password"]
+    assert env["SECRET_BY_VERSION"] == secrets["first"]["password"]
+
+
+def test_container_output_goes_to_the_awslogs_stream_prefix_container_task_id(local_aws, world, serving):
+    """awslogs driver: "the log stream name is prefix-name/container-name/ecs-task-id"."""
+    task_id = serving["task"]["taskArn"].rsplit("/", 1)[-1]
+    streams = local_aws.client("logs").describe_log_streams(logGroupName=world.log_group)["logStreams"]
+    assert f"{LOG_PREFIX}/{CONTAINER}/{task_id}" in [stream["logStreamName"] for stream in streams]
+    assert any(line.startswith("env FROM_IMAGE=") for line in serving["lines"])
+
+
+def test_private_ip_is_where_the_containers_sshd_listens(serving):
+    """awsvpc: the task's ENI private IP (attachments and the container's networkInterfaces) is where its
+    servers are reached; here the sshd the container started answers there with the key it printed."""
+    task = serving["task"]
+    address = detail(task, "privateIPv4Address")
+    assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == address
+    assert ipaddress.ip_address(address).is_loopback
+    printed = next(line.split(" ", 1)[1] for line in serving["lines"] if line.startswith("hostkey "))
+    assert wait_for(lambda: ssh_server_key(address), timeout=10, what=f"an SSH server on {address}:22") == printed
+
+
+def test_running_task_keeps_the_secret_value_it_started_with(local_aws, world, serving, secrets):
+    """Secrets are injected "when the container is initially started": a running task keeps the value after
+    the secret changes; a task started afterwards gets the new one."""
+    running = serving["task"]["taskArn"]
+    world.wait_log(running, "tick CHANGING=before-change")
+    local_aws.client("secretsmanager").put_secret_value(SecretId=secrets["changing"],
+                                                        SecretString=json.dumps({"password": "after-change"}))
+    seen = len(world.log_lines(running))
+    definition = serving["task"]["taskDefinitionArn"]
+    after = world.start(definition)["taskArn"]
+    world.wait_log(after, "tick CHANGING=after-change")
+    world.ecs.stop_task(cluster=world.cluster, task=after, reason="done")
+    wait_for(lambda: len(world.log_lines(running)) >= seen + 3, timeout=10, what="ticks after the change")
+    assert set(_printed(world.log_lines(running), "tick").items()) == {("CHANGING", "before-change")}
+
+
+def test_stop_task_stops_the_container_user_initiated(local_aws, world, role):
+    """StopTask: the task goes to STOPPED with stopCode UserInitiated and the given reason, its processes are
+    gone, and its ENI is deleted ("the elastic network interface is deleted when the task stops")."""
+    marker = unique("fid-stop-marker")
+    task = world.start(world.register(role, command=["/bin/sh", SCRIPT_PATH, marker]))
+    assert processes_matching(marker)
+    world.ecs.stop_task(cluster=world.cluster, task=task["taskArn"], reason="fidelity says stop")
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "UserInitiated"
+    assert stopped["stoppedReason"] == "fidelity says stop"
+    assert stopped["containers"][0]["lastStatus"] == "STOPPED"
+    assert stopped["containers"][0]["exitCode"] in (143, 137)  # SIGTERM or SIGKILL, as Docker reports them
+    wait_for(lambda: not processes_matching(marker), timeout=5, what="the container's processes to end")
+    assert _eni_deleted(local_aws, stopped)
+
+
+def test_essential_container_exit_stops_the_task_with_its_exit_code(local_aws, world, role):
+    """When the essential container exits the task stops: stopCode EssentialContainerExited, stoppedReason
+    "Essential container in task exited", the container's exitCode is the process's; its ENI is deleted."""
+    task = world.run(world.register(role, environment={"MODE": "exit", "EXIT_CODE": "3"}))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["stoppedReason"] == "Essential container in task exited"
+    assert stopped["containers"][0]["exitCode"] == 3
+    assert _eni_deleted(local_aws, stopped)
+
+
+def test_secret_the_execution_role_may_not_read_stops_the_task(local_aws, world, secrets):
+    """Secrets are retrieved with the task execution role: one its policy does not allow fails the start with
+    "ResourceInitializationError: unable to pull secrets or registry auth ... AccessDeniedException",
+    before anything runs."""
+    narrow = execution_role(local_aws, *pull_statements(world.repository_arn), secret_statement(secrets["db"]))
+    task = world.run(world.register(narrow, secrets={"ALLOWED": f"{secrets['db']}:password::",
+                                                     "DENIED": f"{secrets['changing']}:password::"}))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith(INIT_ERROR)
+    assert "AccessDeniedException" in stopped["stoppedReason"]
+    assert secrets["changing"] in stopped["stoppedReason"]
+    assert world.log_lines(task["taskArn"]) == []
+    assert _eni_deleted(local_aws, stopped)
+
+
+@pytest.mark.parametrize("value_from, named", [
+    ("{missing}:password::", "ResourceNotFoundException"),
+    ("{db}:no-such-key::", "json key no-such-key"),
+], ids=["missing-secret", "missing-json-key"])
+def test_missing_secret_or_json_key_stops_the_task(local_aws, world, role, secrets, value_from, named):
+    """A secret that does not exist, or a json-key the secret does not have, fails the start with
+    ResourceInitializationError (the task never runs)."""
+    missing = secrets["missing_pattern"].rstrip("*") + "-AbCdEf"
+    task = world.run(world.register(role, secrets={"S": value_from.format(missing=missing, db=secrets["db"])}))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith(INIT_ERROR)
+    assert named in stopped["stoppedReason"]
+    assert world.log_lines(task["taskArn"]) == []
+
+
+def test_image_missing_from_ecr_stops_the_task_cannot_pull(world, role):
+    """An image tag that is not in the repository: "CannotPullContainerError", the task stops."""
+    task = world.run(world.register(role, image=world.image.rsplit(":", 1)[0] + ":no-such-tag"))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith("CannotPullContainerError")
+
+
+def test_image_is_pulled_with_the_execution_role(local_aws, world):
+    """The agent pulls from ECR with the execution role: a role allowed to pull only from another
+    repository cannot pull this image (CannotPullContainerError ... AccessDeniedException)."""
+    other = world.repository_arn.rsplit("/", 1)[0] + "/some-other-repository"
+    task = world.run(world.register(execution_role(local_aws, *pull_statements(other))))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stoppedReason"].startswith("CannotPullContainerError")
+    assert "AccessDeniedException" in stopped["stoppedReason"]
+
+
+def test_stop_task_while_pending_keeps_it_stopped(world, role, secrets):
+    """StopTask on a task that has not started yet: it stops and never runs."""
+    marker = unique("fid-early-stop")
+    # Twenty secrets to resolve keep the task PENDING long enough for StopTask to arrive first.
+    many = {f"SECRET_{number}": f"{secrets['db']}:password::" for number in range(20)}
+    task = world.run(world.register(role, command=["/bin/sh", SCRIPT_PATH, marker], secrets=many))
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    try:
+        world.ecs.stop_task(cluster=world.cluster, task=task["taskArn"], reason="before it started")
+        deadline = time.monotonic() + 4  # longer than a task takes to start here
+        while time.monotonic() < deadline and not processes_matching(marker):
+            time.sleep(0.1)
+        assert not processes_matching(marker)
+        assert world.describe(task["taskArn"])["lastStatus"] == "STOPPED"
+    finally:
+        # The leaked sandbox cannot be stopped through the API any more: end it by its process id.
+        for line in processes_matching(task_id):
+            if line.split()[1].endswith("bwrap"):
+                os.kill(int(line.split()[0]), signal.SIGKILL)

@@ -1,0 +1,114 @@
+"""The verdict an instructor reads: NOT READY when one phase fails, naming that phase, READY
+when all pass; in the terminal, the JUnit XML and the HTML report alike."""
+from __future__ import annotations
+
+import pytest
+
+from suite.phases import Ledger
+from tests.report import synthetic
+
+
+def ledger(**outcomes: str) -> Ledger:
+    """A ledger from check=outcome pairs, check names as tests/<phase>/... nodeids."""
+    checks = Ledger()
+    for name, outcome in outcomes.items():
+        phase, mode = name.split("_")[:2]
+        nodeid = f"tests/{phase}/test_x.py::test_{name}[{mode}]"
+        checks.collected(nodeid, mode)
+        checks.record(nodeid, "setup", "passed", 0.5)
+        if outcome != "unfinished":
+            checks.record(nodeid, "call", outcome, 1.0)
+    return checks
+
+
+def test_all_phases_passing_is_ready():
+    verdict = ledger(rds_offline="passed", fargate_offline="passed", audit_offline="passed").verdict()
+    assert verdict.ready and verdict.line == "READY: passed: RDS (offline), Fargate (offline), Audit (offline)"
+
+
+def test_one_failing_phase_is_not_ready_and_named():
+    verdict = ledger(rds_offline="passed", fargate_offline="failed", audit_offline="passed").verdict()
+    assert not verdict.ready
+    assert verdict.reason.startswith("failed: Fargate (offline);"), verdict.reason
+    assert "RDS (offline), Audit (offline)" in verdict.reason.split("passed:")[1]
+
+
+def test_a_phase_failing_in_one_mode_only_names_that_mode():
+    verdict = ledger(rds_offline="passed", rds_live="failed").verdict()
+    assert verdict.line.startswith("NOT READY: failed: RDS (live); passed: RDS (offline)"), verdict.line
+
+
+def test_phase_without_checks_is_not_run_and_does_not_block():
+    checks = ledger(rds_offline="passed")
+    statuses = {row.phase: row.status for row in checks.rows()}
+    assert statuses == {"RDS": "passed", "Fargate": "not run", "Audit": "not run"}
+    assert checks.verdict().line == "READY: passed: RDS (offline); not run: Fargate, Audit"
+
+
+@pytest.mark.parametrize("checks, reason", [
+    (Ledger(), "nothing was verified; not run: RDS, Fargate, Audit"),
+    (ledger(rds_live="skipped"), "nothing was verified; skipped: RDS (live); not run: Fargate, Audit"),
+])
+def test_nothing_ran_is_not_ready(checks, reason):
+    assert checks.verdict().line == f"NOT READY: {reason}"
+
+
+def test_a_run_stopped_half_way_is_not_ready():
+    verdict = ledger(rds_offline="passed", audit_offline="unfinished").verdict()
+    assert verdict.line == ("NOT READY: stopped before finishing: Audit (offline); passed: RDS (offline); "
+                            "not run: Fargate")
+
+
+def test_error_in_teardown_counts_against_the_phase():
+    checks = ledger(rds_offline="passed")
+    checks.record("tests/rds/test_x.py::test_rds_offline[offline]", "teardown", "failed", 0.1)
+    assert checks.verdict().line.startswith("NOT READY: failed: RDS (offline)")
+
+
+def test_unit_tests_are_shown_but_not_part_of_the_verdict():
+    checks = ledger(rds_offline="passed")
+    checks.collected("tests/unit/test_y.py::test_y", None)
+    checks.record("tests/unit/test_y.py::test_y", "call", "failed", 0.1)
+    assert checks.verdict().line == ("READY: passed: RDS (offline); not run: Fargate, Audit; "
+                                     "project tests: 1 failed (not part of the verdict)")
+    assert [row.status for row in checks.rows() if row.phase == "Project tests"] == ["failed"]
+
+
+def test_both_modes_pair_up_by_check():
+    checks = Ledger()
+    for mode, outcome in (("offline", "passed"), ("live", "failed")):
+        checks.collected(f"tests/rds/test_x.py::test_rds[{mode}]", mode)
+        checks.record(f"tests/rds/test_x.py::test_rds[{mode}]", "call", outcome, 1.0)
+    assert checks.side_by_side() == [("RDS", "tests/rds/test_x.py::test_rds", {"offline": "passed", "live": "failed"})]
+    assert ledger(rds_offline="passed").side_by_side() == []  # one mode: nothing to pair
+
+
+# --- the same, end to end: a run of the report plugins over synthetic checks
+def test_failing_phase_turns_every_channel_not_ready_and_names_it(tmp_path):
+    synthetic.write_project(tmp_path, failing=("fargate",))
+    run = synthetic.run(tmp_path, marks="offline")
+    assert run.returncode == 1, run.terminal[-3000:]
+    expected = "NOT READY: failed: Fargate (offline); passed: RDS (offline), Audit (offline)"
+    assert expected in run.verdict_line, run.terminal[-3000:]
+    assert run.junit_properties()["workshop_verdict"] == expected
+    page = run.html.read_text(encoding="utf-8")
+    assert "<title id=\"head-title\">NOT READY: Secrets Manager workshop verification</title>" in page
+    assert 'class="verdict-not-ready"' in page and "failed: Fargate (offline)" in page
+
+
+def test_all_phases_passing_turns_every_channel_ready(tmp_path):
+    synthetic.write_project(tmp_path)
+    run = synthetic.run(tmp_path, marks="offline")
+    assert run.returncode == 0, run.terminal[-3000:]
+    expected = "READY: passed: RDS (offline), Fargate (offline), Audit (offline)"
+    assert expected in run.verdict_line and run.junit_properties()["workshop_verdict"] == expected
+    assert run.junit_properties()["phase Fargate (offline)"] == "passed; 2 passed"
+    assert 'class="verdict-ready"' in run.html.read_text(encoding="utf-8")
+
+
+def test_a_phase_that_does_not_collect_is_not_ready(tmp_path):
+    synthetic.write_project(tmp_path)
+    (tmp_path / "tests" / "fargate" / "test_broken.py").write_text("def test_(:\n")
+    run = synthetic.run(tmp_path, marks="offline")
+    assert "NOT READY: failed: Fargate" in run.verdict_line, run.terminal[-3000:]
+    assert "stopped before finishing: RDS (offline)" in run.verdict_line  # pytest stops on collection errors
