@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Verify the workshop end to end on this machine, no AWS account needed.
-# Writes reports/offline.html (for instructors) and reports/offline.xml (JUnit).
+# Writes reports/offline.html (for instructors), reports/offline.xml (JUnit) and
+# reports/offline.png (the report as headless Chromium shows it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${root}/scripts/setup.sh"
 cd "${root}"
 mkdir -p reports
-exec .venv/bin/python -m pytest -m offline tests/rds tests/fargate tests/audit \
-  --html=reports/offline.html --self-contained-html --junitxml=reports/offline.xml "$@"
+status=0
+.venv/bin/python -m pytest -m offline tests/rds tests/fargate tests/audit \
+  --html=reports/offline.html --self-contained-html --junitxml=reports/offline.xml "$@" || status=$?
+if [ -f reports/offline.html ]; then
+  .venv/bin/python -m suite.browser reports/offline.html || echo "verify-offline: the report did not open in Chromium" >&2
+fi
+exit "${status}"

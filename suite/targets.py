@@ -40,6 +40,7 @@ class AwsTarget:
     endpoint_url: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
+    started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     # (ecr client, repository name, repository URI, docker folder) -> the pushed image's URI
     image_pusher: Callable[[Any, str, str, Path], str] | None = None
 

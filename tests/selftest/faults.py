@@ -192,3 +192,50 @@ FARGATE_FAULTS = [
           next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),
           ("test_oldway_script_fails_after_rotation", "test_running_task_keeps_old_value_and_new_task_gets_new")),
 ]
+
+
+# --- the audit phase: the trail, the grants, the task definition, the rotation's principals
+
+def _trail_not_logging(template: dict) -> None:
+    template["Resources"]["Trail"]["Properties"]["IsLogging"] = False
+
+
+def _task_role_reads_every_secret(template: dict) -> None:
+    for policy in template["Resources"]["TaskRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            statement["Resource"] = "*"
+
+
+def _password_in_task_environment(template: dict) -> None:
+    container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    container["Environment"].append(
+        {"Name": "TASKDEF_DBPASSWORD", "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}})
+
+
+def _task_without_db_secret(template: dict) -> None:
+    container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    container["Secrets"] = [entry for entry in container["Secrets"] if entry["Name"] != "TASKDEF_SECRET"]
+
+
+AUDIT_FAULTS = [
+    Fault("trail-not-logging",
+          "the trail is created with IsLogging false",
+          edit_template(_trail_not_logging),
+          ("test_secret_setup_meets_the_security_controls",)),
+    Fault("task-role-reads-every-secret",
+          "the task role's policy reads Resource '*'",
+          edit_template(_task_role_reads_every_secret),
+          ("test_secret_setup_meets_the_security_controls",)),
+    Fault("password-in-task-environment",
+          "the task definition passes the password in its plain environment",
+          edit_template(_password_in_task_environment),
+          ("test_secret_setup_meets_the_security_controls", "test_no_event_contains_a_secret_value")),
+    Fault("execution-role-never-reads-secret",
+          "the task definition has no TASKDEF_SECRET, so the execution role never reads the secret",
+          edit_template(_task_without_db_secret),
+          ("test_execution_role_read_the_secret_when_the_task_started",)),
+    Fault("rotation-never-moves-labels",
+          "the rotation function never calls UpdateSecretVersionStage",
+          next(fault.apply for fault in FAULTS if fault.name == "finish-leaves-current"),
+          ("test_rotation_is_recorded_with_its_principals",)),
+]

@@ -1,4 +1,4 @@
-"""Every RDS- and Fargate-phase check fails on a workshop broken the way it guards against.
+"""Every check of the three phases fails on a workshop broken the way it guards against.
 
 Each case copies the workshop (infra/ and docker/), breaks it (see faults.py), runs the
 offline phase against the copy in a separate pytest, and reads that run's JUnit report.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.selftest.faults import FARGATE_FAULTS, FAULTS, Fault
+from tests.selftest.faults import AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, Fault
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +32,10 @@ def outcomes(junit: Path) -> dict[str, str]:
     return results
 
 
-def run_phase_against(workshop: Path, phase: str, report_dir: Path) -> tuple[int, dict[str, str], str]:
+def run_phase_against(workshop: Path, phase: str, report_dir: Path,
+                      **environment: str) -> tuple[int, dict[str, str], str]:
     junit = report_dir / "junit.xml"
-    env = dict(os.environ, SMDEMO_WORKSHOP_DIR=str(workshop))
+    env = dict(os.environ, SMDEMO_WORKSHOP_DIR=str(workshop), **environment)
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-m", "offline", phase, "-q", "-p", "no:cacheprovider",
          f"--junitxml={junit}", "--rotation-timeout", "8", f"--basetemp={report_dir / 'tmp'}"],
@@ -69,3 +70,27 @@ def test_fargate_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
     for check in fault.caught_by:
         assert results.get(check) in ("failed", "error"), (
             f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")
+
+
+@pytest.mark.parametrize("fault", AUDIT_FAULTS, ids=[fault.name for fault in AUDIT_FAULTS])
+def test_audit_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
+    status, results, output = run_phase_against(broken_copy(fault, tmp_path), "tests/audit", tmp_path)
+
+    assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
+    for check in fault.caught_by:
+        assert results.get(check) in ("failed", "error"), (
+            f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")
+
+
+def test_audit_checks_fail_without_event_history(tmp_path: Path):
+    """The CloudTrail checks are not vacuous: with no event history they fail, not pass."""
+    workshop = tmp_path / "workshop"
+    for part in ("infra", "docker"):
+        shutil.copytree(PROJECT_ROOT / part, workshop / part, ignore=shutil.ignore_patterns("__pycache__"))
+    status, results, output = run_phase_against(workshop, "tests/audit", tmp_path,
+                                                LOCALAWS_WITHOUT="cloudtrail_events")
+    assert status != 0, output
+    for check in ("test_operator_reads_are_recorded", "test_execution_role_read_the_secret_when_the_task_started",
+                  "test_rotation_is_recorded_with_its_principals", "test_denied_read_is_recorded",
+                  "test_no_event_contains_a_secret_value"):
+        assert results.get(check) in ("failed", "error"), f"{check}: {results}\n{output}"

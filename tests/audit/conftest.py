@@ -1,0 +1,68 @@
+"""The audit phase's fixtures: the run's CloudTrail window, who the operator is, and the
+denied read (the RDS phase's step "an identity no policy allows is refused")."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pytest
+from botocore.exceptions import ClientError
+
+from suite.cloudtrail import LIVE_TIMEOUT, TrailEvent, about_secret, await_events
+from suite.principals import Principal
+from suite.workshop import Workshop
+
+
+@dataclass
+class Audit:
+    """Event history questions scoped to this run's window and the stack's secret."""
+
+    workshop: Workshop
+
+    @property
+    def cloudtrail(self) -> Any:
+        return self.workshop.aws.client("cloudtrail")
+
+    def events(self, event_name: str, matches: Callable[[TrailEvent], bool] = lambda _: True,
+               until: Callable[[list[TrailEvent]], bool] = bool) -> list[TrailEvent]:
+        """Events named `event_name` on the stack's secret since the run began, awaited (bounded)."""
+        live = self.workshop.aws.mode == "live"
+        about = about_secret(self.workshop.secret_arn)
+        return await_events(self.cloudtrail, start=self.workshop.aws.started_at,
+                            attribute={"EventName": event_name},
+                            matches=lambda event: about(event) and matches(event), until=until,
+                            timeout=LIVE_TIMEOUT if live else 10, interval=30 if live else 0.5)
+
+
+@dataclass
+class DeniedRead:
+    principal_arn: str
+    error_code: str
+    at: float
+
+
+@pytest.fixture(scope="session")
+def audit(workshop: Workshop) -> Audit:
+    return Audit(workshop)
+
+
+@pytest.fixture(scope="session")
+def operator_arn(workshop: Workshop) -> str:
+    """The identity the suite acts as (the RDS-phase checks read the secret as it)."""
+    return workshop.aws.client("sts").get_caller_identity()["Arn"]
+
+
+@pytest.fixture(scope="session")
+def denied_read(workshop: Workshop) -> DeniedRead:
+    principal = Principal(workshop.aws, f"smdemo-audited-{workshop.aws.run_id}")
+    try:
+        try:
+            principal.client("secretsmanager").get_secret_value(SecretId=workshop.secret_arn)
+            code = "allowed"
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+        return DeniedRead(principal.arn, code, time.time())
+    finally:
+        principal.delete()
+

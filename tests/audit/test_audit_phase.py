@@ -1,0 +1,109 @@
+"""The audit phase (seed 004, sections C and D of the reference): CloudTrail shows who read the
+secret, who rotated it and who was refused, no event holds a secret value, and the set-up
+meets the controls a security reviewer applies.
+
+The same checks run offline and live; only the fixtures know which.
+"""
+from __future__ import annotations
+
+import json
+
+from suite import controls
+from suite.cloudtrail import lookup
+from suite.redaction import REGISTRY
+
+EVENT_HEADERS = ["time", "event", "principal", "secret", "error"]
+# Where a secret value could be written into a request: the services the workshop uses.
+EVENT_SOURCES = ("secretsmanager", "ecs", "lambda", "rds", "cloudformation", "iam", "ec2", "sts", "logs")
+
+
+def role_session_prefix(workshop, output: str) -> str:
+    """arn:aws:sts::ACCOUNT:assumed-role/ROLE/ : how CloudTrail names a role's sessions."""
+    role_arn = workshop.outputs[output]
+    partition, account = role_arn.split(":")[1], role_arn.split(":")[4]
+    return f"arn:{partition}:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/"
+
+
+def as_rows(events) -> list[list[str]]:
+    return [[f"{e.time:%H:%M:%S}", e.event_name, e.principal_arn, (e.secret or "").rsplit(":", 1)[-1],
+             e.error_code or ""] for e in events[:20]]
+
+
+# 1. GetSecretValue by the identity the RDS phase used
+def test_operator_reads_are_recorded(audit, operator_arn, evidence):
+    events = audit.events("GetSecretValue", lambda e: e.principal_arn == operator_arn and not e.error_code)
+    evidence.table("GetSecretValue by the operator", EVENT_HEADERS, as_rows(events))
+    evidence.expect(f"GetSecretValue on the secret by {operator_arn}", f"{len(events)} such events")
+    assert events
+
+
+# 2. The task execution role read the secret when the task started
+def test_execution_role_read_the_secret_when_the_task_started(audit, workshop, running_task, evidence):
+    prefix = role_session_prefix(workshop, "TaskExecutionRoleArn")
+    events = audit.events("GetSecretValue", lambda e: e.principal_arn.startswith(prefix) and not e.error_code)
+    evidence.table("GetSecretValue by the task execution role", EVENT_HEADERS, as_rows(events))
+    evidence.expect(f"GetSecretValue by {prefix}... before the task ran", f"{len(events)} such events")
+    assert events, f"no GetSecretValue by {prefix}... on the secret"
+    assert min(e.time.timestamp() for e in events) <= running_task.started_at + 1
+
+
+# 3. The rotation: the caller asked, the rotation function's role did the work
+def test_rotation_is_recorded_with_its_principals(audit, workshop, operator_arn, first_rotation, evidence):
+    function_role = role_session_prefix(workshop, "RotationFunctionRoleArn")
+    asked = audit.events("RotateSecret", lambda e: e.principal_arn == operator_arn)
+    stored = audit.events("PutSecretValue", lambda e: e.principal_arn.startswith(function_role))
+    moved = audit.events("UpdateSecretVersionStage", lambda e: e.principal_arn.startswith(function_role))
+    evidence.table("The rotation in CloudTrail", EVENT_HEADERS, as_rows(asked + stored + moved))
+    evidence.expect("RotateSecret by the caller; PutSecretValue and UpdateSecretVersionStage by the rotation function",
+                    f"{len(asked)} RotateSecret, {len(stored)} PutSecretValue, {len(moved)} UpdateSecretVersionStage")
+    assert asked and stored and moved
+
+
+# 4. The refused read, with the principal that was refused
+def test_denied_read_is_recorded(audit, denied_read, evidence):
+    assert denied_read.error_code == "AccessDeniedException", f"the read was {denied_read.error_code}"
+    events = audit.events("GetSecretValue", lambda e: e.principal_arn == denied_read.principal_arn)
+    evidence.table("GetSecretValue by an identity no policy allows", EVENT_HEADERS, as_rows(events))
+    evidence.expect(f"a denied GetSecretValue by {denied_read.principal_arn}",
+                    ", ".join(e.error_code or "allowed" for e in events) or "no event")
+    assert events and all(e.error_code in ("AccessDenied", "AccessDeniedException") for e in events)
+
+
+# 5. No event anywhere holds a secret value
+def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, running_task, evidence):
+    for stage in ("AWSCURRENT", "AWSPREVIOUS"):
+        workshop.secret_string(VersionStage=stage)  # every value the run knows is registered
+    scanned, leaking = 0, []
+    for source in EVENT_SOURCES:
+        for event in lookup(audit.cloudtrail, workshop.aws.started_at, EventSource=f"{source}.amazonaws.com"):
+            scanned += 1
+            text = json.dumps(event.raw)
+            if REGISTRY.mask(text) != text:
+                leaking.append(event)
+    evidence.table("Events holding a secret value", EVENT_HEADERS, as_rows(leaking))
+    evidence.expect("no CloudTrail event holds a secret value", f"{len(leaking)} of {scanned} events do")
+    assert scanned, "CloudTrail returned no events for the run"
+    assert not leaking, f"{len(leaking)} events hold a secret value: {[str(e) for e in leaking[:5]]}"
+
+
+# 6. What a security reviewer checks (AWS Config / Security Hub)
+def test_secret_setup_meets_the_security_controls(workshop, first_rotation, task_definition, evidence):
+    aws, outputs, secret = workshop.aws, workshop.outputs, workshop.secret_arn
+    sm = aws.client("secretsmanager")
+    known = [workshop.secret_document()["password"]]
+    findings = {
+        "SecretsManager.1 rotation enabled, at most 90 days": controls.rotation_findings(sm, secret),
+        "SecretsManager.2 last rotation succeeded": controls.last_rotation_findings(sm, secret, require_rotated=True),
+        "SecretsManager.4 rotated within 90 days": controls.periodic_rotation_findings(sm, secret),
+        "ECS.8 no secret in a task's plain environment": [
+            finding for definition in (outputs["TaskDefinitionArn"], task_definition)
+            for finding in controls.task_definition_findings(aws.client("ecs"), definition, known)],
+        "CloudTrail trail is logging": controls.trail_logging_findings(aws.client("cloudtrail"), outputs["TrailName"]),
+        "IAM grants name the secret, never *": controls.secret_access_findings(
+            aws.client("cloudformation"), aws.client("iam"), workshop.stack.settings.stack_name),
+    }
+    evidence.table("Security controls", ["control", "findings"],
+                   [[control, "; ".join(found) or "compliant"] for control, found in findings.items()])
+    failing = {control: found for control, found in findings.items() if found}
+    evidence.expect("every control compliant", "; ".join(failing) or "every control compliant")
+    assert not failing, "\n".join(f"{control}: {'; '.join(found)}" for control, found in failing.items())
