@@ -65,11 +65,15 @@ class RunningTask:
 
 def run_task(ecs: Any, cluster: str, task_definition: str, subnets: list[str], security_groups: list[str],
              run_id: str) -> str:
-    """Run Task: FARGATE, the stack's subnets, BastionSG; returns the task ARN."""
+    """Run Task: FARGATE, the stack's subnets, BastionSG; returns the task ARN.
+
+    A public IP, as the console's default: the subnets are public and have no NAT, and the task
+    pulls its image from ECR over the internet (only Secrets Manager has a VPC endpoint).
+    BastionSG admits SSH from the VPC only."""
     response = ecs.run_task(
         cluster=cluster, taskDefinition=task_definition, launchType="FARGATE", count=1,
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": security_groups,
-                                                      "assignPublicIp": "DISABLED"}},
+                                                      "assignPublicIp": "ENABLED"}},
         startedBy=f"smdemo-suite-{run_id}"[:36], tags=[{"key": "Project", "value": "smproj"},
                                                         {"key": "smdemo:run-id", "value": run_id}],
     )

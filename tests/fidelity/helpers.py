@@ -9,7 +9,7 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
-from localaws.service import ACCOUNT_ID, LocalAWS
+from localaws.service import ACCOUNT_ID, Credentials, LocalAWS
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -79,3 +79,68 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float 
 
 def secret_arn_pattern(aws: LocalAWS, name_glob: str) -> str:
     return f"arn:aws:secretsmanager:{aws.region}:{ACCOUNT_ID}:secret:{name_glob}"
+
+
+# --- IAM identities and rotation functions that more than one module builds
+
+ROTATION_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                    "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
+
+
+def policy_document(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def iam_user(aws, *statements: dict) -> tuple[str, Credentials]:
+    """A new IAM user whose only permissions are these statements (inline), and its access key."""
+    iam = aws.client("iam")
+    name = unique("reader")
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=policy_document(*statements))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return arn, Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+
+# A minimal rotation function: it follows the four-step protocol for a plain-string secret.
+# DELAY_STEP/DELAY slow one step down (to observe the rotation while it runs); FAIL_STEP fails one.
+ROTATION_HANDLER = """
+import os
+import time
+
+import boto3
+
+
+def handler(event, context):
+    arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+    print("STEP", step, arn, token, flush=True)
+    if os.environ.get("DELAY_STEP") == step:
+        time.sleep(float(os.environ["DELAY"]))
+    if os.environ.get("FAIL_STEP") == step:
+        raise RuntimeError("failing at " + step + " on purpose")
+    sm = boto3.client("secretsmanager")
+    if step == "createSecret":
+        try:
+            sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+        except sm.exceptions.ResourceNotFoundException:
+            current = sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
+            sm.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=current + "+rotated",
+                                VersionStages=["AWSPENDING"])
+    elif step == "testSecret":
+        sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+    elif step == "finishSecret":
+        stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
+        current = next(version for version, labels in stages.items() if "AWSCURRENT" in labels)
+        if current != token:
+            sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token,
+                                           RemoveFromVersionId=current)
+"""
+
+def rotatable_secret(aws, role_name: str, value: str) -> str:
+    """A new secret, and an inline policy letting the rotation role work on exactly its ARN."""
+    arn = aws.client("secretsmanager").create_secret(Name=unique("rot/secret"), SecretString=value)["ARN"]
+    policy = {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": ROTATION_ACTIONS, "Resource": arn}]}
+    aws.client("iam").put_role_policy(RoleName=role_name, PolicyName=unique("secret"),
+                                      PolicyDocument=json.dumps(policy))
+    return arn

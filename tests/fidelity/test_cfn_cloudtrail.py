@@ -78,5 +78,4 @@ def test_deleting_the_stack_deletes_the_trails(local_aws, stack):
         with pytest.raises(ClientError) as missing:
             cloudtrail.get_trail_status(Name=name)
         assert missing.value.response["Error"]["Code"] == "TrailNotFoundException"
-        # (moto's DescribeTrails ignores trailNameList: look through the whole list)
         assert name not in [trail["Name"] for trail in cloudtrail.describe_trails()["trailList"]]

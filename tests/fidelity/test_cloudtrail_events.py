@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from localaws.service import ACCOUNT_ID, Credentials
 from tests.fidelity.helpers import unique
-from tests.fidelity.test_iam_enforcement import _policy, _user
+from tests.fidelity.helpers import iam_user as _user
+from tests.fidelity.helpers import policy_document as _policy
 
 LOG_KEY = re.compile(rf"AWSLogs/{ACCOUNT_ID}/CloudTrail/(?P<region>[a-z0-9-]+)/\d{{4}}/\d{{2}}/\d{{2}}/"
                      rf"{ACCOUNT_ID}_CloudTrail_(?P=region)_\d{{8}}T\d{{4}}Z_[0-9a-zA-Z]+\.json\.gz")

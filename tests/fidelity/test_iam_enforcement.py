@@ -7,21 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws.service import ACCOUNT_ID, ADMIN_USER, Credentials
+from tests.fidelity.helpers import iam_user as _user
 from tests.fidelity.helpers import secret_arn_pattern, unique
-
-
-def _policy(*statements: dict) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def _user(aws, *statements: dict) -> tuple[str, Credentials]:
-    """A new IAM user whose only permissions are these statements (inline), and its access key."""
-    iam = aws.client("iam")
-    name = unique("reader")
-    arn = iam.create_user(UserName=name)["User"]["Arn"]
-    iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=_policy(*statements))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return arn, Credentials(key["AccessKeyId"], key["SecretAccessKey"])
 
 
 @pytest.fixture(scope="module")

@@ -1,49 +1,14 @@
 """localaws.ext.secrets_rotation: staging labels and RotateSecret as Secrets Manager documents them."""
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import create_function, create_lambda_role, log_messages, unique, wait_for
+from tests.fidelity.helpers import ROTATION_HANDLER, create_function, create_lambda_role, log_messages, unique, wait_for
+from tests.fidelity.helpers import rotatable_secret
 
-# A minimal rotation function: it follows the four-step protocol for a plain-string secret.
-# DELAY_STEP/DELAY slow one step down (to observe the rotation while it runs); FAIL_STEP fails one.
-ROTATION_HANDLER = """
-import os
-import time
-
-import boto3
-
-
-def handler(event, context):
-    arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
-    print("STEP", step, arn, token, flush=True)
-    if os.environ.get("DELAY_STEP") == step:
-        time.sleep(float(os.environ["DELAY"]))
-    if os.environ.get("FAIL_STEP") == step:
-        raise RuntimeError("failing at " + step + " on purpose")
-    sm = boto3.client("secretsmanager")
-    if step == "createSecret":
-        try:
-            sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-        except sm.exceptions.ResourceNotFoundException:
-            current = sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
-            sm.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=current + "+rotated",
-                                VersionStages=["AWSPENDING"])
-    elif step == "testSecret":
-        sm.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-    elif step == "finishSecret":
-        stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
-        current = next(version for version, labels in stages.items() if "AWSCURRENT" in labels)
-        if current != token:
-            sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT", MoveToVersionId=token,
-                                           RemoveFromVersionId=current)
-"""
-ROTATION_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
-                    "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"]
 SLOW_STEP_SECONDS = 1.5
 
 
@@ -67,16 +32,6 @@ def failing_function(local_aws, rotation_role):
     arn = local_aws.client("iam").get_role(RoleName=rotation_role)["Role"]["Arn"]
     name = unique("rotation-fail")
     return name, create_function(local_aws, name, ROTATION_HANDLER, arn, environment={"FAIL_STEP": "setSecret"})
-
-
-def _rotatable_secret(aws, role_name: str, value: str) -> str:
-    """A new secret, and an inline policy letting the rotation role work on exactly its ARN."""
-    arn = aws.client("secretsmanager").create_secret(Name=unique("rot/secret"), SecretString=value)["ARN"]
-    policy = {"Version": "2012-10-17",
-              "Statement": [{"Effect": "Allow", "Action": ROTATION_ACTIONS, "Resource": arn}]}
-    aws.client("iam").put_role_policy(RoleName=role_name, PolicyName=unique("secret"),
-                                      PolicyDocument=json.dumps(policy))
-    return arn
 
 
 def _stages(sm, arn: str) -> dict[str, list[str]]:
@@ -146,7 +101,7 @@ def rotation(local_aws, rotation_role, good_function):
     """One rotation with the working function, observed while it runs and after it ends."""
     sm = local_aws.client("secretsmanager")
     name, function_arn = good_function
-    arn = _rotatable_secret(local_aws, rotation_role, "initial")
+    arn = rotatable_secret(local_aws, rotation_role, "initial")
     before = _stages(sm, arn)
     started = time.monotonic()
     response = sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn,
@@ -203,7 +158,7 @@ def test_successful_rotation_promotes_the_new_version_and_removes_awspending(loc
 def failed_rotation(local_aws, rotation_role, failing_function):
     sm = local_aws.client("secretsmanager")
     name, function_arn = failing_function
-    arn = _rotatable_secret(local_aws, rotation_role, "kept")
+    arn = rotatable_secret(local_aws, rotation_role, "kept")
     before = _stages(sm, arn)
     token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn)["VersionId"]
     wait_for(lambda: any("failing at setSecret on purpose" in line for line in log_messages(local_aws, name)),
@@ -247,7 +202,7 @@ def test_rotate_immediately_false_runs_only_test_secret_and_adds_no_version(loca
     test creates an AWSPENDING version of the secret and then removes it." Rotation is configured."""
     sm = local_aws.client("secretsmanager")
     name, function_arn = good_function
-    arn = _rotatable_secret(local_aws, rotation_role, "untouched")
+    arn = rotatable_secret(local_aws, rotation_role, "untouched")
     before = _stages(sm, arn)
 
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn, RotationRules={"AutomaticallyAfterDays": 7},

@@ -44,37 +44,23 @@ def run_phase_against(workshop: Path, phase: str, report_dir: Path,
     return done.returncode, outcomes(junit) if junit.exists() else {}, done.stdout[-3000:]
 
 
-def broken_copy(fault: Fault, tmp_path: Path) -> Path:
+def workshop_copy(tmp_path: Path, fault: Fault | None = None) -> Path:
     workshop = tmp_path / "workshop"
     for part in ("infra", "docker"):
         shutil.copytree(PROJECT_ROOT / part, workshop / part, ignore=shutil.ignore_patterns("__pycache__"))
-    fault.apply(workshop)
+    if fault is not None:
+        fault.apply(workshop)
     return workshop
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=[fault.name for fault in FAULTS])
-def test_rds_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
-    status, results, output = run_phase_against(broken_copy(fault, tmp_path), "tests/rds", tmp_path)
-
-    assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
-    for check in fault.caught_by:
-        assert results.get(check) in ("failed", "error"), (
-            f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")
+CASES = [pytest.param(phase, fault, id=f"{phase.rsplit('/', 1)[-1]}-{fault.name}")
+         for phase, faults in (("tests/rds", FAULTS), ("tests/fargate", FARGATE_FAULTS), ("tests/audit", AUDIT_FAULTS))
+         for fault in faults]
 
 
-@pytest.mark.parametrize("fault", FARGATE_FAULTS, ids=[fault.name for fault in FARGATE_FAULTS])
-def test_fargate_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
-    status, results, output = run_phase_against(broken_copy(fault, tmp_path), "tests/fargate", tmp_path)
-
-    assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
-    for check in fault.caught_by:
-        assert results.get(check) in ("failed", "error"), (
-            f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")
-
-
-@pytest.mark.parametrize("fault", AUDIT_FAULTS, ids=[fault.name for fault in AUDIT_FAULTS])
-def test_audit_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
-    status, results, output = run_phase_against(broken_copy(fault, tmp_path), "tests/audit", tmp_path)
+@pytest.mark.parametrize(("phase", "fault"), CASES)
+def test_check_fails_on_broken_workshop(phase: str, fault: Fault, tmp_path: Path):
+    status, results, output = run_phase_against(workshop_copy(tmp_path, fault), phase, tmp_path)
 
     assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
     for check in fault.caught_by:
@@ -84,10 +70,7 @@ def test_audit_check_fails_on_broken_workshop(fault: Fault, tmp_path: Path):
 
 def test_audit_checks_fail_without_event_history(tmp_path: Path):
     """The CloudTrail checks are not vacuous: with no event history they fail, not pass."""
-    workshop = tmp_path / "workshop"
-    for part in ("infra", "docker"):
-        shutil.copytree(PROJECT_ROOT / part, workshop / part, ignore=shutil.ignore_patterns("__pycache__"))
-    status, results, output = run_phase_against(workshop, "tests/audit", tmp_path,
+    status, results, output = run_phase_against(workshop_copy(tmp_path), "tests/audit", tmp_path,
                                                 LOCALAWS_WITHOUT="cloudtrail_events")
     assert status != 0, output
     for check in ("test_operator_reads_are_recorded", "test_execution_role_read_the_secret_when_the_task_started",

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from suite.cloudtrail import (MIN_REQUEST_INTERVAL, EventsNotFound, TrailEvent, about_secret, await_events,
                               lookup, whole_seconds)
 from tests.fidelity.helpers import unique
-from tests.fidelity.test_iam_enforcement import _user
+from tests.fidelity.helpers import iam_user as _user
 
 
 @pytest.fixture

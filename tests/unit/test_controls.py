@@ -8,7 +8,8 @@ import pytest
 
 from suite import controls
 from tests.fidelity.helpers import create_function, create_lambda_role, log_messages, unique, wait_for
-from tests.fidelity.test_secrets_rotation import ROTATION_HANDLER, _rotatable_secret
+from tests.fidelity.helpers import ROTATION_HANDLER
+from tests.fidelity.helpers import rotatable_secret as _rotatable_secret
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}
 

@@ -264,7 +264,7 @@ def test_unreachable_database_fails_set_secret_and_leaves_the_labels(unreachable
     old = _holder(rotation["before"], "AWSCURRENT")
     assert _holder(rotation["after"], "AWSCURRENT") == old
     assert rotation["after"][rotation["token"]] == ["AWSPENDING"]
-    assert {v: l for v, l in rotation["after"].items() if v != rotation["token"]} == rotation["before"]
+    assert {v: s for v, s in rotation["after"].items() if v != rotation["token"]} == rotation["before"]
 
 
 @pytest.mark.parametrize("change, named", [
