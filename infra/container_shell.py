@@ -17,19 +17,21 @@ import paramiko
 class Exchange:
     command: str
     exit_status: int
-    stdout: str
-    stderr: str
+    # Output can hold the secret: kept out of repr() (tracebacks cut long reprs, and a cut
+    # secret no longer matches the mask).
+    stdout: str = field(repr=False)
+    stderr: str = field(repr=False)
 
 
 @dataclass
 class ContainerShell:
     route: Any  # infra.bastion.BastionRoute
     address: str
-    host_keys: list[str]
-    password: str
+    host_keys: list[str] = field(repr=False)
+    password: str = field(repr=False)
     user: str = "ec2-user"
-    transcript: list[Exchange] = field(default_factory=list)
-    _client: paramiko.SSHClient | None = None
+    transcript: list[Exchange] = field(default_factory=list, repr=False)
+    _client: paramiko.SSHClient | None = field(default=None, repr=False)
 
     def connect(self) -> "ContainerShell":
         client = paramiko.SSHClient()
