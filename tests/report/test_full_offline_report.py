@@ -1,0 +1,35 @@
+"""The report of a full offline run (the README's verify command, all three phases): READY,
+under 2 MB, and it opens in headless Chromium with the verdict and the phases on its first
+screen."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from localaws.system_tools import MissingSystemTool
+from suite import browser
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MAX_BYTES = 2 * 1024 * 1024
+
+
+def test_full_offline_report_is_ready_small_and_opens_in_chromium(tmp_path: Path):
+    report = tmp_path / "offline.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-q",
+         "-p", "no:cacheprovider", f"--html={report}", "--self-contained-html", f"--basetemp={tmp_path / 'tmp'}"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert report.stat().st_size < MAX_BYTES, f"the report is {report.stat().st_size} bytes"
+    try:
+        seen = browser.visible(report, {"verdict": "#workshop-verdict", "phases": "table.workshop-phases"})
+    except MissingSystemTool as missing:  # not a skip: scripts/setup.sh installs it
+        pytest.fail(str(missing), pytrace=False)
+    assert seen["verdict"]["visible"] and seen["verdict"]["onFirstScreen"], seen
+    assert seen["verdict"]["text"].startswith("READY passed: RDS (offline), Fargate (offline), Audit (offline)"), seen
+    for phase in ("RDS", "Fargate", "Audit"):
+        assert f"{phase}\toffline\tpassed" in seen["phases"]["text"], seen["phases"]
+    assert browser.screenshot(report).is_file()
