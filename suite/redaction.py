@@ -20,6 +20,8 @@ import pytest
 
 MASK = "***"
 MIN_LENGTH = 4  # shorter strings would mask ordinary words
+CUT = "..."  # where pytest's saferepr shortened a long value
+FRAGMENT = 6  # the shortest piece of a cut secret worth masking
 
 
 class SecretRegistry:
@@ -68,7 +70,26 @@ class SecretRegistry:
             with self._lock:
                 ordered = sorted(self._forms, key=len, reverse=True)  # longest form first
                 pattern = self._pattern = re.compile("|".join(re.escape(form) for form in ordered))
-        return pattern.sub(MASK, text)
+        masked = pattern.sub(MASK, text)
+        return self._mask_cut_ends(masked) if CUT in masked else masked
+
+    def _mask_cut_ends(self, text: str) -> str:
+        """pytest shortens a long repr to its start + '...' + its end: a secret cut in two no longer
+        matches, so a piece of at least FRAGMENT characters that begins or ends a registered value
+        and touches a cut is masked too."""
+        forms = [form for form in self._forms if len(form) > FRAGMENT]
+        out, position = [], 0
+        for cut in re.finditer(re.escape(CUT), text):
+            start, end = cut.start(), cut.end()
+            before = max((k for form in forms for k in range(len(form) - 1, FRAGMENT - 1, -1)
+                          if text[max(position, start - k):start] == form[:k]), default=0)
+            after = max((k for form in forms for k in range(len(form) - 1, FRAGMENT - 1, -1)
+                         if text[end:end + k] == form[-k:]), default=0)
+            out.append(text[position:start - before] + (MASK if before else "") + CUT)
+            out.append(MASK if after else "")
+            position = end + after
+        out.append(text[position:])
+        return "".join(out)
 
 
 SECRET_KEYS = {"password", "secretaccesskey", "secret_access_key", "sessiontoken", "session_token"}
