@@ -11,7 +11,7 @@ if [ -z "${secret}" ]; then
 fi
 
 field() {
-  jq -er --arg key "$1" '.[$key] | tostring' <<<"${secret}" \
+  jq -er --arg key "$1" '.[$key] // empty | tostring' <<<"${secret}" \
     || { echo "mysql.newway.sh: the secret has no '$1' field" >&2; exit 2; }
 }
 host="$(field host)"

@@ -114,3 +114,12 @@ def test_host_keys_are_published_then_sshd_runs_in_the_foreground(container):
     begin, end = lines.index("-----BEGIN SSH HOST KEY KEYS-----"), lines.index("-----END SSH HOST KEY KEYS-----")
     assert any(line.startswith("ssh-ed25519 ") for line in lines[begin + 1:end])
     assert lines[-1] == "sshd stub: -D -e"
+
+
+def test_newway_names_a_field_the_secret_lacks():
+    """A malformed secret says what is missing, instead of handing mysql `--port=null`."""
+    secret = json.dumps({"host": "127.0.0.1", "username": "smadmin", "password": "x"})
+    done = subprocess.run(["bash", str(DOCKER / "mysql.newway.sh"), "-e", "select 1"], capture_output=True, text=True,
+                          env={"PATH": DEFAULT_PATH, "TASKDEF_SECRET": secret}, timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "the secret has no 'port' field" in done.stderr
