@@ -34,17 +34,35 @@ class HostKeysNotPublished(Exception):
     pass
 
 
+def host_keys_in(text: str) -> list[str] | None:
+    """"type base64" of each key in a printed host-key block (cloud-init's format, which the
+    workshop's container prints too); None until the whole block is there."""
+    if HOST_KEYS_BEGIN not in text or HOST_KEYS_END not in text.split(HOST_KEYS_BEGIN, 1)[1]:
+        return None
+    block = text.split(HOST_KEYS_BEGIN, 1)[1].split(HOST_KEYS_END, 1)[0]
+    return [" ".join(line.split()[:2]) for line in block.splitlines() if line.strip().startswith(("ssh-", "ecdsa-"))]
+
+
+def checked_ssh_client(address: str, host_keys: list[str]) -> paramiko.SSHClient:
+    """An SSH client that accepts only these host keys for `address` (RejectPolicy otherwise)."""
+    client = paramiko.SSHClient()
+    for line in host_keys:
+        key_type, key_data = line.split()[:2]
+        client.get_host_keys().add(address, key_type, paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    return client
+
+
 def published_host_keys(ec2: Any, instance_id: str, timeout: float = 600) -> list[str]:
     """The bastion's SSH host keys from its console output (cloud-init prints them at boot)."""
 
     @retry(stop=stop_after_delay(timeout), wait=wait_fixed(min(15, max(timeout / 20, 0.2))),
            retry=retry_if_exception_type(HostKeysNotPublished), reraise=True)
     def read() -> list[str]:
-        output = ec2.get_console_output(InstanceId=instance_id, Latest=True).get("Output", "")
-        if HOST_KEYS_BEGIN not in output:
+        keys = host_keys_in(ec2.get_console_output(InstanceId=instance_id, Latest=True).get("Output", ""))
+        if keys is None:
             raise HostKeysNotPublished(f"bastion {instance_id} has not printed its SSH host keys yet")
-        block = output.split(HOST_KEYS_BEGIN, 1)[1].split(HOST_KEYS_END, 1)[0]
-        return [line.strip() for line in block.splitlines() if line.strip().startswith(("ssh-", "ecdsa-"))]
+        return keys
 
     return read()
 
@@ -57,11 +75,7 @@ class BastionRoute:
         self.client: paramiko.SSHClient | None = None
 
     def attach(self, address: str, host_keys: list[str], user: str = "ec2-user") -> None:
-        client = paramiko.SSHClient()
-        for line in host_keys:
-            key_type, key_data = line.split()[:2]
-            client.get_host_keys().add(address, key_type, paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client = checked_ssh_client(address, host_keys)
         client.connect(address, username=user, pkey=self.key, timeout=30, allow_agent=False, look_for_keys=False)
         self.client = client
 

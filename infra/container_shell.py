@@ -5,12 +5,13 @@ log; an unknown key is refused.
 """
 from __future__ import annotations
 
-import base64
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 import paramiko
+
+from infra.bastion import checked_ssh_client
 
 
 @dataclass
@@ -34,12 +35,7 @@ class ContainerShell:
     _client: paramiko.SSHClient | None = field(default=None, repr=False)
 
     def connect(self) -> "ContainerShell":
-        client = paramiko.SSHClient()
-        for line in self.host_keys:
-            key_type, key_data = line.split()[:2]
-            client.get_host_keys().add(self.address, key_type,
-                                       paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client = checked_ssh_client(self.address, self.host_keys)
         client.connect(self.address, username=self.user, password=self.password, sock=self.route.socket_to(self.address, 22),
                        timeout=30, allow_agent=False, look_for_keys=False)
         self._client = client

@@ -12,9 +12,9 @@ from typing import Any
 from botocore.exceptions import WaiterError
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from infra.bastion import HostKeysNotPublished, host_keys_in
+
 PLACEHOLDER = "SECRETNAME"
-HOST_KEYS_BEGIN = "-----BEGIN SSH HOST KEY KEYS-----"
-HOST_KEYS_END = "-----END SSH HOST KEY KEYS-----"
 # What describe_task_definition returns that register_task_definition takes back.
 REGISTRABLE = ("family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
                "placementConstraints", "requiresCompatibilities", "cpu", "memory", "runtimePlatform",
@@ -40,15 +40,18 @@ def register_revision(ecs: Any, task_definition: str, secret_arn: str, **changes
     return registered["taskDefinition"]["taskDefinitionArn"]
 
 
+def first_container(ecs: Any, task_definition: str) -> dict[str, Any]:
+    """The workshop's container definition (its task definition has one)."""
+    return ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]["containerDefinitions"][0]
+
+
 def container_secrets(ecs: Any, task_definition: str) -> dict[str, str]:
-    """name -> valueFrom of the first container's `secrets`."""
-    described = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
-    return {s["name"]: s["valueFrom"] for s in described["containerDefinitions"][0].get("secrets", [])}
+    """name -> valueFrom of the container's `secrets`."""
+    return {s["name"]: s["valueFrom"] for s in first_container(ecs, task_definition).get("secrets", [])}
 
 
 def container_environment(ecs: Any, task_definition: str) -> dict[str, str]:
-    described = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
-    return {e["name"]: e["value"] for e in described["containerDefinitions"][0].get("environment", [])}
+    return {e["name"]: e["value"] for e in first_container(ecs, task_definition).get("environment", [])}
 
 
 @dataclass
@@ -112,14 +115,9 @@ def wait_stopped(ecs: Any, cluster: str, task_arn: str, delay: int, max_attempts
     return describe_task(ecs, cluster, task_arn)
 
 
-class HostKeysNotLogged(Exception):
-    pass
-
-
 def log_location(ecs: Any, task_definition: str, task_id: str) -> tuple[str, str]:
     """(log group, log stream) where awslogs puts the first container's output."""
-    described = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
-    container = described["containerDefinitions"][0]
+    container = first_container(ecs, task_definition)
     options = container.get("logConfiguration", {}).get("options", {})
     prefix = options.get("awslogs-stream-prefix")
     stream = f"{prefix}/{container['name']}/{task_id}" if prefix else task_id
@@ -130,17 +128,16 @@ def task_host_keys(logs: Any, log_group: str, stream: str, timeout: float, inter
     """The SSH host keys the container printed at start (its awslogs stream)."""
 
     @retry(stop=stop_after_delay(timeout), wait=wait_fixed(interval),
-           retry=retry_if_exception_type(HostKeysNotLogged), reraise=True)
+           retry=retry_if_exception_type(HostKeysNotPublished), reraise=True)
     def read() -> list[str]:
         try:
             events = logs.get_log_events(logGroupName=log_group, logStreamName=stream, startFromHead=True)["events"]
         except logs.exceptions.ResourceNotFoundException:
-            raise HostKeysNotLogged(f"log stream {log_group}/{stream} does not exist yet") from None
-        lines = [event["message"] for event in events]
-        if HOST_KEYS_BEGIN not in lines or HOST_KEYS_END not in lines:
-            raise HostKeysNotLogged(f"{log_group}/{stream} has no SSH host keys yet")
-        block = lines[lines.index(HOST_KEYS_BEGIN) + 1:lines.index(HOST_KEYS_END)]
-        return [" ".join(line.split()[:2]) for line in block if line.strip()]
+            raise HostKeysNotPublished(f"log stream {log_group}/{stream} does not exist yet") from None
+        keys = host_keys_in("\n".join(event["message"] for event in events))
+        if keys is None:
+            raise HostKeysNotPublished(f"{log_group}/{stream} has no SSH host keys yet")
+        return keys
 
     return read()
 

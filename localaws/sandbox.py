@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import tarfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Mapping, Sequence
@@ -35,12 +34,10 @@ class SandboxError(RuntimeError):
 # the local AWS serves each request on a short-lived thread: sandboxes are started from this one
 # long-lived thread instead, so they live as long as the process and die with it.
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
-_SPAWN_LOCK = threading.Lock()
 
 
 def _spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-    with _SPAWN_LOCK:
-        return _SPAWNER.submit(subprocess.Popen, *args, **kwargs).result()
+    return _SPAWNER.submit(subprocess.Popen, *args, **kwargs).result()
 
 
 def require_root() -> None:

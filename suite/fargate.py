@@ -16,6 +16,7 @@ import pytest
 
 from infra import fargate
 from infra.container_shell import ContainerShell
+from infra.template_checks import Statement, grants_service
 from suite.fixtures import workshop_dir
 from suite.redaction import REGISTRY
 from suite.targets import TargetUnavailable
@@ -97,7 +98,7 @@ class FargatePhase:
             document = copy.deepcopy(iam.get_role_policy(RoleName=stack_role, PolicyName=policy_name)["PolicyDocument"])
             statements = []
             for statement in document["Statement"]:
-                if _grants_secrets(statement):
+                if grants_service(Statement(stack_role, "AWS::IAM::Role", policy_name, statement)):
                     if not keep_secret_access:
                         continue
                     if extra_secret:
@@ -133,12 +134,6 @@ class FargatePhase:
             for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
                 iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
             iam.delete_role(RoleName=name)
-
-
-def _grants_secrets(statement: dict[str, Any]) -> bool:
-    actions = statement.get("Action", [])
-    actions = [actions] if isinstance(actions, str) else actions
-    return any(action.lower().startswith("secretsmanager:") for action in actions)
 
 
 @pytest.fixture(scope="session")

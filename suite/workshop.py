@@ -25,10 +25,16 @@ def short(version_id: str) -> str:
     return version_id[:8]
 
 
-def read_secret_document(secrets_manager: Any, secret_arn: str, **selector: str) -> dict[str, Any]:
-    """GetSecretValue, the value registered for masking, parsed as the JSON object it must be."""
+def read_secret_string(secrets_manager: Any, secret_arn: str, **selector: str) -> str:
+    """GetSecretValue's SecretString exactly as stored, registered for masking."""
     value = secrets_manager.get_secret_value(SecretId=secret_arn, **selector)["SecretString"]
     REGISTRY.register_secret_string(value)
+    return value
+
+
+def read_secret_document(secrets_manager: Any, secret_arn: str, **selector: str) -> dict[str, Any]:
+    """The secret (registered for masking), parsed as the JSON object it must be."""
+    value = read_secret_string(secrets_manager, secret_arn, **selector)
     try:
         document = json.loads(value)
     except ValueError:
@@ -67,9 +73,7 @@ class Workshop:
 
     def secret_string(self, **selector: str) -> str:
         """The secret's SecretString exactly as stored (what ECS hands a task)."""
-        value = self.secrets_manager().get_secret_value(SecretId=self.secret_arn, **selector)["SecretString"]
-        REGISTRY.register_secret_string(value)
-        return value
+        return read_secret_string(self.secrets_manager(), self.secret_arn, **selector)
 
     def credentials_from_secret(self, **selector: str) -> DBCredentials:
         return DBCredentials.from_secret(self.secret_document(**selector), where=f"secret {self.secret_arn}")

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
@@ -137,19 +137,21 @@ def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:
     return reservation
 
 
-def stop_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
-    result = _original_stop(self, instance_ids)
+def _on_hosts(instance_ids: list[str], action: Callable[[SSHHost], None]) -> None:
     for instance_id in instance_ids:
         if (host := host_of(instance_id)) is not None:
-            host.stop()
+            action(host)
+
+
+def stop_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
+    result = _original_stop(self, instance_ids)
+    _on_hosts(instance_ids, SSHHost.stop)
     return result
 
 
 def start_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
     result = _original_start(self, instance_ids)
-    for instance_id in instance_ids:
-        if (host := host_of(instance_id)) is not None:
-            host.start()
+    _on_hosts(instance_ids, SSHHost.start)
     return result
 
 
