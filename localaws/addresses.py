@@ -1,4 +1,5 @@
-"""Loopback addresses that stand in for private and public IPs of the local AWS's hosts.
+"""Loopback addresses that stand in for private and public IPs of the local AWS's hosts, and
+free loopback ports for its own servers (the API endpoint, each database).
 
 Each task and each instance with an SSH server gets an address of its own in 127.0.0.0/8,
 so that its sshd listens on port 22 there, exactly where clients of the real one connect.
@@ -20,6 +21,13 @@ BASE = (127, 77)
 
 class AddressUnavailable(RuntimeError):
     pass
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def allocate(port: int = 22, attempts: int = 64) -> str:

@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import weakref
@@ -23,6 +22,7 @@ from pathlib import Path
 import pymysql
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from localaws.addresses import free_port
 from localaws.system_tools import require_tool
 
 SERVER_PACKAGE = "mariadb-server"
@@ -45,12 +45,6 @@ def _identify(binary: str) -> tuple[str, bool]:
     out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
     version = out.split("Ver", 1)[1].split()[0] if "Ver" in out else "unknown"
     return version, "mariadb" in version.lower() or Path(binary).name == "mariadbd"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _user_args() -> list[str]:
@@ -117,7 +111,7 @@ class MySQLServer:
         self.master_password = master_password
         self.binary = require_tool(["mariadbd", "mysqld"], SERVER_PACKAGE)
         self.server_version, self.mariadb = _identify(self.binary)
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize | None = None
 

@@ -1,4 +1,4 @@
-"""Start, bootstrap and stop the local AWS (a `localaws.server` process on loopback).
+"""Start, bootstrap and stop the local AWS (a `localaws.server_process` process on loopback).
 
 After start the server enforces IAM like AWS: the suite acts as an administrator IAM user
 created at bootstrap, exactly as a live run acts with the operator's credentials.
@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import boto3
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from localaws.access_keys import AccessKey
+from localaws.addresses import free_port
 
 ACCOUNT_ID = "123456789012"
 ADMIN_USER = "workshop-admin"
@@ -28,23 +30,10 @@ class LocalAWSError(RuntimeError):
     pass
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class ClientCredentials(Protocol):
+    """Any access key a client can sign with (the suite's own, or one the local AWS issued)."""
 
-
-@dataclass
-class Credentials:
-    access_key_id: str
-    secret_access_key: str
-    session_token: str | None = None
-
-    def as_client_kwargs(self) -> dict[str, str]:
-        kwargs = {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key}
-        if self.session_token:
-            kwargs["aws_session_token"] = self.session_token
-        return kwargs
+    def as_client_kwargs(self) -> dict[str, str]: ...
 
 
 class LocalAWS:
@@ -54,7 +43,7 @@ class LocalAWS:
         self.port = free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.admin: Credentials | None = None
+        self.admin: AccessKey | None = None
 
     @property
     def log_path(self) -> Path:
@@ -67,7 +56,7 @@ class LocalAWS:
             env.pop(name, None)  # the server needs no real credentials and must not see any
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "localaws.server", "--port", str(self.port), "--state-dir", str(self.state_dir)],
+                [sys.executable, "-m", "localaws.server_process", "--port", str(self.port), "--state-dir", str(self.state_dir)],
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
         try:
@@ -91,17 +80,17 @@ class LocalAWS:
         except OSError:
             return ""
 
-    def client(self, service: str, credentials: Credentials | None = None):  # noqa: ANN201 - boto3 client
-        creds = credentials or self.admin or Credentials("bootstrap", "bootstrap")
+    def client(self, service: str, credentials: ClientCredentials | None = None) -> Any:
+        creds = credentials or self.admin or AccessKey("bootstrap", "bootstrap")
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
                             **creds.as_client_kwargs())
 
-    def _bootstrap_admin(self) -> Credentials:
+    def _bootstrap_admin(self) -> AccessKey:
         iam = self.client("iam")
         iam.create_user(UserName=ADMIN_USER, Tags=[{"Key": "Project", "Value": "smproj"}])
         iam.put_user_policy(UserName=ADMIN_USER, PolicyName="administrator", PolicyDocument=json.dumps(ADMIN_POLICY))
         key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
-        return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+        return AccessKey(key["AccessKeyId"], key["SecretAccessKey"])
 
     def _enforce_iam(self) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset-auth", data=b"0", method="POST",

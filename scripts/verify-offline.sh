@@ -11,6 +11,6 @@ status=0
 .venv/bin/python -m pytest -m offline tests/rds tests/fargate tests/audit \
   --html=reports/offline.html --self-contained-html --junitxml=reports/offline.xml "$@" || status=$?
 if [ -f reports/offline.html ]; then
-  .venv/bin/python -m suite.browser reports/offline.html || echo "verify-offline: the report did not open in Chromium" >&2
+  .venv/bin/python -m suite.report.browser reports/offline.html || echo "verify-offline: the report did not open in Chromium" >&2
 fi
 exit "${status}"

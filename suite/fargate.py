@@ -14,9 +14,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from infra import fargate
-from infra.container_shell import ContainerShell
-from infra.template_checks import Statement, grants_service
+from suite.attendee import tasks
+from suite.attendee.container_shell import ContainerShell
+from suite.controls.policy import grants_service
 from suite.fixtures import workshop_dir
 from suite.redaction import REGISTRY
 from suite.targets import TargetUnavailable
@@ -28,7 +28,7 @@ class FargatePhase:
     """Starts tasks the way the attendee does, and stops every one of them at the end."""
 
     workshop: Workshop
-    started: list[fargate.RunningTask] = field(default_factory=list)
+    started: list[tasks.RunningTask] = field(default_factory=list)
     shells: list[ContainerShell] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
@@ -47,31 +47,31 @@ class FargatePhase:
         return {"delay": 6 if live else 1, "max_attempts": 100 if live else 60}
 
     def register_revision(self, **changes: Any) -> str:
-        return fargate.register_revision(self.ecs, self.workshop.outputs["TaskDefinitionArn"],
+        return tasks.register_revision(self.ecs, self.workshop.outputs["TaskDefinitionArn"],
                                          self.workshop.secret_arn, **changes)
 
     def run(self, task_definition: str) -> str:
         """Run Task (FARGATE, the stack's subnets, BastionSG); the task ARN, not yet RUNNING."""
         outputs = self.workshop.outputs
-        arn = fargate.run_task(self.ecs, self.cluster, task_definition, outputs["SubnetIds"].split(","),
+        arn = tasks.run_task(self.ecs, self.cluster, task_definition, outputs["SubnetIds"].split(","),
                                [outputs["BastionSGId"]], self.workshop.aws.run_id)
-        self.started.append(fargate.RunningTask(arn, self.cluster, "", time.time()))
+        self.started.append(tasks.RunningTask(arn, self.cluster, "", time.time()))
         return arn
 
-    def start(self, task_definition: str) -> fargate.RunningTask:
+    def start(self, task_definition: str) -> tasks.RunningTask:
         arn = self.run(task_definition)
-        task = fargate.wait_running(self.ecs, self.cluster, arn, **self._waiter)
+        task = tasks.wait_running(self.ecs, self.cluster, arn, **self._waiter)
         self.started[-1] = task
         return task
 
     def wait_stopped(self, task_arn: str) -> dict[str, Any]:
-        return fargate.wait_stopped(self.ecs, self.cluster, task_arn, **self._waiter)
+        return tasks.wait_stopped(self.ecs, self.cluster, task_arn, **self._waiter)
 
-    def shell(self, task: fargate.RunningTask, task_definition: str) -> ContainerShell:
+    def shell(self, task: tasks.RunningTask, task_definition: str) -> ContainerShell:
         """ssh ec2-user@<task private IP> from the bastion, host key checked against the task's log."""
-        group, stream = fargate.log_location(self.ecs, task_definition, task.task_id)
+        group, stream = tasks.log_location(self.ecs, task_definition, task.task_id)
         timeout = 600 if self.workshop.aws.mode == "live" else 30
-        host_keys = fargate.task_host_keys(self.workshop.aws.client("logs"), group, stream, timeout,
+        host_keys = tasks.task_host_keys(self.workshop.aws.client("logs"), group, stream, timeout,
                                            self.workshop.poll_interval)
         password = read_secret_document(self.workshop.secrets_manager(),
                                         self.workshop.outputs["ContainerUserSecretArn"])["password"]
@@ -98,7 +98,7 @@ class FargatePhase:
             document = copy.deepcopy(iam.get_role_policy(RoleName=stack_role, PolicyName=policy_name)["PolicyDocument"])
             statements = []
             for statement in document["Statement"]:
-                if grants_service(Statement(stack_role, "AWS::IAM::Role", policy_name, statement)):
+                if grants_service(statement):
                     if not keep_secret_access:
                         continue
                     if extra_secret:
@@ -124,7 +124,7 @@ class FargatePhase:
             shell.close()
         for task in self.started:
             try:
-                fargate.stop_task(self.ecs, self.cluster, task.arn, "smdemo suite: end of the run")
+                tasks.stop_task(self.ecs, self.cluster, task.arn, "smdemo suite: end of the run")
             except Exception:  # noqa: BLE001 - a task that already stopped
                 pass
         for arn in self.secrets:
@@ -163,16 +163,16 @@ def task_definition(fargate_phase: FargatePhase, workshop_image: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def running_task(fargate_phase: FargatePhase, task_definition: str) -> fargate.RunningTask:
+def running_task(fargate_phase: FargatePhase, task_definition: str) -> tasks.RunningTask:
     """Run Task, awaited until RUNNING (a task that stops instead fails with ECS's reason)."""
     try:
         return fargate_phase.start(task_definition)
-    except fargate.TaskDidNotStart as failure:
+    except tasks.TaskDidNotStart as failure:
         pytest.fail(f"the workshop's task did not start: {failure}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def container_shell(fargate_phase: FargatePhase, running_task: fargate.RunningTask,
+def container_shell(fargate_phase: FargatePhase, running_task: tasks.RunningTask,
                     task_definition: str) -> ContainerShell:
     """`ssh <task private IP>` from the bastion, as ec2-user."""
     return fargate_phase.shell(running_task, task_definition)

@@ -12,10 +12,10 @@ from typing import Iterator
 
 import pytest
 
-from infra.bastion import published_host_keys
-from infra.database import DBCredentials, connect, seed_bookinfo
+from suite.attendee.bastion import published_host_keys
+from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from infra.stack import DeployError, StackSettings, WorkshopStack
-from suite.phases import PHASES, phase_of
+from suite.report.phases import PHASES, phase_of
 from suite.targets import (AddressUnavailable, AwsTarget, MissingSystemTool, SandboxError, TargetUnavailable,
                            caller_cidr, live_target, offline_target)
 from suite.workshop import Workshop, read_secret_document

@@ -6,7 +6,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
-from localaws.service import Credentials
+from suite.credentials import Credentials
 from suite.redaction import REGISTRY
 from suite.targets import AwsTarget
 

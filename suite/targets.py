@@ -17,8 +17,9 @@ from typing import Any, Callable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.database import Route
-from localaws.service import Credentials, LocalAWS
+from suite.attendee.database import Route
+from localaws.service import LocalAWS
+from suite.credentials import Credentials
 from localaws.addresses import AddressUnavailable, require_port
 from localaws.sandbox import SandboxError, require_root
 from localaws.system_tools import MissingSystemTool, require_tool
@@ -80,7 +81,7 @@ def offline_target(state_dir: Path) -> AwsTarget:
     REGISTRY.register(local.admin.secret_access_key)
     import moto
 
-    from infra.bastion import BastionRoute
+    from suite.attendee.bastion import BastionRoute
 
     # The bastion is a real SSH host offline too: the database and the task are reached through it.
     return AwsTarget(
@@ -134,7 +135,7 @@ def live_target(region: str | None) -> AwsTarget:
             return session.client(service)
         return boto3.client(service, region_name=session.region_name, **credentials.as_client_kwargs())
 
-    from infra.bastion import BastionRoute
+    from suite.attendee.bastion import BastionRoute
 
     return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=new_run_id(),
                      client_factory=client, db_route=BastionRoute(), image_pusher=_push_with_docker)

@@ -11,7 +11,7 @@ from typing import Any
 
 from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
-from infra.database import DBCredentials, connect, read_bookinfo
+from suite.attendee.database import DBCredentials, connect, read_bookinfo
 from infra.stack import WorkshopStack
 from suite.redaction import REGISTRY
 from suite.targets import AwsTarget

@@ -40,7 +40,7 @@ from moto.logs.models import logs_backends
 
 from localaws import addresses
 from localaws.ext.ecr_blobs import BlobNotFound, read_blob
-from localaws.ext.service_roles import assume_service_role
+from localaws.access_keys import assume_service_role
 from localaws.sandbox import DEFAULT_PATH, Sandbox, SandboxError
 
 TASK_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ecs-tasks"

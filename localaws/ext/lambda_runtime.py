@@ -24,9 +24,9 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from localaws.ext.service_roles import assume_service_role
+from localaws.access_keys import assume_service_role
 
-RUNNER = Path(__file__).with_name("lambda_bootstrap.py")
+RUNNER = Path(__file__).resolve().parent.parent / "lambda_bootstrap.py"
 CODE_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "lambda-code"
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from suite import controls
+from suite.controls import deployed as controls
 from suite.cloudtrail import lookup
 from suite.redaction import REGISTRY
 

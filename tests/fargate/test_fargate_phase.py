@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from infra.database import BOOKINFO_ROW
-from infra.fargate import TaskDidNotStart, container_environment, container_secrets, describe_task
+from suite.attendee.database import BOOKINFO_ROW
+from suite.attendee.tasks import TaskDidNotStart, container_environment, container_secrets, describe_task
 from suite.rotations import rotate
 
 SELECT_BOOKINFO = "./mysql.newway.sh --batch --skip-column-names -e 'use smdemo; select * from bookinfo;'"

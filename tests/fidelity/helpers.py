@@ -9,7 +9,8 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
-from localaws.service import ACCOUNT_ID, Credentials, LocalAWS
+from localaws.service import ACCOUNT_ID, LocalAWS
+from suite.credentials import Credentials
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",

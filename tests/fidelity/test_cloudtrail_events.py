@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from localaws.service import ACCOUNT_ID, Credentials
+from localaws.service import ACCOUNT_ID
+from suite.credentials import Credentials
 from tests.fidelity.helpers import unique
 from tests.fidelity.helpers import iam_user as _user
 from tests.fidelity.helpers import policy_document as _policy

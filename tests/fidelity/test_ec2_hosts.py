@@ -9,7 +9,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from infra.bastion import BastionRoute, new_key_pair, published_host_keys
+from suite.attendee.bastion import BastionRoute, new_key_pair, published_host_keys
 from tests.fidelity.ecs_helpers import ssh_server_key
 from tests.fidelity.helpers import unique, wait_for
 

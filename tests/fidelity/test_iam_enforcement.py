@@ -6,7 +6,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from localaws.service import ACCOUNT_ID, ADMIN_USER, Credentials
+from localaws.service import ACCOUNT_ID, ADMIN_USER
+from suite.credentials import Credentials
 from tests.fidelity.helpers import iam_user as _user
 from tests.fidelity.helpers import secret_arn_pattern, unique
 

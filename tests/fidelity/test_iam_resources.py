@@ -7,7 +7,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from localaws.service import ACCOUNT_ID, ADMIN_USER, Credentials
+from localaws.service import ACCOUNT_ID, ADMIN_USER
+from suite.credentials import Credentials
 from tests.fidelity.helpers import unique
 
 POLICY_NAME = "pull-from-one-repository"

@@ -2,7 +2,7 @@
 rotation happens, the old way stops working, the new way keeps working.
 
 The same checks run offline and live; only the fixtures know which. Each records its
-evidence (suite/evidence.py): what it read, and what the workshop says it should find.
+evidence (suite/report/evidence.py): what it read, and what the workshop says it should find.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
-from infra.database import ACCESS_DENIED, BOOKINFO_ROW
+from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW
 from suite.workshop import short
 
 BOOKINFO_HEADERS = ["BookId", "BookTitle", "BookAuthor"]

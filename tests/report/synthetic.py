@@ -30,13 +30,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.database import DBCredentials, DirectRoute
+from suite.attendee.database import DBCredentials, DirectRoute
 from infra.stack import StackSettings, WorkshopStack
 from suite.redaction import REGISTRY
 from suite.targets import AwsTarget
 from suite.workshop import Workshop
 
-pytest_plugins = ["suite.redaction", "suite.evidence", "suite.runfacts", "suite.report"]
+pytest_plugins = ["suite.redaction", "suite.report.evidence", "suite.report.runfacts", "suite.report.plugin"]
 
 
 @pytest.fixture(scope="session", params=[pytest.param("offline", marks=pytest.mark.offline, id="offline"),

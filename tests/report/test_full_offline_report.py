@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from localaws.system_tools import MissingSystemTool
-from suite import browser
+from suite.report import browser
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_BYTES = 2 * 1024 * 1024

@@ -7,7 +7,7 @@ import pytest
 
 from localaws import system_tools
 from localaws.system_tools import MissingSystemTool
-from suite import browser
+from suite.report import browser
 from tests.report import synthetic
 
 SEEN = {"verdict": "#workshop-verdict", "phases": "table.workshop-phases", "side_by_side": "table.workshop-modes",

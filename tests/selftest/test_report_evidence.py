@@ -96,7 +96,7 @@ def test_report_stays_small(tmp_path):
 
 def test_evidence_repr_shows_no_content():
     """A failing check's traceback shows its arguments; saferepr would cut a long one mid-secret."""
-    from suite.evidence import Evidence
+    from suite.report.evidence import Evidence
 
     seen = Evidence()
     seen.text("transcript", synthetic.LATE_SECRET * 20)

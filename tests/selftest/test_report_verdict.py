@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.phases import Ledger
+from suite.report.phases import Ledger
 from tests.report import synthetic
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from suite import controls
+from suite.controls import deployed as controls
 from tests.fidelity.helpers import create_function, create_lambda_role, log_messages, unique, wait_for
 from tests.fidelity.helpers import ROTATION_HANDLER
 from tests.fidelity.helpers import rotatable_secret as _rotatable_secret

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import WaiterError
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from infra.bastion import HostKeysNotPublished, host_keys_in
+from suite.attendee.bastion import HostKeysNotPublished, host_keys_in
 
 PLACEHOLDER = "SECRETNAME"
 # What describe_task_definition returns that register_task_definition takes back.

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from pytest_html import extras
 
-from suite import reporthtml
+from suite.report import html as reporthtml
 from suite.redaction import REGISTRY
 
 

@@ -1,4 +1,5 @@
-"""Temporary credentials of a role, as an AWS service obtains them for the code it runs.
+"""Access keys the local AWS hands out: the administrator's, made at bootstrap, and a role's
+temporary credentials, as an AWS service obtains them for the code it runs.
 
 Lambda runs a function with its execution role's credentials; ECS resolves a task's secrets
 and pulls its image with the task execution role's. Both are STS AssumeRole sessions, so
@@ -6,31 +7,31 @@ IAM evaluates (and CloudTrail records) the role, not the operator.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
 
 @dataclass(frozen=True)
-class RoleSession:
+class AccessKey:
     access_key_id: str
-    secret_access_key: str
-    session_token: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
 
     def as_environment(self) -> dict[str, str]:
         return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
-                "AWS_SESSION_TOKEN": self.session_token}
+                **({"AWS_SESSION_TOKEN": self.session_token} if self.session_token else {})}
 
     def as_client_kwargs(self) -> dict[str, str]:
         return {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key,
-                "aws_session_token": self.session_token}
+                **({"aws_session_token": self.session_token} if self.session_token else {})}
 
 
 def assume_service_role(account_id: str, region: str, role_arn: str, session_name: str,
-                        duration: int = 900) -> RoleSession:
+                        duration: int = 900) -> AccessKey:
     role = sts_backends[account_id][get_partition(region)].assume_role(
         region_name=region, role_session_name=session_name[:64], role_arn=role_arn, policy=None,
         duration=duration, external_id=None,
     )
-    return RoleSession(role.access_key_id, role.secret_access_key, role.session_token)
+    return AccessKey(role.access_key_id, role.secret_access_key, role.session_token)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from suite.phases import mode_key
+from suite.report.phases import mode_key
 
 log = logging.getLogger("workshop.report")
 
@@ -70,7 +70,7 @@ def _note_workshop(facts: dict[str, RunFacts], workshop: Any) -> None:
 def database_version(workshop: Any) -> str:
     """The server's own word, asked before any rotation with the captured master credentials
     (a database login: no API call that the audit phase would see)."""
-    from infra.database import connect
+    from suite.attendee.database import connect
 
     try:
         with connect(workshop.hardcoded, workshop.aws.db_route, timeout=5) as connection:

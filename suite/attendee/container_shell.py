@@ -11,7 +11,7 @@ from typing import Any
 
 import paramiko
 
-from infra.bastion import checked_ssh_client
+from suite.attendee.bastion import checked_ssh_client
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Exchange:
 
 @dataclass
 class ContainerShell:
-    route: Any  # infra.bastion.BastionRoute
+    route: Any  # suite.attendee.bastion.BastionRoute
     address: str
     host_keys: list[str] = field(repr=False)
     password: str = field(repr=False)

@@ -2,8 +2,8 @@
 
 On top of pytest-html's report: the verdict (READY / NOT READY, naming the phases that
 failed), a table of the phases (RDS, Fargate, Audit) by mode with their counts and time,
-the run's facts (suite/runfacts.py) as the environment table, each check's evidence
-(suite/evidence.py), and, when both modes ran, each check's two results side by side.
+the run's facts (suite/report/runfacts.py) as the environment table, each check's evidence
+(suite/report/evidence.py), and, when both modes ran, each check's two results side by side.
 The verdict is also the terminal's last line and a JUnit testsuite property.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from suite import reporthtml
-from suite.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict
-from suite.runfacts import FACTS_KEY, environment
+from suite.report import html as reporthtml
+from suite.report.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict
+from suite.report.runfacts import FACTS_KEY, environment
 
 TITLE = "Secrets Manager workshop verification"
 CSS = Path(__file__).with_name("report.css")

@@ -1,16 +1,15 @@
-"""Structural checks on the workshop CloudFormation template (pure YAML inspection, no AWS).
+"""The template-side controls: the workshop's CloudFormation template read as YAML, no AWS.
 
 The template uses only the long forms of intrinsic functions (``Ref:``, ``Fn::GetAtt: [R, A]``,
 ``Fn::Sub:`` ...), so ``yaml.safe_load`` parses it; a short-form tag (``!GetAtt``) makes
 ``load_template`` fail, which is intended (moto 5.2.5 cannot load ``!GetAtt A.B``).
 
 Every helper takes the parsed template (a dict) and returns plain data (lists of problems or of
-matching items), so tests, the deploy code and the audit code can reuse them.
+matching items). What the account holds once deployed is read by `suite.controls.deployed`.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,8 @@ from typing import Any, Iterator
 
 import yaml
 
-DEFAULT_TEMPLATE_PATH = Path(__file__).resolve().parent / "template.yaml"
+from suite.controls.policy import as_list, grants_service
+
 SECRET_LOGICAL_ID = "DBSecret"
 
 # Names of plain environment variables that must never carry credentials (ECS.8).
@@ -36,7 +36,7 @@ PASSWORDISH_VALUE = re.compile(
 # --------------------------------------------------------------------------- loading
 
 
-def load_template(path: str | Path = DEFAULT_TEMPLATE_PATH) -> dict[str, Any]:
+def load_template(path: str | Path) -> dict[str, Any]:
     """Parse the long-form YAML template with ``yaml.safe_load`` (no custom tags)."""
     with open(path, encoding="utf-8") as fh:
         template = yaml.safe_load(fh)
@@ -127,7 +127,7 @@ class Statement:
 
     @property
     def actions(self) -> list[str]:
-        return _as_list(self.statement.get("Action"))
+        return as_list(self.statement.get("Action"))
 
     @property
     def resource(self) -> Any:
@@ -138,17 +138,11 @@ class Statement:
         return f"{self.logical_id}{self.path} (Sid {sid})"
 
 
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _walk_policy_documents(value: Any, path: str) -> Iterator[tuple[str, dict]]:
     """(path, statement) for every policy document (a mapping with a Statement key)."""
     if isinstance(value, dict):
         if "Statement" in value and isinstance(value["Statement"], (list, dict)):
-            for i, stmt in enumerate(_as_list(value["Statement"])):
+            for i, stmt in enumerate(as_list(value["Statement"])):
                 if isinstance(stmt, dict):
                     yield f"{path}.Statement[{i}]", stmt
             return
@@ -169,26 +163,9 @@ def policy_statements(template: dict[str, Any]) -> list[Statement]:
     return out
 
 
-def action_covers_service(action: str, service: str) -> bool:
-    """True if an IAM action pattern (``*``, ``secretsmanager:Get*``, ``secrets*:*``) can match
-    an action of ``service``."""
-    action = action.lower()
-    prefix = action.split(":", 1)[0] if ":" in action else action
-    return fnmatch.fnmatchcase(service.lower(), prefix)
-
-
-def grants_service(stmt: Statement, service: str = "secretsmanager") -> bool:
-    """Allow statement that grants at least one action of ``service`` (NotAction counts)."""
-    if stmt.effect != "Allow":
-        return False
-    if "NotAction" in stmt.statement:
-        return True
-    return any(isinstance(a, str) and action_covers_service(a, service) for a in stmt.actions)
-
-
 def secret_statements(template: dict[str, Any]) -> list[Statement]:
     """Allow statements granting any ``secretsmanager:`` action."""
-    return [s for s in policy_statements(template) if grants_service(s, "secretsmanager")]
+    return [s for s in policy_statements(template) if grants_service(s.statement, "secretsmanager")]
 
 
 def has_wildcard_resource(stmt: Statement) -> bool:
@@ -230,7 +207,7 @@ def managed_policy_arns(template: dict[str, Any]) -> list[tuple[str, Any]]:
     """(logical id, ARN) of every ManagedPolicyArns entry (moto does not load AWS managed policies)."""
     out = []
     for lid, res in resources(template).items():
-        for arn in _as_list(properties(res).get("ManagedPolicyArns")):
+        for arn in as_list(properties(res).get("ManagedPolicyArns")):
             out.append((lid, arn))
     return out
 
@@ -282,9 +259,9 @@ def task_definition_problems(
         problems.append("no AWS::ECS::TaskDefinition")
     for lid, res in taskdefs.items():
         secret_refs = 0
-        for c in _as_list(properties(res).get("ContainerDefinitions")):
+        for c in as_list(properties(res).get("ContainerDefinitions")):
             cname = c.get("Name", "?")
-            for env in _as_list(c.get("Environment")):
+            for env in as_list(c.get("Environment")):
                 name, value = str(env.get("Name", "")), env.get("Value")
                 where = f"{lid}/{cname}: Environment {name}"
                 if PASSWORDISH_NAME.search(name):
@@ -293,7 +270,7 @@ def task_definition_problems(
                     problems.append(f"{where}: password-ish value")
                 if references(value) & sensitive:
                     problems.append(f"{where}: value derived from a secret or NoEcho parameter")
-            for sec in _as_list(c.get("Secrets")):
+            for sec in as_list(c.get("Secrets")):
                 if is_ref(sec.get("ValueFrom"), secret_logical_id):
                     secret_refs += 1
                 elif sec.get("Name") != "TASKDEF_SECRET" and references(sec.get("ValueFrom")) & sensitive:
@@ -319,7 +296,7 @@ def resources_missing_project_tag(
         if isinstance(tags, dict):  # map-style Tags (some resource types)
             ok = is_ref(tags.get(tag_key), parameter)
         else:
-            ok = any(t.get("Key") == tag_key and is_ref(t.get("Value"), parameter) for t in _as_list(tags))
+            ok = any(t.get("Key") == tag_key and is_ref(t.get("Value"), parameter) for t in as_list(tags))
         if not ok:
             missing.append(lid)
     return missing
@@ -327,15 +304,6 @@ def resources_missing_project_tag(
 
 def resource_types(template: dict[str, Any]) -> set[str]:
     return {res["Type"] for res in resources(template).values()}
-
-
-def moto_unsupported_types(template: dict[str, Any]) -> list[str]:
-    """Resource types of the template that moto's CloudFormation model map does not know
-    (moto silently skips them on create_stack). Imports moto lazily."""
-    from moto.cloudformation.parsing import get_model_map
-
-    known = set(get_model_map())
-    return sorted(t for t in resource_types(template) if t not in known and not t.startswith("Custom::"))
 
 
 def parameter_value_problems(template: dict[str, Any], values: dict[str, Any]) -> list[str]:

@@ -1,6 +1,6 @@
 """The local AWS process: moto's server with the project's extensions installed.
 
-Usage: python -m localaws.server --port PORT --state-dir DIR
+Usage: python -m localaws.server_process --port PORT --state-dir DIR
 """
 from __future__ import annotations
 

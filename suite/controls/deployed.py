@@ -12,11 +12,10 @@ never quote a secret value.
 - CloudTrail: the trail is logging.
 - Least privilege: every IAM policy of the stack that allows a `secretsmanager:` action names the
   secrets it allows; never "*" nor an ARN pattern that covers any secret.
-The template-side counterparts are in infra/template_checks.py; these look at the account.
+The template-side counterparts are in suite/controls/template.py; these look at the account.
 """
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import urllib.parse
@@ -25,15 +24,13 @@ from typing import Any, Iterable, Iterator
 
 from botocore.exceptions import ClientError
 
-from infra.template_checks import PASSWORDISH_NAME, PASSWORDISH_VALUE, Statement, grants_service
+from suite.controls.policy import broad_resources, grants_service, only_account_level
+from suite.controls.template import PASSWORDISH_NAME, PASSWORDISH_VALUE
 
 MAX_ROTATION_DAYS = 90
 # ECS.8's default secretKeys; names that look like a credential (PASSWORDISH_NAME) count too.
 ECS8_SECRET_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA"}
 MIN_SECRET_LENGTH = 4  # shorter "secrets" would match ordinary words
-# Secrets Manager actions that take no secret ARN: AWS authorises them on "*".
-ACCOUNT_LEVEL_ACTIONS = {"secretsmanager:getrandompassword", "secretsmanager:listsecrets",
-                         "secretsmanager:batchgetsecretvalue"}
 IAM_PRINCIPALS = {"AWS::IAM::Role": "role", "AWS::IAM::User": "user", "AWS::IAM::Group": "group"}
 
 
@@ -199,28 +196,12 @@ def _probe_arns(partition: str, region: str, account: str) -> list[str]:
             for name in ("zz-unrelated/any-secret-AbC123", "other-Xy9Z8w")]
 
 
-def broad_resources(statement: dict[str, Any], probes: list[str]) -> list[str]:
-    """The statement's Resource entries that cover any secret ("*", arn:...:secret:*, ...)."""
-    if "NotResource" in statement or "Resource" not in statement:
-        return [f"NotResource {statement.get('NotResource')!r}" if "NotResource" in statement else "no Resource"]
-    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-    return [str(resource) for resource in resources
-            if any(fnmatch.fnmatchcase(probe, str(resource)) for probe in probes)]
-
-
-def _only_account_level(statement: dict[str, Any]) -> bool:
-    actions = statement.get("Action")
-    actions = actions if isinstance(actions, list) else [actions]
-    return "NotAction" not in statement and all(str(action).lower() in ACCOUNT_LEVEL_ACTIONS for action in actions)
-
-
 def policy_document_findings(where: str, document: dict[str, Any], probes: list[str]) -> list[str]:
     """Allow statements granting a secretsmanager: action on resources that cover any secret."""
     statements = document.get("Statement", [])
     findings = []
     for index, raw in enumerate(statements if isinstance(statements, list) else [statements]):
-        statement = Statement(where, "deployed", f"Statement[{index}]", raw)
-        if not grants_service(statement, "secretsmanager") or _only_account_level(raw):
+        if not grants_service(raw, "secretsmanager") or only_account_level(raw):
             continue
         broad = broad_resources(raw, probes)
         if broad:

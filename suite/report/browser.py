@@ -4,7 +4,7 @@ and a screenshot.
 
 Chromium runs with no network and a fresh profile each time. Run by hand on any report:
 
-    .venv/bin/python -m suite.browser reports/offline.html     # writes reports/offline.png
+    .venv/bin/python -m suite.report.browser reports/offline.html     # writes reports/offline.png
 """
 from __future__ import annotations
 
