@@ -23,6 +23,13 @@ AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-
 PROJECT_TAG = "smproj"
 
 
+def run_tags(run_id: str) -> list[dict[str, str]]:
+    """The tags of everything one run creates: the project's, and the run's own id."""
+    return [{"Key": "Project", "Value": PROJECT_TAG},
+            {"Key": "smdemo:run-id", "Value": run_id},
+            {"Key": "smdemo:created-by", "Value": "smdemo-verification-suite"}]
+
+
 class DeployError(RuntimeError):
     """The stack did not come up; the message lists CloudFormation's reasons."""
 
@@ -35,14 +42,11 @@ class StackSettings:
     run_id: str
     admin_cidr: str = "127.0.0.1/32"
     bastion_public_key: str = ""
-    waiter_delay: int = 15
-    waiter_max_attempts: int = 120
+    waiter: dict[str, int] = field(default_factory=lambda: {"Delay": 15, "MaxAttempts": 160})  # WaiterConfig
 
     @property
     def tags(self) -> list[dict[str, str]]:
-        return [{"Key": "Project", "Value": PROJECT_TAG},
-                {"Key": "smdemo:run-id", "Value": self.run_id},
-                {"Key": "smdemo:created-by", "Value": "smdemo-verification-suite"}]
+        return run_tags(self.run_id)
 
     @property
     def artifact_bucket(self) -> str:
@@ -78,10 +82,8 @@ class WorkshopStack:
             Tags=self.settings.tags,
         )
         try:
-            cfn.get_waiter("stack_create_complete").wait(
-                StackName=self.settings.stack_name,
-                WaiterConfig={"Delay": self.settings.waiter_delay, "MaxAttempts": self.settings.waiter_max_attempts},
-            )
+            cfn.get_waiter("stack_create_complete").wait(StackName=self.settings.stack_name,
+                                                         WaiterConfig=self.settings.waiter)
         except WaiterError as error:
             raise DeployError(f"stack {self.settings.stack_name} did not reach CREATE_COMPLETE "
                               f"({error.last_response.get('Stacks', [{}])[0].get('StackStatus', 'unknown')}):\n"
@@ -148,10 +150,8 @@ class WorkshopStack:
             self._empty_bucket(trail_bucket)
         try:
             cfn.delete_stack(StackName=self.settings.stack_name)
-            cfn.get_waiter("stack_delete_complete").wait(
-                StackName=self.settings.stack_name,
-                WaiterConfig={"Delay": self.settings.waiter_delay, "MaxAttempts": self.settings.waiter_max_attempts},
-            )
+            cfn.get_waiter("stack_delete_complete").wait(StackName=self.settings.stack_name,
+                                                         WaiterConfig=self.settings.waiter)
         except (ClientError, WaiterError) as error:
             log.error("deleting stack %s failed: %s", self.settings.stack_name, error)
         self._delete_secret_for_good()

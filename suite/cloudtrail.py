@@ -4,7 +4,8 @@ The checks ask LookupEvents, never the trail's S3 files, so the same code reads 
 AWS and a real account. What AWS imposes, and how this module meets it:
 - Events appear minutes after the call (up to about 15): `await_events` polls, within a bound.
 - LookupEvents allows 2 requests per second per account and region: every request of a
-  client passed here (each page too) waits its turn, process-wide (`MIN_REQUEST_INTERVAL`).
+  client passed here (each page too) waits its turn, process-wide (`request_interval`, by
+  default `MIN_REQUEST_INTERVAL`; the local AWS has no such limit, and its target says 0).
 - Event times have whole seconds: a window is widened to whole seconds (start rounded down,
   end rounded up), or a call made in the window's first second would fall outside it.
 - The account is shared (other people, other runs): a query is bounded by a time window, and
@@ -19,6 +20,7 @@ Usage:
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -77,15 +79,15 @@ class TrailEvent:
 
 
 class _Throttle:
-    """At most one LookupEvents request per MIN_REQUEST_INTERVAL, across threads."""
+    """At most one LookupEvents request per interval, across threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last = 0.0
 
-    def __call__(self, **_: Any) -> None:
+    def wait(self, interval: float, **_: Any) -> None:
         with self._lock:
-            pause = self._last + MIN_REQUEST_INTERVAL - time.monotonic()
+            pause = self._last + interval - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
             self._last = time.monotonic()
@@ -94,10 +96,9 @@ class _Throttle:
 _THROTTLE = _Throttle()
 
 
-def _throttled(cloudtrail: Any) -> Any:
-    events = cloudtrail.meta.events
-    if not getattr(cloudtrail, "_smdemo_throttled", False):
-        events.register("before-call.cloudtrail.LookupEvents", _THROTTLE)
+def _throttled(cloudtrail: Any, interval: float) -> Any:
+    if interval > 0 and not getattr(cloudtrail, "_smdemo_throttled", False):
+        cloudtrail.meta.events.register("before-call.cloudtrail.LookupEvents", functools.partial(_THROTTLE.wait, interval))
         cloudtrail._smdemo_throttled = True
     return cloudtrail
 
@@ -115,8 +116,8 @@ def whole_seconds(start: datetime | float, end: datetime | float) -> tuple[datet
     return _utc(math.floor(first)), _utc(math.ceil(last))
 
 
-def lookup(cloudtrail: Any, start: datetime | float, end: datetime | float | None = None,
-           **attribute: str) -> list[TrailEvent]:
+def lookup(cloudtrail: Any, start: datetime | float, end: datetime | float | None = None, *,
+           request_interval: float = MIN_REQUEST_INTERVAL, **attribute: str) -> list[TrailEvent]:
     """Every event in [start, end] (end: now), newest first, e.g. `lookup(ct, t0, EventName="GetSecretValue")`.
 
     At most one attribute (EventName, Username, ResourceName, EventSource, AccessKeyId, ResourceType,
@@ -129,7 +130,7 @@ def lookup(cloudtrail: Any, start: datetime | float, end: datetime | float | Non
     if attribute:
         [(key, value)] = attribute.items()
         query["LookupAttributes"] = [{"AttributeKey": key, "AttributeValue": value}]
-    pages = _throttled(cloudtrail).get_paginator("lookup_events").paginate(**query)
+    pages = _throttled(cloudtrail, request_interval).get_paginator("lookup_events").paginate(**query)
     return [TrailEvent.from_lookup(event) for page in pages for event in page.get("Events", [])]
 
 
@@ -156,7 +157,7 @@ def _spellings(secret_id: str) -> set[str]:
 def await_events(cloudtrail: Any, *, start: datetime | float, end: datetime | float | None = None,
                  attribute: dict[str, str] | None = None, matches: Callable[[TrailEvent], bool] = lambda _: True,
                  until: Callable[[list[TrailEvent]], bool] = bool, timeout: float = LIVE_TIMEOUT,
-                 interval: float = 30.0) -> list[TrailEvent]:
+                 interval: float = 30.0, request_interval: float = MIN_REQUEST_INTERVAL) -> list[TrailEvent]:
     """Poll Event history until the events that `matches` satisfy `until` (default: at least one).
 
     Returns those events, newest first. Raises EventsNotFound after `timeout` seconds, naming the
@@ -164,7 +165,8 @@ def await_events(cloudtrail: Any, *, start: datetime | float, end: datetime | fl
     """
     @retry(stop=stop_after_delay(timeout), wait=wait_fixed(interval), retry=retry_if_result(lambda r: not until(r)))
     def poll() -> list[TrailEvent]:
-        return [event for event in lookup(cloudtrail, start, end, **(attribute or {})) if matches(event)]
+        return [event for event in lookup(cloudtrail, start, end, request_interval=request_interval,
+                                          **(attribute or {})) if matches(event)]
 
     try:
         return poll()

@@ -43,8 +43,7 @@ class FargatePhase:
 
     @property
     def _waiter(self) -> dict[str, int]:
-        live = self.workshop.aws.mode == "live"
-        return {"delay": 6 if live else 1, "max_attempts": 100 if live else 60}
+        return self.workshop.aws.timing.waiter(self.workshop.aws.timing.task_timeout)
 
     def register_revision(self, **changes: Any) -> str:
         return tasks.register_revision(self.ecs, self.workshop.outputs["TaskDefinitionArn"],
@@ -54,28 +53,27 @@ class FargatePhase:
         """Run Task (FARGATE, the stack's subnets, BastionSG); the task ARN, not yet RUNNING."""
         outputs = self.workshop.outputs
         arn = tasks.run_task(self.ecs, self.cluster, task_definition, outputs["SubnetIds"].split(","),
-                               [outputs["BastionSGId"]], self.workshop.aws.run_id)
+                             [outputs["BastionSGId"]], self.workshop.aws.run_id, self.workshop.aws.ecs_tags)
         self.started.append(tasks.RunningTask(arn, self.cluster, "", time.time()))
         return arn
 
     def start(self, task_definition: str) -> tasks.RunningTask:
         arn = self.run(task_definition)
-        task = tasks.wait_running(self.ecs, self.cluster, arn, **self._waiter)
+        task = tasks.wait_running(self.ecs, self.cluster, arn, self._waiter)
         self.started[-1] = task
         return task
 
     def wait_stopped(self, task_arn: str) -> dict[str, Any]:
-        return tasks.wait_stopped(self.ecs, self.cluster, task_arn, **self._waiter)
+        return tasks.wait_stopped(self.ecs, self.cluster, task_arn, self._waiter)
 
     def shell(self, task: tasks.RunningTask, task_definition: str) -> ContainerShell:
         """ssh ec2-user@<task private IP> from the bastion, host key checked against the task's log."""
         group, stream = tasks.log_location(self.ecs, task_definition, task.task_id)
-        timeout = 600 if self.workshop.aws.mode == "live" else 30
-        host_keys = tasks.task_host_keys(self.workshop.aws.client("logs"), group, stream, timeout,
-                                           self.workshop.poll_interval)
+        host_keys = tasks.task_host_keys(self.workshop.aws.client("logs"), group, stream,
+                                         self.workshop.aws.timing.host_keys_timeout, self.workshop.poll_interval)
         password = read_secret_document(self.workshop.secrets_manager(),
                                         self.workshop.outputs["ContainerUserSecretArn"])["password"]
-        shell = ContainerShell(self.workshop.aws.db_route, task.address, host_keys, password).connect()
+        shell = ContainerShell(self.workshop.aws.bastion, task.address, host_keys, password).connect()
         self.shells.append(shell)
         return shell
 
@@ -83,8 +81,7 @@ class FargatePhase:
         """A throwaway secret (deleted at the end without recovery); its value is masked."""
         REGISTRY.register_secret_string(secret_string)
         arn = self.workshop.secrets_manager().create_secret(
-            Name=name, SecretString=secret_string, Tags=[{"Key": "Project", "Value": "smproj"},
-                                                         {"Key": "smdemo:run-id", "Value": self.workshop.aws.run_id}])["ARN"]
+            Name=name, SecretString=secret_string, Tags=self.workshop.aws.tags)["ARN"]
         self.secrets.append(arn)
         return arn
 
@@ -110,13 +107,13 @@ class FargatePhase:
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                           "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]}
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
-                              Tags=[{"Key": "Project", "Value": "smproj"},
-                                    {"Key": "smdemo:run-id", "Value": self.workshop.aws.run_id}])["Role"]["Arn"]
+                              Tags=self.workshop.aws.tags)["Role"]["Arn"]
         self.roles.append(name)
         for policy_name, document in policies.items():
             iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
-        if self.workshop.aws.mode == "live":
-            time.sleep(15)  # IAM is eventually consistent: a brand-new role is not usable at once
+        # IAM is eventually consistent: ECS may not see a brand-new role at once, and gives no way
+        # to ask whether it does.
+        time.sleep(self.workshop.aws.timing.new_role_settle)
         return arn
 
     def close(self) -> None:

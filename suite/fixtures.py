@@ -12,12 +12,12 @@ from typing import Iterator
 
 import pytest
 
+from infra.stack import DeployError, StackSettings, WorkshopStack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
-from infra.stack import DeployError, StackSettings, WorkshopStack
 from suite.report.phases import PHASES, phase_of
 from suite.targets import (AddressUnavailable, AwsTarget, MissingSystemTool, SandboxError, TargetUnavailable,
-                           caller_cidr, live_target, offline_target)
+                           live_target, offline_target)
 from suite.workshop import Workshop, read_secret_document
 
 log = logging.getLogger("workshop.suite")
@@ -80,12 +80,10 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Workshop]:
     """The deployed workshop stack, its database seeded, its pre-rotation credentials captured."""
-    live = aws.mode == "live"
     settings = StackSettings(
         stack_name=aws.stack_name, secret_name=aws.secret_name, name_prefix="smdemo", run_id=aws.run_id,
-        admin_cidr=caller_cidr() if live else "127.0.0.1/32",
-        bastion_public_key=getattr(aws.db_route, "public_key", ""),
-        waiter_delay=15 if live else 1, waiter_max_attempts=160 if live else 60,
+        admin_cidr=aws.admin_cidr(), bastion_public_key=aws.bastion.public_key,
+        waiter=aws.timing.waiter(aws.timing.stack_timeout),
     )
     stack = WorkshopStack(client=aws.client, region=aws.region, workshop_dir=workshop_dir(), settings=settings)
     try:
@@ -93,20 +91,20 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
             outputs = stack.deploy()
         except DeployError as failure:
             pytest.fail(f"the workshop stack did not deploy: {failure}", pytrace=False)
-        aws.db_route.attach(outputs["BastionPublicIp"], published_host_keys(
-            aws.client("ec2"), outputs["BastionInstanceId"], timeout=600 if live else 10))
-        timeout = request.config.getoption("--rotation-timeout") or (600 if live else 60)
+        aws.bastion.attach(outputs["BastionPublicIp"], published_host_keys(
+            aws.client("ec2"), outputs["BastionInstanceId"], timeout=aws.timing.host_keys_timeout))
+        timeout = request.config.getoption("--rotation-timeout") or aws.timing.rotation_timeout
         current = DBCredentials.from_secret(
             read_secret_document(aws.client("secretsmanager"), outputs["SecretArn"], VersionStage="AWSCURRENT"),
             where=f"secret {outputs['SecretArn']}")
         # mysql.oldway.sh: the master credentials written into a script, host and port from the stack.
         hardcoded = DBCredentials(outputs["DBEndpointAddress"], int(outputs["DBEndpointPort"]),
                                   current.username, current.password, outputs.get("DBName"))
-        with connect(hardcoded, aws.db_route) as connection:
+        with connect(hardcoded, aws.bastion) as connection:
             seed_bookinfo(connection)
         yield Workshop(aws=aws, stack=stack, hardcoded=hardcoded, rotation_timeout=timeout)
     finally:
-        if live and request.config.getoption("--keep-stack"):
+        if aws.can_keep_stack and request.config.getoption("--keep-stack"):
             log.warning("--keep-stack: stack %s left in %s", settings.stack_name, aws.region)
         else:
             stack.delete()

@@ -22,8 +22,7 @@ class Principal:
         self.aws = aws
         self.name = name
         self.iam = aws.client("iam")
-        self.iam.create_user(UserName=name, Tags=[{"Key": "Project", "Value": "smproj"},
-                                                  {"Key": "smdemo:run-id", "Value": aws.run_id}])
+        self.iam.create_user(UserName=name, Tags=aws.tags)
         key = self.iam.create_access_key(UserName=name)["AccessKey"]
         self.credentials = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
         REGISTRY.register(key["SecretAccessKey"])

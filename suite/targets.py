@@ -1,11 +1,14 @@
 """Where the suite runs: a real AWS account (live) or the local AWS (offline).
 
 Both give the same thing to the fixtures: boto3 clients for the operator, the region and
-account, a unique run id, and a route to the workshop's private database. Nothing else in
-the suite knows which mode it is in.
+account, a unique run id, the names to deploy under, the bastion the attendee's steps go
+through, and one timing profile (how long to wait for what). As in pytest-testinfra, where
+only the backend knows the transport, nothing else in the suite knows which mode it is in:
+`mode` is there for the report to print, never to branch on.
 """
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import time
@@ -17,12 +20,13 @@ from typing import Any, Callable
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from suite.attendee.database import Route
-from localaws.service import LocalAWS
-from suite.credentials import Credentials
+from infra.stack import run_tags
 from localaws.addresses import AddressUnavailable, require_port
 from localaws.sandbox import SandboxError, require_root
+from localaws.service import LocalAWS
 from localaws.system_tools import MissingSystemTool, require_tool
+from suite.attendee.bastion import Bastion
+from suite.credentials import Credentials
 from suite.redaction import REGISTRY
 
 
@@ -30,14 +34,50 @@ class TargetUnavailable(Exception):
     """Live cannot run here: the reason is shown as the skip reason."""
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How long to wait for what. The local AWS answers at once; AWS takes its time (the live
+    figures follow what AWS documents or what its services take in practice)."""
+
+    poll_interval: float  # between status polls: staging labels, log events, IAM
+    waiter_delay: int  # boto3 waiters (CloudFormation, ECS, RDS): seconds between attempts
+    stack_timeout: float  # a stack with an RDS instance: up to about 30 minutes
+    task_timeout: float  # a Fargate task: PROVISIONING to RUNNING, or to STOPPED
+    database_timeout: float  # StopDBInstance / StartDBInstance: 10 to 15 minutes each
+    rotation_timeout: float  # the default of --rotation-timeout
+    iam_propagation: float  # a new IAM grant reaches every endpoint: seconds
+    new_role_settle: float  # a brand-new role, before another service (ECS) can assume it
+    host_keys_timeout: float  # a host's console output or a task's log shows its SSH host keys
+    events_timeout: float  # CloudTrail: events appear within about 15 minutes
+    events_interval: float  # between LookupEvents polls
+    lookup_interval: float  # LookupEvents: 2 requests a second per account and region
+
+    def waiter(self, timeout: float) -> dict[str, int]:
+        """WaiterConfig that polls every `waiter_delay` seconds for `timeout` seconds in all."""
+        return {"Delay": self.waiter_delay, "MaxAttempts": max(1, math.ceil(timeout / self.waiter_delay))}
+
+
+OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=60, task_timeout=60, database_timeout=60,
+                        rotation_timeout=60, iam_propagation=5, new_role_settle=0, host_keys_timeout=30, events_timeout=10,
+                        events_interval=0.5, lookup_interval=0)
+LIVE_TIMING = Timing(poll_interval=10, waiter_delay=15, stack_timeout=2400, task_timeout=600, database_timeout=1800,
+                     rotation_timeout=600, iam_propagation=60, new_role_settle=15, host_keys_timeout=600, events_timeout=15 * 60,
+                     events_interval=30, lookup_interval=0.5)
+
+
 @dataclass
 class AwsTarget:
-    mode: str
+    mode: str  # for the report only
     region: str
     account_id: str
     run_id: str
     client_factory: Callable[..., Any]
-    db_route: Route
+    bastion: Bastion  # smdemo-host: the database and the tasks are reached through it
+    timing: Timing
+    stack_name: str
+    secret_name: str
+    admin_cidr: Callable[[], str]  # where the suite reaches the bastion from ("the internet")
+    can_keep_stack: bool = False  # --keep-stack: only an account outlives the run
     endpoint_url: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
@@ -54,13 +94,13 @@ class AwsTarget:
         return self.client_factory(service, credentials)
 
     @property
-    def stack_name(self) -> str:
-        return "smdemo" if self.mode == "offline" else f"smdemo-{self.run_id}"
+    def tags(self) -> list[dict[str, str]]:
+        """The run's tags, on everything the run creates (a cleanup by run id finds it all)."""
+        return run_tags(self.run_id)
 
     @property
-    def secret_name(self) -> str:
-        # Live names are per run: a deleted secret's name stays reserved for its recovery window.
-        return "smdemo" if self.mode == "offline" else f"smdemo-{self.run_id}"
+    def ecs_tags(self) -> list[dict[str, str]]:
+        return [{"key": tag["Key"], "value": tag["Value"]} for tag in self.tags]
 
 
 def new_run_id() -> str:
@@ -81,12 +121,12 @@ def offline_target(state_dir: Path) -> AwsTarget:
     REGISTRY.register(local.admin.secret_access_key)
     import moto
 
-    from suite.attendee.bastion import BastionRoute
-
     # The bastion is a real SSH host offline too: the database and the task are reached through it.
+    # One local AWS per run: the workshop's own names.
     return AwsTarget(
         mode="offline", region=local.region, account_id="123456789012", run_id=new_run_id(),
-        client_factory=local.client, db_route=BastionRoute(), endpoint_url=local.endpoint_url,
+        client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
+        secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
         versions={"moto": moto.__version__}, close=local.stop,
         image_pusher=lambda ecr, name, uri, docker_dir: _push_offline(ecr, name, uri, docker_dir, state_dir),
     )
@@ -135,10 +175,12 @@ def live_target(region: str | None) -> AwsTarget:
             return session.client(service)
         return boto3.client(service, region_name=session.region_name, **credentials.as_client_kwargs())
 
-    from suite.attendee.bastion import BastionRoute
-
-    return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=new_run_id(),
-                     client_factory=client, db_route=BastionRoute(), image_pusher=_push_with_docker)
+    # Names per run: a deleted secret's name stays reserved for its recovery window.
+    run_id = new_run_id()
+    return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=run_id,
+                     client_factory=client, bastion=Bastion(), timing=LIVE_TIMING, stack_name=f"smdemo-{run_id}",
+                     secret_name=f"smdemo-{run_id}", admin_cidr=caller_cidr, can_keep_stack=True,
+                     image_pusher=_push_with_docker)
 
 
 def caller_cidr() -> str:
@@ -149,4 +191,5 @@ def caller_cidr() -> str:
         return answer.read().decode().strip() + "/32"
 
 
-__all__ = ["AddressUnavailable", "AwsTarget", "MissingSystemTool", "SandboxError", "TargetUnavailable", "caller_cidr", "live_target", "offline_target"]
+__all__ = ["AddressUnavailable", "AwsTarget", "MissingSystemTool", "SandboxError", "TargetUnavailable", "Timing",
+           "live_target", "offline_target"]

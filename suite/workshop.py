@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, TypeVar
 
-from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
+from botocore.exceptions import ClientError
+from tenacity import RetryError, retry, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
 
 from suite.attendee.database import DBCredentials, connect, read_bookinfo
 from infra.stack import WorkshopStack
@@ -21,8 +22,21 @@ class RotationDidNotFinish(AssertionError):
     pass
 
 
+T = TypeVar("T")
+
+
 def short(version_id: str) -> str:
     return version_id[:8]
+
+
+def stages_text(stages: list[str] | None) -> str:
+    """A version's staging labels as the console lists them."""
+    return ", ".join(stages or []) or "no label"
+
+
+def _denied(error: BaseException) -> bool:
+    return isinstance(error, ClientError) and error.response["Error"]["Code"] in (
+        "AccessDeniedException", "AccessDenied")
 
 
 def read_secret_string(secrets_manager: Any, secret_arn: str, **selector: str) -> str:
@@ -57,8 +71,7 @@ class Workshop:
 
     @property
     def poll_interval(self) -> float:
-        """Seconds between status polls: the local AWS answers at once, AWS takes its time."""
-        return 0.5 if self.aws.mode == "offline" else 10
+        return self.aws.timing.poll_interval
 
     @property
     def secret_arn(self) -> str:
@@ -85,9 +98,45 @@ class Workshop:
     def labels_shown(self) -> dict[str, list[str]]:
         return {short(version): stages for version, stages in self.labels().items()}
 
+    def current_version(self) -> str | None:
+        return next((version for version, stages in self.labels().items() if "AWSCURRENT" in stages), None)
+
+    def pending_versions_once_settled(self) -> list[str]:
+        """The versions that still hold AWSPENDING after a rotation, awaited until there are none
+        (AWS documents that AWSPENDING leaves the new version when rotation completes; some
+        reference functions leave it a little later) or the rotation timeout passes."""
+        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(self.poll_interval),
+               retry=retry_if_result(bool))
+        def pending() -> list[str]:
+            return [version for version, stages in self.labels().items() if "AWSPENDING" in stages]
+
+        try:
+            return pending()
+        except RetryError as still:
+            return still.last_attempt.result()
+
+    def clear_pending(self) -> None:
+        """AWS's documented remedy after a failed rotation: take AWSPENDING off the version that
+        is not AWSCURRENT, or the next RotateSecret is refused as "in progress"."""
+        for version, stages in self.labels().items():
+            if "AWSPENDING" in stages and "AWSCURRENT" not in stages:
+                self.secrets_manager().update_secret_version_stage(
+                    SecretId=self.secret_arn, VersionStage="AWSPENDING", RemoveFromVersionId=version)
+
+    # --- IAM
+    def once_iam_allows(self, call: Callable[[], T]) -> T:
+        """`call`, retried while it is denied, for as long as a new grant takes to reach AWS's
+        endpoints; a denial past that is the answer."""
+        @retry(stop=stop_after_delay(self.aws.timing.iam_propagation), wait=wait_fixed(self.poll_interval),
+               retry=retry_if_exception(_denied), reraise=True)
+        def attempt() -> T:
+            return call()
+
+        return attempt()
+
     # --- the database
     def read_bookinfo(self, credentials: DBCredentials) -> list[tuple]:
-        with connect(credentials, self.aws.db_route) as connection:
+        with connect(credentials, self.aws.bastion) as connection:
             return read_bookinfo(connection)
 
     # --- rotation
@@ -138,7 +187,7 @@ class Workshop:
         instance = self.outputs["DBInstanceId"]
         rds.stop_db_instance(DBInstanceIdentifier=instance)
 
-        @retry(stop=stop_after_delay(1800), wait=wait_fixed(self.poll_interval),
+        @retry(stop=stop_after_delay(self.aws.timing.database_timeout), wait=wait_fixed(self.poll_interval),
                retry=retry_if_result(lambda status: status != "stopped"))
         def poll() -> str:
             return rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"][0]["DBInstanceStatus"]
@@ -149,7 +198,6 @@ class Workshop:
         rds = self.aws.client("rds")
         instance = self.outputs["DBInstanceId"]
         rds.start_db_instance(DBInstanceIdentifier=instance)
-        delay = 1 if self.aws.mode == "offline" else 30
-        rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=instance,
-                                                     WaiterConfig={"Delay": delay, "MaxAttempts": 120})
+        rds.get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier=instance, WaiterConfig=self.aws.timing.waiter(self.aws.timing.database_timeout))
 

@@ -1,9 +1,9 @@
-"""Reaching the private database through the bastion `smdemo-host` (live mode).
+"""The bastion `smdemo-host`: the private database and the tasks are reached through it.
 
 The deploy generates a per-run key pair (the public half becomes the bastion's EC2 key
 pair), the bastion's SSH host keys are read from its console output (cloud-init prints
-them), and paramiko opens a direct-tcpip channel to the database through it: the host
-key is checked, never blindly accepted.
+them), and paramiko opens direct-tcpip channels through it: the host key is checked, never
+blindly accepted. The same in both modes: offline the bastion is a real sshd too.
 """
 from __future__ import annotations
 
@@ -67,8 +67,8 @@ def published_host_keys(ec2: Any, instance_id: str, timeout: float = 600) -> lis
     return read()
 
 
-class BastionRoute:
-    """Route to the database through the bastion; `attach` once the stack is up."""
+class Bastion:
+    """SSH to the bastion, and channels through it; `attach` once the stack is up."""
 
     def __init__(self) -> None:
         self.key, self.public_key = new_key_pair()
@@ -81,7 +81,7 @@ class BastionRoute:
 
     def socket_to(self, host: str, port: int) -> paramiko.Channel:
         if self.client is None:
-            raise RuntimeError("the bastion route is not attached yet: the stack is not deployed")
+            raise RuntimeError("the bastion is not attached yet: the stack is not deployed")
         transport = self.client.get_transport()
         return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=30)
 

@@ -5,6 +5,7 @@ log; an unknown key is refused.
 """
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +25,25 @@ class Exchange:
     stderr: str = field(repr=False)
 
 
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file in the container as `stat` sees it (mode as a number: 0o644)."""
+
+    path: str
+    exists: bool
+    mode: int | None = None
+    owner: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {oct(self.mode)[2:]} {self.owner}" if self.exists else f"{self.path}: missing"
+
+
 @dataclass
 class ContainerShell:
-    route: Any  # suite.attendee.bastion.BastionRoute
+    """A login shell in the container; `run` a command, or ask it as testinfra does:
+    `shell.env("TASKDEF_SECRET")`, `shell.file("/etc/profile.d/ecs.sh").mode`."""
+
+    route: Any  # suite.attendee.bastion.Bastion
     address: str
     host_keys: list[str] = field(repr=False)
     password: str = field(repr=False)
@@ -56,6 +73,20 @@ class ContainerShell:
         exchange = Exchange(command, channel_out.channel.recv_exit_status(), out, err)
         self.transcript.append(exchange)
         return exchange
+
+    def env(self, name: str) -> str | None:
+        """An environment variable of the login shell, byte for byte; None when it is unset."""
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError(f"not a variable name: {name!r}")
+        exchange = self.run(f'[ "${{{name}+set}}" = set ] && printf "%s" "${name}"')
+        return exchange.stdout if exchange.exit_status == 0 else None
+
+    def file(self, path: str) -> RemoteFile:
+        found = self.run(f"stat -c '%a %U' -- {shlex.quote(path)}")
+        if found.exit_status != 0:
+            return RemoteFile(path, exists=False)
+        mode, owner = found.stdout.split()
+        return RemoteFile(path, exists=True, mode=int(mode, 8), owner=owner)
 
     def close(self) -> None:
         if self._client is not None:

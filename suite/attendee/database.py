@@ -1,7 +1,8 @@
 """The workshop's database: connecting with a set of credentials, the `bookinfo` table.
 
-Connections go through a route: offline the database listens on loopback; live it is
-private in the VPC and is reached through the bastion (an SSH direct-tcpip channel).
+Connections go through a route: the database is private in the VPC and is reached through
+the bastion (an SSH direct-tcpip channel), in both modes; `DirectRoute` connects straight
+to it (the report's synthetic run, which has no bastion).
 """
 from __future__ import annotations
 

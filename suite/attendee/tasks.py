@@ -67,7 +67,7 @@ class RunningTask:
 
 
 def run_task(ecs: Any, cluster: str, task_definition: str, subnets: list[str], security_groups: list[str],
-             run_id: str) -> str:
+             run_id: str, tags: list[dict[str, str]]) -> str:
     """Run Task: FARGATE, the stack's subnets, BastionSG; returns the task ARN.
 
     A public IP, as the console's default: the subnets are public and have no NAT, and the task
@@ -77,8 +77,7 @@ def run_task(ecs: Any, cluster: str, task_definition: str, subnets: list[str], s
         cluster=cluster, taskDefinition=task_definition, launchType="FARGATE", count=1,
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": security_groups,
                                                       "assignPublicIp": "ENABLED"}},
-        startedBy=f"smdemo-suite-{run_id}"[:36], tags=[{"key": "Project", "value": "smproj"},
-                                                        {"key": "smdemo:run-id", "value": run_id}],
+        startedBy=f"smdemo-suite-{run_id}"[:36], tags=tags,
     )
     if response.get("failures"):
         raise TaskDidNotStart(f"RunTask failed: {response['failures']}")
@@ -89,11 +88,10 @@ def describe_task(ecs: Any, cluster: str, task_arn: str) -> dict[str, Any]:
     return ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
 
 
-def wait_running(ecs: Any, cluster: str, task_arn: str, delay: int, max_attempts: int) -> RunningTask:
-    """Wait for RUNNING with ECS's waiter; a task that stops instead says why."""
+def wait_running(ecs: Any, cluster: str, task_arn: str, waiter: dict[str, int]) -> RunningTask:
+    """Wait for RUNNING with ECS's waiter (`waiter`: its WaiterConfig); a task that stops instead says why."""
     try:
-        ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn],
-                                             WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
+        ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig=waiter)
     except WaiterError:
         task = describe_task(ecs, cluster, task_arn)
         raise TaskDidNotStart(f"task {task_arn.rsplit('/', 1)[-1]} is {task.get('lastStatus')}: "
@@ -109,9 +107,8 @@ def private_address(task: dict[str, Any]) -> str:
     raise LookupError(f"task {task['taskArn']} has no private IPv4 address")
 
 
-def wait_stopped(ecs: Any, cluster: str, task_arn: str, delay: int, max_attempts: int) -> dict[str, Any]:
-    ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task_arn],
-                                         WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts})
+def wait_stopped(ecs: Any, cluster: str, task_arn: str, waiter: dict[str, int]) -> dict[str, Any]:
+    ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task_arn], WaiterConfig=waiter)
     return describe_task(ecs, cluster, task_arn)
 
 

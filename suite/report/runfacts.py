@@ -73,7 +73,7 @@ def database_version(workshop: Any) -> str:
     from suite.attendee.database import connect
 
     try:
-        with connect(workshop.hardcoded, workshop.aws.db_route, timeout=5) as connection:
+        with connect(workshop.hardcoded, workshop.aws.bastion, timeout=5) as connection:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT VERSION(), @@version_comment")
                 version, comment = cursor.fetchone()

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 from botocore.exceptions import ClientError
 
-from suite.cloudtrail import LIVE_TIMEOUT, TrailEvent, about_secret, await_events
+from suite.cloudtrail import TrailEvent, about_secret, await_events, lookup
 from suite.principals import Principal
 from suite.workshop import Workshop
 
@@ -27,12 +27,18 @@ class Audit:
     def events(self, event_name: str, matches: Callable[[TrailEvent], bool] = lambda _: True,
                until: Callable[[list[TrailEvent]], bool] = bool) -> list[TrailEvent]:
         """Events named `event_name` on the stack's secret since the run began, awaited (bounded)."""
-        live = self.workshop.aws.mode == "live"
+        timing = self.workshop.aws.timing
         about = about_secret(self.workshop.secret_arn)
         return await_events(self.cloudtrail, start=self.workshop.aws.started_at,
                             attribute={"EventName": event_name},
                             matches=lambda event: about(event) and matches(event), until=until,
-                            timeout=LIVE_TIMEOUT if live else 10, interval=30 if live else 0.5)
+                            timeout=timing.events_timeout, interval=timing.events_interval,
+                            request_interval=timing.lookup_interval)
+
+    def events_from(self, service: str) -> list[TrailEvent]:
+        """Every event of one service (`secretsmanager`, `ecs` ...) since the run began, as it is now."""
+        return lookup(self.cloudtrail, self.workshop.aws.started_at, EventSource=f"{service}.amazonaws.com",
+                      request_interval=self.workshop.aws.timing.lookup_interval)
 
 
 @dataclass

@@ -20,11 +20,6 @@ def show(exchange) -> str:
     return f"$ {exchange.command}\n{exchange.stdout}{exchange.stderr}(exit {exchange.exit_status})"
 
 
-def taskdef_secret(shell) -> str:
-    """What `env | grep TASKDEF_SECRET` shows, byte for byte."""
-    return shell.run("printf '%s' \"${TASKDEF_SECRET-<unset>}\"").stdout
-
-
 # 1. "Create new revision": replace SECRETNAME with the secret's ARN
 def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task_definition, evidence):
     secrets = container_secrets(fargate_phase.ecs, task_definition)
@@ -66,17 +61,17 @@ def test_task_without_secret_access_does_not_start(workshop, fargate_phase, work
 
 # 3. ssh into the container; env | grep TASKDEF_SECRET
 def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase, task_definition, evidence):
-    secret = taskdef_secret(container_shell)
-    mode = container_shell.run("stat -c '%a' /etc/profile.d/ecs.sh")
-    envvar = container_shell.run("printf '%s' \"${TASKDEF_ENVVAR-<unset>}\"")
+    secret = container_shell.env("TASKDEF_SECRET")
+    profile = container_shell.file("/etc/profile.d/ecs.sh")
+    envvar = container_shell.env("TASKDEF_ENVVAR")
     expected_envvar = container_environment(fargate_phase.ecs, task_definition).get("TASKDEF_ENVVAR")
     evidence.text("SSH transcript", "\n".join(show(e) for e in container_shell.transcript[-3:]))
     evidence.expect("TASKDEF_SECRET is the secret's current JSON, ecs.sh has mode 644, TASKDEF_ENVVAR is set",
                     f"TASKDEF_SECRET {'matches' if secret == workshop.secret_string() else 'does not match'}, "
-                    f"ecs.sh mode {mode.stdout.strip() or mode.stderr.strip()}, TASKDEF_ENVVAR={envvar.stdout!r}")
+                    f"{profile}, TASKDEF_ENVVAR={envvar!r}")
     assert secret == workshop.secret_string(), "TASKDEF_SECRET in a login shell is not the secret's current value"
-    assert mode.stdout.strip() == "644", f"/etc/profile.d/ecs.sh has mode {mode.stdout.strip() or mode.stderr}"
-    assert envvar.stdout == expected_envvar
+    assert profile.mode == 0o644, f"/etc/profile.d/ecs.sh: {profile}"
+    assert envvar == expected_envvar
 
 
 # 4. ./mysql.newway.sh works; ./mysql.oldway.sh no longer does
@@ -121,8 +116,8 @@ def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, wor
     revision = fargate_phase.register_revision(executionRoleArn=role, containerDefinitions=containers)
     task = fargate_phase.start(revision)
     shell = fargate_phase.shell(task, revision)
-    arrived = taskdef_secret(shell)
-    password = shell.run("printf '%s' \"${TASKDEF_PASSWORD-<unset>}\"").stdout
+    arrived = shell.env("TASKDEF_SECRET")
+    password = shell.env("TASKDEF_PASSWORD")
     evidence.expect("TASKDEF_SECRET and TASKDEF_PASSWORD arrive byte for byte",
                     f"TASKDEF_SECRET {'intact' if arrived == secret_string else 'altered'}, "
                     f"TASKDEF_PASSWORD {'intact' if password == SHELL_METACHARACTERS else 'altered'}")
@@ -133,16 +128,16 @@ def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, wor
 # 6. ECS resolves secrets when a task starts
 def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_phase, container_shell,
                                                             task_definition, evidence):
-    before = taskdef_secret(container_shell)
+    before = container_shell.env("TASKDEF_SECRET")
     rotation = rotate(workshop)
     assert rotation.error is None, rotation.error
     current = workshop.secret_string()
-    still = taskdef_secret(container_shell)
+    still = container_shell.env("TASKDEF_SECRET")
     try:
         new_task = fargate_phase.start(task_definition)
     except TaskDidNotStart as failure:
         raise AssertionError(f"a new task did not start after the rotation: {failure}") from None
-    fresh = taskdef_secret(fargate_phase.shell(new_task, task_definition))
+    fresh = fargate_phase.shell(new_task, task_definition).env("TASKDEF_SECRET")
     evidence.table("TASKDEF_SECRET around a rotation", ["task", "holds"],
                    [["running since before", "the old value" if still == before else "a changed value"],
                     ["started after", "the new value" if fresh == current else "not the new value"]])

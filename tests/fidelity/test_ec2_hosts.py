@@ -9,7 +9,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from suite.attendee.bastion import BastionRoute, new_key_pair, published_host_keys
+from suite.attendee.bastion import Bastion, new_key_pair, published_host_keys
 from tests.fidelity.ecs_helpers import ssh_server_key
 from tests.fidelity.helpers import unique, wait_for
 
@@ -37,7 +37,7 @@ def _reachable(address: str) -> bool:
 @pytest.fixture(scope="module")
 def route(local_aws):
     """The suite's bastion route: its ed25519 public key imported as the key pair `name`."""
-    route = BastionRoute()
+    route = Bastion()
     name = unique("fid-key")
     local_aws.client("ec2").import_key_pair(KeyName=name, PublicKeyMaterial=route.public_key.encode())
     yield name, route
@@ -107,7 +107,7 @@ def test_console_output_publishes_the_host_keys_the_server_presents(local_aws, h
     key (RejectPolicy): a connection expecting other keys is refused."""
     assert ssh_server_key(host["address"]) in host["host_keys"]
     assert {key.split()[0] for key in host["host_keys"]} >= {"ssh-ed25519"}
-    stranger = BastionRoute()
+    stranger = Bastion()
     _, other_public = new_key_pair()
     with pytest.raises(paramiko.SSHException):
         stranger.attach(host["address"], [" ".join(other_public.split()[:2])])

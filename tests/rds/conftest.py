@@ -24,8 +24,20 @@ def other_secret(workshop: Workshop) -> Iterator[str]:
     """A second secret in the same account, which the scoped policy must not open."""
     sm = workshop.secrets_manager()
     arn = sm.create_secret(Name=f"smdemo-other-{workshop.aws.run_id}", SecretString='{"note": "not smdemo"}',
-                           Tags=[{"Key": "Project", "Value": "smproj"}])["ARN"]
+                           Tags=workshop.aws.tags)["ARN"]
     try:
         yield arn
     finally:
         sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+
+@pytest.fixture()
+def stopped_database(workshop: Workshop) -> Iterator[None]:
+    """The workshop's DB instance stopped (StopDBInstance, awaited); afterwards started again,
+    and AWSPENDING cleared from a rotation that could not finish, as AWS documents."""
+    workshop.stop_database()
+    try:
+        yield
+    finally:
+        workshop.start_database()
+        workshop.clear_pending()

@@ -11,10 +11,9 @@ import time
 import pymysql
 import pytest
 from botocore.exceptions import ClientError
-from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
 from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW
-from suite.workshop import short
+from suite.workshop import short, stages_text
 
 BOOKINFO_HEADERS = ["BookId", "BookTitle", "BookAuthor"]
 EXPECTED_BOOKINFO = f"the bookinfo table has its one row {BOOKINFO_ROW}"
@@ -35,8 +34,8 @@ def read_bookinfo_as_evidence(workshop, credentials, evidence, how: str) -> list
 def labels_as_evidence(evidence, title: str, before: dict, after: dict, token: str | None = None) -> None:
     """The staging-label map before and after a rotation, version ids shortened as the console shows them."""
     versions = [*before, *(version for version in after if version not in before)]
-    rows = [[short(version) + (" (new)" if version == token else ""), ", ".join(before.get(version, [])) or "—",
-             ", ".join(after.get(version, [])) or "—"] for version in versions]
+    rows = [[short(version) + (" (new)" if version == token else ""), stages_text(before.get(version)),
+             stages_text(after.get(version))] for version in versions]
     evidence.table(title, ["version", "before rotation", "after rotation"], rows)
 
 
@@ -68,7 +67,7 @@ def test_rotation_completes(first_rotation, evidence):
     labels_as_evidence(evidence, "Staging labels", first_rotation.before, first_rotation.after, first_rotation.token)
     evidence.expect("\"Rotate secret immediately\" finishes: a new version holds AWSCURRENT",
                     first_rotation.error or f"version {short(first_rotation.token)} holds "
-                    f"{', '.join(first_rotation.after.get(first_rotation.token, [])) or 'no label'}")
+                    f"{stages_text(first_rotation.after.get(first_rotation.token))}")
     assert first_rotation.error is None, first_rotation.error
     assert first_rotation.token not in first_rotation.before, "rotation did not create a new version"
 
@@ -79,8 +78,8 @@ def test_new_version_is_current_and_old_version_is_previous(first_rotation, evid
     labels_as_evidence(evidence, "Staging labels", first_rotation.before, first_rotation.after, first_rotation.token)
     for version, role, stage in ((first_rotation.token, "the new version", "AWSCURRENT"),
                                  (old_current, "the version that was AWSCURRENT", "AWSPREVIOUS")):
-        evidence.expect(f"{role} holds {stage}", f"{short(version or '?')} holds "
-                        f"{', '.join(first_rotation.after.get(version, [])) or 'no label'}")
+        evidence.expect(f"{role} holds {stage}",
+                        f"{short(version or '?')} holds {stages_text(first_rotation.after.get(version))}")
     assert "AWSCURRENT" in first_rotation.after.get(first_rotation.token, []), (
         f"the new version does not hold AWSCURRENT: {first_rotation.after}")
     assert "AWSPREVIOUS" in first_rotation.after.get(old_current, []), (
@@ -90,16 +89,7 @@ def test_new_version_is_current_and_old_version_is_previous(first_rotation, evid
 
 
 def test_no_version_is_left_pending(workshop, first_rotation, evidence):
-    # AWS documents that AWSPENDING leaves the new version when rotation completes; some
-    # reference functions leave it for a while, so it only has to go eventually.
-    @retry(stop=stop_after_delay(workshop.rotation_timeout), wait=wait_fixed(1), retry=retry_if_result(bool))
-    def pending_versions():
-        return {version: stages for version, stages in workshop.labels().items() if "AWSPENDING" in stages}
-
-    try:
-        pending = pending_versions()
-    except RetryError:
-        pending = {v: s for v, s in workshop.labels_shown().items() if "AWSPENDING" in s}
+    pending = workshop.pending_versions_once_settled()
     evidence.expect("no version holds AWSPENDING once the rotation has finished",
                     f"AWSPENDING on {', '.join(short(version) for version in pending)}" if pending else "none")
     assert not pending, f"AWSPENDING is still attached after the rotation: {pending}"
@@ -111,8 +101,8 @@ def test_second_rotation_moves_previous_off_the_first_version(first_rotation, se
                        second_rotation.token)
     for version, role, expected in ((first_version, "the original version", "no label (AWSPREVIOUS has moved on)"),
                                     (first_rotation.token, "the first rotation's version", "AWSPREVIOUS")):
-        evidence.expect(f"{role} holds {expected}", f"{short(version or '?')} holds "
-                        f"{', '.join(second_rotation.after.get(version, [])) or 'no label'}")
+        evidence.expect(f"{role} holds {expected}",
+                        f"{short(version or '?')} holds {stages_text(second_rotation.after.get(version))}")
     assert second_rotation.error is None, second_rotation.error
     assert "AWSPREVIOUS" not in second_rotation.after.get(first_version, []), (
         "the original version still holds AWSPREVIOUS after a second rotation")
@@ -148,14 +138,9 @@ def test_principal_without_allowance_is_denied(workshop, principal_without_allow
 def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_without_allowance, other_secret, evidence):
     principal_without_allowance.attach(workshop.outputs["SecretReadOnlyPolicyArn"])
     reader = principal_without_allowance.client("secretsmanager")
-
-    @retry(stop=stop_after_delay(60 if workshop.aws.mode == "live" else 5), wait=wait_fixed(2), reraise=True)
-    def read_own():  # IAM policy changes take seconds to reach AWS's endpoints
-        return reader.get_secret_value(SecretId=workshop.secret_arn)
-
     expected_own = "with the workshop's read-only policy, GetSecretValue on the workshop's secret succeeds"
     evidence.expect(expected_own, "not read")
-    own_arn = read_own()["ARN"]
+    own_arn = workshop.once_iam_allows(lambda: reader.get_secret_value(SecretId=workshop.secret_arn))["ARN"]
     evidence.expect(expected_own, "read" if own_arn == workshop.secret_arn else f"read another ARN: {own_arn}")
     assert own_arn == workshop.secret_arn
     denied = denied_as_evidence(evidence, "with the same policy, GetSecretValue on another secret: "
@@ -164,28 +149,21 @@ def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_withou
 
 
 # 8. A rotation that cannot reach the database fails without moving AWSCURRENT
-def test_rotation_without_database_leaves_current_in_place(workshop, second_rotation, evidence):
-    current_before = next(v for v, s in workshop.labels().items() if "AWSCURRENT" in s)
+def test_rotation_without_database_leaves_current_in_place(workshop, second_rotation, stopped_database, evidence):
+    current_before = workshop.current_version()
     expected = f"a rotation that cannot reach the stopped database leaves AWSCURRENT on {short(current_before)}"
     evidence.expect(expected, "not reached: the rotation did not report an error")
-    workshop.stop_database()
-    token = None
-    try:
-        started = time.time()
-        token = workshop.start_rotation()
-        evidence.text("The rotation function's error", workshop.wait_for_rotation_error(since=started - 1))
-        labels = workshop.labels()
-        holders = [short(version) for version, stages in labels.items() if "AWSCURRENT" in stages]
-        evidence.expect(expected, f"AWSCURRENT on {', '.join(holders) or 'no version'}")
-        assert "AWSCURRENT" in labels.get(current_before, []), (
-            f"a failed rotation moved AWSCURRENT: {workshop.labels_shown()}")
-        assert "AWSCURRENT" not in labels.get(token, [])
-    finally:
-        workshop.start_database()
-        if token and "AWSPENDING" in workshop.labels().get(token, []):
-            # AWS's documented remedy, so later rotations are not refused as "in progress".
-            workshop.secrets_manager().update_secret_version_stage(
-                SecretId=workshop.secret_arn, VersionStage="AWSPENDING", RemoveFromVersionId=token)
+    started = time.time()
+    token = workshop.start_rotation()
+    evidence.text("The rotation function's error", workshop.wait_for_rotation_error(since=started - 1))
+    labels = workshop.labels()
+    holders = [short(version) for version, stages in labels.items() if "AWSCURRENT" in stages]
+    evidence.expect(expected, f"AWSCURRENT on {', '.join(holders) or 'no version'}")
+    assert "AWSCURRENT" in labels.get(current_before, []), f"a failed rotation moved AWSCURRENT: {workshop.labels_shown()}"
+    assert "AWSCURRENT" not in labels.get(token, [])
+
+
+def test_credentials_from_secret_work_once_the_database_is_back(workshop, second_rotation, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
                                      "once the database is back, with the credentials from the secret")
     assert rows == [BOOKINFO_ROW]

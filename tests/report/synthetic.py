@@ -30,10 +30,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from suite.attendee.database import DBCredentials, DirectRoute
 from infra.stack import StackSettings, WorkshopStack
+from suite.attendee.database import DBCredentials, DirectRoute
 from suite.redaction import REGISTRY
-from suite.targets import AwsTarget
+from suite.targets import LIVE_TIMING, OFFLINE_TIMING, AwsTarget
 from suite.workshop import Workshop
 
 pytest_plugins = ["suite.redaction", "suite.report.evidence", "suite.report.runfacts", "suite.report.plugin"]
@@ -45,7 +45,9 @@ def aws(request):
     live = request.param == "live"
     return AwsTarget(mode=request.param, region="eu-west-1", account_id="111122223333", run_id="synthetic",
                      client_factory=lambda service, credentials=None: boto3.client(service, region_name="eu-west-1"),
-                     db_route=DirectRoute(), endpoint_url=None if live else "http://127.0.0.1:9",
+                     bastion=DirectRoute(), timing=LIVE_TIMING if live else OFFLINE_TIMING,
+                     stack_name="smdemo-synthetic" if live else "smdemo", secret_name="smdemo",
+                     admin_cidr=lambda: "127.0.0.1/32", endpoint_url=None if live else "http://127.0.0.1:9",
                      versions={{}} if live else {{"moto": "5.2.5"}})
 
 

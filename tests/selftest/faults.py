@@ -121,7 +121,8 @@ FAULTS = [
                   except Exception:
                       logger.info("testSecret: (fault) ignored a failure")
           '''),
-          ("test_rotation_without_database_leaves_current_in_place",)),
+          ("test_rotation_without_database_leaves_current_in_place",
+           "test_credentials_from_secret_work_once_the_database_is_back")),
 ]
 
 
@@ -196,6 +197,10 @@ FARGATE_FAULTS = [
 
 # --- the audit phase: the trail, the grants, the task definition, the rotation's principals
 
+def _rotation_once_a_year(template: dict) -> None:
+    template["Resources"]["RotationSchedule"]["Properties"]["RotationRules"] = {"AutomaticallyAfterDays": 365}
+
+
 def _trail_not_logging(template: dict) -> None:
     template["Resources"]["Trail"]["Properties"]["IsLogging"] = False
 
@@ -218,18 +223,22 @@ def _task_without_db_secret(template: dict) -> None:
 
 
 AUDIT_FAULTS = [
+    Fault("rotation-once-a-year",
+          "the rotation schedule rotates every 365 days",
+          edit_template(_rotation_once_a_year),
+          ("test_secretsmanager_1_rotation_is_enabled_within_90_days",)),
     Fault("trail-not-logging",
           "the trail is created with IsLogging false",
           edit_template(_trail_not_logging),
-          ("test_secret_setup_meets_the_security_controls",)),
+          ("test_cloudtrail_trail_is_logging",)),
     Fault("task-role-reads-every-secret",
           "the task role's policy reads Resource '*'",
           edit_template(_task_role_reads_every_secret),
-          ("test_secret_setup_meets_the_security_controls",)),
+          ("test_iam_grants_name_the_secret_never_a_wildcard",)),
     Fault("password-in-task-environment",
           "the task definition passes the password in its plain environment",
           edit_template(_password_in_task_environment),
-          ("test_secret_setup_meets_the_security_controls", "test_no_event_contains_a_secret_value")),
+          ("test_ecs_8_no_secret_in_a_task_environment", "test_no_event_contains_a_secret_value")),
     Fault("execution-role-never-reads-secret",
           "the task definition has no TASKDEF_SECRET, so the execution role never reads the secret",
           edit_template(_task_without_db_secret),
@@ -237,5 +246,5 @@ AUDIT_FAULTS = [
     Fault("rotation-never-moves-labels",
           "the rotation function never calls UpdateSecretVersionStage",
           next(fault.apply for fault in FAULTS if fault.name == "finish-leaves-current"),
-          ("test_rotation_is_recorded_with_its_principals",)),
+          ("test_rotation_is_recorded_with_its_principals", "test_secretsmanager_2_last_rotation_succeeded")),
 ]
