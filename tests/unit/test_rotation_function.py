@@ -1,9 +1,8 @@
-"""The workshop's single-user MySQL rotation function, against the local AWS and a real database.
-
-Two ways in: `lambda_handler` called in this process (its boto3 pointed at the local AWS through
-AWS_ENDPOINT_URL and the administrator's keys), and the packaged function (`build_rotation_zip`)
-deployed as a Lambda that Secrets Manager's RotateSecret invokes, or that the tests invoke step by step.
-Each test rotates its own database user, so rotations never disturb one another.
+"""The workshop's single-user MySQL rotation function, packaged (`build_rotation_zip`) and deployed
+as a Lambda of the local AWS, against a real database: Secrets Manager's RotateSecret invokes it,
+or the tests invoke it step by step. (Called in this process, step by step against moto:
+test_rotation_function_moto.py.) Each test rotates its own database user, so rotations never
+disturb one another.
 """
 from __future__ import annotations
 
@@ -12,22 +11,21 @@ import secrets
 import string
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import boto3
-import pymysql
 import pytest
 
 from infra.packaging import build_rotation_zip
 from infra.rotation import rotation_function
 from localaws.mysqld import MySQLServer
 from localaws.service import LocalAWS
+from suite.attendee.database import ACCESS_DENIED
+from tests.unit.rotation_helpers import db_user, login_error, rds_document
 from tests.fidelity.helpers import LAMBDA_TRUST, lambda_zip, log_messages, secret_arn_pattern, unique, wait_for
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_PREFIX = "rotfn/"
 FORBIDDEN = set("/@\"'\\` ")
-ACCESS_DENIED = 1045
 NOOP_HANDLER = """
 def handler(event, context):
     print("NOOP", event["Step"], event["SecretId"], event["ClientRequestToken"], flush=True)
@@ -35,21 +33,6 @@ def handler(event, context):
 
 
 # --- the environment: local AWS, database, functions ---------------------------------------
-
-def _start_database(base: Path) -> MySQLServer:
-    server = MySQLServer(base, "master", "Master-" + secrets.token_hex(8))
-    server.start()
-    return server
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MySQLServer]:
-    server = _start_database(tmp_path_factory.mktemp("rotdb"))
-    try:
-        yield server
-    finally:
-        server.remove()
-
 
 @pytest.fixture(scope="module")
 def role_arn(local_aws: LocalAWS) -> str:
@@ -90,37 +73,7 @@ def noop_lambda(local_aws: LocalAWS, role_arn: str) -> dict[str, str]:
     return {"name": name, "arn": arn}
 
 
-@pytest.fixture()
-def in_process(local_aws: LocalAWS, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point lambda_handler's boto3 (a fresh default session) at the local AWS, as the administrator."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "PASSWORD_LENGTH", "EXCLUDE_CHARACTERS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws.endpoint_url)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", local_aws.region)
-    monkeypatch.setenv("AWS_REGION", local_aws.region)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", local_aws.admin.access_key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", local_aws.admin.secret_access_key)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-
-
 # --- helpers -------------------------------------------------------------------------------
-
-def _db_user(server: MySQLServer) -> tuple[str, str]:
-    """A database user of its own for one test (single-user rotation changes its own password)."""
-    username = "u" + secrets.token_hex(5)
-    password = rotation_function.new_password()
-    with server.admin_connect() as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (username, password))
-    return username, password
-
-
-def _rds_document(server: MySQLServer, user: str, secret: str, /, **changes: Any) -> dict[str, Any]:
-    """The JSON a SecretTargetAttachment leaves in an RDS MySQL secret; a change of None drops the key."""
-    document = {"engine": "mysql", "host": server.host, "port": server.port, "username": user,
-                "password": secret, "dbInstanceIdentifier": "smdemo-db"}
-    document.update(changes)
-    return {k: v for k, v in document.items() if v is not None}
-
 
 def _secret(aws: LocalAWS, document: dict[str, Any]) -> str:
     return aws.client("secretsmanager").create_secret(Name=unique(SECRET_PREFIX + "db"),
@@ -137,15 +90,6 @@ def _holder(stages: dict[str, list[str]], label: str) -> str | None:
 
 def _value(aws: LocalAWS, arn: str, **selector: str) -> dict[str, Any]:
     return json.loads(aws.client("secretsmanager").get_secret_value(SecretId=arn, **selector)["SecretString"])
-
-
-def _login_error(host: str, port: int, username: str, password: str) -> int | None:
-    """None if these credentials log in, else the MySQL error number."""
-    try:
-        pymysql.connect(host=host, port=port, user=username, password=password, connect_timeout=3).close()
-        return None
-    except pymysql.err.OperationalError as error:
-        return error.args[0]
 
 
 def _errors_for(aws: LocalAWS, function_name: str, arn: str) -> list[str]:
@@ -202,8 +146,8 @@ def _rotate_and_wait_for_failure(aws: LocalAWS, arn: str, function: dict[str, st
 
 @pytest.fixture(scope="module")
 def completed_rotation(local_aws, database, rotation_lambda) -> dict[str, Any]:
-    username, password = _db_user(database)
-    arn = _secret(local_aws, _rds_document(database, username, password))
+    username, password = db_user(database)
+    arn = _secret(local_aws, rds_document(database, username, password))
     before = _stages(local_aws, arn)
     token = _rotate_and_wait(local_aws, arn, rotation_lambda)
     return {"arn": arn, "username": username, "old_password": password, "token": token, "before": before,
@@ -216,10 +160,10 @@ def test_full_rotation_changes_the_database_password(database, completed_rotatio
     rotation = completed_rotation
     new = rotation["new"]
     assert new["password"] != rotation["old_password"]
-    unchanged = {k: v for k, v in _rds_document(database, rotation["username"], "-").items() if k != "password"}
+    unchanged = {k: v for k, v in rds_document(database, rotation["username"], "-").items() if k != "password"}
     assert {k: v for k, v in new.items() if k != "password"} == unchanged
-    assert _login_error(database.host, database.port, rotation["username"], new["password"]) is None
-    assert _login_error(database.host, database.port, rotation["username"], rotation["old_password"]) == ACCESS_DENIED
+    assert login_error(database, rotation["username"], new["password"]) is None
+    assert login_error(database, rotation["username"], rotation["old_password"]) == ACCESS_DENIED
     (old_version,) = [v for v, labels in rotation["before"].items() if "AWSCURRENT" in labels]
     assert rotation["after"][rotation["token"]] == ["AWSCURRENT"]
     assert rotation["after"][old_version] == ["AWSPREVIOUS"]
@@ -231,8 +175,8 @@ def test_a_second_rotation_starts_from_the_first_ones_result(local_aws, database
     arn = completed_rotation["arn"]
     token = _rotate_and_wait(local_aws, arn, rotation_lambda)
     newest = _value(local_aws, arn)["password"]
-    assert _login_error(database.host, database.port, completed_rotation["username"], newest) is None
-    assert _login_error(database.host, database.port, completed_rotation["username"],
+    assert login_error(database, completed_rotation["username"], newest) is None
+    assert login_error(database, completed_rotation["username"],
                         completed_rotation["new"]["password"]) == ACCESS_DENIED
     stages = _stages(local_aws, arn)
     assert _holder(stages, "AWSCURRENT") == token
@@ -242,10 +186,11 @@ def test_a_second_rotation_starts_from_the_first_ones_result(local_aws, database
 @pytest.fixture(scope="module")
 def unreachable_rotation(local_aws, tmp_path_factory, rotation_lambda) -> dict[str, Any]:
     """A rotation whose database is down: its server stopped after the secret was written."""
-    server = _start_database(tmp_path_factory.mktemp("downdb"))
+    server = MySQLServer(tmp_path_factory.mktemp("downdb"), "master", "Master-" + secrets.token_hex(8))
+    server.start()
     try:
-        username, password = _db_user(server)
-        arn = _secret(local_aws, _rds_document(server, username, password))
+        username, password = db_user(server)
+        arn = _secret(local_aws, rds_document(server, username, password))
         before = _stages(local_aws, arn)
         server.stop()
         token, errors = _rotate_and_wait_for_failure(local_aws, arn, rotation_lambda)
@@ -277,14 +222,14 @@ def test_unreachable_database_fails_set_secret_and_leaves_the_labels(unreachable
 def test_unusable_secret_json_fails_the_rotation_naming_the_key(local_aws, database, rotation_lambda, change, named):
     """The function validates the secret's JSON (host, username, password, engine = mysql) before using it:
     the rotation fails, and the error in /aws/lambda/<function> names what is wrong."""
-    username, password = _db_user(database)
-    arn = _secret(local_aws, _rds_document(database, username, password, **change))
+    username, password = db_user(database)
+    arn = _secret(local_aws, rds_document(database, username, password, **change))
     before = _stages(local_aws, arn)
     token, errors = _rotate_and_wait_for_failure(local_aws, arn, rotation_lambda)
     assert any(named in line for line in errors), errors
     assert _holder(_stages(local_aws, arn), "AWSCURRENT") == _holder(before, "AWSCURRENT")
     assert _stages(local_aws, arn)[token] == ["AWSPENDING"]
-    assert _login_error(database.host, database.port, username, password) is None
+    assert login_error(database, username, password) is None
 
 
 def test_no_secret_value_reaches_the_function_log(local_aws, rotation_lambda, completed_rotation, unreachable_rotation):
@@ -317,8 +262,8 @@ def test_generated_password_has_32_safe_characters(completed_rotation):
 def test_each_step_is_idempotent_when_invoked_twice(local_aws, database, rotation_lambda, noop_lambda):
     """Secrets Manager may invoke a step more than once with the same token: each step run twice leaves
     the same result as once (one pending value; the database on the pending password; labels moved once)."""
-    username, password = _db_user(database)
-    arn = _secret(local_aws, _rds_document(database, username, password))
+    username, password = db_user(database)
+    arn = _secret(local_aws, rds_document(database, username, password))
     token = _pending_version(local_aws, arn, noop_lambda)
     old_version = _holder(_stages(local_aws, arn), "AWSCURRENT")
     fn = rotation_lambda["name"]
@@ -332,8 +277,8 @@ def test_each_step_is_idempotent_when_invoked_twice(local_aws, database, rotatio
 
     for _ in range(2):
         assert _invoke(local_aws, fn, arn, token, "setSecret")["error"] is None
-        assert _login_error(database.host, database.port, username, pending["password"]) is None
-    assert _login_error(database.host, database.port, username, password) == ACCESS_DENIED
+        assert login_error(database, username, pending["password"]) is None
+    assert login_error(database, username, password) == ACCESS_DENIED
 
     for _ in range(2):
         assert _invoke(local_aws, fn, arn, token, "testSecret")["error"] is None
@@ -345,63 +290,3 @@ def test_each_step_is_idempotent_when_invoked_twice(local_aws, database, rotatio
         assert stages[old_version] == ["AWSPREVIOUS"]
     assert _value(local_aws, arn, VersionId=token, VersionStage="AWSPENDING") == pending
     assert _value(local_aws, arn) == pending
-
-
-def test_the_four_steps_in_process(local_aws, database, noop_lambda, in_process):
-    """lambda_handler called directly (boto3 reaching the local AWS) runs the four steps to the same end."""
-    username, password = _db_user(database)
-    arn = _secret(local_aws, _rds_document(database, username, password))
-    token = _pending_version(local_aws, arn, noop_lambda)
-    for step in ("createSecret", "setSecret", "testSecret", "finishSecret"):
-        rotation_function.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": step}, None)
-    new = _value(local_aws, arn)
-    assert _holder(_stages(local_aws, arn), "AWSCURRENT") == token
-    assert _login_error(database.host, database.port, username, new["password"]) is None
-    assert _login_error(database.host, database.port, username, password) == ACCESS_DENIED
-    # Once the token is AWSCURRENT, any step is a no-op.
-    assert rotation_function.lambda_handler({"SecretId": arn, "ClientRequestToken": token, "Step": "setSecret"},
-                                            None) is None
-
-
-@pytest.fixture()
-def enabled_secret(local_aws, database, noop_lambda) -> str:
-    username, password = _db_user(database)
-    arn = _secret(local_aws, _rds_document(database, username, password))
-    _enable_rotation(local_aws, arn, noop_lambda["arn"])
-    return arn
-
-
-def test_token_not_awspending_is_an_error(local_aws, enabled_secret, in_process):
-    """A token naming a version that is neither AWSCURRENT nor AWSPENDING is refused (and one that is no
-    version of the secret at all)."""
-    staged = local_aws.client("secretsmanager").put_secret_value(
-        SecretId=enabled_secret, SecretString=json.dumps({"note": "staged"}), VersionStages=["STAGED"])["VersionId"]
-    with pytest.raises(ValueError, match="not set as AWSPENDING"):
-        rotation_function.lambda_handler({"SecretId": enabled_secret, "ClientRequestToken": staged,
-                                          "Step": "createSecret"}, None)
-    with pytest.raises(ValueError, match="has no stage for rotation"):
-        rotation_function.lambda_handler({"SecretId": enabled_secret, "ClientRequestToken": unique("no-such-version"),
-                                          "Step": "createSecret"}, None)
-
-
-def test_unknown_step_is_an_error(local_aws, enabled_secret, in_process):
-    """A Step other than createSecret, setSecret, testSecret, finishSecret is refused."""
-    token = local_aws.client("secretsmanager").put_secret_value(
-        SecretId=enabled_secret, SecretString=json.dumps(_value(local_aws, enabled_secret)),
-        VersionStages=["AWSPENDING"])["VersionId"]
-    before = _stages(local_aws, enabled_secret)
-    with pytest.raises(ValueError, match="Invalid step"):
-        rotation_function.lambda_handler({"SecretId": enabled_secret, "ClientRequestToken": token,
-                                          "Step": "deleteSecret"}, None)
-    assert _stages(local_aws, enabled_secret) == before
-
-
-def test_rotation_disabled_is_an_error(local_aws, database, in_process):
-    """A secret without rotation enabled is refused before any step runs."""
-    username, password = _db_user(database)
-    arn = _secret(local_aws, _rds_document(database, username, password))
-    version = _holder(_stages(local_aws, arn), "AWSCURRENT")
-    with pytest.raises(ValueError, match="not enabled for rotation"):
-        rotation_function.lambda_handler({"SecretId": arn, "ClientRequestToken": version, "Step": "createSecret"},
-                                         None)
-    assert _login_error(database.host, database.port, username, password) is None

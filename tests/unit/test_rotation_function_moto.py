@@ -15,7 +15,6 @@ import uuid
 from typing import Any
 
 import boto3
-import pymysql
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -24,26 +23,15 @@ from moto.secretsmanager.models import secretsmanager_backends
 from infra.rotation import rotation_function
 from infra.rotation.rotation_function import lambda_handler
 from localaws.mysqld import MySQLServer
+from suite.attendee.database import ACCESS_DENIED
+from tests.unit.rotation_helpers import db_user, login_error, rds_document
 
 REGION = "us-east-1"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 FORBIDDEN = set("/@\"'\\` ")
-ACCESS_DENIED = 1045
 
 
 # --- fixtures and helpers ------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory):
-    server = MySQLServer(tmp_path_factory.mktemp("rotation-db"), "master", "Master-" + secrets.token_hex(8))
-    server.start()
-    with server.admin_connect() as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE DATABASE appdb")
-    try:
-        yield server
-    finally:
-        server.remove()
-
 
 @pytest.fixture()
 def sm(monkeypatch: pytest.MonkeyPatch):
@@ -58,23 +46,6 @@ def sm(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     with mock_aws():
         yield boto3.client("secretsmanager", region_name=REGION)
-
-
-def db_user(server: MySQLServer) -> tuple[str, str]:
-    """A database user of the test's own (single-user rotation changes its own password)."""
-    username, password = "u" + secrets.token_hex(5), rotation_function.new_password()
-    with server.admin_connect() as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (username, password))
-        cursor.execute("GRANT ALL ON appdb.* TO %s@'%%'", (username,))
-    return username, password
-
-
-def document(server: MySQLServer, username: str, password: str, /, **changes: Any) -> dict[str, Any]:
-    """What a SecretTargetAttachment leaves in an RDS MySQL secret; a change of None drops the key."""
-    value = {"engine": "mysql", "host": server.host, "port": server.port, "username": username,
-             "password": password, "dbname": "appdb", "dbInstanceIdentifier": "smdemo-db"}
-    value.update(changes)
-    return {k: v for k, v in value.items() if v is not None}
 
 
 def new_secret(sm, value: dict[str, Any]) -> str:
@@ -115,15 +86,6 @@ def value(sm, arn: str, **selector: str) -> dict[str, Any]:
     return json.loads(sm.get_secret_value(SecretId=arn, **selector)["SecretString"])
 
 
-def login_error(server: MySQLServer, username: str, password: str) -> int | None:
-    try:
-        pymysql.connect(host=server.host, port=server.port, user=username, password=password,
-                        connect_timeout=3).close()
-        return None
-    except pymysql.err.OperationalError as error:
-        return error.args[0]
-
-
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -134,7 +96,7 @@ def closed_port() -> int:
 
 def test_four_steps_change_the_password_and_move_the_labels(sm, database):
     username, old_password = db_user(database)
-    arn = new_secret(sm, document(database, username, old_password))
+    arn = new_secret(sm, rds_document(database, username, old_password))
     old_version = holder(sm, arn, "AWSCURRENT")
     token = begin_rotation(arn)
 
@@ -142,7 +104,7 @@ def test_four_steps_change_the_password_and_move_the_labels(sm, database):
     pending = value(sm, arn, VersionId=token, VersionStage="AWSPENDING")
     assert pending["password"] != old_password
     assert {k: v for k, v in pending.items() if k != "password"} == {
-        k: v for k, v in document(database, username, old_password).items() if k != "password"}
+        k: v for k, v in rds_document(database, username, old_password).items() if k != "password"}
     assert login_error(database, username, old_password) is None  # nothing changed in the database yet
 
     step(arn, token, "setSecret")
@@ -163,7 +125,7 @@ def test_four_steps_change_the_password_and_move_the_labels(sm, database):
 
 def test_each_step_twice_gives_the_same_result(sm, database):
     username, old_password = db_user(database)
-    arn = new_secret(sm, document(database, username, old_password))
+    arn = new_secret(sm, rds_document(database, username, old_password))
     old_version = holder(sm, arn, "AWSCURRENT")
     token = begin_rotation(arn)
 
@@ -191,7 +153,7 @@ def test_each_step_twice_gives_the_same_result(sm, database):
 
 def test_second_rotation_starts_from_the_first(sm, database):
     username, first_password = db_user(database)
-    arn = new_secret(sm, document(database, username, first_password))
+    arn = new_secret(sm, rds_document(database, username, first_password))
     first = begin_rotation(arn)
     for name in STEPS:
         step(arn, first, name)
@@ -210,7 +172,7 @@ def test_set_secret_falls_back_to_the_previous_credentials(sm, database):
     """Current credentials refused, previous ones accepted (the database was reset to them): setSecret
     logs in with AWSPREVIOUS and sets the pending password."""
     username, first_password = db_user(database)
-    arn = new_secret(sm, document(database, username, first_password))
+    arn = new_secret(sm, rds_document(database, username, first_password))
     first = begin_rotation(arn)
     for name in STEPS:
         step(arn, first, name)
@@ -242,10 +204,10 @@ def test_unreachable_database_fails_set_secret_and_keeps_the_labels(sm, database
         server = request.getfixturevalue("stopped_database")
         username, password = db_user(server)
         server.stop()
-        secret = document(server, username, password)
+        secret = rds_document(server, username, password)
     else:
         username, password = db_user(database)
-        secret = document(database, username, password, port=closed_port())
+        secret = rds_document(database, username, password, port=closed_port())
     arn = new_secret(sm, secret)
     token = begin_rotation(arn)
     step(arn, token, "createSecret")
@@ -270,7 +232,7 @@ def test_unreachable_database_fails_set_secret_and_keeps_the_labels(sm, database
 ], ids=["no-host", "no-username", "no-password", "no-engine", "postgres"])
 def test_unusable_secret_json_is_refused_naming_the_key(sm, database, change, exception, named):
     username, password = db_user(database)
-    arn = new_secret(sm, document(database, username, password, **change))
+    arn = new_secret(sm, rds_document(database, username, password, **change))
     token = begin_rotation(arn)
     before = stages(sm, arn)
     with pytest.raises(exception) as refused:
@@ -283,7 +245,7 @@ def test_unusable_secret_json_is_refused_naming_the_key(sm, database, change, ex
 
 def test_aurora_mysql_engine_is_accepted(sm, database):
     username, password = db_user(database)
-    arn = new_secret(sm, document(database, username, password, engine="aurora-mysql"))
+    arn = new_secret(sm, rds_document(database, username, password, engine="aurora-mysql"))
     token = begin_rotation(arn)
     for name in STEPS:
         step(arn, token, name)
@@ -292,10 +254,10 @@ def test_aurora_mysql_engine_is_accepted(sm, database):
 
 def test_pending_with_another_username_is_refused_naming_the_key(sm, database):
     username, password = db_user(database)
-    arn = new_secret(sm, document(database, username, password))
+    arn = new_secret(sm, rds_document(database, username, password))
     token = begin_rotation(arn)
     sm.put_secret_value(SecretId=arn, ClientRequestToken=token, VersionStages=["AWSPENDING"],
-                        SecretString=json.dumps(document(database, "someone_else", "Other-passw0rd")))
+                        SecretString=json.dumps(rds_document(database, "someone_else", "Other-passw0rd")))
     with pytest.raises(ValueError, match="differ in 'username'"):
         step(arn, token, "setSecret")
     assert login_error(database, username, password) is None
@@ -303,7 +265,7 @@ def test_pending_with_another_username_is_refused_naming_the_key(sm, database):
 
 def test_token_that_is_not_pending_is_refused(sm, database):
     username, password = db_user(database)
-    arn = new_secret(sm, document(database, username, password))
+    arn = new_secret(sm, rds_document(database, username, password))
     enable_rotation(arn)
     staged = sm.put_secret_value(SecretId=arn, SecretString=json.dumps({"note": "staged"}),
                                  VersionStages=["STAGED"])["VersionId"]
@@ -316,7 +278,7 @@ def test_token_that_is_not_pending_is_refused(sm, database):
 
 def test_unknown_step_is_refused(sm, database):
     username, password = db_user(database)
-    arn = new_secret(sm, document(database, username, password))
+    arn = new_secret(sm, rds_document(database, username, password))
     token = begin_rotation(arn)
     before = stages(sm, arn)
     with pytest.raises(ValueError, match="Invalid step parameter 'deleteSecret'"):
@@ -326,7 +288,7 @@ def test_unknown_step_is_refused(sm, database):
 
 def test_rotation_disabled_is_refused(sm, database):
     username, password = db_user(database)
-    arn = new_secret(sm, document(database, username, password))
+    arn = new_secret(sm, rds_document(database, username, password))
     with pytest.raises(ValueError, match="is not enabled for rotation"):
         step(arn, holder(sm, arn, "AWSCURRENT"), "createSecret")
     assert login_error(database, username, password) is None
@@ -337,14 +299,14 @@ def test_rotation_disabled_is_refused(sm, database):
 def test_no_secret_value_in_the_logs_of_a_rotation_or_a_failure(sm, database, caplog, capsys):
     caplog.set_level("INFO")
     username, old_password = db_user(database)
-    arn = new_secret(sm, document(database, username, old_password))
+    arn = new_secret(sm, rds_document(database, username, old_password))
     token = begin_rotation(arn)
     for name in STEPS:
         step(arn, token, name)
     new_password = value(sm, arn, VersionStage="AWSCURRENT")["password"]
 
     broken_user, broken_password = db_user(database)
-    broken = new_secret(sm, document(database, broken_user, broken_password, port=closed_port()))
+    broken = new_secret(sm, rds_document(database, broken_user, broken_password, port=closed_port()))
     broken_token = begin_rotation(broken)
     step(broken, broken_token, "createSecret")
     with pytest.raises(ValueError) as failed:
@@ -375,38 +337,8 @@ def test_generated_passwords_avoid_the_excluded_characters(sm, database, monkeyp
     assert not set(custom) & (FORBIDDEN | set("abcXYZ"))  # the fixed exclusions hold whatever the env says
 
     username, password = db_user(database)
-    arn = new_secret(sm, document(database, username, password))
+    arn = new_secret(sm, rds_document(database, username, password))
     token = begin_rotation(arn)
     step(arn, token, "createSecret")
     pending = value(sm, arn, VersionId=token, VersionStage="AWSPENDING")["password"]
     assert len(pending) == 20 and not set(pending) & (FORBIDDEN | set("abcXYZ"))
-
-
-# --- database dialects and TLS ---------------------------------------------------------------
-
-def test_password_statement_per_server_version():
-    assert rotation_function.password_statement("10.11.19-MariaDB-0+deb12u1") == "SET PASSWORD = PASSWORD(%s)"
-    assert rotation_function.password_statement("5.7.44-log") == "SET PASSWORD = PASSWORD(%s)"
-    assert rotation_function.password_statement("8.0.46") == "ALTER USER CURRENT_USER() IDENTIFIED BY %s"
-
-
-def test_mysql8_statement_is_valid_sql(database):
-    """MariaDB parses MySQL 8's ALTER USER CURRENT_USER() IDENTIFIED BY (a syntax error would be 1064),
-    though for itself it needs CREATE USER and then leaves the password as it was: hence SET PASSWORD there."""
-    username, password = db_user(database)
-    with database.admin_connect() as connection, connection.cursor() as cursor:
-        cursor.execute("GRANT CREATE USER ON *.* TO %s@'%%'", (username,))
-    with pymysql.connect(host=database.host, port=database.port, user=username, password=password) as connection:
-        with connection.cursor() as cursor:
-            cursor.execute(rotation_function.password_statement("8.0.46"), (rotation_function.new_password(),))
-
-
-@pytest.mark.parametrize("ssl, logs_in", [(None, True), (False, True), ("false", True), (True, False)],
-                         ids=["absent-falls-back", "false", "false-as-string", "true-requires-tls"])
-def test_ssl_key(database, ssl, logs_in):
-    """This server offers no TLS: absent means TLS then plain, false plain, true refuses plain text."""
-    username, password = db_user(database)
-    connection = rotation_function.try_connect(document(database, username, password, ssl=ssl), "AWSCURRENT")
-    assert (connection is not None) == logs_in
-    if connection:
-        connection.close()

@@ -1,33 +1,17 @@
-"""Checks on infra/template.yaml: cfn-lint, least privilege (pure YAML inspection), moto parsing.
-
-No AWS and no full stack creation: plain moto 5.2.5 lacks several resource types (see
-test_moto_unsupported_types_are_the_known_ones).
+"""Checks on infra/template.yaml, read as YAML: cfn-lint, parameters and outputs, the secret
+and its rotation, the database, network, bastion, containers and trail. Least privilege is in
+test_template_privileges.py, what moto makes of the template in test_template_in_moto.py.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from suite.controls import policy
 from suite.controls import template as tc
+from tests.unit.template_helpers import REQUIRED_PARAMS, TEMPLATE_PATH, props
 
-ROOT = Path(__file__).resolve().parents[2]
-
-TEMPLATE_PATH = ROOT / "infra" / "template.yaml"
-REQUIRED_PARAMS = {"BastionImageId": "ami-12c6146b", "RotationCodeBucket": "code-bucket", "RotationCodeKey": "rotation.zip"}
-# Resource types of the template that plain moto 5.2.5 has no CloudFormation model for
-# (create_stack skips them silently). Extensions may add models; no new gap may appear.
-MOTO_KNOWN_MISSING = {
-    "AWS::SecretsManager::Secret",
-    "AWS::SecretsManager::SecretTargetAttachment",
-    "AWS::SecretsManager::RotationSchedule",
-    "AWS::CloudTrail::Trail",
-    "AWS::EC2::KeyPair",
-    "AWS::S3::BucketPolicy",
-}
 EXPECTED_OUTPUTS = {
     "VpcId", "SubnetIds", "BastionSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",
     "DBEndpointAddress", "DBEndpointPort", "DBName", "SecretArn", "SecretName", "SecretReadOnlyPolicyArn",
@@ -38,20 +22,6 @@ EXPECTED_OUTPUTS = {
     "TrailBucketName",
 }
 EXCLUDED_CHARS = set(" /@\"'\\`")
-
-
-@pytest.fixture(scope="module")
-def template():
-    return tc.load_template(TEMPLATE_PATH)
-
-
-@pytest.fixture(scope="module")
-def text():
-    return TEMPLATE_PATH.read_text(encoding="utf-8")
-
-
-def props(template, logical_id):
-    return template["Resources"][logical_id]["Properties"]
 
 
 # --------------------------------------------------------------------------- syntax / lint
@@ -128,112 +98,6 @@ def test_outputs(template):
     assert outs["BastionPublicIp"]["Value"] == {"Fn::GetAtt": ["Bastion", "PublicIp"]}
     assert outs["ECRRepositoryUri"]["Value"] == {"Fn::GetAtt": ["Repo", "RepositoryUri"]}
     assert outs["SubnetIds"]["Value"] == {"Fn::Join": [",", [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}]]}
-
-
-# --------------------------------------------------------------------------- least privilege
-
-
-def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
-    stmts = tc.secret_statements(template)
-    owners = {s.logical_id for s in stmts}
-    assert owners == {"RotationFunctionRole", "BastionRole", "TaskExecutionRole", "TaskRole", "SecretReadOnlyPolicy"}
-    assert [str(s) for s in tc.secret_statements_not_scoped_to(template, "DBSecret", "ContainerUserSecret")] == []
-    assert [str(s) for s in tc.statements_granting_secretsmanager_on_wildcard(template)] == []
-    for s in stmts:
-        if s.logical_id == "TaskExecutionRole":  # it also resolves the container user's password
-            assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "ContainerUserSecret"}], str(s)
-        else:
-            assert s.resource == {"Ref": "DBSecret"}, str(s)
-
-
-def test_role_actions_are_minimal(template):
-    sm = lambda lid: {a for a in tc.granted_actions(template, lid) if a.startswith("secretsmanager:")}  # noqa: E731
-    assert sm("RotationFunctionRole") == {
-        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
-    }
-    assert sm("BastionRole") == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-    assert sm("TaskRole") == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
-    assert sm("TaskExecutionRole") == {"secretsmanager:GetSecretValue"}
-    # the rotation function makes its own passwords
-    assert "secretsmanager:GetRandomPassword" not in tc.granted_actions(template, "RotationFunctionRole")
-    # no wildcard action in any Allow statement, no kms/ecs grants at all
-    for s in tc.policy_statements(template):
-        if s.effect == "Allow":
-            for a in s.actions:
-                assert "*" not in a, f"{s}: {a}"
-                assert not a.startswith(("kms:", "ecs:", "iam:")), f"{s}: {a}"
-
-
-def test_no_aws_managed_policies(template):
-    """Roles use inline policies; the one customer-managed policy is lab C's scoped reader."""
-    assert tc.managed_policy_arns(template) == []
-    assert set(tc.resources(template, "AWS::IAM::ManagedPolicy")) == {"SecretReadOnlyPolicy"}
-    sm = {a for a in tc.granted_actions(template, "SecretReadOnlyPolicy")}
-    assert sm == {"secretsmanager:GetSecretValue"}
-
-
-def test_wildcard_resources_only_where_aws_requires_them(template):
-    """`*` resources are allowed only for actions that have no resource-level permissions."""
-    allowed_star = {
-        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
-        "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ecr:GetAuthorizationToken",
-        "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:AcknowledgeMessage",
-        "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint",
-        "ec2messages:GetMessages", "ec2messages:SendReply",
-    }
-    for s in tc.policy_statements(template):
-        if s.effect == "Allow" and ".AssumeRolePolicyDocument" not in s.path and tc.has_wildcard_resource(s):
-            if s.logical_id == "TrailBucketPolicy":  # object-key wildcard under AWSLogs/<account>/
-                assert s.actions == ["s3:PutObject"] and "Condition" in s.statement
-                continue
-            starred = [x for x in tc.string_leaves(s.resource) if "*" in x]
-            if all(a.startswith("logs:") for a in s.actions) and all(
-                re.search(r":log-group:\$\{(RotationFunctionLogGroup|TaskLogGroup)\}:\*$", x) for x in starred
-            ):  # the streams of one of the stack's own log groups
-                continue
-            assert set(s.actions) <= allowed_star, str(s)
-
-
-def test_trust_policies(template):
-    expected = {
-        "RotationFunctionRole": "lambda.amazonaws.com",
-        "BastionRole": "ec2.amazonaws.com",
-        "TaskExecutionRole": "ecs-tasks.amazonaws.com",
-        "TaskRole": "ecs-tasks.amazonaws.com",
-    }
-    assert set(tc.resources(template, "AWS::IAM::Role")) == set(expected)
-    for lid, service in expected.items():
-        (stmt,) = props(template, lid)["AssumeRolePolicyDocument"]["Statement"]
-        assert stmt == {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-
-
-@pytest.mark.parametrize(
-    "statement, wildcard",
-    [
-        ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "DBSecret"}}, False),
-        ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}, True),
-        ({"Effect": "Allow", "Action": ["s3:GetObject", "secretsmanager:*"], "Resource": {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:smdemo-*"}}, True),
-        ({"Effect": "Allow", "Action": "*", "Resource": ["arn:aws:s3:::b", "*"]}, True),
-        ({"Effect": "Allow", "Action": "secrets*:Get*", "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:smdemo-??????"}, True),
-        ({"Effect": "Allow", "NotAction": "iam:*", "Resource": {"Ref": "DBSecret"}}, False),
-        ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "NotResource": {"Ref": "Other"}}, True),
-        ({"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}, False),
-        ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, False),
-    ],
-)
-def test_checkers_catch_bad_statements(statement, wildcard):
-    t = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
-        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "x"}}]},
-        "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}]}}}}
-    assert bool(tc.statements_granting_secretsmanager_on_wildcard(t)) is wildcard
-    grants = statement["Effect"] == "Allow" and (
-        "NotAction" in statement or any(a.startswith(("secrets", "*")) for a in policy.as_list(statement["Action"]))
-    )
-    assert bool(tc.secret_statements(t)) is grants
-    scoped = grants and statement.get("Resource") == {"Ref": "DBSecret"}
-    assert bool(tc.secret_statements_not_scoped_to(t)) is (grants and not scoped)
 
 
 # --------------------------------------------------------------------------- secret, rotation, database
@@ -433,99 +297,3 @@ def test_trail(template):
     assert w["Action"] == "s3:PutObject"
     assert w["Condition"]["StringEquals"] == {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn}
     assert p["TrailName"] == {"Fn::Sub": "${NamePrefix}-trail"}  # the SourceArn above names it
-
-
-# --------------------------------------------------------------------------- moto
-
-
-@pytest.fixture
-def aws_env(monkeypatch):
-    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                 "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-
-
-def test_moto_validate_template(aws_env, text):
-    import boto3
-    from moto import mock_aws
-
-    with mock_aws():
-        cfn = boto3.client("cloudformation", region_name="us-east-1")
-        r = cfn.validate_template(TemplateBody=text)
-        assert r["Description"].startswith("Secrets Manager with RDS and Fargate")
-
-
-def _resource_map(template, params):
-    from moto.cloudformation.parsing import ResourceMap
-
-    rm = ResourceMap(
-        stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/t/1", stack_name="t",
-        parameters=params, tags={}, region_name="us-east-1", account_id="123456789012",
-        template=template, cross_stack_resources={},
-    )
-    rm.load()  # parameters, conditions, and the GetAtt attributes of the Outputs
-    return rm
-
-
-def test_moto_parses_parameters_and_conditions(aws_env, template):
-    from moto import mock_aws
-    from moto.cloudformation.exceptions import MissingParameterError
-
-    with mock_aws():
-        rm = _resource_map(template, REQUIRED_PARAMS)
-        assert rm.resolved_parameters == {
-            "NamePrefix": "smdemo", "ProjectTag": "smproj", "SecretName": "smdemo", "DBName": "smdemo",
-            "DBPort": 3306, "DBInstanceClass": "db.t3.micro", **REQUIRED_PARAMS,
-            "AdminCidr": "127.0.0.1/32", "BastionPublicKey": "",
-        }
-        assert rm.lazy_condition_map["HasBastionKey"] is False
-
-        rm = _resource_map(template, {**REQUIRED_PARAMS, "DBPort": "5432", "BastionPublicKey": "ssh-ed25519 AAAA test"})
-        assert rm.resolved_parameters["DBPort"] == 5432
-        assert rm.lazy_condition_map["HasBastionKey"] is True
-
-        with pytest.raises(MissingParameterError):
-            _resource_map(template, {"RotationCodeBucket": "b", "RotationCodeKey": "k"})
-
-
-def test_moto_unsupported_types_are_the_known_ones(template):
-    missing = set(moto_unsupported_types(template))
-    print("resource types moto lacks:", sorted(missing))
-    # extensions may register models for some of them; no other gap may appear
-    assert missing <= MOTO_KNOWN_MISSING
-
-
-def test_no_getatt_on_types_moto_lacks(template):
-    """Fn::GetAtt (and ${X.Attr} in Fn::Sub) on a type moto cannot create crashes create_stack."""
-    types = {lid: r["Type"] for lid, r in template["Resources"].items()}
-
-    def getatt_targets(value):
-        found = set()
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k == "Fn::GetAtt":
-                    found.add(v[0])
-                elif k == "Fn::Sub":
-                    s = v[0] if isinstance(v, list) else v
-                    found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*\.[^}]*)\}", s)}
-                else:
-                    found |= getatt_targets(v)
-        elif isinstance(value, list):
-            for v in value:
-                found |= getatt_targets(v)
-        return found
-
-    targets = getatt_targets(template["Resources"]) | getatt_targets(template["Outputs"])
-    assert targets and all(t in types for t in targets)
-    assert {t for t in targets if types[t] in MOTO_KNOWN_MISSING} == set()
-
-
-def moto_unsupported_types(template: dict) -> list[str]:
-    """Resource types of the template that moto's CloudFormation model map does not know
-    (moto silently skips them on create_stack)."""
-    from moto.cloudformation.parsing import get_model_map
-
-    known = set(get_model_map())
-    return sorted(t for t in tc.resource_types(template) if t not in known and not t.startswith("Custom::"))

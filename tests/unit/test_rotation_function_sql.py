@@ -1,0 +1,37 @@
+"""The rotation function's SQL by server: the password statement for MariaDB, MySQL 5.7 and 8,
+and TLS first with a fall back to plain text only where the secret allows it."""
+from __future__ import annotations
+
+import pymysql
+import pytest
+
+from infra.rotation import rotation_function
+from tests.unit.rotation_helpers import db_user, rds_document
+
+
+def test_password_statement_per_server_version():
+    assert rotation_function.password_statement("10.11.19-MariaDB-0+deb12u1") == "SET PASSWORD = PASSWORD(%s)"
+    assert rotation_function.password_statement("5.7.44-log") == "SET PASSWORD = PASSWORD(%s)"
+    assert rotation_function.password_statement("8.0.46") == "ALTER USER CURRENT_USER() IDENTIFIED BY %s"
+
+
+def test_mysql8_statement_is_valid_sql(database):
+    """MariaDB parses MySQL 8's ALTER USER CURRENT_USER() IDENTIFIED BY (a syntax error would be 1064),
+    though for itself it needs CREATE USER and then leaves the password as it was: hence SET PASSWORD there."""
+    username, password = db_user(database)
+    with database.admin_connect() as connection, connection.cursor() as cursor:
+        cursor.execute("GRANT CREATE USER ON *.* TO %s@'%%'", (username,))
+    with pymysql.connect(host=database.host, port=database.port, user=username, password=password) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute(rotation_function.password_statement("8.0.46"), (rotation_function.new_password(),))
+
+
+@pytest.mark.parametrize("ssl, logs_in", [(None, True), (False, True), ("false", True), (True, False)],
+                         ids=["absent-falls-back", "false", "false-as-string", "true-requires-tls"])
+def test_ssl_key(database, ssl, logs_in):
+    """This server offers no TLS: absent means TLS then plain, false plain, true refuses plain text."""
+    username, password = db_user(database)
+    connection = rotation_function.try_connect(rds_document(database, username, password, ssl=ssl), "AWSCURRENT")
+    assert (connection is not None) == logs_in
+    if connection:
+        connection.close()
