@@ -2,6 +2,9 @@
 
 Each case copies the workshop (infra/ and docker/), breaks it (see faults.py), runs the
 offline phase against the copy in a separate pytest, and reads that run's JUnit report.
+The runs share nothing but the machine (each has its own local AWS, database and loopback
+addresses), so they are started together, a few at a time (SMDEMO_SELFTEST_JOBS, default 3:
+most of a run is waiting), as soon as the first case needs one; each case awaits its own.
 """
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -53,14 +58,40 @@ def workshop_copy(tmp_path: Path, fault: Fault | None = None) -> Path:
     return workshop
 
 
+PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/fargate", FARGATE_FAULTS), ("tests/rds", FAULTS))  # longest first
 CASES = [pytest.param(phase, fault, id=f"{phase.rsplit('/', 1)[-1]}-{fault.name}")
-         for phase, faults in (("tests/rds", FAULTS), ("tests/fargate", FARGATE_FAULTS), ("tests/audit", AUDIT_FAULTS))
-         for fault in faults]
+         for phase, faults in PHASE_FAULTS for fault in faults]
+WITHOUT_EVENT_HISTORY = "without-event-history"
+RunResult = tuple[int, dict[str, str], str]
+
+
+@pytest.fixture(scope="module")
+def broken_workshop_runs(request: pytest.FixtureRequest,
+                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[RunResult]]]:
+    """The offline runs of the selected cases, all submitted at once: case id -> its run's result."""
+    wanted = {item.callspec.id if hasattr(item, "callspec") else WITHOUT_EVENT_HISTORY
+              for item in request.session.items if item.module is request.module}
+    with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
+        runs: dict[str, Future[RunResult]] = {}
+        if WITHOUT_EVENT_HISTORY in wanted:
+            folder = tmp_path_factory.mktemp(WITHOUT_EVENT_HISTORY)
+            runs[WITHOUT_EVENT_HISTORY] = pool.submit(run_phase_against, workshop_copy(folder), "tests/audit",
+                                                      folder, LOCALAWS_WITHOUT="cloudtrail_events")
+        for case in CASES:
+            if case.id in wanted:
+                folder = tmp_path_factory.mktemp(case.id)
+                phase, fault = case.values
+                runs[case.id] = pool.submit(run_phase_against, workshop_copy(folder, fault), phase, folder)
+        try:
+            yield runs
+        finally:
+            for run in runs.values():
+                run.cancel()  # an interrupted session does not start the rest
 
 
 @pytest.mark.parametrize(("phase", "fault"), CASES)
-def test_check_fails_on_broken_workshop(phase: str, fault: Fault, tmp_path: Path):
-    status, results, output = run_phase_against(workshop_copy(tmp_path, fault), phase, tmp_path)
+def test_check_fails_on_broken_workshop(phase: str, fault: Fault, broken_workshop_runs, request):
+    status, results, output = broken_workshop_runs[request.node.callspec.id].result()
 
     assert status != 0, f"the suite passed on a workshop where {fault.breaks}:\n{output}"
     for check in fault.caught_by:
@@ -68,10 +99,9 @@ def test_check_fails_on_broken_workshop(phase: str, fault: Fault, tmp_path: Path
             f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")
 
 
-def test_audit_checks_fail_without_event_history(tmp_path: Path):
+def test_audit_checks_fail_without_event_history(broken_workshop_runs):
     """The CloudTrail checks are not vacuous: with no event history they fail, not pass."""
-    status, results, output = run_phase_against(workshop_copy(tmp_path), "tests/audit", tmp_path,
-                                                LOCALAWS_WITHOUT="cloudtrail_events")
+    status, results, output = broken_workshop_runs[WITHOUT_EVENT_HISTORY].result()
     assert status != 0, output
     for check in ("test_operator_reads_are_recorded", "test_execution_role_read_the_secret_when_the_task_started",
                   "test_rotation_is_recorded_with_its_principals", "test_denied_read_is_recorded",
