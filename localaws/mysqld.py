@@ -2,8 +2,10 @@
 
 Its data directory is private, it listens on a free loopback port only, and its master user
 has what RDS gives the master user (all privileges with grant option, from any host). A
-pristine data directory is initialised once per server version and OS user, then copied, so
-a start costs well under a second.
+pristine data directory is initialised once per server version and OS user, kept in the
+user's cache directory (`$XDG_CACHE_HOME/smdemo-localaws`, a cache, not a run's file), then
+copied, so a start costs well under a second. The server dies with the local AWS
+(localaws/processes.py).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 import pymysql
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from localaws import processes
 from localaws.addresses import free_port
 from localaws.system_tools import require_tool
 
@@ -61,14 +64,14 @@ def _admin_user(mariadb: bool) -> str:
 
 def _template_dir(binary: str, version: str, mariadb: bool) -> Path:
     """A pristine, initialised data directory for this server version and OS user (made once)."""
-    template = Path(tempfile.gettempdir()) / f"localaws-mysql-template-{version}-uid{os.geteuid()}"
+    template = _cache_dir() / f"mysql-template-{version}-uid{os.geteuid()}"
     with open(f"{template}.lock", "a") as lock:  # several processes may start servers at once
         fcntl.flock(lock, fcntl.LOCK_EX)
         if template.is_dir():
             if template.stat().st_uid != os.geteuid():
                 raise DatabaseStartError(f"{template} belongs to another user: remove it")
             return template
-        staging = Path(tempfile.mkdtemp(prefix="localaws-mysql-init-"))
+        staging = Path(tempfile.mkdtemp(prefix="mysql-init-", dir=template.parent))
         try:
             data = staging / "data"
             if mariadb:
@@ -79,7 +82,7 @@ def _template_dir(binary: str, version: str, mariadb: bool) -> Path:
             else:
                 command = [binary, "--no-defaults", "--initialize-insecure", f"--datadir={data}", *_user_args(),
                            *TUNING]
-            done = subprocess.run(command, capture_output=True, text=True, cwd=staging)
+            done = processes.run(command, capture_output=True, text=True, cwd=staging)
             if done.returncode != 0:
                 raise DatabaseStartError(f"initialising a {version} data directory failed:\n"
                                          f"{(done.stderr or done.stdout)[-2000:]}")
@@ -87,6 +90,12 @@ def _template_dir(binary: str, version: str, mariadb: bool) -> Path:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return template
+
+
+def _cache_dir() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "smdemo-localaws"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
 
 
 def _terminate(process: subprocess.Popen[bytes]) -> None:
@@ -146,7 +155,7 @@ class MySQLServer:
             shutil.copytree(_template_dir(self.binary, self.server_version, self.mariadb), self.data_dir)
         flavour = [] if self.mariadb else ["--mysqlx=OFF", "--skip-log-bin"]  # no second port, no binlog
         with open(self.error_log, "ab") as log:  # early failures (bad option) land in the same file
-            self.process = subprocess.Popen(
+            self.process = processes.spawn(
                 [self.binary, "--no-defaults", f"--datadir={self.data_dir}", f"--socket={self.socket_path}",
                  f"--port={self.port}", "--bind-address=127.0.0.1", f"--pid-file={self.base_dir / 'mysqld.pid'}",
                  f"--log-error={self.error_log}", *TUNING, *flavour, *_user_args()],

@@ -14,10 +14,10 @@ import shutil
 import signal
 import subprocess
 import tarfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, Mapping, Sequence
 
+from localaws import processes
 from localaws.system_tools import require_tool
 
 # Directories the image and the running process may write (relative to /).
@@ -28,16 +28,6 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 class SandboxError(RuntimeError):
     pass
-
-
-# bwrap --die-with-parent ties a sandbox to the *thread* that started it (PR_SET_PDEATHSIG), and
-# the local AWS serves each request on a short-lived thread: sandboxes are started from this one
-# long-lived thread instead, so they live as long as the process and die with it.
-_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
-
-
-def _spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-    return _SPAWNER.submit(subprocess.Popen, *args, **kwargs).result()
 
 
 def require_root() -> None:
@@ -93,8 +83,9 @@ class Sandbox:
         command = self._bwrap(extra_binds) + ["--chdir", cwd, "--clearenv"]
         for name, value in env.items():
             command += ["--setenv", name, value]
-        self.process = _spawn(command + ["--", *argv], stdin=subprocess.DEVNULL, stdout=stdout,
-                              stderr=subprocess.STDOUT, env={"PATH": DEFAULT_PATH})
+        # --die-with-parent, from the long-lived spawner thread: the sandbox dies with this process.
+        self.process = processes.spawn(command + ["--", *argv], signal=None, stdin=subprocess.DEVNULL,
+                                       stdout=stdout, stderr=subprocess.STDOUT, env={"PATH": DEFAULT_PATH})
         return self.process
 
     def run(self, argv: Sequence[str], env: Mapping[str, str], cwd: str = "/", timeout: float = 300,

@@ -2,6 +2,10 @@
 
 After start the server enforces IAM like AWS: the suite acts as an administrator IAM user
 created at bootstrap, exactly as a live run acts with the operator's credentials.
+The server is tied to the thread that starts it (localaws/processes.py): if the suite dies,
+even by SIGKILL, the server gets SIGTERM and stops everything it started. It runs in a
+session of its own, so a Ctrl-C in the terminal reaches the suite only, which then deletes
+the stack and stops the server in order.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from typing import Any, Protocol
 import boto3
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from localaws import processes
 from localaws.access_keys import AccessKey
 from localaws.addresses import free_port
 
@@ -56,14 +61,15 @@ class LocalAWS:
             env.pop(name, None)  # the server needs no real credentials and must not see any
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "localaws.server_process", "--port", str(self.port), "--state-dir", str(self.state_dir)],
+                processes.tied([sys.executable, "-m", "localaws.server_process", "--port", str(self.port),
+                                "--state-dir", str(self.state_dir)]),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
         try:
             self._wait_until_serving()
             self.admin = self._bootstrap_admin()
             self._enforce_iam()
-        except Exception:
+        except BaseException:  # a Ctrl-C while it starts, too
             self.stop()
             raise
         return self

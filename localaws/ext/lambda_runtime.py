@@ -24,10 +24,13 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from localaws import processes
 from localaws.access_keys import assume_service_role
 
 RUNNER = Path(__file__).resolve().parent.parent / "lambda_bootstrap.py"
-CODE_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "lambda-code"
+STATE_DIR = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir()))
+CODE_ROOT = STATE_DIR / "lambda-code"
+RESULTS = STATE_DIR / "lambda-results"  # in the run's own directory: an interrupted invocation leaves nothing elsewhere
 
 
 def _code_dir(function: LambdaFunction) -> Path:
@@ -70,11 +73,12 @@ def _environment(function: LambdaFunction) -> dict[str, str]:
 def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
     self.logs_backend.ensure_log_group(self.logs_group_name)
     code_dir = _code_dir(self)
-    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False) as result_file:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False, dir=RESULTS) as result_file:
         result_path = result_file.name
     try:
         try:
-            completed = subprocess.run(
+            completed = processes.run(
                 [sys.executable, str(RUNNER), str(code_dir), self.handler, result_path],
                 input=json.dumps(event if event is not None else {}),
                 capture_output=True,

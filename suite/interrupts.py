@@ -1,0 +1,111 @@
+"""Ctrl-C, SIGTERM and SIGHUP end a run the same way: the checks stop, the cleanup runs.
+
+SIGTERM (a cancelled CI job, `timeout`, `docker stop`) and SIGHUP (a closed terminal) become
+the KeyboardInterrupt a Ctrl-C is, so pytest tears the fixtures down (the stack is deleted,
+the local AWS stopped) and prints its summary and the verdict. Once the cleanup has begun
+(after that first interrupt, or because the checks are over and the session is finishing), a
+signal does not cut it short (an interrupted finalizer would skip the ones after it): it is
+reported and the cleanup goes on. A second one during the cleanup gives it up; offline, every
+process of the run still dies with it (localaws/processes.py); live, what is left carries the
+run's tags for the sweeper.
+Python runs a signal handler between any two bytecodes, finalizers included, where a raised
+KeyboardInterrupt is swallowed as "unraisable"; an interrupt pytest never saw is raised again
+at the next check boundary, and a run that finished anyway exits as interrupted (2).
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+
+import pytest
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Interrupts:
+    def __init__(self) -> None:
+        self.received: list[str] = []
+        self.seen_by_pytest = False
+        self.session: pytest.Session | None = None
+        self.cleaning = False
+        self.during_cleanup = 0
+        self.finished = False
+        self.raised = False
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers belong to the main thread (pytest runs there)
+        for number in SIGNALS:
+            signal.signal(number, self.handle)
+
+    def handle(self, number: int, frame: FrameType | None) -> None:
+        name = signal.Signals(number).name
+        self.received.append(name)
+        if self.finished:
+            return  # pytest is done and the process is exiting: nothing left to interrupt
+        if not self.cleaning:
+            self.cleaning = self.raised = True
+            raise KeyboardInterrupt(f"{name}: the run stops here; cleaning up")
+        self.during_cleanup += 1
+        if self.during_cleanup == 1:
+            sys.stderr.write(f"\nsmdemo: {name}: still cleaning up (the stack, the local AWS); one more "
+                             f"gives the cleanup up\n")
+            return
+        raise KeyboardInterrupt(f"{name}: cleanup given up")
+
+    @property
+    def lost(self) -> bool:
+        """A signal raised its KeyboardInterrupt, and pytest never saw it."""
+        return self.raised and not self.seen_by_pytest
+
+
+INTERRUPTS = Interrupts()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    INTERRUPTS.install()
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    INTERRUPTS.seen_by_pytest = True
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    if nextitem is None:
+        INTERRUPTS.cleaning = True  # after the last check, its teardown tears the session fixtures down
+    return (yield)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if INTERRUPTS.lost:
+        raise KeyboardInterrupt(f"{INTERRUPTS.received[0]}: the run stops here; cleaning up")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    INTERRUPTS.session = session
+
+
+def _exit_as_interrupted() -> None:
+    session = INTERRUPTS.session
+    if INTERRUPTS.received and session is not None and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> object:
+    INTERRUPTS.cleaning = True  # the session fixtures are torn down in here: the stack, the local AWS
+    try:
+        return (yield)
+    finally:
+        _exit_as_interrupted()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _exit_as_interrupted()  # a signal during the summary counts too: pytest returns the status after this
+    # The handlers stay: a signal now, while the interpreter exits, would only print a traceback.
+    INTERRUPTS.finished = True

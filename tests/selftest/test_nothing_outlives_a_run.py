@@ -1,0 +1,184 @@
+"""Whatever ends an offline run, nothing of it is left 10 s later: no process, no listening
+socket, no file outside the run's own directory.
+
+Each case starts a real offline run (all three phases) in a session of its own, as a terminal
+or CI starts it, waits for a stage (the local AWS starting, the stack deploying, the first
+rotation, the Fargate phase, the audit phase, the teardown), and signals it there: Ctrl-C
+(SIGINT to its process group), twice in a row, SIGTERM, SIGHUP, SIGKILL. Every process of the
+run is recorded while it runs (psutil), with its listening sockets; afterwards none may be
+alive nor listening, and the run's TMPDIR may hold nothing but its pytest directory. The
+cases run a few at a time, as the broken-workshop runs do.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTLE = 10.0  # seconds the run's processes have to go after it ends
+STAGE_TIMEOUT = 120.0
+
+
+@dataclass
+class Watched:
+    """A run as it goes: its output so far, and every process and listener it ever had."""
+
+    process: subprocess.Popen[str]
+    output: list[str] = field(default_factory=list)
+    processes: dict[int, float] = field(default_factory=dict)  # pid -> create time
+    listeners: set[tuple[str, int]] = field(default_factory=set)
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+
+    def record(self) -> None:
+        for child in self.descendants():
+            try:
+                self.processes.setdefault(child.pid, child.create_time())
+                for connection in child.net_connections(kind="tcp"):
+                    if connection.status == psutil.CONN_LISTEN:
+                        self.listeners.add((connection.laddr.ip, connection.laddr.port))
+            except psutil.Error:
+                continue
+
+
+def has_process(marker: str) -> Callable[[Watched], bool]:
+    return lambda run: any(marker in " ".join(_cmdline(child)) for child in run.descendants())
+
+
+def printed(*markers: str) -> Callable[[Watched], bool]:
+    return lambda run: all(marker in run.text() for marker in markers)
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+# stage -> (when to signal, the signals, seconds between them)
+CASES = {
+    "ctrl-c-at-start-up": (has_process("localaws.server_process"), [signal.SIGINT]),
+    "ctrl-c-at-deploy": (has_process("mariadbd"), [signal.SIGINT]),
+    "ctrl-c-at-rotation": (printed("test_rotation_completes"), [signal.SIGINT]),
+    "ctrl-c-at-fargate": (printed("tests/fargate/"), [signal.SIGINT]),
+    "ctrl-c-at-audit": (printed("tests/audit/"), [signal.SIGINT]),
+    # --setup-show prints a fixture's TEARDOWN once it is torn down: the stack's deletion is next.
+    "ctrl-c-at-teardown": (printed("TEARDOWN S fargate_phase"), [signal.SIGINT]),
+    "ctrl-c-twice": (printed("tests/fargate/"), [signal.SIGINT, signal.SIGINT]),
+    "ctrl-c-twice-at-teardown": (printed("TEARDOWN S fargate_phase"), [signal.SIGINT, signal.SIGINT]),
+    "sigterm-at-rotation": (printed("test_rotation_completes"), [signal.SIGTERM]),
+    "sighup-at-deploy": (has_process("mariadbd"), [signal.SIGHUP]),
+    "sigkill-at-fargate": (printed("tests/fargate/"), [signal.SIGKILL]),
+}
+
+
+@dataclass
+class Outcome:
+    signalled: bool
+    returncode: int
+    leftover_processes: list[str]
+    leftover_listeners: list[tuple[str, int]]
+    leftover_files: list[str]
+    output: str
+
+
+def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int]) -> Outcome:
+    tmpdir = folder / "tmpdir"
+    basetemp = tmpdir / "basetemp"
+    tmpdir.mkdir(parents=True)
+    env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-v",
+         "--setup-show",
+         "-p", "no:cacheprovider", f"--basetemp={basetemp}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    run = Watched(process)
+    reader = threading.Thread(target=lambda: run.output.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+    signalled = False
+    deadline = time.monotonic() + STAGE_TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        run.record()
+        if when(run):
+            for number, signal_number in enumerate(signals):
+                if number:
+                    time.sleep(0.3)
+                    run.record()
+                os.killpg(process.pid, signal_number)
+            signalled = True
+            break
+        time.sleep(0.05)
+    while process.poll() is None:
+        run.record()
+        try:
+            process.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            if time.monotonic() > deadline + 300:
+                os.killpg(process.pid, signal.SIGKILL)
+    reader.join(timeout=5)
+    settle_by = time.monotonic() + SETTLE
+    alive, listening = _leftovers(run)
+    while (alive or listening) and time.monotonic() < settle_by:
+        time.sleep(0.2)
+        alive, listening = _leftovers(run)
+    files = sorted(str(path.relative_to(tmpdir)) for path in tmpdir.iterdir() if path != basetemp)
+    return Outcome(signalled, process.returncode, alive, listening, files, run.text()[-3000:])
+
+
+def _leftovers(run: Watched) -> tuple[list[str], list[tuple[str, int]]]:
+    alive = []
+    for pid, created in run.processes.items():
+        try:
+            process = psutil.Process(pid)
+            if process.create_time() == created and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(f"{pid} {' '.join(process.cmdline())[:120]}")
+        except psutil.Error:
+            continue
+    listening = {(c.laddr.ip, c.laddr.port) for c in psutil.net_connections(kind="tcp")
+                 if c.status == psutil.CONN_LISTEN}
+    return alive, sorted(run.listeners & listening)
+
+
+@pytest.fixture(scope="module")
+def interrupted_runs(request: pytest.FixtureRequest,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Outcome]]]:
+    wanted = {item.callspec.id for item in request.session.items
+              if item.module is request.module and hasattr(item, "callspec")}
+    with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
+        runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp(case), *CASES[case])
+                for case in CASES if case in wanted}
+        try:
+            yield runs
+        finally:
+            for run in runs.values():
+                run.cancel()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_nothing_outlives_an_interrupted_run(case: str, interrupted_runs):
+    outcome = interrupted_runs[case].result()
+    assert outcome.signalled, f"the run never reached the stage of {case}:\n{outcome.output}"
+    assert not outcome.leftover_processes, f"{case}: still running {SETTLE:.0f}s later: {outcome.leftover_processes}"
+    assert not outcome.leftover_listeners, f"{case}: still listening: {outcome.leftover_listeners}"
+    assert not outcome.leftover_files, f"{case}: files left outside the run's directory: {outcome.leftover_files}"
+    if "sigkill" not in case:  # pytest itself ran its cleanup and said how the run ended
+        assert outcome.returncode != 0 and "workshop verdict" in outcome.output, outcome.output
