@@ -15,7 +15,7 @@ import signal
 import subprocess
 import tarfile
 from pathlib import Path
-from typing import IO, Any, Mapping, Sequence
+from typing import IO, Mapping, Sequence
 
 from localaws import processes
 from localaws.system_tools import require_tool
