@@ -80,6 +80,29 @@ class LocalAWS:
             raise LocalAWSError(f"the local AWS exited at start; see {self.log_path}:\n{self._log_tail()}")
         urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1).read()
 
+    def gone(self) -> str | None:
+        """Why the server no longer serves (it exited), or None while it runs."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        return f"the local AWS exited with status {self.process.returncode} during the run (see {self.log_path})"
+
+    def problems(self, lines: int = 25) -> str | None:
+        """What went wrong inside the local AWS, in its own words: whether it died, and the end
+        of its log from the last traceback or error (a full disk shows here as `No space left on
+        device`, where its clients only saw 500 Internal Server Error). None if nothing did."""
+        died = self.process is not None and self.process.poll() not in (None, 0, -signal.SIGTERM)
+        try:
+            log = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            log = []
+        marks = [index for index, line in enumerate(log)
+                 if line.startswith("Traceback") or " ERROR " in line or "Errno" in line]
+        if not died and not marks:
+            return None
+        shown = log[marks[-1]:marks[-1] + lines] if marks else log[-lines:]  # the last error, from its start
+        head = f"the local AWS exited with status {self.process.returncode}; " if died else ""
+        return f"{head}{self.log_path}:\n" + "\n".join(shown)
+
     def _log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -5,7 +5,9 @@
 """
 from __future__ import annotations
 
+import argparse
 import logging
+import math
 import os
 from pathlib import Path
 from typing import Iterator
@@ -16,8 +18,8 @@ from infra.stack import DeployError, StackSettings, WorkshopStack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.report.phases import PHASES, phase_of
-from suite.targets import (AddressUnavailable, AwsTarget, MissingSystemTool, SandboxError, TargetUnavailable,
-                           live_target, offline_target)
+from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, stop_for_environment, watch_target
+from suite.targets import AwsTarget, EnvironmentProblem, live_target, offline_target
 from suite.workshop import Workshop, read_secret_document
 
 log = logging.getLogger("workshop.suite")
@@ -29,11 +31,22 @@ def workshop_dir() -> Path:
     return Path(os.environ.get("SMDEMO_WORKSHOP_DIR", PROJECT_ROOT)).resolve()
 
 
+def positive_seconds(text: str) -> float:
+    """A number of seconds above zero (not 0, negative, nan or inf)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a finite number of seconds above 0")
+    return seconds
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smdemo", "workshop verification")
     group.addoption("--keep-stack", action="store_true", help="live: keep the stack after the run (default: delete)")
     group.addoption("--aws-region", default=None, help="live: region to deploy to (default: the AWS config's)")
-    group.addoption("--rotation-timeout", type=float, default=None,
+    group.addoption("--rotation-timeout", type=positive_seconds, default=None,
                     help="seconds to await a rotation (default: 60 offline, 600 live)")
 
 
@@ -65,15 +78,15 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             target = offline_target(tmp_path_factory.mktemp("localaws"))
         else:
             target = live_target(request.config.getoption("--aws-region"))
-    except (MissingSystemTool, SandboxError, AddressUnavailable) as missing:
-        pytest.fail(str(missing), pytrace=False)
-    except TargetUnavailable as reason:
-        pytest.skip(str(reason))
-    except ValueError as wrong:
-        pytest.fail(str(wrong), pytrace=False)
+    except EnvironmentProblem as problem:  # once, for the whole run: not each check's failure
+        stop_for_environment(request.config, str(problem))
+    watch_target(request.config, target.mode, target.gone)
     try:
         yield target
     finally:
+        found = target.problems()
+        if found:
+            request.config.stash.setdefault(LOCAL_AWS_PROBLEMS_KEY, {})[target.mode] = found
         target.close()
 
 
@@ -106,6 +119,8 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
     finally:
         if aws.can_keep_stack and request.config.getoption("--keep-stack"):
             log.warning("--keep-stack: stack %s left in %s", settings.stack_name, aws.region)
+        elif aws.gone():
+            log.warning("stack %s not deleted: %s", settings.stack_name, aws.gone())  # it went with its AWS
         else:
             stack.delete()
 

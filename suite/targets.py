@@ -18,20 +18,23 @@ from pathlib import Path
 from typing import Any, Callable
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+import botocore.config
+from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
+                                 PartialCredentialsError, ReadTimeoutError)
 
 from infra.stack import run_tags
 from localaws.addresses import AddressUnavailable, require_port
 from localaws.sandbox import SandboxError, require_root
-from localaws.service import LocalAWS
+from localaws.service import LocalAWS, LocalAWSError
 from localaws.system_tools import MissingSystemTool, require_tool
 from suite.attendee.bastion import Bastion
 from suite.credentials import Credentials
+from suite.preflight import EnvironmentProblem, require_free_disk
 from suite.redaction import REGISTRY
 
 
 class TargetUnavailable(Exception):
-    """Live cannot run here: the reason is shown as the skip reason."""
+    """A part of the run cannot happen here (live without a Docker engine): the skip reason."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class AwsTarget:
     endpoint_url: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
+    problems: Callable[[], str | None] = lambda: None  # offline: what the local AWS logged going wrong
+    gone: Callable[[], str | None] = lambda: None  # offline: why the local AWS stopped serving, if it did
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     # (ecr client, repository name, repository URI, docker folder) -> the pushed image's URI
     image_pusher: Callable[[Any, str, str, Path], str] | None = None
@@ -108,16 +113,29 @@ def new_run_id() -> str:
 
 
 # The local AWS's data plane: RDS instances, the bastion and task sshd, the task sandbox.
-OFFLINE_TOOLS = ((["mariadbd", "mysqld"], "mariadb-server"), (["sshd"], "openssh-server"), (["bwrap"], "bubblewrap"))
+OFFLINE_TOOLS = ((["mariadbd", "mysqld"], "mariadb-server"), (["sshd"], "openssh-server"), (["bwrap"], "bubblewrap"),
+                 (["setpriv"], "util-linux"))  # setpriv ties every process of the run to it
+
+
+def offline_preflight(state_parent: Path) -> None:
+    """What the local AWS needs of this machine; EnvironmentProblem says what to do."""
+    try:
+        for candidates, package in OFFLINE_TOOLS:
+            require_tool(candidates, package)
+        require_root()
+        require_port()
+    except (MissingSystemTool, SandboxError, AddressUnavailable) as missing:
+        raise EnvironmentProblem(f"offline: {missing}") from None
+    require_free_disk(state_parent)
 
 
 def offline_target(state_dir: Path) -> AwsTarget:
-    """Start the local AWS; a missing system tool stops here with the package to install."""
-    for candidates, package in OFFLINE_TOOLS:
-        require_tool(candidates, package)
-    require_root()
-    require_port()
-    local = LocalAWS(state_dir).start()
+    """Start the local AWS (after the preflight, again: a target can be made without pytest)."""
+    offline_preflight(state_dir.parent)
+    try:
+        local = LocalAWS(state_dir).start()
+    except LocalAWSError as failed:
+        raise EnvironmentProblem(f"offline: {failed}") from None
     REGISTRY.register(local.admin.secret_access_key)
     import moto
 
@@ -127,7 +145,8 @@ def offline_target(state_dir: Path) -> AwsTarget:
         mode="offline", region=local.region, account_id="123456789012", run_id=new_run_id(),
         client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
-        versions={"moto": moto.__version__}, close=local.stop,
+        versions={"moto": moto.__version__}, close=local.stop, problems=local.problems,
+        gone=local.gone,
         image_pusher=lambda ecr, name, uri, docker_dir: _push_offline(ecr, name, uri, docker_dir, state_dir),
     )
 
@@ -152,23 +171,34 @@ def _push_with_docker(ecr: Any, repository_name: str, repository_uri: str, docke
     return f"{repository_uri}:latest"
 
 
-def live_target(region: str | None) -> AwsTarget:
+def live_preflight(region: str | None) -> tuple[boto3.Session, dict[str, Any]]:
+    """Credentials, a region with Secrets Manager, and AWS answering to them: (session, caller identity).
+    Nothing is created; EnvironmentProblem says what is missing."""
     session = boto3.Session(region_name=region) if region else boto3.Session()
     if session.get_credentials() is None:
-        raise TargetUnavailable("live: no AWS credentials configured (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
-                                "AWS_SECRET_ACCESS_KEY); nothing was created")
+        raise EnvironmentProblem("live: no AWS credentials configured (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+                                 "AWS_SECRET_ACCESS_KEY); nothing was created")
     if not session.region_name:
-        raise TargetUnavailable("live: no AWS region configured (pass --aws-region or set AWS_REGION)")
-    known = session.get_available_regions("secretsmanager")
-    if session.region_name not in known:
-        raise ValueError(f"live: region {session.region_name!r} is not an AWS region with Secrets Manager "
-                         f"(check --aws-region / AWS_REGION); nothing was created")
+        raise EnvironmentProblem("live: no AWS region configured (pass --aws-region or set AWS_REGION); "
+                                 "nothing was created")
+    if session.region_name not in session.get_available_regions("secretsmanager"):
+        raise EnvironmentProblem(f"live: region {session.region_name!r} is not an AWS region with Secrets Manager "
+                                 f"(check --aws-region / AWS_REGION); nothing was created")
     frozen = session.get_credentials().get_frozen_credentials()
     REGISTRY.register([frozen.secret_key, frozen.token or ""])
+    sts = session.client("sts", config=botocore.config.Config(connect_timeout=10, retries={"max_attempts": 2}))
     try:
-        identity = session.client("sts").get_caller_identity()
-    except (ClientError, BotoCoreError) as error:
-        raise TargetUnavailable(f"live: the configured AWS credentials do not work ({error}); nothing was created")
+        return session, sts.get_caller_identity()
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as unreachable:
+        raise EnvironmentProblem(f"live: AWS does not answer from here ({unreachable}): check the network, a "
+                                 f"proxy, or AWS_ENDPOINT_URL; nothing was created") from None
+    except (ClientError, NoCredentialsError, PartialCredentialsError) as refused:
+        raise EnvironmentProblem(f"live: the configured AWS credentials do not work ({refused}); "
+                                 f"nothing was created") from None
+
+
+def live_target(region: str | None) -> AwsTarget:
+    session, identity = live_preflight(region)
 
     def client(service: str, credentials: Credentials | None = None) -> Any:
         if credentials is None:
@@ -191,5 +221,5 @@ def caller_cidr() -> str:
         return answer.read().decode().strip() + "/32"
 
 
-__all__ = ["AddressUnavailable", "AwsTarget", "MissingSystemTool", "SandboxError", "TargetUnavailable", "Timing",
-           "live_target", "offline_target"]
+__all__ = ["AwsTarget", "EnvironmentProblem", "TargetUnavailable", "Timing", "live_preflight", "live_target",
+           "offline_preflight", "offline_target"]

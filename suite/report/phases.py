@@ -80,9 +80,12 @@ class PhaseRow:
 class Verdict:
     ready: bool
     reason: str
+    ran: bool = True  # False: the environment stopped the run before any check (the reason says why)
 
     @property
     def headline(self) -> str:
+        if not self.ran:
+            return "NOT RUN"
         return "READY" if self.ready else "NOT READY"
 
     @property
@@ -132,8 +135,15 @@ class Ledger:
                 paired.setdefault(check_name(check.nodeid, check.mode), {})[check.mode] = check.outcome
         return [(phase_of(name), name, outcomes) for name, outcomes in paired.items()]
 
-    def verdict(self) -> Verdict:
+    def verdict(self, environment_problem: str | None = None) -> Verdict:
+        """READY / NOT READY from the phases. An environment problem comes first in the reason;
+        if it stopped the run before any check finished, the verdict is NOT RUN (no phase is blamed:
+        nothing of the workshop was tried)."""
         rows = [row for row in self.rows() if row.phase in PHASES]
+        if environment_problem:
+            tried = any(row.counts[outcome] for row in rows for outcome in ("passed", "failed", "error"))
+            if not tried:
+                return Verdict(False, f"environment: {environment_problem}", ran=False)
 
         def having(status: str) -> list[str]:
             """The phases with a row of this status, each with the modes it has it in."""
@@ -153,6 +163,8 @@ class Ledger:
         broken = sum(row.counts["failed"] + row.counts["error"] for row in self.rows() if row.phase == OTHER)
         if broken:  # the project's own tests say nothing about the workshop, but the reader should know
             parts.append(f"{OTHER.lower()}: {broken} failed (not part of the verdict)")
+        if environment_problem:
+            return Verdict(False, "; ".join([f"environment: {environment_problem}", *parts]))
         return Verdict(not (failed or unfinished) and bool(passed), "; ".join(parts))
 
 

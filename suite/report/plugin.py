@@ -16,6 +16,8 @@ import pytest
 
 from suite.report import html as reporthtml
 from suite.report.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict
+from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
+from suite.redaction import REGISTRY
 from suite.report.runfacts import FACTS_KEY, environment
 
 TITLE = "Secrets Manager workshop verification"
@@ -57,7 +59,7 @@ class InstructorReport:
         if session.config.option.collectonly:  # nothing ran, by request: no verdict to give
             return
         self.duration = time.time() - self.started
-        self.verdict = self.ledger.verdict()
+        self.verdict = self.ledger.verdict(environment_problem(session.config))
         try:
             from _pytest.junitxml import xml_key
         except ImportError:  # pragma: no cover - pytest moved it; the report still has the verdict
@@ -71,8 +73,14 @@ class InstructorReport:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.verdict is None:
             return
+        if not self.verdict.ran:
+            terminalreporter.write_sep("=", f"workshop verdict: {self.verdict.line}", bold=True, red=True)
+            return
         if not any(check.phase in PHASES for check in self.ledger.checks.values()):
             return  # only the project's own tests ran: there is no workshop verdict to give
+        for mode, problems in terminalreporter.config.stash.get(LOCAL_AWS_PROBLEMS_KEY, {}).items():
+            terminalreporter.write_sep("-", f"what went wrong inside the local AWS ({mode})", red=True)
+            terminalreporter.write_line(REGISTRY.mask(problems))
         terminalreporter.write_sep("-", "workshop phases")
         for row in self.ledger.rows():
             terminalreporter.write_line(f"{_row_name(row):<28} {row.status:<11} {_counts(row)}; {row.duration:.1f} s")
@@ -97,6 +105,9 @@ class InstructorReport:
         # pytest-html inserts environment values as HTML: escape (and mask) them.
         self.html_data.set_data("environment", {key: reporthtml.text(value) for key, value in {**own, **kept}.items()})
         prefix.append(self._verdict_html(own))
+        for mode, problems in session.config.stash.get(LOCAL_AWS_PROBLEMS_KEY, {}).items():
+            prefix.append(f'<h2>What went wrong inside the local AWS ({reporthtml.text(mode)})</h2>'
+                          f'<pre class="local-aws-problems">{reporthtml.text(problems)}</pre>')
         prefix.append(self._phases_html())
         summary.append(self._side_by_side_html())
 

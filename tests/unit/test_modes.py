@@ -22,16 +22,26 @@ def test_plain_pytest_selects_no_live_check():
     assert "[live]" not in collected
 
 
-def test_live_without_credentials_skips_with_the_reason():
-    run = pytest_run("-m", "live", "tests/rds", "-rs")
-    assert run.returncode == 0, run.stdout[-2000:]
-    assert "no AWS credentials configured" in run.stdout
+def test_live_without_credentials_stops_with_the_reason():
+    """Asked for, live without credentials is an environment problem: exit 4, nothing created."""
+    run = pytest_run("-m", "live", "tests/rds")
+    assert run.returncode == 4, run.stdout[-2000:]
+    assert "NOT RUN: environment: live: no AWS credentials configured" in run.stdout
+    assert "nothing was created" in run.stdout
     assert " passed" not in run.stdout
+
+
+def test_live_without_network_says_aws_does_not_answer():
+    run = pytest_run("-m", "live", "tests/rds", "--aws-region", "eu-west-1", AWS_ACCESS_KEY_ID="AKIAEXAMPLE",
+                     AWS_SECRET_ACCESS_KEY="example", AWS_ENDPOINT_URL="http://127.0.0.1:9")
+    assert run.returncode == 4, run.stdout[-2000:]
+    assert "live: AWS does not answer from here" in run.stdout
+    assert "credentials do not work" not in run.stdout
 
 
 def test_live_with_a_wrong_region_says_so():
     run = pytest_run("-m", "live", "tests/rds", "--aws-region", "mars-north-1",
                      AWS_ACCESS_KEY_ID="AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY="example")
-    assert run.returncode != 0
+    assert run.returncode == 4
     assert "region 'mars-north-1' is not an AWS region" in run.stdout
     assert "Traceback" not in run.stdout

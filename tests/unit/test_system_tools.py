@@ -5,6 +5,7 @@ import pytest
 
 from localaws import system_tools
 from localaws.system_tools import MissingSystemTool, require_tool
+from suite.preflight import EnvironmentProblem
 
 
 @pytest.fixture()
@@ -16,7 +17,7 @@ def bare_machine(monkeypatch, tmp_path):
 def test_missing_database_server_names_its_package(bare_machine, tmp_path):
     from suite.targets import offline_target
 
-    with pytest.raises(MissingSystemTool) as missing:
+    with pytest.raises(EnvironmentProblem) as missing:
         offline_target(tmp_path / "state")
     message = str(missing.value)
     assert "mariadb-server" in message and "apt-get install" in message
@@ -40,7 +41,8 @@ def test_found_tool_is_an_absolute_path():
     assert require_tool(["sh"], "dash").startswith("/")
 
 
-@pytest.mark.parametrize("present, package", [(["mariadbd"], "openssh-server"), (["mariadbd", "sshd"], "bubblewrap")])
+@pytest.mark.parametrize("present, package", [(["mariadbd"], "openssh-server"), (["mariadbd", "sshd"], "bubblewrap"),
+                                              (["mariadbd", "sshd", "bwrap"], "util-linux")])
 def test_offline_run_names_each_missing_package(bare_machine, tmp_path, present, package):
     from suite.targets import offline_target
 
@@ -48,5 +50,5 @@ def test_offline_run_names_each_missing_package(bare_machine, tmp_path, present,
         fake = tmp_path / name
         fake.write_text("#!/bin/sh\n")
         fake.chmod(0o755)
-    with pytest.raises(MissingSystemTool, match=f"'{package}'"):
+    with pytest.raises(EnvironmentProblem, match=f"'{package}'"):
         offline_target(tmp_path / "state")
