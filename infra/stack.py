@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +22,7 @@ log = logging.getLogger("workshop.deploy")
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 PROJECT_TAG = "smproj"
+DELETE_ATTEMPTS = 3  # DeleteStack again after a bucket that filled up again (the trail's)
 
 
 def run_tags(run_id: str) -> list[dict[str, str]]:
@@ -130,43 +132,63 @@ class WorkshopStack:
         s3.put_object(Bucket=bucket, Key=key, Body=package)
         return key
 
-    def _failure_reasons(self) -> str:
+    def _failure_reasons(self, status: str = "FAILED", since: datetime | None = None) -> str:
+        """The stack's events that ended in `status` (CREATE_FAILED ..., or only DELETE_FAILED),
+        from `since` on."""
         cfn = self.client("cloudformation")
         lines = []
         try:
             for page in cfn.get_paginator("describe_stack_events").paginate(StackName=self.settings.stack_name):
                 for event in page["StackEvents"]:
-                    if event.get("ResourceStatus", "").endswith("FAILED"):
+                    if event.get("ResourceStatus", "").endswith(status) and (since is None or event["Timestamp"] >= since):
                         lines.append(f"  {event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}")
         except ClientError as error:
             lines.append(f"  (events unavailable: {error.response['Error']['Code']})")
         return "\n".join(lines) or "  (CloudFormation gave no reason)"
 
-    def delete(self) -> None:
-        """Remove everything the deployment created; safe to call after a failed deploy."""
+    def delete(self) -> list[str]:
+        """Remove everything the deployment created; safe to call after a failed deploy. Returns
+        what did not go, in CloudFormation's words (empty: the stack is gone); every step is tried."""
         cfn = self.client("cloudformation")
+        problems: list[str] = []
         trail_bucket = self.outputs.get("TrailBucketName")
-        if trail_bucket:
-            self._empty_bucket(trail_bucket)
-        try:
-            cfn.delete_stack(StackName=self.settings.stack_name)
-            cfn.get_waiter("stack_delete_complete").wait(StackName=self.settings.stack_name,
-                                                         WaiterConfig=self.settings.waiter)
-        except (ClientError, WaiterError) as error:
-            log.error("deleting stack %s failed: %s", self.settings.stack_name, error)
-        self._delete_secret_for_good()
-        self._empty_bucket(self.settings.artifact_bucket, delete=True)
+        # The trail writes into its own bucket until CloudFormation deletes it, so a file can land
+        # between emptying the bucket and deleting it (DELETE_FAILED: "not empty"): empty it again
+        # and delete again, as often as that happens, within bounds.
+        for attempt in range(1, DELETE_ATTEMPTS + 1):
+            began = datetime.now(timezone.utc) - timedelta(seconds=1)
+            problems = self._empty_bucket(trail_bucket) if trail_bucket else []
+            try:
+                cfn.delete_stack(StackName=self.settings.stack_name)
+                cfn.get_waiter("stack_delete_complete").wait(StackName=self.settings.stack_name,
+                                                             WaiterConfig=self.settings.waiter)
+                break
+            except WaiterError as error:
+                status = (error.last_response.get("Stacks") or [{}])[0].get("StackStatus", "unknown")
+                reasons = self._failure_reasons("DELETE_FAILED", since=began)
+                if attempt < DELETE_ATTEMPTS and "not empty" in reasons:
+                    continue
+                problems.append(f"stack {self.settings.stack_name} is {status}:\n{reasons}")
+            except ClientError as error:
+                problems.append(f"deleting stack {self.settings.stack_name} failed: {error}")
+            break
+        problems += self._delete_secret_for_good()
+        problems += self._empty_bucket(self.settings.artifact_bucket, delete=True)
+        for problem in problems:
+            log.error("%s", problem)
+        return problems
 
-    def _delete_secret_for_good(self) -> None:
+    def _delete_secret_for_good(self) -> list[str]:
         # CloudFormation may leave the secret scheduled for deletion; a per-run name must not linger.
         try:
             self.client("secretsmanager").delete_secret(SecretId=self.settings.secret_name,
                                                         ForceDeleteWithoutRecovery=True)
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceNotFoundException":
-                log.error("deleting secret %s failed: %s", self.settings.secret_name, error)
+                return [f"deleting secret {self.settings.secret_name} failed: {error}"]
+        return []
 
-    def _empty_bucket(self, bucket: str, delete: bool = False) -> None:
+    def _empty_bucket(self, bucket: str, delete: bool = False) -> list[str]:
         s3 = self.client("s3")
         try:
             for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
@@ -178,4 +200,5 @@ class WorkshopStack:
                 s3.delete_bucket(Bucket=bucket)
         except ClientError as error:
             if error.response["Error"]["Code"] != "NoSuchBucket":
-                log.error("emptying bucket %s failed: %s", bucket, error)
+                return [f"{'deleting' if delete else 'emptying'} bucket {bucket} failed: {error}"]
+        return []

@@ -49,6 +49,7 @@ class LocalAWS:
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.admin: AccessKey | None = None
+        self.stopping = False  # stop() was asked: the server's end is no failure
 
     @property
     def log_path(self) -> Path:
@@ -81,8 +82,8 @@ class LocalAWS:
         urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1).read()
 
     def gone(self) -> str | None:
-        """Why the server no longer serves (it exited), or None while it runs."""
-        if self.process is None or self.process.poll() is None:
+        """Why the server no longer serves (it exited on its own), or None while it runs or after stop()."""
+        if self.process is None or self.stopping or self.process.poll() is None:
             return None
         return f"the local AWS exited with status {self.process.returncode} during the run (see {self.log_path})"
 
@@ -127,6 +128,7 @@ class LocalAWS:
         urllib.request.urlopen(request, timeout=5).read()
 
     def stop(self) -> None:
+        self.stopping = True
         if self.process is None or self.process.poll() is not None:
             return
         # SIGTERM lets the server stop its database processes; then the whole group goes.

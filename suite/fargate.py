@@ -32,6 +32,7 @@ class FargatePhase:
     shells: list[ContainerShell] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    revisions: list[str] = field(default_factory=list)  # the stack deregisters only its own revision
 
     @property
     def ecs(self) -> Any:
@@ -46,8 +47,10 @@ class FargatePhase:
         return self.workshop.aws.timing.waiter(self.workshop.aws.timing.task_timeout)
 
     def register_revision(self, **changes: Any) -> str:
-        return tasks.register_revision(self.ecs, self.workshop.outputs["TaskDefinitionArn"],
-                                         self.workshop.secret_arn, **changes)
+        arn = tasks.register_revision(self.ecs, self.workshop.outputs["TaskDefinitionArn"],
+                                      self.workshop.secret_arn, **changes)
+        self.revisions.append(arn)
+        return arn
 
     def run(self, task_definition: str) -> str:
         """Run Task (FARGATE, the stack's subnets, BastionSG); the task ARN, not yet RUNNING."""
@@ -126,6 +129,8 @@ class FargatePhase:
                 pass
         for arn in self.secrets:
             self.workshop.secrets_manager().delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+        for arn in self.revisions:
+            self.ecs.deregister_task_definition(taskDefinition=arn)
         iam = self.workshop.aws.client("iam")
         for name in self.roles:
             for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:

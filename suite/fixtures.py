@@ -18,8 +18,10 @@ from infra.stack import DeployError, StackSettings, WorkshopStack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.report.phases import PHASES, phase_of
+from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, stop_for_environment, watch_target
 from suite.targets import AwsTarget, EnvironmentProblem, live_target, offline_target
+from suite.teardown import LEFT_BEHIND_KEY, leftovers
 from suite.workshop import Workshop, read_secret_document
 
 log = logging.getLogger("workshop.suite")
@@ -122,5 +124,22 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
         elif aws.gone():
             log.warning("stack %s not deleted: %s", settings.stack_name, aws.gone())  # it went with its AWS
         else:
-            stack.delete()
+            verify_teardown(request, aws, stack)
+
+
+def verify_teardown(request: pytest.FixtureRequest, aws: AwsTarget, stack: WorkshopStack) -> None:
+    """Delete the stack, then ask the account what of the run is still there: anything is a
+    failed teardown, named in the verdict and (unless the run was interrupted) failing the run."""
+    problems = stack.delete()
+    left = leftovers(aws.client, aws.run_id, stack.outputs)
+    if not problems and not left:
+        return
+    summary = "; ".join([*(problem.splitlines()[0] for problem in problems), *left])
+    request.config.stash[LEFT_BEHIND_KEY] = summary
+    message = "\n".join(["the teardown left resources behind:", *problems,
+                          *(f"  still there: {item}" for item in left)])
+    if INTERRUPTS.raised:  # pytest is unwinding an interrupt: report, do not raise into it
+        log.error("%s", message)
+    else:
+        pytest.fail(message, pytrace=False)
 

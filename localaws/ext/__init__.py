@@ -10,6 +10,8 @@ from localaws.ext import (
     cfn_dynamic_refs,
     cfn_ecs,
     cfn_secretsmanager,
+    cfn_stack_deletion,
+    cfn_stack_tags,
     cloudtrail_events,
     ec2_hosts,
     ecr_blobs,
@@ -20,7 +22,8 @@ from localaws.ext import (
     secrets_rotation,
 )
 
-MODULES = (secrets_rotation, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail,
+MODULES = (secrets_rotation, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
+           cfn_stack_tags,
            lambda_runtime, rds_databases, cfn_ecs, ecr_blobs, ecs_tasks, ec2_hosts,
            iam_enforcement, cloudtrail_events)  # last: outermost, it records every final answer, denials too
 

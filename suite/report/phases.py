@@ -135,7 +135,7 @@ class Ledger:
                 paired.setdefault(check_name(check.nodeid, check.mode), {})[check.mode] = check.outcome
         return [(phase_of(name), name, outcomes) for name, outcomes in paired.items()]
 
-    def verdict(self, environment_problem: str | None = None) -> Verdict:
+    def verdict(self, environment_problem: str | None = None, left_behind: str | None = None) -> Verdict:
         """READY / NOT READY from the phases. An environment problem comes first in the reason;
         if it stopped the run before any check finished, the verdict is NOT RUN (no phase is blamed:
         nothing of the workshop was tried)."""
@@ -163,9 +163,11 @@ class Ledger:
         broken = sum(row.counts["failed"] + row.counts["error"] for row in self.rows() if row.phase == OTHER)
         if broken:  # the project's own tests say nothing about the workshop, but the reader should know
             parts.append(f"{OTHER.lower()}: {broken} failed (not part of the verdict)")
+        if left_behind:  # a workshop that cannot be torn down leaves a class's accounts littered
+            parts.insert(0, f"teardown left behind: {left_behind}")
         if environment_problem:
             return Verdict(False, "; ".join([f"environment: {environment_problem}", *parts]))
-        return Verdict(not (failed or unfinished) and bool(passed), "; ".join(parts))
+        return Verdict(not (failed or unfinished or left_behind) and bool(passed), "; ".join(parts))
 
 
 def _named(phase: str, rows: list[PhaseRow]) -> str:

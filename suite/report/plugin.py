@@ -18,6 +18,7 @@ from suite.report import html as reporthtml
 from suite.report.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
 from suite.redaction import REGISTRY
+from suite.teardown import LEFT_BEHIND_KEY
 from suite.report.runfacts import FACTS_KEY, environment
 
 TITLE = "Secrets Manager workshop verification"
@@ -59,7 +60,8 @@ class InstructorReport:
         if session.config.option.collectonly:  # nothing ran, by request: no verdict to give
             return
         self.duration = time.time() - self.started
-        self.verdict = self.ledger.verdict(environment_problem(session.config))
+        self.verdict = self.ledger.verdict(environment_problem(session.config),
+                                           session.config.stash.get(LEFT_BEHIND_KEY, None))
         try:
             from _pytest.junitxml import xml_key
         except ImportError:  # pragma: no cover - pytest moved it; the report still has the verdict

@@ -94,7 +94,9 @@ def test_task_definition_keeps_compatibilities_network_mode_size_and_roles(local
     definition = described["taskDefinition"]
     _assert_fargate_properties(definition, stack)
     assert definition["memory"] == "512"
-    assert described["tags"] == [{"key": "Project", "value": "smproj"}]
+    tags = {tag["key"]: tag["value"] for tag in described["tags"]}
+    assert tags["Project"] == "smproj"  # the template's, and the stack's propagated ones beside it
+    assert tags["aws:cloudformation:logical-id"] == "TaskDefinition"
 
 
 def test_updated_task_definition_is_a_new_revision_with_every_property(local_aws, stack):

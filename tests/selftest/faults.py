@@ -222,6 +222,15 @@ def _task_without_db_secret(template: dict) -> None:
     container["Secrets"] = [entry for entry in container["Secrets"] if entry["Name"] != "TASKDEF_SECRET"]
 
 
+def _trail_bucket_retained(template: dict) -> None:
+    template["Resources"]["TrailBucket"]["DeletionPolicy"] = "Retain"
+
+
+# Not a check's fault: the teardown's. The run must fail because the stack leaves the bucket behind.
+TEARDOWN_FAULT = Fault("trail-bucket-retained",
+                       "the trail bucket has DeletionPolicy Retain, so deleting the stack leaves it behind",
+                       edit_template(_trail_bucket_retained), ())
+
 AUDIT_FAULTS = [
     Fault("rotation-once-a-year",
           "the rotation schedule rotates every 365 days",

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.selftest.faults import AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, Fault
+from tests.selftest.faults import AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT, Fault
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,14 +62,17 @@ PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/fargate", FARGATE_FAULTS)
 CASES = [pytest.param(phase, fault, id=f"{phase.rsplit('/', 1)[-1]}-{fault.name}")
          for phase, faults in PHASE_FAULTS for fault in faults]
 WITHOUT_EVENT_HISTORY = "without-event-history"
+LEFT_BEHIND = "teardown-left-behind"
 RunResult = tuple[int, dict[str, str], str]
+EXTRA_RUNS = {"test_audit_checks_fail_without_event_history": WITHOUT_EVENT_HISTORY,
+              "test_teardown_fails_when_the_stack_leaves_something_behind": LEFT_BEHIND}
 
 
 @pytest.fixture(scope="module")
 def broken_workshop_runs(request: pytest.FixtureRequest,
                          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[RunResult]]]:
     """The offline runs of the selected cases, all submitted at once: case id -> its run's result."""
-    wanted = {item.callspec.id if hasattr(item, "callspec") else WITHOUT_EVENT_HISTORY
+    wanted = {item.callspec.id if hasattr(item, "callspec") else EXTRA_RUNS.get(item.name, item.name)
               for item in request.session.items if item.module is request.module}
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
         runs: dict[str, Future[RunResult]] = {}
@@ -77,6 +80,10 @@ def broken_workshop_runs(request: pytest.FixtureRequest,
             folder = tmp_path_factory.mktemp(WITHOUT_EVENT_HISTORY)
             runs[WITHOUT_EVENT_HISTORY] = pool.submit(run_phase_against, workshop_copy(folder), "tests/audit",
                                                       folder, LOCALAWS_WITHOUT="cloudtrail_events")
+        if LEFT_BEHIND in wanted:
+            folder = tmp_path_factory.mktemp(LEFT_BEHIND)
+            runs[LEFT_BEHIND] = pool.submit(run_phase_against, workshop_copy(folder, TEARDOWN_FAULT), "tests/rds",
+                                            folder)
         for case in CASES:
             if case.id in wanted:
                 folder = tmp_path_factory.mktemp(case.id)
@@ -107,3 +114,12 @@ def test_audit_checks_fail_without_event_history(broken_workshop_runs):
                   "test_rotation_is_recorded_with_its_principals", "test_denied_read_is_recorded",
                   "test_no_event_contains_a_secret_value"):
         assert results.get(check) in ("failed", "error"), f"{check}: {results}\n{output}"
+
+
+def test_teardown_fails_when_the_stack_leaves_something_behind(broken_workshop_runs):
+    """The teardown is verified: a bucket the stack retains is found by the run's tag, and fails the run."""
+    status, results, output = broken_workshop_runs[LEFT_BEHIND].result()
+    assert status != 0, output
+    assert "teardown left behind: arn:aws:s3:::" in output and "trailbucket" in output, output
+    assert results and all(outcome == "passed" for name, outcome in results.items()
+                           if name != "test_credentials_from_secret_work_once_the_database_is_back"), results
