@@ -1,6 +1,9 @@
 """The local AWS process: moto's server with the project's extensions installed.
 
-Usage: python -m localaws.server_process --port PORT --state-dir DIR
+Usage: python -m localaws.server_process --port PORT --state-dir DIR [--owner-pid PID]
+
+The owner is the process the server serves (the suite): the sweeper (`python -m suite.sweeper
+--offline`) takes a server whose owner is gone for a leftover.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--owner-pid", type=int, default=None)
     args = parser.parse_args(argv)
 
     os.environ["LOCALAWS_STATE_DIR"] = args.state_dir

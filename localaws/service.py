@@ -63,7 +63,7 @@ class LocalAWS:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 processes.tied([sys.executable, "-m", "localaws.server_process", "--port", str(self.port),
-                                "--state-dir", str(self.state_dir)]),
+                                "--state-dir", str(self.state_dir), "--owner-pid", str(os.getpid())]),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
         try:

@@ -63,6 +63,11 @@ class Timing:
 OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=60, task_timeout=60, database_timeout=60,
                         rotation_timeout=60, iam_propagation=5, new_role_settle=0, host_keys_timeout=30, events_timeout=10,
                         events_interval=0.5, lookup_interval=0)
+# The live code path aimed at an AWS-compatible endpoint (AWS_ENDPOINT_URL): no AWS
+# propagation delays to wait out, so it polls as offline does, with more room.
+ENDPOINT_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=600, task_timeout=300, database_timeout=300,
+                         rotation_timeout=120, iam_propagation=10, new_role_settle=0, host_keys_timeout=120,
+                         events_timeout=60, events_interval=1, lookup_interval=0.5)
 LIVE_TIMING = Timing(poll_interval=10, waiter_delay=15, stack_timeout=2400, task_timeout=600, database_timeout=1800,
                      rotation_timeout=600, iam_propagation=60, new_role_settle=15, host_keys_timeout=600, events_timeout=15 * 60,
                      events_interval=30, lookup_interval=0.5)
@@ -81,7 +86,8 @@ class AwsTarget:
     secret_name: str
     admin_cidr: Callable[[], str]  # where the suite reaches the bastion from ("the internet")
     can_keep_stack: bool = False  # --keep-stack: only an account outlives the run
-    endpoint_url: str | None = None
+    endpoint_url: str | None = None  # not AWS's own endpoints: the local AWS, or AWS_ENDPOINT_URL
+    endpoint_note: str = ""  # what that endpoint is, for the report and the verdict
     versions: dict[str, str] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
     problems: Callable[[], str | None] = lambda: None  # offline: what the local AWS logged going wrong
@@ -109,7 +115,8 @@ class AwsTarget:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%d%H%M%S") + secrets.token_hex(2)
+    """The run's UTC start time and a random suffix: the sweeper reads a run's age from it."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime()) + secrets.token_hex(2)
 
 
 # The local AWS's data plane: RDS instances, the bastion and task sshd, the task sandbox.
@@ -145,6 +152,7 @@ def offline_target(state_dir: Path) -> AwsTarget:
         mode="offline", region=local.region, account_id="123456789012", run_id=new_run_id(),
         client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
+        endpoint_note="the local AWS",
         versions={"moto": moto.__version__}, close=local.stop, problems=local.problems,
         gone=local.gone,
         image_pusher=lambda ecr, name, uri, docker_dir: _push_offline(ecr, name, uri, docker_dir, state_dir),
@@ -207,10 +215,17 @@ def live_target(region: str | None) -> AwsTarget:
 
     # Names per run: a deleted secret's name stays reserved for its recovery window.
     run_id = new_run_id()
+    elsewhere = not_aws_endpoint()
     return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=run_id,
-                     client_factory=client, bastion=Bastion(), timing=LIVE_TIMING, stack_name=f"smdemo-{run_id}",
-                     secret_name=f"smdemo-{run_id}", admin_cidr=caller_cidr, can_keep_stack=True,
-                     image_pusher=_push_with_docker)
+                     client_factory=client, bastion=Bastion(), timing=ENDPOINT_TIMING if elsewhere else LIVE_TIMING,
+                     stack_name=f"smdemo-{run_id}", secret_name=f"smdemo-{run_id}", admin_cidr=caller_cidr,
+                     can_keep_stack=True, image_pusher=_push_with_docker, endpoint_url=elsewhere,
+                     endpoint_note="not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL)" if elsewhere else "")
+
+
+def not_aws_endpoint() -> str | None:
+    """The endpoint live is pointed at instead of AWS (botocore's AWS_ENDPOINT_URL), if any."""
+    return os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 def caller_cidr() -> str:

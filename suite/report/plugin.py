@@ -8,6 +8,7 @@ The verdict is also the terminal's last line and a JUnit testsuite property.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,11 @@ class InstructorReport:
         self.duration = time.time() - self.started
         self.verdict = self.ledger.verdict(environment_problem(session.config),
                                            session.config.stash.get(LEFT_BEHIND_KEY, None))
+        # Live aimed at something that is not AWS must say so where the verdict is read.
+        elsewhere = [f"live ran against {facts.aws_endpoint}" for mode, facts in
+                     session.config.stash.get(FACTS_KEY, {}).items() if mode == "live" and "not AWS" in facts.aws_endpoint]
+        if elsewhere:
+            self.verdict = dataclasses.replace(self.verdict, reason="; ".join([self.verdict.reason, *elsewhere]))
         try:
             from _pytest.junitxml import xml_key
         except ImportError:  # pragma: no cover - pytest moved it; the report still has the verdict

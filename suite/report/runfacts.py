@@ -53,7 +53,7 @@ def _note_target(facts: dict[str, RunFacts], target: Any) -> None:
     endpoint = target.endpoint_url or target.client("secretsmanager").meta.endpoint_url
     facts[target.mode] = RunFacts(
         mode=target.mode, region=target.region, account=target.account_id, stack=target.stack_name,
-        run_id=target.run_id, aws_endpoint=endpoint + (" (local AWS)" if target.endpoint_url else ""),
+        run_id=target.run_id, aws_endpoint=endpoint + (f" ({target.endpoint_note})" if target.endpoint_note else ""),
         moto=target.versions.get("moto", ""))
 
 

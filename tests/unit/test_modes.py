@@ -45,3 +45,16 @@ def test_live_with_a_wrong_region_says_so():
     assert run.returncode == 4
     assert "region 'mars-north-1' is not an AWS region" in run.stdout
     assert "Traceback" not in run.stdout
+
+
+def test_live_against_an_aws_compatible_endpoint_runs_and_says_so(local_aws, tmp_path):
+    """The live code path, pointed with AWS_ENDPOINT_URL at the local AWS: the RDS phase passes, and
+    the verdict and the environment table name the endpoint (it is not AWS)."""
+    junit = tmp_path / "live.xml"
+    run = pytest_run("-m", "live", "tests/rds", f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}",
+                     "--aws-region", local_aws.region, AWS_ENDPOINT_URL=local_aws.endpoint_url,
+                     SMDEMO_ADMIN_CIDR="127.0.0.1/32", **local_aws.admin.as_environment())
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert f"passed: RDS (live); not run: Fargate, Audit; live ran against {local_aws.endpoint_url} " \
+           f"(not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL))" in run.stdout, run.stdout[-2000:]
+    assert "12 passed" in run.stdout
