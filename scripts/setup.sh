@@ -15,6 +15,7 @@ declare -A needs=(
   [jq]=jq
   [shellcheck]=shellcheck
   [chromium]=chromium
+  [setpriv]=util-linux
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
