@@ -164,8 +164,9 @@ def interrupted_runs(request: pytest.FixtureRequest,
     wanted = {item.callspec.id for item in request.session.items
               if item.module is request.module and hasattr(item, "callspec")}
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
+        # The latest stages take longest: started first, the pool stays full to the end.
         runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp(case), *CASES[case])
-                for case in CASES if case in wanted}
+                for case in reversed(CASES) if case in wanted}
         try:
             yield runs
         finally:

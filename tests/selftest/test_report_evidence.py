@@ -55,7 +55,7 @@ def test_environment_table_holds_the_run_facts(both_modes):
     assert environment["Mode"] == "offline, live"
     assert environment["Region"] == "eu-west-1" and environment["Account"] == "111122223333"
     assert environment["Stack"] == "offline: smdemo · live: smdemo-synthetic"
-    assert environment["AWS endpoint"] == ("offline: http://127.0.0.1:9 (local AWS) · "
+    assert environment["AWS endpoint"] == ("offline: http://127.0.0.1:9 (the local AWS) · "
                                            "live: https://secretsmanager.eu-west-1.amazonaws.com")
     assert environment["Template"] == f"template.yaml sha256 {hashlib.sha256(template).hexdigest()}"
     assert environment["moto (local AWS)"] == "5.2.5"
