@@ -96,11 +96,12 @@ class LocalAWS:
             log = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             log = []
-        marks = [index for index, line in enumerate(log)
-                 if line.startswith("Traceback") or " ERROR " in line or "Errno" in line]
-        if not died and not marks:
+        tracebacks = [index for index, line in enumerate(log) if line.startswith("Traceback")]
+        errors = [index for index, line in enumerate(log) if " ERROR " in line or "Errno" in line]
+        if not died and not tracebacks and not errors:
             return None
-        shown = log[marks[-1]:marks[-1] + lines] if marks else log[-lines:]  # the last error, from its start
+        start = (tracebacks or errors or [max(len(log) - lines, 0)])[-1]  # the last error, from its start
+        shown = log[start:start + lines]
         head = f"the local AWS exited with status {self.process.returncode}; " if died else ""
         return f"{head}{self.log_path}:\n" + "\n".join(shown)
 

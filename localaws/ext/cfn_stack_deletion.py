@@ -54,56 +54,22 @@ class DeletionFailed(Exception):
         self.reasons = reasons  # logical id -> why it could not be deleted
 
 
-def _references(value: Any) -> set[str]:
-    """Logical ids a template value refers to (Ref, Fn::GetAtt, ${Name} in Fn::Sub)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                found.add(inner)
-            elif key == "Fn::GetAtt":
-                found.add(inner[0] if isinstance(inner, list) else str(inner).split(".")[0])
-            elif key == "Fn::Sub":
-                text = inner[0] if isinstance(inner, list) else inner
-                if isinstance(text, str):
-                    found |= {name.split(".")[0] for name in _sub_names(text)}
-                if isinstance(inner, list) and len(inner) > 1:
-                    found |= _references(inner[1])
-            else:
-                found |= _references(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            found |= _references(inner)
-    return found
+def dependencies(template: dict[str, Any], region: str) -> dict[str, set[str]]:
+    """logical id -> the stack's resources it depends on (Ref, Fn::GetAtt, Fn::Sub, DependsOn),
+    from the template's graph as cfn-lint builds it."""
+    from cfnlint.template import Template  # imported here: only a deletion needs it
 
-
-def _sub_names(text: str) -> list[str]:
-    names, start = [], text.find("${")
-    while start >= 0:
-        end = text.find("}", start)
-        if end < 0:
-            break
-        if text[start + 2:start + 3] != "!":
-            names.append(text[start + 2:end])
-        start = text.find("${", end)
-    return names
-
-
-def dependencies(resources: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
-    """logical id -> the stack's resources it depends on."""
-    graph = {}
-    for logical_id, resource in resources.items():
-        depends_on = resource.get("DependsOn") or []
-        depends_on = [depends_on] if isinstance(depends_on, str) else list(depends_on)
-        needs = _references(resource.get("Properties") or {}) | set(depends_on)
-        graph[logical_id] = {name for name in needs if name in resources and name != logical_id}
-    return graph
+    graph = Template("stack", template, [region]).graph.graph
+    resources = template.get("Resources") or {}
+    return {logical_id: {needed for needed in (graph.successors(logical_id) if logical_id in graph else ())
+                         if needed in resources and needed != logical_id}
+            for logical_id in resources}
 
 
 def delete_in_order(self: ResourceMap, stack: Stack) -> None:
     """Delete dependents first; a failure keeps what it depends on, and the rest goes on."""
     resources = self._resource_json_map
-    needs = dependencies(resources)
+    needs = dependencies(self._template, self._region_name)
     remaining = {logical_id for logical_id, resource in resources.items()
                  if resource.get("DeletionPolicy") != "Retain" and logical_id in self._parsed_resources}
     failed: dict[str, str] = {}

@@ -21,7 +21,13 @@ log = logging.getLogger("localaws.cloudformation")
 _original_create = ResourceMap.create
 
 
+# Types whose physical id (what Ref returns) is their ARN, and which have no Arn attribute.
+ARN_IS_PHYSICAL_ID = {"AWS::SecretsManager::Secret"}
+
+
 def _arn(resource: Any) -> str | None:
+    if getattr(resource, "cf_resource_type", None) in ARN_IS_PHYSICAL_ID:
+        return resource.physical_resource_id
     arn = getattr(resource, "arn", None)
     if isinstance(arn, str) and arn.startswith("arn:"):
         return arn
