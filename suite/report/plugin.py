@@ -64,8 +64,8 @@ class InstructorReport:
         self.verdict = self.ledger.verdict(environment_problem(session.config),
                                            session.config.stash.get(LEFT_BEHIND_KEY, None))
         # Live aimed at something that is not AWS must say so where the verdict is read.
-        elsewhere = [f"live ran against {facts.aws_endpoint}" for mode, facts in
-                     session.config.stash.get(FACTS_KEY, {}).items() if mode == "live" and "not AWS" in facts.aws_endpoint]
+        elsewhere = [f"{mode} ran against {facts.aws_endpoint}" for mode, facts in
+                     session.config.stash.get(FACTS_KEY, {}).items() if "not AWS" in facts.aws_endpoint]
         if elsewhere:
             self.verdict = dataclasses.replace(self.verdict, reason="; ".join([self.verdict.reason, *elsewhere]))
         try:
