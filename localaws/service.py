@@ -81,6 +81,15 @@ class LocalAWS:
             raise LocalAWSError(f"the local AWS exited at start; see {self.log_path}:\n{self._log_tail()}")
         urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1).read()
 
+    def violations(self) -> list[dict[str, str]]:
+        """The answers the server sent unlike AWS's model (localaws/ext/response_shapes.py): each
+        {service, operation, member, problem}, once."""
+        try:
+            lines = (self.state_dir / "response-violations.jsonl").read_text().splitlines()
+        except OSError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
     def gone(self) -> str | None:
         """Why the server no longer serves (it exited on its own), or None while it runs or after stop()."""
         if self.process is None or self.stopping or self.process.poll() is None:

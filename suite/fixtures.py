@@ -19,7 +19,7 @@ from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.report.phases import PHASES, phase_of
 from suite.interrupts import INTERRUPTS
-from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, stop_for_environment, watch_target
+from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
 from suite.targets import AwsTarget, EnvironmentProblem, live_target, offline_target
 from suite.teardown import LEFT_BEHIND_KEY, leftovers
 from suite.workshop import Workshop, read_secret_document
@@ -89,7 +89,14 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         found = target.problems()
         if found:
             request.config.stash.setdefault(LOCAL_AWS_PROBLEMS_KEY, {})[target.mode] = found
+        off_model = target.off_model()
         target.close()
+        if off_model:  # the local AWS is not what the checks should believe: the run fails, naming it
+            described = [f"{v['service']} {v['member']}: {v['problem']}" for v in off_model]
+            request.config.stash[PROBLEM_KEY] = "the local AWS answered unlike AWS's model: " + "; ".join(described[:5])
+            if not INTERRUPTS.raised:
+                pytest.fail("the local AWS answered unlike AWS's model (localaws/ext/response_shapes.py):\n"
+                            + "\n".join(f"  {line}" for line in described), pytrace=False)
 
 
 @pytest.fixture(scope="session")

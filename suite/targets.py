@@ -92,6 +92,7 @@ class AwsTarget:
     close: Callable[[], None] = lambda: None
     problems: Callable[[], str | None] = lambda: None  # offline: what the local AWS logged going wrong
     gone: Callable[[], str | None] = lambda: None  # offline: why the local AWS stopped serving, if it did
+    off_model: Callable[[], list[dict[str, str]]] = lambda: []  # offline: answers unlike AWS's model
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     # (ecr client, repository name, repository URI, docker folder) -> the pushed image's URI
     image_pusher: Callable[[Any, str, str, Path], str] | None = None
@@ -154,7 +155,7 @@ def offline_target(state_dir: Path) -> AwsTarget:
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
         versions={"moto": moto.__version__}, close=local.stop, problems=local.problems,
-        gone=local.gone,
+        gone=local.gone, off_model=local.violations,
         image_pusher=lambda ecr, name, uri, docker_dir: _push_offline(ecr, name, uri, docker_dir, state_dir),
     )
 

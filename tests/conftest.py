@@ -19,3 +19,6 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
         yield aws
     finally:
         aws.stop()
+    off_model = aws.violations()  # every answer of the session's calls, against AWS's model
+    assert not off_model, "the local AWS answered unlike AWS's model:\n" + "\n".join(
+        f"  {v['service']} {v['member']}: {v['problem']}" for v in off_model)

@@ -14,18 +14,26 @@ from localaws.ext import (
     cfn_stack_tags,
     cloudtrail_events,
     ec2_hosts,
+    ec2_images,
     ecr_blobs,
     ecs_tasks,
     iam_enforcement,
+    json_answers,
     lambda_runtime,
+    rds_answers,
+    registrations,
     rds_databases,
+    response_shapes,
+    secrets_answers,
     secrets_rotation,
 )
 
-MODULES = (secrets_rotation, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
+MODULES = (secrets_rotation, secrets_answers, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
            cfn_stack_tags,
-           lambda_runtime, rds_databases, cfn_ecs, ecr_blobs, ecs_tasks, ec2_hosts,
-           iam_enforcement, cloudtrail_events)  # last: outermost, it records every final answer, denials too
+           lambda_runtime, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs, ecs_tasks, ec2_hosts, ec2_images,
+           iam_enforcement, cloudtrail_events,  # it records every final answer, denials too
+           json_answers,  # the answer's JSON as AWS serializes it
+           response_shapes)  # last: it checks each answer as the client gets it
 
 
 def install_all() -> None:

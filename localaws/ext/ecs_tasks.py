@@ -301,7 +301,7 @@ class TaskRuntime:
         complete = len(chunk) if final else chunk.rfind(b"\n") + 1  # at exit, the last line too
         if target is not None and complete:
             backend, group, stream = target
-            events = [{"timestamp": unix_time_millis(), "message": line}
+            events = [{"timestamp": int(unix_time_millis()), "message": line}  # whole milliseconds, as AWS
                       for line in chunk[:complete].decode(errors="replace").splitlines()]
             if events:
                 backend.put_log_events(group, stream, events)

@@ -218,3 +218,13 @@ def test_rotate_immediately_false_runs_only_test_secret_and_adds_no_version(loca
     described = sm.describe_secret(SecretId=arn)
     assert described["RotationEnabled"] is True
     assert described["RotationRules"]["AutomaticallyAfterDays"] == 7
+
+
+def test_a_rotation_sets_the_rotation_dates(local_aws, rotation):
+    """DescribeSecret after a rotation: LastRotatedDate (when it last rotated) and NextRotationDate
+    (when the schedule rotates it next, within AutomaticallyAfterDays of it), as the API reference lists them."""
+    described = local_aws.client("secretsmanager").describe_secret(SecretId=rotation["arn"])
+    assert described["RotationEnabled"] is True
+    rotated, upcoming = described["LastRotatedDate"], described["NextRotationDate"]
+    assert abs(time.time() - rotated.timestamp()) < 120
+    assert 0 < (upcoming - rotated).total_seconds() <= 30 * 86400 + 86400

@@ -21,7 +21,8 @@ may hold a literal password) are left out; responseElements keep only identifier
 allow-list); no digest files and no service events (RotationSucceeded ...); the calls AWS
 services make on the caller's behalf (CloudFormation, Lambda assuming its role) are not
 events.
-moto 5.2.5 records nothing, has no LookupEvents, and its DescribeTrails ignores trailNameList.
+moto 5.2.5 records nothing, has no LookupEvents, its DescribeTrails ignores trailNameList, and
+its CreateTrail answers members its output shape does not have.
 
 Laid out as moto lays out a service: identity, records, models (the state, per account and
 region), the recorder hooks, responses, exceptions.
@@ -41,3 +42,4 @@ def install() -> None:
     S3Response.key_response = recorder.key_response  # type: ignore[method-assign]
     CloudTrailResponse.lookup_events = responses.lookup_events  # type: ignore[attr-defined]
     CloudTrailResponse.describe_trails = responses.describe_trails  # type: ignore[method-assign]
+    CloudTrailResponse.create_trail = responses.create_trail  # type: ignore[method-assign]

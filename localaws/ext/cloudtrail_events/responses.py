@@ -85,6 +85,19 @@ def lookup_events(self: CloudTrailResponse) -> str:
     return json.dumps(answer)
 
 
+_original_create_trail = CloudTrailResponse.create_trail
+# CreateTrail's output shape (CloudTrail API reference, CreateTrail "Response Elements"):
+# moto answers the whole trail description, which also holds DescribeTrails' members.
+CREATE_TRAIL_MEMBERS = {"Name", "S3BucketName", "S3KeyPrefix", "SnsTopicName", "SnsTopicARN",
+                        "IncludeGlobalServiceEvents", "IsMultiRegionTrail", "TrailARN", "LogFileValidationEnabled",
+                        "CloudWatchLogsLogGroupArn", "CloudWatchLogsRoleArn", "KmsKeyId", "IsOrganizationTrail"}
+
+
+def create_trail(self: CloudTrailResponse) -> str:
+    answer = json.loads(_original_create_trail(self))
+    return json.dumps({key: value for key, value in answer.items() if key in CREATE_TRAIL_MEMBERS})
+
+
 def describe_trails(self: CloudTrailResponse) -> str:
     """trailNameList: only the trails named (by name or ARN); unknown names are left out."""
     names = self._get_param("trailNameList") or []

@@ -1,0 +1,74 @@
+"""localaws.ext.secrets_answers: Secrets Manager's answers as its API reference documents them.
+
+AWS: Secrets Manager API reference, DescribeSecret ("VersionIdsToStages ... A version that does
+not have any staging labels attached is considered deprecated", "LastAccessedDate ... rounded
+to the date"), ListSecretVersionIds ("IncludeDeprecated ... By default, versions without
+staging labels aren't included"), ListSecrets (SecretVersionsToStages), DeleteSecret
+(DeletedDate), RotateSecret (LastRotatedDate, NextRotationDate).
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.fidelity.helpers import unique
+
+DAY = 86400
+
+
+@pytest.fixture()
+def secret_with_history(local_aws):
+    """A secret with three versions: AWSCURRENT, AWSPREVIOUS, and one that lost its labels."""
+    sm = local_aws.client("secretsmanager")
+    arn = sm.create_secret(Name=unique("fid-answers"), SecretString="v1")["ARN"]
+    first = sm.list_secret_version_ids(SecretId=arn)["Versions"][0]["VersionId"]
+    sm.put_secret_value(SecretId=arn, SecretString="v2")
+    sm.put_secret_value(SecretId=arn, SecretString="v3")  # v1 loses AWSPREVIOUS: deprecated
+    return sm, arn, first
+
+
+def test_describe_secret_lists_labelled_versions_and_no_nulls(local_aws, secret_with_history):
+    sm, arn, deprecated = secret_with_history
+    described = sm.describe_secret(SecretId=arn)
+    assert deprecated not in described["VersionIdsToStages"]
+    assert sorted(described["VersionIdsToStages"].values()) == [["AWSCURRENT"], ["AWSPREVIOUS"]]
+    assert "SecretVersionsToStages" not in described and "DeletedDate" not in described
+    listed = next(entry for entry in sm.list_secrets()["SecretList"] if entry["ARN"] == arn)
+    assert listed["SecretVersionsToStages"] == described["VersionIdsToStages"] and "VersionIdsToStages" not in listed
+
+
+def test_last_accessed_date_is_the_day_of_the_last_read(local_aws, secret_with_history):
+    sm, arn, _ = secret_with_history
+    assert "LastAccessedDate" not in sm.describe_secret(SecretId=arn)  # never read yet
+    sm.get_secret_value(SecretId=arn)
+    accessed = sm.describe_secret(SecretId=arn)["LastAccessedDate"]
+    assert accessed.timestamp() % DAY == 0 and time.time() - accessed.timestamp() < DAY
+    current = next(v for v in sm.list_secret_version_ids(SecretId=arn)["Versions"] if "AWSCURRENT" in v["VersionStages"])
+    assert current["LastAccessedDate"] == accessed
+
+
+def test_list_secret_version_ids_answers_the_arn_fixed_dates_and_deprecated_versions_on_request(
+        local_aws, secret_with_history):
+    sm, arn, deprecated = secret_with_history
+    by_name = sm.list_secret_version_ids(SecretId=arn.split(":secret:")[1][:-7])
+    assert by_name["ARN"] == arn and "NextToken" not in by_name
+    assert deprecated not in [v["VersionId"] for v in by_name["Versions"]]
+    everything = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
+    assert deprecated in [v["VersionId"] for v in everything]
+    time.sleep(1.1)
+    again = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
+    assert [v["CreatedDate"] for v in again] == [v["CreatedDate"] for v in everything]  # not the time of the call
+    page = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True, MaxResults=2)
+    rest = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True, MaxResults=2, NextToken=page["NextToken"])
+    assert len(page["Versions"]) == 2 and len(rest["Versions"]) == 1 and "NextToken" not in rest
+
+
+def test_scheduled_deletion_has_a_deleted_date(local_aws):
+    sm = local_aws.client("secretsmanager")
+    arn = sm.create_secret(Name=unique("fid-deleted"), SecretString="x")["ARN"]
+    sm.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+    assert "DeletedDate" in sm.describe_secret(SecretId=arn)
+    sm.restore_secret(SecretId=arn)
+    assert "DeletedDate" not in sm.describe_secret(SecretId=arn)
+    sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
