@@ -131,7 +131,10 @@ def xml_violations(shape: Shape, element: ET.Element, path: str, protocol: str) 
                     yield f"{path}.{tag}", "not a member of the output shape"
                 continue
             present.add(tag)
-            yield from xml_violations(member, child, f"{path}.{tag}", protocol)
+            if member.type_name == "list" and member.serialization.get("flattened"):
+                yield from xml_violations(member.member, child, f"{path}.{tag}[]", protocol)  # one of its items
+            else:
+                yield from xml_violations(member, child, f"{path}.{tag}", protocol)
         for required in shape.required_members:
             member = shape.members[required]
             if not member.serialization.get("location") and \
@@ -194,8 +197,8 @@ def violations(service: str, operation: str, status: int, body: Any) -> list[tup
         except ValueError:
             return [(operation, "the body is not JSON")]
         return list(json_violations(output, document, operation))
-    if model.protocol == "rest-xml" or not text.strip():
-        return []  # S3 answers through its own handlers
+    if not text.strip():
+        return []
     try:
         root = ET.fromstring(text)
     except ET.ParseError:
@@ -206,7 +209,28 @@ def violations(service: str, operation: str, status: int, body: Any) -> list[tup
         if found is None:
             return [(operation, f"no <{wrapper}> element")]
         return list(xml_violations(output, found, operation, "query"))
-    return list(xml_violations(output, root, operation, model.protocol))
+    return list(xml_violations(output, root, operation, "query" if model.protocol == "rest-xml" else model.protocol))
+
+
+# S3 answers outside call_action (REST, by bucket and key): its operation from the request,
+# for those with an XML answer (the others answer headers, nothing, or an object's bytes).
+S3_BUCKET_GETS = (("versions", "ListObjectVersions"), ("list-type", "ListObjectsV2"), ("tagging", "GetBucketTagging"),
+                  ("location", "GetBucketLocation"), ("acl", "GetBucketAcl"), ("versioning", "GetBucketVersioning"),
+                  ("encryption", "GetBucketEncryption"), ("uploads", "ListMultipartUploads"))
+
+
+def s3_operation(method: str, query: dict[str, Any], key: bool) -> str | None:
+    if key:
+        return None
+    if method == "GET":
+        return next((operation for marker, operation in S3_BUCKET_GETS if marker in query),
+                    None if set(query) & {"policy", "cors", "lifecycle", "website", "logging", "notification",
+                                          "replication", "ownershipControls", "publicAccessBlock", "object-lock",
+                                          "inventory", "metrics", "analytics", "intelligent-tiering", "accelerate",
+                                          "requestPayment"} else "ListObjects")
+    if method == "POST" and "delete" in query:
+        return "DeleteObjects"
+    return None
 
 
 def record(service: str, operation: str, found: list[tuple[str, str]]) -> None:
@@ -240,3 +264,22 @@ def install() -> None:
         return result
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]
+
+    from moto.s3.responses import S3Response
+
+    bucket_answer = S3Response.bucket_response
+
+    def bucket_response(self: S3Response, request: Any, full_url: str, headers: Any) -> Any:
+        result = bucket_answer(self, request, full_url, headers)
+        try:
+            query = dict(getattr(request, "args", None) or {})
+            operation = s3_operation(request.method, query, key=False)
+            if operation and isinstance(result, tuple) and len(result) == 3:
+                found = violations("s3", operation, int(result[0]), result[2])
+                if found:
+                    record("s3", operation, found)
+        except Exception:  # noqa: BLE001 - checking an answer must never break it
+            log.debug("could not check an S3 answer", exc_info=True)
+        return result
+
+    S3Response.bucket_response = bucket_response  # type: ignore[method-assign]
