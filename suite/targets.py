@@ -48,6 +48,7 @@ class Timing:
     task_timeout: float  # a Fargate task: PROVISIONING to RUNNING, or to STOPPED
     database_timeout: float  # StopDBInstance / StartDBInstance: 10 to 15 minutes each
     rotation_timeout: float  # the default of --rotation-timeout
+    rotation_settle: float  # after AWSCURRENT moved, for Secrets Manager to take AWSPENDING off
     iam_propagation: float  # a new IAM grant reaches every endpoint: seconds
     new_role_settle: float  # a brand-new role, before another service (ECS) can assume it
     host_keys_timeout: float  # a host's console output or a task's log shows its SSH host keys
@@ -61,15 +62,15 @@ class Timing:
 
 
 OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=60, task_timeout=60, database_timeout=60,
-                        rotation_timeout=60, iam_propagation=5, new_role_settle=0, host_keys_timeout=30, events_timeout=10,
+                        rotation_timeout=60, rotation_settle=5, iam_propagation=5, new_role_settle=0, host_keys_timeout=30, events_timeout=10,
                         events_interval=0.5, lookup_interval=0)
 # The live code path aimed at an AWS-compatible endpoint (AWS_ENDPOINT_URL): no AWS
 # propagation delays to wait out, so it polls as offline does, with more room.
 ENDPOINT_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=600, task_timeout=300, database_timeout=300,
-                         rotation_timeout=120, iam_propagation=10, new_role_settle=0, host_keys_timeout=120,
+                         rotation_timeout=120, rotation_settle=10, iam_propagation=10, new_role_settle=0, host_keys_timeout=120,
                          events_timeout=60, events_interval=1, lookup_interval=0.5)
 LIVE_TIMING = Timing(poll_interval=10, waiter_delay=15, stack_timeout=2400, task_timeout=600, database_timeout=1800,
-                     rotation_timeout=600, iam_propagation=60, new_role_settle=15, host_keys_timeout=600, events_timeout=15 * 60,
+                     rotation_timeout=600, rotation_settle=60, iam_propagation=60, new_role_settle=15, host_keys_timeout=600, events_timeout=15 * 60,
                      events_interval=30, lookup_interval=0.5)
 
 

@@ -144,18 +144,30 @@ class Workshop:
         return self.secrets_manager().rotate_secret(SecretId=self.secret_arn)["VersionId"]
 
     def wait_for_current(self, token: str) -> dict[str, list[str]]:
-        """Bounded polling of DescribeSecret until `token` holds AWSCURRENT."""
+        """Bounded polling of DescribeSecret until the rotation to `token` has finished: the version
+        holds AWSCURRENT, and Secrets Manager has taken AWSPENDING off it, which it does once the
+        function's finishSecret has returned (AWSCURRENT moves inside finishSecret, which may still
+        be at work). A function that leaves AWSPENDING there is given `rotation_settle` seconds."""
         @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(self.poll_interval),
                retry=retry_if_result(lambda labels: "AWSCURRENT" not in labels.get(token, [])))
-        def poll() -> dict[str, list[str]]:
+        def current() -> dict[str, list[str]]:
+            return self.labels()
+
+        @retry(stop=stop_after_delay(self.aws.timing.rotation_settle), wait=wait_fixed(self.poll_interval),
+               retry=retry_if_result(lambda labels: "AWSPENDING" in labels.get(token, [])))
+        def settled() -> dict[str, list[str]]:
             return self.labels()
 
         try:
-            return poll()
+            current()
         except RetryError:
             raise RotationDidNotFinish(
                 f"rotation to version {short(token)} did not finish within {self.rotation_timeout:.0f}s; "
                 f"staging labels now: {self.labels_shown()}") from None
+        try:
+            return settled()
+        except RetryError as lingering:  # judged by the check on AWSPENDING, not here
+            return lingering.last_attempt.result()
 
     def rotate(self) -> str:
         token = self.start_rotation()
