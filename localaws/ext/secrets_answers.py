@@ -21,6 +21,7 @@ import json
 import time
 from typing import Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.secretsmanager.responses import SecretsManagerResponse
 
@@ -82,8 +83,12 @@ def list_secret_version_ids(self: SecretsManagerResponse) -> str:
                  **({"LastAccessedDate": version["last_accessed_date"]} if "last_accessed_date" in version else {})}
                 for version_id, version in secret.versions.items()
                 if deprecated_too or version["version_stages"]]
-    start = int(self._get_param("NextToken") or 0)
-    size = int(self._get_param("MaxResults") or len(versions) or 1)
+    token, size = self._get_param("NextToken"), self._get_param("MaxResults")
+    if token is not None and not str(token).isdigit():
+        raise JsonRESTError("InvalidNextTokenException", "The NextToken value is invalid.")
+    if size is not None and not 1 <= int(size) <= 100:
+        raise JsonRESTError("InvalidParameterException", "MaxResults must be between 1 and 100.")
+    start, size = int(token or 0), int(size or len(versions) or 1)
     answer: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name, "Versions": versions[start:start + size]}
     if start + size < len(versions):
         answer["NextToken"] = str(start + size)

@@ -62,6 +62,10 @@ def test_list_secret_version_ids_answers_the_arn_fixed_dates_and_deprecated_vers
     page = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True, MaxResults=2)
     rest = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True, MaxResults=2, NextToken=page["NextToken"])
     assert len(page["Versions"]) == 2 and len(rest["Versions"]) == 1 and "NextToken" not in rest
+    with pytest.raises(sm.exceptions.InvalidNextTokenException):
+        sm.list_secret_version_ids(SecretId=arn, NextToken="not-a-token")
+    with pytest.raises(sm.exceptions.InvalidParameterException):
+        sm.list_secret_version_ids(SecretId=arn, MaxResults=101)
 
 
 def test_scheduled_deletion_has_a_deleted_date(local_aws):
