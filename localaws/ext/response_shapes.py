@@ -246,7 +246,7 @@ def record(service: str, operation: str, found: list[tuple[str, str]]) -> None:
             with open(Path(state) / VIOLATIONS_FILE, "a") as out:
                 out.writelines(json.dumps(entry) + "\n" for entry in new)
     for entry in new:
-        log.warning("%s %s: %s: %s", service, operation, entry["member"], problem)
+        log.warning("%s %s: %s: %s", service, operation, entry["member"], entry["problem"])
 
 
 def install() -> None:
