@@ -1,44 +1,90 @@
-"""Runs one Lambda invocation: `lambda_bootstrap.py CODE_DIR MODULE.HANDLER RESULT_FILE`, event on stdin.
+"""One Lambda execution environment: `lambda_bootstrap.py CODE_DIR MODULE.HANDLER LOG_FILE`.
 
-Like the Lambda Python runtime: the code directory comes first on sys.path, logging goes to
-stdout (the function's log stream), an uncaught exception becomes an
-{"errorMessage", "errorType"} result and a non-zero exit status.
+Like the Lambda Python runtime: the code directory comes first on sys.path, the handler's
+module is imported once (the init phase) and then called once per invocation for as long
+as the environment lives, so module-level state (clients, connections) carries over between
+invocations as it does in AWS. Logging and print go to LOG_FILE (the function's log
+stream); an uncaught exception becomes an {"errorMessage", "errorType"} result.
+
+Protocol with localaws.lambda_environments: one JSON line per invocation on stdin
+({"event", "request_id", "deadline_ms", "log_stream", "function_arn"}), one JSON line per result on the
+original stdout ({"result", "errored"}), written only once the invocation's log is flushed.
 """
 import importlib
 import json
 import logging
+import os
 import sys
+import time
 import traceback
 
 
-class _Context:
-    def __init__(self, name: str):
-        self.function_name = name
-        self.aws_request_id = "local"
+class LambdaContext:
+    """The attributes the Python runtime's context object has."""
+
+    def __init__(self, request: dict, module_name: str):
+        env = os.environ
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", module_name)
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.invoked_function_arn = request.get("function_arn", "")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.aws_request_id = request["request_id"]
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = request.get("log_stream", "")
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = request["deadline_ms"]
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def _handler(code_dir: str, handler_spec: str):
+    sys.path.insert(0, code_dir)
+    module_name, function_name = handler_spec.rsplit(".", 1)
+    return module_name, getattr(importlib.import_module(module_name), function_name)
+
+
+def _error(error: BaseException) -> dict:
+    # Only the exception's type and message: the runtime's log line, no locals.
+    print(f"[ERROR] {type(error).__name__}: {error}", flush=True)
+    print("".join(traceback.format_tb(error.__traceback__)), flush=True)
+    return {"errorMessage": str(error), "errorType": type(error).__name__}
 
 
 def main() -> int:
-    code_dir, handler_spec, result_path = sys.argv[1:4]
-    sys.path.insert(0, code_dir)
+    code_dir, handler_spec, log_path = sys.argv[1:4]
+    channel = os.fdopen(os.dup(1), "w")  # results; fds 1 and 2 become the log
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="[%(levelname)s] %(message)s")
-    module_name, function_name = handler_spec.rsplit(".", 1)
-    event = json.loads(sys.stdin.read() or "{}")
+    init_error = None
+    module_name = handler_spec.rsplit(".", 1)[0]
     try:
-        handler = getattr(importlib.import_module(module_name), function_name)
-        result = handler(event, _Context(module_name))
-        status = 0
-    except Exception as error:  # reported to the caller as the runtime does
-        # Only the exception's type and message: the runtime's log line, no locals.
-        print(f"[ERROR] {type(error).__name__}: {error}", flush=True)
-        print("".join(traceback.format_tb(error.__traceback__)), flush=True)
-        result = {"errorMessage": str(error), "errorType": type(error).__name__}
-        status = 1
-    with open(result_path, "w") as out:
-        json.dump(result, out)
-    return status
+        module_name, handler = _handler(code_dir, handler_spec)
+    except Exception as error:  # Runtime.ImportModuleError in AWS: every invocation reports it
+        init_error = error
+    for line in sys.stdin:
+        request = json.loads(line)
+        if init_error is not None:
+            result, errored = _error(init_error), True
+        else:
+            try:
+                result, errored = handler(request["event"], LambdaContext(request, module_name)), False
+            except Exception as error:  # reported to the caller as the runtime does
+                result, errored = _error(error), True
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            answer = json.dumps({"result": result, "errored": errored})
+        except (TypeError, ValueError) as error:  # Runtime.MarshalError in AWS
+            answer = json.dumps({"result": {"errorMessage": f"Unable to marshal response: {error}",
+                                            "errorType": "Runtime.MarshalError"}, "errored": True})
+        channel.write(answer + "\n")
+        channel.flush()
+    return 0
 
 
 if __name__ == "__main__":

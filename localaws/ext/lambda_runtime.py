@@ -1,11 +1,12 @@
-"""Lambda Invoke runs the deployed code for real, in its own process.
+"""Lambda Invoke runs the deployed code for real, in an execution environment of its own
+(a warm process reused between invocations: localaws/lambda_environments.py).
 
 AWS: the function's handler runs with the function's environment variables and
 temporary credentials of its execution role (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_SESSION_TOKEN), its output goes to the log group /aws/lambda/<name>, an uncaught
 exception is reported as X-Amz-Function-Error: Unhandled with an errorMessage/errorType
-payload, and an invocation past the function's Timeout is stopped. Each invocation writes to a
-stream of its own, its events stamped in whole milliseconds.
+payload, and an invocation past the function's Timeout is stopped. Each execution environment writes one
+stream, its events stamped in whole milliseconds.
 moto 5.2.5 needs a Docker engine for any of this.
 """
 from __future__ import annotations
@@ -16,24 +17,19 @@ import io
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from localaws import processes
 from localaws.access_keys import assume_service_role
+from localaws.lambda_environments import ENVIRONMENTS
 
-RUNNER = Path(__file__).resolve().parent.parent / "lambda_bootstrap.py"
 STATE_DIR = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir()))
 CODE_ROOT = STATE_DIR / "lambda-code"
-RESULTS = STATE_DIR / "lambda-results"  # in the run's own directory: an interrupted invocation leaves nothing elsewhere
 
 
 def _code_dir(function: LambdaFunction) -> Path:
@@ -73,46 +69,25 @@ def _environment(function: LambdaFunction) -> dict[str, str]:
     return env
 
 
+def _configuration_key(function: LambdaFunction) -> str:
+    """What an execution environment is made for: a change to any of it retires warm environments."""
+    settings = [hashlib.sha256(function.code_bytes).hexdigest(), function.handler, function.role,
+                sorted((function.environment_vars or {}).items()), function.timeout, function.memory_size]
+    return hashlib.sha256(json.dumps(settings, default=str).encode()).hexdigest()
+
+
 def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
     self.logs_backend.ensure_log_group(self.logs_group_name)
-    code_dir = _code_dir(self)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("r", suffix=".json", delete=False, dir=RESULTS) as result_file:
-        result_path = result_file.name
-    try:
-        try:
-            completed = processes.run(
-                [sys.executable, str(RUNNER), str(code_dir), self.handler, result_path],
-                input=json.dumps(event if event is not None else {}),
-                capture_output=True,
-                text=True,
-                env=_environment(self),
-                cwd=code_dir,
-                timeout=float(self.timeout or 3),
-            )
-            logs = completed.stdout + completed.stderr
-            result = Path(result_path).read_text() or "null"
-            errored = completed.returncode != 0
-        except subprocess.TimeoutExpired as expired:
-            logs = (expired.stdout or "") + (expired.stderr or "")
-            if isinstance(logs, bytes):
-                logs = logs.decode(errors="replace")
-            result = json.dumps({"errorMessage": f"Task timed out after {self.timeout} seconds",
-                                 "errorType": "Sandbox.Timedout"})
-            errored = True
-    finally:
-        os.unlink(result_path)
-    self.save_logs(logs or "(no output)")
-    return result, errored, logs
-
-
-def save_logs(self: LambdaFunction, output: str) -> None:
-    """One stream per invocation (`YYYY/MM/DD/[VERSION]ID`), timestamps as whole milliseconds."""
-    stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{self.version}]{uuid.uuid4().hex}"
-    self.logs_backend.create_log_stream(self.logs_group_name, stream)
+    outcome, stream, cold = ENVIRONMENTS.invoke(
+        self.function_arn, _configuration_key(self),
+        lambda: (_code_dir(self), self.handler, _environment(self)),
+        event if event is not None else {}, float(self.timeout or 3), int(self.memory_size or 128), str(self.version))
+    if cold:
+        self.logs_backend.create_log_stream(self.logs_group_name, stream)
     now = int(time.time() * 1000)
     self.logs_backend.put_log_events(self.logs_group_name, stream,
-                                     [{"timestamp": now, "message": line} for line in output.splitlines()])
+                                     [{"timestamp": now, "message": line} for line in outcome.log.splitlines()])
+    return outcome.result, outcome.errored, outcome.log
 
 
 def invoke(self: LambdaFunction, body: str, request_headers: Any, response_headers: Any) -> bytes:
@@ -126,7 +101,10 @@ def invoke(self: LambdaFunction, body: str, request_headers: Any, response_heade
     return result.encode()
 
 
+def stop_all() -> None:
+    ENVIRONMENTS.stop_all()
+
+
 def install() -> None:
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
-    LambdaFunction.save_logs = save_logs  # type: ignore[method-assign]
     LambdaFunction.invoke = invoke  # type: ignore[method-assign]

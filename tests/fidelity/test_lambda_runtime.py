@@ -17,8 +17,20 @@ import time
 import boto3
 
 
+INVOCATIONS = 0  # module state: survives between invocations of a warm environment
+
+
 def handler(event, context):
+    global INVOCATIONS
+    INVOCATIONS += 1
     action = event.get("action")
+    if action == "context":
+        return {"pid": os.getpid(), "invocations": INVOCATIONS, "request_id": context.aws_request_id,
+                "log_stream": context.log_stream_name, "log_group": context.log_group_name,
+                "function_name": context.function_name, "arn": context.invoked_function_arn,
+                "memory": context.memory_limit_in_mb, "remaining_ms": context.get_remaining_time_in_millis()}
+    if action == "exit":
+        os._exit(3)
     if action == "fail":
         raise ValueError("deliberate failure " + event["marker"])
     if action == "sleep":
@@ -107,3 +119,56 @@ def test_invocation_past_the_timeout_is_stopped(local_aws, function):
     assert response.get("FunctionError") == "Unhandled"
     assert "Task timed out" in result["errorMessage"]
     assert elapsed < 3, f"the invocation was not stopped at its 1 s timeout ({elapsed:.1f}s)"
+    _, fresh = _invoke(local_aws, name, {"action": "context"})
+    assert fresh["invocations"] == 1, "a timed-out invocation's environment was reused"
+
+
+def test_warm_environment_is_reused_and_keeps_module_state(local_aws, function):
+    """"After the function and all extensions have completed, Lambda maintains the execution environment
+    for some time in anticipation of another function invocation ... objects declared outside of the
+    function's handler method remain initialized" (Lambda developer guide, "Lambda execution environment
+    lifecycle", invoke phase): two invocations in a row run in the same process, module state kept."""
+    _, first = _invoke(local_aws, function["name"], {"action": "context"})
+    _, second = _invoke(local_aws, function["name"], {"action": "context"})
+    assert second["pid"] == first["pid"]
+    assert second["invocations"] > first["invocations"]
+    assert second["request_id"] != first["request_id"]
+    assert second["log_stream"] == first["log_stream"]
+
+
+def test_context_object_has_the_runtimes_attributes(local_aws, function):
+    """The context object: function_name, invoked_function_arn, memory_limit_in_mb, aws_request_id,
+    log_group_name, log_stream_name, get_remaining_time_in_millis() (Lambda developer guide, "Using the
+    Lambda context object to retrieve Python function information")."""
+    response, result = _invoke(local_aws, function["name"], {"action": "context"})
+    arn = local_aws.client("lambda").get_function(FunctionName=function["name"])["Configuration"]["FunctionArn"]
+    assert result["function_name"] == function["name"] and result["arn"] == arn
+    assert result["log_group"] == f"/aws/lambda/{function['name']}"
+    assert result["log_stream"].split("/")[-1].startswith("[$LATEST]")
+    assert len(result["request_id"]) == 36 and result["memory"] == "128"
+    assert 0 < result["remaining_ms"] <= 30_000
+    streams = local_aws.client("logs").describe_log_streams(logGroupName=result["log_group"])["logStreams"]
+    assert result["log_stream"] in [stream["logStreamName"] for stream in streams]
+
+
+def test_each_invocation_is_framed_by_start_end_and_report(local_aws, function):
+    """Lambda "sends a START, END and REPORT line for every invocation" to the log stream, REPORT with the
+    duration, billed duration and memory size (Lambda developer guide, "Working with Lambda function logs")."""
+    _, result = _invoke(local_aws, function["name"], {"action": "context"})
+    request_id = result["request_id"]
+    lines = wait_for(lambda: [line for line in log_messages(local_aws, function["name"]) if request_id in line],
+                     timeout=10, what="the invocation's START, END and REPORT lines")
+    assert any(line.startswith(f"START RequestId: {request_id} Version: $LATEST") for line in lines)
+    assert f"END RequestId: {request_id}" in lines
+    report = next(line for line in lines if line.startswith(f"REPORT RequestId: {request_id}"))
+    assert "Duration: " in report and "Billed Duration: " in report and "Memory Size: 128 MB" in report
+
+
+def test_a_runtime_that_exits_is_reported_and_replaced(local_aws, function):
+    """A function that ends its runtime process fails with Runtime.ExitError; the next invocation starts a
+    new execution environment ("Lambda execution environment lifecycle", failures during the invoke phase)."""
+    _, before = _invoke(local_aws, function["name"], {"action": "context"})
+    response, result = _invoke(local_aws, function["name"], {"action": "exit"})
+    assert response.get("FunctionError") == "Unhandled" and result["errorType"] == "Runtime.ExitError"
+    _, after = _invoke(local_aws, function["name"], {"action": "context"})
+    assert after["pid"] != before["pid"] and after["invocations"] == 1

@@ -1,0 +1,163 @@
+"""Lambda execution environments: started on demand, reused while warm, one log stream each.
+
+AWS ("Lambda execution environment lifecycle"): an invocation runs in an execution environment;
+the first one for a function version pays the init phase (start the runtime, import the
+handler's module), later ones reuse a warm environment, so module state carries over; a
+concurrent invocation gets an environment of its own; an invocation that times out, or a
+runtime that exits, ends its environment; an update to the function's code or configuration
+retires the old ones. Each environment writes one log stream
+(`YYYY/MM/DD/[$LATEST]<id>`), each invocation framed by START, END and REPORT lines.
+
+An environment is a process of its own (localaws/lambda_bootstrap.py) started from the
+long-lived spawner thread, so it dies with the local AWS however that one ends.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from localaws import processes
+
+BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
+
+
+@dataclass
+class Outcome:
+    result: str  # the JSON payload Invoke returns
+    errored: bool
+    log: str  # what the invocation wrote, START to REPORT
+
+
+@dataclass
+class Environment:
+    """One warm runtime process for one configuration of one function."""
+
+    process: subprocess.Popen
+    log_path: Path
+    stream: str
+    log_offset: int = 0
+    invocations: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def _new_log(self) -> str:
+        with open(self.log_path, "rb") as log:
+            log.seek(self.log_offset)
+            data = log.read()
+        self.log_offset += len(data)
+        return data.decode(errors="replace")
+
+    def invoke(self, function_arn: str, event: object, timeout: float, memory: int, version: str) -> Outcome:
+        request_id = str(uuid.uuid4())
+        started = time.time()
+        request = {"event": event, "request_id": request_id, "log_stream": self.stream, "function_arn": function_arn,
+                   "deadline_ms": int((started + timeout) * 1000)}
+        self.invocations += 1
+        answer = None
+        try:
+            assert self.process.stdin is not None and self.process.stdout is not None
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+            if ready:
+                answer = self.process.stdout.readline()
+        except (BrokenPipeError, OSError):
+            answer = b""
+        elapsed_ms = (time.time() - started) * 1000
+        if answer is None:  # timed out: AWS stops the invocation and resets the environment
+            self.stop()
+            result = {"errorMessage": f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {request_id} "
+                                      f"Task timed out after {timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
+            outcome = Outcome(json.dumps(result), True, self._new_log())
+        elif not answer:  # the runtime process ended (sys.exit, a crash)
+            self.stop()
+            status = self.process.returncode
+            result = {"errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {status}",
+                      "errorType": "Runtime.ExitError"}
+            outcome = Outcome(json.dumps(result), True, self._new_log())
+        else:
+            reply = json.loads(answer)
+            outcome = Outcome(json.dumps(reply["result"]), reply["errored"], self._new_log())
+        billed = max(1, int(elapsed_ms + 0.999))
+        outcome.log = (f"START RequestId: {request_id} Version: {version}\n{outcome.log}"
+                       f"END RequestId: {request_id}\n"
+                       f"REPORT RequestId: {request_id}\tDuration: {elapsed_ms:.2f} ms\tBilled Duration: {billed} ms\t"
+                       f"Memory Size: {memory} MB\n")
+        return outcome
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe:
+                pipe.close()
+
+
+class Environments:
+    """Warm environments by function and configuration; an invocation takes an idle one or starts one."""
+
+    def __init__(self, state_dir: Path):
+        self.state_dir = state_dir
+        self._idle: dict[str, list[Environment]] = {}  # configuration key -> idle environments
+        self._key_of_function: dict[str, str] = {}  # function ARN -> its current configuration key
+        self._all: list[Environment] = []
+        self._lock = threading.Lock()
+
+    def _start(self, code_dir: Path, handler: str, env: dict[str, str]) -> Environment:
+        logs = self.state_dir / "lambda-logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log_path = logs / f"{uuid.uuid4().hex}.log"
+        log_path.touch(mode=0o600)
+        stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
+        process = processes.spawn([sys.executable, str(BOOTSTRAP), str(code_dir), handler, str(log_path)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=code_dir)
+        return Environment(process, log_path, stream)
+
+    def invoke(self, function_arn: str, key: str, start: Callable[[], tuple[Path, str, dict[str, str]]],
+               event: object, timeout: float, memory: int, version: str) -> tuple[Outcome, str, bool]:
+        """Run one invocation; returns its outcome, the environment's log stream and whether the
+        stream is new (a cold start)."""
+        retired: list[Environment] = []
+        with self._lock:
+            if self._key_of_function.get(function_arn) not in (None, key):  # code or configuration changed
+                retired = self._idle.pop(self._key_of_function[function_arn], [])
+            self._key_of_function[function_arn] = key
+            idle = self._idle.setdefault(key, [])
+            environment = idle.pop() if idle else None
+        for old in retired:
+            old.stop()
+        cold = environment is None
+        if environment is None:
+            environment = self._start(*start())
+            with self._lock:
+                self._all.append(environment)
+        outcome = environment.invoke(function_arn, event, timeout, memory, version)
+        with self._lock:
+            if environment.alive and self._key_of_function.get(function_arn) == key:
+                self._idle.setdefault(key, []).append(environment)
+            elif environment.alive:
+                environment.stop()
+        return outcome, environment.stream, cold
+
+    def stop_all(self) -> None:
+        with self._lock:
+            environments, self._all, self._idle = self._all, [], {}
+        for environment in environments:
+            environment.stop()
+            environment.log_path.unlink(missing_ok=True)
+
+
+ENVIRONMENTS = Environments(Path(os.environ.get("LOCALAWS_STATE_DIR", "/tmp")))
