@@ -46,11 +46,18 @@ import sys
 sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
-[ -x "${venv}/bin/python" ] || python3 -m venv "${venv}"
-stamp="${venv}/.requirements.sha256"
-wanted="$(sha256sum "${root}/requirements.txt" | cut -d' ' -f1)"
-if [ ! -f "${stamp}" ] || [ "$(cat "${stamp}")" != "${wanted}" ]; then
-  echo "setup: installing Python packages from requirements.txt"
-  "${venv}/bin/pip" install --quiet --disable-pip-version-check -r "${root}/requirements.txt"
-  echo "${wanted}" > "${stamp}"
-fi
+# venv_with DIR REQUIREMENTS: a virtualenv holding exactly the pinned packages (again only when they changed).
+venv_with() {
+  local dir="$1" requirements="$2" stamp wanted
+  [ -x "${dir}/bin/python" ] || python3 -m venv "${dir}"
+  stamp="${dir}/.requirements.sha256"
+  wanted="$(sha256sum "${requirements}" | cut -d' ' -f1)"
+  if [ ! -f "${stamp}" ] || [ "$(cat "${stamp}")" != "${wanted}" ]; then
+    echo "setup: installing Python packages from $(basename "${requirements}")"
+    "${dir}/bin/pip" install --quiet --disable-pip-version-check -r "${requirements}"
+    echo "${wanted}" > "${stamp}"
+  fi
+}
+venv_with "${venv}" "${root}/requirements.txt"
+# checkov pins a boto3 and a networkx of its own: it gets a virtualenv of its own.
+venv_with "${root}/.venv-checkov" "${root}/requirements-checkov.txt"

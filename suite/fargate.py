@@ -53,10 +53,10 @@ class FargatePhase:
         return arn
 
     def run(self, task_definition: str) -> str:
-        """Run Task (FARGATE, the stack's subnets, BastionSG); the task ARN, not yet RUNNING."""
+        """Run Task (FARGATE, the stack's subnets, TaskSG); the task ARN, not yet RUNNING."""
         outputs = self.workshop.outputs
         arn = tasks.run_task(self.ecs, self.cluster, task_definition, outputs["SubnetIds"].split(","),
-                             [outputs["BastionSGId"]], self.workshop.aws.run_id, self.workshop.aws.ecs_tags)
+                             [outputs["TaskSGId"]], self.workshop.aws.run_id, self.workshop.aws.ecs_tags)
         self.started.append(tasks.RunningTask(arn, self.cluster, "", time.time()))
         return arn
 

@@ -6,7 +6,10 @@ pattern: a direct-tcpip channel to a private address), and cloud-init prints the
 public keys to the console output between `-----BEGIN SSH HOST KEY KEYS-----` and
 `-----END SSH HOST KEY KEYS-----`, which GetConsoleOutput returns. Stop/start/terminate
 stop and restart the host. AWS::EC2::KeyPair with PublicKeyMaterial imports the key.
-moto 5.2.5 runs nothing, returns a fixed console text and skips AWS::EC2::KeyPair.
+An AWS::EC2::Instance's SecurityGroupIds are its groups (and its network interface's), as
+DescribeInstances shows them.
+moto 5.2.5 runs nothing, returns a fixed console text, skips AWS::EC2::KeyPair and reads only
+the instance's SecurityGroups (names), so a VPC instance ends up in no group at all.
 
 Here the host is an sshd in a bubblewrap sandbox (localaws.sandbox) on a loopback address
 of its own, which becomes the instance's public IP.
@@ -123,7 +126,13 @@ _original_start = InstanceBackend.start_instances
 _original_terminate = InstanceBackend.terminate_instances
 
 
+_CFN_INSTANCE = threading.local()  # the SecurityGroupIds of the instance CloudFormation is creating
+
+
 def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:
+    group_ids = getattr(_CFN_INSTANCE, "group_ids", None)
+    if group_ids and not kwargs.get("security_group_ids"):
+        kwargs["security_group_ids"] = list(group_ids)
     reservation = _original_run(self, *args, **kwargs)
     for instance in reservation.instances:
         public_key = _public_key(instance)
@@ -235,6 +244,18 @@ class CfnKeyPair(CloudFormationModel):
         ec2_backends[account_id][region_name].delete_key_pair(self.key_name)
 
 
+_original_instance_from_cfn = Instance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
+                                 region_name: str, **kwargs: Any) -> Instance:
+    _CFN_INSTANCE.group_ids = cloudformation_json.get("Properties", {}).get("SecurityGroupIds") or []
+    try:
+        return _original_instance_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    finally:
+        _CFN_INSTANCE.group_ids = None
+
+
 def stop_all() -> None:
     with _LOCK:
         hosts = list(_HOSTS.values())
@@ -249,4 +270,5 @@ def install() -> None:
     InstanceBackend.start_instances = start_instances  # type: ignore[method-assign]
     InstanceBackend.terminate_instances = terminate_instances  # type: ignore[method-assign]
     General.get_console_output = get_console_output  # type: ignore[method-assign]
+    Instance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)  # type: ignore[method-assign,assignment]
 

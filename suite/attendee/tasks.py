@@ -68,11 +68,11 @@ class RunningTask:
 
 def run_task(ecs: Any, cluster: str, task_definition: str, subnets: list[str], security_groups: list[str],
              run_id: str, tags: list[dict[str, str]]) -> str:
-    """Run Task: FARGATE, the stack's subnets, BastionSG; returns the task ARN.
+    """Run Task: FARGATE, the stack's subnets, TaskSG; returns the task ARN.
 
     A public IP, as the console's default: the subnets are public and have no NAT, and the task
     pulls its image from ECR over the internet (only Secrets Manager has a VPC endpoint).
-    BastionSG admits SSH from the VPC only."""
+    TaskSG admits SSH from the bastion's group only."""
     response = ecs.run_task(
         cluster=cluster, taskDefinition=task_definition, launchType="FARGATE", count=1,
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": security_groups,

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 from botocore.exceptions import ClientError
 
-from suite.controls.policy import broad_resources, grants_service, only_account_level
+from suite.controls.policy import allowed_actions, named_resources
 from suite.controls.template import PASSWORDISH_NAME, PASSWORDISH_VALUE
 
 MAX_ROTATION_DAYS = 90
@@ -190,32 +190,44 @@ def _managed_policy(iam: Any, arn: str, where: str) -> Iterator[tuple[str, dict[
     yield f"{where} {arn}", _document(document)
 
 
-def _probe_arns(partition: str, region: str, account: str) -> list[str]:
-    """Secrets no workshop policy should reach: a pattern matching them covers any secret."""
-    return [f"arn:{partition}:secretsmanager:{region}:{account}:secret:{name}"
-            for name in ("zz-unrelated/any-secret-AbC123", "other-Xy9Z8w")]
+SIBLING_SUFFIX = "-sibling"  # a secret named <the workshop secret's name>-sibling shares its prefix
 
 
-def policy_document_findings(where: str, document: dict[str, Any], probes: list[str]) -> list[str]:
-    """Allow statements granting a secretsmanager: action on resources that cover any secret."""
-    statements = document.get("Statement", [])
+def sibling_secret_name(secret_name: str) -> str:
+    return secret_name + SIBLING_SUFFIX
+
+
+def probe_secrets(cloudformation: Any, stack_name: str, secret_arn: str) -> dict[str, str]:
+    """ARN -> what it is: the secrets a policy of the stack must not reach unless it names them:
+    every secret of the stack, one whose name shares the workshop secret's name as a prefix, and
+    an unrelated one (a pattern that matches it covers any secret)."""
+    arn_prefix, name_with_suffix = secret_arn.split(":secret:", 1)
+    name = name_with_suffix.rsplit("-", 1)[0]  # Secrets Manager appends -<6 characters>
+    probes = {f"{arn_prefix}:secret:{sibling_secret_name(name)}-AbC123":
+              f"a secret named {sibling_secret_name(name)} (it shares the workshop secret's name as a prefix)",
+              f"{arn_prefix}:secret:zz-unrelated/any-secret-Xy9Z8w": "an unrelated secret"}
+    for resource in stack_resources(cloudformation, stack_name, "AWS::SecretsManager::Secret"):
+        probes[resource["PhysicalResourceId"]] = f"the stack's secret {resource['LogicalResourceId']}"
+    return probes
+
+
+def policy_document_findings(where: str, document: dict[str, Any], probes: dict[str, str]) -> list[str]:
+    """Each probe secret the document allows secretsmanager: actions on without naming its ARN."""
+    named = named_resources(document)
     findings = []
-    for index, raw in enumerate(statements if isinstance(statements, list) else [statements]):
-        if not grants_service(raw, "secretsmanager") or only_account_level(raw):
-            continue
-        broad = broad_resources(raw, probes)
-        if broad:
-            actions = raw.get("Action", raw.get("NotAction"))
-            findings.append(f"{where}, statement {raw.get('Sid') or index}: allows {actions} on "
-                            f"{', '.join(broad)}, which covers every secret; name the secret ARNs instead")
+    for arn, what in probes.items():
+        actions = allowed_actions(document, arn)
+        if actions and arn not in named:
+            findings.append(f"{where}: allows {', '.join(sorted(actions))} on {what} without naming it; "
+                            f"name the secret ARNs instead")
     return findings
 
 
-def secret_access_findings(cloudformation: Any, iam: Any, stack_name: str) -> list[str]:
-    """Every IAM policy of the stack that allows a secretsmanager: action names specific secrets."""
-    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
-    _, partition, _, region, account = stack["StackId"].split(":")[:5]
-    probes = _probe_arns(partition, region, account)
+def secret_access_findings(cloudformation: Any, iam: Any, stack_name: str, secret_arn: str) -> list[str]:
+    """Every IAM policy of the stack (roles, users, groups, managed policies) reaches a secret
+    only by naming its ARN: no pattern reaches the stack's other secrets, a secret that shares the
+    workshop secret's prefix, or any secret at all."""
+    probes = probe_secrets(cloudformation, stack_name, secret_arn)
     findings: list[str] = []
     for resource in stack_resources(cloudformation, stack_name, *IAM_PRINCIPALS, "AWS::IAM::ManagedPolicy"):
         physical = resource.get("PhysicalResourceId")

@@ -3,11 +3,17 @@ whether its resources cover more than the secrets it should name.
 
 Statements are plain dicts, as they appear in a template's policy documents and in the
 documents IAM returns for a deployed role; both sides of the controls use these helpers.
+Actions are expanded and ARN patterns matched by parliament (pinned), which knows every
+service's actions and IAM's `*`/`?` wildcards; Conditions are not evaluated (a condition can
+only narrow an Allow, so a finding here is at worst an over-report).
 """
 from __future__ import annotations
 
 import fnmatch
+from functools import lru_cache
 from typing import Any
+
+from parliament import expand_action, is_glob_match
 
 # Secrets Manager actions that take no secret ARN: AWS authorises them on "*".
 ACCOUNT_LEVEL_ACTIONS = {"secretsmanager:getrandompassword", "secretsmanager:listsecrets",
@@ -44,9 +50,37 @@ def only_account_level(statement: dict[str, Any]) -> bool:
         str(action).lower() in ACCOUNT_LEVEL_ACTIONS for action in as_list(statement.get("Action")))
 
 
-def broad_resources(statement: dict[str, Any], probes: list[str]) -> list[str]:
-    """The statement's Resource entries that cover any of the `probes` ARNs ("*", arn:...:secret:*, ...)."""
-    if "NotResource" in statement or "Resource" not in statement:
-        return [f"NotResource {statement.get('NotResource')!r}" if "NotResource" in statement else "no Resource"]
-    return [str(resource) for resource in as_list(statement["Resource"])
-            if any(fnmatch.fnmatchcase(probe, str(resource)) for probe in probes)]
+@lru_cache(maxsize=None)
+def _expanded(pattern: str) -> frozenset[str]:
+    """`secretsmanager:Get*` -> {"secretsmanager:getsecretvalue", ...} (lower case); unknown -> empty."""
+    return frozenset(f"{a['service']}:{a['action']}".lower() for a in expand_action(pattern, raise_exceptions=False))
+
+
+def statement_actions(statement: dict[str, Any], service: str) -> set[str]:
+    """The actions of `service` a statement applies to (NotAction: all of the service's but those)."""
+    everything = _expanded(f"{service}:*")
+    if "NotAction" in statement:
+        excluded = set().union(*(_expanded(str(a)) for a in as_list(statement["NotAction"])))
+        return set(everything - excluded)
+    return set(everything & set().union(*(_expanded(str(a)) for a in as_list(statement.get("Action")))))
+
+
+def covers(statement: dict[str, Any], arn: str) -> bool:
+    """Whether the statement's Resource (or NotResource) applies to `arn`, IAM wildcards included."""
+    if "NotResource" in statement:
+        return not any(is_glob_match(str(pattern), arn) for pattern in as_list(statement["NotResource"]))
+    return any(is_glob_match(str(pattern), arn) for pattern in as_list(statement.get("Resource")))
+
+
+def allowed_actions(document: dict[str, Any], arn: str, service: str = "secretsmanager") -> set[str]:
+    """The `service` actions a policy document allows on `arn` (explicit Deny statements subtracted)."""
+    statements = [s for s in as_list(document.get("Statement")) if isinstance(s, dict) and covers(s, arn)]
+    allowed = set().union(*(statement_actions(s, service) for s in statements if s.get("Effect") == "Allow"))
+    denied = set().union(*(statement_actions(s, service) for s in statements if s.get("Effect") == "Deny"))
+    return {action for action in allowed - denied if action not in ACCOUNT_LEVEL_ACTIONS}
+
+
+def named_resources(document: dict[str, Any]) -> set[str]:
+    """Every Resource an Allow statement names literally (no wildcard)."""
+    return {str(r) for s in as_list(document.get("Statement")) if isinstance(s, dict) and s.get("Effect") == "Allow"
+            for r in as_list(s.get("Resource")) if "*" not in str(r) and "?" not in str(r)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from suite.controls import deployed as controls
+from suite.controls import exposure
 from suite.redaction import REGISTRY
 
 EVENT_HEADERS = ["time", "event", "principal", "secret", "error"]
@@ -85,7 +86,7 @@ def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, runni
     assert not leaking, f"{len(leaking)} events hold a secret value: {[str(e) for e in leaking[:5]]}"
 
 
-# 6-11. What a security reviewer checks (AWS Config / Security Hub), one check per control
+# 6-15. What a security reviewer checks (AWS Config / Security Hub), one check per control
 def control_as_evidence(evidence, control: str, findings: list[str]) -> None:
     evidence.table(control, ["finding"], [[finding] for finding in findings] or [["compliant"]])
     evidence.expect(f"{control}: compliant", "; ".join(findings) or "compliant")
@@ -126,6 +127,41 @@ def test_cloudtrail_trail_is_logging(workshop, evidence):
 
 def test_iam_grants_name_the_secret_never_a_wildcard(workshop, evidence):
     findings = controls.secret_access_findings(workshop.aws.client("cloudformation"), workshop.aws.client("iam"),
-                                               workshop.stack.settings.stack_name)
-    control_as_evidence(evidence, "Least privilege: every secretsmanager: grant names its secrets, never *", findings)
+                                               workshop.stack.settings.stack_name, workshop.secret_arn)
+    control_as_evidence(evidence, "Least privilege: every role and policy of the stack reaches a secret only by "
+                                  "naming it (the stack's other secrets, a secret sharing the workshop secret's "
+                                  "prefix, any other secret)", findings)
+    assert not findings, "; ".join(findings)
+
+
+def test_rds_2_database_is_not_publicly_accessible(workshop, evidence):
+    findings = exposure.rds_2_findings(workshop.aws.client("rds"), workshop.outputs["DBInstanceId"])
+    control_as_evidence(evidence, "RDS.2: the DB instance prohibits public access", findings)
+    assert not findings, "; ".join(findings)
+
+
+def test_ec2_13_no_security_group_admits_the_internet_to_ssh(workshop, evidence):
+    groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
+    findings = exposure.open_port_findings(groups, [22])
+    control_as_evidence(evidence, "EC2.13: no security group admits 0.0.0.0/0 or ::/0 to port 22", findings)
+    assert not findings, "; ".join(findings)
+
+
+def test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports(workshop, evidence):
+    groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
+    ports = sorted({*exposure.HIGH_RISK_PORTS, int(workshop.outputs["DBEndpointPort"])})
+    findings = exposure.open_port_findings(groups, ports)
+    control_as_evidence(evidence, "EC2.19: no security group admits 0.0.0.0/0 or ::/0 to a high-risk port "
+                                  "(the database's included)", findings)
+    assert not findings, "; ".join(findings)
+
+
+def test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion_only(
+        workshop, fargate_phase, running_task, evidence):
+    ec2 = workshop.aws.client("ec2")
+    bastion_groups = exposure.instance_group_ids(ec2, workshop.outputs["BastionInstanceId"])
+    task_groups = exposure.task_group_ids(ec2, fargate_phase.ecs, fargate_phase.cluster, running_task.arn)
+    findings = exposure.ssh_path_findings(ec2, bastion_groups, task_groups, workshop.stack.settings.admin_cidr)
+    control_as_evidence(evidence, f"SSH: the bastion only from {workshop.stack.settings.admin_cidr}, a task only "
+                                  "from the bastion's security group", findings)
     assert not findings, "; ".join(findings)

@@ -170,3 +170,29 @@ def test_cloudformation_key_pair_imports_the_public_key_material(local_aws):
         cfn.delete_stack(StackName=stack)
     cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     assert name not in [pair["KeyName"] for pair in ec2.describe_key_pairs()["KeyPairs"]]
+
+
+def test_cloudformation_instance_is_in_its_security_group_ids(local_aws):
+    """AWS::EC2::Instance SecurityGroupIds: "The IDs of the security groups" of an instance in a VPC
+    (CloudFormation user guide, AWS::EC2::Instance); DescribeInstances lists them under SecurityGroups."""
+    ec2, cloudformation = local_aws.client("ec2"), local_aws.client("cloudformation")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    template = {"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.61.0.0/16"}},
+        "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.61.1.0/24"}},
+        "Group": {"Type": "AWS::EC2::SecurityGroup",
+                  "Properties": {"GroupDescription": "fidelity", "VpcId": {"Ref": "Vpc"}}},
+        "Host": {"Type": "AWS::EC2::Instance",
+                 "Properties": {"ImageId": image, "InstanceType": "t3.micro", "SubnetId": {"Ref": "Subnet"},
+                                "SecurityGroupIds": [{"Ref": "Group"}]}}}}
+    name = unique("fid-instance-groups")
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
+    try:
+        resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                     for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]}
+        instance = ec2.describe_instances(InstanceIds=[resources["Host"]])["Reservations"][0]["Instances"][0]
+        assert [group["GroupId"] for group in instance["SecurityGroups"]] == [resources["Group"]]
+        assert [group["GroupId"] for group in instance["NetworkInterfaces"][0]["Groups"]] == [resources["Group"]]
+    finally:
+        cloudformation.delete_stack(StackName=name)

@@ -5,6 +5,7 @@ from typing import Iterator
 
 import pytest
 
+from suite.controls.deployed import sibling_secret_name
 from suite.principals import Principal
 from suite.workshop import Workshop
 
@@ -21,9 +22,10 @@ def principal_without_allowance(workshop: Workshop) -> Iterator[Principal]:
 
 @pytest.fixture()
 def other_secret(workshop: Workshop) -> Iterator[str]:
-    """A second secret in the same account, which the scoped policy must not open."""
+    """A second secret in the same account whose name starts with the workshop secret's name
+    (a policy on `<secret>*` would open it): the scoped policy must not."""
     sm = workshop.secrets_manager()
-    arn = sm.create_secret(Name=f"smdemo-other-{workshop.aws.run_id}", SecretString='{"note": "not smdemo"}',
+    arn = sm.create_secret(Name=sibling_secret_name(workshop.aws.secret_name), SecretString='{"note": "not smdemo"}',
                            Tags=workshop.aws.tags)["ARN"]
     try:
         yield arn

@@ -50,6 +50,14 @@ def _secret_not_attached(template: dict) -> None:
     schedule["DependsOn"] = [d for d in ([depends] if isinstance(depends, str) else depends) if d != "SecretAttachment"]
 
 
+SECRET_NAME_PREFIX = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretName}*"}
+
+
+def _reader_policy_on_secret_name_prefix(template: dict) -> None:
+    for statement in template["Resources"]["SecretReadOnlyPolicy"]["Properties"]["PolicyDocument"]["Statement"]:
+        statement["Resource"] = SECRET_NAME_PREFIX
+
+
 def _reader_policy_on_every_secret(template: dict) -> None:
     for statement in template["Resources"]["SecretReadOnlyPolicy"]["Properties"]["PolicyDocument"]["Statement"]:
         statement["Resource"] = "*"
@@ -105,6 +113,10 @@ FAULTS = [
     Fault("reader-policy-on-every-secret",
           "the application's read policy names Resource '*' instead of the secret's ARN",
           edit_template(_reader_policy_on_every_secret),
+          ("test_scoped_policy_reads_this_secret_and_no_other",)),
+    Fault("reader-policy-on-secret-name-prefix",
+          "the application's read policy names `...:secret:<secret name>*`, which also opens secrets named like it",
+          edit_template(_reader_policy_on_secret_name_prefix),
           ("test_scoped_policy_reads_this_secret_and_no_other",)),
     Fault("rotation-ignores-db-errors",
           "setSecret and testSecret swallow connection failures, so finishSecret runs anyway",
@@ -211,6 +223,12 @@ def _task_role_reads_every_secret(template: dict) -> None:
             statement["Resource"] = "*"
 
 
+def _task_role_on_secret_name_prefix(template: dict) -> None:
+    for policy in template["Resources"]["TaskRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            statement["Resource"] = SECRET_NAME_PREFIX
+
+
 def _password_in_task_environment(template: dict) -> None:
     container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     container["Environment"].append(
@@ -220,6 +238,24 @@ def _password_in_task_environment(template: dict) -> None:
 def _task_without_db_secret(template: dict) -> None:
     container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     container["Secrets"] = [entry for entry in container["Secrets"] if entry["Name"] != "TASKDEF_SECRET"]
+
+
+def _database_publicly_accessible(template: dict) -> None:
+    template["Resources"]["DBInstance"]["Properties"]["PubliclyAccessible"] = True
+
+
+def _ssh_open_to_the_world(template: dict) -> None:
+    template["Resources"]["BastionSG"]["Properties"]["SecurityGroupIngress"][0]["CidrIp"] = "0.0.0.0/0"
+
+
+def _database_port_open_to_the_world(template: dict) -> None:
+    template["Resources"]["DBSG"]["Properties"]["SecurityGroupIngress"][0]["CidrIp"] = "0.0.0.0/0"
+
+
+def _task_ssh_from_the_whole_vpc(template: dict) -> None:
+    rules = template["Resources"]["TaskSG"]["Properties"]["SecurityGroupIngress"]
+    rules.append({"Description": "SSH from the VPC", "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+                  "CidrIp": "10.200.0.0/16"})
 
 
 def _trail_bucket_retained(template: dict) -> None:
@@ -244,6 +280,11 @@ AUDIT_FAULTS = [
           "the task role's policy reads Resource '*'",
           edit_template(_task_role_reads_every_secret),
           ("test_iam_grants_name_the_secret_never_a_wildcard",)),
+    Fault("task-role-on-secret-name-prefix",
+          "the task role's policy names `...:secret:<secret name>*`, which also matches the stack's container "
+          "user secret and any secret named like the workshop's",
+          edit_template(_task_role_on_secret_name_prefix),
+          ("test_iam_grants_name_the_secret_never_a_wildcard",)),
     Fault("password-in-task-environment",
           "the task definition passes the password in its plain environment",
           edit_template(_password_in_task_environment),
@@ -256,4 +297,22 @@ AUDIT_FAULTS = [
           "the rotation function never calls UpdateSecretVersionStage",
           next(fault.apply for fault in FAULTS if fault.name == "finish-leaves-current"),
           ("test_rotation_is_recorded_with_its_principals", "test_secretsmanager_2_last_rotation_succeeded")),
+    Fault("database-publicly-accessible",
+          "the DB instance is publicly accessible",
+          edit_template(_database_publicly_accessible),
+          ("test_rds_2_database_is_not_publicly_accessible",)),
+    Fault("ssh-open-to-the-world",
+          "the bastion's security group admits 0.0.0.0/0 to port 22",
+          edit_template(_ssh_open_to_the_world),
+          ("test_ec2_13_no_security_group_admits_the_internet_to_ssh",
+           "test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports",
+           "test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion_only")),
+    Fault("database-port-open-to-the-world",
+          "the database's security group admits 0.0.0.0/0 to 3306",
+          edit_template(_database_port_open_to_the_world),
+          ("test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports",)),
+    Fault("task-ssh-from-the-whole-vpc",
+          "the tasks' security group admits SSH from the whole VPC, not only from the bastion",
+          edit_template(_task_ssh_from_the_whole_vpc),
+          ("test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion_only",)),
 ]

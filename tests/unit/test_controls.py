@@ -44,6 +44,11 @@ def _stack(aws, resources: dict) -> str:
 SECRET = {"Ref": "Secret"}
 
 
+def _stack_secret(aws, stack_name: str) -> str:
+    resources = controls.stack_resources(aws.client("cloudformation"), stack_name, "AWS::SecretsManager::Secret")
+    return next(r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "Secret")
+
+
 def test_scoped_secret_policies_pass(local_aws):
     """Allow statements naming the secret's ARN; GetRandomPassword on "*" (it takes no resource);
     other services' "*" are not this control's business."""
@@ -54,7 +59,8 @@ def test_scoped_secret_policies_pass(local_aws):
         "ScopedPolicy": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
             "PolicyDocument": _policies(_statement("secretsmanager:GetSecretValue", SECRET))}},
     })
-    assert controls.secret_access_findings(local_aws.client("cloudformation"), local_aws.client("iam"), name) == []
+    assert controls.secret_access_findings(local_aws.client("cloudformation"), local_aws.client("iam"), name,
+                                           _stack_secret(local_aws, name)) == []
 
 
 def test_secret_policies_on_every_secret_are_findings(local_aws):
@@ -69,13 +75,34 @@ def test_secret_policies_on_every_secret_are_findings(local_aws):
         "PatternPolicy": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {
             "PolicyDocument": _policies(_statement("secretsmanager:*", every_secret, Sid="Pattern"))}},
     })
-    findings = controls.secret_access_findings(local_aws.client("cloudformation"), local_aws.client("iam"), name)
-    assert len(findings) == 4, findings
-    for sid, resource in (("ReadAll", "*"), ("Admin", "*"), ("AllButOne", "NotResource"), ("Pattern", every_secret)):
-        [finding] = [finding for finding in findings if f"statement {sid}:" in finding]
-        assert finding.startswith(f"stack {name}: ") and resource in finding
-    assert any("managed policy arn:aws:iam::" in finding for finding in findings)
-    assert any(", inline policy inline, statement Admin" in finding and " role " in finding for finding in findings)
+    secret_arn = _stack_secret(local_aws, name)
+    findings = controls.secret_access_findings(local_aws.client("cloudformation"), local_aws.client("iam"), name,
+                                               secret_arn)
+    for principal in ("StarRole", "AdminRole", "NotResourceRole"):
+        mine = [finding for finding in findings if f"role {name}-{principal}-" in finding]
+        assert any("an unrelated secret" in finding for finding in mine), (principal, findings)
+        # NotResource: the one secret it leaves out is the only one it does not reach
+        assert any("the stack's secret Secret" in finding for finding in mine) == (principal != "NotResourceRole")
+    assert any("managed policy arn:aws:iam::" in finding and "an unrelated secret" in finding for finding in findings)
+    assert all(finding.startswith(f"stack {name}: ") for finding in findings)
+
+
+def test_a_name_prefix_pattern_reaches_the_secrets_sharing_it(local_aws):
+    """`...:secret:<name>*` names no secret: it also opens <name>-sibling and any secret named like it;
+    `...:secret:<name>-??????` (the six characters Secrets Manager appends) is as narrow as the ARN."""
+    name = _stack(local_aws, {"Placeholder": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+        "GenerateSecretString": {"PasswordLength": 20}}}})
+    secret_arn = _stack_secret(local_aws, name)
+    secret_name = secret_arn.split(":secret:", 1)[1].rsplit("-", 1)[0]
+    arn_prefix = secret_arn.split(":secret:", 1)[0]
+    prefixed = _stack(local_aws, {"Prefix": _role(_statement("secretsmanager:GetSecretValue",
+                                                              f"{arn_prefix}:secret:{secret_name}*"))})
+    suffixed = _stack(local_aws, {"Suffix": _role(_statement("secretsmanager:GetSecretValue",
+                                                              f"{arn_prefix}:secret:{secret_name}-??????"))})
+    cloudformation, iam = local_aws.client("cloudformation"), local_aws.client("iam")
+    findings = controls.secret_access_findings(cloudformation, iam, prefixed, secret_arn)
+    assert any(f"{secret_name}-sibling" in finding for finding in findings), findings
+    assert controls.secret_access_findings(cloudformation, iam, suffixed, secret_arn) == []
 
 
 def test_trail_logging(local_aws):

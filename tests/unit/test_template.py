@@ -13,7 +13,7 @@ from suite.controls import template as tc
 from tests.unit.template_helpers import REQUIRED_PARAMS, TEMPLATE_PATH, props
 
 EXPECTED_OUTPUTS = {
-    "VpcId", "SubnetIds", "BastionSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",
+    "VpcId", "SubnetIds", "BastionSGId", "TaskSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",
     "DBEndpointAddress", "DBEndpointPort", "DBName", "SecretArn", "SecretName", "SecretReadOnlyPolicyArn",
     "ContainerUserSecretArn",
     "RotationFunctionName", "RotationFunctionArn", "RotationFunctionRoleArn", "BastionInstanceId",
@@ -201,18 +201,18 @@ def test_network(template):
 def test_security_groups(template):
     def rules(lid):
         return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in props(template, lid).get("SecurityGroupIngress", [])]
-    assert rules("BastionSG") == [("tcp", 22, 22, "10.200.0.0/16"), ("tcp", 22, 22, {"Ref": "AdminCidr"})]
+    assert rules("BastionSG") == [("tcp", 22, 22, {"Ref": "AdminCidr"})]
+    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"])
+            for r in props(template, "TaskSG")["SecurityGroupIngress"]] == [("tcp", 22, 22, {"Ref": "BastionSG"})]
     assert rules("DBSG") == [("tcp", {"Ref": "DBPort"}, {"Ref": "DBPort"}, "10.200.0.0/16")]
     assert rules("EndpointSG") == [("tcp", 443, 443, "10.200.0.0/16")]
     assert rules("RotationFunctionSG") == []
     self_rules = {lid: p["Properties"] for lid, p in tc.resources(template, "AWS::EC2::SecurityGroupIngress").items()}
-    assert self_rules["BastionSGSelfIngress"]["GroupId"] == self_rules["BastionSGSelfIngress"]["SourceSecurityGroupId"] == {"Ref": "BastionSG"}
-    assert (self_rules["BastionSGSelfIngress"]["FromPort"], self_rules["BastionSGSelfIngress"]["ToPort"]) == (0, 65535)
     assert self_rules["DBSGSelfIngress"]["GroupId"] == self_rules["DBSGSelfIngress"]["SourceSecurityGroupId"] == {"Ref": "DBSG"}
     # nothing but the bastion's SSH rule is open to an address outside the VPC
     for lid, res in tc.resources(template, "AWS::EC2::SecurityGroup").items():
         for r in res["Properties"].get("SecurityGroupIngress", []):
-            assert r.get("CidrIp") in ("10.200.0.0/16", {"Ref": "AdminCidr"}), lid
+            assert r.get("CidrIp") in ("10.200.0.0/16", {"Ref": "AdminCidr"}) or "SourceSecurityGroupId" in r, lid
 
 
 def test_bastion(template):
