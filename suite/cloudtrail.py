@@ -21,6 +21,7 @@ Usage:
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import math
 import re
@@ -175,3 +176,42 @@ def await_events(cloudtrail: Any, *, start: datetime | float, end: datetime | fl
         shown = "\n".join(f"  {event}" for event in list(found)[:20]) or "  (none)"
         raise EventsNotFound(f"CloudTrail: the expected events ({attribute or 'any'}) did not appear within "
                              f"{timeout:.0f}s of polling; matching events found:\n{shown}") from None
+
+
+# --------------------------------------------------------------------------- the trail's bucket
+
+def from_record(record: dict[str, Any]) -> TrailEvent:
+    """A record of a delivered log file, read as the LookupEvents event it also is."""
+    identity = record.get("userIdentity") or {}
+    params = record.get("requestParameters") or {}
+    return TrailEvent(time=datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00")),
+                      event_name=record.get("eventName", ""), principal_arn=identity.get("arn") or "",
+                      principal_type=identity.get("type", ""), username=identity.get("userName", ""),
+                      access_key_id=identity.get("accessKeyId", ""), secret=params.get("secretId"),
+                      error_code=record.get("errorCode"), raw=record)
+
+
+def delivered_records(s3: Any, bucket: str) -> list[TrailEvent]:
+    """Every record of every CloudTrail log file in the bucket (AWSLogs/<account>/CloudTrail/...)."""
+    records = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for entry in page.get("Contents", []):
+            if "/CloudTrail/" not in entry["Key"] or not entry["Key"].endswith(".json.gz"):
+                continue  # digest files and anything else
+            body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+            records.extend(from_record(r) for r in json.loads(gzip.decompress(body)).get("Records", []))
+    return records
+
+
+def await_delivered(s3: Any, bucket: str, matches: Callable[[TrailEvent], bool], *, timeout: float,
+                    interval: float) -> list[TrailEvent]:
+    """Poll the bucket until some delivered record `matches` (CloudTrail delivers about every 5 minutes)."""
+    @retry(stop=stop_after_delay(timeout), wait=wait_fixed(interval), retry=retry_if_result(lambda r: not r))
+    def poll() -> list[TrailEvent]:
+        return [record for record in delivered_records(s3, bucket) if matches(record)]
+
+    try:
+        return poll()
+    except RetryError:
+        raise EventsNotFound(f"CloudTrail: no matching record was delivered to s3://{bucket} within "
+                             f"{timeout:.0f}s of polling") from None

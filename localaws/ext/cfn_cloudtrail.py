@@ -1,7 +1,7 @@
 """CloudFormation resource type AWS::CloudTrail::Trail (skipped silently by moto 5.2.5).
 
-AWS: creates the trail delivering to S3BucketName; IsLogging (required) starts or leaves
-it stopped; Ref returns the trail name, GetAtt Arn the trail's ARN; deleting the resource
+AWS: creates the trail delivering to S3BucketName, with its EventSelectors or
+AdvancedEventSelectors; IsLogging (required) starts or leaves it stopped; Ref returns the trail name, GetAtt Arn the trail's ARN; deleting the resource
 deletes the trail.
 """
 from __future__ import annotations
@@ -66,6 +66,8 @@ class CfnTrail(CloudFormationModel):
             kms_key_id=props.get("KMSKeyId"),
             tags_list=props.get("Tags", []),
         )
+        if props.get("EventSelectors") or props.get("AdvancedEventSelectors"):
+            backend.put_event_selectors(name, props.get("EventSelectors") or [], props.get("AdvancedEventSelectors") or [])
         if _truthy(props["IsLogging"]):
             backend.start_logging(name)
         return cls(account_id, region_name, name, trail.arn)

@@ -157,6 +157,44 @@ def trail_logging_findings(cloudtrail: Any, trail: str) -> list[str]:
     return []
 
 
+# The event a trail must take for the audit: a read of the secret, a management event.
+SECRET_READ = {"eventCategory": "Management", "readOnly": "true", "eventSource": "secretsmanager.amazonaws.com",
+               "eventName": "GetSecretValue"}
+_FIELD_TESTS = {"Equals": lambda value, wanted: value == wanted, "NotEquals": lambda value, wanted: value != wanted,
+                "StartsWith": str.startswith, "NotStartsWith": lambda value, wanted: not value.startswith(wanted),
+                "EndsWith": str.endswith, "NotEndsWith": lambda value, wanted: not value.endswith(wanted)}
+
+
+def _admits(field_selector: dict[str, Any]) -> bool:
+    value = SECRET_READ.get(field_selector["Field"], "")
+    for operator, wanted in field_selector.items():
+        if operator in _FIELD_TESTS:
+            passes = [_FIELD_TESTS[operator](value, w) for w in wanted]
+            if not (any(passes) if not operator.startswith("Not") else all(passes)):
+                return False
+    return True
+
+
+def trail_read_events_findings(cloudtrail: Any, trail: str) -> list[str]:
+    """The trail's selectors take Secrets Manager's read-only management events (GetSecretValue),
+    checked from GetEventSelectors (basic or advanced selectors)."""
+    answer = cloudtrail.get_event_selectors(TrailName=trail)
+    advanced = answer.get("AdvancedEventSelectors") or []
+    if advanced:
+        if any(all(_admits(fs) for fs in selector.get("FieldSelectors", [])) for selector in advanced):
+            return []
+        return [f"trail {trail}: no advanced event selector takes management read events of Secrets Manager"]
+    basic = answer.get("EventSelectors") or []
+    for selector in basic:
+        if (selector.get("IncludeManagementEvents") and selector.get("ReadWriteType") in ("All", "ReadOnly")
+                and SECRET_READ["eventSource"] not in selector.get("ExcludeManagementEventSources", [])):
+            return []
+    shown = ", ".join(f"ReadWriteType {s.get('ReadWriteType')}, IncludeManagementEvents "
+                      f"{s.get('IncludeManagementEvents')}" for s in basic) or "none"
+    return [f"trail {trail} does not record management read events of Secrets Manager (selectors: {shown}), "
+            "so no GetSecretValue reaches its bucket"]
+
+
 # --------------------------------------------------------------------------- IAM policies of a stack
 
 def stack_resources(cloudformation: Any, stack_name: str, *types: str) -> list[dict[str, Any]]:

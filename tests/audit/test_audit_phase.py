@@ -10,6 +10,7 @@ import json
 
 from suite.controls import deployed as controls
 from suite.controls import exposure
+from suite.cloudtrail import about_secret, await_delivered
 from suite.redaction import REGISTRY
 
 EVENT_HEADERS = ["time", "event", "principal", "secret", "error"]
@@ -165,3 +166,26 @@ def test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion
     control_as_evidence(evidence, f"SSH: the bastion only from {workshop.stack.settings.admin_cidr}, a task only "
                                   "from the bastion's security group", findings)
     assert not findings, "; ".join(findings)
+
+
+def test_trail_records_secrets_manager_reads(workshop, evidence):
+    cloudtrail = workshop.aws.client("cloudtrail")
+    trail = workshop.outputs["TrailName"]
+    selectors = cloudtrail.get_event_selectors(TrailName=trail)
+    evidence.text("GetEventSelectors", json.dumps({key: selectors.get(key) for key in
+                                                   ("EventSelectors", "AdvancedEventSelectors")}, indent=1))
+    findings = controls.trail_read_events_findings(cloudtrail, trail)
+    control_as_evidence(evidence, "CloudTrail: the trail's event selectors take management read events "
+                                  "(GetSecretValue)", findings)
+    assert not findings, "; ".join(findings)
+
+
+def test_trail_bucket_holds_the_get_secret_value_records(workshop, evidence):
+    timing = workshop.aws.timing
+    about = about_secret(workshop.secret_arn)
+    records = await_delivered(workshop.aws.client("s3"), workshop.outputs["TrailBucketName"],
+                              lambda r: r.event_name == "GetSecretValue" and about(r),
+                              timeout=timing.events_timeout, interval=timing.events_interval)
+    evidence.table("GetSecretValue records in the trail's log files", EVENT_HEADERS, as_rows(records))
+    evidence.expect("the trail's bucket holds GetSecretValue records on the secret", f"{len(records)} records")
+    assert records

@@ -294,3 +294,31 @@ def test_describe_trails_returns_only_the_named_trails(local_aws, trail):
     for names in ([trail["name"]], [arn], [trail["name"], unique("no-such-trail")]):
         assert [t["Name"] for t in cloudtrail.describe_trails(trailNameList=names)["trailList"]] == [trail["name"]]
     assert cloudtrail.describe_trails(trailNameList=[unique("no-such-trail")])["trailList"] == []
+
+
+def test_a_new_trail_logs_all_management_events(local_aws, trail):
+    """GetEventSelectors on a trail created without selectors: one basic selector, ReadWriteType All,
+    IncludeManagementEvents true ("Logging management events": "By default, trails log all
+    management events")."""
+    answer = local_aws.client("cloudtrail").get_event_selectors(TrailName=trail["name"])
+    assert answer["EventSelectors"] == [{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                                         "DataResources": [], "ExcludeManagementEventSources": []}]
+
+
+@pytest.mark.parametrize("selectors", [
+    {"EventSelectors": [{"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}]},
+    {"AdvancedEventSelectors": [{"Name": "writes", "FieldSelectors": [
+        {"Field": "eventCategory", "Equals": ["Management"]}, {"Field": "readOnly", "Equals": ["false"]}]}]},
+], ids=["basic-write-only", "advanced-read-only-false"])
+def test_a_write_only_trail_delivers_writes_and_no_reads(local_aws, secret, reader, trail, selectors):
+    """ReadWriteType WriteOnly (or an advanced selector readOnly = false): "Write-only events ... are
+    logged"; read-only events such as GetSecretValue are not delivered to the trail's bucket, though
+    they stay in Event history (CloudTrail user guide, "Read and write events")."""
+    cloudtrail = local_aws.client("cloudtrail")
+    cloudtrail.put_event_selectors(TrailName=trail["name"], **selectors)
+    reader["secretsmanager"].get_secret_value(SecretId=secret["arn"])
+    reader["secretsmanager"].tag_resource(SecretId=secret["arn"], Tags=[{"Key": "k", "Value": "v"}])
+    events = {event["EventName"]: event["EventId"] for event in _lookup(local_aws, "Username", reader["name"])}
+    delivered = {record["eventID"] for record in _delivered(local_aws, trail["bucket"])}
+    assert events["TagResource"] in delivered
+    assert events["GetSecretValue"] not in delivered

@@ -258,6 +258,11 @@ def _task_ssh_from_the_whole_vpc(template: dict) -> None:
                   "CidrIp": "10.200.0.0/16"})
 
 
+def _trail_writes_only(template: dict) -> None:
+    template["Resources"]["Trail"]["Properties"]["EventSelectors"] = [
+        {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True}]
+
+
 def _trail_bucket_retained(template: dict) -> None:
     template["Resources"]["TrailBucket"]["DeletionPolicy"] = "Retain"
 
@@ -311,6 +316,10 @@ AUDIT_FAULTS = [
           "the database's security group admits 0.0.0.0/0 to 3306",
           edit_template(_database_port_open_to_the_world),
           ("test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports",)),
+    Fault("trail-writes-only",
+          "the trail's event selectors leave out read events, so GetSecretValue never reaches its bucket",
+          edit_template(_trail_writes_only),
+          ("test_trail_records_secrets_manager_reads", "test_trail_bucket_holds_the_get_secret_value_records")),
     Fault("task-ssh-from-the-whole-vpc",
           "the tasks' security group admits SSH from the whole VPC, not only from the bastion",
           edit_template(_task_ssh_from_the_whole_vpc),

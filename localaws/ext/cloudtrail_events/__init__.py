@@ -13,7 +13,8 @@ AWS (CloudTrail user guide; LookupEvents and Event API reference):
   tokens, CloudFormation parameter values (records.py). Data events (S3 object operations,
   Lambda Invoke, CloudWatch Logs data) are not in Event history; neither are calls AWS could
   not authenticate (recorder.py).
-- A trail delivers, while it is logging, the events of its region to its bucket (models.py).
+- A trail delivers, while it is logging, the events of its region its event selectors take
+  (selectors.py) to its bucket (models.py).
 Kept different on purpose: events can be looked up at once (AWS: up to ~15 minutes);
 log files are written when S3 is next used or every 100 events (AWS: about every 5
 minutes); AssumeRole's sessionToken (AWS writes it) and CreateStack's template body (it
@@ -33,10 +34,11 @@ from moto.cloudtrail.responses import CloudTrailResponse
 from moto.core.responses import BaseResponse
 from moto.s3.responses import S3Response
 
-from localaws.ext.cloudtrail_events import recorder, responses
+from localaws.ext.cloudtrail_events import recorder, responses, selectors
 
 
 def install() -> None:
+    selectors.install()
     BaseResponse.call_action = recorder.call_action  # type: ignore[method-assign]
     S3Response.bucket_response = recorder.bucket_response  # type: ignore[method-assign]
     S3Response.key_response = recorder.key_response  # type: ignore[method-assign]

@@ -25,6 +25,7 @@ from moto.utilities.utils import get_partition
 
 from localaws.ext.cloudtrail_events.identity import find_caller, iso
 from localaws.ext.cloudtrail_events.models import Event, delivers, events_backends, flush_all, logging_trails
+from localaws.ext.cloudtrail_events.selectors import takes
 from localaws.ext.cloudtrail_events.records import (DATA_EVENTS, EVENT_VERSION, ISSUES_CREDENTIALS,
                                                         RESOURCE_PARAMS, S3_NAMES, UNAUTHENTICATED,
                                                         cloudtrail_error_code, error_of, read_only,
@@ -137,7 +138,7 @@ def record_call(response: BaseResponse, started: float, name: str, trails_before
     event = Event(int(started), record, who.username, _resources(response, source, record["requestParameters"]))
     backend.add(event)
     trails = {id(trail): trail for trail in trails_before + logging_trails()
-              if trail.account_id == account and delivers(trail, region, source)}
+              if trail.account_id == account and delivers(trail, region, source) and takes(trail, record)}
     if trails:
         backend.deliver(list(trails.values()), record)
     return event
