@@ -70,8 +70,8 @@ class Sandbox:
         args += ["--ro-bind", "/var", "/var"]
         for name in WRITABLE:
             args += ["--bind", str(self.root / name), f"/{name}"]
-        for name in SCRATCH:
-            args += ["--tmpfs", f"/{name}"]
+        for name in SCRATCH:  # /tmp and /var/tmp are writable by every user, as in any container (1777)
+            args += (["--perms", "1777"] if name.endswith("tmp") else []) + ["--tmpfs", f"/{name}"]
         args += ["--dev", "/dev", "--proc", "/proc"]
         for source, target in extra_binds:
             args += ["--ro-bind", source, target]
@@ -80,12 +80,12 @@ class Sandbox:
     def start(self, argv: Sequence[str], env: Mapping[str, str], stdout: IO[bytes] | int | None,
               cwd: str = "/", extra_binds: Sequence[tuple[str, str]] = ()) -> subprocess.Popen[bytes]:
         """The container's command, as PID 1's child of the sandbox (like `docker run`)."""
-        command = self._bwrap(extra_binds) + ["--chdir", cwd, "--clearenv"]
-        for name, value in env.items():
-            command += ["--setenv", name, value]
+        # The environment goes to bwrap as its own (it hands it on), never on its command line:
+        # the sandbox's /proc shows bwrap's arguments, and a container's env is not in `ps`.
+        command = self._bwrap(extra_binds) + ["--chdir", cwd]
         # --die-with-parent, from the long-lived spawner thread: the sandbox dies with this process.
         self.process = processes.spawn(command + ["--", *argv], signal=None, stdin=subprocess.DEVNULL,
-                                       stdout=stdout, stderr=subprocess.STDOUT, env={"PATH": DEFAULT_PATH})
+                                       stdout=stdout, stderr=subprocess.STDOUT, env={"PATH": DEFAULT_PATH, **env})
         return self.process
 
     def run(self, argv: Sequence[str], env: Mapping[str, str], cwd: str = "/", timeout: float = 300,

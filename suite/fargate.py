@@ -33,6 +33,7 @@ class FargatePhase:
     roles: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     revisions: list[str] = field(default_factory=list)  # the stack deregisters only its own revision
+    host_keys: dict[str, list[str]] = field(default_factory=dict)  # task ARN -> the keys its log published
 
     @property
     def ecs(self) -> Any:
@@ -74,6 +75,7 @@ class FargatePhase:
         group, stream = tasks.log_location(self.ecs, task_definition, task.task_id)
         host_keys = tasks.task_host_keys(self.workshop.aws.client("logs"), group, stream,
                                          self.workshop.aws.timing.host_keys_timeout, self.workshop.poll_interval)
+        self.host_keys[task.arn] = host_keys
         password = read_secret_document(self.workshop.secrets_manager(),
                                         self.workshop.outputs["ContainerUserSecretArn"])["password"]
         shell = ContainerShell(self.workshop.aws.bastion, task.address, host_keys, password).connect()
@@ -172,6 +174,15 @@ def running_task(fargate_phase: FargatePhase, task_definition: str) -> tasks.Run
         return fargate_phase.start(task_definition)
     except tasks.TaskDidNotStart as failure:
         pytest.fail(f"the workshop's task did not start: {failure}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def two_tasks_host_keys(fargate_phase: FargatePhase, task_definition: str, container_shell: ContainerShell
+                        ) -> dict[str, list[str]]:
+    """The SSH host keys two tasks of the same image published (a second one started when needed)."""
+    if len(fargate_phase.host_keys) < 2:
+        fargate_phase.shell(fargate_phase.start(task_definition), task_definition)
+    return dict(list(fargate_phase.host_keys.items())[:2])
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,27 @@ class Workshop:
     def credentials_from_secret(self, **selector: str) -> DBCredentials:
         return DBCredentials.from_secret(self.secret_document(**selector), where=f"secret {self.secret_arn}")
 
+    def known_secret_values(self) -> int:
+        """Read every version of every secret of the stack (the workshop's and the container user's),
+        so that the registry knows each value the run has seen; returns how many versions."""
+        secrets_manager, count = self.secrets_manager(), 0
+        for arn in (self.secret_arn, self.outputs["ContainerUserSecretArn"]):
+            versions, token = [], None
+            while True:  # boto3 has no paginator for ListSecretVersionIds
+                page = secrets_manager.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True,
+                                                               **({"NextToken": token} if token else {}))
+                versions += page["Versions"]
+                if not (token := page.get("NextToken")):
+                    break
+            for version in versions:
+                try:
+                    read_secret_string(secrets_manager, arn, VersionId=version["VersionId"])
+                    count += 1
+                except ClientError as error:  # a version without a value (a rotation that stopped at createSecret)
+                    if error.response["Error"]["Code"] != "ResourceNotFoundException":
+                        raise
+        return count
+
     def labels(self) -> dict[str, list[str]]:
         described = self.secrets_manager().describe_secret(SecretId=self.secret_arn)
         return {version: sorted(stages) for version, stages in described.get("VersionIdsToStages", {}).items()}

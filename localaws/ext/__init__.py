@@ -16,6 +16,7 @@ from localaws.ext import (
     ec2_hosts,
     ec2_images,
     ecr_blobs,
+    ecr_layer_downloads,
     ecs_tasks,
     iam_enforcement,
     json_answers,
@@ -30,7 +31,7 @@ from localaws.ext import (
 
 MODULES = (secrets_rotation, secrets_answers, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
            cfn_stack_tags,
-           lambda_runtime, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs, ecs_tasks, ec2_hosts, ec2_images,
+           lambda_runtime, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs, ecr_layer_downloads, ecs_tasks, ec2_hosts, ec2_images,
            iam_enforcement, cloudtrail_events,  # it records every final answer, denials too
            json_answers,  # the answer's JSON as AWS serializes it
            response_shapes)  # last: it checks each answer as the client gets it

@@ -189,3 +189,42 @@ def test_trail_bucket_holds_the_get_secret_value_records(workshop, evidence):
     evidence.table("GetSecretValue records in the trail's log files", EVENT_HEADERS, as_rows(records))
     evidence.expect("the trail's bucket holds GetSecretValue records on the secret", f"{len(records)} records")
     assert records
+
+
+def secret_findings(where: str, texts) -> list[str]:
+    return [f"{where}: {REGISTRY.mask(text)[:160]}" for text in texts if REGISTRY.mask(text) != text]
+
+
+def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, running_task, evidence):
+    versions = workshop.known_secret_values()
+    logs = workshop.aws.client("logs")
+    groups = [f"/aws/lambda/{workshop.outputs['RotationFunctionName']}", workshop.outputs["TaskLogGroupName"]]
+    scanned, findings = 0, []
+    for group in groups:
+        messages = [event["message"] for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+                    for event in page["events"]]
+        scanned += len(messages)
+        findings += secret_findings(f"log group {group}", messages)
+    evidence.table("Log events holding a secret value (masked)", ["finding"], [[f] for f in findings] or [["none"]])
+    evidence.expect(f"none of the {versions} secret versions the stack holds appears in {', '.join(groups)}",
+                    f"{len(findings)} of {scanned} log events hold one")
+    assert scanned, "the rotation function and the tasks logged nothing"
+    assert not findings, "; ".join(findings[:5])
+
+
+def test_no_secret_value_in_the_stack_parameters_outputs_or_events(workshop, evidence):
+    versions = workshop.known_secret_values()
+    cloudformation = workshop.aws.client("cloudformation")
+    name = workshop.stack.settings.stack_name
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    events = [event for page in cloudformation.get_paginator("describe_stack_events").paginate(StackName=name)
+              for event in page["StackEvents"]]
+    findings = (secret_findings("parameter", [f"{p['ParameterKey']}={p.get('ParameterValue', '')}"
+                                              for p in stack.get("Parameters", [])])
+                + secret_findings("output", [f"{o['OutputKey']}={o.get('OutputValue', '')}"
+                                             for o in stack.get("Outputs", [])])
+                + secret_findings("event", [json.dumps(event, default=str) for event in events]))
+    evidence.table("Stack fields holding a secret value (masked)", ["finding"], [[f] for f in findings] or [["none"]])
+    evidence.expect(f"none of the {versions} secret versions appears in the stack's parameters, outputs or "
+                    "events", f"{len(findings)} do")
+    assert not findings, "; ".join(findings[:5])

@@ -10,6 +10,8 @@ import json
 
 from suite.attendee.database import BOOKINFO_ROW
 from suite.attendee.tasks import TaskDidNotStart, container_environment, container_secrets, describe_task
+from suite.image_layers import image_files, layer_findings
+from suite.redaction import REGISTRY
 from suite.rotations import rotate
 
 SELECT_BOOKINFO = "./mysql.newway.sh --batch --skip-column-names -e 'use smdemo; select * from bookinfo;'"
@@ -149,3 +151,69 @@ def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_ph
     assert fresh == current, "a task started after the rotation does not hold the new secret value"
 
 
+
+
+# 7. Safe to hand out: no secret where `ps` shows it, nothing secret baked into the image
+PROCESS_WATCH = r"""
+set -u
+watch="$(mktemp -d)"
+real="$(command -v mysql)"
+# Every mysql the scripts start records the command line ps shows for it, then runs the real one.
+printf '#!/bin/sh\ntr "\\000" " " < /proc/$$/cmdline >> "%s/started"\necho >> "%s/started"\nexec "%s" "$@"\n' \
+  "${watch}" "${watch}" "${real}" > "${watch}/mysql"
+chmod 0755 "${watch}/mysql"
+sample() {  # every process's command line while the script runs
+  while kill -0 "$1" 2>/dev/null; do
+    for f in /proc/[0-9]*/cmdline; do tr '\000' ' ' < "${f}" 2>/dev/null; echo; done
+  done >> "${watch}/sampled"
+}
+for script in ./mysql.newway.sh ./mysql.oldway.sh; do
+  PATH="${watch}:${PATH}" "${script}" --batch -e 'SELECT SLEEP(0.3)' >/dev/null 2>&1 &
+  sample "$!"
+  wait "$!" || true
+done
+cat "${watch}/started" "${watch}/sampled" 2>/dev/null | sort -u
+rm -rf "${watch}"
+"""
+
+
+def test_no_secret_in_the_container_process_list(workshop, container_shell, evidence):
+    old = workshop.hardcoded
+    container_shell.run("umask 077 && cat > ~/oldway.cnf",
+                        stdin=f'[client]\nhost={old.host}\nport={old.port}\nuser={old.username}\n'
+                              f'password="{old.password}"\n')
+    workshop.secret_string()  # the current password is known to the registry
+    result = container_shell.run(PROCESS_WATCH)
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    leaking = [line for line in lines if REGISTRY.mask(line) != line]
+    started = [line for line in lines if "mysql" in line and "/proc/" not in line]
+    evidence.table("command lines seen while mysql.newway.sh and mysql.oldway.sh ran (masked)", ["command line"],
+                   [[REGISTRY.mask(line)] for line in started[:20]])
+    evidence.expect("no process's command line holds a password", f"{len(leaking)} of {len(lines)} do")
+    assert result.exit_status == 0 and started, f"the process list was not read: {result.stderr}"
+    assert not leaking, f"{len(leaking)} command lines hold a secret value: {[REGISTRY.mask(x) for x in leaking[:3]]}"
+
+
+def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container_shell, evidence):
+    for stage in ("AWSCURRENT", "AWSPREVIOUS"):
+        workshop.secret_string(VersionStage=stage)  # every value the run knows is registered
+    ecr = workshop.aws.client("ecr")
+    tag = workshop_image.rsplit(":", 1)[-1] if ":" in workshop_image.rsplit("/", 1)[-1] else "latest"
+    scanned, findings = layer_findings(image_files(ecr, workshop.outputs["ECRRepositoryName"], tag),
+                                       lambda text: REGISTRY.mask(text) != text)
+    evidence.table("What the image's layers hold that they should not", ["finding"],
+                   [[finding] for finding in findings] or [["nothing"]])
+    evidence.expect("no secret value, private key or SSH host key in any layer of the pushed image",
+                    f"{len(findings)} findings in {scanned} files")
+    assert scanned > 3, f"only {scanned} files were read from the image"
+    assert not findings, "; ".join(findings)
+
+
+def test_each_task_has_its_own_host_keys(two_tasks_host_keys, evidence):
+    (first, first_keys), (second, second_keys) = two_tasks_host_keys.items()
+    shared = sorted(set(first_keys) & set(second_keys))
+    evidence.table("SSH host keys published by two tasks of the same image", ["task", "keys"],
+                   [[first.rsplit("/", 1)[-1], len(first_keys)], [second.rsplit("/", 1)[-1], len(second_keys)]])
+    evidence.expect("two tasks share no SSH host key", f"{len(shared)} shared")
+    assert first_keys and second_keys
+    assert not shared, f"two tasks share SSH host keys: {[key.split()[0] for key in shared]}"

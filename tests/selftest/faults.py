@@ -200,6 +200,16 @@ FARGATE_FAULTS = [
           "mysql.newway.sh ignores TASKDEF_SECRET and wants a secret name",
           edit_docker_file("mysql.newway.sh", 'secret="${TASKDEF_SECRET:-}"', 'secret=""'),
           ("test_newway_script_reads_bookinfo",)),
+    Fault("newway-password-on-the-command-line",
+          "mysql.newway.sh passes the password on mysql's command line, where ps shows it",
+          edit_docker_file("mysql.newway.sh", 'MYSQL_PWD="$(field password)" exec mysql --host="${host}"',
+                           'exec mysql --password="$(field password)" --host="${host}"'),
+          ("test_no_secret_in_the_container_process_list",)),
+    Fault("host-keys-baked-into-the-image",
+          "the Dockerfile makes the SSH host keys at build time, so every task shares them",
+          edit_docker_file("Dockerfile", "RUN /opt/smdemo/image-setup.sh\n",
+                           "RUN /opt/smdemo/image-setup.sh\nRUN ssh-keygen -A\n"),
+          ("test_no_secret_or_key_in_any_image_layer", "test_each_task_has_its_own_host_keys")),
     Fault("rotation-keeps-password",
           "createSecret copies the current password, so a rotation changes nothing",
           next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),
@@ -256,6 +266,13 @@ def _task_ssh_from_the_whole_vpc(template: dict) -> None:
     rules = template["Resources"]["TaskSG"]["Properties"]["SecurityGroupIngress"]
     rules.append({"Description": "SSH from the VPC", "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
                   "CidrIp": "10.200.0.0/16"})
+
+
+def _container_password_as_parameter(template: dict) -> None:
+    template["Parameters"]["ContainerUserPassword"] = {"Type": "String", "Default": "Smdemo-Container-Passw0rd-2026"}
+    properties = template["Resources"]["ContainerUserSecret"]["Properties"]
+    del properties["GenerateSecretString"]
+    properties["SecretString"] = {"Fn::Sub": '{"username": "ec2-user", "password": "${ContainerUserPassword}"}'}
 
 
 def _trail_writes_only(template: dict) -> None:
@@ -316,6 +333,20 @@ AUDIT_FAULTS = [
           "the database's security group admits 0.0.0.0/0 to 3306",
           edit_template(_database_port_open_to_the_world),
           ("test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports",)),
+    Fault("rotation-function-logs-the-secret",
+          "the rotation function logs the new secret value it made",
+          append_to_rotation_function('''
+              _correct_create = create_secret
+              def create_secret(client, arn, token):
+                  _correct_create(client, arn, token)
+                  made = client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+                  logger.info("createSecret: the new value is %s", made["SecretString"])
+          '''),
+          ("test_no_secret_value_in_the_function_or_task_logs",)),
+    Fault("container-password-as-parameter",
+          "the container user's password is a template parameter without NoEcho",
+          edit_template(_container_password_as_parameter),
+          ("test_no_secret_value_in_the_stack_parameters_outputs_or_events",)),
     Fault("trail-writes-only",
           "the trail's event selectors leave out read events, so GetSecretValue never reaches its bucket",
           edit_template(_trail_writes_only),
