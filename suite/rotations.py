@@ -42,3 +42,12 @@ def first_rotation(workshop: Workshop) -> Rotation:
 @pytest.fixture(scope="session")
 def second_rotation(workshop: Workshop, first_rotation: Rotation) -> Rotation:
     return rotate(workshop)
+
+
+@pytest.fixture(scope="session")
+def many_rotations(workshop: Workshop, first_rotation: Rotation, second_rotation: Rotation) -> list[Rotation]:
+    """Rotations one after another (20 offline): every password the function makes, over many runs."""
+    rotations = [first_rotation, second_rotation]
+    while len(rotations) < workshop.aws.timing.policy_rotations and rotations[-1].error is None:
+        rotations.append(rotate(workshop))
+    return rotations

@@ -169,12 +169,14 @@ class Workshop:
         holds AWSCURRENT, and Secrets Manager has taken AWSPENDING off it, which it does once the
         function's finishSecret has returned (AWSCURRENT moves inside finishSecret, which may still
         be at work). A function that leaves AWSPENDING there is given `rotation_settle` seconds."""
-        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(self.poll_interval),
+        poll = self.aws.timing.rotation_poll
+
+        @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(poll),
                retry=retry_if_result(lambda labels: "AWSCURRENT" not in labels.get(token, [])))
         def current() -> dict[str, list[str]]:
             return self.labels()
 
-        @retry(stop=stop_after_delay(self.aws.timing.rotation_settle), wait=wait_fixed(self.poll_interval),
+        @retry(stop=stop_after_delay(self.aws.timing.rotation_settle), wait=wait_fixed(poll),
                retry=retry_if_result(lambda labels: "AWSPENDING" in labels.get(token, [])))
         def settled() -> dict[str, list[str]]:
             return self.labels()

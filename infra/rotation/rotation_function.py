@@ -155,14 +155,15 @@ def get_secret_dict(client: Any, arn: str, stage: str, token: str | None = None)
 def new_password() -> str:
     """Made here, not with GetRandomPassword: that call would need an IAM grant on "*"."""
     length = int(os.environ.get("PASSWORD_LENGTH", "32"))
-    if length < 3:
-        raise ValueError(f"PASSWORD_LENGTH {length} is too short for a lower, an upper case letter and a digit")
+    if length < 4:
+        raise ValueError(f"PASSWORD_LENGTH {length} is too short for one character of each class")
     excluded = set(os.environ.get("EXCLUDE_CHARACTERS", DEFAULT_EXCLUDED)) | set(ALWAYS_EXCLUDED)
     alphabet = [c for c in string.ascii_letters + string.digits + string.punctuation if c not in excluded]
-    while True:
+    classes = [chars for chars in (string.ascii_lowercase, string.ascii_uppercase, string.digits, string.punctuation)
+               if any(c in alphabet for c in chars)]
+    while True:  # each class the alphabet keeps, as GetRandomPassword's RequireEachIncludedType
         password = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (any(c.islower() for c in password) and any(c.isupper() for c in password)
-                and any(c.isdigit() for c in password)):
+        if all(any(c in chars for c in password) for chars in classes):
             return password
 
 

@@ -1,10 +1,14 @@
 """The RDS phase's own fixtures (the rotations are shared: suite/rotations.py)."""
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass
 from typing import Iterator
 
 import pytest
 
+from suite.rotations import Rotation
 from suite.controls.deployed import sibling_secret_name
 from suite.principals import Principal
 from suite.workshop import Workshop
@@ -33,13 +37,52 @@ def other_secret(workshop: Workshop) -> Iterator[str]:
         sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
 
 
-@pytest.fixture()
-def stopped_database(workshop: Workshop) -> Iterator[None]:
-    """The workshop's DB instance stopped (StopDBInstance, awaited); afterwards started again,
-    and AWSPENDING cleared from a rotation that could not finish, as AWS documents."""
+@dataclass
+class InterruptedRotation:
+    """A rotation started while the database was stopped: createSecret made the AWSPENDING version,
+    setSecret could not log in, AWSCURRENT stayed where it was."""
+
+    token: str
+    current_before: str | None
+    error: str  # the function's error line in its log
+    labels: dict[str, list[str]]  # the staging labels right after the failure
+
+
+@pytest.fixture(scope="module")
+def rotation_interrupted_by_outage(workshop: Workshop, second_rotation: Rotation) -> Iterator[InterruptedRotation]:
+    """Stop the DB instance (StopDBInstance, awaited), rotate, await the function's error, start the
+    DB again. The AWSPENDING version is left for the checks that resume it; afterwards it is cleared
+    if still there, as AWS documents for a failed rotation."""
+    current_before = workshop.current_version()
     workshop.stop_database()
     try:
-        yield
+        started = time.time()
+        token = workshop.start_rotation()
+        error = workshop.wait_for_rotation_error(since=started - 1)
+        labels = workshop.labels()
     finally:
         workshop.start_database()
+    try:
+        yield InterruptedRotation(token, current_before, error, labels)
+    finally:
         workshop.clear_pending()
+
+
+@dataclass
+class RotationFunction:
+    """The deployed rotation function, invoked through Lambda's Invoke API as Secrets Manager does."""
+
+    workshop: Workshop
+
+    def invoke(self, step: str, token: str) -> tuple[str | None, dict]:
+        """(the FunctionError or None, the payload) of one step on the workshop's secret."""
+        response = self.workshop.aws.client("lambda").invoke(
+            FunctionName=self.workshop.outputs["RotationFunctionName"],
+            Payload=json.dumps({"SecretId": self.workshop.secret_arn, "ClientRequestToken": token, "Step": step}))
+        payload = json.loads(response["Payload"].read() or b"null")
+        return response.get("FunctionError"), payload if isinstance(payload, dict) else {}
+
+
+@pytest.fixture()
+def rotation_function(workshop: Workshop) -> RotationFunction:
+    return RotationFunction(workshop)

@@ -6,13 +6,14 @@ evidence (suite/report/evidence.py): what it read, and what the workshop says it
 """
 from __future__ import annotations
 
-import time
+import uuid
 
 import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
 from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW
+from suite.controls.passwords import Declared, describe, password_findings
 from suite.workshop import short, stages_text
 
 BOOKINFO_HEADERS = ["BookId", "BookTitle", "BookAuthor"]
@@ -151,22 +152,90 @@ def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_withou
         assert error_code(denied.value) == "AccessDeniedException", f"the workshop's policy opens {what} too"
 
 
-# 8. A rotation that cannot reach the database fails without moving AWSCURRENT
-def test_rotation_without_database_leaves_current_in_place(workshop, second_rotation, stopped_database, evidence):
-    current_before = workshop.current_version()
-    expected = f"a rotation that cannot reach the stopped database leaves AWSCURRENT on {short(current_before)}"
-    evidence.expect(expected, "not reached: the rotation did not report an error")
-    started = time.time()
-    token = workshop.start_rotation()
-    evidence.text("The rotation function's error", workshop.wait_for_rotation_error(since=started - 1))
-    labels = workshop.labels()
-    holders = [short(version) for version, stages in labels.items() if "AWSCURRENT" in stages]
-    evidence.expect(expected, f"AWSCURRENT on {', '.join(holders) or 'no version'}")
-    assert "AWSCURRENT" in labels.get(current_before, []), f"a failed rotation moved AWSCURRENT: {workshop.labels_shown()}"
-    assert "AWSCURRENT" not in labels.get(token, [])
+# 8. Every password a rotation makes is one RDS accepts and the workshop declares (many rotations)
+def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
+    declared = Declared.from_function(workshop.aws.client("lambda"), workshop.outputs["RotationFunctionName"])
+    rows, failing = [], []
+    for number, rotation in enumerate(many_rotations, start=1):
+        assert rotation.error is None, f"rotation {number} did not finish: {rotation.error}"
+        password = workshop.secret_document(VersionId=rotation.token)["password"]
+        findings = password_findings(password, declared)
+        rows.append([number, short(rotation.token), describe(password), "; ".join(findings) or "meets the policy"])
+        failing += [f"rotation {number}: {finding}" for finding in findings]
+    evidence.table("Passwords made by the rotations (their shape only)", ["rotation", "version", "password",
+                                                                        "verdict"], rows)
+    evidence.expect(f"{len(many_rotations)} rotated passwords: at least {max(declared.length, 16)} characters, "
+                    "each class, none of / @ \" or space", f"{len(failing)} findings")
+    assert len(many_rotations) >= workshop.aws.timing.policy_rotations
+    assert not failing, "; ".join(failing[:5])
+    rows_read = workshop.read_bookinfo(workshop.credentials_from_secret())
+    assert rows_read == [BOOKINFO_ROW], "after the rotations the credentials from the secret no longer read bookinfo"
 
 
-def test_credentials_from_secret_work_once_the_database_is_back(workshop, second_rotation, evidence):
+# 9. A rotation that cannot reach the database fails without moving AWSCURRENT
+def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_by_outage, evidence):
+    interrupted = rotation_interrupted_by_outage
+    before = interrupted.current_before or "no version"
+    evidence.text("The rotation function's error", interrupted.error)
+    holders = [short(version) for version, stages in interrupted.labels.items() if "AWSCURRENT" in stages]
+    evidence.expect(f"a rotation that cannot reach the stopped database leaves AWSCURRENT on {short(before)}",
+                    f"AWSCURRENT on {', '.join(holders) or 'no version'}")
+    assert "AWSCURRENT" in interrupted.labels.get(before, []), f"a failed rotation moved AWSCURRENT: {holders}"
+    assert "AWSCURRENT" not in interrupted.labels.get(interrupted.token, [])
+
+
+def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotation_interrupted_by_outage, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
                                      "once the database is back, with the credentials from the secret")
     assert rows == [BOOKINFO_ROW]
+
+
+# 10. The rotation function, driven through Lambda Invoke as Secrets Manager drives it
+def test_rotation_function_refuses_what_is_not_its_rotation(workshop, rotation_interrupted_by_outage,
+                                                            rotation_function, evidence):
+    pending = rotation_interrupted_by_outage.token
+    previous = next((version for version, stages in workshop.labels().items() if "AWSPREVIOUS" in stages), None)
+    labels_before = workshop.labels()
+    attempts = {"createSecret with a token that is no version of the secret": ("createSecret", str(uuid.uuid4())),
+                "setSecret with the AWSPREVIOUS version (not AWSPENDING)": ("setSecret", previous or str(uuid.uuid4())),
+                "an unknown step with the AWSPENDING version": ("deleteSecret", pending)}
+    rows, accepted = [], []
+    for what, (step, token) in attempts.items():
+        error, payload = rotation_function.invoke(step, token)
+        rows.append([what, f"{error}: {payload.get('errorType')}: {payload.get('errorMessage')}" if error else "accepted"])
+        if not error:
+            accepted.append(what)
+    evidence.table("Invoke with what Secrets Manager would never send", ["request", "answer"], rows)
+    evidence.expect("each request is refused and nothing changes", f"{len(accepted)} accepted; labels "
+                    f"{'unchanged' if workshop.labels() == labels_before else 'changed'}")
+    assert not accepted, f"the rotation function accepted: {accepted}"
+    assert workshop.labels() == labels_before, "a refused request changed the staging labels"
+
+
+def test_interrupted_rotation_resumes_and_every_step_can_repeat(workshop, rotation_interrupted_by_outage,
+                                                                rotation_function, evidence):
+    """Each step may be called more than once (AWS: rotation functions must be idempotent); the
+    second call changes nothing, and finishSecret on a version already current is a no-op."""
+    token = rotation_interrupted_by_outage.token
+    made = workshop.secret_string(VersionId=token, VersionStage="AWSPENDING")
+    rows, problems = [], []
+    for step in ("createSecret", "createSecret", "setSecret", "setSecret", "testSecret", "testSecret",
+                 "finishSecret", "finishSecret"):
+        error, payload = rotation_function.invoke(step, token)
+        value = workshop.secret_string(VersionId=token)
+        rows.append([step, f"{error}: {payload.get('errorMessage')}" if error else "ok",
+                     stages_text(workshop.labels().get(token)), "unchanged" if value == made else "CHANGED"])
+        if error:
+            problems.append(f"{step}: {payload.get('errorType')}: {payload.get('errorMessage')}")
+        if value != made:
+            problems.append(f"{step} changed the AWSPENDING version's value")
+    evidence.table("Each step invoked twice with the same token", ["step", "answer", "labels of the version",
+                                                                   "its value"], rows)
+    # Secrets Manager takes AWSPENDING off once finishSecret succeeded.
+    workshop.secrets_manager().update_secret_version_stage(SecretId=workshop.secret_arn, VersionStage="AWSPENDING",
+                                                           RemoveFromVersionId=token)
+    evidence.expect("every step succeeds twice, the value is made once, the version ends AWSCURRENT",
+                    "; ".join(problems) or f"as expected; labels {stages_text(workshop.labels().get(token))}")
+    assert not problems, "; ".join(problems)
+    assert "AWSCURRENT" in workshop.labels()[token]
+    assert workshop.read_bookinfo(workshop.credentials_from_secret()) == [BOOKINFO_ROW]

@@ -58,6 +58,10 @@ def _reader_policy_on_secret_name_prefix(template: dict) -> None:
         statement["Resource"] = SECRET_NAME_PREFIX
 
 
+def _short_passwords(template: dict) -> None:
+    template["Resources"]["RotationFunction"]["Properties"]["Environment"]["Variables"]["PASSWORD_LENGTH"] = "12"
+
+
 def _reader_policy_on_every_secret(template: dict) -> None:
     for statement in template["Resources"]["SecretReadOnlyPolicy"]["Properties"]["PolicyDocument"]["Statement"]:
         statement["Resource"] = "*"
@@ -118,6 +122,32 @@ FAULTS = [
           "the application's read policy names `...:secret:<secret name>*`, which also opens secrets named like it",
           edit_template(_reader_policy_on_secret_name_prefix),
           ("test_scoped_policy_reads_this_secret_and_no_other",)),
+    Fault("rotation-makes-short-passwords",
+          "the rotation function makes 12-character passwords",
+          edit_template(_short_passwords),
+          ("test_rotated_passwords_meet_the_policy",)),
+    Fault("create-makes-a-second-password",
+          "createSecret makes a new password every time it is called, even for a version that has one",
+          append_to_rotation_function('''
+              def create_secret(client, arn, token):
+                  current = get_secret_dict(client, arn, "AWSCURRENT")
+                  current["password"] = new_password()
+                  client.put_secret_value(SecretId=arn, ClientRequestToken=token, SecretString=json.dumps(current),
+                                          VersionStages=["AWSPENDING"])
+          '''),
+          ("test_interrupted_rotation_resumes_and_every_step_can_repeat",)),
+    Fault("handler-runs-any-request",
+          "the handler runs whatever step and token it is given, without checking the version's stage",
+          append_to_rotation_function('''
+              def lambda_handler(event, context):
+                  client = boto3.client("secretsmanager")
+                  steps = {"createSecret": create_secret, "setSecret": set_secret,
+                           "testSecret": test_secret, "finishSecret": finish_secret}
+                  step = steps.get(event["Step"])
+                  if step:
+                      step(client, event["SecretId"], event["ClientRequestToken"])
+          '''),
+          ("test_rotation_function_refuses_what_is_not_its_rotation",)),
     Fault("rotation-ignores-db-errors",
           "setSecret and testSecret swallow connection failures, so finishSecret runs anyway",
           append_to_rotation_function('''
