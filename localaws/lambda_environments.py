@@ -28,6 +28,7 @@ from typing import Callable
 from localaws import processes
 
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
+MAX_IDLE = 6  # warm environments kept in all; AWS too reclaims idle ones (here: the least recently used)
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Environment:
     stream: str
     log_offset: int = 0
     invocations: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
 
     @property
     def alive(self) -> bool:
@@ -145,11 +146,23 @@ class Environments:
             with self._lock:
                 self._all.append(environment)
         outcome = environment.invoke(function_arn, event, timeout, memory, version)
+        environment.last_used = time.monotonic()
+        reclaimed: list[Environment] = []
         with self._lock:
             if environment.alive and self._key_of_function.get(function_arn) == key:
                 self._idle.setdefault(key, []).append(environment)
             elif environment.alive:
-                environment.stop()
+                reclaimed.append(environment)
+            idle = sorted((e for envs in self._idle.values() for e in envs), key=lambda e: e.last_used)
+            for oldest in idle[:max(0, len(idle) - MAX_IDLE)]:
+                for envs in self._idle.values():
+                    if oldest in envs:
+                        envs.remove(oldest)
+                reclaimed.append(oldest)
+            self._all = [e for e in self._all if e.alive and e not in reclaimed]
+        for old in reclaimed:
+            old.stop()
+            old.log_path.unlink(missing_ok=True)
         return outcome, environment.stream, cold
 
     def stop_all(self) -> None:

@@ -6,6 +6,8 @@ import io
 import json
 import os
 import tarfile
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -81,3 +83,22 @@ def test_pushed_image_config_and_layer_are_what_its_manifest_names(local_aws, bl
         script = archive.getmember(SCRIPT_PATH.lstrip("/"))
         assert archive.extractfile(script).read() == RUN_SH.encode()
         assert script.mode == 0o755
+
+
+def test_download_url_serves_a_layer_the_repository_holds(local_aws, repository):
+    """GetDownloadUrlForLayer: "Retrieves the pre-signed Amazon S3 download URL corresponding to an image
+    layer" -- a plain GET of downloadUrl, with no AWS credentials, returns the layer's bytes; the URL
+    altered is refused with 403; a digest the repository does not hold is LayersNotFoundException
+    (ECR API reference, GetDownloadUrlForLayer)."""
+    ecr = local_aws.client("ecr")
+    image = hand_made_image()
+    push_image(ecr, repository, image, tag="v1")
+    answer = ecr.get_download_url_for_layer(repositoryName=repository, layerDigest=digest(image.layer))
+    assert answer["layerDigest"] == digest(image.layer)
+    with urllib.request.urlopen(answer["downloadUrl"], timeout=10) as response:
+        assert response.read() == image.layer
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(answer["downloadUrl"].replace("Signature=", "Signature=0"), timeout=10)
+    assert refused.value.code == 403
+    with pytest.raises(ecr.exceptions.LayersNotFoundException):
+        ecr.get_download_url_for_layer(repositoryName=repository, layerDigest=digest(b"never pushed"))

@@ -119,6 +119,17 @@ def test_command_gets_only_the_given_environment_hostname_and_cwd(sandbox, monke
     assert out.endswith("sandbox-unit\n/etc\n")
 
 
+def test_environment_is_in_no_command_line_and_tmp_is_everyones(sandbox):
+    """A container's environment is not on any command line its processes can read (`ps` in the
+    container shows none of it), and /tmp and /var/tmp are writable by every user (mode 1777)."""
+    marker = f"env-value-{_name()}"
+    done = sandbox.run(["/bin/sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\000' ' '; echo; stat -c %a /tmp /var/tmp"],
+                       {**ENV, "GIVEN": marker}, timeout=30)
+    out = done.stdout.decode()
+    assert marker not in out
+    assert out.endswith("1777\n1777\n"), out
+
+
 def test_stop_ends_every_process_of_the_sandbox(sandbox):
     """stop() is `docker stop`: the command and everything it started are gone, and the exit status is known."""
     pattern = f"sleep {_unused_seconds()}"
