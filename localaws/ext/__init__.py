@@ -7,7 +7,10 @@ import os
 
 from localaws.ext import (
     cfn_cloudtrail,
+    cfn_create_failures,
+    cloudtrail_bucket_policy,
     cfn_dynamic_refs,
+    cfn_s3_bucket_policy,
     cfn_ecs,
     cfn_secretsmanager,
     cfn_stack_deletion,
@@ -21,6 +24,7 @@ from localaws.ext import (
     iam_enforcement,
     json_answers,
     lambda_runtime,
+    lambda_runtime_lifecycle,
     rds_answers,
     registrations,
     rds_databases,
@@ -30,8 +34,9 @@ from localaws.ext import (
 )
 
 MODULES = (secrets_rotation, secrets_answers, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
-           cfn_stack_tags,
-           lambda_runtime, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs, ecr_layer_downloads, ecs_tasks, ec2_hosts, ec2_images,
+           cfn_stack_tags, cfn_create_failures, cfn_s3_bucket_policy, cloudtrail_bucket_policy,
+           lambda_runtime, lambda_runtime_lifecycle, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
+           ecr_layer_downloads, ecs_tasks, ec2_hosts, ec2_images,
            iam_enforcement, cloudtrail_events,  # it records every final answer, denials too
            json_answers,  # the answer's JSON as AWS serializes it
            response_shapes)  # last: it checks each answer as the client gets it

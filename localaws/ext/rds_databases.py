@@ -4,6 +4,11 @@ AWS: CreateDBInstance gives a server that accepts the master user name and passw
 refuses anything else (MySQL error 1045); the instance's Endpoint (Address, Port) is
 where clients connect; StopDBInstance / StartDBInstance stop and restart it with its data;
 ModifyDBInstance MasterUserPassword resets the master password; DeleteDBInstance removes it.
+CreateDBInstance and ModifyDBInstance refuse (InvalidParameterValue) a master password with a
+character RDS does not take ("Only printable ASCII characters besides '/', '@', '"', ' ' may be
+used") or outside MySQL's 8 to 41 characters, and CreateDBInstance refuses storage below the
+engine's minimum for its storage type (InvalidParameterCombination "Invalid storage size for
+engine name mysql and storage type gp3: 5"): 20 GiB for gp2/gp3, 100 for io1/io2, 5 for standard.
 moto 5.2.5 only records metadata: there is no database and the password is never checked.
 """
 from __future__ import annotations
@@ -13,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterValue
 from moto.rds.models import DBInstance, RDSBackend
 
 from localaws.mysqld import MySQLServer
@@ -39,7 +45,32 @@ _original_delete = RDSBackend.delete_db_instance
 _original_modify = RDSBackend.modify_db_instance
 
 
+MIN_STORAGE = {"gp2": 20, "gp3": 20, "io1": 100, "io2": 100, "standard": 5}
+
+
+def refuse_bad_password(password: str | None) -> None:
+    if password is None:
+        return
+    if any(c in "/@\" " or not (32 < ord(c) < 127) for c in password):
+        raise InvalidParameterValue("The parameter MasterUserPassword is not a valid password. Only printable "
+                                    "ASCII characters besides '/', '@', '\"', ' ' may be used.")
+    if not 8 <= len(password) <= 41:
+        raise InvalidParameterValue("The parameter MasterUserPassword is not a valid password because it is "
+                                    f"{'shorter than 8' if len(password) < 8 else 'longer than 41'} characters.")
+
+
+def refuse_bad_storage(db_kwargs: dict[str, Any]) -> None:
+    engine = (db_kwargs.get("engine") or "").lower()
+    storage_type = db_kwargs.get("storage_type") or "gp2"
+    size = db_kwargs.get("allocated_storage")
+    if engine in ENGINES and size is not None and int(size) < MIN_STORAGE.get(storage_type, 20):
+        raise InvalidParameterCombination(
+            f"Invalid storage size for engine name {engine} and storage type {storage_type}: {int(size)}")
+
+
 def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+    refuse_bad_password(db_kwargs.get("master_user_password"))
+    refuse_bad_storage(db_kwargs)
     database = _original_create(self, db_kwargs)
     if (database.engine or "").lower() not in ENGINES or database.db_cluster_identifier:
         return database
@@ -84,6 +115,7 @@ def delete_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any
 
 
 def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> DBInstance:
+    refuse_bad_password(db_kwargs.get("master_user_password"))
     database = _original_modify(self, db_instance_identifier, db_kwargs)
     password = db_kwargs.get("master_user_password")
     if password and _server(database):

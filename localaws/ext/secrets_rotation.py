@@ -13,6 +13,9 @@ AWS (RotateSecret API reference):
 - On success AWSPENDING is removed from the new (now AWSCURRENT) version.
 - If AWSPENDING is attached to a version that is not AWSCURRENT, a later RotateSecret
   "assumes that a previous rotation request is still in progress and returns an error".
+- Secrets Manager invokes the function only when the function's policy lets
+  secretsmanager.amazonaws.com invoke it (lambda_invoke_permissions.py); otherwise RotateSecret
+  fails with AccessDeniedException, before any version is made.
 - RotateImmediately=false only tests the configuration: testSecret runs against a
   temporary AWSPENDING copy of the current value, which is removed afterwards.
 """
@@ -27,13 +30,21 @@ from typing import Any
 from moto.moto_api._internal import mock_random
 from moto.secretsmanager.exceptions import (
     InvalidParameterException,
+    SecretsManagerClientError,
     InvalidRequestException,
     ResourceNotFoundException,
     SecretNotFoundException,
 )
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 
+from localaws.ext.lambda_invoke_permissions import service_may_invoke
+
 log = logging.getLogger("localaws.rotation")
+
+
+class AccessDeniedException(SecretsManagerClientError):
+    def __init__(self, message: str):
+        super().__init__("AccessDeniedException", message)
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
@@ -123,9 +134,13 @@ def rotate_secret(
     from moto.awslambda.utils import get_backend
 
     try:
-        get_backend(self.account_id, self.region_name).get_function(function_arn)
+        function = get_backend(self.account_id, self.region_name).get_function(function_arn)
     except Exception:
         raise ResourceNotFoundException(f"Resource not found for ARN '{function_arn}'.")
+    if not service_may_invoke(function, "secretsmanager.amazonaws.com", self.account_id, secret.arn):
+        raise AccessDeniedException(
+            "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants "
+            "access to the principal secretsmanager.amazonaws.com.")
     if rotate_immediately and _pending_elsewhere(secret):
         raise InvalidRequestException(
             "A previous rotation isn't complete. That rotation will be reattempted."

@@ -39,15 +39,27 @@ def create_lambda_role(aws: LocalAWS, name: str, statements: list[dict[str, Any]
     return arn
 
 
+RUNTIME = "python3.12"  # the workshop's; python3.11 and older can no longer be created
+
+
+def allow_secrets_manager(aws: LocalAWS, function_name: str) -> None:
+    """The function's resource policy lets Secrets Manager invoke it (as a rotation function's must)."""
+    aws.client("lambda").add_permission(FunctionName=function_name, StatementId="secretsmanager",
+                                        Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com")
+
+
 def create_function(aws: LocalAWS, name: str, source: str, role_arn: str, *, timeout: int = 30,
                     environment: dict[str, str] | None = None, handler: str = "index.handler") -> str:
+    """A Python function from `source`, which Secrets Manager may invoke."""
     kwargs: dict[str, Any] = {}
     if environment:
         kwargs["Environment"] = {"Variables": environment}
-    return aws.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.11", Role=role_arn, Handler=handler,
+    arn = aws.client("lambda").create_function(
+        FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler=handler,
         Code={"ZipFile": lambda_zip(source)}, Timeout=timeout, **kwargs,
     )["FunctionArn"]
+    allow_secrets_manager(aws, name)
+    return arn
 
 
 def log_messages(aws: LocalAWS, function_name: str) -> list[str]:
@@ -145,3 +157,23 @@ def rotatable_secret(aws, role_name: str, value: str) -> str:
     aws.client("iam").put_role_policy(RoleName=role_name, PolicyName=unique("secret"),
                                       PolicyDocument=json.dumps(policy))
     return arn
+
+
+def cloudtrail_bucket_policy(bucket_arn: Any, account: str = "123456789012") -> dict:
+    """The bucket policy CloudTrail needs: GetBucketAcl on the bucket, PutObject under AWSLogs/<account>/."""
+    logs = f"{bucket_arn}/AWSLogs/{account}/*" if isinstance(bucket_arn, str) else {
+        "Fn::Sub": ["${Bucket}/AWSLogs/" + account + "/*", {"Bucket": bucket_arn}]}
+    service = {"Service": "cloudtrail.amazonaws.com"}
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AclCheck", "Effect": "Allow", "Principal": service, "Action": "s3:GetBucketAcl", "Resource": bucket_arn},
+        {"Sid": "Write", "Effect": "Allow", "Principal": service, "Action": "s3:PutObject", "Resource": logs,
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}
+
+
+def cloudtrail_bucket(aws: LocalAWS, prefix: str) -> str:
+    """A new bucket CloudTrail may deliver to; its name."""
+    bucket = unique(prefix)
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}")))
+    return bucket

@@ -7,14 +7,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws.service import ACCOUNT_ID
-from tests.fidelity.helpers import unique
+from tests.fidelity.helpers import cloudtrail_bucket_policy, unique
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}
 
 
 def _template(logging_trail: str, stopped_trail: str) -> str:
     def trail(name: str, is_logging: bool) -> dict:
-        return {"Type": "AWS::CloudTrail::Trail",
+        return {"Type": "AWS::CloudTrail::Trail", "DependsOn": "TrailBucketPolicy",
                 "Properties": {"TrailName": name, "S3BucketName": {"Ref": "TrailBucket"}, "IsLogging": is_logging,
                                "IncludeGlobalServiceEvents": True, "IsMultiRegionTrail": False}}
 
@@ -22,6 +22,9 @@ def _template(logging_trail: str, stopped_trail: str) -> str:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Resources": {
             "TrailBucket": {"Type": "AWS::S3::Bucket"},
+            "TrailBucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
+                "Bucket": {"Ref": "TrailBucket"},
+                "PolicyDocument": cloudtrail_bucket_policy({"Fn::GetAtt": ["TrailBucket", "Arn"]})}},
             "LoggingTrail": trail(logging_trail, True),
             "StoppedTrail": trail(stopped_trail, False),
         },
@@ -79,3 +82,33 @@ def test_deleting_the_stack_deletes_the_trails(local_aws, stack):
             cloudtrail.get_trail_status(Name=name)
         assert missing.value.response["Error"]["Code"] == "TrailNotFoundException"
         assert name not in [trail["Name"] for trail in cloudtrail.describe_trails()["trailList"]]
+
+
+@pytest.mark.parametrize("policy", ["none", "other-trail"])
+def test_trail_refused_without_a_bucket_policy_for_it(local_aws, policy):
+    """CreateTrail: InsufficientS3BucketPolicyException "Incorrect S3 bucket policy is detected for
+    bucket" when the bucket policy does not let cloudtrail.amazonaws.com GetBucketAcl and PutObject under
+    AWSLogs/<account>/, its aws:SourceArn condition included (CloudTrail user guide, "Amazon S3 bucket
+    policy for CloudTrail"); StartLogging checks again once the policy is gone."""
+    s3, cloudtrail = local_aws.client("s3"), local_aws.client("cloudtrail")
+    bucket = unique("ct-policy")
+    s3.create_bucket(Bucket=bucket)
+    if policy == "other-trail":
+        document = cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}")
+        for statement in document["Statement"]:
+            statement["Condition"] = {"StringEquals": {
+                "aws:SourceArn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT_ID}:trail/someone-elses"}}
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+    with pytest.raises(ClientError) as refused:
+        cloudtrail.create_trail(Name=unique("ct-refused"), S3BucketName=bucket)
+    assert refused.value.response["Error"]["Code"] == "InsufficientS3BucketPolicyException"
+    assert refused.value.response["Error"]["Message"] == f"Incorrect S3 bucket policy is detected for bucket: {bucket}"
+
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}")))
+    name = unique("ct-accepted")
+    cloudtrail.create_trail(Name=name, S3BucketName=bucket)
+    s3.delete_bucket_policy(Bucket=bucket)
+    with pytest.raises(ClientError) as stopped:
+        cloudtrail.start_logging(Name=name)
+    assert stopped.value.response["Error"]["Code"] == "InsufficientS3BucketPolicyException"
+    cloudtrail.delete_trail(Name=name)

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from localaws.service import ACCOUNT_ID
 from suite.credentials import Credentials
-from tests.fidelity.helpers import unique
+from tests.fidelity.helpers import cloudtrail_bucket, unique
 from tests.fidelity.helpers import iam_user as _user
 from tests.fidelity.helpers import policy_document as _policy
 
@@ -56,8 +56,7 @@ def reader(local_aws, secret):
 @pytest.fixture
 def trail(local_aws):
     """A logging trail with its own bucket; stopped and deleted afterwards."""
-    name, bucket = unique("ct-trail"), unique("ct-logs")
-    local_aws.client("s3").create_bucket(Bucket=bucket)
+    name, bucket = unique("ct-trail"), cloudtrail_bucket(local_aws, "ct-logs")
     cloudtrail = local_aws.client("cloudtrail")
     cloudtrail.create_trail(Name=name, S3BucketName=bucket)
     cloudtrail.start_logging(Name=name)

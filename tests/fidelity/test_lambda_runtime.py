@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.fidelity.helpers import create_function, create_lambda_role, log_messages, unique, wait_for
+from tests.fidelity.helpers import create_function, create_lambda_role, lambda_zip, log_messages, unique, wait_for
 
 HANDLER = """
 import json
@@ -172,3 +172,17 @@ def test_a_runtime_that_exits_is_reported_and_replaced(local_aws, function):
     assert response.get("FunctionError") == "Unhandled" and result["errorType"] == "Runtime.ExitError"
     _, after = _invoke(local_aws, function["name"], {"action": "context"})
     assert after["pid"] != before["pid"] and after["invocations"] == 1
+
+
+@pytest.mark.parametrize("runtime", ["python3.6", "python3.9", "python3.11"])
+def test_a_runtime_past_its_create_block_date_is_refused(local_aws, function, runtime):
+    """"Runtime deprecation": after a runtime's block-function-create date CreateFunction fails with
+    InvalidParameterValueException "The runtime parameter of ... is no longer supported for creating or
+    updating AWS Lambda functions" (dates: cfn-lint's table, E2531); python3.12 is still accepted."""
+    lam = local_aws.client("lambda")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as refused:
+        lam.create_function(FunctionName=unique("old-runtime"), Runtime=runtime, Role=function["role_arn"],
+                            Handler="index.handler", Code={"ZipFile": lambda_zip(HANDLER)})
+    assert f"The runtime parameter of {runtime} is no longer supported" in str(refused.value)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.update_function_configuration(FunctionName=function["name"], Runtime="python3.8")

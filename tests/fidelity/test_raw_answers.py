@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 
-from tests.fidelity.helpers import unique
+from tests.fidelity.helpers import cloudtrail_bucket, unique
 
 
 def raw(client, call, **kwargs) -> bytes:
@@ -36,9 +36,7 @@ def test_log_answers_have_no_nulls_and_whole_millisecond_timestamps(local_aws):
 
 
 def test_create_trail_answers_only_its_own_members(local_aws):
-    s3 = local_aws.client("s3")
-    bucket = unique("fid-raw-trail")
-    s3.create_bucket(Bucket=bucket)
+    bucket = cloudtrail_bucket(local_aws, "fid-raw-trail")
     answer = json.loads(raw(local_aws.client("cloudtrail"), "create_trail", Name=unique("trail"), S3BucketName=bucket))
     assert {"Name", "S3BucketName", "TrailARN"} <= set(answer)
     assert not {"HasCustomEventSelectors", "HasInsightSelectors", "HomeRegion"} & set(answer)

@@ -100,3 +100,28 @@ def test_delete_removes_the_instance_and_its_server(local_aws, instance):
         rds.describe_db_instances(DBInstanceIdentifier=instance["id"])
     assert missing.value.response["Error"]["Code"] == "DBInstanceNotFound"
     assert not _port_open(instance["endpoint"])
+
+
+@pytest.mark.parametrize(("changes", "code", "message"), [
+    ({"MasterUserPassword": "has/slash-in-it"}, "InvalidParameterValue", "Only printable ASCII characters besides"),
+    ({"MasterUserPassword": "has@at-in-it"}, "InvalidParameterValue", "Only printable ASCII characters besides"),
+    ({"MasterUserPassword": 'has"quote'}, "InvalidParameterValue", "Only printable ASCII characters besides"),
+    ({"MasterUserPassword": "has a space"}, "InvalidParameterValue", "Only printable ASCII characters besides"),
+    ({"MasterUserPassword": "short"}, "InvalidParameterValue", "shorter than 8 characters"),
+    ({"AllocatedStorage": 5, "StorageType": "gp3"}, "InvalidParameterCombination",
+     "Invalid storage size for engine name mysql and storage type gp3: 5"),
+], ids=["slash", "at", "quote", "space", "short", "storage"])
+def test_create_refuses_what_rds_refuses(local_aws, changes, code, message):
+    """CreateDBInstance MasterUserPassword: "Can include any printable ASCII character except '/', '"', '@',
+    or a space" and, for MySQL, 8 to 41 characters; AllocatedStorage for MySQL on gp2/gp3 "Must be an integer
+    from 20 to 65536" (RDS API reference, CreateDBInstance). Nothing is created."""
+    rds = local_aws.client("rds")
+    identifier = unique("refused-db")
+    request = {"DBInstanceIdentifier": identifier, "Engine": "mysql", "DBInstanceClass": "db.t3.micro",
+               "AllocatedStorage": 20, "MasterUsername": MASTER, "MasterUserPassword": PASSWORD, **changes}
+    with pytest.raises(ClientError) as refused:
+        rds.create_db_instance(**request)
+    assert refused.value.response["Error"]["Code"] == code
+    assert message in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError):
+        rds.describe_db_instances(DBInstanceIdentifier=identifier)

@@ -6,7 +6,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import ROTATION_HANDLER, create_function, create_lambda_role, log_messages, unique, wait_for
+from tests.fidelity.helpers import (ROTATION_HANDLER, create_function, create_lambda_role, lambda_zip, log_messages,
+                                    unique, wait_for)
 from tests.fidelity.helpers import rotatable_secret
 
 SLOW_STEP_SECONDS = 1.5
@@ -228,3 +229,42 @@ def test_a_rotation_sets_the_rotation_dates(local_aws, rotation):
     rotated, upcoming = described["LastRotatedDate"], described["NextRotationDate"]
     assert abs(time.time() - rotated.timestamp()) < 120
     assert 0 < (upcoming - rotated).total_seconds() <= 30 * 86400 + 86400
+
+
+# --- the function's resource policy ------------------------------------------------------
+
+@pytest.mark.parametrize(("permission", "allowed"), [
+    (None, False),
+    ({"Principal": "secretsmanager.amazonaws.com", "SourceAccount": "123456789012"}, True),
+    ({"Principal": "secretsmanager.amazonaws.com", "SourceAccount": "210987654321"}, False),
+    ({"Principal": "secretsmanager.amazonaws.com",
+      "SourceArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:someone-else-AbCdEf"}, False),
+    ({"Principal": "events.amazonaws.com"}, False),
+], ids=["no-permission", "source-account", "other-account", "other-secret", "other-service"])
+def test_rotation_needs_the_functions_permission_for_secrets_manager(local_aws, rotation_role, permission, allowed):
+    """"Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy
+    grants access to the principal secretsmanager.amazonaws.com" (AccessDeniedException) when the
+    function's resource-based policy does not let secretsmanager.amazonaws.com invoke it, its
+    SourceAccount/SourceArn conditions included (Secrets Manager user guide, "Permissions for
+    rotation"); nothing is rotated then."""
+    role_arn = local_aws.client("iam").get_role(RoleName=rotation_role)["Role"]["Arn"]
+    name = unique("rotation-perm")
+    lam = local_aws.client("lambda")
+    function_arn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="index.handler",
+                                       Code={"ZipFile": lambda_zip(ROTATION_HANDLER)})["FunctionArn"]
+    if permission:
+        lam.add_permission(FunctionName=name, StatementId="rotation", Action="lambda:InvokeFunction", **permission)
+    sm = local_aws.client("secretsmanager")
+    arn = rotatable_secret(local_aws, rotation_role, "initial")
+    before = _stages(sm, arn)
+    if allowed:
+        token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn)["VersionId"]
+        wait_for(lambda: "AWSCURRENT" in _stages(sm, arn).get(token, []), timeout=30, what="the rotation")
+        return
+    with pytest.raises(ClientError) as refused:
+        sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert refused.value.response["Error"]["Message"] == (
+        "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants "
+        "access to the principal secretsmanager.amazonaws.com.")
+    assert _stages(sm, arn) == before

@@ -58,6 +58,27 @@ def _reader_policy_on_secret_name_prefix(template: dict) -> None:
         statement["Resource"] = SECRET_NAME_PREFIX
 
 
+def _without_invoke_permission(template: dict) -> None:
+    resources = template["Resources"]
+    del resources["RotationFunctionPermission"]
+    resources["RotationSchedule"]["DependsOn"] = [d for d in resources["RotationSchedule"]["DependsOn"]
+                                                  if d != "RotationFunctionPermission"]
+
+
+def _blocked_runtime(template: dict) -> None:
+    template["Resources"]["RotationFunction"]["Properties"]["Runtime"] = "python3.9"
+
+
+def _database_storage_too_small(template: dict) -> None:
+    template["Resources"]["DBInstance"]["Properties"]["AllocatedStorage"] = "5"
+
+
+def _trail_bucket_without_policy(template: dict) -> None:
+    resources = template["Resources"]
+    del resources["TrailBucketPolicy"]
+    del resources["Trail"]["DependsOn"]
+
+
 def _short_passwords(template: dict) -> None:
     template["Resources"]["RotationFunction"]["Properties"]["Environment"]["Variables"]["PASSWORD_LENGTH"] = "12"
 
@@ -148,6 +169,23 @@ FAULTS = [
                       step(client, event["SecretId"], event["ClientRequestToken"])
           '''),
           ("test_rotation_function_refuses_what_is_not_its_rotation",)),
+    # What AWS refuses outright: the stack does not deploy, so the phase's first check fails.
+    Fault("rotation-function-without-invoke-permission",
+          "no AWS::Lambda::Permission lets secretsmanager.amazonaws.com invoke the rotation function",
+          edit_template(_without_invoke_permission),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("rotation-function-on-a-blocked-runtime",
+          "the rotation function uses python3.9, which Lambda no longer lets anyone create",
+          edit_template(_blocked_runtime),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("database-storage-too-small",
+          "the DB instance asks for 5 GiB of gp3 storage (RDS MySQL's minimum is 20)",
+          edit_template(_database_storage_too_small),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("trail-bucket-without-policy",
+          "the trail's bucket has no policy letting CloudTrail write to it",
+          edit_template(_trail_bucket_without_policy),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("rotation-ignores-db-errors",
           "setSecret and testSecret swallow connection failures, so finishSecret runs anyway",
           append_to_rotation_function('''

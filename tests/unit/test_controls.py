@@ -8,7 +8,7 @@ import pytest
 
 from suite.controls import deployed as controls
 from tests.fidelity.helpers import create_function, create_lambda_role, log_messages, unique, wait_for
-from tests.fidelity.helpers import ROTATION_HANDLER
+from tests.fidelity.helpers import ROTATION_HANDLER, cloudtrail_bucket
 from tests.fidelity.helpers import rotatable_secret as _rotatable_secret
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}
@@ -108,8 +108,7 @@ def test_a_name_prefix_pattern_reaches_the_secrets_sharing_it(local_aws):
 def test_trail_logging(local_aws):
     """GetTrailStatus IsLogging: true after StartLogging, false after StopLogging; a trail that does
     not exist is a finding too."""
-    bucket, trail = unique("controls-trail"), unique("controls-trail")
-    local_aws.client("s3").create_bucket(Bucket=bucket)
+    bucket, trail = cloudtrail_bucket(local_aws, "controls-trail"), unique("controls-trail")
     cloudtrail = local_aws.client("cloudtrail")
     cloudtrail.create_trail(Name=trail, S3BucketName=bucket)
     cloudtrail.start_logging(Name=trail)

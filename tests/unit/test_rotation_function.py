@@ -21,7 +21,8 @@ from localaws.mysqld import MySQLServer
 from localaws.service import LocalAWS
 from suite.attendee.database import ACCESS_DENIED
 from tests.unit.rotation_helpers import db_user, login_error, rds_document
-from tests.fidelity.helpers import LAMBDA_TRUST, lambda_zip, log_messages, secret_arn_pattern, unique, wait_for
+from tests.fidelity.helpers import (LAMBDA_TRUST, RUNTIME, allow_secrets_manager, lambda_zip, log_messages,
+                                    secret_arn_pattern, unique, wait_for)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_PREFIX = "rotfn/"
@@ -55,9 +56,10 @@ def rotation_lambda(local_aws: LocalAWS, role_arn: str) -> dict[str, str]:
     """The real package, deployed as the workshop deploys it."""
     name = unique("smdemo-rotation")
     arn = local_aws.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.11", Role=role_arn, Handler="rotation_function.lambda_handler",
+        FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="rotation_function.lambda_handler",
         Code={"ZipFile": build_rotation_zip(PROJECT_ROOT / "infra" / "rotation")}, Timeout=30,
     )["FunctionArn"]
+    allow_secrets_manager(local_aws, name)
     return {"name": name, "arn": arn}
 
 
@@ -67,9 +69,10 @@ def noop_lambda(local_aws: LocalAWS, role_arn: str) -> dict[str, str]:
     itself creates (rotation enabled, an empty AWSPENDING version), for driving the steps by hand."""
     name = unique("noop-rotation")
     arn = local_aws.client("lambda").create_function(
-        FunctionName=name, Runtime="python3.11", Role=role_arn, Handler="index.handler",
+        FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="index.handler",
         Code={"ZipFile": lambda_zip(NOOP_HANDLER)}, Timeout=30,
     )["FunctionArn"]
+    allow_secrets_manager(local_aws, name)
     return {"name": name, "arn": arn}
 
 

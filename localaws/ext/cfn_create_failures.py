@@ -1,0 +1,83 @@
+"""A resource that fails to create fails its stack, which rolls back, as CloudFormation does.
+
+AWS (CloudFormation user guide, "Stack status codes" and "Troubleshooting"): CreateStack
+returns at once; a resource whose service refuses the request gets a CREATE_FAILED event whose
+reason carries the service's message ("Resource handler returned message: \"...\""), the stack
+goes ROLLBACK_IN_PROGRESS ("The following resource(s) failed to create: [X]. Rollback requested
+by user."), the resources already made are deleted, and the stack ends ROLLBACK_COMPLETE (or
+ROLLBACK_FAILED when one cannot be deleted). The stack_create_complete waiter then fails; the
+rolled-back stack has no outputs and no resources left to list.
+moto 5.2.5 lets the service's exception escape CreateStack itself (a JSON error body inside an
+XML API, which boto3 cannot even parse) and leaves the stack CREATE_IN_PROGRESS.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.cloudformation.models import Stack
+
+from localaws.ext.cfn_stack_deletion import DeletionFailed, _resource_event, delete_in_order
+
+_original_parse = parsing.parse_and_create_resource
+_original_create_resources = Stack.create_resources
+
+
+def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _original_parse(logical_id, resource_json, *args, **kwargs)
+    except Exception as error:
+        if not hasattr(error, "cfn_logical_id"):
+            error.cfn_logical_id = logical_id  # type: ignore[attr-defined]
+            error.cfn_resource_json = resource_json  # type: ignore[attr-defined]
+        raise
+
+
+def create_resources(self: Stack) -> None:
+    try:
+        _original_create_resources(self)
+        return
+    except Exception as error:  # noqa: BLE001 - any service refusal fails the resource, as in AWS
+        failure = error
+    logical_id = getattr(failure, "cfn_logical_id", None)
+    if logical_id is None:
+        raise failure  # not a resource's failure (a template error): CreateStack's own answer
+    message = getattr(failure, "message", None) or str(failure) or type(failure).__name__
+    _resource_event(self, logical_id, None, getattr(failure, "cfn_resource_json"), "CREATE_FAILED",
+                    f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
+                    "HandlerErrorCode: InvalidRequest)")
+    self.status = "ROLLBACK_IN_PROGRESS"
+    self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=(
+        f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user."))
+    try:
+        delete_in_order(self.resource_map, self)
+    except DeletionFailed:
+        self.status = "ROLLBACK_FAILED"
+        self._add_stack_event("ROLLBACK_FAILED")
+        return
+    self.status = "ROLLBACK_COMPLETE"
+    self._add_stack_event("ROLLBACK_COMPLETE")
+
+
+ROLLED_BACK = ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+_original_outputs = Stack.outputs
+_original_resources = Stack.stack_resources
+
+
+def outputs(self: Stack) -> Any:
+    # moto resolves outputs lazily, which would create the failed resource again.
+    return [] if self.status in ROLLED_BACK else _original_outputs.fget(self)  # type: ignore[attr-defined]
+
+
+def stack_resources(self: Stack) -> Any:
+    if self.status in ROLLED_BACK:
+        return [resource for resource in self.resource_map._parsed_resources.values() if not isinstance(resource, str)]
+    return _original_resources.fget(self)  # type: ignore[attr-defined]
+
+
+def install() -> None:
+    parsing.parse_and_create_resource = parse_and_create_resource
+    Stack.create_resources = create_resources  # type: ignore[method-assign]
+    Stack.outputs = property(outputs)  # type: ignore[method-assign,assignment]
+    Stack.stack_resources = property(stack_resources)  # type: ignore[method-assign,assignment]

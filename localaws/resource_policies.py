@@ -1,0 +1,65 @@
+"""Resource-based policies, evaluated as AWS evaluates them for a service principal.
+
+A statement applies when its Principal names the service (or "*"), its Action covers the action
+(`service:Action`, `service:*`, `*`), its Resource (when it has one) covers the resource, and every
+condition holds for the request's facts (keys are case-insensitive; StringEquals, StringLike,
+ArnEquals, ArnLike, Bool; a condition on a key the request does not carry does not hold). An
+explicit Deny that applies wins over any Allow.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from parliament import is_glob_match
+
+
+def values(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def _condition_holds(condition: dict[str, Any], facts: dict[str, str]) -> bool:
+    known = {key.lower(): value for key, value in facts.items()}
+    for operator, tests in (condition or {}).items():
+        for key, wanted in tests.items():
+            fact = known.get(key.lower())
+            if fact is None:
+                return False
+            if operator in ("StringEquals", "ArnEquals"):
+                holds = fact in values(wanted)
+            elif operator in ("StringLike", "ArnLike"):
+                holds = any(is_glob_match(pattern, fact) for pattern in values(wanted))
+            elif operator == "Bool":
+                holds = fact.lower() in [v.lower() for v in values(wanted)]
+            else:
+                holds = False
+            if not holds:
+                return False
+    return True
+
+
+def _principals(principal: Any) -> list[str]:
+    if isinstance(principal, dict):
+        return values(principal.get("Service", [])) + values(principal.get("AWS", []))
+    return values(principal)
+
+
+def _applies(statement: dict[str, Any], service: str, action: str, resource: str | None, facts: dict[str, str]) -> bool:
+    principals = _principals(statement.get("Principal"))
+    if service not in principals and "*" not in principals:
+        return False
+    prefix = action.split(":", 1)[0].lower()
+    if not any(a.lower() in (action.lower(), f"{prefix}:*", "*") for a in values(statement.get("Action", []))):
+        return False
+    if resource is not None and "Resource" in statement and not any(
+            is_glob_match(pattern, resource) for pattern in values(statement["Resource"])):
+        return False
+    return _condition_holds(statement.get("Condition", {}), facts)
+
+
+def service_allowed(statements: Iterable[dict[str, Any]], service: str, action: str, resource: str | None,
+                    facts: dict[str, str]) -> bool:
+    """Whether the statements let `service` do `action` on `resource`, given the request's `facts`."""
+    applicable = [s for s in statements if isinstance(s, dict) and _applies(s, service, action, resource, facts)]
+    if any(s.get("Effect") == "Deny" for s in applicable):
+        return False
+    return any(s.get("Effect", "Allow") == "Allow" for s in applicable)

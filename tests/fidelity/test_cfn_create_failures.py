@@ -1,0 +1,40 @@
+"""localaws.ext.cfn_create_failures: a resource that fails to create fails the stack, which rolls back."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import WaiterError
+
+from tests.fidelity.helpers import LAMBDA_TRUST, unique
+
+WAIT = {"Delay": 1, "MaxAttempts": 30}
+
+
+def test_a_refused_resource_rolls_the_stack_back(local_aws):
+    """CREATE_FAILED on the resource with the service's message ("Resource handler returned message"),
+    ROLLBACK_IN_PROGRESS naming it, what was made deleted, ROLLBACK_COMPLETE; the create waiter fails
+    (CloudFormation user guide, "Stack status codes"). Here Lambda refuses a blocked runtime."""
+    cloudformation = local_aws.client("cloudformation")
+    name = unique("fid-rollback")
+    template = {"Resources": {
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": LAMBDA_TRUST}},
+        "Old": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.9", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"}}}}}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
+    with pytest.raises(WaiterError):
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Old" and failed["ResourceType"] == "AWS::Lambda::Function"
+    assert failed["ResourceStatusReason"].startswith(
+        'Resource handler returned message: "The runtime parameter of python3.9 is no longer supported')
+    assert any(e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS" and "[Old]" in e.get("ResourceStatusReason", "")
+               for e in events)
+    assert any(e["LogicalResourceId"] == "Role" and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events)
+    role_names = [r["RoleName"] for r in local_aws.client("iam").list_roles()["Roles"]]
+    assert not [role for role in role_names if role.startswith(f"{name}-Role-")]
+    cloudformation.delete_stack(StackName=name)
