@@ -43,9 +43,10 @@ def _principals(principal: Any) -> list[str]:
     return values(principal)
 
 
-def _applies(statement: dict[str, Any], service: str, action: str, resource: str | None, facts: dict[str, str]) -> bool:
+def _applies(statement: dict[str, Any], principal: str, action: str, resource: str | None,
+             facts: dict[str, str]) -> bool:
     principals = _principals(statement.get("Principal"))
-    if service not in principals and "*" not in principals:
+    if principal not in principals and "*" not in principals:
         return False
     prefix = action.split(":", 1)[0].lower()
     if not any(a.lower() in (action.lower(), f"{prefix}:*", "*") for a in values(statement.get("Action", []))):
@@ -56,10 +57,17 @@ def _applies(statement: dict[str, Any], service: str, action: str, resource: str
     return _condition_holds(statement.get("Condition", {}), facts)
 
 
+def decision(statements: Iterable[dict[str, Any]], principal: str, action: str, resource: str | None,
+             facts: dict[str, str]) -> str | None:
+    """"Deny" (an applicable Deny), "Allow" (an applicable Allow and no Deny) or None (no statement applies)
+    for `principal` (a service principal, or "*" for any caller) doing `action` on `resource`."""
+    applicable = [s for s in statements if isinstance(s, dict) and _applies(s, principal, action, resource, facts)]
+    if any(s.get("Effect") == "Deny" for s in applicable):
+        return "Deny"
+    return "Allow" if any(s.get("Effect", "Allow") == "Allow" for s in applicable) else None
+
+
 def service_allowed(statements: Iterable[dict[str, Any]], service: str, action: str, resource: str | None,
                     facts: dict[str, str]) -> bool:
     """Whether the statements let `service` do `action` on `resource`, given the request's `facts`."""
-    applicable = [s for s in statements if isinstance(s, dict) and _applies(s, service, action, resource, facts)]
-    if any(s.get("Effect") == "Deny" for s in applicable):
-        return False
-    return any(s.get("Effect", "Allow") == "Allow" for s in applicable)
+    return decision(statements, service, action, resource, facts) == "Allow"
