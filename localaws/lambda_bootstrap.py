@@ -1,9 +1,9 @@
-"""One Lambda execution environment: `lambda_bootstrap.py CODE_DIR MODULE.HANDLER LOG_FILE`.
+"""One Lambda execution environment: `lambda_bootstrap.py CODE_DIR MODULE.HANDLER`.
 
 Like the Lambda Python runtime: the code directory comes first on sys.path, the handler's
 module is imported once (the init phase) and then called once per invocation for as long
 as the environment lives, so module-level state (clients, connections) carries over between
-invocations as it does in AWS. Logging and print go to LOG_FILE (the function's log
+invocations as it does in AWS. Logging and print go to standard error (the function's log
 stream); an uncaught exception becomes an {"errorMessage", "errorType"} result.
 
 Protocol with localaws.lambda_environments: one JSON line per invocation on stdin
@@ -53,12 +53,9 @@ def _error(error: BaseException) -> dict:
 
 
 def main() -> int:
-    code_dir, handler_spec, log_path = sys.argv[1:4]
-    channel = os.fdopen(os.dup(1), "w")  # results; fds 1 and 2 become the log
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    os.dup2(log_fd, 1)
-    os.dup2(log_fd, 2)
-    os.close(log_fd)
+    code_dir, handler_spec = sys.argv[1:3]
+    channel = os.fdopen(os.dup(1), "w")  # results; fd 1 becomes the log, as fd 2 already is
+    os.dup2(2, 1)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="[%(levelname)s] %(message)s")
     init_error = None
     module_name = handler_spec.rsplit(".", 1)[0]

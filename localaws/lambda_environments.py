@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from localaws import processes
+from localaws import lambda_sandbox, processes
 
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
 MAX_IDLE = 6  # warm environments kept in all; AWS too reclaims idle ones (here: the least recently used)
@@ -117,17 +117,21 @@ class Environments:
         self._all: list[Environment] = []
         self._lock = threading.Lock()
 
-    def _start(self, code_dir: Path, handler: str, env: dict[str, str]) -> Environment:
+    def _start(self, code_dir: Path, handler: str, env: dict[str, str], region: str) -> Environment:
         logs = self.state_dir / "lambda-logs"
         logs.mkdir(parents=True, exist_ok=True)
         log_path = logs / f"{uuid.uuid4().hex}.log"
-        log_path.touch(mode=0o600)
         stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
-        process = processes.spawn([sys.executable, str(BOOTSTRAP), str(code_dir), handler, str(log_path)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=code_dir)
+        argv = lambda_sandbox.command(code_dir, region, self.state_dir,
+                                      [sys.executable, str(BOOTSTRAP), lambda_sandbox.TASK_ROOT, handler])
+        with open(log_path, "ab") as log:
+            log_path.chmod(0o600)
+            # bwrap ties the runtime to this process (--die-with-parent); the spawner thread outlives requests.
+            process = processes.spawn(argv, signal=None, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                      env={**env, "LAMBDA_TASK_ROOT": lambda_sandbox.TASK_ROOT})
         return Environment(process, log_path, stream)
 
-    def invoke(self, function_arn: str, key: str, start: Callable[[], tuple[Path, str, dict[str, str]]],
+    def invoke(self, function_arn: str, key: str, start: Callable[[], tuple[Path, str, dict[str, str], str]],
                event: object, timeout: float, memory: int, version: str) -> tuple[Outcome, str, bool]:
         """Run one invocation; returns its outcome, the environment's log stream and whether the
         stream is new (a cold start)."""

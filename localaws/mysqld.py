@@ -114,8 +114,10 @@ class MySQLServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, base_dir: Path, master_username: str, master_password: str, port: int | None = None):
+    def __init__(self, base_dir: Path, master_username: str, master_password: str, port: int | None = None,
+                 tls: tuple[Path, Path, Path] | None = None):
         self.base_dir = Path(base_dir)
+        self.tls = tls  # (CA bundle, certificate, key): the server then offers TLS, as every RDS instance does
         self.master_username = master_username
         self.master_password = master_password
         self.binary = require_tool(["mariadbd", "mysqld"], SERVER_PACKAGE)
@@ -154,6 +156,8 @@ class MySQLServer:
             self.base_dir.mkdir(parents=True, exist_ok=True)
             shutil.copytree(_template_dir(self.binary, self.server_version, self.mariadb), self.data_dir)
         flavour = [] if self.mariadb else ["--mysqlx=OFF", "--skip-log-bin"]  # no second port, no binlog
+        if self.tls:
+            flavour += [f"--ssl-ca={self.tls[0]}", f"--ssl-cert={self.tls[1]}", f"--ssl-key={self.tls[2]}"]
         with open(self.error_log, "ab") as log:  # early failures (bad option) land in the same file
             self.process = processes.spawn(
                 [self.binary, "--no-defaults", f"--datadir={self.data_dir}", f"--socket={self.socket_path}",

@@ -5,6 +5,8 @@ the service has no value for is absent from the answer; `null` is never sent for
 moto 5.2.5 serializes Python's None as `null` in many answers (DescribeSecret's dates and
 KmsKeyId, DescribeLogGroups' and FilterLogEvents' nextToken, ...). Clients built on botocore
 hide it; others (and a check that reads the raw answer) do not.
+An answer whose body is a blob payload (Lambda Invoke's: the function's own JSON) is the
+function's, not the service's: it is returned byte for byte, nulls included.
 """
 from __future__ import annotations
 
@@ -31,8 +33,14 @@ def json_protocol(model: Any) -> bool:
 
 
 def _json_service(response: BaseResponse) -> bool:
+    """A JSON service's own structure (not a blob payload such as Lambda Invoke's result)."""
     try:
-        return json_protocol(get_service_model(response.boto3_service_name))
+        model = get_service_model(response.boto3_service_name)
+        if not json_protocol(model):
+            return False
+        output = model.operation_model(response._get_action()).output_shape
+        payload = output.serialization.get("payload") if output is not None else None
+        return not (payload and output.members[payload].type_name == "blob")
     except Exception:  # noqa: BLE001 - not a modelled service (moto's own API)
         return False
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from localaws import endpoints
 from localaws.access_keys import assume_service_role
 from localaws.lambda_environments import ENVIRONMENTS
 
@@ -49,7 +50,6 @@ def _code_dir(function: LambdaFunction) -> Path:
 
 
 def _environment(function: LambdaFunction) -> dict[str, str]:
-    endpoint = os.environ["LOCALAWS_ENDPOINT"]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
@@ -64,8 +64,8 @@ def _environment(function: LambdaFunction) -> dict[str, str]:
     env.update({k: str(v) for k, v in (function.environment_vars or {}).items()})
     env.update(assume_service_role(function.account_id, function.region, function.role,
                                    function.function_name).as_environment())
-    # The function's SDK reaches the local AWS: the one setting that differs from AWS.
-    env["AWS_ENDPOINT_URL"] = endpoint
+    # No endpoint setting: the SDK resolves https://<service>.<region>.amazonaws.com, which the
+    # sandbox's /etc/hosts sends to the local AWS (localaws/lambda_sandbox.py, localaws/endpoints.py).
     return env
 
 
@@ -80,7 +80,7 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     self.logs_backend.ensure_log_group(self.logs_group_name)
     outcome, stream, cold = ENVIRONMENTS.invoke(
         self.function_arn, _configuration_key(self),
-        lambda: (_code_dir(self), self.handler, _environment(self)),
+        lambda: (_code_dir(self), self.handler, _environment(self), self.region),
         event if event is not None else {}, float(self.timeout or 3), int(self.memory_size or 128), str(self.version))
     if cold:
         self.logs_backend.create_log_stream(self.logs_group_name, stream)
@@ -103,6 +103,7 @@ def invoke(self: LambdaFunction, body: str, request_headers: Any, response_heade
 
 def stop_all() -> None:
     ENVIRONMENTS.stop_all()
+    endpoints.stop_all()
 
 
 def install() -> None:

@@ -9,6 +9,8 @@ character RDS does not take ("Only printable ASCII characters besides '/', '@', 
 used") or outside MySQL's 8 to 41 characters, and CreateDBInstance refuses storage below the
 engine's minimum for its storage type (InvalidParameterCombination "Invalid storage size for
 engine name mysql and storage type gp3: 5"): 20 GiB for gp2/gp3, 100 for io1/io2, 5 for standard.
+Every instance offers TLS with a certificate of the local AWS's CA (localaws/certificates.py),
+which stands in for the RDS CA bundle: clients that verify against the bundle negotiate TLS.
 moto 5.2.5 only records metadata: there is no database and the password is never checked.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterValue
 from moto.rds.models import DBInstance, RDSBackend
 
+from localaws import certificates
 from localaws.mysqld import MySQLServer
 
 ENGINES = {"mysql", "mariadb"}
@@ -74,10 +77,13 @@ def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstanc
     database = _original_create(self, db_kwargs)
     if (database.engine or "").lower() not in ENGINES or database.db_cluster_identifier:
         return database
+    name = f"{self.account_id}-{self.region_name}-{database.db_instance_identifier}"
+    issued = certificates.issue(f"rds-{name}", ["localhost", _address(database)], [MySQLServer.host])
     server = MySQLServer(
-        STATE_ROOT / f"{self.account_id}-{self.region_name}-{database.db_instance_identifier}",
+        STATE_ROOT / name,
         master_username=database.master_username,
         master_password=db_kwargs.get("master_user_password") or "",
+        tls=(certificates.bundle(), issued.certificate, issued.key),
     )
     try:
         server.start()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import io
+import socket
+import threading
 from typing import Any
 
 import paramiko
@@ -84,6 +86,29 @@ class Bastion:
             raise RuntimeError("the bastion is not attached yet: the stack is not deployed")
         transport = self.client.get_transport()
         return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=30)
+
+    def stream_to(self, host: str, port: int) -> socket.socket:
+        """A real socket through the tunnel: what a TLS client can wrap (a paramiko channel is not
+        one), as `ssh -L` gives a local port."""
+        channel = self.socket_to(host, port)
+        near, far = socket.socketpair()
+
+        def pump(source, target) -> None:
+            try:
+                while data := source.recv(65536):
+                    target.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for end in (far, channel):
+                    try:
+                        end.close()
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pump, args=(channel, far), name="tunnel-in", daemon=True).start()
+        threading.Thread(target=pump, args=(far, channel), name="tunnel-out", daemon=True).start()
+        return near
 
     def close(self) -> None:
         if self.client is not None:

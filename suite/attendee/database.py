@@ -40,12 +40,12 @@ class DBCredentials:
 
 
 class Route(Protocol):
-    def socket_to(self, host: str, port: int) -> Any | None:
-        """A connected socket-like object, or None to let the driver connect directly."""
+    def stream_to(self, host: str, port: int) -> Any | None:
+        """A connected socket (TLS can wrap it), or None to let the driver connect directly."""
 
 
 class DirectRoute:
-    def socket_to(self, host: str, port: int) -> None:
+    def stream_to(self, host: str, port: int) -> None:
         return None
 
 
@@ -56,7 +56,9 @@ def connect(credentials: DBCredentials, route: Route, timeout: int = 10) -> Iter
         database=credentials.dbname, connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,
         defer_connect=True,
     )
-    connection.connect(sock=route.socket_to(credentials.host, credentials.port))
+    # pymysql negotiates TLS whenever the server offers it (as every RDS instance does): the route
+    # must hand it a real socket.
+    connection.connect(sock=route.stream_to(credentials.host, credentials.port))
     try:
         yield connection
     finally:

@@ -31,6 +31,19 @@ def handler(event, context):
                 "memory": context.memory_limit_in_mb, "remaining_ms": context.get_remaining_time_in_millis()}
     if action == "exit":
         os._exit(3)
+    if action == "filesystem":
+        ca = open("/etc/pki/tls/cert.pem").read()
+        tmp_writable = open("/tmp/probe", "w").write("x") == 1
+        try:
+            open("/usr/probe", "w")
+            root_writable = True
+        except OSError:
+            root_writable = False
+        endpoint = f"https://secretsmanager.{os.environ['AWS_REGION']}.amazonaws.com"
+        secrets = boto3.client("secretsmanager", endpoint_url=endpoint).list_secrets()["SecretList"]
+        return {"cwd": os.getcwd(), "task_root": os.environ.get("LAMBDA_TASK_ROOT"), "ca_is_pem": "BEGIN CERTIFICATE" in ca,
+                "tmp_writable": tmp_writable, "root_writable": root_writable, "listed": isinstance(secrets, list),
+                "endpoint_setting": os.environ.get("AWS_ENDPOINT_URL")}
     if action == "fail":
         raise ValueError("deliberate failure " + event["marker"])
     if action == "sleep":
@@ -186,3 +199,19 @@ def test_a_runtime_past_its_create_block_date_is_refused(local_aws, function, ru
     assert f"The runtime parameter of {runtime} is no longer supported" in str(refused.value)
     with pytest.raises(lam.exceptions.InvalidParameterValueException):
         lam.update_function_configuration(FunctionName=function["name"], Runtime="python3.8")
+
+
+def test_runtime_filesystem_and_endpoints_look_like_lambdas(local_aws, function):
+    """The code runs in /var/task (LAMBDA_TASK_ROOT), /tmp is writable and the rest read-only ("Lambda
+    runtimes", "Configure ephemeral storage"); Amazon Linux's CA bundle is at /etc/pki/tls/cert.pem; the SDK
+    reaches `https://secretsmanager.<region>.amazonaws.com` (SECRETS_MANAGER_ENDPOINT in AWS's rotation
+    functions) over verified TLS, with no endpoint setting of the local AWS in the environment."""
+    role_name = unique("fs-role")
+    role_arn = create_lambda_role(local_aws, role_name, [{"Effect": "Allow", "Action": "secretsmanager:ListSecrets",
+                                                          "Resource": "*"}])
+    name = unique("fs-fn")
+    create_function(local_aws, name, HANDLER, role_arn, timeout=30)
+    response, result = _invoke(local_aws, name, {"action": "filesystem"})
+    assert "FunctionError" not in response, result
+    assert result == {"cwd": "/var/task", "task_root": "/var/task", "ca_is_pem": True, "tmp_writable": True,
+                      "root_writable": False, "listed": True, "endpoint_setting": None}

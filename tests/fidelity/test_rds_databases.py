@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 
 import pymysql
 import pytest
@@ -125,3 +126,32 @@ def test_create_refuses_what_rds_refuses(local_aws, changes, code, message):
     assert message in refused.value.response["Error"]["Message"]
     with pytest.raises(ClientError):
         rds.describe_db_instances(DBInstanceIdentifier=identifier)
+
+
+def test_instance_serves_tls_verified_by_the_ca_bundle(local_aws):
+    """"Amazon RDS creates an SSL/TLS certificate and installs the certificate on the DB instance";
+    clients verify it with the CA bundle (RDS user guide, "Using SSL/TLS to encrypt a connection to a DB
+    instance"); a user created with REQUIRE SSL cannot log in without TLS."""
+
+
+    bundle = local_aws.state_dir / "ca" / "root-ca.pem"
+    context = ssl.create_default_context(cafile=str(bundle))
+    rds = local_aws.client("rds")
+    identifier = unique("tls-db")
+    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
+                                      AllocatedStorage=20, MasterUsername=MASTER,
+                                      MasterUserPassword=PASSWORD)["DBInstance"]["Endpoint"]
+    with pymysql.connect(host=endpoint["Address"], port=endpoint["Port"], user=MASTER, password=PASSWORD,
+                         ssl=context, connect_timeout=5) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        assert cursor.fetchone()[1].startswith("TLSv1.")
+        cursor.execute("CREATE USER 'tlsonly'@'%' IDENTIFIED BY 'Tls-Only-Passw0rd' REQUIRE SSL")
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        pymysql.connect(host=endpoint["Address"], port=endpoint["Port"], user="tlsonly", password="Tls-Only-Passw0rd",
+                        ssl_disabled=True, connect_timeout=5)
+    assert refused.value.args[0] == 1045
+    with pymysql.connect(host=endpoint["Address"], port=endpoint["Port"], user="tlsonly", password="Tls-Only-Passw0rd",
+                         ssl=context, connect_timeout=5) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT CURRENT_USER()")
+        assert cursor.fetchone()[0] == "tlsonly@%"
+    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)

@@ -1,0 +1,116 @@
+"""AWS's HTTPS endpoints, as code running inside the local AWS sees them.
+
+AWS: an SDK, or a function given `SECRETS_MANAGER_ENDPOINT=https://secretsmanager.<region>.amazonaws.com`,
+resolves the service's name (in a VPC, to the interface endpoint's addresses when its private DNS
+is on) and speaks HTTPS to it with a certificate a default trust store accepts.
+Here one TLS listener on port 443 of a loopback address of its own stands for every such name
+(certificate from localaws/certificates.py, for `*.<region>.amazonaws.com` and `*.amazonaws.com`)
+and hands each connection, decrypted, to the local AWS's own HTTP endpoint; the Host header names
+the service, as it does in AWS. Sandboxed code reaches it through /etc/hosts (`hosts_file`).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+from localaws import certificates
+from localaws.addresses import allocate
+
+# The services a function of this world calls, by their endpoint prefix (global ones: iam, sts).
+SERVICES = ("secretsmanager", "sts", "logs", "lambda", "rds", "ec2", "s3", "kms", "ssm", "cloudtrail", "ecr", "ecs",
+            "iam", "monitoring", "events", "sqs", "sns", "dynamodb", "elasticloadbalancing", "tagging")
+GLOBAL = ("iam", "sts")
+
+
+class Endpoints:
+    def __init__(self, region: str, backend_port: int):
+        self.region = region
+        self.backend_port = backend_port
+        self.address = allocate(port=443)
+        issued = certificates.issue("endpoints", [f"*.{region}.amazonaws.com", "*.amazonaws.com"], [self.address])
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(issued.certificate, issued.key)
+        self._listener = socket.create_server((self.address, 443), backlog=64)
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, name="endpoints-443", daemon=True).start()
+
+    def names(self) -> list[str]:
+        return [f"{service}.{self.region}.amazonaws.com" for service in SERVICES] + [
+            f"{service}.amazonaws.com" for service in GLOBAL]
+
+    def hosts_file(self, directory: Path) -> Path:
+        """An /etc/hosts that sends every endpoint name here."""
+        path = directory / f"hosts-{self.region}"
+        if not path.exists():
+            lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+            lines += [f"{self.address}\t{name}" for name in self.names()]
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), name="endpoints-conn", daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        try:
+            secured = self._context.wrap_socket(client, server_side=True)
+        except (ssl.SSLError, OSError):
+            client.close()
+            return
+        try:
+            backend = socket.create_connection(("127.0.0.1", self.backend_port), timeout=30)
+        except OSError:
+            secured.close()
+            return
+        for end in (secured, backend):  # no Nagle: a request's small writes must not wait for ACKs
+            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        backend.settimeout(None)
+        threading.Thread(target=_pump, args=(backend, secured), name="endpoints-back", daemon=True).start()
+        _pump(secured, backend)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._listener.close()
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for sock in (source, target):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
+_ENDPOINTS: dict[str, Endpoints] = {}
+_LOCK = threading.Lock()
+
+
+def for_region(region: str) -> Endpoints:
+    with _LOCK:
+        if region not in _ENDPOINTS:
+            port = int(os.environ["LOCALAWS_ENDPOINT"].rsplit(":", 1)[1])
+            _ENDPOINTS[region] = Endpoints(region, port)
+        return _ENDPOINTS[region]
+
+
+def stop_all() -> None:
+    with _LOCK:
+        endpoints = list(_ENDPOINTS.values())
+        _ENDPOINTS.clear()
+    for endpoint in endpoints:
+        endpoint.stop()
