@@ -6,6 +6,10 @@ pristine data directory is initialised once per server version and OS user, kept
 user's cache directory (`$XDG_CACHE_HOME/smdemo-localaws`, a cache, not a run's file), then
 copied, so a start costs well under a second. The server dies with the local AWS
 (localaws/processes.py).
+
+Known gap: where only MariaDB is installed (Debian), it stands in for RDS MySQL 8.0, and
+MariaDB 10.11 silently ignores `ALTER USER CURRENT_USER() IDENTIFIED BY ...` (MySQL 8 changes
+the password): code that relies on that statement works in AWS and fails offline.
 """
 from __future__ import annotations
 

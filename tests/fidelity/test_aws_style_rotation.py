@@ -1,0 +1,73 @@
+"""Rotation code written by others works offline unchanged: a function in the style of AWS's published
+single-user MySQL rotation function (tests/fidelity/aws_style_rotation/lambda_function.py), given only
+the permissions and settings it documents, rotates an RDS MySQL secret and says it connected over TLS.
+
+What it relies on, each the local AWS's doing: SECRETS_MANAGER_ENDPOINT reaching Secrets Manager over
+verified HTTPS (localaws/endpoints.py), GetRandomPassword, Amazon Linux's CA bundle at
+/etc/pki/tls/cert.pem trusting the RDS certificate (localaws/lambda_sandbox.py, localaws/certificates.py),
+and the database offering TLS (localaws/ext/rds_databases.py).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from tests.fidelity.helpers import (RUNTIME, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
+                                    unique, wait_for)
+
+FUNCTION_SOURCE = Path(__file__).parent / "aws_style_rotation" / "lambda_function.py"
+MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
+
+
+@pytest.fixture(scope="module")
+def database(local_aws):
+    rds = local_aws.client("rds")
+    identifier = unique("aws-style-db")
+    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
+                                      AllocatedStorage=20, MasterUsername=MASTER, MasterUserPassword=PASSWORD,
+                                      DBName="smdemo")["DBInstance"]["Endpoint"]
+    yield endpoint
+    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+def test_aws_style_function_rotates_over_tls_unchanged(local_aws, database):
+    sm = local_aws.client("secretsmanager")
+    document = {"engine": "mysql", "host": database["Address"], "port": database["Port"], "username": MASTER,
+                "password": PASSWORD, "dbname": "smdemo"}
+    arn = sm.create_secret(Name=unique("aws-style/secret"), SecretString=json.dumps(document))["ARN"]
+    # What the function's documentation asks for: the secret's actions on its ARN, GetRandomPassword on *.
+    role_name = unique("aws-style-role")
+    role_arn = create_lambda_role(local_aws, role_name, [
+        {"Effect": "Allow", "Resource": arn, "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                                                       "secretsmanager:PutSecretValue",
+                                                       "secretsmanager:UpdateSecretVersionStage"]},
+        {"Effect": "Allow", "Resource": "*", "Action": "secretsmanager:GetRandomPassword"}])
+    name = unique("aws-style-rotation")
+    function_arn = local_aws.client("lambda").create_function(
+        FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="lambda_function.lambda_handler", Timeout=30,
+        Code={"ZipFile": lambda_zip(FUNCTION_SOURCE.read_text(), "lambda_function")},
+        Environment={"Variables": {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{local_aws.region}.amazonaws.com",
+                                   "EXCLUDE_CHARACTERS": "/@\"'\\"}})["FunctionArn"]
+    allow_secrets_manager(local_aws, name)
+
+    token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn,
+                             RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]
+    wait_for(lambda: sm.describe_secret(SecretId=arn)["VersionIdsToStages"].get(token) == ["AWSCURRENT"],
+             timeout=30, what="the rotation to finish")
+
+    rotated = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+    assert rotated["password"] != PASSWORD
+    with pymysql.connect(host=database["Address"], port=database["Port"], user=MASTER, password=rotated["password"],
+                         connect_timeout=5):
+        pass
+    with pytest.raises(pymysql.err.OperationalError):
+        pymysql.connect(host=database["Address"], port=database["Port"], user=MASTER, password=PASSWORD,
+                        connect_timeout=5)
+    lines = log_messages(local_aws, name)
+    assert any("Successfully established SSL/TLS connection as user 'admin'" in line for line in lines), lines
+    assert not any("non SSL/TLS" in line for line in lines), lines
+
+
