@@ -9,6 +9,10 @@ reaches the SDK as error code `AccessDeniedException` with the message
 identity-based policy allows the ACTION action" (or "... with an explicit deny ...").
 Inline role policies made by CloudFormation are enforced like those made by the API, and
 GetRolePolicy returns them as JSON documents.
+A secret's resource policy (PutResourcePolicy) counts with the caller's identity policies
+(IAM user guide, "Policy evaluation logic", same account): an explicit Deny in either wins
+("... with an explicit deny in a resource-based policy"); an Allow naming the caller (its user
+or role ARN, or "*") allows without an identity policy; one naming the account delegates to IAM.
 moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with an XML
 `AccessDenied` body. Likewise a bad signature or unknown key on a JSON-protocol service
 is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML errors.
@@ -27,6 +31,8 @@ from moto.iam.models import IAMBackend
 from moto.ecr.responses import ECRResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.utilities.utils import get_partition
+
+from localaws.resource_policies import decision
 
 _JSON_PROTOCOLS = {"json", "rest-json"}
 # Actions that are not about one secret: AWS authorises them against "*".
@@ -66,17 +72,54 @@ class _Denied(Exception):
         self.explicit = explicit
 
 
+def _caller_principals(access_key: Any) -> list[str]:
+    """How a resource policy may name the caller: its own ARN, and an assumed role's role ARN."""
+    names = [access_key.arn]
+    role = getattr(access_key, "_owner_role_name", None)
+    if role:
+        names.append(f"arn:{access_key.partition}:iam::{access_key.account_id}:role/{role}")
+    return names
+
+
+def _secret_policy_decision(request: IAMRequestBase, resource: str) -> str | None:
+    """"Deny", "Allow" or None from the resource policy of the secret `resource` names."""
+    if not resource.startswith("arn:") or ":secretsmanager:" not in resource:
+        return None
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    account = resource.split(":")[4]
+    backend = secretsmanager_backends[account][request._region]
+    secret = next((s for s in backend.secrets.values() if getattr(s, "arn", None) == resource), None)
+    if secret is None or not getattr(secret, "policy", None):
+        return None
+    statements = json.loads(secret.policy).get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    key = request._access_key
+    names = _caller_principals(key)
+    account = [f"arn:{key.partition}:iam::{key.account_id}:root", key.account_id]
+    facts = {"aws:PrincipalArn": names[-1], "aws:PrincipalAccount": key.account_id, "aws:SecureTransport": "true"}
+    if any(decision(statements, name, request._action, resource, facts) == "Deny" for name in names + account):
+        return "Deny"  # a Deny naming the account applies to everyone in it
+    if any(decision(statements, name, request._action, resource, facts) == "Allow" for name in names):
+        return "Allow"  # an Allow naming only the account delegates to IAM: the identity policy decides
+    return None
+
+
 def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
-    """moto's check, but remembering whether an explicit Deny decided it."""
+    """moto's check, but remembering whether an explicit Deny decided it, and where."""
     if self._action == "sts:GetCallerIdentity":
         return
-    permitted = False
+    from_resource = _secret_policy_decision(self, resource)
+    if from_resource == "Deny":
+        self._explicit_deny = "resource"
+        self._raise_access_denied()
+    permitted = from_resource == "Allow"
     for policy in self._access_key.collect_policies():
         if isinstance(policy, dict) and "policy_document" not in policy:
             policy = json.dumps(policy)  # inline role policies created through CloudFormation are dicts
         result = access_control.IAMPolicy(policy).is_action_permitted(self._action, resource)
         if result == PermissionResult.DENIED:
-            self._explicit_deny = True
+            self._explicit_deny = "identity"
             self._raise_access_denied()
         if result == PermissionResult.PERMITTED:
             permitted = True
@@ -140,8 +183,9 @@ def _authenticate_and_authorize_normal_action(self: BaseResponse, resource: str 
         raise error
     except AccessDeniedError as denied:
         action = getattr(denied, "iam_action", "")
-        reason = ("with an explicit deny in an identity-based policy" if getattr(denied, "explicit", False)
-                  else f"because no identity-based policy allows the {action} action")
+        explicit = getattr(denied, "explicit", False)
+        reason = (f"with an explicit deny in {'a resource' if explicit == 'resource' else 'an identity'}-based policy"
+                  if explicit else f"because no identity-based policy allows the {action} action")
         message = (f"User: {getattr(denied, 'principal_arn', 'unknown')} is not authorized to perform: "
                    f"{action} on resource: {resource} {reason}")
         if not _is_json_protocol(self):

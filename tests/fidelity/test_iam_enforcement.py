@@ -148,3 +148,22 @@ def test_signed_requests_without_a_body_are_verified(local_aws):
     with pytest.raises(ClientError) as refused:
         local_aws.client("lambda", wrong).list_functions()
     assert refused.value.response["Error"]["Code"] in ("SignatureDoesNotMatch", "InvalidSignatureException")
+
+
+def test_secret_resource_policy_counts_with_identity_policies(local_aws):
+    """Policy evaluation logic (IAM user guide), same account: an explicit Deny in the secret's resource
+    policy wins over an identity policy's Allow ("... with an explicit deny in a resource-based policy");
+    an Allow in the resource policy naming the caller is enough without an identity policy."""
+    sm = local_aws.client("secretsmanager")
+    arn = sm.create_secret(Name=unique("rp/secret"), SecretString="resource-policy-value")["ARN"]
+    allowed_arn, allowed = _user(local_aws, {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                                "Resource": arn})
+    bare_arn, bare = _user(local_aws, {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"})
+    sm.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": {"AWS": allowed_arn}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": bare_arn}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    with pytest.raises(ClientError) as denied:
+        local_aws.client("secretsmanager", allowed).get_secret_value(SecretId=arn)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "with an explicit deny in a resource-based policy" in denied.value.response["Error"]["Message"]
+    assert local_aws.client("secretsmanager", bare).get_secret_value(SecretId=arn)["SecretString"] == "resource-policy-value"
