@@ -10,7 +10,11 @@ auth`. Otherwise the container runs its image's command with the image's environ
 task definition's `environment` and the resolved secrets as environment variables, its
 output goes to the awslogs log stream `PREFIX/CONTAINER/TASK_ID`, and the task's private
 IP (in `attachments` and the container's `networkInterfaces`) is where it is reached.
-Secrets are resolved only at start: a running task keeps the values it got. When the
+The agent reaches Secrets Manager and ECR from the task's ENI: with no path to them (no
+internet gateway route with a public IP, no NAT, no interface endpoint admitting it:
+localaws/network_paths.py) the task stops with the agent's i/o timeout (`ResourceInitialization
+Error ... There is a connection issue between the task and AWS Secrets Manager`, or
+`CannotPullContainerError`). Secrets are resolved only at start: a running task keeps the values it got. When the
 essential container exits the task stops ("Essential container in task exited"); StopTask
 stops it ("UserInitiated"); a stopped task's network interface is deleted.
 moto 5.2.5 only records the task, RUNNING at once, with a random IP and nothing running.
@@ -38,7 +42,7 @@ from moto.ec2.models import ec2_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Task
 from moto.logs.models import logs_backends
 
-from localaws import addresses
+from localaws import addresses, network_paths
 from localaws.ext.ecr_blobs import BlobNotFound, read_blob
 from localaws.access_keys import assume_service_role
 from localaws.sandbox import DEFAULT_PATH, Sandbox, SandboxError
@@ -144,9 +148,32 @@ class TaskRuntime:
             _RUNNING[self.task.id] = self
         threading.Thread(target=self._launch, name=f"ecs-task-{self.task.id}", daemon=True).start()
 
+    def _network_problem(self, service: str) -> str | None:
+        """Why the task's ENI cannot reach `service` (localaws/network_paths.py), or None."""
+        config = (getattr(self.task, "network_configuration", None) or {}).get("awsvpcConfiguration") or {}
+        if not config.get("subnets"):
+            return None
+        ec2 = ec2_backends[self.account_id][self.region]
+        return network_paths.unreachable(ec2, config["subnets"][0], config.get("securityGroups") or [],
+                                         config.get("assignPublicIp") == "ENABLED", service)
+
+    def _check_network(self) -> None:
+        """AWS's agent reaches Secrets Manager (when the task has secrets), then ECR: a task without a
+        path to them stops with the agent's timeout, as Fargate reports it."""
+        if self.container.get("secrets") and (why := self._network_problem("secretsmanager")):
+            raise TaskStartFailure("TaskFailedToStart", (
+                "ResourceInitializationError: unable to pull secrets or registry auth: unable to retrieve secret "
+                "from asm: There is a connection issue between the task and AWS Secrets Manager. Check your task "
+                f"network configuration. failed to fetch secret: dial tcp 443: i/o timeout ({why})"))
+        if why := self._network_problem("ecr.api"):
+            raise TaskStartFailure("TaskFailedToStart", (
+                "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref "
+                f"{self.container.get('image')}: dial tcp 443: i/o timeout ({why})"))
+
     def _launch(self) -> None:
         try:
             self._set("PENDING")
+            self._check_network()
             session = self._execution_role()
             secrets = self._resolve_secrets(session)
             layers, config = self._pull(session)

@@ -33,8 +33,10 @@ from localaws.ext.json_answers import json_protocol
 log = logging.getLogger("localaws.shapes")
 # Values AWS documents and answers although its model's enum leaves them out (EC2 API reference:
 # InternetGatewayAttachment.State "available" for an attached internet gateway; Instance.Platform
-# "windows" for Windows instances).
-DOCUMENTED_VALUES = {"AttachmentStatus": {"available"}, "PlatformValues": {"windows"}}
+# "windows" for Windows instances; VpcEndpoint.State in lower case, as its examples show "available").
+DOCUMENTED_VALUES = {"AttachmentStatus": {"available"}, "PlatformValues": {"windows"},
+                     "State": {"pendingAcceptance", "pending", "available", "deleting", "deleted", "rejected", "failed",
+                               "expired", "partial"}}
 VIOLATIONS_FILE = "response-violations.jsonl"
 _seen: set[tuple[str, str, str]] = set()
 _lock = threading.Lock()

@@ -144,7 +144,8 @@ class EcsWorld:
         response = self.ecs.run_task(
             cluster=self.cluster, taskDefinition=task_definition, launchType="FARGATE", count=1,
             networkConfiguration={"awsvpcConfiguration": {"subnets": [self.subnet],
-                                                          "securityGroups": [self.security_group]}})
+                                                          "securityGroups": [self.security_group],
+                                                          "assignPublicIp": "ENABLED"}})
         assert not response.get("failures"), response["failures"]
         task = response["tasks"][0]
         self.started.append(task["taskArn"])
@@ -189,11 +190,22 @@ class EcsWorld:
                 self.ecs.stop_task(cluster=self.cluster, task=arn, reason="fidelity test clean-up")
 
 
+def public_subnet(ec2: Any, vpc: str, subnet: str) -> None:
+    """An internet gateway and a 0.0.0.0/0 route to it for the subnet: a task with a public IP reaches
+    ECR and Secrets Manager (localaws/network_paths.py)."""
+    gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+
+
 def create_world(aws: LocalAWS) -> EcsWorld:
     ec2, ecr, ecs = aws.client("ec2"), aws.client("ecr"), aws.client("ecs")
     vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"]
+    public_subnet(ec2, vpc, subnet)
     group = ec2.create_security_group(GroupName=unique("fid-task-sg"), Description="fidelity tasks",
                                       VpcId=vpc)["GroupId"]
     cluster = ecs.create_cluster(clusterName=unique("fid-cluster"))["cluster"]["clusterName"]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.fidelity.ecs_helpers import (CONTAINER, LOG_PREFIX, SCRIPT_PATH, create_world, detail, execution_role,
+from tests.fidelity.ecs_helpers import (CONTAINER, LOG_PREFIX, SCRIPT_PATH, create_world, detail, execution_role, public_subnet,
                                         processes_matching, pull_statements, secret_statement, ssh_server_key)
 from tests.fidelity.helpers import secret_arn_pattern, unique, wait_for
 
@@ -255,3 +255,38 @@ def test_stop_task_while_pending_keeps_it_stopped(world, role, secrets):
         for line in processes_matching(task_id):
             if line.split()[1].endswith("bwrap"):
                 os.kill(int(line.split()[0]), signal.SIGKILL)
+
+
+@pytest.mark.parametrize("network", ["no-route", "no-public-ip", "endpoint-refuses", "endpoints"])
+def test_task_needs_a_way_to_ecr_and_secrets_manager(local_aws, world, role, network):
+    """Fargate tasks reach ECR and Secrets Manager through a 0.0.0.0/0 route to an internet gateway with a
+    public IP, a NAT gateway, or interface VPC endpoints with private DNS whose security group admits HTTPS
+    from the task (ECS developer guide, "Fargate task networking"); without one the agent's pull times out
+    and the task stops with CannotPullContainerError (or ResourceInitializationError for its secrets)."""
+    ec2, ecs = local_aws.client("ec2"), local_aws.client("ecs")
+    vpc = ec2.create_vpc(CidrBlock="10.78.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.78.1.0/24")["Subnet"]["SubnetId"]
+    task_group = ec2.create_security_group(GroupName=unique("fid-net-task"), Description="t", VpcId=vpc)["GroupId"]
+    if network == "no-public-ip":
+        public_subnet(ec2, vpc, subnet)
+    if network in ("endpoint-refuses", "endpoints"):
+        endpoint_group = ec2.create_security_group(GroupName=unique("fid-net-ep"), Description="e", VpcId=vpc)["GroupId"]
+        if network == "endpoints":
+            ec2.authorize_security_group_ingress(GroupId=endpoint_group, IpPermissions=[{
+                "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": task_group}]}])
+        for service in ("ecr.api", "ecr.dkr", "logs"):
+            ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{local_aws.region}.{service}",
+                                    VpcEndpointType="Interface", SubnetIds=[subnet], SecurityGroupIds=[endpoint_group],
+                                    PrivateDnsEnabled=True)
+    task = ecs.run_task(cluster=world.cluster, taskDefinition=world.register(role), launchType="FARGATE", count=1,
+                        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet],
+                                                                      "securityGroups": [task_group]}})["tasks"][0]
+    world.started.append(task["taskArn"])
+    settled = wait_for(lambda: (t := ecs.describe_tasks(cluster=world.cluster, tasks=[task["taskArn"]])["tasks"][0])
+                       ["lastStatus"] in ("RUNNING", "STOPPED") and t, timeout=30, what="the task to settle")
+    if network == "endpoints":
+        assert settled["lastStatus"] == "RUNNING", settled.get("stoppedReason")
+    else:
+        assert settled["lastStatus"] == "STOPPED"
+        assert settled["stoppedReason"].startswith("CannotPullContainerError: ") and "i/o timeout" in settled["stoppedReason"]

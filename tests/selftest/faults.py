@@ -235,6 +235,10 @@ def _task_secret_from(value_from: object) -> Callable[[dict], None]:
     return edit
 
 
+def _no_route_out(template: dict) -> None:
+    del template["Resources"]["DefaultRoute"]
+
+
 def _execution_role_without_db_secret(template: dict) -> None:
     for policy in template["Resources"]["TaskExecutionRole"]["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
@@ -278,6 +282,11 @@ FARGATE_FAULTS = [
           edit_docker_file("Dockerfile", "RUN /opt/smdemo/image-setup.sh\n",
                            "RUN /opt/smdemo/image-setup.sh\nRUN ssh-keygen -A\n"),
           ("test_no_secret_or_key_in_any_image_layer", "test_each_task_has_its_own_host_keys")),
+    Fault("tasks-without-a-route-out",
+          "the subnets' route table has no 0.0.0.0/0 route to the internet gateway (and there is no NAT or ECR "
+          "endpoint), so a task cannot pull its image",
+          edit_template(_no_route_out),
+          ("test_task_reaches_running",)),
     Fault("rotation-keeps-password",
           "createSecret copies the current password, so a rotation changes nothing",
           next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),

@@ -1,0 +1,80 @@
+"""Whether a network interface in a VPC can reach an AWS service, from the deployed resources.
+
+AWS (Amazon ECS developer guide, "Fargate task networking"; VPC user guide, "Access AWS services
+through AWS PrivateLink"): a task reaches a service's public endpoint through its subnet's route
+table, by a 0.0.0.0/0 route to an internet gateway when the task has a public IP, or to a NAT
+gateway; or, without either, through an interface VPC endpoint for that service in its VPC with
+private DNS on, whose security groups admit HTTPS (443) from the task (by the task's security
+group or an address range holding its subnet) while the task's own groups let 443 out.
+The answer is a sentence saying why not, or None.
+"""
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Iterable
+
+
+def _route_table(ec2: Any, subnet: Any) -> Any | None:
+    tables = [t for t in ec2.route_tables.values() if t.vpc_id == subnet.vpc_id]
+    explicit = next((t for t in tables if subnet.id in t._associations.values()), None)
+    return explicit or next((t for t in tables if t.main_association_id), None)
+
+
+def _default_route(table: Any) -> Any | None:
+    return next((r for r in table._routes.values() if r.destination_cidr_block == "0.0.0.0/0"), None) if table else None
+
+
+def _covers_443(permission: Any) -> bool:
+    protocol = str(permission.ip_protocol)
+    if protocol in ("-1", "all"):
+        return True
+    from_port, to_port = permission.from_port, permission.to_port
+    return protocol in ("tcp", "6") and (from_port is None or int(from_port) <= 443 <= int(to_port))
+
+
+def _admits(ec2: Any, group_ids: Iterable[str], source_groups: set[str], source_cidr: str, egress: bool) -> bool:
+    """Whether one of the groups has a rule for 443 naming one of `source_groups` or an address
+    range overlapping `source_cidr` (for egress: any destination)."""
+    network = ipaddress.ip_network(source_cidr)
+    for group_id in group_ids:
+        group = ec2.get_security_group_from_id(group_id)
+        if group is None:
+            continue
+        for permission in (group.egress_rules if egress else group.ingress_rules):
+            if not _covers_443(permission):
+                continue
+            if egress:
+                return True
+            cidr = permission.ip_range.get("CidrIp")
+            if cidr and ipaddress.ip_network(cidr).overlaps(network):
+                return True
+            if permission.source_group.get("GroupId") in source_groups:
+                return True
+    return False
+
+
+def unreachable(ec2: Any, subnet_id: str, group_ids: list[str], public_ip: bool, service: str) -> str | None:
+    """Why an interface in `subnet_id` with `group_ids` cannot reach `service` (e.g.
+    "secretsmanager", "ecr.api"), or None when it can."""
+    subnet = ec2.get_subnet(subnet_id)
+    route = _default_route(_route_table(ec2, subnet))
+    gateway = getattr(route, "gateway", None) if route else None
+    if route is not None and getattr(route, "nat_gateway", None) is not None:
+        return None
+    if gateway is not None and str(getattr(gateway, "id", "")).startswith("igw-") and public_ip:
+        return None
+    name = f"com.amazonaws.{ec2.region_name}.{service}"
+    endpoints = [e for e in ec2.vpc_end_points.values() if e.vpc_id == subnet.vpc_id and e.service_name == name
+                 and (e.vpc_endpoint_type or "Interface") == "Interface"]
+    for endpoint in endpoints:
+        if not endpoint.private_dns_enabled:
+            continue
+        if (_admits(ec2, endpoint.security_group_ids, set(group_ids), subnet.cidr_block, egress=False)
+                and _admits(ec2, group_ids, set(), subnet.cidr_block, egress=True)):
+            return None
+    internet = ("its subnet's route table has no 0.0.0.0/0 route to an internet gateway or NAT gateway"
+                if route is None or (gateway is None and getattr(route, "nat_gateway", None) is None)
+                else "it has no public IP for its subnet's internet gateway route")
+    endpoint_state = ("no interface endpoint for it with private DNS admits HTTPS from it" if endpoints
+                      else f"the VPC has no interface endpoint for {name}")
+    return f"{internet}, and {endpoint_state}"
