@@ -6,7 +6,8 @@ is on) and speaks HTTPS to it with a certificate a default trust store accepts.
 Here one TLS listener on port 443 of a loopback address of its own stands for every such name
 (certificate from localaws/certificates.py, for `*.<region>.amazonaws.com` and `*.amazonaws.com`)
 and hands each connection, decrypted, to the local AWS's own HTTP endpoint; the Host header names
-the service, as it does in AWS. Sandboxed code reaches it through /etc/hosts (`hosts_file`).
+the service, as it does in AWS. Sandboxed code reaches it through its /etc/hosts
+(localaws/lambda_network.py).
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import os
 import socket
 import ssl
 import threading
-from pathlib import Path
 
 from localaws import certificates
 from localaws.addresses import allocate
@@ -40,16 +40,6 @@ class Endpoints:
     def names(self) -> list[str]:
         return [f"{service}.{self.region}.amazonaws.com" for service in SERVICES] + [
             f"{service}.amazonaws.com" for service in GLOBAL]
-
-    def hosts_file(self, directory: Path) -> Path:
-        """An /etc/hosts that sends every endpoint name here."""
-        path = directory / f"hosts-{self.region}"
-        if not path.exists():
-            lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-            lines += [f"{self.address}\t{name}" for name in self.names()]
-            directory.mkdir(parents=True, exist_ok=True)
-            path.write_text("\n".join(lines) + "\n")
-        return path
 
     def _accept(self) -> None:
         while not self._stopped.is_set():

@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from localaws import lambda_sandbox, processes
 
@@ -48,6 +48,7 @@ class Environment:
     log_offset: int = 0
     invocations: int = 0
     last_used: float = field(default_factory=time.monotonic)
+    wiring: Any = None  # the namespace's forwards (localaws/namespace_forwards.py)
 
     @property
     def alive(self) -> bool:
@@ -102,6 +103,9 @@ class Environment:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        if self.wiring is not None:
+            self.wiring.close()
+            self.wiring = None
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe:
                 pipe.close()
@@ -117,21 +121,43 @@ class Environments:
         self._all: list[Environment] = []
         self._lock = threading.Lock()
 
-    def _start(self, code_dir: Path, handler: str, env: dict[str, str], region: str) -> Environment:
+    def _start(self, code_dir: Path, handler: str, env: dict[str, str], network: Any) -> Environment:
         logs = self.state_dir / "lambda-logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log_path = logs / f"{uuid.uuid4().hex}.log"
+        uid = uuid.uuid4().hex
+        log_path, hosts = logs / f"{uid}.log", logs / f"{uid}.hosts"
+        hosts.write_text(network.hosts)
         stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
-        argv = lambda_sandbox.command(code_dir, region, self.state_dir,
+        info_read, info_write = os.pipe()
+        argv = lambda_sandbox.command(code_dir, hosts, info_write,
                                       [sys.executable, str(BOOTSTRAP), lambda_sandbox.TASK_ROOT, handler])
-        with open(log_path, "ab") as log:
-            log_path.chmod(0o600)
-            # bwrap ties the runtime to this process (--die-with-parent); the spawner thread outlives requests.
-            process = processes.spawn(argv, signal=None, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                      env={**env, "LAMBDA_TASK_ROOT": lambda_sandbox.TASK_ROOT})
-        return Environment(process, log_path, stream)
+        try:
+            with open(log_path, "ab") as log:
+                log_path.chmod(0o600)
+                # bwrap ties the runtime to this process (--die-with-parent); the spawner thread outlives requests.
+                process = processes.spawn(argv, signal=None, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=log, pass_fds=(info_write,),
+                                          env={**env, "LAMBDA_TASK_ROOT": lambda_sandbox.TASK_ROOT})
+        finally:
+            os.close(info_write)
+        environment = Environment(process, log_path, stream)
+        try:
+            data = b""
+            while b"}" not in data:  # bwrap writes {"child-pid": N, ...} once the sandbox exists
+                chunk = os.read(info_read, 4096)
+                if not chunk:
+                    raise RuntimeError("bwrap did not say which process runs the function")
+                data += chunk
+            pid = json.loads(data.decode().split("}", 1)[0] + "}")["child-pid"]
+            environment.wiring = network.apply(pid)  # before the first invocation is sent
+        except Exception:
+            environment.stop()
+            raise
+        finally:
+            os.close(info_read)
+        return environment
 
-    def invoke(self, function_arn: str, key: str, start: Callable[[], tuple[Path, str, dict[str, str], str]],
+    def invoke(self, function_arn: str, key: str, start: Callable[[], tuple[Path, str, dict[str, str], Any]],
                event: object, timeout: float, memory: int, version: str) -> tuple[Outcome, str, bool]:
         """Run one invocation; returns its outcome, the environment's log stream and whether the
         stream is new (a cold start)."""

@@ -9,8 +9,9 @@ SDK's own trust store (certifi) accepts; `https://<service>.<region>.amazonaws.c
 Here: the host's root read-only, /tmp and /var fresh, the code bound at /var/task, the CA
 paths and certifi's bundle holding the local AWS's CA (localaws/certificates.py: it signs the
 RDS instances' and the endpoints' certificates; nothing offline has a public CA's, and a small
-bundle keeps each TLS context cheap), and /etc/hosts sending the endpoint names to
-localaws/endpoints.py.
+bundle keeps each TLS context cheap), /etc/hosts sending the endpoint names to
+localaws/endpoints.py (or, where the network model says no, to a black hole), and a network
+namespace of its own.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import certifi
 
-from localaws import certificates, endpoints
+from localaws import certificates
 from localaws.system_tools import require_tool
 
 TASK_ROOT = "/var/task"
@@ -27,12 +28,12 @@ AMAZON_LINUX_CA_PATHS = ("/etc/pki/tls/cert.pem", "/etc/pki/tls/certs/ca-bundle.
                          "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")
 
 
-def command(code_dir: Path, region: str, state_dir: Path, argv: list[str]) -> list[str]:
-    """`argv` run as a function's runtime: in the sandbox, in /var/task."""
-    runtime_dir = state_dir / "lambda-runtime"
+def command(code_dir: Path, hosts: Path, info_fd: int, argv: list[str]) -> list[str]:
+    """`argv` run as a function's runtime: in the sandbox, in /var/task, in a network namespace of
+    its own (localaws/lambda_network.py wires it); bwrap writes the runtime's pid to `info_fd`."""
     trust = certificates.bundle()
-    hosts = endpoints.for_region(region).hosts_file(runtime_dir)
-    args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--ro-bind", "/", "/",
+    args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-net", "--info-fd", str(info_fd),
+            "--ro-bind", "/", "/",
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var", "--tmpfs", "/etc"]
     for entry in sorted(os.listdir("/etc")):
         source = f"/etc/{entry}"

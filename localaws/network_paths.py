@@ -78,3 +78,70 @@ def unreachable(ec2: Any, subnet_id: str, group_ids: list[str], public_ip: bool,
     endpoint_state = ("no interface endpoint for it with private DNS admits HTTPS from it" if endpoints
                       else f"the VPC has no interface endpoint for {name}")
     return f"{internet}, and {endpoint_state}"
+
+
+# --------------------------------------------------------------------------- a Lambda function's flows
+
+def _admits_port(ec2: Any, group_ids: Iterable[str], port: int, source_groups: set[str], source_cidrs: list[str],
+                 egress: bool) -> bool:
+    for group_id in group_ids:
+        group = ec2.get_security_group_from_id(group_id)
+        if group is None:
+            continue
+        for permission in (group.egress_rules if egress else group.ingress_rules):
+            protocol = str(permission.ip_protocol)
+            if protocol not in ("-1", "all") and not (
+                    protocol in ("tcp", "6") and (permission.from_port is None
+                                                  or int(permission.from_port) <= port <= int(permission.to_port))):
+                continue
+            if egress:
+                return True
+            cidr = permission.ip_range.get("CidrIp")
+            if cidr and any(ipaddress.ip_network(cidr).overlaps(ipaddress.ip_network(s)) for s in source_cidrs):
+                return True
+            if permission.source_group.get("GroupId") in source_groups:
+                return True
+    return False
+
+
+def function_reaches_database(ec2: Any, vpc_config: dict[str, Any] | None, database: Any) -> str | None:
+    """Why a function (its VpcConfig) cannot open a connection to an RDS instance, or None."""
+    port = int(database.__dict__.get("_modelled_port") or database.port)  # the port its security groups name
+    group = getattr(database, "db_subnet_group", None)
+    db_vpc = getattr(group, "vpc_id", None)
+    if not vpc_config or not vpc_config.get("SubnetIds"):
+        if database.publicly_accessible:
+            return None if _admits_port(ec2, database.vpc_security_group_ids, port, set(), ["0.0.0.0/0"], False) \
+                else f"the DB's security groups do not admit the internet on {port}"
+        return "the function is not attached to the VPC and the DB instance is not publicly accessible"
+    subnets = [ec2.get_subnet(subnet_id) for subnet_id in vpc_config["SubnetIds"]]
+    if db_vpc and all(subnet.vpc_id != db_vpc for subnet in subnets):
+        return "the function's subnets are in another VPC than the DB instance"
+    groups = list(vpc_config.get("SecurityGroupIds") or [])
+    if not _admits_port(ec2, groups, port, set(), [], egress=True):
+        return f"the function's security groups let nothing out on {port}"
+    if not _admits_port(ec2, database.vpc_security_group_ids, port, set(groups),
+                        [subnet.cidr_block for subnet in subnets], egress=False):
+        return f"the DB's security groups do not admit the function's security groups or subnets on {port}"
+    return None
+
+
+def function_reaches_service(ec2: Any, vpc_config: dict[str, Any] | None, service: str) -> str | None:
+    """Why a function cannot reach an AWS service's endpoint, or None (outside a VPC it can: Lambda
+    gives it internet access; inside, its ENIs have no public IP)."""
+    if not vpc_config or not vpc_config.get("SubnetIds"):
+        return None
+    reasons = [unreachable(ec2, subnet_id, list(vpc_config.get("SecurityGroupIds") or []), False, service)
+               for subnet_id in vpc_config["SubnetIds"]]
+    return None if any(reason is None for reason in reasons) else reasons[0]
+
+
+def function_reaches_internet(ec2: Any, vpc_config: dict[str, Any] | None) -> bool:
+    """Outside a VPC a function has internet access; inside, only through a NAT gateway route."""
+    if not vpc_config or not vpc_config.get("SubnetIds"):
+        return True
+    for subnet_id in vpc_config["SubnetIds"]:
+        route = _default_route(_route_table(ec2, ec2.get_subnet(subnet_id)))
+        if route is not None and getattr(route, "nat_gateway", None) is not None:
+            return True
+    return False

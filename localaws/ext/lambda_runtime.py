@@ -25,7 +25,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from localaws import endpoints
+from localaws import endpoints, lambda_network
 from localaws.access_keys import assume_service_role
 from localaws.lambda_environments import ENVIRONMENTS
 
@@ -80,7 +80,7 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     self.logs_backend.ensure_log_group(self.logs_group_name)
     outcome, stream, cold = ENVIRONMENTS.invoke(
         self.function_arn, _configuration_key(self),
-        lambda: (_code_dir(self), self.handler, _environment(self), self.region),
+        lambda: (_code_dir(self), self.handler, _environment(self), lambda_network.plan(self)),
         event if event is not None else {}, float(self.timeout or 3), int(self.memory_size or 128), str(self.version))
     if cold:
         self.logs_backend.create_log_stream(self.logs_group_name, stream)

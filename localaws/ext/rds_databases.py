@@ -11,7 +11,8 @@ engine's minimum for its storage type (InvalidParameterCombination "Invalid stor
 engine name mysql and storage type gp3: 5"): 20 GiB for gp2/gp3, 100 for io1/io2, 5 for standard.
 Every instance offers TLS with a certificate of the local AWS's CA (localaws/certificates.py),
 which stands in for the RDS CA bundle: clients that verify against the bundle negotiate TLS.
-moto 5.2.5 only records metadata: there is no database and the password is never checked.
+moto 5.2.5 only records metadata: there is no database and the password is never checked; an
+instance made by CloudFormation loses its VPCSecurityGroups (here they are kept).
 """
 from __future__ import annotations
 
@@ -95,6 +96,8 @@ def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstanc
         self.databases.pop(database.db_instance_identifier, None)
         raise
     database.__dict__["_local_server"] = server
+    # The port AWS would have given it (what security groups name); clients use the server's own.
+    database.__dict__["_modelled_port"] = int(database.port or 3306)
     database.port = server.port
     return database
 
@@ -142,8 +145,22 @@ def stop_all() -> None:
                     _server(database).remove()
 
 
+_original_from_cfn = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
+                                 region_name: str, **kwargs: Any) -> DBInstance:
+    """AWS::RDS::DBInstance VPCSecurityGroups are the instance's security groups (moto drops them)."""
+    database = _original_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    groups = cloudformation_json.get("Properties", {}).get("VPCSecurityGroups")
+    if groups:
+        database.vpc_security_group_ids = list(groups)
+    return database
+
+
 def install() -> None:
     DBInstance.address = property(_address)  # type: ignore[assignment]
+    DBInstance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)  # type: ignore[assignment]
     RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
     RDSBackend.stop_db_instance = stop_db_instance  # type: ignore[method-assign]
     RDSBackend.start_db_instance = start_db_instance  # type: ignore[method-assign]

@@ -19,24 +19,13 @@ from tests.fidelity.helpers import (RUNTIME, allow_secrets_manager, create_lambd
                                     unique, wait_for)
 
 FUNCTION_SOURCE = Path(__file__).parent / "aws_style_rotation" / "lambda_function.py"
-MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
+from tests.fidelity.conftest import MASTER, PASSWORD
 
 
-@pytest.fixture(scope="module")
-def database(local_aws):
-    rds = local_aws.client("rds")
-    identifier = unique("aws-style-db")
-    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
-                                      AllocatedStorage=20, MasterUsername=MASTER, MasterUserPassword=PASSWORD,
-                                      DBName="smdemo")["DBInstance"]["Endpoint"]
-    yield endpoint
-    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
-
-
-def test_aws_style_function_rotates_over_tls_unchanged(local_aws, database):
+def test_aws_style_function_rotates_over_tls_unchanged(local_aws, private_network, private_database):
     sm = local_aws.client("secretsmanager")
-    document = {"engine": "mysql", "host": database["Address"], "port": database["Port"], "username": MASTER,
-                "password": PASSWORD, "dbname": "smdemo"}
+    document = {"engine": "mysql", "host": private_database["Address"], "port": private_database["Port"],
+                "username": MASTER, "password": PASSWORD, "dbname": "smdemo"}
     arn = sm.create_secret(Name=unique("aws-style/secret"), SecretString=json.dumps(document))["ARN"]
     # What the function's documentation asks for: the secret's actions on its ARN, GetRandomPassword on *.
     role_name = unique("aws-style-role")
@@ -49,6 +38,7 @@ def test_aws_style_function_rotates_over_tls_unchanged(local_aws, database):
     function_arn = local_aws.client("lambda").create_function(
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="lambda_function.lambda_handler", Timeout=30,
         Code={"ZipFile": lambda_zip(FUNCTION_SOURCE.read_text(), "lambda_function")},
+        VpcConfig={"SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network["function"]]},
         Environment={"Variables": {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{local_aws.region}.amazonaws.com",
                                    "EXCLUDE_CHARACTERS": "/@\"'\\"}})["FunctionArn"]
     allow_secrets_manager(local_aws, name)
@@ -60,12 +50,12 @@ def test_aws_style_function_rotates_over_tls_unchanged(local_aws, database):
 
     rotated = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
     assert rotated["password"] != PASSWORD
-    with pymysql.connect(host=database["Address"], port=database["Port"], user=MASTER, password=rotated["password"],
-                         connect_timeout=5):
+    with pymysql.connect(host=private_database["Address"], port=private_database["Port"], user=MASTER,
+                         password=rotated["password"], connect_timeout=5):
         pass
     with pytest.raises(pymysql.err.OperationalError):
-        pymysql.connect(host=database["Address"], port=database["Port"], user=MASTER, password=PASSWORD,
-                        connect_timeout=5)
+        pymysql.connect(host=private_database["Address"], port=private_database["Port"], user=MASTER,
+                        password=PASSWORD, connect_timeout=5)
     lines = log_messages(local_aws, name)
     assert any("Successfully established SSL/TLS connection as user 'admin'" in line for line in lines), lines
     assert not any("non SSL/TLS" in line for line in lines), lines

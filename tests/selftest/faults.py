@@ -65,6 +65,21 @@ def _without_invoke_permission(template: dict) -> None:
                                                   if d != "RotationFunctionPermission"]
 
 
+def _function_outside_the_vpc(template: dict) -> None:
+    del template["Resources"]["RotationFunction"]["Properties"]["VpcConfig"]
+
+
+def _database_does_not_admit_the_function(template: dict) -> None:
+    # Only the bastion's group, not the VPC's addresses: the rotation function's group is not admitted.
+    rule = template["Resources"]["DBSG"]["Properties"]["SecurityGroupIngress"][0]
+    del rule["CidrIp"]
+    rule["SourceSecurityGroupId"] = {"Ref": "BastionSG"}
+
+
+def _no_secrets_manager_endpoint(template: dict) -> None:
+    del template["Resources"]["SecretsManagerEndpoint"]
+
+
 def _blocked_runtime(template: dict) -> None:
     template["Resources"]["RotationFunction"]["Properties"]["Runtime"] = "python3.9"
 
@@ -173,6 +188,18 @@ FAULTS = [
     Fault("rotation-function-without-invoke-permission",
           "no AWS::Lambda::Permission lets secretsmanager.amazonaws.com invoke the rotation function",
           edit_template(_without_invoke_permission),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("rotation-function-outside-the-vpc",
+          "the rotation function has no VpcConfig, so it cannot reach the private database",
+          edit_template(_function_outside_the_vpc),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("database-does-not-admit-the-function",
+          "the database's security group admits the bastion's group only, not the rotation function",
+          edit_template(_database_does_not_admit_the_function),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("no-secrets-manager-endpoint",
+          "the VPC has no Secrets Manager endpoint (and no NAT), so the rotation function cannot call Secrets Manager",
+          edit_template(_no_secrets_manager_endpoint),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("rotation-function-on-a-blocked-runtime",
           "the rotation function uses python3.9, which Lambda no longer lets anyone create",

@@ -1,0 +1,43 @@
+"""Fixtures the fidelity tests share: a private network in the shape of the workshop's, and an RDS
+MySQL instance in it."""
+from __future__ import annotations
+
+import pytest
+
+from tests.fidelity.helpers import unique
+
+MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
+
+
+@pytest.fixture(scope="module")
+def private_network(local_aws):
+    """What the function's documentation asks for: a VPC whose private subnet holds the database and the
+    function, the database's security group admitting the function's on 3306, and an interface endpoint for
+    Secrets Manager with private DNS admitting the function on 443."""
+    ec2 = local_aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.63.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.63.{n}.0/24", AvailabilityZone=f"{local_aws.region}{zone}")
+               ["Subnet"]["SubnetId"] for n, zone in ((1, "a"), (2, "b"))]
+    groups = {name: ec2.create_security_group(GroupName=unique(name), Description=name, VpcId=vpc)["GroupId"]
+              for name in ("function", "database", "endpoint")}
+    for group, port in (("database", 3306), ("endpoint", 443)):
+        ec2.authorize_security_group_ingress(GroupId=groups[group], IpPermissions=[{
+            "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": groups["function"]}]}])
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{local_aws.region}.secretsmanager",
+                            VpcEndpointType="Interface", SubnetIds=subnets, SecurityGroupIds=[groups["endpoint"]],
+                            PrivateDnsEnabled=True)
+    return {"subnets": subnets, **groups}
+
+
+@pytest.fixture(scope="module")
+def private_database(local_aws, private_network):
+    rds = local_aws.client("rds")
+    name = unique("aws-style-subnets")
+    rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="fidelity", SubnetIds=private_network["subnets"])
+    identifier = unique("aws-style-db")
+    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
+                                      AllocatedStorage=20, MasterUsername=MASTER, MasterUserPassword=PASSWORD,
+                                      DBName="smdemo", DBSubnetGroupName=name,
+                                      VpcSecurityGroupIds=[private_network["database"]])["DBInstance"]["Endpoint"]
+    yield endpoint
+    rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)

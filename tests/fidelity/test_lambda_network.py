@@ -1,0 +1,60 @@
+"""localaws.lambda_network: a function reaches what its VPC, routes, security groups and endpoints allow,
+and a refused flow times out (the SYN goes unanswered), as in AWS."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fidelity.helpers import create_function, create_lambda_role, unique
+
+PROBE = """
+import socket
+import time
+
+
+def handler(event, context):
+    started = time.monotonic()
+    try:
+        socket.create_connection((event["host"], event["port"]), timeout=2).close()
+        outcome = "connected"
+    except socket.timeout:
+        outcome = "timed out"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    return {"outcome": outcome, "seconds": round(time.monotonic() - started, 1)}
+"""
+
+
+def _probe(local_aws, vpc_config, host: str, port: int) -> dict:
+    role = create_lambda_role(local_aws, unique("net-role"))
+    name = unique("net-probe")
+    lam = local_aws.client("lambda")
+    create_function(local_aws, name, PROBE, role, timeout=10)
+    if vpc_config:
+        lam.update_function_configuration(FunctionName=name, VpcConfig=vpc_config)
+    return json.loads(lam.invoke(FunctionName=name, Payload=json.dumps({"host": host, "port": port}))["Payload"].read())
+
+
+@pytest.mark.parametrize(("attached", "group", "expected"), [
+    (True, "function", "connected"),
+    (True, "endpoint", "timed out"),  # a group the database's does not admit
+    (False, None, "timed out"),  # outside the VPC: the database is not publicly accessible
+], ids=["admitted", "group-not-admitted", "outside-the-vpc"])
+def test_function_reaches_the_database_only_as_the_vpc_allows(local_aws, private_network, private_database,
+                                                              attached, group, expected):
+    """"Connect your function to a VPC to access resources in it"; the database's security group must admit
+    the function's (Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC").
+    A flow that is not allowed is dropped, so the connection times out rather than being refused."""
+    vpc_config = {"SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network[group]]} if attached else None
+    answer = _probe(local_aws, vpc_config, private_database["Address"], private_database["Port"])
+    assert answer["outcome"] == expected, answer
+
+
+def test_function_in_a_vpc_reaches_only_services_with_an_endpoint(local_aws, private_network):
+    """In a VPC without a NAT gateway a function reaches AWS services only through interface endpoints with
+    private DNS: Secrets Manager (which has one here) answers, STS (which has none) times out."""
+    vpc_config = {"SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network["function"]]}
+    region = local_aws.region
+    assert _probe(local_aws, vpc_config, f"secretsmanager.{region}.amazonaws.com", 443)["outcome"] == "connected"
+    assert _probe(local_aws, vpc_config, f"sts.{region}.amazonaws.com", 443)["outcome"] == "timed out"
