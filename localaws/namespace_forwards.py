@@ -18,6 +18,7 @@ import time
 from typing import Callable
 
 CLONE_NEWNET = 0x40000000
+LOOPBACK_TIMEOUT = 15.0  # seconds
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 
 
@@ -25,6 +26,7 @@ def _enter(fd: int) -> None:
     if _libc.setns(fd, CLONE_NEWNET) != 0:
         error = ctypes.get_errno()
         raise OSError(error, f"setns: {os.strerror(error)}")
+
 
 
 class NamespaceForwards:
@@ -41,13 +43,15 @@ class NamespaceForwards:
         def run() -> None:
             try:
                 _enter(self._target)
-                # bwrap names the sandbox's process before it has brought the loopback up: wait for it.
-                for attempt in range(200):
+                # bwrap names the sandbox's process before it has brought the loopback up (it must be
+                # bwrap that does: it fails if the address is there already): wait for it.
+                deadline = time.monotonic() + LOOPBACK_TIMEOUT
+                while True:
                     try:
                         made.extend(make())
                         return
                     except OSError as error:
-                        if error.errno != errno.EADDRNOTAVAIL or attempt == 199:
+                        if error.errno not in (errno.EADDRNOTAVAIL, errno.ENETUNREACH) or time.monotonic() > deadline:
                             raise
                         time.sleep(0.01)
             except BaseException as error:  # noqa: BLE001 - reported to the caller
@@ -69,19 +73,23 @@ class NamespaceForwards:
     def black_hole(self, address: str, port: int) -> None:
         """SYNs to address:port inside go unanswered."""
         def make() -> list[socket.socket]:
-            listener = socket.socket()
-            listener.bind((address, port))
-            listener.listen(0)
-            fillers = []
-            for _ in range(2):  # fill the accept queue: the next SYNs are dropped
-                filler = socket.socket()
-                filler.setblocking(False)
-                try:
-                    filler.connect((address, port))
-                except BlockingIOError:
-                    pass
-                fillers.append(filler)
-            return [listener, *fillers]
+            made = [socket.socket()]
+            try:
+                made[0].bind((address, port))
+                made[0].listen(0)
+                for _ in range(2):  # fill the accept queue: the next SYNs are dropped
+                    filler = socket.socket()
+                    made.append(filler)
+                    filler.setblocking(False)
+                    try:
+                        filler.connect((address, port))
+                    except BlockingIOError:
+                        pass
+            except OSError:
+                for sock in made:  # a retry binds the same address again
+                    sock.close()
+                raise
+            return made
 
         self._inside(make)
 
