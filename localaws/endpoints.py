@@ -12,6 +12,7 @@ the service, as it does in AWS. Sandboxed code reaches it through its /etc/hosts
 from __future__ import annotations
 
 import os
+import select
 import socket
 import ssl
 import threading
@@ -23,6 +24,7 @@ from localaws.addresses import allocate
 SERVICES = ("secretsmanager", "sts", "logs", "lambda", "rds", "ec2", "s3", "kms", "ssm", "cloudtrail", "ecr", "ecs",
             "iam", "monitoring", "events", "sqs", "sns", "dynamodb", "elasticloadbalancing", "tagging")
 GLOBAL = ("iam", "sts")
+IDLE = 120  # seconds a connection may stay silent
 
 
 class Endpoints:
@@ -63,27 +65,37 @@ class Endpoints:
         for end in (secured, backend):  # no Nagle: a request's small writes must not wait for ACKs
             end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         backend.settimeout(None)
-        threading.Thread(target=_pump, args=(backend, secured), name="endpoints-back", daemon=True).start()
-        _pump(secured, backend)
+        _relay_tls(secured, backend)
 
     def stop(self) -> None:
         self._stopped.set()
         self._listener.close()
 
 
-def _pump(source: socket.socket, target: socket.socket) -> None:
+def _relay_tls(secured: ssl.SSLSocket, backend: socket.socket) -> None:
+    """Both directions on this one thread: OpenSSL does not allow one TLS connection to be read and
+    written from two threads at once (it corrupted the process's memory)."""
     try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
+        while True:
+            ready = [secured] if secured.pending() else select.select([secured, backend], [], [], IDLE)[0]
+            if not ready:
+                return  # idle: the client went away without a word
+            for source in ready:
+                try:
+                    data = source.recv(65536)
+                except ssl.SSLWantReadError:
+                    continue
+                if not data:
+                    return
+                (backend if source is secured else secured).sendall(data)
+    except (OSError, ssl.SSLError):
         pass
     finally:
-        for sock in (source, target):
+        for sock in (secured, backend):
             try:
-                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
             except OSError:
                 pass
-            sock.close()
 
 
 _ENDPOINTS: dict[str, Endpoints] = {}

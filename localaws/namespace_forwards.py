@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Callable
 
+from localaws.relay import relay
+
 CLONE_NEWNET = 0x40000000
 LOOPBACK_TIMEOUT = 15.0  # seconds
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -107,29 +109,18 @@ class NamespaceForwards:
                 continue
             for end in (inner, outer):
                 end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sockets.extend([inner, outer])
-            threading.Thread(target=_relay, args=(inner, outer), daemon=True).start()
-            threading.Thread(target=_relay, args=(outer, inner), daemon=True).start()
+            threading.Thread(target=relay, args=(inner, outer), name="netns-relay", daemon=True).start()
 
     def close(self) -> None:
+        """Close the listeners (a connection still open ends with its own relay)."""
+        if self._closed.is_set():
+            return
         self._closed.set()
         for sock in self._sockets:
             try:
-                sock.close()
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            sock.close()
         os.close(self._target)
 
-
-def _relay(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for end in (source, target):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
