@@ -46,7 +46,6 @@ class Environment:
     log_path: Path
     stream: str
     log_offset: int = 0
-    invocations: int = 0
     last_used: float = field(default_factory=time.monotonic)
     wiring: Any = None  # the namespace's forwards (localaws/namespace_forwards.py)
 
@@ -66,7 +65,6 @@ class Environment:
         started = time.time()
         request = {"event": event, "request_id": request_id, "log_stream": self.stream, "function_arn": function_arn,
                    "deadline_ms": int((started + timeout) * 1000)}
-        self.invocations += 1
         answer = None
         try:
             assert self.process.stdin is not None and self.process.stdout is not None

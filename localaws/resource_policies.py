@@ -8,9 +8,16 @@ explicit Deny that applies wins over any Allow.
 """
 from __future__ import annotations
 
+import json
 from typing import Any, Iterable
 
 from parliament import is_glob_match
+
+
+def policy_statements(document: str | bytes) -> list[dict[str, Any]]:
+    """A policy document's statements, as a list (a document may give one statement alone)."""
+    statements = json.loads(document).get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
 
 
 def values(value: Any) -> list[str]:

@@ -11,7 +11,6 @@ moto 5.2.5 only checks that the bucket exists.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from moto.cloudtrail.models import CloudTrailBackend, Trail
@@ -19,7 +18,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
-from localaws.resource_policies import service_allowed
+from localaws.resource_policies import policy_statements, service_allowed
 
 SERVICE = "cloudtrail.amazonaws.com"
 
@@ -38,10 +37,7 @@ def _statements(account_id: str, region: str, bucket_name: str) -> list[dict[str
         bucket = s3_backends[account_id][get_partition(region)].get_bucket(bucket_name)
     except Exception:
         return None
-    if not bucket.policy:
-        return []
-    statements = json.loads(bucket.policy.decode()).get("Statement", [])
-    return statements if isinstance(statements, list) else [statements]
+    return policy_statements(bucket.policy) if bucket.policy else []
 
 
 def may_deliver(account_id: str, region: str, trail_arn: str, bucket: str, prefix: str | None) -> bool:

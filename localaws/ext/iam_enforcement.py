@@ -32,7 +32,7 @@ from moto.ecr.responses import ECRResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.utilities.utils import get_partition
 
-from localaws.resource_policies import decision
+from localaws.resource_policies import decision, policy_statements
 
 _JSON_PROTOCOLS = {"json", "rest-json"}
 # Actions that are not about one secret: AWS authorises them against "*".
@@ -92,8 +92,7 @@ def _secret_policy_decision(request: IAMRequestBase, resource: str) -> str | Non
     secret = next((s for s in backend.secrets.values() if getattr(s, "arn", None) == resource), None)
     if secret is None or not getattr(secret, "policy", None):
         return None
-    statements = json.loads(secret.policy).get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
+    statements = policy_statements(secret.policy)
     key = request._access_key
     names = _caller_principals(key)
     account = [f"arn:{key.partition}:iam::{key.account_id}:root", key.account_id]

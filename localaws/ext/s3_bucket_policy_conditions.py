@@ -11,13 +11,12 @@ AWS's); statements naming principals other than "*" are left to IAM, as before (
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from moto.iam.access_control import PermissionResult
 from moto.s3.models import FakeBucket
 
-from localaws.resource_policies import decision
+from localaws.resource_policies import decision, policy_statements
 
 CALLER_FACTS = {"aws:SecureTransport": "true"}
 
@@ -25,9 +24,7 @@ CALLER_FACTS = {"aws:SecureTransport": "true"}
 def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
     if self.policy is None:
         return PermissionResult.NEUTRAL
-    statements = json.loads(self.policy.decode()).get("Statement", [])
-    found = decision(statements if isinstance(statements, list) else [statements], "*", action, resource,
-                     CALLER_FACTS)
+    found = decision(policy_statements(self.policy), "*", action, resource, CALLER_FACTS)
     return {"Deny": PermissionResult.DENIED, "Allow": PermissionResult.PERMITTED}.get(
         found or "", PermissionResult.NEUTRAL)
 

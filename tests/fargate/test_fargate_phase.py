@@ -18,6 +18,13 @@ SELECT_BOOKINFO = "./mysql.newway.sh --batch --skip-column-names -e 'use smdemo;
 SHELL_METACHARACTERS = "it's `date` \"$HOME\" \\ $(id) ; a b\ttab\nsecond line"
 
 
+def write_oldway_cnf(shell, credentials) -> None:
+    """~/oldway.cnf as the attendee writes it down before the rotation (mysql.oldway.sh reads it)."""
+    shell.run("umask 077 && cat > ~/oldway.cnf",
+              stdin=f'[client]\nhost={credentials.host}\nport={credentials.port}\nuser={credentials.username}\n'
+                    f'password="{credentials.password}"\n')
+
+
 def show(exchange) -> str:
     return f"$ {exchange.command}\n{exchange.stdout}{exchange.stderr}(exit {exchange.exit_status})"
 
@@ -88,11 +95,7 @@ def test_newway_script_reads_bookinfo(container_shell, evidence):
 
 
 def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rotation, evidence):
-    old = workshop.hardcoded
-    # The credentials as the attendee wrote them down before the rotation.
-    container_shell.run("umask 077 && cat > ~/oldway.cnf",
-                        stdin=f'[client]\nhost={old.host}\nport={old.port}\nuser={old.username}\n'
-                              f'password="{old.password}"\n')
+    write_oldway_cnf(container_shell, workshop.hardcoded)
     result = container_shell.run("./mysql.oldway.sh --batch -e 'select 1'")
     evidence.text("SSH transcript", show(result))
     evidence.expect("after rotation, ./mysql.oldway.sh is refused: Access denied (1045)",
@@ -178,10 +181,7 @@ rm -rf "${watch}"
 
 
 def test_no_secret_in_the_container_process_list(workshop, container_shell, evidence):
-    old = workshop.hardcoded
-    container_shell.run("umask 077 && cat > ~/oldway.cnf",
-                        stdin=f'[client]\nhost={old.host}\nport={old.port}\nuser={old.username}\n'
-                              f'password="{old.password}"\n')
+    write_oldway_cnf(container_shell, workshop.hardcoded)
     workshop.secret_string()  # the current password is known to the registry
     result = container_shell.run(PROCESS_WATCH)
     lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
@@ -195,8 +195,7 @@ def test_no_secret_in_the_container_process_list(workshop, container_shell, evid
 
 
 def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container_shell, evidence):
-    for stage in ("AWSCURRENT", "AWSPREVIOUS"):
-        workshop.secret_string(VersionStage=stage)  # every value the run knows is registered
+    workshop.known_secret_values()  # every value the run has seen is registered
     ecr = workshop.aws.client("ecr")
     tag = workshop_image.rsplit(":", 1)[-1] if ":" in workshop_image.rsplit("/", 1)[-1] else "latest"
     scanned, findings = layer_findings(image_files(ecr, workshop.outputs["ECRRepositoryName"], tag),
