@@ -12,6 +12,8 @@ import os
 import socket
 import threading
 
+import psutil
+
 # Each local AWS process starts at its own place in 127.77.0.0/16, and skips taken addresses,
 # so that several local AWSs (a test session's and a self-test's) never share one.
 _counter = itertools.count((os.getpid() % 250) * 250 + 1)
@@ -28,6 +30,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def internet_ports() -> set[int]:
+    """What "the internet" is offline: the ports listening on this machine's 127.0.0.1 (a database a
+    test runs outside AWS, say), but the local AWS's own API port (AWS is reached by its endpoints)."""
+    own = int(os.environ.get("LOCALAWS_ENDPOINT", "http://127.0.0.1:0").rsplit(":", 1)[1])
+    return {conn.laddr.port for conn in psutil.net_connections(kind="tcp")
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.ip in ("127.0.0.1", "0.0.0.0")
+            and conn.laddr.port != own}
 
 
 def allocate(port: int = 22, attempts: int = 64) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from localaws import lambda_sandbox, processes
+from localaws.sandbox import child_pid
 
 BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
 MAX_IDLE = 6  # warm environments kept in all; AWS too reclaims idle ones (here: the least recently used)
@@ -140,14 +141,7 @@ class Environments:
             os.close(info_write)
         environment = Environment(process, log_path, stream)
         try:
-            data = b""
-            while b"}" not in data:  # bwrap writes {"child-pid": N, ...} once the sandbox exists
-                chunk = os.read(info_read, 4096)
-                if not chunk:
-                    raise RuntimeError("bwrap did not say which process runs the function")
-                data += chunk
-            pid = json.loads(data.decode().split("}", 1)[0] + "}")["child-pid"]
-            environment.wiring = network.apply(pid)  # before the first invocation is sent
+            environment.wiring = network.apply(child_pid(info_read))  # before the first invocation is sent
         except Exception:
             environment.stop()
             raise

@@ -14,21 +14,18 @@ access reaches it, one without does not.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-import psutil
 from moto.awslambda.models import LambdaFunction
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 
-from localaws import endpoints, network_paths
+from localaws import addresses, network_paths, service_hosts
 from localaws.namespace_forwards import NamespaceForwards
+from localaws.service_hosts import INSIDE_BLACK_HOLE, INSIDE_ENDPOINT
 
 log = logging.getLogger("localaws.network")
-INSIDE_ENDPOINT = "127.0.0.2"  # inside the namespace: the AWS endpoints the function may reach
-INSIDE_BLACK_HOLE = "127.0.0.3"  # inside the namespace: the ones it may not
 
 
 @dataclass
@@ -50,17 +47,10 @@ class Plan:
 def plan(function: LambdaFunction) -> Plan:
     ec2 = ec2_backends[function.account_id][function.region]
     vpc_config = getattr(function, "_vpc_config", None)
-    endpoint = endpoints.for_region(function.region)
-    lines = ["127.0.0.1\tlocalhost"]
-    result = Plan(hosts="")
-    for name in endpoint.names():
-        service = name.split(".", 1)[0]
-        why = network_paths.function_reaches_service(ec2, vpc_config, service)
-        lines.append(f"{INSIDE_BLACK_HOLE if why else INSIDE_ENDPOINT}\t{name}")
-        if why:
-            result.refused.append(f"{name}: {why}")
-    result.hosts = "\n".join(lines) + "\n"
-    result.forwards.append((INSIDE_ENDPOINT, 443, (endpoint.address, 443)))
+    services = service_hosts.plan(function.region,
+                                  lambda service: network_paths.function_reaches_service(ec2, vpc_config, service))
+    result = Plan(hosts="\n".join(["127.0.0.1\tlocalhost", *services.lines]) + "\n", refused=services.refused)
+    result.forwards.append((INSIDE_ENDPOINT, 443, services.endpoint))
     result.holes.append((INSIDE_BLACK_HOLE, 443))
     for database in rds_backends[function.account_id][function.region].databases.values():
         server = database.__dict__.get("_local_server")
@@ -73,19 +63,13 @@ def plan(function: LambdaFunction) -> Plan:
         else:
             result.forwards.append((server.host, server.port, (server.host, server.port)))
     planned = {(address, port) for address, port, _ in result.forwards} | set(result.holes)
-    own_port = int(os.environ.get("LOCALAWS_ENDPOINT", "http://127.0.0.1:0").rsplit(":", 1)[1])
     if network_paths.function_reaches_internet(ec2, vpc_config):
-        for port in _listening_on_loopback():
-            if ("127.0.0.1", port) not in planned and port != own_port:
+        for port in addresses.internet_ports():
+            if ("127.0.0.1", port) not in planned:
                 result.forwards.append(("127.0.0.1", port, ("127.0.0.1", port)))
     if result.refused:  # said in the local AWS's log: the first place to look when a rotation times out
         log.warning("function %s cannot reach: %s", describe(function), "; ".join(result.refused))
     return result
-
-
-def _listening_on_loopback() -> set[int]:
-    return {conn.laddr.port for conn in psutil.net_connections(kind="tcp")
-            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.ip in ("127.0.0.1", "0.0.0.0")}
 
 
 def describe(function: Any) -> str:

@@ -2,10 +2,12 @@
 
 A sandbox started with `bwrap --unshare-net` has only its loopback interface. A flow the network
 model allows gets a listener *inside* that namespace (a thread enters it with setns(2), binds,
-and comes back), whose connections are relayed to the real address outside. A flow it refuses
-gets a listener whose accept queue is kept full, so the kernel drops the SYNs: the client's
-connect times out, as a packet a security group or a missing route drops does in AWS (not
-"connection refused").
+and comes back), whose connections are relayed to the real address outside, or into another
+sandbox's namespace (a socket made there). A flow it refuses gets a listener whose accept queue
+is kept full, so the kernel drops the SYNs: the client's connect times out, as a packet a
+security group or a missing route drops does in AWS (not "connection refused").
+The same wiring without a pid works in this process's own namespace: the side the suite, "the
+internet", connects from.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from localaws.relay import relay
 CLONE_NEWNET = 0x40000000
 LOOPBACK_TIMEOUT = 15.0  # seconds
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+Connector = Callable[[], socket.socket]
 
 
 def _enter(fd: int) -> None:
@@ -30,21 +33,28 @@ def _enter(fd: int) -> None:
         raise OSError(error, f"setns: {os.strerror(error)}")
 
 
-
 class NamespaceForwards:
-    def __init__(self, pid: int):
-        self._target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-        self._sockets: list[socket.socket] = []
+    def __init__(self, pid: int | None):
+        """The wiring of the namespace process `pid` is in (None: this process's own)."""
+        self._target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY) if pid is not None else None
+        self._wired: dict[tuple[str, int], tuple[str, list[socket.socket]]] = {}
+        self._lock = threading.Lock()
         self._closed = threading.Event()
 
     def _inside(self, make: Callable[[], list[socket.socket]]) -> list[socket.socket]:
         """Run `make` on a thread that has entered the namespace (its sockets are made there)."""
+        if self._target is None:
+            return make()
+        with self._lock:  # a descriptor of our own: close() may run meanwhile, and its number be reused
+            if self._closed.is_set():
+                raise OSError(errno.ENETUNREACH, "the sandbox's network namespace is gone")
+            target = os.dup(self._target)
         made: list[socket.socket] = []
         failure: list[BaseException] = []
 
         def run() -> None:
             try:
-                _enter(self._target)
+                _enter(target)
                 # bwrap names the sandbox's process before it has brought the loopback up (it must be
                 # bwrap that does: it fails if the address is there already): wait for it.
                 deadline = time.monotonic() + LOOPBACK_TIMEOUT
@@ -62,21 +72,36 @@ class NamespaceForwards:
         thread = threading.Thread(target=run, name="netns-bind")  # a thread of its own: it never comes back
         thread.start()
         thread.join()
+        os.close(target)
         if failure:
             raise failure[0]
-        self._sockets.extend(made)
         return made
 
-    def forward(self, address: str, port: int, target: tuple[str, int]) -> None:
-        """Connections to address:port inside go to `target` outside."""
+    def _keep(self, address: str, port: int, kind: str, sockets: list[socket.socket]) -> None:
+        with self._lock:
+            if self._closed.is_set():
+                _close_all(sockets)
+                return
+            self._wired[(address, port)] = (kind, sockets)
+
+    def wired(self) -> dict[tuple[str, int], str]:
+        """What each wired address:port does ("forward ...", "black hole")."""
+        with self._lock:
+            return {key: kind for key, (kind, _) in self._wired.items()}
+
+    def forward(self, address: str, port: int, target: tuple[str, int] | Connector, kind: str = "") -> None:
+        """Connections to address:port inside go to `target` outside (or to the socket it makes)."""
+        connect = target if callable(target) else (lambda: socket.create_connection(target, timeout=10))
         [listener] = self._inside(lambda: [socket.create_server((address, port), backlog=64)])
-        threading.Thread(target=self._accept, args=(listener, target), name="netns-forward", daemon=True).start()
+        self._keep(address, port, kind or f"forward to {target}", [listener])
+        threading.Thread(target=self._accept, args=(listener, connect), name="netns-forward", daemon=True).start()
 
     def black_hole(self, address: str, port: int) -> None:
         """SYNs to address:port inside go unanswered."""
         def make() -> list[socket.socket]:
             made = [socket.socket()]
             try:
+                made[0].setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # where a forward was just now
                 made[0].bind((address, port))
                 made[0].listen(0)
                 for _ in range(2):  # fill the accept queue: the next SYNs are dropped
@@ -88,21 +113,38 @@ class NamespaceForwards:
                     except BlockingIOError:
                         pass
             except OSError:
-                for sock in made:  # a retry binds the same address again
-                    sock.close()
+                _close_all(made)  # a retry binds the same address again
                 raise
             return made
 
-        self._inside(make)
+        self._keep(address, port, "black hole", self._inside(make))
 
-    def _accept(self, listener: socket.socket, target: tuple[str, int]) -> None:
+    def unwire(self, address: str, port: int) -> None:
+        """Whatever listens at address:port stops (connections already relayed go on)."""
+        with self._lock:
+            _, sockets = self._wired.pop((address, port), ("", []))
+        _close_all(sockets)
+
+    def connect_inside(self, address: str, port: int, timeout: float = 10) -> socket.socket:
+        """A connection to address:port as seen from inside the namespace."""
+        [sock] = self._inside(lambda: [socket.socket()])
+        try:
+            sock.settimeout(timeout)
+            sock.connect((address, port))
+            sock.settimeout(None)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def _accept(self, listener: socket.socket, connect: Connector) -> None:
         while not self._closed.is_set():
             try:
                 inner, _ = listener.accept()
             except OSError:
                 return
             try:
-                outer = socket.create_connection(target, timeout=10)
+                outer = connect()
                 outer.settimeout(None)
             except OSError:
                 inner.close()
@@ -113,14 +155,21 @@ class NamespaceForwards:
 
     def close(self) -> None:
         """Close the listeners (a connection still open ends with its own relay)."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        for sock in self._sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-        os.close(self._target)
+        with self._lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            wired, self._wired = self._wired, {}
+        for _, sockets in wired.values():
+            _close_all(sockets)
+        if self._target is not None:
+            os.close(self._target)
 
+
+def _close_all(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()

@@ -3,12 +3,15 @@
 The host's /usr is the image's userland, read-only (it stands in for the pinned base image
 and its packages). The directories a container writes to are the sandbox's own: /etc (a
 copy of the host's, then the image's layers on top), /home, /root, /opt, /srv; /run,
-/tmp, /var/log and /var/tmp are empty scratch space. The sandbox shares the host's network: its servers listen
-on a loopback address of their own, which stands in for the task's or instance's IP.
+/tmp, /var/log and /var/tmp are empty scratch space. A host's or task's sandbox has a network
+namespace of its own (`own_network`), wired by localaws/host_network.py to exactly what the VPC
+allows; its servers listen on a loopback address of their own, which stands in for its IP. An
+image build's sandbox shares this machine's network, as `docker build` has the host's internet.
 Processes run as root inside, as in a container, so the sandbox needs root.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -37,10 +40,12 @@ def require_root() -> None:
 
 
 class Sandbox:
-    def __init__(self, root: Path, hostname: str = "localhost"):
+    def __init__(self, root: Path, hostname: str = "localhost", own_network: bool = False):
         self.root = Path(root)
         self.hostname = hostname
+        self.own_network = own_network
         self.process: subprocess.Popen[bytes] | None = None
+        self.namespace_pid: int | None = None  # with own_network: a process in the sandbox's namespace
 
     def prepare(self, layers: Sequence[Path] = ()) -> "Sandbox":
         """A fresh root: the host's /etc, then each layer (a tar of image files) in order."""
@@ -61,7 +66,7 @@ class Sandbox:
 
     def _bwrap(self, extra_binds: Sequence[tuple[str, str]] = ()) -> list[str]:
         args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-pid", "--unshare-uts",
-                "--unshare-ipc", "--hostname", self.hostname, "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
+                "--unshare-ipc", *(["--unshare-net"] if self.own_network else []), "--hostname", self.hostname, "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
         for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             if os.path.islink(f"/{link}"):
                 args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -83,9 +88,21 @@ class Sandbox:
         # The environment goes to bwrap as its own (it hands it on), never on its command line:
         # the sandbox's /proc shows bwrap's arguments, and a container's env is not in `ps`.
         command = self._bwrap(extra_binds) + ["--chdir", cwd]
-        # --die-with-parent, from the long-lived spawner thread: the sandbox dies with this process.
-        self.process = processes.spawn(command + ["--", *argv], signal=None, stdin=subprocess.DEVNULL,
-                                       stdout=stdout, stderr=subprocess.STDOUT, env={"PATH": DEFAULT_PATH, **env})
+        info_read, info_write = os.pipe()
+        try:
+            # --die-with-parent, from the long-lived spawner thread: the sandbox dies with this process.
+            self.process = processes.spawn(command + ["--info-fd", str(info_write), "--", *argv], signal=None,
+                                           stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
+                                           env={"PATH": DEFAULT_PATH, **env}, pass_fds=(info_write,))
+        finally:
+            os.close(info_write)
+        try:
+            self.namespace_pid = child_pid(info_read)
+        except SandboxError:
+            self.stop()
+            raise
+        finally:
+            os.close(info_read)
         return self.process
 
     def run(self, argv: Sequence[str], env: Mapping[str, str], cwd: str = "/", timeout: float = 300,
@@ -120,6 +137,17 @@ class Sandbox:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
+
+
+def child_pid(info_read: int) -> int:
+    """The sandbox's first process, from what bwrap writes to its --info-fd once the sandbox exists."""
+    data = b""
+    while b"}" not in data:
+        chunk = os.read(info_read, 4096)
+        if not chunk:
+            raise SandboxError("bwrap ended before it said which process runs in the sandbox")
+        data += chunk
+    return int(json.loads(data.decode().split("}", 1)[0] + "}")["child-pid"])
 
 
 def _forget_machine_secrets(etc: Path) -> None:

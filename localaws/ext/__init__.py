@@ -16,12 +16,14 @@ from localaws.ext import (
     cfn_secretsmanager,
     cfn_stack_deletion,
     cfn_stack_tags,
+    cfn_subnet_public_ip,
     cloudtrail_events,
     ec2_hosts,
     ec2_images,
     ecr_blobs,
     ecr_layer_downloads,
     ecs_tasks,
+    host_network_wiring,
     iam_enforcement,
     json_answers,
     lambda_runtime,
@@ -36,10 +38,13 @@ from localaws.ext import (
 )
 
 MODULES = (secrets_rotation, secrets_answers, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
-           cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
+           cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
            lambda_runtime, lambda_runtime_lifecycle, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            ecr_layer_downloads, ecs_tasks, ec2_hosts, ec2_images,
            iam_enforcement, cloudtrail_events,  # it records every final answer, denials too
+           # after cloudtrail_events (which replaces moto's call_action), after the hosts' and tasks'
+           # stop_all (it closes what wires them)
+           host_network_wiring,
            json_answers,  # the answer's JSON as AWS serializes it
            response_shapes)  # last: it checks each answer as the client gets it
 

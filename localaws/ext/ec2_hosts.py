@@ -8,19 +8,24 @@ public keys to the console output between `-----BEGIN SSH HOST KEY KEYS-----` an
 stop and restart the host. AWS::EC2::KeyPair with PublicKeyMaterial imports the key.
 An AWS::EC2::Instance's SecurityGroupIds are its groups (and its network interface's), as
 DescribeInstances shows them.
-moto 5.2.5 runs nothing, returns a fixed console text, skips AWS::EC2::KeyPair and reads only
-the instance's SecurityGroups (names), so a VPC instance ends up in no group at all.
+An instance gets a public IP when its launch asks for one (AssociatePublicIpAddress) or, when it
+says nothing, when its subnet has MapPublicIpOnLaunch (EC2 user guide, "Public IPv4 addresses").
+moto 5.2.5 runs nothing, returns a fixed console text, skips AWS::EC2::KeyPair, reads only the
+instance's SecurityGroups (names), so a VPC instance ends up in no group at all, and gives an
+instance made by CloudFormation no public IP whatever its subnet says.
 
 Here the host is an sshd in a bubblewrap sandbox (localaws.sandbox) on a loopback address
-of its own, which becomes the instance's public IP.
+of its own, which becomes the instance's public IP (when AWS would give it one: its subnet maps
+public IPs on launch, or the launch asked for one). The sandbox has a network namespace of its
+own, wired to what its subnet and security groups allow (localaws/host_network.py): an instance
+whose group does not admit the admin CIDR does not answer SSH from the suite, and its sshd's
+forwarding reaches only the tasks and databases its group may reach.
 """
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,7 +37,8 @@ from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
 from moto.ec2.utils import Base64EncodedString
 
-from localaws import addresses
+from localaws import addresses, host_network
+from localaws.network_paths import Interface
 from localaws.sandbox import Sandbox
 
 HOST_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ec2-hosts"
@@ -58,11 +64,14 @@ _LOCK = threading.Lock()
 
 
 class SSHHost:
-    def __init__(self, instance: Instance, public_key: str):
+    def __init__(self, instance: Instance, public_key: str, public_ip: bool):
         self.instance = instance
         self.public_key = public_key
+        self.public_ip = public_ip
         self.address = addresses.allocate()
-        self.sandbox = Sandbox(HOST_ROOT / instance.id, hostname=f"ip-{instance.private_ip.replace('.', '-')}")
+        self.interface = _interface(instance, public_ip)
+        self.sandbox = Sandbox(HOST_ROOT / instance.id, hostname=f"ip-{instance.private_ip.replace('.', '-')}",
+                               own_network=self.interface is not None)
         self.prepared = False
 
     def start(self) -> None:
@@ -80,29 +89,32 @@ class SSHHost:
             self.sandbox.start(["/bin/sh", "-c", "install -d -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e"],
                                {}, log)
             log.close()
-            _wait_listening(self.address, 22)
+            if self.interface is None:  # EC2-Classic (no subnet): not in the network model
+                host_network.wait_serving(self.address, 22)
+                return
+            host = host_network.attach(f"instance {self.instance.id}", self.instance.ec2_backend.account_id,
+                                       self.instance.ec2_backend.region_name, self.interface, self.address, (22,),
+                                       self.sandbox.namespace_pid, self.sandbox.root / "etc")
+            host_network.wait_serving(host, 22)
 
     def host_keys(self) -> list[str]:
         keys = sorted((self.sandbox.root / "etc/ssh").glob("ssh_host_*_key.pub"))
         return [" ".join(key.read_text().split()[:2]) for key in keys]
 
     def stop(self) -> None:
+        host_network.detach(f"instance {self.instance.id}")
         self.sandbox.stop()
 
     def remove(self) -> None:
+        host_network.detach(f"instance {self.instance.id}")
         self.sandbox.remove()
 
 
-def _wait_listening(address: str, port: int, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection((address, port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+def _interface(instance: Instance, public_ip: bool) -> Interface | None:
+    if not instance.subnet_id:
+        return None
+    return Interface(instance.subnet_id, tuple(group.id for group in instance.security_groups), public_ip,
+                     f"{instance.private_ip}/32")
 
 
 def _public_key(instance: Instance) -> str | None:
@@ -129,6 +141,15 @@ _original_terminate = InstanceBackend.terminate_instances
 _CFN_INSTANCE = threading.local()  # the SecurityGroupIds of the instance CloudFormation is creating
 
 
+def _gets_public_ip(instance: Instance) -> bool:
+    from_cfn = getattr(_CFN_INSTANCE, "public_ip", "unset")
+    if from_cfn == "unset":  # RunInstances: moto decides as AWS does
+        return instance.nics[0].public_ip is not None
+    if from_cfn is not None:
+        return str(from_cfn).lower() == "true"
+    return bool(instance.subnet_id) and instance.ec2_backend.get_subnet(instance.subnet_id).map_public_ip_on_launch is True
+
+
 def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:
     group_ids = getattr(_CFN_INSTANCE, "group_ids", None)
     if group_ids and not kwargs.get("security_group_ids"):
@@ -138,9 +159,11 @@ def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:
         public_key = _public_key(instance)
         if public_key is None:
             continue
-        host = SSHHost(instance, public_key)
+        public_ip = _gets_public_ip(instance)
+        host = SSHHost(instance, public_key, public_ip)
         host.start()
-        instance.nics[0].public_ip = host.address
+        # Where clients reach its sshd; with no public IP the instance has only its private one.
+        instance.nics[0].public_ip = host.address if public_ip else None
         with _LOCK:
             _HOSTS[instance.id] = host
     return reservation
@@ -249,11 +272,15 @@ _original_instance_from_cfn = Instance.create_from_cloudformation_json.__func__ 
 
 def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
                                  region_name: str, **kwargs: Any) -> Instance:
-    _CFN_INSTANCE.group_ids = cloudformation_json.get("Properties", {}).get("SecurityGroupIds") or []
+    properties = cloudformation_json.get("Properties", {})
+    _CFN_INSTANCE.group_ids = properties.get("SecurityGroupIds") or []
+    _CFN_INSTANCE.public_ip = next((nic["AssociatePublicIpAddress"] for nic in properties.get("NetworkInterfaces") or []
+                                    if "AssociatePublicIpAddress" in nic), None)  # None: as its subnet says
     try:
         return _original_instance_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     finally:
         _CFN_INSTANCE.group_ids = None
+        _CFN_INSTANCE.public_ip = "unset"
 
 
 def stop_all() -> None:

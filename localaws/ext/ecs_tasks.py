@@ -21,7 +21,10 @@ moto 5.2.5 only records the task, RUNNING at once, with a random IP and nothing 
 
 Here the container runs in a bubblewrap sandbox (localaws.sandbox) built from the image's
 pulled layer, and its IP is a loopback address of its own. The one setting the runtime adds
-to the image: sshd is pinned to that address (on Fargate, the ENI is the only interface).
+to the image: sshd is pinned to that address (on Fargate, the ENI is the only interface). The
+sandbox has a network namespace of its own, wired to what the task's subnet, public IP and
+security groups allow (localaws/host_network.py): SSH to it from a bastion whose group the
+task's group does not admit times out, as it does in AWS.
 """
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ from moto.ec2.models import ec2_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Task
 from moto.logs.models import logs_backends
 
-from localaws import addresses, network_paths
+from localaws import addresses, host_network, network_paths
 from localaws.ext.ecr_blobs import BlobNotFound, read_blob
 from localaws.access_keys import assume_service_role
 from localaws.sandbox import DEFAULT_PATH, Sandbox, SandboxError
@@ -98,7 +101,9 @@ class TaskRuntime:
         self.account_id = backend.account_id
         self.container = task_definition.container_definitions[0]
         self.address = addresses.allocate()
-        self.sandbox = Sandbox(TASK_ROOT / task.id, hostname=f"ip-{self.address.replace('.', '-')}")
+        self.interface = self._interface()
+        self.sandbox = Sandbox(TASK_ROOT / task.id, hostname=f"ip-{self.address.replace('.', '-')}",
+                               own_network=self.interface is not None)
         self.stopping = False
         self._start_lock = threading.Lock()  # StopTask while PENDING must win over the start
 
@@ -118,6 +123,7 @@ class TaskRuntime:
             if stop_code == "TaskFailedToStart":
                 container.reason = reason
         self.task.desired_status = "STOPPED"
+        host_network.detach(f"task {self.task.id}")
         self._release_network_interfaces()
         self._set("STOPPED", stop_code=stop_code, stopped_reason=reason, stopped_at=_now(),
                   execution_stopped_at=_now(), stopping_at=_now())
@@ -147,6 +153,21 @@ class TaskRuntime:
         with _LOCK:
             _RUNNING[self.task.id] = self
         threading.Thread(target=self._launch, name=f"ecs-task-{self.task.id}", daemon=True).start()
+
+    def _interface(self) -> network_paths.Interface | None:
+        """The task's ENI in the network model (None without awsvpc subnets: not modelled)."""
+        config = (getattr(self.task, "network_configuration", None) or {}).get("awsvpcConfiguration") or {}
+        if not config.get("subnets"):
+            return None
+        ec2 = ec2_backends[self.account_id][self.region]
+        return network_paths.Interface(config["subnets"][0], tuple(config.get("securityGroups") or []),
+                                       config.get("assignPublicIp") == "ENABLED",
+                                       ec2.get_subnet(config["subnets"][0]).cidr_block)
+
+    def _ports(self) -> tuple[int, ...]:
+        """Where the container's servers listen: its sshd and the ports its definition maps."""
+        mapped = {int(m["containerPort"]) for m in self.container.get("portMappings") or [] if m.get("containerPort")}
+        return tuple(sorted({22} | mapped))
 
     def _network_problem(self, service: str) -> str | None:
         """Why the task's ENI cannot reach `service` (localaws/network_paths.py), or None."""
@@ -286,6 +307,14 @@ class TaskRuntime:
             with open(log_path, "wb") as log:
                 self.sandbox.start(argv, self._environment(image_config, secrets), log,
                                    cwd=image_config.get("WorkingDir") or "/")
+            if self.interface is not None:
+                try:
+                    host_network.attach(f"task {self.task.id}", self.account_id, self.region, self.interface,
+                                        self.address, self._ports(), self.sandbox.namespace_pid,
+                                        self.sandbox.root / "etc")
+                except Exception:
+                    self.sandbox.remove()
+                    raise
             self._set("RUNNING", started_at=_now(), pull_started_at=_now(), pull_stopped_at=_now())
         threading.Thread(target=self._watch, args=(log_path,), name=f"ecs-watch-{self.task.id}", daemon=True).start()
 
@@ -338,6 +367,7 @@ class TaskRuntime:
         with self._start_lock:
             self.stopping = True
         self._set("DEACTIVATING", stopping_at=_now())
+        host_network.detach(f"task {self.task.id}")
         code = _exit_code(self.sandbox.stop())
         self._stopped("UserInitiated", reason or "Task stopped by user", code)
         self.sandbox.remove()

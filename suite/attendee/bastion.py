@@ -81,11 +81,19 @@ class Bastion:
         client.connect(address, username=user, pkey=self.key, timeout=30, allow_agent=False, look_for_keys=False)
         self.client = client
 
-    def socket_to(self, host: str, port: int) -> paramiko.Channel:
+    def socket_to(self, host: str, port: int, timeout: float = 30) -> paramiko.Channel:
         if self.client is None:
             raise RuntimeError("the bastion is not attached yet: the stack is not deployed")
         transport = self.client.get_transport()
-        return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=30)
+        try:
+            return transport.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=timeout)
+        except paramiko.SSHException as error:
+            if "Timeout" not in str(error):
+                raise
+            # A packet dropped on the way: AWS answers nothing (no "connection refused").
+            raise ConnectionError(
+                f"the bastion's connection to {host}:{port} went unanswered for {timeout:.0f} s: a security group "
+                f"(the target's inbound rules, the bastion's outbound ones) or a route drops it") from None
 
     def stream_to(self, host: str, port: int) -> socket.socket:
         """A real socket through the tunnel: what a TLS client can wrap (a paramiko channel is not

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from suite.attendee.bastion import Bastion
 from tests.fidelity.helpers import unique
 
 MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
+
+
+@pytest.fixture(scope="module")
+def route(local_aws):
+    """The suite's bastion route: its ed25519 public key imported as the key pair `name`."""
+    route = Bastion()
+    name = unique("fid-key")
+    local_aws.client("ec2").import_key_pair(KeyName=name, PublicKeyMaterial=route.public_key.encode())
+    yield name, route
+    route.close()
 
 
 @pytest.fixture(scope="module")

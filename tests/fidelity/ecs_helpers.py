@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import socket
 import subprocess
 import tarfile
 from dataclasses import dataclass, field
@@ -222,11 +223,15 @@ def detail(task: dict[str, Any], name: str) -> str:
     return next(d["value"] for a in task["attachments"] for d in a["details"] if d["name"] == name)
 
 
-def ssh_server_key(address: str) -> str | None:
+def ssh_server_key(address: str, timeout: float = 5) -> str | None:
     """The host key the SSH server on ADDRESS:22 presents ("type base64"), or None when none answers."""
-    transport = paramiko.Transport((address, 22))
     try:
-        transport.start_client(timeout=5)
+        sock = socket.create_connection((address, 22), timeout=timeout)
+    except OSError:
+        return None
+    transport = paramiko.Transport(sock)
+    try:
+        transport.start_client(timeout=timeout)
         key = transport.get_remote_server_key()
         return f"{key.get_name()} {key.get_base64()}"
     except (OSError, paramiko.SSHException):

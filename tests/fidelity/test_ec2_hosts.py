@@ -3,25 +3,41 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from pathlib import Path
 
 import paramiko
 import pytest
 
 from suite.attendee.bastion import Bastion, new_key_pair, published_host_keys
-from tests.fidelity.ecs_helpers import ssh_server_key
+from tests.fidelity.ecs_helpers import public_subnet, ssh_server_key
 from tests.fidelity.helpers import unique, wait_for
 
 # This machine's own SSH host keys (Debian's openssh-server makes them when it is installed).
 MACHINE_HOST_KEYS = sorted(Path("/etc/ssh").glob("ssh_host_*_key.pub"))
 
 
-def _launch(aws, key_name: str) -> dict:
+@pytest.fixture(scope="module")
+def network(local_aws) -> dict[str, str]:
+    """A subnet that maps public IPs on launch, routed to an internet gateway, and a group that admits SSH
+    from the suite (the internet, offline 127.0.0.1) and from its own members: where a bastion lives."""
+    ec2 = local_aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.62.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.62.1.0/24")["Subnet"]["SubnetId"]
+    ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    public_subnet(ec2, vpc, subnet)
+    group = ec2.create_security_group(GroupName=unique("fid-ssh"), Description="SSH", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "127.0.0.1/32"}],
+         "UserIdGroupPairs": [{"GroupId": group}]}])
+    return {"vpc": vpc, "subnet": subnet, "group": group}
+
+
+def _launch(aws, key_name: str, network: dict[str, str]) -> dict:
     ec2 = aws.client("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     instance_id = ec2.run_instances(ImageId=image, InstanceType="t3.micro", KeyName=key_name, MinCount=1,
-                                    MaxCount=1)["Instances"][0]["InstanceId"]
+                                    MaxCount=1, SubnetId=network["subnet"],
+                                    SecurityGroupIds=[network["group"]])["Instances"][0]["InstanceId"]
     described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     return {"id": instance_id, "address": described["PublicIpAddress"]}
 
@@ -35,20 +51,10 @@ def _reachable(address: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def route(local_aws):
-    """The suite's bastion route: its ed25519 public key imported as the key pair `name`."""
-    route = Bastion()
-    name = unique("fid-key")
-    local_aws.client("ec2").import_key_pair(KeyName=name, PublicKeyMaterial=route.public_key.encode())
-    yield name, route
-    route.close()
-
-
-@pytest.fixture(scope="module")
-def host(local_aws, route):
+def host(local_aws, route, network):
     """One instance launched with the key pair, and the route attached to it (host keys checked)."""
     key_name, bastion = route
-    instance = _launch(local_aws, key_name)
+    instance = _launch(local_aws, key_name, network)
     ec2 = local_aws.client("ec2")
     try:
         instance["host_keys"] = published_host_keys(ec2, instance["id"], timeout=10)
@@ -80,25 +86,18 @@ def test_password_login_is_refused(host):
         transport.close()
 
 
-def test_direct_tcpip_channel_reaches_another_local_address(host):
+def test_direct_tcpip_channel_reaches_another_host_of_the_vpc(local_aws, route, network, host):
     """The bastion pattern: AllowTcpForwarding lets a client open a direct-tcpip channel through the
-    instance to a private address."""
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen(1)
-
-        def echo_once() -> None:
-            connection, _ = server.accept()
-            with connection:
-                connection.sendall(connection.recv(64).upper())
-
-        threading.Thread(target=echo_once, daemon=True).start()
-        channel = host["route"].socket_to("127.0.0.1", server.getsockname()[1])
+    instance to a private address: here another instance whose group admits the first one's."""
+    other = _launch(local_aws, route[0], network)
+    try:
+        channel = host["route"].socket_to(other["address"], 22)
         try:
-            channel.sendall(b"through the bastion")
-            assert channel.recv(64) == b"THROUGH THE BASTION"
+            assert channel.recv(64).startswith(b"SSH-2.0-")
         finally:
             channel.close()
+    finally:
+        local_aws.client("ec2").terminate_instances(InstanceIds=[other["id"]])
 
 
 def test_console_output_publishes_the_host_keys_the_server_presents(local_aws, host):
@@ -114,9 +113,9 @@ def test_console_output_publishes_the_host_keys_the_server_presents(local_aws, h
     stranger.close()
 
 
-def test_each_instance_has_host_keys_of_its_own(local_aws, route, host):
+def test_each_instance_has_host_keys_of_its_own(local_aws, route, network, host):
     """Host keys are generated on an instance's first boot: two instances never share them."""
-    other = _launch(local_aws, route[0])
+    other = _launch(local_aws, route[0], network)
     try:
         theirs = published_host_keys(local_aws.client("ec2"), other["id"], timeout=10)
         machine = {" ".join(path.read_text().split()[:2]) for path in MACHINE_HOST_KEYS}
@@ -126,11 +125,11 @@ def test_each_instance_has_host_keys_of_its_own(local_aws, route, host):
         local_aws.client("ec2").terminate_instances(InstanceIds=[other["id"]])
 
 
-def test_stop_start_terminate_stop_and_restart_the_host(local_aws, route):
+def test_stop_start_terminate_stop_and_restart_the_host(local_aws, route, network):
     """StopInstances stops the host (nothing answers on port 22), StartInstances boots it again with the same
     host keys, TerminateInstances ends it."""
     ec2 = local_aws.client("ec2")
-    instance = _launch(local_aws, route[0])
+    instance = _launch(local_aws, route[0], network)
     try:
         keys = published_host_keys(ec2, instance["id"], timeout=10)
         assert _reachable(instance["address"])

@@ -132,15 +132,27 @@ def test_container_output_goes_to_the_awslogs_stream_prefix_container_task_id(lo
     assert any(line.startswith("env FROM_IMAGE=") for line in serving["lines"])
 
 
-def test_private_ip_is_where_the_containers_sshd_listens(serving):
+def test_private_ip_is_where_the_containers_sshd_listens(local_aws, world, serving):
     """awsvpc: the task's ENI private IP (attachments and the container's networkInterfaces) is where its
-    servers are reached; here the sshd the container started answers there with the key it printed."""
+    servers are reached; here the sshd the container started answers there with the key it printed, once
+    its security group admits the caller. Security groups (VPC user guide, "Security group rules"): a
+    group with no inbound rule drops every packet (the connection times out), and "when you add or
+    remove rules, they are automatically applied to all resources associated with the security group".
+    The suite is the internet here (the task has a public IP in a subnet routed to an internet gateway)."""
     task = serving["task"]
     address = detail(task, "privateIPv4Address")
     assert task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"] == address
     assert ipaddress.ip_address(address).is_loopback
-    printed = next(line.split(" ", 1)[1] for line in serving["lines"] if line.startswith("hostkey "))
-    assert wait_for(lambda: ssh_server_key(address), timeout=10, what=f"an SSH server on {address}:22") == printed
+    assert ssh_server_key(address, timeout=2) is None  # no inbound rule: the SYN goes unanswered
+    ec2 = local_aws.client("ec2")
+    rule = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "127.0.0.1/32"}]}]
+    ec2.authorize_security_group_ingress(GroupId=world.security_group, IpPermissions=rule)
+    try:
+        printed = next(line.split(" ", 1)[1] for line in serving["lines"] if line.startswith("hostkey "))
+        assert wait_for(lambda: ssh_server_key(address), timeout=10, what=f"an SSH server on {address}:22") == printed
+    finally:
+        ec2.revoke_security_group_ingress(GroupId=world.security_group, IpPermissions=rule)
+    assert ssh_server_key(address, timeout=2) is None
 
 
 def test_running_task_keeps_the_secret_value_it_started_with(local_aws, world, serving, secrets):

@@ -76,6 +76,13 @@ def _database_does_not_admit_the_function(template: dict) -> None:
     rule["SourceSecurityGroupId"] = {"Ref": "BastionSG"}
 
 
+def _database_does_not_admit_the_bastion(template: dict) -> None:
+    # Only the rotation function's group: the bastion (where attendees and the suite come from) is not admitted.
+    rule = template["Resources"]["DBSG"]["Properties"]["SecurityGroupIngress"][0]
+    del rule["CidrIp"]
+    rule["SourceSecurityGroupId"] = {"Ref": "RotationFunctionSG"}
+
+
 def _no_secrets_manager_endpoint(template: dict) -> None:
     del template["Resources"]["SecretsManagerEndpoint"]
 
@@ -197,6 +204,10 @@ FAULTS = [
           "the database's security group admits the bastion's group only, not the rotation function",
           edit_template(_database_does_not_admit_the_function),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("database-does-not-admit-the-bastion",
+          "the database's security group admits the rotation function's group only, not the bastion's",
+          edit_template(_database_does_not_admit_the_bastion),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("no-secrets-manager-endpoint",
           "the VPC has no Secrets Manager endpoint (and no NAT), so the rotation function cannot call Secrets Manager",
           edit_template(_no_secrets_manager_endpoint),
@@ -266,6 +277,12 @@ def _no_route_out(template: dict) -> None:
     del template["Resources"]["DefaultRoute"]
 
 
+def _bastion_not_admitted_to_the_task(template: dict) -> None:
+    # The tasks' group admits SSH from its own members only: the bastion's connection goes unanswered.
+    template["Resources"]["TaskSG"]["Properties"]["SecurityGroupIngress"][0]["SourceSecurityGroupId"] = {
+        "Fn::GetAtt": ["VPC", "DefaultSecurityGroup"]}
+
+
 def _execution_role_without_db_secret(template: dict) -> None:
     for policy in template["Resources"]["TaskExecutionRole"]["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
@@ -314,6 +331,10 @@ FARGATE_FAULTS = [
           "endpoint), so a task cannot pull its image",
           edit_template(_no_route_out),
           ("test_task_reaches_running",)),
+    Fault("bastion-not-admitted-to-the-task",
+          "the tasks' security group admits SSH from the VPC's default group, not from the bastion's",
+          edit_template(_bastion_not_admitted_to_the_task),
+          ("test_login_shell_has_taskdef_secret",)),
     Fault("rotation-keeps-password",
           "createSecret copies the current password, so a rotation changes nothing",
           next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),

@@ -183,3 +183,20 @@ def test_layer_file_modes_are_kept_as_docker_keeps_them(tmp_path):
     box = Sandbox(tmp_path / "root").prepare([layer])
     assert stat.S_IMODE((box.root / "srv/shared").stat().st_mode) == 0o664
     assert stat.S_IMODE((box.root / "opt/tool").stat().st_mode) == 0o4755
+
+
+def test_own_network_has_only_its_loopback_and_reaches_nothing_outside(tmp_path):
+    """A host's or task's sandbox (own_network) starts with its loopback alone: this machine's servers are
+    not there until localaws/host_network.py wires a flow in; bwrap names the sandbox's first process."""
+    import socket
+
+    box = Sandbox(tmp_path / "root", hostname="netns-unit", own_network=True).prepare()
+    with socket.create_server(("127.0.0.1", 0)) as outside:
+        port = outside.getsockname()[1]
+        try:
+            probe = f"awk -F: 'NR > 2 {{ gsub(/ /, \"\", $1); print $1 }}' /proc/net/dev; (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo reached || echo unreachable"
+            done = box.run(["/bin/bash", "-c", probe], ENV, timeout=30)
+            assert done.stdout.decode().split() == ["lo", "unreachable"]
+            assert box.namespace_pid is not None and box.namespace_pid > 0
+        finally:
+            box.remove()

@@ -1,0 +1,35 @@
+"""How a sandbox finds AWS's endpoints: by name, as in AWS.
+
+Its /etc/hosts sends each `<service>.<region>.amazonaws.com` name of the local AWS's endpoint
+(localaws/endpoints.py) to an address inside the sandbox's network namespace: INSIDE_ENDPOINT,
+forwarded to that endpoint, where the network model lets the sandbox reach the service; or
+INSIDE_BLACK_HOLE, where its HTTPS connection times out, where not.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from localaws import endpoints
+
+INSIDE_ENDPOINT = "127.0.0.2"
+INSIDE_BLACK_HOLE = "127.0.0.3"
+
+
+@dataclass
+class ServiceHosts:
+    lines: list[str] = field(default_factory=list)  # for /etc/hosts
+    refused: list[str] = field(default_factory=list)  # "name: why", for the local AWS's log
+    endpoint: tuple[str, int] = ("", 443)  # where INSIDE_ENDPOINT:443 is forwarded to
+
+
+def plan(region: str, why_not: Callable[[str], str | None]) -> ServiceHosts:
+    """`why_not(service)` says why the sandbox cannot reach a service (e.g. "secretsmanager"), or None."""
+    endpoint = endpoints.for_region(region)
+    result = ServiceHosts(endpoint=(endpoint.address, 443))
+    for name in endpoint.names():
+        why = why_not(name.split(".", 1)[0])
+        result.lines.append(f"{INSIDE_BLACK_HOLE if why else INSIDE_ENDPOINT}\t{name}")
+        if why:
+            result.refused.append(f"{name}: {why}")
+    return result

@@ -1,0 +1,108 @@
+"""localaws.host_network: an instance's and a task's connections follow the VPC's security groups and routes.
+
+AWS, VPC user guide, "Control traffic to your AWS resources using security groups": "Security groups are
+stateful ... If you don't add inbound rules, no inbound traffic is allowed"; a rule's source is an
+address range or another security group ("allows the resources associated with the referenced security
+group to send traffic"). "Configure route tables": a subnet reaches the internet through a route to an
+internet gateway, with a public IP. A dropped packet is not answered: the client's connect times out.
+"""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from suite.attendee.bastion import published_host_keys
+from tests.fidelity.ecs_helpers import public_subnet
+from tests.fidelity.helpers import unique
+
+SSH_FROM_THE_SUITE = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "127.0.0.1/32"}]}
+
+
+@pytest.fixture(scope="module")
+def vpc(local_aws):
+    """A VPC with a public subnet (internet gateway route, public IPs on launch) and a private one."""
+    ec2 = local_aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.64.0.0/16")["Vpc"]["VpcId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.64.1.0/24")["Subnet"]["SubnetId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.64.2.0/24")["Subnet"]["SubnetId"]
+    for subnet in (public, private):
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    public_subnet(ec2, vpc, public)
+    return {"vpc": vpc, "public": public, "private": private}
+
+
+def _group(ec2, vpc: str, *rules: dict) -> str:
+    group = ec2.create_security_group(GroupName=unique("fid-net"), Description="fidelity", VpcId=vpc)["GroupId"]
+    if rules:
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=list(rules))
+    return group
+
+
+def _instance(local_aws, key_name: str, subnet: str, group: str) -> dict:
+    ec2 = local_aws.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance_id = ec2.run_instances(ImageId=image, InstanceType="t3.micro", KeyName=key_name, MinCount=1, MaxCount=1,
+                                    SubnetId=subnet, SecurityGroupIds=[group])["Instances"][0]["InstanceId"]
+    described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return {"id": instance_id, "address": described["PublicIpAddress"]}
+
+
+def _answers(address: str, timeout: float = 2) -> str:
+    """"answers", "refused" or "timed out": what a client sees of address:22."""
+    try:
+        with socket.create_connection((address, 22), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            return "answers" if connection.recv(8).startswith(b"SSH-") else "silent"
+    except ConnectionRefusedError:
+        return "refused"
+    except (socket.timeout, TimeoutError):
+        return "timed out"
+
+
+def test_the_internet_reaches_an_instance_only_as_its_group_and_route_allow(local_aws, vpc, route):
+    """No inbound rule: the SYN goes unanswered (a timeout, not "connection refused"); a rule admitting the
+    caller's address opens port 22 at once on the running instance; in a subnet with no route to an internet
+    gateway the same rule opens nothing."""
+    ec2 = local_aws.client("ec2")
+    group = _group(ec2, vpc["vpc"])
+    public = _instance(local_aws, route[0], vpc["public"], group)
+    private = _instance(local_aws, route[0], vpc["private"], group)
+    try:
+        assert _answers(public["address"]) == "timed out"
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[SSH_FROM_THE_SUITE])
+        assert _answers(public["address"]) == "answers"
+        assert _answers(private["address"]) == "timed out"
+        ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=[SSH_FROM_THE_SUITE])
+        assert _answers(public["address"]) == "timed out"
+    finally:
+        ec2.terminate_instances(InstanceIds=[public["id"], private["id"]])
+
+
+def test_a_bastion_reaches_a_host_only_when_its_group_is_admitted(local_aws, vpc, route):
+    """The bastion pattern: the target's group admits the bastion's group (a referenced security group), and
+    the bastion's SSH forwarding reaches the target's port 22; a target whose group does not name it drops
+    the connection, which the bastion's sshd waits out (the channel does not open; nothing refuses it)."""
+    ec2 = local_aws.client("ec2")
+    key_name, bastion_route = route
+    bastion_group = _group(ec2, vpc["vpc"], SSH_FROM_THE_SUITE)
+    target_group = _group(ec2, vpc["vpc"])
+    bastion = _instance(local_aws, key_name, vpc["public"], bastion_group)
+    target = _instance(local_aws, key_name, vpc["private"], target_group)
+    try:
+        bastion_route.attach(bastion["address"], published_host_keys(ec2, bastion["id"], timeout=10))
+        started = time.monotonic()
+        with pytest.raises(ConnectionError, match="went unanswered"):
+            bastion_route.socket_to(target["address"], 22, timeout=3)
+        assert time.monotonic() - started >= 3
+        ec2.authorize_security_group_ingress(GroupId=target_group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": bastion_group}]}])
+        channel = bastion_route.socket_to(target["address"], 22, timeout=10)
+        try:
+            assert channel.recv(8).startswith(b"SSH-")
+        finally:
+            channel.close()
+        assert _answers(target["address"]) == "timed out"  # still not from the internet: no route, no rule
+    finally:
+        ec2.terminate_instances(InstanceIds=[bastion["id"], target["id"]])
