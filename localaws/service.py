@@ -81,6 +81,11 @@ class LocalAWS:
             raise LocalAWSError(f"the local AWS exited at start; see {self.log_path}:\n{self._log_tail()}")
         urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1).read()
 
+    @property
+    def rds_ca_bundle(self) -> Path:
+        """The local AWS's CA, which stands in for the RDS CA bundle (localaws/certificates.py)."""
+        return self.state_dir / "ca" / "root-ca.pem"
+
     def violations(self) -> list[dict[str, str]]:
         """The answers the server sent unlike AWS's model (localaws/ext/response_shapes.py): each
         {service, operation, member, problem}, once."""

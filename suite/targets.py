@@ -99,6 +99,7 @@ class AwsTarget:
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     # (ecr client, repository name, repository URI, docker folder) -> the pushed image's URI
     image_pusher: Callable[[Any, str, str, Path], str] | None = None
+    rds_ca_bundle: Callable[[], str] = lambda: rds_global_bundle()  # PEM: what TLS clients verify the DB with
 
     def push_image(self, ecr: Any, repository_name: str, repository_uri: str, docker_dir: Path) -> str:
         """dockerbuild.sh + dockertagandpush.sh: build the workshop's image and push it to ECR."""
@@ -158,7 +159,7 @@ def offline_target(state_dir: Path) -> AwsTarget:
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
         versions={"moto": moto.__version__}, close=local.stop, problems=local.problems,
-        gone=local.gone, off_model=local.violations,
+        gone=local.gone, off_model=local.violations, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
         image_pusher=lambda ecr, name, uri, docker_dir: _push_offline(ecr, name, uri, docker_dir, state_dir),
     )
 
@@ -225,6 +226,18 @@ def live_target(region: str | None) -> AwsTarget:
                      stack_name=f"smdemo-{run_id}", secret_name=f"smdemo-{run_id}", admin_cidr=caller_cidr,
                      can_keep_stack=True, image_pusher=_push_with_docker, endpoint_url=elsewhere,
                      endpoint_note="not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL)" if elsewhere else "")
+
+
+RDS_GLOBAL_BUNDLE = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+
+
+def rds_global_bundle() -> str:
+    """The RDS CA bundle attendees download, as PEM text (override: SMDEMO_RDS_CA_BUNDLE, a PEM file,
+    e.g. the local AWS's CA when live is pointed at it)."""
+    if os.environ.get("SMDEMO_RDS_CA_BUNDLE"):
+        return Path(os.environ["SMDEMO_RDS_CA_BUNDLE"]).read_text()
+    with urllib.request.urlopen(RDS_GLOBAL_BUNDLE, timeout=30) as answer:
+        return answer.read().decode()
 
 
 def not_aws_endpoint() -> str | None:

@@ -64,6 +64,9 @@ class Workshop:
     stack: WorkshopStack
     hardcoded: DBCredentials  # what mysql.oldway.sh has: captured before any rotation
     rotation_timeout: float
+    # The secret the secret and rotation steps act on; dataclasses.replace(workshop,
+    # secret_output="DemoUserSecretArn") is the same workshop seen through lab C's secret.
+    secret_output: str = "SecretArn"
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -75,7 +78,7 @@ class Workshop:
 
     @property
     def secret_arn(self) -> str:
-        return self.outputs["SecretArn"]
+        return self.outputs[self.secret_output]
 
     def secrets_manager(self, credentials: Any = None) -> Any:
         return self.aws.client("secretsmanager", credentials)
@@ -92,10 +95,11 @@ class Workshop:
         return DBCredentials.from_secret(self.secret_document(**selector), where=f"secret {self.secret_arn}")
 
     def known_secret_values(self) -> int:
-        """Read every version of every secret of the stack (the workshop's and the container user's),
-        so that the registry knows each value the run has seen; returns how many versions."""
+        """Read every version of every secret of the stack (the workshop's, the container user's,
+        demouser's), so that the registry knows each value the run has seen; returns how many versions."""
         secrets_manager, count = self.secrets_manager(), 0
-        for arn in (self.secret_arn, self.outputs["ContainerUserSecretArn"]):
+        names = ("SecretArn", "ContainerUserSecretArn", "DemoUserSecretArn")
+        for arn in [self.outputs[name] for name in names if name in self.outputs]:
             versions, token = [], None
             while True:  # boto3 has no paginator for ListSecretVersionIds
                 page = secrets_manager.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True,

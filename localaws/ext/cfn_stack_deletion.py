@@ -8,7 +8,9 @@ DELETE_FAILED with its reason; its stack becomes DELETE_FAILED ("The following r
 failed to delete: [...]") and stays, with the resources it still has, until deleted again.
 Deleting a resource takes its own parts with it: an instance is terminated and its primary
 network interface deleted, an interface VPC endpoint's network interfaces go with it, an ECR
-repository with EmptyOnDelete its images (without it, a repository with images fails); an S3
+repository with EmptyOnDelete its images (without it, a repository with images fails), a managed
+policy is detached from every role, user and group first (IAM refuses to delete a role with a
+policy attached: "Cannot delete entity, must detach all policies first"); an S3
 bucket that still has objects fails ("The bucket you tried to delete is not empty"); an ECS
 cluster and a task definition become INACTIVE.
 Resources with DeletionPolicy Retain are kept. What EC2 refuses, CloudFormation cannot delete
@@ -41,6 +43,7 @@ from moto.ec2.models.vpcs import VPCEndPoint
 from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
 from moto.ecr.models import Repository, ecr_backends
 from moto.ecs.models import Cluster, TaskDefinition, ecs_backends
+from moto.iam.models import ManagedPolicy, iam_backends
 from moto.s3.exceptions import BucketNotEmpty
 from moto.s3.models import FakeBucket, s3_backends
 from moto.utilities.utils import get_partition
@@ -187,6 +190,16 @@ def _delete_task_definition(self: TaskDefinition, account_id: str, region: str) 
     ecs_backends[account_id][region].deregister_task_definition(self.arn)
 
 
+def _delete_managed_policy(self: ManagedPolicy, account_id: str, region: str) -> None:
+    backend = iam_backends[account_id][get_partition(region)]
+    for holders, detach in ((backend.roles, backend.detach_role_policy), (backend.users, backend.detach_user_policy),
+                            (backend.groups, backend.detach_group_policy)):
+        for holder in list(holders.values()):
+            if self.arn in holder.managed_policies:
+                detach(self.arn, holder.name)
+    backend.delete_policy(self.arn)
+
+
 def _delete_repository(self: Repository, account_id: str, region: str) -> None:
     ecr_backends[account_id][region].delete_repository(self.name, force=getattr(self, "empty_on_delete", False))
 
@@ -242,5 +255,6 @@ def install() -> None:
                           (VPCGatewayAttachment, _delete_gateway_attachment), (RouteTable, _delete_route_table),
                           (Route, _delete_route), (SubnetRouteTableAssociation, _delete_association),
                           (Repository, _delete_repository), (FakeBucket, _delete_bucket),
-                          (Cluster, _delete_cluster), (TaskDefinition, _delete_task_definition)):
+                          (Cluster, _delete_cluster), (TaskDefinition, _delete_task_definition),
+                          (ManagedPolicy, _delete_managed_policy)):
         model.delete = delete  # type: ignore[attr-defined]

@@ -12,7 +12,10 @@ GetRolePolicy returns them as JSON documents.
 A secret's resource policy (PutResourcePolicy) counts with the caller's identity policies
 (IAM user guide, "Policy evaluation logic", same account): an explicit Deny in either wins
 ("... with an explicit deny in a resource-based policy"); an Allow naming the caller (its user
-or role ARN, or "*") allows without an identity policy; one naming the account delegates to IAM.
+or role ARN, or "*") allows without an identity policy; one naming the account delegates to IAM. A role's
+trust policy is read the same way ("Specifying a principal": an account's root ARN or id
+delegates to the account, so any of its principals whose identity policy allows sts:AssumeRole
+may assume the role); moto 5.2.5 admits only a caller named by its own ARN.
 moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with an XML
 `AccessDenied` body. Likewise a bad signature or unknown key on a JSON-protocol service
 is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML errors.
@@ -123,9 +126,23 @@ def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
         if result == PermissionResult.PERMITTED:
             permitted = True
     if self._is_assuming_role_operation(resource):
-        permitted = permitted and self._check_role_trust_relationship(resource)
+        permitted = permitted and _role_trusts(self, resource)
     if not permitted:
         self._raise_access_denied()
+
+
+def _role_trusts(request: IAMRequestBase, role_arn: str) -> bool:
+    """The role's trust policy admits the caller: by its own ARN (moto's check), or by its account,
+    whose root ARN or id in Principal delegates to the account's own IAM policies (checked already)."""
+    if request._check_role_trust_relationship(role_arn):
+        return True
+    document = request.backend.get_role_by_arn(role_arn).assume_role_policy_document
+    statements = policy_statements(document if isinstance(document, (str, bytes)) else json.dumps(document))
+    key = request._access_key
+    names = _caller_principals(key) + [f"arn:{key.partition}:iam::{key.account_id}:root", key.account_id]
+    facts = {"aws:PrincipalArn": names[0], "aws:PrincipalAccount": key.account_id, "aws:SecureTransport": "true"}
+    decisions = [decision(statements, name, request._action, role_arn, facts) for name in names]
+    return "Allow" in decisions and "Deny" not in decisions
 
 
 _original_create_aws_request = IAMRequestBase._create_aws_request

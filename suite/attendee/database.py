@@ -7,6 +7,7 @@ to it (the report's synthetic run, which has no bastion).
 from __future__ import annotations
 
 import contextlib
+import ssl
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
@@ -49,12 +50,21 @@ class DirectRoute:
         return None
 
 
+def verified_tls(ca_bundle: str) -> ssl.SSLContext:
+    """TLS that checks the server's certificate and name against the RDS CA bundle (PEM text)."""
+    return ssl.create_default_context(cadata=ca_bundle)
+
+
 @contextlib.contextmanager
-def connect(credentials: DBCredentials, route: Route, timeout: int = 10) -> Iterator[pymysql.connections.Connection]:
+def connect(credentials: DBCredentials, route: Route, timeout: int = 10,
+            tls: ssl.SSLContext | bool | None = None) -> Iterator[pymysql.connections.Connection]:
+    """tls: a context (TLS required, verified as it says), False (plain only), None (the driver's way)."""
+    options: dict[str, Any] = {"ssl": tls} if isinstance(tls, ssl.SSLContext) else {"ssl_disabled": True} \
+        if tls is False else {}
     connection = pymysql.connect(
         host=credentials.host, port=credentials.port, user=credentials.username, password=credentials.password,
         database=credentials.dbname, connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,
-        defer_connect=True,
+        defer_connect=True, **options,
     )
     # pymysql negotiates TLS whenever the server offers it (as every RDS instance does): the route
     # must hand it a real socket.

@@ -167,3 +167,30 @@ def test_secret_resource_policy_counts_with_identity_policies(local_aws):
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "with an explicit deny in a resource-based policy" in denied.value.response["Error"]["Message"]
     assert local_aws.client("secretsmanager", bare).get_secret_value(SecretId=arn)["SecretString"] == "resource-policy-value"
+
+
+@pytest.mark.parametrize("trusted", ["this account's root", "this account's id", "another account's root"])
+def test_role_trusting_an_account_is_assumed_by_its_principals_whose_policy_allows(local_aws, trusted):
+    """IAM user guide, "AWS JSON policy elements: Principal": an account's root ARN (or its id) in a role's
+    trust policy delegates to that account: any of its principals whose identity-based policy allows
+    sts:AssumeRole on the role may assume it; a principal without that allowance, or of another account,
+    may not."""
+    principal = {"this account's root": f"arn:aws:iam::{ACCOUNT_ID}:root", "this account's id": ACCOUNT_ID,
+                 "another account's root": "arn:aws:iam::111122223333:root"}[trusted]
+    iam = local_aws.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": principal},
+                                                      "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=unique("fid-trust"), AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    _, allowed = _user(local_aws, {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role})
+    _, not_allowed = _user(local_aws, {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"})
+
+    def assume(credentials: Credentials) -> str:
+        try:
+            local_aws.client("sts", credentials).assume_role(RoleArn=role, RoleSessionName="fidelity")
+            return "assumed"
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+
+    expected = "AccessDenied" if trusted == "another account's root" else "assumed"
+    assert assume(allowed) == expected
+    assert assume(not_allowed) == "AccessDenied"

@@ -1,5 +1,5 @@
 """A synthetic workshop run for the report's own tests: the report plugins over small checks
-in tests/rds, tests/fargate and tests/audit of a project in tmp_path, in both modes, with
+in tests/rds, tests/fargate, tests/tls_user and tests/audit of a project in tmp_path, in both modes, with
 no AWS and no database. Each check records evidence holding a registered secret.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from suite.redaction import encoded_forms
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PHASE_FOLDERS = ("rds", "fargate", "audit")
+PHASE_FOLDERS = ("rds", "fargate", "tls_user", "audit")
 SECRET = "Sy<n>th&'e\"tic $ecret"  # < and & too: masked before it is HTML-escaped
 LATE_SECRET = "registered-after-the-evidence-was-recorded"
 

@@ -19,7 +19,8 @@ MAX_BYTES = 2 * 1024 * 1024
 def test_full_offline_report_is_ready_small_and_opens_in_chromium(tmp_path: Path):
     report = tmp_path / "offline.html"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-q",
+        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/tls_user", "tests/audit",
+         "-q",
          "-p", "no:cacheprovider", f"--html={report}", "--self-contained-html", f"--basetemp={tmp_path / 'tmp'}"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:]
@@ -29,7 +30,8 @@ def test_full_offline_report_is_ready_small_and_opens_in_chromium(tmp_path: Path
     except MissingSystemTool as missing:  # not a skip: scripts/setup.sh installs it
         pytest.fail(str(missing), pytrace=False)
     assert seen["verdict"]["visible"] and seen["verdict"]["onFirstScreen"], seen
-    assert seen["verdict"]["text"].startswith("READY passed: RDS (offline), Fargate (offline), Audit (offline)"), seen
-    for phase in ("RDS", "Fargate", "Audit"):
+    assert seen["verdict"]["text"].startswith(
+        "READY passed: RDS (offline), Fargate (offline), TLS user (offline), Audit (offline)"), seen
+    for phase in ("RDS", "Fargate", "TLS user", "Audit"):
         assert f"{phase}\toffline\tpassed" in seen["phases"]["text"], seen["phases"]
     assert browser.screenshot(report).is_file()

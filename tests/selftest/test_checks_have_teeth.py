@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.selftest.faults import AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT, Fault
+from tests.selftest.faults import AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT, TLS_USER_FAULTS, Fault
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,16 +61,20 @@ def workshop_copy(tmp_path: Path, fault: Fault | None = None) -> Path:
     return workshop
 
 
-PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/fargate", FARGATE_FAULTS), ("tests/rds", FAULTS))  # longest first
+PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/fargate", FARGATE_FAULTS), ("tests/rds", FAULTS),
+                ("tests/tls_user", TLS_USER_FAULTS))  # longest first
 CASES = [pytest.param(phase, fault, id=f"{phase.rsplit('/', 1)[-1]}-{fault.name}")
          for phase, faults in PHASE_FAULTS for fault in faults]
 WITHOUT_EVENT_HISTORY = "without-event-history"
+NAME_FREED_ON_DELETE = "deleted-secret-frees-its-name"
+CLEANUP_CHECKS = ("test_lab_cleanup_deletes_recoverably_and_restores",)
 LEFT_BEHIND = "teardown-left-behind"
 RunResult = tuple[int, dict[str, str], str]
 EVENT_HISTORY_CHECKS = ("test_operator_reads_are_recorded", "test_execution_role_read_the_secret_when_the_task_started",
                         "test_rotation_is_recorded_with_its_principals", "test_denied_read_is_recorded",
                         "test_no_event_contains_a_secret_value")
 EXTRA_RUNS = {"test_audit_checks_fail_without_event_history": WITHOUT_EVENT_HISTORY,
+              "test_cleanup_check_fails_when_a_deleted_secret_frees_its_name": NAME_FREED_ON_DELETE,
               "test_teardown_fails_when_the_stack_leaves_something_behind": LEFT_BEHIND}
 
 
@@ -87,6 +91,10 @@ def broken_workshop_runs(request: pytest.FixtureRequest,
             runs[WITHOUT_EVENT_HISTORY] = pool.submit(run_phase_against, workshop_copy(folder), "tests/audit",
                                                       folder, EVENT_HISTORY_CHECKS,
                                                       LOCALAWS_WITHOUT="cloudtrail_events")
+        if NAME_FREED_ON_DELETE in wanted:
+            folder = tmp_path_factory.mktemp(NAME_FREED_ON_DELETE)
+            runs[NAME_FREED_ON_DELETE] = pool.submit(run_phase_against, workshop_copy(folder), "tests/tls_user",
+                                                     folder, CLEANUP_CHECKS, LOCALAWS_WITHOUT="secrets_deletion")
         if LEFT_BEHIND in wanted:
             folder = tmp_path_factory.mktemp(LEFT_BEHIND)
             runs[LEFT_BEHIND] = pool.submit(run_phase_against, workshop_copy(folder, TEARDOWN_FAULT), "tests/rds",
@@ -120,6 +128,15 @@ def test_audit_checks_fail_without_event_history(broken_workshop_runs):
     status, results, output = broken_workshop_runs[WITHOUT_EVENT_HISTORY].result()
     assert status != 0, output
     for check in EVENT_HISTORY_CHECKS:
+        assert results.get(check) in ("failed", "error"), f"{check}: {results}\n{output}"
+
+
+def test_cleanup_check_fails_when_a_deleted_secret_frees_its_name(broken_workshop_runs):
+    """The cleanup check is not vacuous: a Secrets Manager that lets a new secret take the name of one
+    scheduled for deletion (moto without localaws.ext.secrets_deletion) fails it."""
+    status, results, output = broken_workshop_runs[NAME_FREED_ON_DELETE].result()
+    assert status != 0, output
+    for check in CLEANUP_CHECKS:
         assert results.get(check) in ("failed", "error"), f"{check}: {results}\n{output}"
 
 

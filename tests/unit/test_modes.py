@@ -55,7 +55,19 @@ def test_live_against_an_aws_compatible_endpoint_runs_and_says_so(local_aws, tmp
                      "--aws-region", local_aws.region, AWS_ENDPOINT_URL=local_aws.endpoint_url,
                      SMDEMO_ADMIN_CIDR="127.0.0.1/32", **local_aws.admin.as_environment())
     assert run.returncode == 0, run.stdout[-3000:]
-    assert f"passed: RDS (live); not run: Fargate, Audit; live ran against {local_aws.endpoint_url} " \
+    assert f"passed: RDS (live); not run: Fargate, TLS user, Audit; live ran against {local_aws.endpoint_url} " \
            f"(not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL))" in run.stdout, run.stdout[-2000:]
     checks = sum(line.startswith("def test_") for line in (ROOT / "tests/rds/test_rds_phase.py").read_text().splitlines())
     assert f"{checks} passed" in run.stdout
+
+
+def test_live_tls_user_phase_against_an_aws_compatible_endpoint(local_aws, tmp_path):
+    """Lab C on the live code path (AWS_ENDPOINT_URL at the local AWS), its TLS verified against the
+    CA bundle SMDEMO_RDS_CA_BUNDLE names (here the local AWS's; live, AWS's global bundle)."""
+    run = pytest_run("-m", "live", "tests/tls_user", f"--basetemp={tmp_path / 'run'}", "--aws-region", local_aws.region,
+                     AWS_ENDPOINT_URL=local_aws.endpoint_url, SMDEMO_ADMIN_CIDR="127.0.0.1/32",
+                     SMDEMO_RDS_CA_BUNDLE=str(local_aws.rds_ca_bundle), **local_aws.admin.as_environment())
+    assert run.returncode == 0, run.stdout[-3000:]
+    checks = sum(line.startswith("def test_")
+                 for line in (ROOT / "tests/tls_user/test_tls_user_phase.py").read_text().splitlines())
+    assert f"{checks} passed" in run.stdout and "passed: TLS user (live)" in run.stdout, run.stdout[-2000:]

@@ -15,7 +15,7 @@ from tests.unit.template_helpers import REQUIRED_PARAMS, TEMPLATE_PATH, props
 EXPECTED_OUTPUTS = {
     "VpcId", "SubnetIds", "BastionSGId", "TaskSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",
     "DBEndpointAddress", "DBEndpointPort", "DBName", "SecretArn", "SecretName", "SecretReadOnlyPolicyArn",
-    "ContainerUserSecretArn",
+    "ContainerUserSecretArn", "DemoUserSecretArn", "DemoUserRoleArn", "DemoUserReadPolicyArn",
     "RotationFunctionName", "RotationFunctionArn", "RotationFunctionRoleArn", "BastionInstanceId",
     "BastionPublicIp", "BastionRoleArn", "ECRRepositoryName", "ECRRepositoryUri", "ClusterName",
     "TaskDefinitionArn", "TaskExecutionRoleArn", "TaskRoleArn", "TaskLogGroupName", "TrailName",

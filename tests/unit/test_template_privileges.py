@@ -19,12 +19,18 @@ from tests.unit.template_helpers import props
 def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
     stmts = tc.secret_statements(template)
     owners = {s.logical_id for s in stmts}
-    assert owners == {"RotationFunctionRole", "BastionRole", "TaskExecutionRole", "TaskRole", "SecretReadOnlyPolicy"}
-    assert [str(s) for s in tc.secret_statements_not_scoped_to(template, "DBSecret", "ContainerUserSecret")] == []
+    assert owners == {"RotationFunctionRole", "BastionRole", "TaskExecutionRole", "TaskRole", "SecretReadOnlyPolicy",
+                      "DemoUserReadPolicy"}
+    assert [str(s) for s in tc.secret_statements_not_scoped_to(
+        template, "DBSecret", "ContainerUserSecret", "DemoUserSecret")] == []
     assert [str(s) for s in tc.statements_granting_secretsmanager_on_wildcard(template)] == []
     for s in stmts:
         if s.logical_id == "TaskExecutionRole":  # it also resolves the container user's password
             assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "ContainerUserSecret"}], str(s)
+        elif s.logical_id == "RotationFunctionRole":  # it rotates lab C's demouser too
+            assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "DemoUserSecret"}], str(s)
+        elif s.logical_id == "DemoUserReadPolicy":  # lab C's application reads its own secret only
+            assert s.resource == {"Ref": "DemoUserSecret"}, str(s)
         else:
             assert s.resource == {"Ref": "DBSecret"}, str(s)
 
@@ -49,11 +55,11 @@ def test_role_actions_are_minimal(template):
 
 
 def test_no_aws_managed_policies(template):
-    """Roles use inline policies; the one customer-managed policy is lab C's scoped reader."""
+    """Roles use inline policies; the customer-managed policies are lab C's scoped readers."""
     assert tc.managed_policy_arns(template) == []
-    assert set(tc.resources(template, "AWS::IAM::ManagedPolicy")) == {"SecretReadOnlyPolicy"}
-    sm = {a for a in tc.granted_actions(template, "SecretReadOnlyPolicy")}
-    assert sm == {"secretsmanager:GetSecretValue"}
+    assert set(tc.resources(template, "AWS::IAM::ManagedPolicy")) == {"SecretReadOnlyPolicy", "DemoUserReadPolicy"}
+    for reader in ("SecretReadOnlyPolicy", "DemoUserReadPolicy"):
+        assert set(tc.granted_actions(template, reader)) == {"secretsmanager:GetSecretValue"}
 
 
 def test_wildcard_resources_only_where_aws_requires_them(template):
@@ -86,7 +92,12 @@ def test_trust_policies(template):
         "TaskExecutionRole": "ecs-tasks.amazonaws.com",
         "TaskRole": "ecs-tasks.amazonaws.com",
     }
-    assert set(tc.resources(template, "AWS::IAM::Role")) == set(expected)
+    assert set(tc.resources(template, "AWS::IAM::Role")) == set(expected) | {"DemoUserRole"}
+    # Lab C's application role: assumed by a principal of this account (the lab's user), no one else.
+    (stmt,) = props(template, "DemoUserRole")["AssumeRolePolicyDocument"]["Statement"]
+    assert stmt == {"Effect": "Allow", "Action": "sts:AssumeRole",
+                    "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}}
+    assert "Policies" not in props(template, "DemoUserRole")  # its one policy is DemoUserReadPolicy
     for lid, service in expected.items():
         (stmt,) = props(template, lid)["AssumeRolePolicyDocument"]["Statement"]
         assert stmt == {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
