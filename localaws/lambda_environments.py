@@ -133,8 +133,9 @@ class Environments:
         try:
             with open(log_path, "ab") as log:
                 log_path.chmod(0o600)
-                # bwrap ties the runtime to this process (--die-with-parent); the spawner thread outlives requests.
-                process = processes.spawn(argv, signal=None, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                # setpriv ties bwrap to this process, bwrap the runtime to itself (--die-with-parent);
+                # the spawner thread outlives requests.
+                process = processes.spawn(argv, signal="KILL", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=log, pass_fds=(info_write,),
                                           env={**env, "LAMBDA_TASK_ROOT": lambda_sandbox.TASK_ROOT})
         finally:

@@ -2,7 +2,8 @@
 one ends (SIGKILL included), so nothing outlives a run.
 
 The kernel's parent-death signal does it (PR_SET_PDEATHSIG, set by util-linux's `setpriv
---pdeathsig`, and by bubblewrap's `--die-with-parent` for sandboxes). It fires when the
+--pdeathsig`; in a sandbox, bubblewrap's `--die-with-parent` ties its processes to bwrap, and
+setpriv ties bwrap, which would otherwise outlive a sandbox whose process has already gone). It fires when the
 *thread* that started the process exits, and the local AWS serves each request on a
 short-lived thread: long-lived processes (databases, sandboxes) are therefore started from
 one long-lived thread (`spawn`); a process its caller waits for (a Lambda invocation) is
@@ -25,8 +26,8 @@ def tied(command: Sequence[str], signal: str = "TERM") -> list[str]:
 
 
 def spawn(command: Sequence[str], *, signal: str | None = "TERM", **popen: Any) -> subprocess.Popen[bytes]:
-    """Start a long-lived process from the long-lived spawner thread; `signal=None` for a
-    command that ties itself (bwrap --die-with-parent)."""
+    """Start a long-lived process from the long-lived spawner thread, tied to it by `signal`
+    (None: not tied; nothing in the local AWS uses that)."""
     argv = tied(command, signal) if signal else list(command)
     return _SPAWNER.submit(subprocess.Popen, argv, **popen).result()
 

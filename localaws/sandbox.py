@@ -90,8 +90,9 @@ class Sandbox:
         command = self._bwrap(extra_binds) + ["--chdir", cwd]
         info_read, info_write = os.pipe()
         try:
-            # --die-with-parent, from the long-lived spawner thread: the sandbox dies with this process.
-            self.process = processes.spawn(command + ["--info-fd", str(info_write), "--", *argv], signal=None,
+            # From the long-lived spawner thread: setpriv ties bwrap to this process, and bwrap
+            # (--die-with-parent) the sandbox's processes to itself.
+            self.process = processes.spawn(command + ["--info-fd", str(info_write), "--", *argv], signal="KILL",
                                            stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.STDOUT,
                                            env={"PATH": DEFAULT_PATH, **env}, pass_fds=(info_write,))
         finally:
