@@ -27,9 +27,13 @@ def plan(region: str, why_not: Callable[[str], str | None]) -> ServiceHosts:
     """`why_not(service)` says why the sandbox cannot reach a service (e.g. "secretsmanager"), or None."""
     endpoint = endpoints.for_region(region)
     result = ServiceHosts(endpoint=(endpoint.address, 443))
+    reasons: dict[str, list[str]] = {}
     for name in endpoint.names():
         why = why_not(name.split(".", 1)[0])
         result.lines.append(f"{INSIDE_BLACK_HOLE if why else INSIDE_ENDPOINT}\t{name}")
         if why:
-            result.refused.append(f"{name}: {why}")
+            reasons.setdefault(why, []).append(name)
+    for why, names in reasons.items():  # one line per reason: most names share one
+        shown = ", ".join(names) if len(names) <= 3 else f"{len(names)} endpoint names ({names[0]}, ...)"
+        result.refused.append(f"{shown}: {why}")
     return result

@@ -1,0 +1,159 @@
+"""Systems Manager Run Command really runs the command on the instance.
+
+AWS (Systems Manager user guide, "Run Command", "Understanding command statuses"; API reference,
+SendCommand and GetCommandInvocation): SendCommand reaches only managed nodes: an instance whose
+SSM Agent is registered, which takes an instance profile whose role allows the agent's calls
+(ssm:UpdateInstanceInformation, ssmmessages:*, ec2messages:*, as AmazonSSMManagedInstanceCore)
+and a network path to the ssm, ssmmessages and ec2messages endpoints (a public IP and an internet
+gateway, a NAT gateway, or interface endpoints); any other instance is refused with
+InvalidInstanceId ("Instances [[ID]] not in a valid state for account ACCOUNT"). AWS-RunShellScript
+runs its `commands` as a shell script, as root, in `workingDirectory` (default "/"), for at most
+`executionTimeout` seconds (default 3600). Each invocation is Pending, then InProgress (ResponseCode
+-1, no output yet), then Success (exit code 0) or Failed (any other; ResponseCode is the exit code),
+or TimedOut (StatusDetails ExecutionTimedOut) when the time is up; StandardOutputContent holds the
+first 24,000 characters written to stdout, StandardErrorContent the first 8,000 written to stderr.
+moto 5.2.5 runs nothing: every command succeeds at once with empty output, on any instance id.
+
+Here the script runs in the instance's sandbox (localaws/ext/ec2_hosts.py): `nsenter` enters its
+namespaces (mount, network, hostname, IPC, processes) and root.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import shlex
+import subprocess
+import threading
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.ec2.models import ec2_backends
+from moto.iam import access_control
+from moto.iam.access_control import PermissionResult
+from moto.ssm.models import Command, SimpleSystemManagerBackend
+
+from localaws import network_paths, processes
+from localaws.ext import ec2_hosts
+from localaws.sandbox import DEFAULT_PATH
+from localaws.system_tools import require_tool
+
+log = logging.getLogger("localaws.ssm")
+RUN_SHELL_SCRIPT = "AWS-RunShellScript"
+STDOUT_LIMIT, STDERR_LIMIT = 24_000, 8_000
+AGENT_ACTIONS = ("ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ec2messages:GetMessages")
+AGENT_SERVICES = ("ssm", "ssmmessages", "ec2messages")
+
+
+class InvalidInstanceId(ServiceException):
+    def __init__(self, message: str):
+        super().__init__("InvalidInstanceId", message)
+
+
+def _role_documents(role: Any) -> list[str]:
+    documents = [document if isinstance(document, str) else json.dumps(document)
+                 for document in role.policies.values()]
+    documents += [policy.default_version.document for policy in role.managed_policies.values()]
+    return documents
+
+
+def why_unmanaged(instance: Any) -> str | None:
+    """Why the instance is no managed node (its agent cannot register), or None."""
+    host = ec2_hosts.host_of(instance.id)
+    if host is None or not host.sandbox.running:
+        return "it is not running an agent (no running host)"
+    ec2 = ec2_backends[instance.ec2_backend.account_id][instance.ec2_backend.region_name]
+    association = ec2.iam_instance_profile_associations.get(instance.id)
+    profile = getattr(association, "iam_instance_profile", None)
+    if profile is None:
+        return "it has no instance profile"
+    documents = [document for role in profile.roles for document in _role_documents(role)]
+    for action in AGENT_ACTIONS:
+        results = [access_control.IAMPolicy(document).is_action_permitted(action, "*") for document in documents]
+        if PermissionResult.DENIED in results or PermissionResult.PERMITTED not in results:
+            return f"its instance profile's role does not allow {action}"
+    if host.interface is None:
+        return None
+    for service in AGENT_SERVICES:
+        why = network_paths.unreachable(ec2, host.interface.subnet_id, list(host.interface.group_ids),
+                                        host.interface.public_ip, service)
+        if why:
+            return f"its agent cannot reach {service}: {why}"
+    return None
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _run(command: Command, invocation: dict[str, Any], pid: int) -> None:
+    parameters = command.parameters or {}
+    script = "\n".join(parameters.get("commands") or [])
+    directory = (parameters.get("workingDirectory") or ["/"])[0] or "/"
+    timeout = float((parameters.get("executionTimeout") or ["3600"])[0])
+    started = _now()
+    # The command itself stays Pending until its invocations end (SendCommand answers Pending).
+    invocation.update(Status="InProgress", StatusDetails="InProgress", ExecutionStartDateTime=_iso(started))
+    # nsenter's --wd would name a directory outside the sandbox's root: the script changes to it itself.
+    argv = [require_tool(["nsenter"], "util-linux"), "--target", str(pid), "--mount", "--uts", "--ipc", "--net",
+            "--pid", "--root", "--", "/bin/sh", "-c", f"cd -- {shlex.quote(directory)} || exit 1\n{script}"]
+    try:
+        done = processes.run(argv, capture_output=True, timeout=timeout, env={"PATH": DEFAULT_PATH, "HOME": "/root"})
+        code, out, err = done.returncode, done.stdout, done.stderr
+        status = details = "Success" if code == 0 else "Failed"
+    except subprocess.TimeoutExpired as expired:
+        code, out, err = -1, expired.stdout or b"", expired.stderr or b""
+        status, details = "TimedOut", "ExecutionTimedOut"
+    ended = _now()
+    invocation.update(Status=status, StatusDetails=details, ResponseCode=code,
+                      StandardOutputContent=out.decode(errors="replace")[:STDOUT_LIMIT],
+                      StandardErrorContent=err.decode(errors="replace")[:STDERR_LIMIT],
+                      ExecutionEndDateTime=_iso(ended),
+                      ExecutionElapsedTime=f"PT{(ended - started).total_seconds():.3f}S")
+    states = {item["Status"] for item in command.invocations}
+    if not states & {"Pending", "InProgress"}:
+        command.status = "Success" if states == {"Success"} else "TimedOut" if "TimedOut" in states else "Failed"
+        command.status_details = command.status
+        command.completed_count = len(command.invocations)
+
+
+_original_send = SimpleSystemManagerBackend.send_command
+
+
+def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -> Command:
+    document = kwargs.get("document_name")
+    instance_ids = list(kwargs.get("instance_ids") or [])
+    if document != RUN_SHELL_SCRIPT:
+        return _original_send(self, *args, **kwargs)
+    ec2 = ec2_backends[self.account_id][self.region_name]
+    unmanaged = []
+    for instance_id in instance_ids:
+        try:
+            why = why_unmanaged(ec2.get_instance(instance_id))
+        except Exception:  # noqa: BLE001 - no such instance: AWS names it the same way
+            why = "no such instance"
+        if why:
+            unmanaged.append(instance_id)
+            log.warning("SendCommand: instance %s is no managed node: %s", instance_id, why)
+    if unmanaged:
+        raise InvalidInstanceId(f"Instances [[{', '.join(unmanaged)}]] not in a valid state for account "
+                                f"{self.account_id}")
+    command = _original_send(self, *args, **kwargs)
+    command.status = command.status_details = "Pending"
+    command.completed_count = 0
+    for invocation in command.invocations:
+        invocation.update(Status="Pending", StatusDetails="Pending", ResponseCode=-1, StandardOutputContent="",
+                          StandardErrorContent="", ExecutionStartDateTime="", ExecutionEndDateTime="",
+                          ExecutionElapsedTime="")
+        host = ec2_hosts.host_of(invocation["InstanceId"])
+        threading.Thread(target=_run, args=(command, invocation, host.sandbox.namespace_pid),
+                         name=f"ssm-{command.command_id}", daemon=True).start()
+    return command
+
+
+def install() -> None:
+    SimpleSystemManagerBackend.send_command = send_command  # type: ignore[method-assign]

@@ -1,0 +1,116 @@
+"""localaws.ext.ssm_commands: Run Command's AWS-RunShellScript runs on the instance, as AWS documents.
+
+AWS, Systems Manager API reference (SendCommand, GetCommandInvocation: "StandardOutputContent: the first
+24,000 characters written by the plugin to stdout", "StandardErrorContent: the first 8,000 characters",
+"ResponseCode ... -1, then the command hasn't started running"), user guide "Understanding command
+statuses" and "Setting up Systems Manager for EC2 instances" (an instance profile allowing the agent's
+calls, and a network path to the ssm, ssmmessages and ec2messages endpoints).
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.fidelity.ecs_helpers import public_subnet
+from tests.fidelity.helpers import unique, wait_for
+
+AGENT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+    "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:GetMessages",
+    "ec2messages:AcknowledgeMessage", "ec2messages:SendReply", "ec2messages:DeleteMessage"]}]}
+
+
+def _profile(local_aws, policy: dict | None) -> str:
+    iam = local_aws.client("iam")
+    name = unique("fid-ssm")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                                                      "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+    if policy:
+        iam.put_role_policy(RoleName=name, PolicyName="agent", PolicyDocument=json.dumps(policy))
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def subnets(local_aws) -> dict[str, str]:
+    ec2 = local_aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.65.0.0/16")["Vpc"]["VpcId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.65.1.0/24")["Subnet"]["SubnetId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.65.2.0/24")["Subnet"]["SubnetId"]
+    for subnet in (public, private):
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    public_subnet(ec2, vpc, public)
+    return {"public": public, "private": private}
+
+
+def _launch(local_aws, route, subnet: str, profile: str | None) -> str:
+    ec2 = local_aws.client("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    extra = {"IamInstanceProfile": {"Name": profile}} if profile else {}
+    return ec2.run_instances(ImageId=image, InstanceType="t3.micro", KeyName=route[0], MinCount=1, MaxCount=1,
+                             SubnetId=subnet, **extra)["Instances"][0]["InstanceId"]
+
+
+@pytest.fixture(scope="module")
+def managed(local_aws, route, subnets):
+    """An instance with the agent's permissions in a public subnet: a managed node."""
+    instance = _launch(local_aws, route, subnets["public"], _profile(local_aws, AGENT_POLICY))
+    yield instance
+    local_aws.client("ec2").terminate_instances(InstanceIds=[instance])
+
+
+def _run(local_aws, instance: str, *commands: str, **parameters: list[str]) -> dict:
+    ssm = local_aws.client("ssm")
+    sent = ssm.send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript",
+                            Parameters={"commands": list(commands), **parameters})["Command"]
+    assert sent["Status"] == "Pending"
+
+    def finished() -> dict | None:
+        invocation = ssm.get_command_invocation(CommandId=sent["CommandId"], InstanceId=instance)
+        return invocation if invocation["Status"] not in ("Pending", "InProgress", "Delayed") else None
+    return wait_for(finished, timeout=30, what="the command to finish")
+
+
+def test_commands_run_as_root_in_the_instance_and_report_their_exit_code(local_aws, managed):
+    """Exit code 0: Success; any other: Failed with that ResponseCode; stdout and stderr apart; the
+    commands run as root, in the instance (its own hostname and files), in workingDirectory."""
+    ok = _run(local_aws, managed, "id -un", "hostname", "test -f /etc/ssh/sshd_config.d/00-instance.conf && pwd",
+              workingDirectory=["/tmp"])
+    assert (ok["Status"], ok["StatusDetails"], ok["ResponseCode"]) == ("Success", "Success", 0)
+    assert len(ok["StandardOutputContent"].split()) == 3, ok["StandardOutputContent"]
+    user, hostname, directory = ok["StandardOutputContent"].split()
+    assert (user, directory) == ("root", "/tmp") and hostname.startswith("ip-10-65-1-")
+    failed = _run(local_aws, managed, "echo to-stderr >&2", "exit 3")
+    assert (failed["Status"], failed["ResponseCode"]) == ("Failed", 3)
+    assert failed["StandardErrorContent"] == "to-stderr\n" and failed["StandardOutputContent"] == ""
+
+
+def test_output_is_cut_at_24000_and_8000_characters(local_aws, managed):
+    done = _run(local_aws, managed, "head -c 30000 /dev/zero | tr '\\0' o", "head -c 9000 /dev/zero | tr '\\0' e >&2")
+    assert len(done["StandardOutputContent"]) == 24_000 and len(done["StandardErrorContent"]) == 8_000
+
+
+def test_execution_timeout_stops_the_command(local_aws, managed):
+    done = _run(local_aws, managed, "sleep 30", executionTimeout=["1"])
+    assert (done["Status"], done["StatusDetails"]) == ("TimedOut", "ExecutionTimedOut")
+
+
+@pytest.mark.parametrize("case", ["no instance profile", "a role without the agent's permissions",
+                                  "no way to the endpoints"])
+def test_an_instance_that_is_no_managed_node_is_refused(local_aws, route, subnets, case):
+    profile = None if case == "no instance profile" else _profile(
+        local_aws, None if case == "a role without the agent's permissions" else AGENT_POLICY)
+    subnet = subnets["private"] if case == "no way to the endpoints" else subnets["public"]
+    instance = _launch(local_aws, route, subnet, profile)
+    try:
+        with pytest.raises(ClientError) as refused:
+            local_aws.client("ssm").send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript",
+                                                 Parameters={"commands": ["true"]})
+        assert refused.value.response["Error"]["Code"] == "InvalidInstanceId"
+        assert f"Instances [[{instance}]] not in a valid state" in refused.value.response["Error"]["Message"]
+    finally:
+        local_aws.client("ec2").terminate_instances(InstanceIds=[instance])
