@@ -12,7 +12,9 @@ runs its `commands` as a shell script, as root, in `workingDirectory` (default "
 -1, no output yet), then Success (exit code 0) or Failed (any other; ResponseCode is the exit code),
 or TimedOut (StatusDetails ExecutionTimedOut) when the time is up; StandardOutputContent holds the
 first 24,000 characters written to stdout, StandardErrorContent the first 8,000 written to stderr.
-moto 5.2.5 runs nothing: every command succeeds at once with empty output, on any instance id.
+moto 5.2.5 runs nothing: every command succeeds at once with empty output, on any instance id,
+and a command sent to InstanceIds without Targets gets an invocation on every instance of the
+account (it reads the empty Targets as "no filter"). Targets (tag selection) is left to moto.
 
 Here the script runs in the instance's sandbox (localaws/ext/ec2_hosts.py): `nsenter` enters its
 namespaces (mount, network, hostname, IPC, processes) and root.
@@ -127,7 +129,7 @@ _original_send = SimpleSystemManagerBackend.send_command
 def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -> Command:
     document = kwargs.get("document_name")
     instance_ids = list(kwargs.get("instance_ids") or [])
-    if document != RUN_SHELL_SCRIPT:
+    if document != RUN_SHELL_SCRIPT or kwargs.get("targets"):
         return _original_send(self, *args, **kwargs)
     ec2 = ec2_backends[self.account_id][self.region_name]
     unmanaged = []
@@ -143,8 +145,10 @@ def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) ->
         raise InvalidInstanceId(f"Instances [[{', '.join(unmanaged)}]] not in a valid state for account "
                                 f"{self.account_id}")
     command = _original_send(self, *args, **kwargs)
+    command.instance_ids = instance_ids  # these, not every instance of the account
+    command.invocations = [item for item in command.invocations if item["InstanceId"] in instance_ids]
     command.status = command.status_details = "Pending"
-    command.completed_count = 0
+    command.completed_count, command.target_count = 0, len(instance_ids)
     for invocation in command.invocations:
         invocation.update(Status="Pending", StatusDetails="Pending", ResponseCode=-1, StandardOutputContent="",
                           StandardErrorContent="", ExecutionStartDateTime="", ExecutionEndDateTime="",

@@ -75,6 +75,22 @@ def _run(local_aws, instance: str, *commands: str, **parameters: list[str]) -> d
     return wait_for(finished, timeout=30, what="the command to finish")
 
 
+def test_a_command_reaches_the_instances_named_and_no_other(local_aws, route, subnets, managed):
+    """SendCommand InstanceIds: an invocation on each instance named, none on the account's others
+    (GetCommandInvocation there: InvocationDoesNotExist)."""
+    other = _launch(local_aws, route, subnets["public"], None)
+    try:
+        ssm = local_aws.client("ssm")
+        sent = ssm.send_command(InstanceIds=[managed], DocumentName="AWS-RunShellScript",
+                                Parameters={"commands": ["true"]})["Command"]
+        assert sent["InstanceIds"] == [managed] and sent["TargetCount"] == 1
+        with pytest.raises(ClientError) as missing:
+            ssm.get_command_invocation(CommandId=sent["CommandId"], InstanceId=other)
+        assert missing.value.response["Error"]["Code"] == "InvocationDoesNotExist"
+    finally:
+        local_aws.client("ec2").terminate_instances(InstanceIds=[other])
+
+
 def test_commands_run_as_root_in_the_instance_and_report_their_exit_code(local_aws, managed):
     """Exit code 0: Success; any other: Failed with that ResponseCode; stdout and stderr apart; the
     commands run as root, in the instance (its own hostname and files), in workingDirectory."""
