@@ -35,12 +35,11 @@ from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 
 from localaws import addresses, network_paths, service_hosts
-from localaws.namespace_forwards import NamespaceForwards
+from localaws.namespace_forwards import HOLE, NamespaceForwards, Plan
 from localaws.network_paths import Interface
 from localaws.service_hosts import INSIDE_BLACK_HOLE, INSIDE_ENDPOINT
 
 log = logging.getLogger("localaws.network")
-HOLE = "black hole"
 
 
 @dataclass
@@ -75,8 +74,7 @@ def attach(name: str, account_id: str, region: str, interface: Interface, addres
     _say(name, services.refused)
     wiring = NamespaceForwards(pid)
     try:
-        wiring.forward(INSIDE_ENDPOINT, 443, services.endpoint, kind="the local AWS's endpoint")
-        wiring.black_hole(INSIDE_BLACK_HOLE, 443)
+        wiring.apply(services.flows())
     except OSError:
         wiring.close()
         raise
@@ -113,9 +111,27 @@ def wait_serving(host: Host | str, port: int, timeout: float = 10) -> None:
             time.sleep(0.05)
 
 
-# A plan: for each address:port of a namespace, what it does ("forward to X", HOLE) and, for a
-# forward, where its connections go.
-Plan = dict[tuple[str, int], tuple[str, Any]]
+def database_flows(account_id: str, region: str, why_not: Callable[[Any], str | None]) -> tuple[Plan, list[str]]:
+    """Each local database's address and port: a forward where `why_not(database)` is None, a black
+    hole where it says why not; and those reasons, for the log."""
+    plan: Plan = {}
+    refused = []
+    for database in rds_backends[account_id][region].databases.values():
+        server = database.__dict__.get("_local_server")
+        if server is None:
+            continue
+        why = why_not(database)
+        target = (server.host, server.port)
+        plan[target] = (HOLE, None) if why else (f"forward to {target}", target)
+        if why:
+            refused.append(f"{database.db_instance_identifier}: {why}")
+    return plan, refused
+
+
+def add_internet(plan: Plan, ports: set[int]) -> None:
+    """"The internet" (ports listening on 127.0.0.1), where the plan has nothing else there."""
+    for port in ports:
+        plan.setdefault(("127.0.0.1", port), (f"forward to ('127.0.0.1', {port})", ("127.0.0.1", port)))
 
 
 def refresh() -> None:
@@ -128,8 +144,9 @@ def refresh() -> None:
             _OUTSIDE.append(NamespaceForwards(None))
         hosts = [host for host in hosts if _modelled(host)]
         _apply(_OUTSIDE[0], _plan_outside(hosts), "the internet")
+        internet = addresses.internet_ports() if hosts else set()  # once: it reads every process's sockets
         for host in hosts:
-            _apply(host.wiring, _plan_inside(host, hosts), host.name)
+            _apply(host.wiring, _plan_inside(host, hosts, internet), host.name)
 
 
 def _modelled(host: Host) -> bool:
@@ -156,10 +173,10 @@ def _plan_outside(hosts: list[Host]) -> Plan:
     return plan
 
 
-def _plan_inside(host: Host, hosts: list[Host]) -> Plan:
+def _plan_inside(host: Host, hosts: list[Host], internet: set[int]) -> Plan:
     ec2 = ec2_backends[host.account_id][host.region]
-    plan: Plan = {}
-    refused = []
+    plan, refused = database_flows(host.account_id, host.region,
+                                   lambda database: network_paths.host_reaches_database(ec2, host.interface, database))
     for other in hosts:
         if other is host or (other.account_id, other.region) != (host.account_id, host.region):
             continue
@@ -169,40 +186,18 @@ def _plan_inside(host: Host, hosts: list[Host]) -> Plan:
                                                                     _into(other, port))
             if why:
                 refused.append(f"{other.name} port {port}: {why}")
-    for database in rds_backends[host.account_id][host.region].databases.values():
-        server = database.__dict__.get("_local_server")
-        if server is None:
-            continue
-        why = network_paths.host_reaches_database(ec2, host.interface, database)
-        target = (server.host, server.port)
-        plan[target] = (HOLE, None) if why else (f"forward to {target}", target)
-        if why:
-            refused.append(f"{database.db_instance_identifier}: {why}")
     if network_paths.host_reaches_internet(ec2, host.interface):
-        for port in addresses.internet_ports():
-            plan.setdefault(("127.0.0.1", port), (f"forward to ('127.0.0.1', {port})", ("127.0.0.1", port)))
+        add_internet(plan, internet)
     _say(host.name, refused)
     return plan
 
 
 def _apply(wiring: NamespaceForwards, plan: Plan, who: str) -> None:
-    current = wiring.wired()
-    for key, kind in current.items():
-        if key[0] in (INSIDE_ENDPOINT, INSIDE_BLACK_HOLE):
-            continue  # the endpoint's, wired once at attach
-        if key not in plan or plan[key][0] != kind:
-            wiring.unwire(*key)
-    for key, (kind, target) in plan.items():
-        if current.get(key) == kind:
-            continue
-        log.debug("%s: %s:%s -> %s", who, key[0], key[1], kind)
-        try:
-            if kind == HOLE:
-                wiring.black_hole(*key)
-            else:
-                wiring.forward(*key, target, kind=kind)
-        except OSError as error:  # one flow that cannot be wired must not take the others down
-            log.warning("%s: could not wire %s:%s (%s): %s", who, key[0], key[1], kind, error)
+    def failed(key: tuple[str, int], kind: str, error: OSError) -> None:  # the other flows are wired still
+        log.warning("%s: could not wire %s:%s (%s): %s", who, key[0], key[1], kind, error)
+
+    # The endpoint's two addresses are wired once, at attach.
+    wiring.apply(plan, keep=lambda key: key[0] in (INSIDE_ENDPOINT, INSIDE_BLACK_HOLE), on_error=failed)
 
 
 def _say(who: str, refused: list[str]) -> None:

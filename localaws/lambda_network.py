@@ -19,28 +19,27 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.ec2.models import ec2_backends
-from moto.rds.models import rds_backends
 
 from localaws import addresses, network_paths, service_hosts
-from localaws.namespace_forwards import NamespaceForwards
-from localaws.service_hosts import INSIDE_BLACK_HOLE, INSIDE_ENDPOINT
+from localaws.host_network import add_internet, database_flows
+from localaws.namespace_forwards import NamespaceForwards, Plan as Flows
 
 log = logging.getLogger("localaws.network")
 
 
 @dataclass
 class Plan:
-    hosts: str
-    forwards: list[tuple[str, int, tuple[str, int]]] = field(default_factory=list)
-    holes: list[tuple[str, int]] = field(default_factory=list)
+    hosts: str  # the environment's /etc/hosts
+    flows: Flows = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)  # why, for the local AWS's log
 
     def apply(self, pid: int) -> NamespaceForwards:
         wiring = NamespaceForwards(pid)
-        for address, port, target in self.forwards:
-            wiring.forward(address, port, target)
-        for address, port in self.holes:
-            wiring.black_hole(address, port)
+        try:
+            wiring.apply(self.flows)
+        except OSError:
+            wiring.close()
+            raise
         return wiring
 
 
@@ -49,24 +48,12 @@ def plan(function: LambdaFunction) -> Plan:
     vpc_config = getattr(function, "_vpc_config", None)
     services = service_hosts.plan(function.region,
                                   lambda service: network_paths.function_reaches_service(ec2, vpc_config, service))
-    result = Plan(hosts="\n".join(["127.0.0.1\tlocalhost", *services.lines]) + "\n", refused=services.refused)
-    result.forwards.append((INSIDE_ENDPOINT, 443, services.endpoint))
-    result.holes.append((INSIDE_BLACK_HOLE, 443))
-    for database in rds_backends[function.account_id][function.region].databases.values():
-        server = database.__dict__.get("_local_server")
-        if server is None:
-            continue
-        why = network_paths.function_reaches_database(ec2, vpc_config, database)
-        if why:
-            result.holes.append((server.host, server.port))
-            result.refused.append(f"{database.db_instance_identifier}: {why}")
-        else:
-            result.forwards.append((server.host, server.port, (server.host, server.port)))
-    planned = {(address, port) for address, port, _ in result.forwards} | set(result.holes)
+    databases, refused = database_flows(function.account_id, function.region,
+                                        lambda database: network_paths.function_reaches_database(ec2, vpc_config, database))
+    result = Plan(hosts="\n".join(["127.0.0.1\tlocalhost", *services.lines]) + "\n",
+                  flows={**services.flows(), **databases}, refused=services.refused + refused)
     if network_paths.function_reaches_internet(ec2, vpc_config):
-        for port in addresses.internet_ports():
-            if ("127.0.0.1", port) not in planned:
-                result.forwards.append(("127.0.0.1", port, ("127.0.0.1", port)))
+        add_internet(result.flows, addresses.internet_ports())
     if result.refused:  # said in the local AWS's log: the first place to look when a rotation times out
         log.warning("function %s cannot reach: %s", describe(function), "; ".join(result.refused))
     return result

@@ -7,7 +7,8 @@ sandbox's namespace (a socket made there). A flow it refuses gets a listener who
 is kept full, so the kernel drops the SYNs: the client's connect times out, as a packet a
 security group or a missing route drops does in AWS (not "connection refused").
 The same wiring without a pid works in this process's own namespace: the side the suite, "the
-internet", connects from.
+internet", connects from. A `Plan` says what each address:port does; `apply` makes the wiring
+what a plan says, changing only what changed.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from typing import Callable
+from typing import Callable, Union
 
 from localaws.relay import relay
 
@@ -25,6 +26,10 @@ CLONE_NEWNET = 0x40000000
 LOOPBACK_TIMEOUT = 15.0  # seconds
 _libc = ctypes.CDLL("libc.so.6", use_errno=True)
 Connector = Callable[[], socket.socket]
+HOLE = "black hole"
+# For each address:port: what it does ("forward to ...", or HOLE) and, for a forward, where its
+# connections go (an address outside, or a connector that makes the socket).
+Plan = dict[tuple[str, int], tuple[str, Union[tuple[str, int], Connector, None]]]
 
 
 def _enter(fd: int) -> None:
@@ -117,7 +122,30 @@ class NamespaceForwards:
                 raise
             return made
 
-        self._keep(address, port, "black hole", self._inside(make))
+        self._keep(address, port, HOLE, self._inside(make))
+
+    def apply(self, plan: Plan, keep: Callable[[tuple[str, int]], bool] = lambda key: False,
+              on_error: Callable[[tuple[str, int], str, OSError], None] | None = None) -> None:
+        """Make the wiring what `plan` says: what it no longer has goes (but what `keep` keeps),
+        what is new or changed is wired. A flow that cannot be wired raises, or goes to `on_error`
+        and the others are wired still."""
+        current = self.wired()
+        for key, kind in current.items():
+            if not keep(key) and (key not in plan or plan[key][0] != kind):
+                self.unwire(*key)
+        for key, (kind, target) in plan.items():
+            if current.get(key) == kind:
+                continue
+            try:
+                if kind == HOLE:
+                    self.black_hole(*key)
+                else:
+                    assert target is not None
+                    self.forward(*key, target, kind=kind)
+            except OSError as error:
+                if on_error is None:
+                    raise
+                on_error(key, kind, error)
 
     def unwire(self, address: str, port: int) -> None:
         """Whatever listens at address:port stops (connections already relayed go on)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from localaws import endpoints
+from localaws.namespace_forwards import HOLE, Plan
 
 INSIDE_ENDPOINT = "127.0.0.2"
 INSIDE_BLACK_HOLE = "127.0.0.3"
@@ -21,6 +22,11 @@ class ServiceHosts:
     lines: list[str] = field(default_factory=list)  # for /etc/hosts
     refused: list[str] = field(default_factory=list)  # "name: why", for the local AWS's log
     endpoint: tuple[str, int] = ("", 443)  # where INSIDE_ENDPOINT:443 is forwarded to
+
+    def flows(self) -> Plan:
+        """The two addresses the names resolve to, wired: the endpoint, and the black hole."""
+        return {(INSIDE_ENDPOINT, 443): ("forward to the local AWS's endpoint", self.endpoint),
+                (INSIDE_BLACK_HOLE, 443): (HOLE, None)}
 
 
 def plan(region: str, why_not: Callable[[str], str | None]) -> ServiceHosts:
