@@ -23,7 +23,7 @@ is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML e
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
 
 from botocore.exceptions import UnknownServiceError
 from moto.core.exceptions import AccessDeniedError, InvalidClientTokenIdError, JsonRESTError, SignatureDoesNotMatchError
@@ -107,6 +107,21 @@ def _secret_policy_decision(request: IAMRequestBase, resource: str) -> str | Non
     return None
 
 
+def identity_decision(policies: Iterable[Any], action: str, resource: str) -> PermissionResult:
+    """Identity policies as moto holds them (documents, managed policies, or the dicts CloudFormation
+    makes of inline role policies): DENIED if one denies, else PERMITTED if one allows, else NEUTRAL."""
+    decided = PermissionResult.NEUTRAL
+    for policy in policies:
+        if isinstance(policy, dict) and "policy_document" not in policy:
+            policy = json.dumps(policy)  # inline role policies created through CloudFormation are dicts
+        result = access_control.IAMPolicy(policy).is_action_permitted(action, resource)
+        if result == PermissionResult.DENIED:
+            return result
+        if result == PermissionResult.PERMITTED:
+            decided = result
+    return decided
+
+
 def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     """moto's check, but remembering whether an explicit Deny decided it, and where."""
     if self._action == "sts:GetCallerIdentity":
@@ -116,15 +131,11 @@ def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
         self._explicit_deny = "resource"
         self._raise_access_denied()
     permitted = from_resource == "Allow"
-    for policy in self._access_key.collect_policies():
-        if isinstance(policy, dict) and "policy_document" not in policy:
-            policy = json.dumps(policy)  # inline role policies created through CloudFormation are dicts
-        result = access_control.IAMPolicy(policy).is_action_permitted(self._action, resource)
-        if result == PermissionResult.DENIED:
-            self._explicit_deny = "identity"
-            self._raise_access_denied()
-        if result == PermissionResult.PERMITTED:
-            permitted = True
+    from_identity = identity_decision(self._access_key.collect_policies(), self._action, resource)
+    if from_identity == PermissionResult.DENIED:
+        self._explicit_deny = "identity"
+        self._raise_access_denied()
+    permitted = permitted or from_identity == PermissionResult.PERMITTED
     if self._is_assuming_role_operation(resource):
         permitted = permitted and _role_trusts(self, resource)
     if not permitted:

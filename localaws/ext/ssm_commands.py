@@ -22,7 +22,6 @@ namespaces (mount, network, hostname, IPC, processes) and root.
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import shlex
 import subprocess
@@ -31,12 +30,12 @@ from typing import Any
 
 from moto.core.exceptions import ServiceException
 from moto.ec2.models import ec2_backends
-from moto.iam import access_control
 from moto.iam.access_control import PermissionResult
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 
 from localaws import network_paths, processes
 from localaws.ext import ec2_hosts
+from localaws.ext.iam_enforcement import identity_decision
 from localaws.sandbox import DEFAULT_PATH
 from localaws.system_tools import require_tool
 
@@ -52,13 +51,6 @@ class InvalidInstanceId(ServiceException):
         super().__init__("InvalidInstanceId", message)
 
 
-def _role_documents(role: Any) -> list[str]:
-    documents = [document if isinstance(document, str) else json.dumps(document)
-                 for document in role.policies.values()]
-    documents += [policy.default_version.document for policy in role.managed_policies.values()]
-    return documents
-
-
 def why_unmanaged(instance: Any) -> str | None:
     """Why the instance is no managed node (its agent cannot register), or None."""
     host = ec2_hosts.host_of(instance.id)
@@ -69,10 +61,10 @@ def why_unmanaged(instance: Any) -> str | None:
     profile = getattr(association, "iam_instance_profile", None)
     if profile is None:
         return "it has no instance profile"
-    documents = [document for role in profile.roles for document in _role_documents(role)]
+    policies = [policy for role in profile.roles
+                for policy in [*role.policies.values(), *role.managed_policies.values()]]
     for action in AGENT_ACTIONS:
-        results = [access_control.IAMPolicy(document).is_action_permitted(action, "*") for document in documents]
-        if PermissionResult.DENIED in results or PermissionResult.PERMITTED not in results:
+        if identity_decision(policies, action, "*") != PermissionResult.PERMITTED:
             return f"its instance profile's role does not allow {action}"
     if host.interface is None:
         return None
