@@ -33,8 +33,17 @@ class Issued:
     key: Path
 
 
+def _bundle_path() -> Path:
+    return bundle_in(Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())))
+
+
 def _root() -> Path:
-    return Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ca"
+    return _bundle_path().parent
+
+
+def bundle_in(state_dir: Path) -> Path:
+    """Where a local AWS with this state directory keeps its CA's PEM bundle (see `bundle`)."""
+    return state_dir / "ca" / "root-ca.pem"
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
@@ -49,7 +58,7 @@ def _now() -> datetime.datetime:
 
 def _authority() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     root = _root()
-    cert_path, key_path = root / "root-ca.pem", root / "root-ca.key"
+    cert_path, key_path = _bundle_path(), root / "root-ca.key"
     if not cert_path.exists():
         root.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
@@ -76,7 +85,7 @@ def bundle() -> Path:
     """The CA's certificate, as a PEM bundle (what global-bundle.pem is to RDS)."""
     with _LOCK:
         _authority()
-    return _root() / "root-ca.pem"
+    return _bundle_path()
 
 
 def issue(name: str, dns_names: list[str], ip_addresses: list[str]) -> Issued:

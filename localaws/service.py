@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import boto3
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from localaws import processes
+from localaws import certificates, processes
 from localaws.access_keys import AccessKey
 from localaws.addresses import free_port
 
@@ -84,7 +84,7 @@ class LocalAWS:
     @property
     def rds_ca_bundle(self) -> Path:
         """The local AWS's CA, which stands in for the RDS CA bundle (localaws/certificates.py)."""
-        return self.state_dir / "ca" / "root-ca.pem"
+        return certificates.bundle_in(self.state_dir)
 
     def violations(self) -> list[dict[str, str]]:
         """The answers the server sent unlike AWS's model (localaws/ext/response_shapes.py): each

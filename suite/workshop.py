@@ -34,9 +34,12 @@ def stages_text(stages: list[str] | None) -> str:
     return ", ".join(stages or []) or "no label"
 
 
+def error_code(error: ClientError) -> str:
+    return error.response["Error"]["Code"]
+
+
 def _denied(error: BaseException) -> bool:
-    return isinstance(error, ClientError) and error.response["Error"]["Code"] in (
-        "AccessDeniedException", "AccessDenied")
+    return isinstance(error, ClientError) and error_code(error) in ("AccessDeniedException", "AccessDenied")
 
 
 def read_secret_string(secrets_manager: Any, secret_arn: str, **selector: str) -> str:
@@ -158,6 +161,25 @@ class Workshop:
             return call()
 
         return attempt()
+
+    def once_iam_denies(self, call: Callable[[], object]) -> ClientError | None:
+        """`call`, repeated while it still succeeds, for as long as a removed grant takes to leave
+        AWS's endpoints: the denial, or None if none came by then."""
+        @retry(stop=stop_after_delay(self.aws.timing.iam_propagation), wait=wait_fixed(self.poll_interval),
+               retry=retry_if_result(lambda denial: denial is None))
+        def attempt() -> ClientError | None:
+            try:
+                call()
+            except ClientError as error:
+                if _denied(error):
+                    return error
+                raise
+            return None
+
+        try:
+            return attempt()
+        except RetryError:
+            return None
 
     # --- the database
     def read_bookinfo(self, credentials: DBCredentials) -> list[tuple]:

@@ -5,9 +5,24 @@ from __future__ import annotations
 import pytest
 
 from suite.attendee.bastion import Bastion
+from tests.fidelity.ecs_helpers import public_subnet
 from tests.fidelity.helpers import unique
 
 MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
+
+
+@pytest.fixture(scope="module")
+def vpc(local_aws) -> dict[str, str]:
+    """A VPC with a public subnet (internet gateway route) and a private one (no route out), both
+    giving instances public IPs on launch."""
+    ec2 = local_aws.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.64.0.0/16")["Vpc"]["VpcId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.64.1.0/24")["Subnet"]["SubnetId"]
+    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.64.2.0/24")["Subnet"]["SubnetId"]
+    for subnet in (public, private):
+        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
+    public_subnet(ec2, vpc, public)
+    return {"vpc": vpc, "public": public, "private": private}
 
 
 @pytest.fixture(scope="module")

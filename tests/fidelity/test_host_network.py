@@ -14,23 +14,9 @@ import time
 import pytest
 
 from suite.attendee.bastion import published_host_keys
-from tests.fidelity.ecs_helpers import public_subnet
 from tests.fidelity.helpers import unique
 
 SSH_FROM_THE_SUITE = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "127.0.0.1/32"}]}
-
-
-@pytest.fixture(scope="module")
-def vpc(local_aws):
-    """A VPC with a public subnet (internet gateway route, public IPs on launch) and a private one."""
-    ec2 = local_aws.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.64.0.0/16")["Vpc"]["VpcId"]
-    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.64.1.0/24")["Subnet"]["SubnetId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.64.2.0/24")["Subnet"]["SubnetId"]
-    for subnet in (public, private):
-        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
-    public_subnet(ec2, vpc, public)
-    return {"vpc": vpc, "public": public, "private": private}
 
 
 def _group(ec2, vpc: str, *rules: dict) -> str:

@@ -13,7 +13,6 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.ecs_helpers import public_subnet
 from tests.fidelity.helpers import unique, wait_for
 
 AGENT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
@@ -35,18 +34,6 @@ def _profile(local_aws, policy: dict | None) -> str:
     return name
 
 
-@pytest.fixture(scope="module")
-def subnets(local_aws) -> dict[str, str]:
-    ec2 = local_aws.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.65.0.0/16")["Vpc"]["VpcId"]
-    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.65.1.0/24")["Subnet"]["SubnetId"]
-    private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.65.2.0/24")["Subnet"]["SubnetId"]
-    for subnet in (public, private):
-        ec2.modify_subnet_attribute(SubnetId=subnet, MapPublicIpOnLaunch={"Value": True})
-    public_subnet(ec2, vpc, public)
-    return {"public": public, "private": private}
-
-
 def _launch(local_aws, route, subnet: str, profile: str | None) -> str:
     ec2 = local_aws.client("ec2")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
@@ -56,9 +43,9 @@ def _launch(local_aws, route, subnet: str, profile: str | None) -> str:
 
 
 @pytest.fixture(scope="module")
-def managed(local_aws, route, subnets):
+def managed(local_aws, route, vpc):
     """An instance with the agent's permissions in a public subnet: a managed node."""
-    instance = _launch(local_aws, route, subnets["public"], _profile(local_aws, AGENT_POLICY))
+    instance = _launch(local_aws, route, vpc["public"], _profile(local_aws, AGENT_POLICY))
     yield instance
     local_aws.client("ec2").terminate_instances(InstanceIds=[instance])
 
@@ -75,10 +62,10 @@ def _run(local_aws, instance: str, *commands: str, **parameters: list[str]) -> d
     return wait_for(finished, timeout=30, what="the command to finish")
 
 
-def test_a_command_reaches_the_instances_named_and_no_other(local_aws, route, subnets, managed):
+def test_a_command_reaches_the_instances_named_and_no_other(local_aws, route, vpc, managed):
     """SendCommand InstanceIds: an invocation on each instance named, none on the account's others
     (GetCommandInvocation there: InvocationDoesNotExist)."""
-    other = _launch(local_aws, route, subnets["public"], None)
+    other = _launch(local_aws, route, vpc["public"], None)
     try:
         ssm = local_aws.client("ssm")
         sent = ssm.send_command(InstanceIds=[managed], DocumentName="AWS-RunShellScript",
@@ -99,7 +86,7 @@ def test_commands_run_as_root_in_the_instance_and_report_their_exit_code(local_a
     assert (ok["Status"], ok["StatusDetails"], ok["ResponseCode"]) == ("Success", "Success", 0)
     assert len(ok["StandardOutputContent"].split()) == 3, ok["StandardOutputContent"]
     user, hostname, directory = ok["StandardOutputContent"].split()
-    assert (user, directory) == ("root", "/tmp") and hostname.startswith("ip-10-65-1-")
+    assert (user, directory) == ("root", "/tmp") and hostname.startswith("ip-10-64-1-")
     failed = _run(local_aws, managed, "echo to-stderr >&2", "exit 3")
     assert (failed["Status"], failed["ResponseCode"]) == ("Failed", 3)
     assert failed["StandardErrorContent"] == "to-stderr\n" and failed["StandardOutputContent"] == ""
@@ -117,10 +104,10 @@ def test_execution_timeout_stops_the_command(local_aws, managed):
 
 @pytest.mark.parametrize("case", ["no instance profile", "a role without the agent's permissions",
                                   "no way to the endpoints"])
-def test_an_instance_that_is_no_managed_node_is_refused(local_aws, route, subnets, case):
+def test_an_instance_that_is_no_managed_node_is_refused(local_aws, route, vpc, case):
     profile = None if case == "no instance profile" else _profile(
         local_aws, None if case == "a role without the agent's permissions" else AGENT_POLICY)
-    subnet = subnets["private"] if case == "no way to the endpoints" else subnets["public"]
+    subnet = vpc["private"] if case == "no way to the endpoints" else vpc["public"]
     instance = _launch(local_aws, route, subnet, profile)
     try:
         with pytest.raises(ClientError) as refused:

@@ -14,14 +14,10 @@ from botocore.exceptions import ClientError
 
 from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW
 from suite.controls.passwords import Declared, describe, password_findings
-from suite.workshop import short, stages_text
+from suite.workshop import error_code, short, stages_text
 
 BOOKINFO_HEADERS = ["BookId", "BookTitle", "BookAuthor"]
 EXPECTED_BOOKINFO = f"the bookinfo table has its one row {BOOKINFO_ROW}"
-
-
-def error_code(error: ClientError) -> str:
-    return error.response["Error"]["Code"]
 
 
 def read_bookinfo_as_evidence(workshop, credentials, evidence, how: str) -> list[tuple]:

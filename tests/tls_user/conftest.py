@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from tenacity import RetryError, retry, retry_if_result, stop_after_delay, wait_fixed
 
 from suite.attendee.database import DBCredentials, connect, verified_tls
 from suite.attendee.demouser import create_demouser, lab_sql
@@ -15,9 +13,6 @@ from suite.credentials import Credentials
 from suite.fixtures import workshop_dir
 from suite.redaction import REGISTRY
 from suite.workshop import Workshop, read_secret_document
-
-T = TypeVar("T")
-
 
 @dataclass
 class LabC:
@@ -55,27 +50,6 @@ class LabC:
 
     def connect(self, credentials: DBCredentials, tls: bool = True) -> Any:
         return connect(credentials, self.workshop.aws.bastion, tls=verified_tls(self.ca_bundle) if tls else False)
-
-    def until_denied(self, call: Callable[[], T]) -> ClientError | None:
-        """`call` repeated while it still succeeds (IAM takes time to apply a removed grant in AWS):
-        the denial, or None if it never came within the IAM propagation time."""
-        timing = self.workshop.aws.timing
-
-        @retry(stop=stop_after_delay(timing.iam_propagation), wait=wait_fixed(self.workshop.poll_interval),
-               retry=retry_if_result(lambda denial: denial is None))
-        def attempt() -> ClientError | None:
-            try:
-                call()
-            except ClientError as error:
-                if error.response["Error"]["Code"] in ("AccessDeniedException", "AccessDenied"):
-                    return error
-                raise
-            return None
-
-        try:
-            return attempt()
-        except RetryError:
-            return None
 
 
 @pytest.fixture(scope="session")

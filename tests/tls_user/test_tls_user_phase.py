@@ -15,11 +15,7 @@ from botocore.exceptions import ClientError
 
 from suite.attendee.database import ACCESS_DENIED
 from suite.attendee.demouser import DATABASE_ACCESS_DENIED, LAB_ROWS, TABLE_ACCESS_DENIED, run_lab_test, tls_in_use
-from suite.workshop import short, stages_text
-
-
-def error_code(error: ClientError) -> str:
-    return error.response["Error"]["Code"]
+from suite.workshop import error_code, short, stages_text
 
 
 def lab_test_as_evidence(lab_c, credentials, evidence, how: str) -> tuple[list[tuple], str]:
@@ -82,7 +78,7 @@ def test_detached_policy_denies_the_read_and_reattached_allows(lab_c, evidence):
     reader = lab_c.workshop.secrets_manager(lab_c.role_credentials())
     iam.detach_role_policy(RoleName=role, PolicyArn=lab_c.policy_arn)
     try:
-        denial = lab_c.until_denied(lambda: reader.get_secret_value(SecretId=lab_c.secret_arn))
+        denial = lab_c.workshop.once_iam_denies(lambda: reader.get_secret_value(SecretId=lab_c.secret_arn))
     finally:
         iam.attach_role_policy(RoleName=role, PolicyArn=lab_c.policy_arn)
     message = denial.response["Error"]["Message"] if denial is not None else ""
