@@ -67,8 +67,7 @@ def attach(name: str, account_id: str, region: str, interface: Interface, addres
            pid: int, etc: Path) -> Host:
     """Wire a sandbox's namespace (`pid` is in it; `etc` is its /etc) as the host `name`'s."""
     ec2 = ec2_backends[account_id][region]
-    services = service_hosts.plan(region, lambda service: network_paths.unreachable(
-        ec2, interface.subnet_id, list(interface.group_ids), interface.public_ip, service))
+    services = service_hosts.plan(region, lambda service: network_paths.host_reaches_service(ec2, interface, service))
     with open(etc / "hosts", "a") as hosts:
         hosts.write("".join(f"{line}\n" for line in services.lines))
     _say(name, services.refused)

@@ -147,6 +147,11 @@ def internet_reaches_host(ec2: Any, target: Interface, port: int) -> str | None:
     return None
 
 
+def host_reaches_service(ec2: Any, source: Interface, service: str) -> str | None:
+    """Why a host cannot reach an AWS service's endpoint (e.g. "secretsmanager"), or None."""
+    return unreachable(ec2, source.subnet_id, list(source.group_ids), source.public_ip, service)
+
+
 def host_reaches_internet(ec2: Any, source: Interface) -> bool:
     """Through its subnet's internet gateway route with a public IP, or a NAT gateway route."""
     route = _default_route(_route_table(ec2, ec2.get_subnet(source.subnet_id)))

@@ -138,12 +138,13 @@ _original_start = InstanceBackend.start_instances
 _original_terminate = InstanceBackend.terminate_instances
 
 
-_CFN_INSTANCE = threading.local()  # the SecurityGroupIds of the instance CloudFormation is creating
+_CFN_INSTANCE = threading.local()  # what CloudFormation says of the instance it is creating (groups, public IP)
+_NOT_FROM_CLOUDFORMATION = object()
 
 
 def _gets_public_ip(instance: Instance) -> bool:
-    from_cfn = getattr(_CFN_INSTANCE, "public_ip", "unset")
-    if from_cfn == "unset":  # RunInstances: moto decides as AWS does
+    from_cfn = getattr(_CFN_INSTANCE, "public_ip", _NOT_FROM_CLOUDFORMATION)
+    if from_cfn is _NOT_FROM_CLOUDFORMATION:  # RunInstances: moto decides as AWS does
         return instance.nics[0].public_ip is not None
     if from_cfn is not None:
         return str(from_cfn).lower() == "true"
@@ -280,7 +281,7 @@ def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_j
         return _original_instance_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     finally:
         _CFN_INSTANCE.group_ids = None
-        _CFN_INSTANCE.public_ip = "unset"
+        _CFN_INSTANCE.public_ip = _NOT_FROM_CLOUDFORMATION
 
 
 def stop_all() -> None:

@@ -171,12 +171,9 @@ class TaskRuntime:
 
     def _network_problem(self, service: str) -> str | None:
         """Why the task's ENI cannot reach `service` (localaws/network_paths.py), or None."""
-        config = (getattr(self.task, "network_configuration", None) or {}).get("awsvpcConfiguration") or {}
-        if not config.get("subnets"):
+        if self.interface is None:
             return None
-        ec2 = ec2_backends[self.account_id][self.region]
-        return network_paths.unreachable(ec2, config["subnets"][0], config.get("securityGroups") or [],
-                                         config.get("assignPublicIp") == "ENABLED", service)
+        return network_paths.host_reaches_service(ec2_backends[self.account_id][self.region], self.interface, service)
 
     def _check_network(self) -> None:
         """AWS's agent reaches Secrets Manager (when the task has secrets), then ECR: a task without a

@@ -56,7 +56,7 @@ def why_unmanaged(instance: Any) -> str | None:
     host = ec2_hosts.host_of(instance.id)
     if host is None or not host.sandbox.running:
         return "it is not running an agent (no running host)"
-    ec2 = ec2_backends[instance.ec2_backend.account_id][instance.ec2_backend.region_name]
+    ec2 = instance.ec2_backend
     association = ec2.iam_instance_profile_associations.get(instance.id)
     profile = getattr(association, "iam_instance_profile", None)
     if profile is None:
@@ -69,8 +69,7 @@ def why_unmanaged(instance: Any) -> str | None:
     if host.interface is None:
         return None
     for service in AGENT_SERVICES:
-        why = network_paths.unreachable(ec2, host.interface.subnet_id, list(host.interface.group_ids),
-                                        host.interface.public_ip, service)
+        why = network_paths.host_reaches_service(ec2, host.interface, service)
         if why:
             return f"its agent cannot reach {service}: {why}"
     return None

@@ -59,8 +59,11 @@ def verified_tls(ca_bundle: str) -> ssl.SSLContext:
 def connect(credentials: DBCredentials, route: Route, timeout: int = 10,
             tls: ssl.SSLContext | bool | None = None) -> Iterator[pymysql.connections.Connection]:
     """tls: a context (TLS required, verified as it says), False (plain only), None (the driver's way)."""
-    options: dict[str, Any] = {"ssl": tls} if isinstance(tls, ssl.SSLContext) else {"ssl_disabled": True} \
-        if tls is False else {}
+    options: dict[str, Any] = {}
+    if isinstance(tls, ssl.SSLContext):
+        options["ssl"] = tls
+    elif tls is False:
+        options["ssl_disabled"] = True
     connection = pymysql.connect(
         host=credentials.host, port=credentials.port, user=credentials.username, password=credentials.password,
         database=credentials.dbname, connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,

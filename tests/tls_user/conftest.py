@@ -14,6 +14,7 @@ from suite.fixtures import workshop_dir
 from suite.redaction import REGISTRY
 from suite.workshop import Workshop, read_secret_document
 
+
 @dataclass
 class LabC:
     """demouser's side of the workshop: its secret (as a Workshop view, so that the rotation steps
