@@ -1,8 +1,11 @@
-"""Build the rotation function's deployment package: its code plus its dependencies."""
+"""Build what the deploy stages: the rotation function's package (its code plus its dependencies),
+and the workshop's files for ec2-user's home on the bastion."""
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import io
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -26,4 +29,19 @@ def build_rotation_zip(source_dir: Path) -> bytes:
             root = _package_dir(name)
             for path in sorted(root.rglob("*.py")):
                 archive.write(path, str(Path(name) / path.relative_to(root)))
+    return buffer.getvalue()
+
+
+def build_bastion_files(docker_dir: Path) -> bytes:
+    """docker/ as a tar.gz for ec2-user's home: the Dockerfile and the scripts (executable), the same
+    bytes for the same files (no times, no owners: they become ec2-user's when unpacked)."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:
+        with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for path in sorted(p for p in docker_dir.iterdir() if p.is_file()):
+                data = path.read_bytes()
+                member = tarfile.TarInfo(path.name)
+                member.size = len(data)
+                member.mode = 0o755 if path.suffix == ".sh" else 0o644
+                archive.addfile(member, io.BytesIO(data))
     return buffer.getvalue()

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError, WaiterError
 
-from infra.packaging import build_rotation_zip
+from infra.packaging import build_bastion_files, build_rotation_zip
 
 log = logging.getLogger("workshop.deploy")
 
@@ -73,12 +73,12 @@ class WorkshopStack:
         return hashlib.sha256(self.template_path.read_bytes()).hexdigest()
 
     def deploy(self) -> dict[str, str]:
-        code_key = self._stage_rotation_code()
+        code_key, files_key = self._stage_artifacts()
         cfn = self.client("cloudformation")
         cfn.create_stack(
             StackName=self.settings.stack_name,
             TemplateBody=self.template_path.read_text(),
-            Parameters=self._parameters(code_key),
+            Parameters=self._parameters(code_key, files_key),
             Capabilities=["CAPABILITY_IAM"],
             OnFailure="DO_NOTHING",  # keep the failure reasons readable; delete() cleans up
             Tags=self.settings.tags,
@@ -94,12 +94,13 @@ class WorkshopStack:
         self.outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
         return self.outputs
 
-    def _parameters(self, code_key: str) -> list[dict[str, str]]:
+    def _parameters(self, code_key: str, files_key: str) -> list[dict[str, str]]:
         values = {
             "NamePrefix": self.settings.name_prefix,
             "SecretName": self.settings.secret_name,
             "RotationCodeBucket": self.settings.artifact_bucket,
             "RotationCodeKey": code_key,
+            "BastionFilesKey": files_key,
             "BastionImageId": self._bastion_image_id(),
             "AdminCidr": self.settings.admin_cidr,
             "BastionPublicKey": self.settings.bastion_public_key,
@@ -119,7 +120,8 @@ class WorkshopStack:
                 raise DeployError(f"no Amazon Linux image found in {self.region}: is the region right?")
             return sorted(images, key=lambda image: image.get("CreationDate", ""))[-1]["ImageId"]
 
-    def _stage_rotation_code(self) -> str:
+    def _stage_artifacts(self) -> tuple[str, str]:
+        """The rotation function's zip and the bastion's files, in the deploy's bucket: their keys."""
         s3 = self.client("s3")
         bucket = self.settings.artifact_bucket
         create: dict[str, Any] = {"Bucket": bucket}
@@ -127,10 +129,14 @@ class WorkshopStack:
             create["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
         s3.create_bucket(**create)
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": self.settings.tags})
-        package = build_rotation_zip(self.workshop_dir / "infra" / "rotation")
-        key = f"rotation/rotation-{hashlib.sha256(package).hexdigest()[:16]}.zip"
-        s3.put_object(Bucket=bucket, Key=key, Body=package)
-        return key
+        keys = []
+        for prefix, package, suffix in (
+                ("rotation/rotation", build_rotation_zip(self.workshop_dir / "infra" / "rotation"), ".zip"),
+                ("bastion/smdemo-files", build_bastion_files(self.workshop_dir / "docker"), ".tar.gz")):
+            key = f"{prefix}-{hashlib.sha256(package).hexdigest()[:16]}{suffix}"  # a new key for new contents
+            s3.put_object(Bucket=bucket, Key=key, Body=package)
+            keys.append(key)
+        return keys[0], keys[1]
 
     def _failure_reasons(self, status: str = "FAILED", since: datetime | None = None) -> str:
         """The stack's events that ended in `status` (CREATE_FAILED ..., or only DELETE_FAILED),

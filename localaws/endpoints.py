@@ -32,7 +32,9 @@ class Endpoints:
         self.region = region
         self.backend_port = backend_port
         self.address = allocate(port=443)
-        issued = certificates.issue("endpoints", [f"*.{region}.amazonaws.com", "*.amazonaws.com"], [self.address])
+        # S3's virtual-hosted names (BUCKET.s3.amazonaws.com) are one label deeper than a wildcard reaches.
+        issued = certificates.issue("endpoints", [f"*.{region}.amazonaws.com", "*.amazonaws.com", "*.s3.amazonaws.com",
+                                                  f"*.s3.{region}.amazonaws.com"], [self.address])
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(issued.certificate, issued.key)
         self._listener = socket.create_server((self.address, 443), backlog=64)
@@ -42,6 +44,12 @@ class Endpoints:
     def names(self) -> list[str]:
         return [f"{service}.{self.region}.amazonaws.com" for service in SERVICES] + [
             f"{service}.amazonaws.com" for service in GLOBAL]
+
+    def bucket_names(self, buckets: list[str]) -> list[str]:
+        """The virtual-hosted names of these S3 buckets (how the AWS CLI addresses them): an /etc/hosts
+        has no wildcards, so each bucket's names are listed."""
+        return [name for bucket in buckets for name in (f"{bucket}.s3.amazonaws.com",
+                                                        f"{bucket}.s3.{self.region}.amazonaws.com")]
 
     def _accept(self) -> None:
         while not self._stopped.is_set():

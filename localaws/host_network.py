@@ -33,10 +33,13 @@ from typing import Any, Callable
 
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
+from moto.s3.models import s3_backends
+from moto.utilities.utils import get_partition
 
 from localaws import addresses, network_paths, service_hosts
 from localaws.namespace_forwards import HOLE, NamespaceForwards, Plan
 from localaws.network_paths import Interface
+from localaws.instance_metadata import ADDRESS as METADATA_ADDRESS
 from localaws.service_hosts import INSIDE_BLACK_HOLE, INSIDE_ENDPOINT
 
 log = logging.getLogger("localaws.network")
@@ -67,7 +70,8 @@ def attach(name: str, account_id: str, region: str, interface: Interface, addres
            pid: int, etc: Path) -> Host:
     """Wire a sandbox's namespace (`pid` is in it; `etc` is its /etc) as the host `name`'s."""
     ec2 = ec2_backends[account_id][region]
-    services = service_hosts.plan(region, lambda service: network_paths.host_reaches_service(ec2, interface, service))
+    services = service_hosts.plan(region, lambda service: network_paths.host_reaches_service(ec2, interface, service),
+                                  buckets=list(s3_backends[account_id][get_partition(region)].buckets))
     with open(etc / "hosts", "a") as hosts:
         hosts.write("".join(f"{line}\n" for line in services.lines))
     _say(name, services.refused)
@@ -195,8 +199,9 @@ def _apply(wiring: NamespaceForwards, plan: Plan, who: str) -> None:
     def failed(key: tuple[str, int], kind: str, error: OSError) -> None:  # the other flows are wired still
         log.warning("%s: could not wire %s:%s (%s): %s", who, key[0], key[1], kind, error)
 
-    # The endpoint's two addresses are wired once, at attach.
-    wiring.apply(plan, keep=lambda key: key[0] in (INSIDE_ENDPOINT, INSIDE_BLACK_HOLE), on_error=failed)
+    # The endpoint's two addresses are wired once, at attach; an instance's metadata service when it starts.
+    wiring.apply(plan, keep=lambda key: key[0] in (INSIDE_ENDPOINT, INSIDE_BLACK_HOLE, METADATA_ADDRESS),
+                 on_error=failed)
 
 
 def _say(who: str, refused: list[str]) -> None:

@@ -8,7 +8,7 @@ INSIDE_BLACK_HOLE, where its HTTPS connection times out, where not.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from localaws import endpoints
 from localaws.namespace_forwards import HOLE, Plan
@@ -29,13 +29,14 @@ class ServiceHosts:
                 (INSIDE_BLACK_HOLE, 443): (HOLE, None)}
 
 
-def plan(region: str, why_not: Callable[[str], str | None]) -> ServiceHosts:
-    """`why_not(service)` says why the sandbox cannot reach a service (e.g. "secretsmanager"), or None."""
+def plan(region: str, why_not: Callable[[str], str | None], buckets: Sequence[str] = ()) -> ServiceHosts:
+    """`why_not(service)` says why the sandbox cannot reach a service (e.g. "secretsmanager"), or None;
+    `buckets`: the S3 buckets whose virtual-hosted names it resolves too."""
     endpoint = endpoints.for_region(region)
     result = ServiceHosts(endpoint=(endpoint.address, 443))
     reasons: dict[str, list[str]] = {}
-    for name in endpoint.names():
-        why = why_not(name.split(".", 1)[0])
+    for name in endpoint.names() + endpoint.bucket_names(list(buckets)):
+        why = why_not("s3" if ".s3." in name else name.split(".", 1)[0])
         result.lines.append(f"{INSIDE_BLACK_HOLE if why else INSIDE_ENDPOINT}\t{name}")
         if why:
             reasons.setdefault(why, []).append(name)

@@ -16,6 +16,15 @@ declare -A needs=(
   [shellcheck]=shellcheck
   [chromium]=chromium
   [setpriv]=util-linux
+  [nsenter]=util-linux
+  [ip]=iproute2
+  [curl]=curl
+)
+# Files the local AWS's EC2 instances use as their own (Debian's AWS CLI, not another one on PATH).
+declare -A files=(
+  [/usr/bin/aws]=awscli
+  [/usr/lib/python3/dist-packages/certifi]=python3-certifi
+  [/usr/bin/sudo]=sudo
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
@@ -23,6 +32,9 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin
 missing=()
 for tool in "${!needs[@]}"; do
   have "${tool}" || missing+=("${needs[${tool}]}")
+done
+for file in "${!files[@]}"; do
+  [ -e "${file}" ] || missing+=("${files[${file}]}")
 done
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # The report's browser test screenshots text: chromium only recommends a font.

@@ -17,6 +17,7 @@ import pytest
 from infra.stack import DeployError, StackSettings, WorkshopStack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
+from suite.attendee.session_manager import AttendeeShell, BastionNotReady, write_oldway_cnf
 from suite.report.phases import PHASES, phase_of
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
@@ -124,7 +125,9 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
                                   current.username, current.password, outputs.get("DBName"))
         with connect(hardcoded, aws.bastion) as connection:
             seed_bookinfo(connection)
-        yield Workshop(aws=aws, stack=stack, hardcoded=hardcoded, rotation_timeout=timeout)
+        workshop = Workshop(aws=aws, stack=stack, hardcoded=hardcoded, rotation_timeout=timeout)
+        workshop.hardcoded_version = workshop.current_version()
+        yield workshop
     finally:
         if aws.can_keep_stack and request.config.getoption("--keep-stack"):
             log.warning("--keep-stack: stack %s left in %s", settings.stack_name, aws.region)
@@ -132,6 +135,25 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
             log.warning("stack %s not deleted: %s", settings.stack_name, aws.gone())  # it went with its AWS
         else:
             verify_teardown(request, aws, stack)
+
+
+@pytest.fixture(scope="session")
+def attendee_shell(workshop: Workshop) -> AttendeeShell:
+    """ec2-user's shell on the bastion through Session Manager, once the bastion has booted, with
+    ~/oldway.cnf written down as the guide's first step has it (the credentials before any rotation)."""
+    shell = AttendeeShell(workshop.aws.client("ssm"), workshop.outputs["BastionInstanceId"])
+    try:
+        shell.wait_until_ready(workshop.aws.timing.bastion_ready_timeout, workshop.aws.timing.poll_interval)
+        not_ready = None
+    except BastionNotReady as error:
+        not_ready = str(error)
+    if not_ready:  # outside the handler: the report shows the reason, not a chain of tracebacks
+        pytest.fail(f"the bastion is not what the guide needs: {not_ready}", pytrace=False)
+    written = shell.run(write_oldway_cnf(workshop.secret_arn, workshop.hardcoded_version))
+    if written.exit_status != 0:
+        pytest.fail(f"could not write ~/oldway.cnf on the bastion from the secret's first version "
+                    f"(exit {written.exit_status}): {written.stderr[-500:]}", pytrace=False)
+    return shell
 
 
 def verify_teardown(request: pytest.FixtureRequest, aws: AwsTarget, stack: WorkshopStack) -> None:

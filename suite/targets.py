@@ -24,6 +24,7 @@ from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConne
 
 from infra.stack import run_tags
 from localaws.addresses import AddressUnavailable, require_port
+from localaws.instance_software import require_system_files
 from localaws.sandbox import SandboxError, require_root
 from localaws.service import LocalAWS, LocalAWSError
 from localaws.system_tools import MissingSystemTool, require_tool
@@ -57,6 +58,7 @@ class Timing:
     lookup_interval: float  # LookupEvents: 2 requests a second per account and region
     rotation_poll: float  # between staging-label polls while a rotation runs
     policy_rotations: int  # rotations whose passwords the password-policy check reads
+    bastion_ready_timeout: float = 60  # the SSM Agent registered, cloud-init done (dnf installs, files)
 
     def waiter(self, timeout: float) -> dict[str, int]:
         """WaiterConfig that polls every `waiter_delay` seconds for `timeout` seconds in all."""
@@ -65,15 +67,18 @@ class Timing:
 
 OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=60, task_timeout=60, database_timeout=60,
                         rotation_timeout=60, rotation_settle=5, iam_propagation=5, new_role_settle=0, host_keys_timeout=30, events_timeout=10,
-                        events_interval=0.5, lookup_interval=0, rotation_poll=0.05, policy_rotations=20)
+                        events_interval=0.5, lookup_interval=0, rotation_poll=0.05, policy_rotations=20,
+                        bastion_ready_timeout=20)
 # The live code path aimed at an AWS-compatible endpoint (AWS_ENDPOINT_URL): no AWS
 # propagation delays to wait out, so it polls as offline does, with more room.
 ENDPOINT_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=600, task_timeout=300, database_timeout=300,
                          rotation_timeout=120, rotation_settle=10, iam_propagation=10, new_role_settle=0, host_keys_timeout=120,
-                         events_timeout=60, events_interval=1, lookup_interval=0.5, rotation_poll=0.2, policy_rotations=20)
+                         events_timeout=60, events_interval=1, lookup_interval=0.5, rotation_poll=0.2, policy_rotations=20,
+                         bastion_ready_timeout=180)
 LIVE_TIMING = Timing(poll_interval=10, waiter_delay=15, stack_timeout=2400, task_timeout=600, database_timeout=1800,
                      rotation_timeout=600, rotation_settle=60, iam_propagation=60, new_role_settle=15, host_keys_timeout=600, events_timeout=15 * 60,
-                     events_interval=30, lookup_interval=0.5, rotation_poll=5, policy_rotations=5)
+                     events_interval=30, lookup_interval=0.5, rotation_poll=5, policy_rotations=5,
+                     bastion_ready_timeout=900)
 
 
 @dataclass
@@ -126,7 +131,8 @@ def new_run_id() -> str:
 
 # The local AWS's data plane: RDS instances, the bastion and task sshd, the task sandbox.
 OFFLINE_TOOLS = ((["mariadbd", "mysqld"], "mariadb-server"), (["sshd"], "openssh-server"), (["bwrap"], "bubblewrap"),
-                 (["setpriv"], "util-linux"))  # setpriv ties every process of the run to it
+                 (["setpriv"], "util-linux"),  # setpriv ties every process of the run to it
+                 (["nsenter"], "util-linux"), (["ip"], "iproute2"))  # into an instance: Run Command, its metadata
 
 
 def offline_preflight(state_parent: Path) -> None:
@@ -134,6 +140,7 @@ def offline_preflight(state_parent: Path) -> None:
     try:
         for candidates, package in OFFLINE_TOOLS:
             require_tool(candidates, package)
+        require_system_files()
         require_root()
         require_port()
     except (MissingSystemTool, SandboxError, AddressUnavailable) as missing:

@@ -67,6 +67,7 @@ class Workshop:
     stack: WorkshopStack
     hardcoded: DBCredentials  # what mysql.oldway.sh has: captured before any rotation
     rotation_timeout: float
+    hardcoded_version: str | None = None  # the secret's version that held them (AWSCURRENT at deploy)
     # The secret the secret and rotation steps act on; dataclasses.replace(workshop,
     # secret_output="DemoUserSecretArn") is the same workshop seen through lab C's secret.
     secret_output: str = "SecretArn"

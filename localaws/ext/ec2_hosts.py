@@ -1,6 +1,10 @@
-"""EC2 instances launched with a key pair are real SSH hosts; key pairs deploy from CloudFormation.
+"""EC2 instances are real Amazon Linux hosts; key pairs deploy from CloudFormation.
 
-AWS: an Amazon Linux instance launched with a key pair accepts SSH on port 22 of its public
+AWS: an Amazon Linux instance runs its user data once at first boot (localaws/instance_boot.py),
+answers its instance metadata at 169.254.169.254 (localaws/instance_metadata.py: its role's keys
+for the AWS CLI), has AL2023's software and what `dnf install` adds (localaws/instance_software.py),
+trusts the AWS endpoints' certificates, and lets ec2-user use sudo without a password.
+Launched with a key pair, it accepts SSH on port 22 of its public
 IP as `ec2-user` with that key (password login is off), allows TCP forwarding (the bastion
 pattern: a direct-tcpip channel to a private address), and cloud-init prints the host's SSH
 public keys to the console output between `-----BEGIN SSH HOST KEY KEYS-----` and
@@ -14,7 +18,7 @@ moto 5.2.5 runs nothing, returns a fixed console text, skips AWS::EC2::KeyPair, 
 instance's SecurityGroups (names), so a VPC instance ends up in no group at all, and gives an
 instance made by CloudFormation no public IP whatever its subnet says.
 
-Here the host is an sshd in a bubblewrap sandbox (localaws.sandbox) on a loopback address
+Here the host is a bubblewrap sandbox running sshd (localaws.sandbox) on a loopback address
 of its own, which becomes the instance's public IP (when AWS would give it one: its subnet maps
 public IPs on launch, or the launch asked for one). The sandbox has a network namespace of its
 own, wired to what its subnet and security groups allow (localaws/host_network.py): an instance
@@ -24,6 +28,8 @@ forwarding reaches only the tasks and databases its group may reach.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -37,9 +43,11 @@ from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
 from moto.ec2.utils import Base64EncodedString
 
-from localaws import addresses, host_network
+from localaws import addresses, certificates, host_network, instance_boot, instance_metadata, instance_software
+from localaws.instance_metadata import InstanceMetadata
 from localaws.network_paths import Interface
 from localaws.sandbox import Sandbox
+from localaws.system_tools import require_tool
 
 HOST_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ec2-hosts"
 SSHD_SETTINGS = """\
@@ -53,18 +61,22 @@ UsePAM no
 SETUP = """set -eu
 useradd --create-home --shell /bin/bash ec2-user
 usermod -p "*" ec2-user  # key login only: no password, but not a locked account
+echo 'ec2-user ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/90-cloud-init-users
+chmod 0440 /etc/sudoers.d/90-cloud-init-users
 install -d -m 0700 -o ec2-user -g ec2-user /home/ec2-user/.ssh
-printf '%s\\n' "$AUTHORIZED_KEY" > /home/ec2-user/.ssh/authorized_keys
-chown ec2-user:ec2-user /home/ec2-user/.ssh/authorized_keys
-chmod 0600 /home/ec2-user/.ssh/authorized_keys
+if [ -n "$AUTHORIZED_KEY" ]; then
+  printf '%s\\n' "$AUTHORIZED_KEY" > /home/ec2-user/.ssh/authorized_keys
+  chown ec2-user:ec2-user /home/ec2-user/.ssh/authorized_keys
+  chmod 0600 /home/ec2-user/.ssh/authorized_keys
+fi
 ssh-keygen -A >/dev/null
 """
-_HOSTS: dict[str, "SSHHost"] = {}
+_HOSTS: dict[str, "InstanceHost"] = {}
 _LOCK = threading.Lock()
 
 
-class SSHHost:
-    def __init__(self, instance: Instance, public_key: str, public_ip: bool):
+class InstanceHost:
+    def __init__(self, instance: Instance, public_key: str | None, public_ip: bool):
         self.instance = instance
         self.public_key = public_key
         self.public_ip = public_ip
@@ -72,7 +84,11 @@ class SSHHost:
         self.interface = _interface(instance, public_ip)
         self.sandbox = Sandbox(HOST_ROOT / instance.id, hostname=f"ip-{instance.private_ip.replace('.', '-')}",
                                own_network=self.interface is not None)
+        self.metadata = InstanceMetadata(instance, lambda: _role_arn(instance))
+        self.software: list[tuple[str, str]] = []
         self.prepared = False
+        self.booted = threading.Event()
+        self.boot_output = ""
 
     def start(self) -> None:
         if not self.prepared:
@@ -80,14 +96,20 @@ class SSHHost:
             settings = self.sandbox.root / "etc/ssh/sshd_config.d"
             settings.mkdir(exist_ok=True)
             (settings / "00-instance.conf").write_text(f"ListenAddress {self.address}\n{SSHD_SETTINGS}")
-            done = self.sandbox.run(["/bin/sh", "-c", SETUP], {"AUTHORIZED_KEY": self.public_key})
+            # AWS's endpoints present certificates the AMI's trust store accepts: the local AWS's CA is in it.
+            with open(self.sandbox.root / "etc/ssl/certs/ca-certificates.crt", "a") as trust:
+                trust.write("\n" + certificates.bundle().read_text())
+            with open(self.sandbox.root / "etc/hosts", "a") as hosts:  # the VPC's DNS resolves its own name
+                hosts.write(f"{self.address}\t{self.sandbox.hostname}\n")
+            self.software = instance_software.prepare(self.sandbox.root.with_suffix(".software"))
+            done = self.sandbox.run(["/bin/sh", "-c", SETUP], {"AUTHORIZED_KEY": self.public_key or ""})
             if done.returncode != 0:
-                raise RuntimeError(f"instance {self.instance.id}: SSH host set-up failed: {done.stdout.decode()[-500:]}")
+                raise RuntimeError(f"instance {self.instance.id}: host set-up failed: {done.stdout.decode()[-500:]}")
             self.prepared = True
         if not self.sandbox.running:
             log = open(self.sandbox.root.with_suffix(".log"), "ab")  # noqa: SIM115 - the sandbox's stdout
             self.sandbox.start(["/bin/sh", "-c", "install -d -m 0755 /run/sshd && exec /usr/sbin/sshd -D -e"],
-                               {}, log)
+                               {}, log, extra_binds=self.software)
             log.close()
             if self.interface is None:  # EC2-Classic (no subnet): not in the network model
                 host_network.wait_serving(self.address, 22)
@@ -95,7 +117,26 @@ class SSHHost:
             host = host_network.attach(f"instance {self.instance.id}", self.instance.ec2_backend.account_id,
                                        self.instance.ec2_backend.region_name, self.interface, self.address, (22,),
                                        self.sandbox.namespace_pid, self.sandbox.root / "etc")
+            self._serve_metadata(host)
             host_network.wait_serving(host, 22)
+            if not self.booted.is_set():
+                threading.Thread(target=self._first_boot, name=f"boot-{self.instance.id}", daemon=True).start()
+
+    def _serve_metadata(self, host: host_network.Host) -> None:
+        """169.254.169.254:80 inside the instance: its metadata service."""
+        pid = str(self.sandbox.namespace_pid)
+        subprocess.run([require_tool(["nsenter"], "util-linux"), "--target", pid, "--net", "--",
+                        require_tool(["ip"], "iproute2"), "address", "add", f"{instance_metadata.ADDRESS}/32",
+                        "dev", "lo"], check=True, capture_output=True)
+        host.wiring.forward(instance_metadata.ADDRESS, 80, self.metadata.address, kind="instance metadata")
+
+    def _first_boot(self) -> None:
+        try:
+            pid = self.sandbox.namespace_pid
+            if pid is not None:
+                self.boot_output = instance_boot.first_boot(pid, self.instance.user_data)
+        finally:
+            self.booted.set()
 
     def host_keys(self) -> list[str]:
         keys = sorted((self.sandbox.root / "etc/ssh").glob("ssh_host_*_key.pub"))
@@ -107,7 +148,17 @@ class SSHHost:
 
     def remove(self) -> None:
         host_network.detach(f"instance {self.instance.id}")
+        self.metadata.close()
         self.sandbox.remove()
+        shutil.rmtree(self.sandbox.root.with_suffix(".software"), ignore_errors=True)
+
+
+def _role_arn(instance: Instance) -> str | None:
+    """The role of the instance's profile now (an association can change while it runs)."""
+    association = instance.ec2_backend.iam_instance_profile_associations.get(instance.id)
+    profile = getattr(association, "iam_instance_profile", None)
+    roles = getattr(profile, "roles", None) or []
+    return roles[0].arn if roles else None
 
 
 def _interface(instance: Instance, public_ip: bool) -> Interface | None:
@@ -127,7 +178,7 @@ def _public_key(instance: Instance) -> str | None:
     return material.decode() if isinstance(material, bytes) else material
 
 
-def host_of(instance_id: str) -> SSHHost | None:
+def host_of(instance_id: str) -> InstanceHost | None:
     with _LOCK:
         return _HOSTS.get(instance_id)
 
@@ -157,11 +208,8 @@ def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:
         kwargs["security_group_ids"] = list(group_ids)
     reservation = _original_run(self, *args, **kwargs)
     for instance in reservation.instances:
-        public_key = _public_key(instance)
-        if public_key is None:
-            continue
         public_ip = _gets_public_ip(instance)
-        host = SSHHost(instance, public_key, public_ip)
+        host = InstanceHost(instance, _public_key(instance), public_ip)
         host.start()
         # Where clients reach its sshd; with no public IP the instance has only its private one.
         instance.nics[0].public_ip = host.address if public_ip else None
@@ -170,7 +218,7 @@ def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:
     return reservation
 
 
-def _on_hosts(instance_ids: list[str], action: Callable[[SSHHost], None]) -> None:
+def _on_hosts(instance_ids: list[str], action: Callable[[InstanceHost], None]) -> None:
     for instance_id in instance_ids:
         if (host := host_of(instance_id)) is not None:
             action(host)
@@ -178,13 +226,13 @@ def _on_hosts(instance_ids: list[str], action: Callable[[SSHHost], None]) -> Non
 
 def stop_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
     result = _original_stop(self, instance_ids)
-    _on_hosts(instance_ids, SSHHost.stop)
+    _on_hosts(instance_ids, InstanceHost.stop)
     return result
 
 
 def start_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
     result = _original_start(self, instance_ids)
-    _on_hosts(instance_ids, SSHHost.start)
+    _on_hosts(instance_ids, InstanceHost.start)
     return result
 
 
@@ -198,7 +246,7 @@ def terminate_instances(self: InstanceBackend, instance_ids: list[str]) -> Any:
     return result
 
 
-CONSOLE = """Cloud-init v. 22.2.2 running 'modules:final'
+CONSOLE = """{boot}Cloud-init v. 22.2.2 running 'modules:final'
 #############################################################
 -----BEGIN SSH HOST KEY FINGERPRINTS-----
 -----END SSH HOST KEY FINGERPRINTS-----
@@ -216,7 +264,7 @@ def get_console_output(self: General) -> ActionResult:
     host = host_of(instance.id)
     if host is None:
         return _original_console(self)
-    output = CONSOLE.format(keys="\n".join(host.host_keys()))
+    output = CONSOLE.format(boot=host.boot_output, keys="\n".join(host.host_keys()))
     return ActionResult({"InstanceId": instance.id, "Timestamp": utcnow(),
                          "Output": Base64EncodedString.from_raw_string(output)})
 

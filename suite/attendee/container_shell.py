@@ -24,6 +24,10 @@ class Exchange:
     stdout: str = field(repr=False)
     stderr: str = field(repr=False)
 
+    def shown(self) -> str:
+        """As a terminal shows it: the prompt and command, the output, the exit code."""
+        return f"$ {self.command}\n{self.stdout}{self.stderr}(exit {self.exit_status})"
+
 
 @dataclass(frozen=True)
 class RemoteFile:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from suite.report.guide_steps import STEPS, Step
+
 PHASES = {"RDS": "tests/rds/", "Fargate": "tests/fargate/", "TLS user": "tests/tls_user/", "Audit": "tests/audit/"}
 OTHER = "Project tests"  # unit, fidelity and self-tests: shown, never part of the verdict
 NOT_RUN = "not run"  # a phase without any check collected
@@ -16,6 +18,7 @@ UNFINISHED = "not finished"  # a check collected, but the run stopped before it
 OUTCOMES = ("passed", "failed", "error", "skipped", UNFINISHED)
 MODE_PARAM = "aws"  # the fixture whose param is the mode (suite/fixtures.py)
 MODES = ("offline", "live")  # the order they are shown in
+NO_MODE = "result"  # the column of a check that runs in no mode
 
 
 def mode_key(mode: str | None) -> tuple[int, str]:
@@ -42,6 +45,7 @@ class Check:
     mode: str | None
     outcome: str = UNFINISHED
     duration: float = 0.0
+    step: Step | None = None  # the guide's step it verifies (suite/report/guide_steps.py)
 
     @property
     def phase(self) -> str:
@@ -99,8 +103,8 @@ class Ledger:
     def __init__(self) -> None:
         self.checks: dict[str, Check] = {}
 
-    def collected(self, nodeid: str, mode: str | None) -> None:
-        self.checks.setdefault(nodeid, Check(nodeid, mode))
+    def collected(self, nodeid: str, mode: str | None, step: Step | None = None) -> None:
+        self.checks.setdefault(nodeid, Check(nodeid, mode, step=step))
 
     def collection_error(self, nodeid: str) -> None:
         self.checks[nodeid] = Check(nodeid, None, outcome="error")
@@ -125,15 +129,16 @@ class Ledger:
                 rows[(phase, None)] = PhaseRow(phase, None)
         return sorted(rows.values(), key=lambda row: (order.index(row.phase), mode_key(row.mode)))
 
-    def side_by_side(self) -> list[tuple[str, str, dict[str, str]]]:
-        """(phase, check, {mode: outcome}) for each check that ran in a mode, when more than one mode ran."""
-        if len(self.modes) < 2:
-            return []
-        paired: dict[str, dict[str, str]] = {}
+    def by_step(self) -> list[tuple[Step, dict[str, dict[str, str]]]]:
+        """Each guide step, in the guide's order, with its checks: {check without its mode: {mode: outcome}}.
+        A step no check verifies is listed when its phase has checks: the reader sees the gap."""
+        grouped: dict[Step, dict[str, dict[str, str]]] = {}
         for check in self.checks.values():
-            if check.mode:
-                paired.setdefault(check_name(check.nodeid, check.mode), {})[check.mode] = check.outcome
-        return [(phase_of(name), name, outcomes) for name, outcomes in paired.items()]
+            if check.step:
+                outcomes = grouped.setdefault(check.step, {}).setdefault(check_name(check.nodeid, check.mode), {})
+                outcomes[check.mode or NO_MODE] = check.outcome
+        phases = {step.phase for step in grouped}
+        return [(step, grouped.get(step, {})) for step in STEPS if step in grouped or step.phase in phases]
 
     def verdict(self, environment_problem: str | None = None, left_behind: str | None = None) -> Verdict:
         """READY / NOT READY from the phases. An environment problem comes first in the reason;

@@ -3,7 +3,10 @@
 On top of pytest-html's report: the verdict (READY / NOT READY, naming the phases that
 failed), a table of the phases (RDS, Fargate, Audit) by mode with their counts and time,
 the run's facts (suite/report/runfacts.py) as the environment table, each check's evidence
-(suite/report/evidence.py), and, when both modes ran, each check's two results side by side.
+(suite/report/evidence.py), and the guide's steps in order with each check's result in every mode
+(suite/report/guide_view.py); the results table says each check's guide step and opens in the
+guide's order. A check in a phase's folder must name its step (suite/report/guide_steps.py), or
+its module fails to collect.
 The verdict is also the terminal's last line and a JUnit testsuite property.
 """
 from __future__ import annotations
@@ -15,8 +18,9 @@ from typing import Any
 
 import pytest
 
+from suite.report import guide_steps, guide_view
 from suite.report import html as reporthtml
-from suite.report.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict
+from suite.report.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict, phase_of
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
 from suite.redaction import REGISTRY
 from suite.teardown import LEFT_BEHIND_KEY
@@ -43,10 +47,21 @@ class InstructorReport:
         self.html_data: Any = None  # pytest-html's ReportData, when an HTML report is written
 
     # --- what ran
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pycollect_makeitem(self, collector: pytest.Collector, name: str, obj: object) -> Any:
+        """A check of a phase names the guide step it verifies; any check's step is one the guide has."""
+        made = yield
+        for item in made if isinstance(made, list) else [made]:
+            if isinstance(item, pytest.Function):
+                if guide_steps.step_of(item) is None and phase_of(item.nodeid) in PHASES:
+                    raise guide_steps.unmarked(item)
+        return made
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
             callspec = getattr(item, "callspec", None)
-            self.ledger.collected(item.nodeid, callspec.params.get(MODE_PARAM) if callspec else None)
+            self.ledger.collected(item.nodeid, callspec.params.get(MODE_PARAM) if callspec else None,
+                                  guide_steps.step_of(item))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -100,6 +115,16 @@ class InstructorReport:
     def pytest_html_report_title(self, report: Any) -> None:
         self.html_data = report
         report.title = TITLE
+        report.set_data("initialSort", guide_view.COLUMN)  # the results read in the guide's order
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        guide_view.results_header(cells)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        check = self.ledger.checks.get(report.nodeid)
+        guide_view.results_row(cells, check.step if check else None, report.nodeid, report.when)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list, session: Any) -> None:
@@ -117,7 +142,7 @@ class InstructorReport:
             prefix.append(f'<h2>What went wrong inside the local AWS ({reporthtml.text(mode)})</h2>'
                           f'<pre class="local-aws-problems">{reporthtml.text(problems)}</pre>')
         prefix.append(self._phases_html())
-        summary.append(self._side_by_side_html())
+        prefix.append(guide_view.steps_table(self.ledger))  # before pytest-html's filters, which belong to its table
 
     def _verdict_html(self, own: dict[str, str]) -> str:
         assert self.verdict is not None
@@ -135,16 +160,6 @@ class InstructorReport:
         headers = ["Phase", "Mode", "Result", "Passed", "Failed", "Errors", "Skipped", "Not finished", "Time"]
         return "<h2>Phases</h2>" + reporthtml.table(headers, cells, "workshop-phases",
                                                      [f"status-{row.status.replace(' ', '-')}" for row in rows])
-
-    def _side_by_side_html(self) -> str:
-        paired = self.ledger.side_by_side()
-        if not paired:
-            return ""
-        modes = self.ledger.modes
-        rows = [[phase, name, *(outcomes.get(mode, "—") for mode in modes)] for phase, name, outcomes in paired]
-        differ = ["modes-differ" if len(set(row[2:])) > 1 else "" for row in rows]
-        return ("<h2>Each check in both modes</h2>"
-                + reporthtml.table(["Phase", "Check", *modes], rows, "workshop-modes", differ))
 
 
 def _row_name(row: PhaseRow) -> str:

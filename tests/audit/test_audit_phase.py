@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from suite.controls import deployed as controls
 from suite.controls import exposure
 from suite.cloudtrail import about_secret, await_delivered
@@ -31,6 +33,7 @@ def as_rows(events) -> list[list[str]]:
 
 
 # 1. GetSecretValue by the identity the RDS phase used
+@pytest.mark.guide_step("Audit 1")
 def test_operator_reads_are_recorded(audit, operator_arn, evidence):
     events = audit.events("GetSecretValue", lambda e: e.principal_arn == operator_arn and not e.error_code)
     evidence.table("GetSecretValue by the operator", EVENT_HEADERS, as_rows(events))
@@ -39,6 +42,7 @@ def test_operator_reads_are_recorded(audit, operator_arn, evidence):
 
 
 # 2. The task execution role read the secret when the task started
+@pytest.mark.guide_step("Audit 1")
 def test_execution_role_read_the_secret_when_the_task_started(audit, workshop, running_task, evidence):
     prefix = role_session_prefix(workshop, "TaskExecutionRoleArn")
     events = audit.events("GetSecretValue", lambda e: e.principal_arn.startswith(prefix) and not e.error_code)
@@ -49,6 +53,7 @@ def test_execution_role_read_the_secret_when_the_task_started(audit, workshop, r
 
 
 # 3. The rotation: the caller asked, the rotation function's role did the work
+@pytest.mark.guide_step("Audit 2")
 def test_rotation_is_recorded_with_its_principals(audit, workshop, operator_arn, first_rotation, evidence):
     function_role = role_session_prefix(workshop, "RotationFunctionRoleArn")
     asked = audit.events("RotateSecret", lambda e: e.principal_arn == operator_arn)
@@ -61,6 +66,7 @@ def test_rotation_is_recorded_with_its_principals(audit, workshop, operator_arn,
 
 
 # 4. The refused read, with the principal that was refused
+@pytest.mark.guide_step("Audit 1")
 def test_denied_read_is_recorded(audit, denied_read, evidence):
     assert denied_read.error_code == "AccessDeniedException", f"the read was {denied_read.error_code}"
     events = audit.events("GetSecretValue", lambda e: e.principal_arn == denied_read.principal_arn)
@@ -71,6 +77,7 @@ def test_denied_read_is_recorded(audit, denied_read, evidence):
 
 
 # 5. No event anywhere holds a secret value
+@pytest.mark.guide_step("Beyond the guide 4")
 def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, running_task, evidence):
     workshop.known_secret_values()  # every value the run has seen is registered
     scanned, leaking = 0, []
@@ -92,24 +99,28 @@ def control_as_evidence(evidence, control: str, findings: list[str]) -> None:
     evidence.expect(f"{control}: compliant", "; ".join(findings) or "compliant")
 
 
+@pytest.mark.guide_step("Beyond the guide 5")
 def test_secretsmanager_1_rotation_is_enabled_within_90_days(workshop, evidence):
     findings = controls.rotation_findings(workshop.secrets_manager(), workshop.secret_arn)
     control_as_evidence(evidence, "SecretsManager.1: automatic rotation enabled, at most every 90 days", findings)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 5")
 def test_secretsmanager_2_last_rotation_succeeded(workshop, first_rotation, evidence):
     findings = controls.last_rotation_findings(workshop.secrets_manager(), workshop.secret_arn, require_rotated=True)
     control_as_evidence(evidence, "SecretsManager.2: the last rotation succeeded", findings)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 5")
 def test_secretsmanager_4_rotated_within_90_days(workshop, evidence):
     findings = controls.periodic_rotation_findings(workshop.secrets_manager(), workshop.secret_arn)
     control_as_evidence(evidence, "SecretsManager.4: rotated (or created) within the last 90 days", findings)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 5")
 def test_ecs_8_no_secret_in_a_task_environment(workshop, task_definition, evidence):
     known = [workshop.secret_document()["password"]]
     ecs = workshop.aws.client("ecs")
@@ -119,12 +130,14 @@ def test_ecs_8_no_secret_in_a_task_environment(workshop, task_definition, eviden
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Audit 3")
 def test_cloudtrail_trail_is_logging(workshop, evidence):
     findings = controls.trail_logging_findings(workshop.aws.client("cloudtrail"), workshop.outputs["TrailName"])
     control_as_evidence(evidence, "CloudTrail: the workshop's trail is logging", findings)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 1")
 def test_iam_grants_name_the_secret_never_a_wildcard(workshop, evidence):
     findings = controls.secret_access_findings(workshop.aws.client("cloudformation"), workshop.aws.client("iam"),
                                                workshop.stack.settings.stack_name, workshop.secret_arn)
@@ -134,12 +147,14 @@ def test_iam_grants_name_the_secret_never_a_wildcard(workshop, evidence):
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 6")
 def test_rds_2_database_is_not_publicly_accessible(workshop, evidence):
     findings = exposure.rds_2_findings(workshop.aws.client("rds"), workshop.outputs["DBInstanceId"])
     control_as_evidence(evidence, "RDS.2: the DB instance prohibits public access", findings)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 6")
 def test_ec2_13_no_security_group_admits_the_internet_to_ssh(workshop, evidence):
     groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
     findings = exposure.open_port_findings(groups, [22])
@@ -147,6 +162,7 @@ def test_ec2_13_no_security_group_admits_the_internet_to_ssh(workshop, evidence)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 6")
 def test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports(workshop, evidence):
     groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
     ports = sorted({*exposure.HIGH_RISK_PORTS, int(workshop.outputs["DBEndpointPort"])})
@@ -156,6 +172,7 @@ def test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports(worksho
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Beyond the guide 6")
 def test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion_only(
         workshop, fargate_phase, running_task, evidence):
     ec2 = workshop.aws.client("ec2")
@@ -167,6 +184,7 @@ def test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Audit 3")
 def test_trail_records_secrets_manager_reads(workshop, evidence):
     cloudtrail = workshop.aws.client("cloudtrail")
     trail = workshop.outputs["TrailName"]
@@ -179,6 +197,7 @@ def test_trail_records_secrets_manager_reads(workshop, evidence):
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Audit 3")
 def test_trail_bucket_holds_the_get_secret_value_records(workshop, evidence):
     timing = workshop.aws.timing
     about = about_secret(workshop.secret_arn)
@@ -194,6 +213,7 @@ def secret_findings(where: str, texts) -> list[str]:
     return [f"{where}: {REGISTRY.mask(text)[:160]}" for text in texts if REGISTRY.mask(text) != text]
 
 
+@pytest.mark.guide_step("Beyond the guide 4")
 def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, running_task, evidence):
     versions = workshop.known_secret_values()
     logs = workshop.aws.client("logs")
@@ -211,6 +231,7 @@ def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, 
     assert not findings, "; ".join(findings[:5])
 
 
+@pytest.mark.guide_step("Beyond the guide 4")
 def test_no_secret_value_in_the_stack_parameters_outputs_or_events(workshop, evidence):
     versions = workshop.known_secret_values()
     cloudformation = workshop.aws.client("cloudformation")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from suite.attendee.database import BOOKINFO_ROW
 from suite.attendee.tasks import TaskDidNotStart, container_environment, container_secrets, describe_task
 from suite.image_layers import image_files, layer_findings
@@ -30,6 +32,7 @@ def show(exchange) -> str:
 
 
 # 1. "Create new revision": replace SECRETNAME with the secret's ARN
+@pytest.mark.guide_step("Fargate 2")
 def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task_definition, evidence):
     secrets = container_secrets(fargate_phase.ecs, task_definition)
     environment = container_environment(fargate_phase.ecs, task_definition)
@@ -46,6 +49,7 @@ def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task
 
 
 # 2. Run Task: PROVISIONING, PENDING, RUNNING
+@pytest.mark.guide_step("Fargate 3")
 def test_task_reaches_running(fargate_phase, running_task, evidence):
     task = describe_task(fargate_phase.ecs, fargate_phase.cluster, running_task.arn)
     evidence.table("the task", ["task", "lastStatus", "private IP"],
@@ -54,6 +58,7 @@ def test_task_reaches_running(fargate_phase, running_task, evidence):
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
 
 
+@pytest.mark.guide_step("Fargate 3")
 def test_task_without_secret_access_does_not_start(workshop, fargate_phase, workshop_image, evidence):
     role = fargate_phase.execution_role_like_the_stack(f"smdemo-no-secrets-{workshop.aws.run_id}",
                                                       keep_secret_access=False)
@@ -69,6 +74,7 @@ def test_task_without_secret_access_does_not_start(workshop, fargate_phase, work
 
 
 # 3. ssh into the container; env | grep TASKDEF_SECRET
+@pytest.mark.guide_step("Fargate 6")
 def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase, task_definition, evidence):
     secret = container_shell.env("TASKDEF_SECRET")
     profile = container_shell.file("/etc/profile.d/ecs.sh")
@@ -84,6 +90,7 @@ def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase
 
 
 # 4. ./mysql.newway.sh works; ./mysql.oldway.sh no longer does
+@pytest.mark.guide_step("Fargate 5")
 def test_newway_script_reads_bookinfo(container_shell, evidence):
     result = container_shell.run(SELECT_BOOKINFO)
     rows = [tuple(line.split("\t")) for line in result.stdout.splitlines() if line]
@@ -94,6 +101,7 @@ def test_newway_script_reads_bookinfo(container_shell, evidence):
     assert rows == [tuple(str(v) for v in BOOKINFO_ROW)]
 
 
+@pytest.mark.guide_step("Beyond the guide 3")
 def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rotation, evidence):
     write_oldway_cnf(container_shell, workshop.hardcoded)
     result = container_shell.run("./mysql.oldway.sh --batch -e 'select 1'")
@@ -105,6 +113,7 @@ def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rot
 
 
 # 5. A value full of shell metacharacters reaches the login shell intact (the original's bug #1)
+@pytest.mark.guide_step("Fargate 6")
 def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, workshop_image, evidence):
     value = {"username": "smadmin", "password": SHELL_METACHARACTERS}
     secret_string = json.dumps(value)
@@ -131,6 +140,7 @@ def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, wor
 
 
 # 6. ECS resolves secrets when a task starts
+@pytest.mark.guide_step("Beyond the guide 3")
 def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_phase, container_shell,
                                                             task_definition, evidence):
     before = container_shell.env("TASKDEF_SECRET")
@@ -180,6 +190,7 @@ rm -rf "${watch}"
 """
 
 
+@pytest.mark.guide_step("Fargate 5")
 def test_no_secret_in_the_container_process_list(workshop, container_shell, evidence):
     write_oldway_cnf(container_shell, workshop.hardcoded)
     workshop.secret_string()  # the current password is known to the registry
@@ -194,6 +205,7 @@ def test_no_secret_in_the_container_process_list(workshop, container_shell, evid
     assert not leaking, f"{len(leaking)} command lines hold a secret value: {[REGISTRY.mask(x) for x in leaking[:3]]}"
 
 
+@pytest.mark.guide_step("Fargate 1")
 def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container_shell, evidence):
     workshop.known_secret_values()  # every value the run has seen is registered
     ecr = workshop.aws.client("ecr")
@@ -208,6 +220,7 @@ def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.guide_step("Fargate 4")
 def test_each_task_has_its_own_host_keys(two_tasks_host_keys, evidence):
     (first, first_keys), (second, second_keys) = two_tasks_host_keys.items()
     shared = sorted(set(first_keys) & set(second_keys))

@@ -8,64 +8,24 @@ calls, and a network path to the ssm, ssmmessages and ec2messages endpoints).
 """
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import unique, wait_for
-
-AGENT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
-    "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-    "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:GetMessages",
-    "ec2messages:AcknowledgeMessage", "ec2messages:SendReply", "ec2messages:DeleteMessage"]}]}
-
-
-def _profile(local_aws, policy: dict | None) -> str:
-    iam = local_aws.client("iam")
-    name = unique("fid-ssm")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                                                      "Action": "sts:AssumeRole"}]}
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
-    if policy:
-        iam.put_role_policy(RoleName=name, PolicyName="agent", PolicyDocument=json.dumps(policy))
-    iam.create_instance_profile(InstanceProfileName=name)
-    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
-    return name
-
-
-def _launch(local_aws, route, subnet: str, profile: str | None) -> str:
-    ec2 = local_aws.client("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    extra = {"IamInstanceProfile": {"Name": profile}} if profile else {}
-    return ec2.run_instances(ImageId=image, InstanceType="t3.micro", KeyName=route[0], MinCount=1, MaxCount=1,
-                             SubnetId=subnet, **extra)["Instances"][0]["InstanceId"]
+from tests.fidelity.ssm_helpers import AGENT_POLICY, agent_profile, launch, run_command
 
 
 @pytest.fixture(scope="module")
 def managed(local_aws, route, vpc):
     """An instance with the agent's permissions in a public subnet: a managed node."""
-    instance = _launch(local_aws, route, vpc["public"], _profile(local_aws, AGENT_POLICY))
+    instance = launch(local_aws, route, vpc["public"], agent_profile(local_aws, AGENT_POLICY))
     yield instance
     local_aws.client("ec2").terminate_instances(InstanceIds=[instance])
-
-
-def _run(local_aws, instance: str, *commands: str, **parameters: list[str]) -> dict:
-    ssm = local_aws.client("ssm")
-    sent = ssm.send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript",
-                            Parameters={"commands": list(commands), **parameters})["Command"]
-    assert sent["Status"] == "Pending"
-
-    def finished() -> dict | None:
-        invocation = ssm.get_command_invocation(CommandId=sent["CommandId"], InstanceId=instance)
-        return invocation if invocation["Status"] not in ("Pending", "InProgress", "Delayed") else None
-    return wait_for(finished, timeout=30, what="the command to finish")
 
 
 def test_a_command_reaches_the_instances_named_and_no_other(local_aws, route, vpc, managed):
     """SendCommand InstanceIds: an invocation on each instance named, none on the account's others
     (GetCommandInvocation there: InvocationDoesNotExist)."""
-    other = _launch(local_aws, route, vpc["public"], None)
+    other = launch(local_aws, route, vpc["public"], None)
     try:
         ssm = local_aws.client("ssm")
         sent = ssm.send_command(InstanceIds=[managed], DocumentName="AWS-RunShellScript",
@@ -81,34 +41,34 @@ def test_a_command_reaches_the_instances_named_and_no_other(local_aws, route, vp
 def test_commands_run_as_root_in_the_instance_and_report_their_exit_code(local_aws, managed):
     """Exit code 0: Success; any other: Failed with that ResponseCode; stdout and stderr apart; the
     commands run as root, in the instance (its own hostname and files), in workingDirectory."""
-    ok = _run(local_aws, managed, "id -un", "hostname", "test -f /etc/ssh/sshd_config.d/00-instance.conf && pwd",
+    ok = run_command(local_aws, managed, "id -un", "hostname", "test -f /etc/ssh/sshd_config.d/00-instance.conf && pwd",
               workingDirectory=["/tmp"])
     assert (ok["Status"], ok["StatusDetails"], ok["ResponseCode"]) == ("Success", "Success", 0)
     assert len(ok["StandardOutputContent"].split()) == 3, ok["StandardOutputContent"]
     user, hostname, directory = ok["StandardOutputContent"].split()
     assert (user, directory) == ("root", "/tmp") and hostname.startswith("ip-10-64-1-")
-    failed = _run(local_aws, managed, "echo to-stderr >&2", "exit 3")
+    failed = run_command(local_aws, managed, "echo to-stderr >&2", "exit 3")
     assert (failed["Status"], failed["ResponseCode"]) == ("Failed", 3)
     assert failed["StandardErrorContent"] == "to-stderr\n" and failed["StandardOutputContent"] == ""
 
 
 def test_output_is_cut_at_24000_and_8000_characters(local_aws, managed):
-    done = _run(local_aws, managed, "head -c 30000 /dev/zero | tr '\\0' o", "head -c 9000 /dev/zero | tr '\\0' e >&2")
+    done = run_command(local_aws, managed, "head -c 30000 /dev/zero | tr '\\0' o", "head -c 9000 /dev/zero | tr '\\0' e >&2")
     assert len(done["StandardOutputContent"]) == 24_000 and len(done["StandardErrorContent"]) == 8_000
 
 
 def test_execution_timeout_stops_the_command(local_aws, managed):
-    done = _run(local_aws, managed, "sleep 30", executionTimeout=["1"])
+    done = run_command(local_aws, managed, "sleep 30", executionTimeout=["1"])
     assert (done["Status"], done["StatusDetails"]) == ("TimedOut", "ExecutionTimedOut")
 
 
 @pytest.mark.parametrize("case", ["no instance profile", "a role without the agent's permissions",
                                   "no way to the endpoints"])
 def test_an_instance_that_is_no_managed_node_is_refused(local_aws, route, vpc, case):
-    profile = None if case == "no instance profile" else _profile(
+    profile = None if case == "no instance profile" else agent_profile(
         local_aws, None if case == "a role without the agent's permissions" else AGENT_POLICY)
     subnet = vpc["private"] if case == "no way to the endpoints" else vpc["public"]
-    instance = _launch(local_aws, route, subnet, profile)
+    instance = launch(local_aws, route, subnet, profile)
     try:
         with pytest.raises(ClientError) as refused:
             local_aws.client("ssm").send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript",

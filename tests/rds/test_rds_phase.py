@@ -17,6 +17,9 @@ from suite.controls.passwords import Declared, describe, password_findings
 from suite.workshop import error_code, short, stages_text
 
 BOOKINFO_HEADERS = ["BookId", "BookTitle", "BookAuthor"]
+# What the guide's commands need in ec2-user's home on the bastion (docker/ of the workshop).
+BASTION_FILES = ("Dockerfile", "dockerbuild.sh", "dockertagandpush.sh", "mysql.oldway.sh", "mysql.newway.sh",
+                 "startprocesses.sh", "image-setup.sh")
 EXPECTED_BOOKINFO = f"the bookinfo table has its one row {BOOKINFO_ROW}"
 
 
@@ -45,7 +48,51 @@ def denied_as_evidence(evidence, expected: str, attempt) -> pytest.ExceptionInfo
     return denied
 
 
+def bookinfo_on_the_bastion(attendee_shell, evidence, command: str, how: str):
+    """The guide's command typed on the bastion (Session Manager, as ec2-user); its transcript and rows."""
+    result = attendee_shell.run(f"{command} --batch --skip-column-names -e 'use smdemo; select * from bookinfo;'")
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
+    rows = [tuple(line.split("\t")) for line in result.stdout.splitlines() if line.strip()]
+    evidence.expect(f"{how}: {EXPECTED_BOOKINFO}", f"exit {result.exit_status}, {len(rows)} row(s): {rows}")
+    return result, rows
+
+
+BOOKINFO_TEXT = tuple(str(value) for value in BOOKINFO_ROW)
+
+
+# 0. Session Manager on smdemo-host, `sudo su - ec2-user`: the guide's files and tools are there
+@pytest.mark.guide_step("RDS 0")
+def test_bastion_has_the_guides_files_and_tools(attendee_shell, evidence):
+    result = attendee_shell.run("stat -c '%U %a %n' " + " ".join(BASTION_FILES) + "\n"
+                                "for tool in mysql jq aws; do \"${tool}\" --version >/dev/null && echo \"/${tool} runs\"; done")
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
+    found = {line.split()[2]: line.split()[:2] for line in result.stdout.splitlines() if len(line.split()) == 3}
+    wrong = [f"{name}: {' '.join(found.get(name, ['missing']))}" for name in BASTION_FILES
+             if found.get(name, [None, None])[0] != "ec2-user"
+             or (name.endswith(".sh") and not int(found[name][1], 8) & 0o100)]
+    tools = [line[1:] for line in result.stdout.splitlines() if line.startswith("/")]
+    evidence.expect("ec2-user's home holds the Dockerfile and the scripts (its own, executable); mysql, jq and "
+                    "aws are installed", f"wrong: {wrong or 'nothing'}; {'; '.join(tools)}")
+    assert not wrong, f"the bastion's ec2-user home is not as the guide needs it: {wrong}"
+    assert result.exit_status == 0 and len(tools) == 3, (
+        f"a tool the guide uses is missing on the bastion: {result.stderr.strip() or tools}")
+
+
 # 1. mysql.oldway.sh
+@pytest.mark.guide_step("RDS 1")
+def test_oldway_script_on_the_bastion_reads_bookinfo_before_rotation(attendee_shell, evidence):
+    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, "./mysql.oldway.sh", "./mysql.oldway.sh")
+    assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
+
+
+@pytest.mark.guide_step("RDS 3")
+def test_newway_script_on_the_bastion_reads_bookinfo(workshop, attendee_shell, evidence):
+    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, f"./mysql.newway.sh {workshop.aws.secret_name}",
+                                           "./mysql.newway.sh with the secret's name")
+    assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
+
+
+@pytest.mark.guide_step("RDS 1")
 def test_hardcoded_credentials_read_bookinfo_before_rotation(workshop, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.hardcoded, evidence,
                                      "with mysql.oldway.sh's hard-coded password")
@@ -53,6 +100,7 @@ def test_hardcoded_credentials_read_bookinfo_before_rotation(workshop, evidence)
 
 
 # 2. mysql.newway.sh
+@pytest.mark.guide_step("RDS 3")
 def test_credentials_from_secret_read_bookinfo(workshop, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
                                      "with mysql.newway.sh's credentials from the secret")
@@ -60,6 +108,7 @@ def test_credentials_from_secret_read_bookinfo(workshop, evidence):
 
 
 # 3. "Rotate immediately", then wait for the rotation to complete
+@pytest.mark.guide_step("RDS 4")
 def test_rotation_completes(first_rotation, evidence):
     labels_as_evidence(evidence, "Staging labels", first_rotation.before, first_rotation.after, first_rotation.token)
     evidence.expect("\"Rotate secret immediately\" finishes: a new version holds AWSCURRENT",
@@ -70,6 +119,7 @@ def test_rotation_completes(first_rotation, evidence):
 
 
 # 4. Staging labels, as the seed's tables show them
+@pytest.mark.guide_step("RDS 4")
 def test_new_version_is_current_and_old_version_is_previous(first_rotation, evidence):
     old_current = first_rotation.version_with("AWSCURRENT", first_rotation.before)
     labels_as_evidence(evidence, "Staging labels", first_rotation.before, first_rotation.after, first_rotation.token)
@@ -85,6 +135,7 @@ def test_new_version_is_current_and_old_version_is_previous(first_rotation, evid
     assert holders == [first_rotation.token], f"AWSCURRENT is on {len(holders)} versions"
 
 
+@pytest.mark.guide_step("RDS 4")
 def test_no_version_is_left_pending(workshop, first_rotation, evidence):
     pending = workshop.pending_versions_once_settled()
     evidence.expect("no version holds AWSPENDING once the rotation has finished",
@@ -92,6 +143,7 @@ def test_no_version_is_left_pending(workshop, first_rotation, evidence):
     assert not pending, f"AWSPENDING is still attached after the rotation: {pending}"
 
 
+@pytest.mark.guide_step("RDS 4")
 def test_second_rotation_moves_previous_off_the_first_version(first_rotation, second_rotation, evidence):
     first_version = first_rotation.version_with("AWSCURRENT", first_rotation.before)
     labels_as_evidence(evidence, "Staging labels, second rotation", second_rotation.before, second_rotation.after,
@@ -108,6 +160,7 @@ def test_second_rotation_moves_previous_off_the_first_version(first_rotation, se
 
 
 # 5. mysql.oldway.sh after rotation
+@pytest.mark.guide_step("RDS 4")
 def test_hardcoded_credentials_fail_after_rotation(workshop, first_rotation, evidence):
     expected = f"mysql.oldway.sh's hard-coded password is refused after rotation: MySQL error {ACCESS_DENIED}"
     evidence.expect(expected, "not refused")
@@ -117,7 +170,26 @@ def test_hardcoded_credentials_fail_after_rotation(workshop, first_rotation, evi
     assert refused.value.args[0] == ACCESS_DENIED, f"expected MySQL error 1045, got {refused.value.args[0]}"
 
 
+@pytest.mark.guide_step("RDS 4")
+def test_oldway_script_on_the_bastion_is_refused_after_rotation(attendee_shell, first_rotation, evidence):
+    result = attendee_shell.run("./mysql.oldway.sh --batch -e 'select 1'")
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
+    evidence.expect(f"after rotation, ./mysql.oldway.sh is refused: ERROR {ACCESS_DENIED} (Access denied)",
+                    f"exit {result.exit_status}: {result.stderr.strip()[-200:] or result.stdout.strip()[-200:]}")
+    assert result.exit_status != 0 and f"ERROR {ACCESS_DENIED}" in result.stderr, (
+        f"./mysql.oldway.sh was not refused with {ACCESS_DENIED} after rotation (exit {result.exit_status})")
+
+
+@pytest.mark.guide_step("RDS 4")
+def test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation(workshop, attendee_shell, first_rotation,
+                                                                           evidence):
+    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, f"./mysql.newway.sh {workshop.aws.secret_name}",
+                                           "after rotation, ./mysql.newway.sh with the secret's name")
+    assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
+
+
 # 6. mysql.newway.sh after rotation
+@pytest.mark.guide_step("RDS 4")
 def test_credentials_from_secret_still_read_bookinfo(workshop, first_rotation, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
                                      "after rotation, with mysql.newway.sh's credentials from the secret")
@@ -125,6 +197,7 @@ def test_credentials_from_secret_still_read_bookinfo(workshop, first_rotation, e
 
 
 # 7. Only a principal allowed on this secret's ARN reads it (lab C's scoped policy)
+@pytest.mark.guide_step("Beyond the guide 1")
 def test_principal_without_allowance_is_denied(workshop, principal_without_allowance, evidence):
     reader = principal_without_allowance.client("secretsmanager")
     denied = denied_as_evidence(evidence, "GetSecretValue by an identity no policy allows: AccessDeniedException",
@@ -132,6 +205,7 @@ def test_principal_without_allowance_is_denied(workshop, principal_without_allow
     assert error_code(denied.value) == "AccessDeniedException"
 
 
+@pytest.mark.guide_step("Beyond the guide 1")
 def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_without_allowance, other_secret, evidence):
     principal_without_allowance.attach(workshop.outputs["SecretReadOnlyPolicyArn"])
     reader = principal_without_allowance.client("secretsmanager")
@@ -149,6 +223,7 @@ def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_withou
 
 
 # 8. Every password a rotation makes is one RDS accepts and the workshop declares (many rotations)
+@pytest.mark.guide_step("Beyond the guide 2")
 def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
     declared = Declared.from_function(workshop.aws.client("lambda"), workshop.outputs["RotationFunctionName"])
     rows, failing = [], []
@@ -169,6 +244,7 @@ def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
 
 
 # 9. A rotation that cannot reach the database fails without moving AWSCURRENT
+@pytest.mark.guide_step("Beyond the guide 2")
 def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_by_outage, evidence):
     interrupted = rotation_interrupted_by_outage
     before = interrupted.current_before or "no version"
@@ -180,6 +256,7 @@ def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_
     assert "AWSCURRENT" not in interrupted.labels.get(interrupted.token, [])
 
 
+@pytest.mark.guide_step("Beyond the guide 2")
 def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotation_interrupted_by_outage, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
                                      "once the database is back, with the credentials from the secret")
@@ -187,6 +264,7 @@ def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotati
 
 
 # 10. The rotation function, driven through Lambda Invoke as Secrets Manager drives it
+@pytest.mark.guide_step("Beyond the guide 2")
 def test_rotation_function_refuses_what_is_not_its_rotation(workshop, rotation_interrupted_by_outage,
                                                             rotation_function, evidence):
     pending = rotation_interrupted_by_outage.token
@@ -208,6 +286,7 @@ def test_rotation_function_refuses_what_is_not_its_rotation(workshop, rotation_i
     assert workshop.labels() == labels_before, "a refused request changed the staging labels"
 
 
+@pytest.mark.guide_step("Beyond the guide 2")
 def test_interrupted_rotation_resumes_and_every_step_can_repeat(workshop, rotation_interrupted_by_outage,
                                                                 rotation_function, evidence):
     """Each step may be called more than once (AWS: rotation functions must be idempotent); the

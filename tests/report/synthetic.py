@@ -1,6 +1,7 @@
 """A synthetic workshop run for the report's own tests: the report plugins over small checks
 in tests/rds, tests/fargate, tests/tls_user and tests/audit of a project in tmp_path, in both modes, with
-no AWS and no database. Each check records evidence holding a registered secret.
+no AWS and no database. Each check names a guide step (in the reverse of the guide's order) and records
+evidence holding a registered secret.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.redaction import encoded_forms
+from suite.report.guide_steps import STEPS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PHASE_FOLDERS = ("rds", "fargate", "tls_user", "audit")
@@ -64,11 +66,13 @@ def workshop(aws):
 '''
 
 CHECK = '''
+import pytest
 from pytest_html import extras as html_extras
 
 from suite.redaction import REGISTRY
 
 
+@pytest.mark.guide_step({step!r})
 def test_{phase}_check_{number}(workshop, evidence, extras):
     extras.append(html_extras.text("pytest-html's own extra: " + {late!r}, name="own"))  # base64 in the report
     evidence.table("bookinfo rows read", ["BookId", "BookTitle", "password"], [[1, "A Tale of Two Cities", {secret!r}]])
@@ -82,7 +86,15 @@ INI = """[pytest]
 markers =
     offline: local
     live: real AWS
+    guide_step(step): the guide's step a check verifies
 """
+PHASE_NAMES = {"rds": "RDS", "fargate": "Fargate", "tls_user": "TLS user", "audit": "Audit"}
+
+
+def step_of_check(phase: str, number: int) -> str:
+    """Check 1 verifies its phase's last step, check 2 the one before: the guide's order is not the files'."""
+    steps = [step.name for step in STEPS if step.phase == PHASE_NAMES[phase]]
+    return steps[-number % len(steps)]
 
 
 @dataclass
@@ -115,6 +127,7 @@ def write_project(root: Path, phases: tuple[str, ...] = PHASE_FOLDERS, failing: 
         folder = root / "tests" / phase
         folder.mkdir(parents=True, exist_ok=True)
         body = "".join(CHECK.format(phase=phase, number=number, secret=SECRET, late=LATE_SECRET,
+                                    step=step_of_check(phase, number),
                                     passes=phase not in failing, found="did not" if phase in failing else "did")
                        for number in range(1, checks_per_phase + 1))
         (folder / f"test_{phase}_checks.py").write_text(textwrap.dedent(body))

@@ -10,8 +10,9 @@ from localaws.system_tools import MissingSystemTool
 from suite.report import browser
 from tests.report import synthetic
 
-SEEN = {"verdict": "#workshop-verdict", "phases": "table.workshop-phases", "side_by_side": "table.workshop-modes",
-        "failed_evidence": "tbody.failed .evidence-failed", "environment": "#environment"}
+SEEN = {"verdict": "#workshop-verdict", "phases": "table.workshop-phases", "side_by_side": "table.workshop-guide",
+        "failed_evidence": "tbody.failed .evidence-failed", "environment": "#environment",
+        "first_step": "#results-table tbody .col-guideStep", "first_check": "#results-table tbody .col-testId"}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,11 @@ def test_verdict_and_phases_are_visible_in_chromium(failing_report):
     assert seen["verdict"]["onFirstScreen"] and seen["phases"]["onFirstScreen"], seen
     assert seen["verdict"]["text"].startswith("NOT READY failed: Audit (offline, live)"), seen["verdict"]
     assert "Audit\tlive\tfailed\t0\t2" in seen["phases"]["text"], seen["phases"]
-    assert "audit step 1 works as the workshop says\tit did not, with ***" in seen["failed_evidence"]["text"]
+    # the first failing check in the guide's order: check 2 verifies Audit step 2, check 1 step 3
+    assert "audit step 2 works as the workshop says\tit did not, with ***" in seen["failed_evidence"]["text"]
+    # The results open in the guide's order (RDS step 3 is the synthetic run's first), the node id below the check.
+    assert seen["first_step"]["text"].startswith("RDS phase, step 3: Read bookinfo"), seen["first_step"]
+    assert seen["first_check"]["text"] == "RDS check 2 [offline]\ntests/rds/test_rds_checks.py::test_rds_check_2[offline]"
 
 
 def test_screenshot_is_saved_next_to_the_report(failing_report):

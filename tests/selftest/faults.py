@@ -101,6 +101,35 @@ def _trail_bucket_without_policy(template: dict) -> None:
     del resources["Trail"]["DependsOn"]
 
 
+def _bastion_user_data(template: dict) -> dict:
+    return template["Resources"]["Bastion"]["Properties"]["UserData"]["Fn::Base64"]
+
+
+def _bastion_user_data_without(*starts: str) -> Callable[[dict], None]:
+    def edit(template: dict) -> None:
+        user_data = _bastion_user_data(template)
+        user_data["Fn::Sub"] = "".join(line for line in user_data["Fn::Sub"].splitlines(keepends=True)
+                                       if not line.startswith(starts))
+    return edit
+
+
+def _bastion_user_data_replacing(old: str, new: str) -> Callable[[dict], None]:
+    def edit(template: dict) -> None:
+        user_data = _bastion_user_data(template)
+        assert old in user_data["Fn::Sub"], f"{old!r} is not in the bastion's user data"
+        user_data["Fn::Sub"] = user_data["Fn::Sub"].replace(old, new)
+    return edit
+
+
+def _bastion_role_without(policy_name: str) -> Callable[[dict], None]:
+    def edit(template: dict) -> None:
+        properties = template["Resources"]["BastionRole"]["Properties"]
+        kept = [policy for policy in properties["Policies"] if policy["PolicyName"] != policy_name]
+        assert len(kept) < len(properties["Policies"]), f"the bastion's role has no policy {policy_name}"
+        properties["Policies"] = kept
+    return edit
+
+
 def _short_passwords(template: dict) -> None:
     template["Resources"]["RotationFunction"]["Properties"]["Environment"]["Variables"]["PASSWORD_LENGTH"] = "12"
 
@@ -241,6 +270,28 @@ FAULTS = [
           '''),
           ("test_rotation_without_database_leaves_current_in_place",
            "test_credentials_from_secret_work_once_the_database_is_back")),
+    Fault("bastion-without-the-workshop-files",
+          "the bastion's user data installs the tools but never fetches the workshop's scripts into ec2-user's home",
+          edit_template(_bastion_user_data_without("aws s3 cp", "sudo -u ec2-user tar", "rm -f /tmp/smdemo-files")),
+          ("test_bastion_has_the_guides_files_and_tools",
+           "test_oldway_script_on_the_bastion_reads_bookinfo_before_rotation")),
+    Fault("bastion-without-the-mysql-client",
+          "the bastion's user data installs jq only, so mysql.oldway.sh and mysql.newway.sh find no mysql",
+          edit_template(_bastion_user_data_replacing("dnf install -y mariadb105 jq", "dnf install -y jq")),
+          ("test_bastion_has_the_guides_files_and_tools",
+           "test_newway_script_on_the_bastion_reads_bookinfo")),
+    Fault("bastion-role-cannot-fetch-its-files",
+          "the bastion's role may not read the staged workshop files, so its user data fails at boot",
+          edit_template(_bastion_role_without("workshop-files")),
+          ("test_bastion_has_the_guides_files_and_tools",)),
+    Fault("bastion-role-cannot-read-the-secret",
+          "the bastion's role may not read the secret, so mysql.newway.sh fails where attendees run it",
+          edit_template(_bastion_role_without("read-db-secret")),
+          ("test_newway_script_on_the_bastion_reads_bookinfo",)),
+    Fault("bastion-not-a-managed-node",
+          "the bastion's role lacks the Session Manager agent's permissions: attendees cannot open a session",
+          edit_template(_bastion_role_without("session-manager-core")),
+          ("test_bastion_has_the_guides_files_and_tools",)),
 ]
 
 

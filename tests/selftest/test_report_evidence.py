@@ -40,12 +40,12 @@ def test_failing_check_shows_expected_and_found_prominently(both_modes):
 
 def test_both_modes_stand_side_by_side(both_modes):
     page = both_modes.html.read_text(encoding="utf-8")
-    assert "<h2>Each check in both modes</h2>" in page
-    assert "<th>Phase</th><th>Check</th><th>offline</th><th>live</th>" in page
-    assert ("<tr><td>RDS</td><td>tests/rds/test_rds_checks.py::test_rds_check_1</td>"
-            "<td>passed</td><td>passed</td></tr>") in page
-    assert ("<td>Fargate</td><td>tests/fargate/test_fargate_checks.py::test_fargate_check_2</td>"
-            "<td>failed</td><td>failed</td>") in page
+    assert "<h2>The guide, step by step</h2>" in page
+    assert "<th>Guide step</th><th>Check</th><th>offline</th><th>live</th>" in page
+    assert ('<td title="tests/rds/test_rds_checks.py::test_rds_check_1">RDS check 1</td>'
+            '<td class="outcome-passed">passed</td><td class="outcome-passed">passed</td></tr>') in page
+    assert ('<td title="tests/fargate/test_fargate_checks.py::test_fargate_check_2">Fargate check 2</td>'
+            '<td class="outcome-failed">failed</td><td class="outcome-failed">failed</td>') in page
     assert "NOT READY: failed: Fargate (offline, live)" in both_modes.verdict_line
 
 

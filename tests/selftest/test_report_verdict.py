@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from suite.report.guide_steps import BY_NAME, STEPS
 from suite.report.phases import Ledger
 from tests.report import synthetic
 
@@ -75,13 +76,15 @@ def test_unit_tests_are_shown_but_not_part_of_the_verdict():
     assert [row.status for row in checks.rows() if row.phase == "Project tests"] == ["failed"]
 
 
-def test_both_modes_pair_up_by_check():
+def test_both_modes_pair_up_by_check_under_its_guide_step():
     checks = Ledger()
     for mode, outcome in (("offline", "passed"), ("live", "failed")):
-        checks.collected(f"tests/rds/test_x.py::test_rds[{mode}]", mode)
+        checks.collected(f"tests/rds/test_x.py::test_rds[{mode}]", mode, BY_NAME["RDS 4"])
         checks.record(f"tests/rds/test_x.py::test_rds[{mode}]", "call", outcome, 1.0)
-    assert checks.side_by_side() == [("RDS", "tests/rds/test_x.py::test_rds", {"offline": "passed", "live": "failed"})]
-    assert ledger(rds_offline="passed").side_by_side() == []  # one mode: nothing to pair
+    unchecked = [(step, {}) for step in STEPS if step.phase == "RDS" and step.name != "RDS 4"]  # shown as gaps
+    assert checks.by_step() == [*unchecked, (BY_NAME["RDS 4"], {"tests/rds/test_x.py::test_rds": {"offline": "passed",
+                                                                                                  "live": "failed"}})]
+    assert ledger(rds_offline="passed").by_step() == []  # checks of no step: no step to show
 
 
 # --- the same, end to end: a run of the report plugins over synthetic checks

@@ -57,7 +57,7 @@ def test_parameters(template):
     p = template["Parameters"]
     assert set(p) == {
         "NamePrefix", "ProjectTag", "SecretName", "DBName", "DBPort", "DBInstanceClass",
-        "BastionImageId", "RotationCodeBucket", "RotationCodeKey", "AdminCidr", "BastionPublicKey",
+        "BastionImageId", "RotationCodeBucket", "RotationCodeKey", "BastionFilesKey", "AdminCidr", "BastionPublicKey",
     }
     assert p["NamePrefix"]["Default"] == "smdemo"
     assert p["ProjectTag"]["Default"] == "smproj"
@@ -222,8 +222,11 @@ def test_bastion(template):
     assert p["KeyName"] == {"Fn::If": ["HasBastionKey", {"Ref": "BastionKeyPair"}, {"Ref": "AWS::NoValue"}]}
     assert template["Resources"]["BastionKeyPair"]["Condition"] == "HasBastionKey"
     assert {"Key": "Name", "Value": {"Fn::Sub": "${NamePrefix}-host"}} in p["Tags"]
-    user_data = p["UserData"]["Fn::Base64"]
+    user_data = p["UserData"]["Fn::Base64"]["Fn::Sub"]
     assert user_data.startswith("#!/bin/bash") and "dnf install" in user_data and "mariadb" in user_data and "jq" in user_data
+    # the workshop's files come from the deploy's staged copy of docker/, and become ec2-user's
+    assert 's3://${RotationCodeBucket}/${BastionFilesKey}' in user_data
+    assert "sudo -u ec2-user tar -xzf" in user_data and "-C /home/ec2-user" in user_data
     assert p["MetadataOptions"]["HttpTokens"] == "required"
 
 

@@ -76,7 +76,7 @@ def test_moto_parses_parameters_and_conditions(aws_env, template):
         assert rm.lazy_condition_map["HasBastionKey"] is True
 
         with pytest.raises(MissingParameterError):
-            _resource_map(template, {"RotationCodeBucket": "b", "RotationCodeKey": "k"})
+            _resource_map(template, {"RotationCodeBucket": "b", "RotationCodeKey": "k", "BastionFilesKey": "f"})
 
 
 def test_moto_unsupported_types_are_the_known_ones(template):

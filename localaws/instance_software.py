@@ -1,0 +1,124 @@
+"""What software an EC2 instance has: Amazon Linux 2023's, and what its user data installs.
+
+AWS: the AL2023 AMI comes with the AWS CLI v2, OpenSSH, sudo (ec2-user may use it without a
+password), curl, tar, python3, cloud-init and the SSM Agent; the MariaDB client, jq, Docker and
+the rest come from `dnf install`, which without `-y` asks and, with no terminal, aborts; a name no
+repository has fails ("Error: Unable to find a match: NAME"). Until it is installed, a command is
+simply not there ("command not found", exit 127).
+Here an instance's sandbox sees this machine's /usr, so the commands a dnf package would bring are
+hidden behind a gate each (bound over the real file) until a `dnf` stand-in (this instance's
+/usr/local/bin, empty on AL2023 otherwise) records the package as installed; the gate then runs
+the real command. The AWS CLI is this machine's (Debian's awscli, the same v2 CLI), trusting
+the local AWS's CA because the instance's trust store holds it (localaws/ext/ec2_hosts.py).
+"""
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from localaws.system_tools import MissingSystemTool
+
+INSTALLED = "/etc/localaws-installed-packages"  # the instance's package database, in its own /etc
+REAL = "/run/localaws/packages"  # where a gated command's real file is, inside the sandbox
+# AL2023 packages `dnf install` can add: the files on this machine that stand in for their commands.
+PACKAGES: dict[str, tuple[str, ...]] = {
+    "mariadb105": ("/usr/bin/mariadb",),  # /usr/bin/mysql is a link to it
+    "jq": ("/usr/bin/jq",),
+}
+# On the AMI already: `dnf install` says so and succeeds.
+PREINSTALLED = ("awscli-2", "openssh-clients", "openssh-server", "sudo", "curl", "curl-minimal", "tar", "gzip",
+                "python3", "bash", "coreutils", "findutils", "grep", "sed", "shadow-utils", "util-linux",
+                "cloud-init", "amazon-ssm-agent", "systemd", "dnf")
+
+# What the instances' AMI software is on this machine: the file, and the Debian package that has it.
+SYSTEM_FILES = (("/usr/bin/aws", "awscli"), ("/usr/lib/python3/dist-packages/certifi", "python3-certifi"),
+                ("/usr/bin/sudo", "sudo"), ("/usr/bin/curl", "curl"))
+
+
+def require_system_files() -> None:
+    """The AL2023 software instances have, as this machine's packages (the CLI must be Debian's: a
+    Python environment of this machine's own is not visible inside an instance)."""
+    for path, package in SYSTEM_FILES:
+        if not Path(path).exists():
+            raise MissingSystemTool(f"{path} not found (EC2 instances of the local AWS use it): install the Debian "
+                                    f"package '{package}' (apt-get install {package}), or run scripts/setup.sh")
+
+
+DNF = """#!/bin/bash
+# Amazon Linux's dnf, as far as instances of the local AWS need it: install only.
+set -uo pipefail
+installed={installed}
+known=({known})
+preinstalled=({preinstalled})
+assume_yes=no
+command=""
+packages=()
+for argument in "$@"; do
+  case "${{argument}}" in
+    -y|--assumeyes) assume_yes=yes ;;
+    -q|--quiet|--setopt=*|--releasever=*|--nogpgcheck) ;;
+    -*) ;;
+    *) if [ -z "${{command}}" ]; then command="${{argument}}"; else packages+=("${{argument}}"); fi ;;
+  esac
+done
+case "${{command}}" in
+  install) ;;
+  clean|makecache|check-update) exit 0 ;;
+  *) echo "local AWS: dnf ${{command}} is not emulated (only install)" >&2; exit 1 ;;
+esac
+[ "$(id -u)" -eq 0 ] || {{ echo "Error: This command has to be run with superuser privileges (under the root user on most systems)." >&2; exit 1; }}
+missing=()
+for package in "${{packages[@]}}"; do
+  if [[ " ${{preinstalled[*]}} " == *" ${{package}} "* ]] || grep -qxF -- "${{package}}" "${{installed}}" 2>/dev/null; then
+    echo "Package ${{package}} is already installed."
+  elif [[ " ${{known[*]}} " != *" ${{package}} "* ]]; then
+    echo "No match for argument: ${{package}}"
+    missing+=("${{package}}")
+  fi
+done
+if [ "${{#missing[@]}}" -gt 0 ]; then
+  echo "Error: Unable to find a match: ${{missing[*]}}" >&2
+  exit 1
+fi
+if [ "${{assume_yes}}" != yes ]; then
+  echo "Is this ok [y/N]: Operation aborted."
+  exit 1
+fi
+for package in "${{packages[@]}}"; do
+  grep -qxF -- "${{package}}" "${{installed}}" 2>/dev/null || echo "${{package}}" >> "${{installed}}"
+  echo "Installed: ${{package}}"
+done
+echo "Complete!"
+"""
+
+GATE = """#!/bin/sh
+# {command} comes with the {package} package: there only once `dnf install {package}` has run.
+if grep -qxF {package} {installed} 2>/dev/null; then exec {real} "$@"; fi
+echo "-bash: $(basename "$0"): command not found" >&2
+exit 127
+"""
+
+
+def prepare(directory: Path) -> list[tuple[str, str]]:
+    """Write the stand-ins under `directory`; the sandbox's read-only binds that put them in place."""
+    tools = directory / "usr-local-bin"
+    gates = directory / "gates"
+    tools.mkdir(parents=True, exist_ok=True)
+    gates.mkdir(exist_ok=True)
+    dnf = tools / "dnf"
+    dnf.write_text(DNF.format(installed=shlex.quote(INSTALLED), known=" ".join(PACKAGES),
+                              preinstalled=" ".join(PREINSTALLED)))
+    dnf.chmod(0o755)
+    binds = [(str(tools), "/usr/local/bin")]
+    for package, files in PACKAGES.items():
+        for path in files:
+            if not Path(path).exists():
+                continue
+            name = Path(path).name
+            real = f"{REAL}/{name}"
+            gate = gates / name
+            gate.write_text(GATE.format(command=name, package=package, installed=shlex.quote(INSTALLED),
+                                        real=shlex.quote(real)))
+            gate.chmod(0o755)
+            binds += [(path, real), (str(gate), path)]
+    return binds
