@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
@@ -35,3 +36,14 @@ def assume_service_role(account_id: str, region: str, role_arn: str, session_nam
         duration=duration, external_id=None,
     )
     return AccessKey(role.access_key_id, role.secret_access_key, role.session_token)
+
+
+def key_of(account_id: str, region: str, access_key_id: str) -> AccessKey | None:
+    """The whole key (secret, session token) of an access key id this local AWS handed out: what a
+    service that was given a token standing for the caller (ECR's docker login) signs with."""
+    partition = get_partition(region)
+    key = iam_backends[account_id][partition].access_keys.get(access_key_id)
+    if key is None:
+        return None
+    session = sts_backends[account_id][partition].get_assumed_role_from_access_key(access_key_id)
+    return AccessKey(access_key_id, key.secret_access_key, session.session_token if session else None)

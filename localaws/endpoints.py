@@ -32,9 +32,11 @@ class Endpoints:
         self.region = region
         self.backend_port = backend_port
         self.address = allocate(port=443)
-        # S3's virtual-hosted names (BUCKET.s3.amazonaws.com) are one label deeper than a wildcard reaches.
+        # S3's virtual-hosted names (BUCKET.s3.amazonaws.com) and ECR's API name (api.ecr.REGION...) are one
+        # label deeper than a wildcard reaches.
         issued = certificates.issue("endpoints", [f"*.{region}.amazonaws.com", "*.amazonaws.com", "*.s3.amazonaws.com",
-                                                  f"*.s3.{region}.amazonaws.com"], [self.address])
+                                                  f"*.s3.{region}.amazonaws.com", f"*.ecr.{region}.amazonaws.com"],
+                                     [self.address])
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(issued.certificate, issued.key)
         self._listener = socket.create_server((self.address, 443), backlog=64)
@@ -43,7 +45,8 @@ class Endpoints:
 
     def names(self) -> list[str]:
         return [f"{service}.{self.region}.amazonaws.com" for service in SERVICES] + [
-            f"{service}.amazonaws.com" for service in GLOBAL]
+            f"{service}.amazonaws.com" for service in GLOBAL] + [
+            f"api.ecr.{self.region}.amazonaws.com"]  # the name the AWS CLI and SDKs use for ECR's API
 
     def bucket_names(self, buckets: list[str]) -> list[str]:
         """The virtual-hosted names of these S3 buckets (how the AWS CLI addresses them): an /etc/hosts

@@ -24,7 +24,13 @@ REAL = "/run/localaws/packages"  # where a gated command's real file is, inside 
 PACKAGES: dict[str, tuple[str, ...]] = {
     "mariadb105": ("/usr/bin/mariadb",),  # /usr/bin/mysql is a link to it
     "jq": ("/usr/bin/jq",),
+    "docker": (),  # the docker command is the local AWS's own (localaws/docker_cli.py), in /usr/local/bin
 }
+# What installing a package does besides its files (Docker's package adds the docker group).
+POST_INSTALL = {"docker": "getent group docker >/dev/null || groupadd --system docker"}
+DOCKER_CLI = "/run/localaws/docker-cli.py"
+DOCKER_SOCKET = "/run/docker.sock"
+SERVICES = "/run/localaws/services"  # a running service's mark (systemctl's stand-in writes it)
 # On the AMI already: `dnf install` says so and succeeds.
 PREINSTALLED = ("awscli-2", "openssh-clients", "openssh-server", "sudo", "curl", "curl-minimal", "tar", "gzip",
                 "python3", "bash", "coreutils", "findutils", "grep", "sed", "shadow-utils", "util-linux",
@@ -86,9 +92,49 @@ if [ "${{assume_yes}}" != yes ]; then
 fi
 for package in "${{packages[@]}}"; do
   grep -qxF -- "${{package}}" "${{installed}}" 2>/dev/null || echo "${{package}}" >> "${{installed}}"
+  case "${{package}}" in
+{post_install}
+  esac
   echo "Installed: ${{package}}"
 done
 echo "Complete!"
+"""
+
+SYSTEMCTL = """#!/bin/bash
+# systemd's systemctl, for the services instances of the local AWS have: docker (once installed).
+set -uo pipefail
+action="${{1:-}}"
+shift || true
+now=no
+units=()
+for argument in "$@"; do
+  case "${{argument}}" in
+    --now) now=yes ;;
+    -*) ;;
+    *) units+=("${{argument%.service}}") ;;
+  esac
+done
+for unit in "${{units[@]}}"; do
+  if [ "${{unit}}" != docker ] || ! grep -qxF docker {installed} 2>/dev/null; then
+    echo "Failed to ${{action}} unit: Unit file ${{unit}}.service does not exist." >&2
+    exit 1
+  fi
+  case "${{action}}" in
+    start|restart) mkdir -p {services} && touch {services}/"${{unit}}" ;;
+    enable) [ "${{now}}" = yes ] && mkdir -p {services} && touch {services}/"${{unit}}"
+            echo "Created symlink /etc/systemd/system/multi-user.target.wants/${{unit}}.service." ;;
+    stop) rm -f {services}/"${{unit}}" ;;
+    is-active) if [ -e {services}/"${{unit}}" ]; then echo active; else echo inactive; exit 3; fi ;;
+    *) echo "local AWS: systemctl ${{action}} is not emulated" >&2; exit 1 ;;
+  esac
+done
+"""
+
+DOCKER = """#!/bin/sh
+# docker comes with the docker package: there only once `dnf install docker` has run.
+if grep -qxF docker {installed} 2>/dev/null; then exec /usr/bin/python3 {cli} "$@"; fi
+echo "-bash: docker: command not found" >&2
+exit 127
 """
 
 GATE = """#!/bin/sh
@@ -99,17 +145,24 @@ exit 127
 """
 
 
-def prepare(directory: Path) -> list[tuple[str, str]]:
-    """Write the stand-ins under `directory`; the sandbox's read-only binds that put them in place."""
+def prepare(directory: Path, docker_socket: Path) -> list[tuple[str, str]]:
+    """Write the stand-ins under `directory`; the sandbox's read-only binds that put them in place
+    (`docker_socket`: the instance's Docker engine, localaws/docker_engine.py)."""
     tools = directory / "usr-local-bin"
     gates = directory / "gates"
     tools.mkdir(parents=True, exist_ok=True)
     gates.mkdir(exist_ok=True)
-    dnf = tools / "dnf"
-    dnf.write_text(DNF.format(installed=shlex.quote(INSTALLED), known=" ".join(PACKAGES),
-                              preinstalled=" ".join(PREINSTALLED)))
-    dnf.chmod(0o755)
-    binds = [(str(tools), "/usr/local/bin")]
+    installed = shlex.quote(INSTALLED)
+    post_install = "".join(f"    {package}) {command} ;;\n" for package, command in POST_INSTALL.items())
+    scripts = {"dnf": DNF.format(installed=installed, known=" ".join(PACKAGES), preinstalled=" ".join(PREINSTALLED),
+                                 post_install=post_install.rstrip("\n")),
+               "systemctl": SYSTEMCTL.format(installed=installed, services=SERVICES),
+               "docker": DOCKER.format(installed=installed, cli=DOCKER_CLI)}
+    for name, text in scripts.items():
+        (tools / name).write_text(text)
+        (tools / name).chmod(0o755)
+    binds = [(str(tools), "/usr/local/bin"), (str(Path(__file__).with_name("docker_cli.py")), DOCKER_CLI),
+             (str(docker_socket), DOCKER_SOCKET)]
     for package, files in PACKAGES.items():
         for path in files:
             if not Path(path).exists():

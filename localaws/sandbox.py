@@ -78,7 +78,7 @@ class Sandbox:
         for name in SCRATCH:  # /tmp and /var/tmp are writable by every user, as in any container (1777)
             args += (["--perms", "1777"] if name.endswith("tmp") else []) + ["--tmpfs", f"/{name}"]
         args += ["--dev", "/dev", "--proc", "/proc"]
-        for parent in sorted({os.path.dirname(target) for _, target in extra_binds if target.startswith("/run/")}):
+        for parent in sorted({os.path.dirname(target) for _, target in extra_binds if target.startswith("/run/")} - {"/run"}):
             args += ["--perms", "0755", "--dir", parent]  # readable by every user (bwrap's own are root's only)
         for source, target in extra_binds:
             args += ["--ro-bind", source, target]

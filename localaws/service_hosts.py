@@ -29,6 +29,15 @@ class ServiceHosts:
                 (INSIDE_BLACK_HOLE, 443): (HOLE, None)}
 
 
+def service_of(name: str) -> str:
+    """The service an endpoint name is for: its first label, but S3's bucket names and ECR's api.ecr."""
+    if ".s3." in name:
+        return "s3"
+    if name.startswith("api.ecr."):
+        return "ecr"
+    return name.split(".", 1)[0]
+
+
 def plan(region: str, why_not: Callable[[str], str | None], buckets: Sequence[str] = ()) -> ServiceHosts:
     """`why_not(service)` says why the sandbox cannot reach a service (e.g. "secretsmanager"), or None;
     `buckets`: the S3 buckets whose virtual-hosted names it resolves too."""
@@ -36,7 +45,7 @@ def plan(region: str, why_not: Callable[[str], str | None], buckets: Sequence[st
     result = ServiceHosts(endpoint=(endpoint.address, 443))
     reasons: dict[str, list[str]] = {}
     for name in endpoint.names() + endpoint.bucket_names(list(buckets)):
-        why = why_not("s3" if ".s3." in name else name.split(".", 1)[0])
+        why = why_not(service_of(name))
         result.lines.append(f"{INSIDE_BLACK_HOLE if why else INSIDE_ENDPOINT}\t{name}")
         if why:
             reasons.setdefault(why, []).append(name)

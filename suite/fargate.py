@@ -1,8 +1,9 @@
 """The Fargate phase's fixtures (seed 001): the image in ECR, the task definition revision
 that names the secret, a running task, and a login shell in it reached through the bastion.
 
-Nothing here knows the mode: the image is built and pushed by the target (Docker live, the
-local build offline); everything else is the same boto3 and SSH calls.
+Nothing here knows the mode: the image is built and pushed on the bastion by the workshop's own
+scripts, typed through Session Manager (the bastion's Docker live, the local AWS's Docker engine
+offline); everything else is the same boto3, Run Command and SSH calls.
 """
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from typing import Any, Iterator
 import pytest
 
 from suite.attendee import tasks
-from suite.attendee.container_shell import ContainerShell
+from suite.attendee.container_shell import ContainerShell, Exchange
+from suite.attendee.session_manager import AttendeeShell
+from suite.attendee.task_ssh import TaskFromTheBastion
 from suite.controls.policy import grants_service
-from suite.fixtures import workshop_dir
 from suite.redaction import REGISTRY
-from suite.targets import TargetUnavailable
 from suite.workshop import Workshop, read_secret_document
 
 
@@ -70,12 +71,18 @@ class FargatePhase:
     def wait_stopped(self, task_arn: str) -> dict[str, Any]:
         return tasks.wait_stopped(self.ecs, self.cluster, task_arn, self._waiter)
 
+    def published_host_keys(self, task: tasks.RunningTask, task_definition: str) -> list[str]:
+        """The SSH host keys the task printed in its log."""
+        if task.arn not in self.host_keys:
+            group, stream = tasks.log_location(self.ecs, task_definition, task.task_id)
+            self.host_keys[task.arn] = tasks.task_host_keys(
+                self.workshop.aws.client("logs"), group, stream, self.workshop.aws.timing.host_keys_timeout,
+                self.workshop.poll_interval)
+        return self.host_keys[task.arn]
+
     def shell(self, task: tasks.RunningTask, task_definition: str) -> ContainerShell:
         """ssh ec2-user@<task private IP> from the bastion, host key checked against the task's log."""
-        group, stream = tasks.log_location(self.ecs, task_definition, task.task_id)
-        host_keys = tasks.task_host_keys(self.workshop.aws.client("logs"), group, stream,
-                                         self.workshop.aws.timing.host_keys_timeout, self.workshop.poll_interval)
-        self.host_keys[task.arn] = host_keys
+        host_keys = self.published_host_keys(task, task_definition)
         password = read_secret_document(self.workshop.secrets_manager(),
                                         self.workshop.outputs["ContainerUserSecretArn"])["password"]
         shell = ContainerShell(self.workshop.aws.bastion, task.address, host_keys, password).connect()
@@ -150,15 +157,34 @@ def fargate_phase(workshop: Workshop) -> Iterator[FargatePhase]:
             phase.close()
 
 
+@dataclass
+class ImageFromTheBastion:
+    """What the attendee typed on the bastion to build and push the image, and the image's URI."""
+
+    uri: str
+    transcript: list[Exchange]
+
+
 @pytest.fixture(scope="session")
-def workshop_image(workshop: Workshop) -> str:
-    """dockerbuild.sh and dockertagandpush.sh: the image, in the stack's ECR repository."""
-    outputs = workshop.outputs
-    try:
-        return workshop.aws.push_image(workshop.aws.client("ecr"), outputs["ECRRepositoryName"],
-                                       outputs["ECRRepositoryUri"], workshop_dir() / "docker")
-    except TargetUnavailable as reason:  # live without a Docker engine: say so, do not fail
-        pytest.skip(str(reason))
+def image_from_the_bastion(workshop: Workshop, attendee_shell: AttendeeShell) -> ImageFromTheBastion:
+    """On the bastion, as the guide has it: ./dockerbuild.sh, docker images, ./dockertagandpush.sh
+    <repository URI>; the image in the stack's ECR repository."""
+    repository = workshop.outputs["ECRRepositoryUri"]
+    transcript = []
+    for command, timeout in (("./dockerbuild.sh", 1800), ("docker images", 120),
+                             (f"./dockertagandpush.sh {repository}", 900)):
+        done = attendee_shell.run(command, timeout=timeout)
+        transcript.append(done)
+        if done.exit_status != 0:
+            pytest.fail(f"on the bastion, {command} failed (exit {done.exit_status}):\n"
+                        f"{(done.stdout + done.stderr).strip()[-1500:]}", pytrace=False)
+    return ImageFromTheBastion(f"{repository}:latest", transcript)
+
+
+@pytest.fixture(scope="session")
+def workshop_image(image_from_the_bastion: ImageFromTheBastion) -> str:
+    """The workshop's image URI in ECR, built and pushed on the bastion."""
+    return image_from_the_bastion.uri
 
 
 @pytest.fixture(scope="session")
@@ -183,6 +209,16 @@ def two_tasks_host_keys(fargate_phase: FargatePhase, task_definition: str, conta
     if len(fargate_phase.host_keys) < 2:
         fargate_phase.shell(fargate_phase.start(task_definition), task_definition)
     return dict(list(fargate_phase.host_keys.items())[:2])
+
+
+@pytest.fixture(scope="session")
+def task_from_the_bastion(workshop: Workshop, fargate_phase: FargatePhase, attendee_shell: AttendeeShell,
+                          running_task: tasks.RunningTask, task_definition: str) -> TaskFromTheBastion:
+    """The attendee's `ssh ec2-user@<task private IP>` on the bastion (Session Manager), with the
+    container user's password, the task's host key pinned from its log."""
+    return TaskFromTheBastion(attendee_shell, running_task.address,
+                              fargate_phase.published_host_keys(running_task, task_definition),
+                              workshop.outputs["ContainerUserSecretArn"])
 
 
 @pytest.fixture(scope="session")

@@ -141,9 +141,10 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
 def attendee_shell(workshop: Workshop) -> AttendeeShell:
     """ec2-user's shell on the bastion through Session Manager, once the bastion has booted, with
     ~/oldway.cnf written down as the guide's first step has it (the credentials before any rotation)."""
-    shell = AttendeeShell(workshop.aws.client("ssm"), workshop.outputs["BastionInstanceId"])
+    shell = AttendeeShell(workshop.aws.client("ssm"), workshop.outputs["BastionInstanceId"],
+                          poll=workshop.aws.timing.rotation_poll)
     try:
-        shell.wait_until_ready(workshop.aws.timing.bastion_ready_timeout, workshop.aws.timing.poll_interval)
+        shell.wait_until_ready(workshop.aws.timing.bastion_ready_timeout, workshop.aws.timing.rotation_poll * 4)
         not_ready = None
     except BastionNotReady as error:
         not_ready = str(error)

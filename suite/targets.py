@@ -34,10 +34,6 @@ from suite.preflight import EnvironmentProblem, require_free_disk
 from suite.redaction import REGISTRY
 
 
-class TargetUnavailable(Exception):
-    """A part of the run cannot happen here (live without a Docker engine): the skip reason."""
-
-
 @dataclass(frozen=True)
 class Timing:
     """How long to wait for what. The local AWS answers at once; AWS takes its time (the live
@@ -102,14 +98,7 @@ class AwsTarget:
     gone: Callable[[], str | None] = lambda: None  # offline: why the local AWS stopped serving, if it did
     off_model: Callable[[], list[dict[str, str]]] = lambda: []  # offline: answers unlike AWS's model
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
-    # (ecr client, repository name, repository URI, docker folder) -> the pushed image's URI
-    image_pusher: Callable[[Any, str, str, Path], str] | None = None
     rds_ca_bundle: Callable[[], str] = lambda: rds_global_bundle()  # PEM: what TLS clients verify the DB with
-
-    def push_image(self, ecr: Any, repository_name: str, repository_uri: str, docker_dir: Path) -> str:
-        """dockerbuild.sh + dockertagandpush.sh: build the workshop's image and push it to ECR."""
-        assert self.image_pusher is not None
-        return self.image_pusher(ecr, repository_name, repository_uri, docker_dir)
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         return self.client_factory(service, credentials)
@@ -167,28 +156,7 @@ def offline_target(state_dir: Path) -> AwsTarget:
         endpoint_note="the local AWS",
         versions={"moto": moto.__version__}, close=local.stop, problems=local.problems,
         gone=local.gone, off_model=local.violations, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
-        image_pusher=lambda ecr, name, uri, docker_dir: _push_offline(ecr, name, uri, docker_dir, state_dir),
     )
-
-
-def _push_offline(ecr: Any, repository_name: str, repository_uri: str, docker_dir: Path, state_dir: Path) -> str:
-    """No Docker engine: the Dockerfile is built in a sandbox and pushed through ECR's layer API."""
-    from localaws.images import build_image, push_image
-
-    push_image(ecr, repository_name, build_image(docker_dir, state_dir))
-    return f"{repository_uri}:latest"
-
-
-def _push_with_docker(ecr: Any, repository_name: str, repository_uri: str, docker_dir: Path) -> str:
-    """The workshop's own scripts, with the Docker engine where the suite runs."""
-    import subprocess
-
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        raise TargetUnavailable("live: the Fargate phase builds the image with Docker, and no Docker engine answers "
-                                "here (`docker info` fails): install and start Docker, or run the RDS phase only")
-    subprocess.run(["bash", str(docker_dir / "dockerbuild.sh"), "smdemo:latest"], check=True)
-    subprocess.run(["bash", str(docker_dir / "dockertagandpush.sh"), repository_uri, "smdemo:latest"], check=True)
-    return f"{repository_uri}:latest"
 
 
 def live_preflight(region: str | None) -> tuple[boto3.Session, dict[str, Any]]:
@@ -231,7 +199,7 @@ def live_target(region: str | None) -> AwsTarget:
     return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=run_id,
                      client_factory=client, bastion=Bastion(), timing=ENDPOINT_TIMING if elsewhere else LIVE_TIMING,
                      stack_name=f"smdemo-{run_id}", secret_name=f"smdemo-{run_id}", admin_cidr=caller_cidr,
-                     can_keep_stack=True, image_pusher=_push_with_docker, endpoint_url=elsewhere,
+                     can_keep_stack=True, endpoint_url=elsewhere,
                      endpoint_note="not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL)" if elsewhere else "")
 
 
@@ -260,5 +228,5 @@ def caller_cidr() -> str:
         return answer.read().decode().strip() + "/32"
 
 
-__all__ = ["AwsTarget", "EnvironmentProblem", "TargetUnavailable", "Timing", "live_preflight", "live_target",
+__all__ = ["AwsTarget", "EnvironmentProblem", "Timing", "live_preflight", "live_target",
            "offline_preflight", "offline_target"]

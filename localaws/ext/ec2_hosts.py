@@ -43,7 +43,8 @@ from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
 from moto.ec2.utils import Base64EncodedString
 
-from localaws import addresses, certificates, host_network, instance_boot, instance_metadata, instance_software
+from localaws import addresses, certificates, host_network, instance_boot, instance_metadata, instance_software, network_paths
+from localaws.docker_engine import DockerEngine
 from localaws.instance_metadata import InstanceMetadata
 from localaws.network_paths import Interface
 from localaws.sandbox import Sandbox
@@ -86,6 +87,7 @@ class InstanceHost:
                                own_network=self.interface is not None)
         self.metadata = InstanceMetadata(instance, lambda: _role_arn(instance))
         self.software: list[tuple[str, str]] = []
+        self.docker: DockerEngine | None = None
         self.prepared = False
         self.booted = threading.Event()
         self.boot_output = ""
@@ -101,7 +103,11 @@ class InstanceHost:
                 trust.write("\n" + certificates.bundle().read_text())
             with open(self.sandbox.root / "etc/hosts", "a") as hosts:  # the VPC's DNS resolves its own name
                 hosts.write(f"{self.address}\t{self.sandbox.hostname}\n")
-            self.software = instance_software.prepare(self.sandbox.root.with_suffix(".software"))
+            software = self.sandbox.root.with_suffix(".software")
+            self.docker = DockerEngine(f"instance {self.instance.id}", software / "docker.sock", software / "docker",
+                                       lambda: self.sandbox.namespace_pid if self.sandbox.running else None,
+                                       self._why_no_registry)
+            self.software = instance_software.prepare(software, self.docker.socket_path)
             done = self.sandbox.run(["/bin/sh", "-c", SETUP], {"AUTHORIZED_KEY": self.public_key or ""})
             if done.returncode != 0:
                 raise RuntimeError(f"instance {self.instance.id}: host set-up failed: {done.stdout.decode()[-500:]}")
@@ -130,6 +136,11 @@ class InstanceHost:
                         "dev", "lo"], check=True, capture_output=True)
         host.wiring.forward(instance_metadata.ADDRESS, 80, self.metadata.address, kind="instance metadata")
 
+    def _why_no_registry(self) -> str | None:
+        if self.interface is None:
+            return None
+        return network_paths.host_reaches_service(self.instance.ec2_backend, self.interface, "ecr")
+
     def _first_boot(self) -> None:
         try:
             pid = self.sandbox.namespace_pid
@@ -149,6 +160,8 @@ class InstanceHost:
     def remove(self) -> None:
         host_network.detach(f"instance {self.instance.id}")
         self.metadata.close()
+        if self.docker is not None:
+            self.docker.close()
         self.sandbox.remove()
         shutil.rmtree(self.sandbox.root.with_suffix(".software"), ignore_errors=True)
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
-from tenacity import (RetryError, retry, retry_if_exception_type, retry_if_result, stop_after_delay,
-                      wait_exponential)
+from tenacity import RetryError, retry, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
 
 from suite.attendee.container_shell import Exchange
 
@@ -35,6 +34,7 @@ class AttendeeShell:
 
     ssm: Any
     instance_id: str
+    poll: float = 0.05  # seconds between GetCommandInvocation calls (a command offline takes a fraction of one)
     user: str = "ec2-user"
     transcript: list[Exchange] = field(default_factory=list, repr=False)
 
@@ -56,7 +56,7 @@ class AttendeeShell:
         return exchange
 
     def _finished(self, command_id: str, timeout: float) -> dict[str, Any]:
-        @retry(stop=stop_after_delay(timeout), wait=wait_exponential(multiplier=0.05, max=2),
+        @retry(stop=stop_after_delay(timeout), wait=wait_fixed(self.poll),
                retry=retry_if_result(lambda invocation: invocation is None or invocation["Status"] in RUNNING),
                retry_error_callback=lambda state: state.outcome.result() if state.outcome else None)
         def poll() -> dict[str, Any] | None:
@@ -75,7 +75,7 @@ class AttendeeShell:
     def wait_until_ready(self, timeout: float, interval: float) -> None:
         """Until the instance is a managed node and cloud-init has run its user data; BastionNotReady
         with cloud-init's errors and the end of its output if the user data failed."""
-        @retry(stop=stop_after_delay(timeout), wait=wait_exponential(multiplier=interval, max=max(interval, 15)),
+        @retry(stop=stop_after_delay(timeout), wait=wait_fixed(interval),
                retry=retry_if_exception_type(BastionNotReady) | retry_if_result(lambda result: result is None),
                reraise=True)
         def booted() -> dict[str, Any] | None:

@@ -232,6 +232,30 @@ def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, 
 
 
 @pytest.mark.guide_step("Beyond the guide 4")
+def test_no_secret_value_in_the_bastions_run_command_history(workshop, attendee_shell, evidence):
+    """Systems Manager keeps each command's text and output: the guide's commands typed on the bastion
+    (mysql.newway.sh among them, run here once more) leave no secret value there."""
+    attendee_shell.run(f"./mysql.newway.sh {workshop.aws.secret_name} --batch -e 'select 1'")
+    versions = workshop.known_secret_values()
+    ssm, instance = workshop.aws.client("ssm"), workshop.outputs["BastionInstanceId"]
+    commands = [command for page in ssm.get_paginator("list_commands").paginate(InstanceId=instance)
+                for command in page["Commands"]]
+    texts = []
+    for command in commands:
+        texts.append(("command", "\n".join(command.get("Parameters", {}).get("commands", []))))
+        invocation = ssm.get_command_invocation(CommandId=command["CommandId"], InstanceId=instance)
+        texts += [("output", invocation.get("StandardOutputContent", "")),
+                  ("error output", invocation.get("StandardErrorContent", ""))]
+    findings = [finding for kind, text in texts for finding in secret_findings(f"Run Command {kind}", [text])]
+    evidence.table("Run Command texts and outputs holding a secret value (masked)", ["finding"],
+                   [[f] for f in findings] or [["none"]])
+    evidence.expect(f"none of the {versions} secret versions appears in the {len(commands)} commands sent to the "
+                    f"bastion, their text or their output", f"{len(findings)} do")
+    assert commands, "no Run Command history on the bastion: the guide's commands did not run there"
+    assert not findings, "; ".join(findings[:5])
+
+
+@pytest.mark.guide_step("Beyond the guide 4")
 def test_no_secret_value_in_the_stack_parameters_outputs_or_events(workshop, evidence):
     versions = workshop.known_secret_values()
     cloudformation = workshop.aws.client("cloudformation")

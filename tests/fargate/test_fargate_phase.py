@@ -31,6 +31,23 @@ def show(exchange) -> str:
     return f"$ {exchange.command}\n{exchange.stdout}{exchange.stderr}(exit {exchange.exit_status})"
 
 
+# 0. On the bastion: ./dockerbuild.sh, docker images, ./dockertagandpush.sh <repository URI>
+@pytest.mark.guide_step("Fargate 1")
+def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_bastion, evidence):
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)",
+                  "\n".join(done.shown() for done in image_from_the_bastion.transcript))
+    listed = [line.split()[:2] for line in image_from_the_bastion.transcript[1].stdout.splitlines()[1:]]
+    ecr = workshop.aws.client("ecr")
+    pushed = [image for image in ecr.describe_images(repositoryName=workshop.outputs["ECRRepositoryName"])["imageDetails"]
+              if "latest" in image.get("imageTags", [])]
+    evidence.expect("docker images lists smdemo:latest; the repository holds the pushed image as latest",
+                    f"docker images: {listed}; ECR latest: {[image['imageDigest'][:19] for image in pushed]}")
+    assert ["smdemo", "latest"] in listed, f"docker images does not list smdemo:latest: {listed}"
+    assert pushed, "the workshop's ECR repository has no image tagged latest after ./dockertagandpush.sh"
+    assert pushed[0]["imageDigest"] in image_from_the_bastion.transcript[2].stdout, (
+        "the digest in ECR is not the one the push printed")
+
+
 # 1. "Create new revision": replace SECRETNAME with the secret's ARN
 @pytest.mark.guide_step("Fargate 2")
 def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task_definition, evidence):
@@ -73,7 +90,37 @@ def test_task_without_secret_access_does_not_start(workshop, fargate_phase, work
         "a container ran although its secrets could not be resolved")
 
 
-# 3. ssh into the container; env | grep TASKDEF_SECRET
+# 3. On the bastion (Session Manager, ec2-user): ssh <task private IP> with the container user's password
+@pytest.mark.guide_step("Fargate 4")
+def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, evidence):
+    result = task_from_the_bastion.run("whoami; test -r /etc/profile.d/ecs.sh && echo ecs.sh readable")
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
+    evidence.expect("the bastion's ssh logs in as ec2-user with the password, the task's host key pinned",
+                    f"exit {result.exit_status}: {result.stdout.strip()!r} {result.stderr.strip()[-300:]}")
+    assert result.exit_status == 0 and result.stdout.split() == ["ec2-user", "ecs.sh", "readable"], (
+        f"ssh from the bastion into the task failed (exit {result.exit_status}): {result.stderr.strip()[-500:]}")
+
+
+@pytest.mark.guide_step("Fargate 5")
+def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(task_from_the_bastion, evidence):
+    result = task_from_the_bastion.run(SELECT_BOOKINFO)
+    rows = [tuple(line.split("\t")) for line in result.stdout.splitlines() if line]
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
+    evidence.expect(f"./mysql.newway.sh in the task reads {BOOKINFO_ROW}", f"exit {result.exit_status}, rows {rows}")
+    assert result.exit_status == 0 and rows == [tuple(str(v) for v in BOOKINFO_ROW)], result.stderr[-500:]
+
+
+@pytest.mark.guide_step("Fargate 6")
+def test_taskdef_secret_seen_over_the_bastions_ssh_is_the_secret(workshop, task_from_the_bastion, evidence):
+    result = task_from_the_bastion.compare_on_the_bastion("TASKDEF_SECRET", workshop.secret_arn)
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
+    evidence.expect("env | grep TASKDEF_SECRET in the task shows the secret's current value",
+                    f"exit {result.exit_status}: {result.stdout.strip() or result.stderr.strip()[-300:]}")
+    assert result.exit_status == 0 and "equals the secret's AWSCURRENT" in result.stdout, (
+        f"TASKDEF_SECRET over the bastion's ssh: {result.stdout.strip()} {result.stderr.strip()[-300:]}")
+
+
+# The suite's own SSH (through the bastion) for the byte-for-byte checks: env | grep TASKDEF_SECRET
 @pytest.mark.guide_step("Fargate 6")
 def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase, task_definition, evidence):
     secret = container_shell.env("TASKDEF_SECRET")

@@ -22,11 +22,12 @@ class Fault:
     caught_by: tuple[str, ...]  # the checks that must then not pass
 
 
-def edit_template(edit: Callable[[dict], None]) -> Callable[[Path], None]:
+def edit_template(*edits: Callable[[dict], None]) -> Callable[[Path], None]:
     def apply(workshop: Path) -> None:
         path = workshop / "infra" / "template.yaml"
         template = yaml.safe_load(path.read_text())
-        edit(template)
+        for edit in edits:
+            edit(template)
         path.write_text(yaml.safe_dump(template, sort_keys=False))
     return apply
 
@@ -349,7 +350,8 @@ FARGATE_FAULTS = [
     Fault("task-secret-is-another-secret",
           "the task definition's TASKDEF_SECRET points at another secret",
           edit_template(_task_secret_from({"Ref": "ContainerUserSecret"})),
-          ("test_task_definition_revision_names_the_secret", "test_login_shell_has_taskdef_secret")),
+          ("test_task_definition_revision_names_the_secret", "test_login_shell_has_taskdef_secret",
+           "test_taskdef_secret_seen_over_the_bastions_ssh_is_the_secret")),
     Fault("task-secret-is-one-key",
           "the task definition's TASKDEF_SECRET names only the password key, not the whole secret",
           edit_template(_task_secret_from({"Fn::Sub": "${DBSecret}:password::"})),
@@ -362,11 +364,11 @@ FARGATE_FAULTS = [
     Fault("ecs-sh-not-readable",
           "startprocesses.sh leaves /etc/profile.d/ecs.sh readable by root only",
           edit_docker_file("startprocesses.sh", 'chmod 0644 "${tmp}"', 'chmod 0600 "${tmp}"'),
-          ("test_login_shell_has_taskdef_secret",)),
+          ("test_login_shell_has_taskdef_secret", "test_attendee_sshes_from_the_bastion_into_the_task")),
     Fault("newway-ignores-taskdef-secret",
           "mysql.newway.sh ignores TASKDEF_SECRET and wants a secret name",
           edit_docker_file("mysql.newway.sh", 'secret="${TASKDEF_SECRET:-}"', 'secret=""'),
-          ("test_newway_script_reads_bookinfo",)),
+          ("test_newway_script_reads_bookinfo", "test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo")),
     Fault("newway-password-on-the-command-line",
           "mysql.newway.sh passes the password on mysql's command line, where ps shows it",
           edit_docker_file("mysql.newway.sh", 'MYSQL_PWD="$(field password)" exec mysql --host="${host}"',
@@ -385,7 +387,25 @@ FARGATE_FAULTS = [
     Fault("bastion-not-admitted-to-the-task",
           "the tasks' security group admits SSH from the VPC's default group, not from the bastion's",
           edit_template(_bastion_not_admitted_to_the_task),
-          ("test_login_shell_has_taskdef_secret",)),
+          ("test_login_shell_has_taskdef_secret", "test_attendee_sshes_from_the_bastion_into_the_task")),
+    Fault("bastion-without-docker",
+          "the bastion's user data does not install Docker (AL2023 has none), so ./dockerbuild.sh cannot run",
+          edit_template(_bastion_user_data_without("systemctl enable --now docker", "usermod -aG docker"),
+                        _bastion_user_data_replacing("dnf install -y mariadb105 jq docker",
+                                                     "dnf install -y mariadb105 jq")),
+          ("test_image_is_built_and_pushed_on_the_bastion",)),
+    Fault("ec2-user-not-in-the-docker-group",
+          "Docker is installed and running but ec2-user is not in the docker group: permission denied on its socket",
+          edit_template(_bastion_user_data_without("usermod -aG docker")),
+          ("test_image_is_built_and_pushed_on_the_bastion",)),
+    Fault("bastion-role-cannot-push",
+          "the bastion's role may not log in to ECR or push, so ./dockertagandpush.sh fails",
+          edit_template(_bastion_role_without("push-workshop-image")),
+          ("test_image_is_built_and_pushed_on_the_bastion",)),
+    Fault("bastion-role-cannot-read-the-container-password",
+          "the bastion's role may not read the container user's secret, so the guide's ssh into the task has no password",
+          edit_template(_bastion_role_without("container-password")),
+          ("test_attendee_sshes_from_the_bastion_into_the_task",)),
     Fault("rotation-keeps-password",
           "createSecret copies the current password, so a rotation changes nothing",
           next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),
@@ -466,6 +486,10 @@ TEARDOWN_FAULT = Fault("trail-bucket-retained",
                        edit_template(_trail_bucket_retained), ())
 
 AUDIT_FAULTS = [
+    Fault("newway-traces-its-commands",
+          "mysql.newway.sh runs with `set -x`, so its trace prints the password where it runs (and Run Command keeps it)",
+          edit_docker_file("mysql.newway.sh", "set -euo pipefail", "set -euxo pipefail"),
+          ("test_no_secret_value_in_the_bastions_run_command_history",)),
     Fault("rotation-once-a-year",
           "the rotation schedule rotates every 365 days",
           edit_template(_rotation_once_a_year),

@@ -71,3 +71,17 @@ def test_live_tls_user_phase_against_an_aws_compatible_endpoint(local_aws, tmp_p
     checks = sum(line.startswith("def test_")
                  for line in (ROOT / "tests/tls_user/test_tls_user_phase.py").read_text().splitlines())
     assert f"{checks} passed" in run.stdout and "passed: TLS user (live)" in run.stdout, run.stdout[-2000:]
+
+
+def test_live_fargate_phase_against_an_aws_compatible_endpoint_needs_no_docker_engine(local_aws, tmp_path):
+    """The Fargate phase on the live code path: the image is built and pushed on the bastion by the
+    workshop's scripts (through Run Command), so nothing is skipped on a machine without Docker."""
+    run = pytest_run("-m", "live", "tests/fargate", f"--basetemp={tmp_path / 'run'}", "--aws-region", local_aws.region,
+                     AWS_ENDPOINT_URL=local_aws.endpoint_url, SMDEMO_ADMIN_CIDR="127.0.0.1/32",
+                     PATH="/usr/sbin:/usr/bin:/sbin:/bin", **local_aws.admin.as_environment())  # no docker on PATH
+    assert run.returncode == 0, run.stdout[-3000:]
+    checks = sum(line.startswith("def test_")
+                 for line in (ROOT / "tests/fargate/test_fargate_phase.py").read_text().splitlines())
+    summary = run.stdout.strip().splitlines()[-1]
+    assert f"{checks} passed" in summary and "skipped" not in summary, run.stdout[-2000:]
+    assert "passed: Fargate (live)" in run.stdout, run.stdout[-2000:]
