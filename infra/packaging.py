@@ -32,15 +32,54 @@ def build_rotation_zip(source_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
-def build_bastion_files(docker_dir: Path) -> bytes:
-    """docker/ as a tar.gz for ec2-user's home: the Dockerfile and the scripts (executable), the same
-    bytes for the same files (no times, no owners: they become ec2-user's when unpacked)."""
+# The lab's web app's libraries (app/): the caching client and its botocore, pymysql; pure Python,
+# copied from the installed packages. botocore keeps the data of the services the app calls only.
+APP_LIBRARIES = ("aws_secretsmanager_caching", "botocore", "jmespath", "dateutil", "urllib3", "six", "pymysql")
+APP_SERVICES = ("secretsmanager", "sts")
+
+
+def _library_files(name: str) -> list[tuple[Path, str]]:
+    """(file, path in the bundle) of an installed package or single-module library."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None and not spec.submodule_search_locations:
+        raise RuntimeError(f"the lab's app needs the Python package {name!r}: pip install -r requirements.txt")
+    if not spec.submodule_search_locations:  # a module (six.py)
+        return [(Path(spec.origin), Path(spec.origin).name)]
+    root = Path(list(spec.submodule_search_locations)[0])
+    files = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if not path.is_file() or "__pycache__" in relative.parts:
+            continue
+        if name == "botocore" and relative.parts[0] == "data" and len(relative.parts) > 2 \
+                and relative.parts[1] not in APP_SERVICES:
+            continue
+        files.append((path, str(Path(name) / relative)))
+    return files
+
+
+def build_bastion_files(docker_dir: Path, app_dir: Path) -> bytes:
+    """ec2-user's home on the bastion, as a tar.gz: docker/ (the Dockerfile and the scripts, executable)
+    and app/ (the lab's web app, its libraries in app/lib/); the same bytes for the same files (no times,
+    no owners: they become ec2-user's when unpacked)."""
+    members: list[tuple[Path, str]] = [(path, path.name) for path in sorted(docker_dir.iterdir()) if path.is_file()]
+    members += [(path, f"app/{path.name}") for path in sorted(app_dir.iterdir())
+                if path.is_file() and path.suffix in (".py", ".sh")]
+    for library in APP_LIBRARIES:
+        members += [(path, f"app/lib/{inside}") for path, inside in _library_files(library)]
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as compressed:
         with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            for path in sorted(p for p in docker_dir.iterdir() if p.is_file()):
+            directories: set[str] = set()
+            for path, name in members:
+                for parent in reversed(Path(name).parents[:-1]):  # directories first, ec2-user's when unpacked
+                    if str(parent) not in directories:
+                        directories.add(str(parent))
+                        folder = tarfile.TarInfo(str(parent))
+                        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+                        archive.addfile(folder)
                 data = path.read_bytes()
-                member = tarfile.TarInfo(path.name)
+                member = tarfile.TarInfo(name)
                 member.size = len(data)
                 member.mode = 0o755 if path.suffix == ".sh" else 0o644
                 archive.addfile(member, io.BytesIO(data))

@@ -132,7 +132,7 @@ class WorkshopStack:
         keys = []
         for prefix, package, suffix in (
                 ("rotation/rotation", build_rotation_zip(self.workshop_dir / "infra" / "rotation"), ".zip"),
-                ("bastion/smdemo-files", build_bastion_files(self.workshop_dir / "docker"), ".tar.gz")):
+                ("bastion/smdemo-files", build_bastion_files(self.workshop_dir / "docker", self.workshop_dir / "app"), ".tar.gz")):
             key = f"{prefix}-{hashlib.sha256(package).hexdigest()[:16]}{suffix}"  # a new key for new contents
             s3.put_object(Bucket=bucket, Key=key, Body=package)
             keys.append(key)

@@ -35,7 +35,6 @@ from botocore.exceptions import ClientError
 
 from localaws import images
 from localaws.access_keys import AccessKey
-from localaws.ext.ecr_login_tokens import caller_of
 
 log = logging.getLogger("localaws.docker")
 REGISTRY = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$")
@@ -79,9 +78,11 @@ def _age(seconds: float) -> str:
 
 class DockerEngine:
     def __init__(self, name: str, socket_path: Path, work_dir: Path, root_pid: Callable[[], int | None],
-                 reaches_registry: Callable[[], str | None]):
+                 reaches_registry: Callable[[], str | None], caller_of: Callable[[str], AccessKey | None]):
         """`root_pid()`: a process in the instance (its files are under /proc/PID/root);
-        `reaches_registry()`: why the instance cannot reach ECR, or None."""
+        `reaches_registry()`: why the instance cannot reach ECR, or None; `caller_of(password)`: whose
+        key an ECR login password stands for (localaws/ext/ecr_login_tokens.py)."""
+        self.caller_of = caller_of
         self.name = name
         self.socket_path = socket_path
         self.work_dir = work_dir
@@ -93,7 +94,13 @@ class DockerEngine:
         socket_path.parent.mkdir(parents=True, exist_ok=True)
         socket_path.unlink(missing_ok=True)
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._listener.bind(str(socket_path))
+        # A socket's path may hold 107 bytes; a run's state directory can be deeper than that. Bound
+        # through a descriptor of its directory, the path is short and the socket lands where it should.
+        directory = os.open(socket_path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            self._listener.bind(f"/proc/self/fd/{directory}/{socket_path.name}")
+        finally:
+            os.close(directory)
         os.chmod(socket_path, 0o666)  # the instance's docker command checks the docker group, as the socket's mode would
         self._listener.listen(16)
         self._closed = threading.Event()
@@ -205,7 +212,7 @@ class DockerEngine:
         options = _options("login", args, (("--username", "-u"), {}), (("--password-stdin",), {"action": "store_true"}),
                            (("--password", "-p"), {}), (("server",), {}))
         password = (stdin if options.password_stdin else options.password or "").strip()
-        key = caller_of(password) if options.username == "AWS" and REGISTRY.match(options.server) else None
+        key = self.caller_of(password) if options.username == "AWS" and REGISTRY.match(options.server) else None
         if key is None:
             raise DockerError(f"Error response from daemon: login attempted to https://{options.server}/v2/ failed "
                               f"with status: 400 Bad Request")

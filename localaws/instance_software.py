@@ -25,6 +25,8 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "mariadb105": ("/usr/bin/mariadb",),  # /usr/bin/mysql is a link to it
     "jq": ("/usr/bin/jq",),
     "docker": (),  # the docker command is the local AWS's own (localaws/docker_cli.py), in /usr/local/bin
+    # Not gated: /usr/bin/python3 (the AWS CLI's) is a link to it on this machine, so it is there before.
+    "python3.11": (),
 }
 # What installing a package does besides its files (Docker's package adds the docker group).
 POST_INSTALL = {"docker": "getent group docker >/dev/null || groupadd --system docker"}

@@ -45,6 +45,7 @@ from moto.ec2.utils import Base64EncodedString
 
 from localaws import addresses, certificates, host_network, instance_boot, instance_metadata, instance_software, network_paths
 from localaws.docker_engine import DockerEngine
+from localaws.ext import ecr_login_tokens
 from localaws.instance_metadata import InstanceMetadata
 from localaws.network_paths import Interface
 from localaws.sandbox import Sandbox
@@ -106,7 +107,7 @@ class InstanceHost:
             software = self.sandbox.root.with_suffix(".software")
             self.docker = DockerEngine(f"instance {self.instance.id}", software / "docker.sock", software / "docker",
                                        lambda: self.sandbox.namespace_pid if self.sandbox.running else None,
-                                       self._why_no_registry)
+                                       self._why_no_registry, ecr_login_tokens.caller_of)
             self.software = instance_software.prepare(software, self.docker.socket_path)
             done = self.sandbox.run(["/bin/sh", "-c", SETUP], {"AUTHORIZED_KEY": self.public_key or ""})
             if done.returncode != 0:

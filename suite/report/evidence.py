@@ -35,6 +35,10 @@ class Evidence:
     def text(self, title: str, body: str) -> None:
         self.items.append(("text", title, body))
 
+    def picture(self, title: str, svg: str) -> None:
+        """An inline SVG the suite drew (suite/report/timeline.py) from numbers and its own labels."""
+        self.items.append(("picture", title, svg))
+
     def expect(self, expected: str, found: str) -> None:
         self.expectations[expected] = found
 
@@ -54,7 +58,12 @@ class Evidence:
             parts.append(f'<div class="evidence-expect evidence-{verdict}"><h4>In the workshop\'s words '
                          f'(check {verdict})</h4>{reporthtml.table(["Expected", "Found"], rows)}</div>')
         for kind, title, content in self.items:
-            body = reporthtml.table(*content) if kind == "table" else f"<pre>{reporthtml.text(content)}</pre>"
+            if kind == "table":
+                body = reporthtml.table(*content)
+            elif kind == "picture":
+                body = f'<div class="evidence-picture">{REGISTRY.mask(content)}</div>'
+            else:
+                body = f"<pre>{reporthtml.text(content)}</pre>"
             parts.append(f"<h4>{reporthtml.text(title)}</h4>{body}")
         return f'<div class="evidence">{"".join(parts)}</div>'
 

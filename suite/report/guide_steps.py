@@ -64,6 +64,11 @@ _GUIDE = [
     ("TLS user", 4, "Run db_access_test.py with the secret, over TLS verified against the CA bundle"),
     ("TLS user", 5, "Turn on rotation and rotate immediately: the test still works"),
     ("TLS user", 7, "Clean up: delete the secret with a 7-day recovery window"),
+    # Lab B (seed 003): the web app through rotation
+    ("App", 1, "Run the app with hard-coded credentials: CONNECTED, then DISCONNECTED after rotation"),
+    ("App", 2, "Read the credentials with get_secret (and AWS's caching client): CONNECTED through rotations"),
+    ("App", 3, "A secret changed without the database: DISCONNECTED until a rotation puts them in step"),
+    ("App", 4, "The secret reader surfaces AccessDenied instead of returning None"),
     # Audit (lab C step 6): CloudTrail
     ("Audit", 1, "CloudTrail's GetSecretValue events name each caller, the refused one too"),
     ("Audit", 2, "CloudTrail shows the rotation: who asked, and the rotation function's calls"),

@@ -1,6 +1,6 @@
 """What ran, phase by phase and mode by mode, and the verdict an instructor reads.
 
-A check belongs to a phase by its folder (tests/rds, tests/fargate, tests/tls_user, tests/audit) and to a
+A check belongs to a phase by its folder (tests/rds, tests/fargate, tests/tls_user, tests/app, tests/audit) and to a
 mode by the `aws` fixture's param. Each check ends with one outcome; the verdict is READY
 only when no phase failed, none stopped half-way, and at least one check passed.
 """
@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from suite.report.guide_steps import STEPS, Step
 
-PHASES = {"RDS": "tests/rds/", "Fargate": "tests/fargate/", "TLS user": "tests/tls_user/", "Audit": "tests/audit/"}
+PHASES = {"RDS": "tests/rds/", "Fargate": "tests/fargate/", "TLS user": "tests/tls_user/", "App": "tests/app/",
+          "Audit": "tests/audit/"}
 OTHER = "Project tests"  # unit, fidelity and self-tests: shown, never part of the verdict
 NOT_RUN = "not run"  # a phase without any check collected
 UNFINISHED = "not finished"  # a check collected, but the run stopped before it

@@ -1,5 +1,5 @@
 """A synthetic workshop run for the report's own tests: the report plugins over small checks
-in tests/rds, tests/fargate, tests/tls_user and tests/audit of a project in tmp_path, in both modes, with
+in tests/rds, tests/fargate, tests/tls_user, tests/app and tests/audit of a project in tmp_path, in both modes, with
 no AWS and no database. Each check names a guide step (in the reverse of the guide's order) and records
 evidence holding a registered secret.
 """
@@ -21,7 +21,7 @@ from suite.redaction import encoded_forms
 from suite.report.guide_steps import STEPS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PHASE_FOLDERS = ("rds", "fargate", "tls_user", "audit")
+PHASE_FOLDERS = ("rds", "fargate", "tls_user", "app", "audit")
 SECRET = "Sy<n>th&'e\"tic $ecret"  # < and & too: masked before it is HTML-escaped
 LATE_SECRET = "registered-after-the-evidence-was-recorded"
 
@@ -88,7 +88,7 @@ markers =
     live: real AWS
     guide_step(step): the guide's step a check verifies
 """
-PHASE_NAMES = {"rds": "RDS", "fargate": "Fargate", "tls_user": "TLS user", "audit": "Audit"}
+PHASE_NAMES = {"rds": "RDS", "fargate": "Fargate", "tls_user": "TLS user", "app": "App", "audit": "Audit"}
 
 
 def step_of_check(phase: str, number: int) -> str:

@@ -82,9 +82,9 @@ def test_an_unknown_or_missing_step_fails_collection(tmp_path, marker, message):
 
 
 def test_every_check_of_the_workshop_names_its_step():
-    """The suite's own four phases collect: each of their checks names a step the guide has."""
+    """The suite's own phases collect: each of their checks names a step the guide has."""
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "offline or live",
-                           "tests/rds", "tests/fargate", "tests/tls_user", "tests/audit"],
+                           "tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit"],
                           cwd=synthetic.PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "tests collected" in done.stdout
@@ -95,7 +95,7 @@ def test_steps_are_named_once_and_read_as_the_guide():
     assert BY_NAME["RDS 4"].label.startswith("RDS phase, step 4: Rotate the secret immediately")
     assert BY_NAME[f"{BEYOND} 4"].label.startswith(f"{BEYOND}: no secret value")
     assert [step.phase for step in STEPS] == sorted((step.phase for step in STEPS), key=[
-        "RDS", "Fargate", "TLS user", "Audit", BEYOND].index)
+        "RDS", "Fargate", "TLS user", "App", "Audit", BEYOND].index)
     assert check_title("tests/rds/x.py::test_old_way_fails[offline]") == "Old way fails [offline]"
     assert check_title("tests/audit/x.py::test_ecs_8_no_secret_in_a_task_environment") == (
         "ECS 8 no secret in a task environment")

@@ -298,13 +298,18 @@ FAULTS = [
 
 # --- the Fargate phase: the container's scripts (docker/) and the task definition
 
-def edit_docker_file(name: str, old: str, new: str) -> Callable[[Path], None]:
+def edit_workshop_file(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    """Replace `old` by `new` in the workshop's file `relative` (e.g. "app/web_app.py")."""
     def apply(workshop: Path) -> None:
-        path = workshop / "docker" / name
+        path = workshop / relative
         text = path.read_text()
-        assert old in text, f"fault does not apply: {old!r} not in docker/{name}"
+        assert old in text, f"fault does not apply: {old!r} not in {relative}"
         path.write_text(text.replace(old, new))
     return apply
+
+
+def edit_docker_file(name: str, old: str, new: str) -> Callable[[Path], None]:
+    return edit_workshop_file(f"docker/{name}", old, new)
 
 
 ORIGINAL_QUOTING = """env | grep "^TASKDEF_" | awk -F= '{printf "export %s=%c%s%c\\\\n", $1, 39, $2, 39 }' > "${tmp}"
@@ -605,4 +610,27 @@ TLS_USER_FAULTS = [
           "the rotation function's role may rotate the master user's secret only, not demouser's",
           edit_template(_rotation_role_without_demouser),
           ("test_demouser_secret_rotates_and_the_lab_test_still_works",)),
+]
+
+
+# --- the App phase (lab B): the web app's secret reading, and the rotation it must survive
+APP_FAULTS = [
+    Fault("app-cache-never-refreshes",
+          "the caching variant never reads the secret again when the database refuses the cached password",
+          edit_workshop_file("app/web_app.py", "self.cache.refresh_secret_now(self.secret_id)", "pass"),
+          ("test_secret_reading_app_stays_connected_through_two_rotations",)),
+    Fault("app-reader-swallows-errors",
+          "the secret reader returns None on an error it does not handle (AccessDenied), as the lab's original did",
+          edit_workshop_file("app/secret_reader.py", "        raise SecretReadError(f\"secret {secret_id}: {details",
+                             "        return None\n        raise SecretReadError(f\"secret {secret_id}: {details"),
+          ("test_secret_reader_raises_on_access_denied",)),
+    Fault("rotation-without-the-previous-fallback",
+          "setSecret logs in with AWSCURRENT only, so a secret changed without the database can never be repaired",
+          edit_workshop_file("infra/rotation/rotation_function.py", 'for stage in ("AWSCURRENT", "AWSPREVIOUS"):',
+                             'for stage in ("AWSCURRENT",):'),
+          ("test_secret_changed_without_the_database_disconnects_until_a_rotation",)),
+    Fault("rotation-keeps-the-apps-password",
+          "createSecret copies the current password, so the hard-coded app never notices a rotation",
+          next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),
+          ("test_hardcoded_app_is_disconnected_after_rotation",)),
 ]

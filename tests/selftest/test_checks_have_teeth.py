@@ -1,6 +1,6 @@
 """Every check of the three phases fails on a workshop broken the way it guards against.
 
-Each case copies the workshop (infra/ and docker/), breaks it (see faults.py), runs the
+Each case copies the workshop (infra/, docker/ and app/), breaks it (see faults.py), runs the
 offline phase against the copy in a separate pytest, and reads that run's JUnit report.
 The runs share nothing but the machine (each has its own local AWS, database and loopback
 addresses), so they are started together, a few at a time (SMDEMO_SELFTEST_JOBS, default 3:
@@ -19,7 +19,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.selftest.faults import AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT, TLS_USER_FAULTS, Fault
+from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT, TLS_USER_FAULTS,
+                                   Fault)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,15 +55,15 @@ def run_phase_against(workshop: Path, phase: str, report_dir: Path, checks: tupl
 
 def workshop_copy(tmp_path: Path, fault: Fault | None = None) -> Path:
     workshop = tmp_path / "workshop"
-    for part in ("infra", "docker"):
+    for part in ("infra", "docker", "app"):
         shutil.copytree(PROJECT_ROOT / part, workshop / part, ignore=shutil.ignore_patterns("__pycache__"))
     if fault is not None:
         fault.apply(workshop)
     return workshop
 
 
-PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/fargate", FARGATE_FAULTS), ("tests/rds", FAULTS),
-                ("tests/tls_user", TLS_USER_FAULTS))  # longest first
+PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/app", APP_FAULTS), ("tests/fargate", FARGATE_FAULTS),
+                ("tests/rds", FAULTS), ("tests/tls_user", TLS_USER_FAULTS))  # longest first
 CASES = [pytest.param(phase, fault, id=f"{phase.rsplit('/', 1)[-1]}-{fault.name}")
          for phase, faults in PHASE_FAULTS for fault in faults]
 WITHOUT_EVENT_HISTORY = "without-event-history"

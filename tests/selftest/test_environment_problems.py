@@ -19,7 +19,7 @@ import pytest
 from suite.preflight import ENVIRONMENT_EXIT, EnvironmentProblem, require_free_disk
 
 ROOT = Path(__file__).resolve().parents[2]
-PHASES = ("tests/rds", "tests/fargate", "tests/tls_user", "tests/audit")
+PHASES = ("tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit")
 
 
 def run(tmp_path: Path, *args: str, user: int | None = None, **env: str) -> tuple[int, str, str]:

@@ -55,7 +55,7 @@ def test_live_against_an_aws_compatible_endpoint_runs_and_says_so(local_aws, tmp
                      "--aws-region", local_aws.region, AWS_ENDPOINT_URL=local_aws.endpoint_url,
                      SMDEMO_ADMIN_CIDR="127.0.0.1/32", **local_aws.admin.as_environment())
     assert run.returncode == 0, run.stdout[-3000:]
-    assert f"passed: RDS (live); not run: Fargate, TLS user, Audit; live ran against {local_aws.endpoint_url} " \
+    assert f"passed: RDS (live); not run: Fargate, TLS user, App, Audit; live ran against {local_aws.endpoint_url} " \
            f"(not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL))" in run.stdout, run.stdout[-2000:]
     checks = sum(line.startswith("def test_") for line in (ROOT / "tests/rds/test_rds_phase.py").read_text().splitlines())
     assert f"{checks} passed" in run.stdout
@@ -85,3 +85,14 @@ def test_live_fargate_phase_against_an_aws_compatible_endpoint_needs_no_docker_e
     summary = run.stdout.strip().splitlines()[-1]
     assert f"{checks} passed" in summary and "skipped" not in summary, run.stdout[-2000:]
     assert "passed: Fargate (live)" in run.stdout, run.stdout[-2000:]
+
+
+def test_live_app_phase_against_an_aws_compatible_endpoint(local_aws, tmp_path):
+    """Lab B on the live code path: the web app on the bastion through two rotations and a secret
+    changed without the database."""
+    run = pytest_run("-m", "live", "tests/app", f"--basetemp={tmp_path / 'run'}", "--aws-region", local_aws.region,
+                     AWS_ENDPOINT_URL=local_aws.endpoint_url, SMDEMO_ADMIN_CIDR="127.0.0.1/32",
+                     **local_aws.admin.as_environment())
+    assert run.returncode == 0, run.stdout[-3000:]
+    summary = run.stdout.strip().splitlines()[-1]
+    assert "5 passed" in summary and "skipped" not in summary and "passed: App (live)" in run.stdout, run.stdout[-2000:]

@@ -1,0 +1,97 @@
+"""The lab's web app (seed 003) on the bastion: started by app/start.sh through Session Manager,
+and asked for `/` many times a second, as a user's browser would, through the suite's SSH route to
+the bastion (the app listens on the bastion's 127.0.0.1).
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import paramiko
+
+PORTS = {"hardcoded": 8081, "get-secret": 8082, "cached": 8083}
+CONNECTED = "CONNECTED"
+UNREACHABLE = "UNREACHABLE"  # the app did not answer at all
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float  # time.time()
+    status: str  # CONNECTED, DISCONNECTED, UNREACHABLE
+    error: str = ""
+
+
+def ask(route: Any, port: int, timeout: float = 5) -> Sample:
+    """GET / of the app on the bastion's 127.0.0.1:port."""
+    at = time.time()
+    try:
+        channel = route.socket_to("127.0.0.1", port, timeout)
+    except (OSError, paramiko.SSHException) as error:
+        return Sample(at, UNREACHABLE, str(error))
+    try:
+        channel.settimeout(timeout)
+        channel.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while chunk := channel.recv(65536):
+            answer += chunk
+    except (OSError, paramiko.SSHException) as error:
+        return Sample(at, UNREACHABLE, str(error))
+    finally:
+        channel.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return Sample(at, UNREACHABLE, head.decode(errors="replace")[:200] or "no answer")
+    return Sample(at, str(document.get("db_status")), str(document.get("error_message", "")))
+
+
+@dataclass
+class Watch:
+    """Asks each variant's `/` in a loop of its own, until stopped; marks say what happened when."""
+
+    route: Any
+    ports: dict[str, int]
+    interval: float = 0.05
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+    marks: list[tuple[float, str]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> "Watch":
+        for variant, port in self.ports.items():
+            self.samples[variant] = []
+            thread = threading.Thread(target=self._poll, args=(variant, port), name=f"watch-{variant}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def _poll(self, variant: str, port: int) -> None:
+        while not self._stop.is_set():
+            self.samples[variant].append(ask(self.route, port))
+            self._stop.wait(self.interval)
+
+    def mark(self, what: str) -> None:
+        self.marks.append((time.time(), what))
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=15)
+
+    def last(self, variant: str) -> Sample | None:
+        return self.samples[variant][-1] if self.samples.get(variant) else None
+
+
+def seconds_not_connected(samples: list[Sample], since: float, until: float) -> float:
+    """How long the app answered anything but CONNECTED between since and until: each sample's
+    status holds until the next sample."""
+    total = 0.0
+    for sample, following in zip(samples, samples[1:]):
+        start, end = max(sample.at, since), min(following.at, until)
+        if end > start and sample.status != CONNECTED:
+            total += end - start
+    return total
