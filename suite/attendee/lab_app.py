@@ -19,34 +19,43 @@ UNREACHABLE = "UNREACHABLE"  # the app did not answer at all
 
 @dataclass(frozen=True)
 class Sample:
-    at: float  # time.time()
+    at: float  # time.time() when asked
     status: str  # CONNECTED, DISCONNECTED, UNREACHABLE
     error: str = ""
+    took: float = 0.0  # seconds until the answer (a user waits that long too)
 
 
-def ask(route: Any, port: int, timeout: float = 5) -> Sample:
+# AWS's caching client waits 2.5 to 5 s (random jitter) before a forced refresh: an answer may take that long.
+ANSWER_TIMEOUT = 15.0
+
+
+def ask(route: Any, port: int, timeout: float = ANSWER_TIMEOUT) -> Sample:
     """GET / of the app on the bastion's 127.0.0.1:port."""
     at = time.time()
+
+    def sample(status: str, error: str) -> Sample:
+        return Sample(at, status, error, time.time() - at)
+
     try:
         channel = route.socket_to("127.0.0.1", port, timeout)
     except (OSError, paramiko.SSHException) as error:
-        return Sample(at, UNREACHABLE, str(error))
+        return sample(UNREACHABLE, str(error) or type(error).__name__)
     try:
         channel.settimeout(timeout)
         channel.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         answer = b""
         while chunk := channel.recv(65536):
             answer += chunk
-    except (OSError, paramiko.SSHException) as error:
-        return Sample(at, UNREACHABLE, str(error))
+    except (OSError, paramiko.SSHException, EOFError) as error:
+        return sample(UNREACHABLE, str(error) or f"{type(error).__name__} after {time.time() - at:.1f} s")
     finally:
         channel.close()
     head, _, body = answer.partition(b"\r\n\r\n")
     try:
         document = json.loads(body)
     except ValueError:
-        return Sample(at, UNREACHABLE, head.decode(errors="replace")[:200] or "no answer")
-    return Sample(at, str(document.get("db_status")), str(document.get("error_message", "")))
+        return sample(UNREACHABLE, head.decode(errors="replace")[:200] or "no answer")
+    return sample(str(document.get("db_status")), str(document.get("error_message", "")))
 
 
 @dataclass
@@ -77,10 +86,17 @@ class Watch:
     def mark(self, what: str) -> None:
         self.marks.append((time.time(), what))
 
+    def wait_answered_since(self, moment: float, timeout: float) -> None:
+        """Until every variant has answered a request made after `moment` (or `timeout` passed)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline and not all(
+                samples and samples[-1].at >= moment for samples in self.samples.values()):
+            time.sleep(0.05)
+
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=15)
+            thread.join(timeout=ANSWER_TIMEOUT + 5)
 
     def last(self, variant: str) -> Sample | None:
         return self.samples[variant][-1] if self.samples.get(variant) else None

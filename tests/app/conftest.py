@@ -31,6 +31,11 @@ class LabApp:
         """How long to keep watching before and after a change: several answers' worth."""
         return min(max(0.5, self.workshop.aws.timing.rotation_poll * 10), 30)
 
+    def watch_a_little_more(self, watch: Watch) -> None:
+        """The settling time, then until each variant has answered a request made after it."""
+        time.sleep(self.settle())
+        watch.wait_answered_since(time.time(), timeout=30)
+
 
 @pytest.fixture(scope="session")
 def lab_app(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[LabApp]:
@@ -74,7 +79,7 @@ def app_through_two_rotations(lab_app: LabApp) -> WatchedRotations:
         for number in (1, 2):
             watch.mark(f"rotation {number}")
             rotations.append(rotate(lab_app.workshop))
-            time.sleep(lab_app.settle())
+            lab_app.watch_a_little_more(watch)
     finally:
         watch.stop()
     return WatchedRotations(watch, rotations, start, time.time())
@@ -106,10 +111,10 @@ def app_through_a_secret_changed_alone(lab_app: LabApp, app_through_two_rotation
         watch.mark("PutSecretValue")
         put_at = time.time()
         workshop.secrets_manager().put_secret_value(SecretId=workshop.secret_arn, SecretString=changed)
-        time.sleep(lab_app.settle())
+        lab_app.watch_a_little_more(watch)
         watch.mark("rotation")
         rotation = rotate(workshop)
-        time.sleep(lab_app.settle())
+        lab_app.watch_a_little_more(watch)
     finally:
         watch.stop()
     return WatchedDesync(watch, rotation, start, put_at, time.time())

@@ -16,8 +16,10 @@ def _timeline(evidence, title: str, watch, start: float, end: float) -> dict[str
     rows = {variant: [(sample.at, sample.status) for sample in samples] for variant, samples in watch.samples.items()}
     evidence.picture(title, timeline_svg(rows, watch.marks, start, end))
     downtime = {variant: seconds_not_connected(samples, start, end) for variant, samples in watch.samples.items()}
-    evidence.table("What a user of each variant saw", ["variant", "answers", "seconds not CONNECTED", "last answer"],
+    evidence.table("What a user of each variant saw",
+                   ["variant", "answers", "seconds not CONNECTED", "slowest answer (s)", "last answer"],
                    [[variant, len(samples), f"{downtime[variant]:.2f}",
+                     f"{max((sample.took for sample in samples), default=0):.2f}",
                      f"{samples[-1].status} {samples[-1].error}".strip() if samples else "none"]
                     for variant, samples in watch.samples.items()])
     return downtime

@@ -456,7 +456,7 @@ def _database_publicly_accessible(template: dict) -> None:
 
 
 def _ssh_open_to_the_world(template: dict) -> None:
-    template["Resources"]["BastionSG"]["Properties"]["SecurityGroupIngress"][0]["CidrIp"] = "0.0.0.0/0"
+    template["Resources"]["BastionSSHFromAdmin"]["Properties"]["CidrIp"] = "0.0.0.0/0"
 
 
 def _database_port_open_to_the_world(template: dict) -> None:
@@ -618,6 +618,11 @@ APP_FAULTS = [
     Fault("app-cache-never-refreshes",
           "the caching variant never reads the secret again when the database refuses the cached password",
           edit_workshop_file("app/web_app.py", "self.cache.refresh_secret_now(self.secret_id)", "pass"),
+          ("test_secret_reading_app_stays_connected_through_two_rotations",)),
+    Fault("app-get-secret-keeps-its-first-read",
+          "the get_secret variant reads the secret on every request but keeps using what it read first",
+          edit_workshop_file("app/web_app.py", "check(get_secret(self.secret_id, self.client))",
+                             "check(self.__dict__.setdefault('first', get_secret(self.secret_id, self.client)))"),
           ("test_secret_reading_app_stays_connected_through_two_rotations",)),
     Fault("app-reader-swallows-errors",
           "the secret reader returns None on an error it does not handle (AccessDenied), as the lab's original did",

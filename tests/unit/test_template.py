@@ -201,7 +201,11 @@ def test_network(template):
 def test_security_groups(template):
     def rules(lid):
         return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in props(template, lid).get("SecurityGroupIngress", [])]
-    assert rules("BastionSG") == [("tcp", 22, 22, {"Ref": "AdminCidr"})]
+    assert rules("BastionSG") == []  # attendees use Session Manager
+    ssh = template["Resources"]["BastionSSHFromAdmin"]
+    assert ssh["Condition"] == "HasBastionKey"  # only a deployment with its own key (the suite's) opens SSH
+    assert (ssh["Properties"]["GroupId"], ssh["Properties"]["FromPort"], ssh["Properties"]["ToPort"],
+            ssh["Properties"]["CidrIp"]) == ({"Ref": "BastionSG"}, 22, 22, {"Ref": "AdminCidr"})
     assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"])
             for r in props(template, "TaskSG")["SecurityGroupIngress"]] == [("tcp", 22, 22, {"Ref": "BastionSG"})]
     assert rules("DBSG") == [("tcp", {"Ref": "DBPort"}, {"Ref": "DBPort"}, "10.200.0.0/16")]
@@ -209,10 +213,12 @@ def test_security_groups(template):
     assert rules("RotationFunctionSG") == []
     self_rules = {lid: p["Properties"] for lid, p in tc.resources(template, "AWS::EC2::SecurityGroupIngress").items()}
     assert self_rules["DBSGSelfIngress"]["GroupId"] == self_rules["DBSGSelfIngress"]["SourceSecurityGroupId"] == {"Ref": "DBSG"}
-    # nothing but the bastion's SSH rule is open to an address outside the VPC
+    # nothing but the bastion's SSH rule (with a key) is open to an address outside the VPC
     for lid, res in tc.resources(template, "AWS::EC2::SecurityGroup").items():
         for r in res["Properties"].get("SecurityGroupIngress", []):
-            assert r.get("CidrIp") in ("10.200.0.0/16", {"Ref": "AdminCidr"}) or "SourceSecurityGroupId" in r, lid
+            assert r.get("CidrIp") == "10.200.0.0/16" or "SourceSecurityGroupId" in r, lid
+    for lid, res in tc.resources(template, "AWS::EC2::SecurityGroupIngress").items():
+        assert res["Properties"].get("CidrIp") in (None, {"Ref": "AdminCidr"}), lid
 
 
 def test_bastion(template):

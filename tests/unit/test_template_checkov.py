@@ -33,7 +33,7 @@ def test_scan_fails_a_template_that_opens_the_database_and_ssh(tmp_path):
     template = yaml.safe_load(TEMPLATE.read_text())
     resources = template["Resources"]
     resources["DBInstance"]["Properties"]["PubliclyAccessible"] = True
-    resources["BastionSG"]["Properties"]["SecurityGroupIngress"][0]["CidrIp"] = "0.0.0.0/0"
+    resources["BastionSSHFromAdmin"]["Properties"]["CidrIp"] = "0.0.0.0/0"
     broken = tmp_path / "template.yaml"
     broken.write_text(yaml.safe_dump(template, sort_keys=False))
     failed = {finding.check_id for finding in scan(broken).failed}
