@@ -7,8 +7,12 @@ IAM evaluates (and CloudTrail records) the role, not the operator.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from typing import Any
 
+import boto3
+from botocore.config import Config
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
@@ -27,6 +31,11 @@ class AccessKey:
     def as_client_kwargs(self) -> dict[str, str]:
         return {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key,
                 **({"aws_session_token": self.session_token} if self.session_token else {})}
+
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client of this local AWS signed with this key (a service acting as its caller)."""
+        return boto3.client(service, region_name=region, endpoint_url=os.environ["LOCALAWS_ENDPOINT"],
+                            config=Config(retries={"max_attempts": 2}), **self.as_client_kwargs())
 
 
 def assume_service_role(account_id: str, region: str, role_arn: str, session_name: str,

@@ -29,12 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localaws import images
 from localaws.access_keys import AccessKey
+from localaws.relay import serve_each
 
 log = logging.getLogger("localaws.docker")
 REGISTRY = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com$")
@@ -104,21 +103,14 @@ class DockerEngine:
         os.chmod(socket_path, 0o666)  # the instance's docker command checks the docker group, as the socket's mode would
         self._listener.listen(16)
         self._closed = threading.Event()
-        threading.Thread(target=self._accept, name=f"docker-{name}", daemon=True).start()
+        threading.Thread(target=serve_each, args=(self._listener, self._closed, self._serve, "docker-request"),
+                         name=f"docker-{name}", daemon=True).start()
 
     def close(self) -> None:
         self._closed.set()
         self._listener.close()
         self.socket_path.unlink(missing_ok=True)
         shutil.rmtree(self.work_dir, ignore_errors=True)
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(connection,), name="docker-request", daemon=True).start()
 
     def _serve(self, connection: socket.socket) -> None:
         with connection, connection.makefile("rw", encoding="utf-8") as stream:
@@ -239,10 +231,8 @@ class DockerEngine:
         why = self.reaches_registry()
         if why:
             raise DockerError(f'Get "https://{registry}/v2/": dial tcp: i/o timeout ({why})')
-        ecr = boto3.client("ecr", region_name=found.group(2), endpoint_url=os.environ["LOCALAWS_ENDPOINT"],
-                           config=Config(retries={"max_attempts": 2}), **key.as_client_kwargs())
         try:
-            pushed = images.push_image(ecr, repository, local.image, tag)
+            pushed = images.push_image(key.client("ecr", found.group(2)), repository, local.image, tag)
         except ClientError as error:
             code, message = error.response["Error"].get("Code", ""), error.response["Error"].get("Message", "")
             if code in ("AccessDeniedException", "AccessDenied"):

@@ -19,6 +19,7 @@ import threading
 
 from localaws import certificates
 from localaws.addresses import allocate
+from localaws.relay import serve_each
 
 # The services a function of this world calls, by their endpoint prefix (global ones: iam, sts).
 SERVICES = ("secretsmanager", "sts", "logs", "lambda", "rds", "ec2", "s3", "kms", "ssm", "cloudtrail", "ecr", "ecs",
@@ -41,7 +42,8 @@ class Endpoints:
         self._context.load_cert_chain(issued.certificate, issued.key)
         self._listener = socket.create_server((self.address, 443), backlog=64)
         self._stopped = threading.Event()
-        threading.Thread(target=self._accept, name="endpoints-443", daemon=True).start()
+        threading.Thread(target=serve_each, args=(self._listener, self._stopped, self._serve, "endpoints-conn"),
+                         name="endpoints-443", daemon=True).start()
 
     def names(self) -> list[str]:
         return [f"{service}.{self.region}.amazonaws.com" for service in SERVICES] + [
@@ -53,14 +55,6 @@ class Endpoints:
         has no wildcards, so each bucket's names are listed."""
         return [name for bucket in buckets for name in (f"{bucket}.s3.amazonaws.com",
                                                         f"{bucket}.s3.{self.region}.amazonaws.com")]
-
-    def _accept(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), name="endpoints-conn", daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
         try:

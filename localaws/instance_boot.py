@@ -15,9 +15,7 @@ import base64
 import subprocess
 from typing import Any
 
-from localaws import processes
-from localaws.sandbox import DEFAULT_PATH
-from localaws.system_tools import require_tool
+from localaws.sandbox import run_inside
 
 TIMEOUT = 1800  # seconds; cloud-init itself has none, a stuck script just never ends
 # The script comes on stdin; its output goes to the log and to stdout (the console).
@@ -46,8 +44,6 @@ def user_data_script(user_data: Any) -> bytes:
     """The instance's user data, decoded (moto keeps it base64-encoded, as a string or its own type)."""
     if user_data is None:
         return b""
-    if isinstance(user_data, (list, tuple)):  # some moto paths keep a one-item list
-        user_data = user_data[0] if user_data else ""
     encoded = user_data.as_bytes() if hasattr(user_data, "as_bytes") else str(user_data).encode()
     try:
         return base64.b64decode(encoded, validate=True)
@@ -58,11 +54,8 @@ def user_data_script(user_data: Any) -> bytes:
 def first_boot(pid: int, user_data: Any) -> str:
     """Run the user data in the sandbox `pid` is in; what it printed (for the console)."""
     script = user_data_script(user_data)
-    argv = [require_tool(["nsenter"], "util-linux"), "--target", str(pid), "--mount", "--uts", "--ipc", "--net",
-            "--pid", "--root", "--", "/bin/bash", "-c", f"cd / && {RUNNER}"]
     try:
-        done = processes.run(argv, input=script, capture_output=True, timeout=TIMEOUT,
-                             env={"PATH": DEFAULT_PATH, "HOME": "/root"})
+        done = run_inside(pid, "/bin/bash", f"cd / && {RUNNER}", TIMEOUT, stdin=script)
     except subprocess.TimeoutExpired as expired:
         return (expired.stdout or b"").decode(errors="replace") + f"\nuser data still running after {TIMEOUT} s\n"
     return (done.stdout + done.stderr).decode(errors="replace")

@@ -3,13 +3,25 @@
 Each connection has one owner thread: it relays one direction itself and the other on a helper
 thread. A direction that ends half-closes both sockets (shutdown on a duplicate descriptor), and
 only the owner closes them, once both directions are done: no socket is closed under a thread
-still using it.
+still using it. `serve_each` is the accept loop of the local AWS's own small servers.
 """
 from __future__ import annotations
 
 import os
 import socket
 import threading
+from typing import Callable
+
+
+def serve_each(listener: socket.socket, stopped: threading.Event, handle: Callable[[socket.socket], None],
+               name: str) -> None:
+    """Accept connections until `stopped` or the listener closes; each handled on a thread of its own."""
+    while not stopped.is_set():
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        threading.Thread(target=handle, args=(connection,), name=name, daemon=True).start()
 
 
 def _half_close(sock: socket.socket) -> None:

@@ -142,6 +142,18 @@ class Sandbox:
 
 
 
+def run_inside(pid: int, shell: str, script: str, timeout: float, stdin: bytes | None = None
+               ) -> subprocess.CompletedProcess[bytes]:
+    """`script` run by `shell` as root in the sandbox `pid` is in: its namespaces (mount, hostname, IPC,
+    network, processes) and root, as an agent in the machine runs a command (Run Command, cloud-init).
+    The script changes directory itself: nsenter's --wd would name one outside the sandbox's root.
+    TimeoutExpired after `timeout` seconds, as subprocess.run."""
+    argv = [require_tool(["nsenter"], "util-linux"), "--target", str(pid), "--mount", "--uts", "--ipc", "--net",
+            "--pid", "--root", "--", shell, "-c", script]
+    return processes.run(argv, input=stdin, capture_output=True, timeout=timeout,
+                         env={"PATH": DEFAULT_PATH, "HOME": "/root"})
+
+
 def child_pid(info_read: int) -> int:
     """The sandbox's first process, from what bwrap writes to its --info-fd once the sandbox exists."""
     data = b""

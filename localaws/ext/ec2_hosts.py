@@ -167,11 +167,14 @@ class InstanceHost:
         shutil.rmtree(self.sandbox.root.with_suffix(".software"), ignore_errors=True)
 
 
-def _role_arn(instance: Instance) -> str | None:
-    """The role of the instance's profile now (an association can change while it runs)."""
+def instance_profile(instance: Instance) -> Any | None:
+    """The instance's IAM instance profile now (an association can change while it runs), or None."""
     association = instance.ec2_backend.iam_instance_profile_associations.get(instance.id)
-    profile = getattr(association, "iam_instance_profile", None)
-    roles = getattr(profile, "roles", None) or []
+    return getattr(association, "iam_instance_profile", None)
+
+
+def _role_arn(instance: Instance) -> str | None:
+    roles = getattr(instance_profile(instance), "roles", None) or []
     return roles[0].arn if roles else None
 
 

@@ -37,8 +37,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from moto.core.utils import unix_time_millis
 from moto.ec2.models import ec2_backends
@@ -64,11 +62,6 @@ class TaskStartFailure(Exception):
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _local_client(service: str, session: Any, region: str) -> Any:
-    return boto3.client(service, region_name=region, endpoint_url=os.environ["LOCALAWS_ENDPOINT"],
-                        config=Config(retries={"max_attempts": 2}), **session.as_client_kwargs())
 
 
 def _error_text(error: Exception) -> str:
@@ -218,7 +211,7 @@ class TaskRuntime:
         resolved: dict[str, str] = {}
         if not self.container.get("secrets"):
             return resolved
-        secrets_manager = _local_client("secretsmanager", session, self.region)
+        secrets_manager = session.client("secretsmanager", self.region)
         for entry in self.container["secrets"]:
             arn, json_key, selector = parse_value_from(entry["valueFrom"])
             prefix = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
@@ -244,7 +237,7 @@ class TaskRuntime:
         repository_part, _, reference = image.partition("/")[2].partition("@")
         repository, _, tag = repository_part.partition(":")
         image_id = {"imageDigest": reference} if reference else {"imageTag": tag or "latest"}
-        ecr = _local_client("ecr", session, self.region) if session else None
+        ecr = session.client("ecr", self.region) if session else None
         prefix = f"CannotPullContainerError: pull image manifest has been retried 1 time(s): {image}: "
         try:
             if ecr is None:

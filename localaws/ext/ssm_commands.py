@@ -33,11 +33,10 @@ from moto.ec2.models import ec2_backends
 from moto.iam.access_control import PermissionResult
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 
-from localaws import network_paths, processes
+from localaws import network_paths
 from localaws.ext import ec2_hosts
 from localaws.ext.iam_enforcement import identity_decision
-from localaws.sandbox import DEFAULT_PATH
-from localaws.system_tools import require_tool
+from localaws.sandbox import run_inside
 
 log = logging.getLogger("localaws.ssm")
 RUN_SHELL_SCRIPT = "AWS-RunShellScript"
@@ -57,8 +56,7 @@ def why_unmanaged(instance: Any) -> str | None:
     if host is None or not host.sandbox.running:
         return "it is not running an agent (no running host)"
     ec2 = instance.ec2_backend
-    association = ec2.iam_instance_profile_associations.get(instance.id)
-    profile = getattr(association, "iam_instance_profile", None)
+    profile = ec2_hosts.instance_profile(instance)
     if profile is None:
         return "it has no instance profile"
     policies = [policy for role in profile.roles
@@ -91,11 +89,8 @@ def _run(command: Command, invocation: dict[str, Any], pid: int) -> None:
     started = _now()
     # The command itself stays Pending until its invocations end (SendCommand answers Pending).
     invocation.update(Status="InProgress", StatusDetails="InProgress", ExecutionStartDateTime=_iso(started))
-    # nsenter's --wd would name a directory outside the sandbox's root: the script changes to it itself.
-    argv = [require_tool(["nsenter"], "util-linux"), "--target", str(pid), "--mount", "--uts", "--ipc", "--net",
-            "--pid", "--root", "--", "/bin/sh", "-c", f"cd -- {shlex.quote(directory)} || exit 1\n{script}"]
     try:
-        done = processes.run(argv, capture_output=True, timeout=timeout, env={"PATH": DEFAULT_PATH, "HOME": "/root"})
+        done = run_inside(pid, "/bin/sh", f"cd -- {shlex.quote(directory)} || exit 1\n{script}", timeout)
         code, out, err = done.returncode, done.stdout, done.stderr
         status = details = "Success" if code == 0 else "Failed"
     except subprocess.TimeoutExpired as expired:
