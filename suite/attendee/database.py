@@ -14,7 +14,13 @@ from typing import Any, Iterator, Protocol
 import pymysql
 
 BOOKINFO_ROW = (1, "A Tale of Two Cities", "Charles Dickens")
+BOOKINFO_TEXT = tuple(str(value) for value in BOOKINFO_ROW)  # as `mysql --batch` prints it
 ACCESS_DENIED = 1045  # ER_ACCESS_DENIED_ERROR: what a stale password gets
+
+
+def batch_rows(output: str) -> list[tuple[str, ...]]:
+    """The rows `mysql --batch --skip-column-names` printed (tab-separated)."""
+    return [tuple(line.split("\t")) for line in output.splitlines() if line]
 
 
 @dataclass(frozen=True)

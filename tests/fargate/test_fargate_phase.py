@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from suite.attendee.database import BOOKINFO_ROW
+from suite.attendee.database import BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
 from suite.attendee.tasks import TaskDidNotStart, container_environment, container_secrets, describe_task
 from suite.image_layers import image_files, layer_findings
 from suite.redaction import REGISTRY
@@ -25,10 +25,6 @@ def write_oldway_cnf(shell, credentials) -> None:
     shell.run("umask 077 && cat > ~/oldway.cnf",
               stdin=f'[client]\nhost={credentials.host}\nport={credentials.port}\nuser={credentials.username}\n'
                     f'password="{credentials.password}"\n')
-
-
-def show(exchange) -> str:
-    return f"$ {exchange.command}\n{exchange.stdout}{exchange.stderr}(exit {exchange.exit_status})"
 
 
 # 0. On the bastion: ./dockerbuild.sh, docker images, ./dockertagandpush.sh <repository URI>
@@ -104,10 +100,10 @@ def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, ev
 @pytest.mark.guide_step("Fargate 5")
 def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(task_from_the_bastion, evidence):
     result = task_from_the_bastion.run(SELECT_BOOKINFO)
-    rows = [tuple(line.split("\t")) for line in result.stdout.splitlines() if line]
+    rows = batch_rows(result.stdout)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
     evidence.expect(f"./mysql.newway.sh in the task reads {BOOKINFO_ROW}", f"exit {result.exit_status}, rows {rows}")
-    assert result.exit_status == 0 and rows == [tuple(str(v) for v in BOOKINFO_ROW)], result.stderr[-500:]
+    assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
 @pytest.mark.guide_step("Fargate 6")
@@ -127,7 +123,7 @@ def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase
     profile = container_shell.file("/etc/profile.d/ecs.sh")
     envvar = container_shell.env("TASKDEF_ENVVAR")
     expected_envvar = container_environment(fargate_phase.ecs, task_definition).get("TASKDEF_ENVVAR")
-    evidence.text("SSH transcript", "\n".join(show(e) for e in container_shell.transcript[-3:]))
+    evidence.text("SSH transcript", "\n".join(e.shown() for e in container_shell.transcript[-3:]))
     evidence.expect("TASKDEF_SECRET is the secret's current JSON, ecs.sh has mode 644, TASKDEF_ENVVAR is set",
                     f"TASKDEF_SECRET {'matches' if secret == workshop.secret_string() else 'does not match'}, "
                     f"{profile}, TASKDEF_ENVVAR={envvar!r}")
@@ -140,19 +136,19 @@ def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase
 @pytest.mark.guide_step("Fargate 5")
 def test_newway_script_reads_bookinfo(container_shell, evidence):
     result = container_shell.run(SELECT_BOOKINFO)
-    rows = [tuple(line.split("\t")) for line in result.stdout.splitlines() if line]
-    evidence.text("SSH transcript", show(result))
+    rows = batch_rows(result.stdout)
+    evidence.text("SSH transcript", result.shown())
     evidence.table("bookinfo rows read in the container", ["BookId", "BookTitle", "BookAuthor"], rows)
     evidence.expect(f"./mysql.newway.sh reads {BOOKINFO_ROW}", f"exit {result.exit_status}, rows {rows}")
     assert result.exit_status == 0, result.stderr
-    assert rows == [tuple(str(v) for v in BOOKINFO_ROW)]
+    assert rows == [BOOKINFO_TEXT]
 
 
 @pytest.mark.guide_step("Beyond the guide 3")
 def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rotation, evidence):
     write_oldway_cnf(container_shell, workshop.hardcoded)
     result = container_shell.run("./mysql.oldway.sh --batch -e 'select 1'")
-    evidence.text("SSH transcript", show(result))
+    evidence.text("SSH transcript", result.shown())
     evidence.expect("after rotation, ./mysql.oldway.sh is refused: Access denied (1045)",
                     f"exit {result.exit_status}: {result.stderr.strip() or result.stdout.strip()}")
     assert result.exit_status != 0, "the hard-coded credentials still work after the rotation"

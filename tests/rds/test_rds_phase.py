@@ -12,7 +12,7 @@ import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
-from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW
+from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
 from suite.controls.passwords import Declared, describe, password_findings
 from suite.workshop import error_code, short, stages_text
 
@@ -52,12 +52,9 @@ def bookinfo_on_the_bastion(attendee_shell, evidence, command: str, how: str):
     """The guide's command typed on the bastion (Session Manager, as ec2-user); its transcript and rows."""
     result = attendee_shell.run(f"{command} --batch --skip-column-names -e 'use smdemo; select * from bookinfo;'")
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
-    rows = [tuple(line.split("\t")) for line in result.stdout.splitlines() if line.strip()]
+    rows = batch_rows(result.stdout)
     evidence.expect(f"{how}: {EXPECTED_BOOKINFO}", f"exit {result.exit_status}, {len(rows)} row(s): {rows}")
     return result, rows
-
-
-BOOKINFO_TEXT = tuple(str(value) for value in BOOKINFO_ROW)
 
 
 # 0. Session Manager on smdemo-host, `sudo su - ec2-user`: the guide's files and tools are there

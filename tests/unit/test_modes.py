@@ -16,6 +16,17 @@ def pytest_run(*args: str, **env: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
 
+def live_against(local_aws, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """`pytest -m live ARGS` on the live code path, aimed with AWS_ENDPOINT_URL at the local AWS."""
+    return pytest_run("-m", "live", *args, f"--basetemp={tmp_path / 'run'}", "--aws-region", local_aws.region,
+                      AWS_ENDPOINT_URL=local_aws.endpoint_url, SMDEMO_ADMIN_CIDR="127.0.0.1/32",
+                      **local_aws.admin.as_environment(), **env)
+
+
+def checks_in(path: str) -> int:
+    return sum(line.startswith("def test_") for line in (ROOT / path).read_text().splitlines())
+
+
 def test_plain_pytest_selects_no_live_check():
     collected = pytest_run("--collect-only", "-q", "tests/rds").stdout
     assert "[offline]" in collected
@@ -51,38 +62,29 @@ def test_live_against_an_aws_compatible_endpoint_runs_and_says_so(local_aws, tmp
     """The live code path, pointed with AWS_ENDPOINT_URL at the local AWS: the RDS phase passes, and
     the verdict and the environment table name the endpoint (it is not AWS)."""
     junit = tmp_path / "live.xml"
-    run = pytest_run("-m", "live", "tests/rds", f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}",
-                     "--aws-region", local_aws.region, AWS_ENDPOINT_URL=local_aws.endpoint_url,
-                     SMDEMO_ADMIN_CIDR="127.0.0.1/32", **local_aws.admin.as_environment())
+    run = live_against(local_aws, tmp_path, "tests/rds", f"--junitxml={junit}")
     assert run.returncode == 0, run.stdout[-3000:]
     assert f"passed: RDS (live); not run: Fargate, TLS user, App, Audit; live ran against {local_aws.endpoint_url} " \
            f"(not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL))" in run.stdout, run.stdout[-2000:]
-    checks = sum(line.startswith("def test_") for line in (ROOT / "tests/rds/test_rds_phase.py").read_text().splitlines())
-    assert f"{checks} passed" in run.stdout
+    assert f"{checks_in('tests/rds/test_rds_phase.py')} passed" in run.stdout
 
 
 def test_live_tls_user_phase_against_an_aws_compatible_endpoint(local_aws, tmp_path):
     """Lab C on the live code path (AWS_ENDPOINT_URL at the local AWS), its TLS verified against the
     CA bundle SMDEMO_RDS_CA_BUNDLE names (here the local AWS's; live, AWS's global bundle)."""
-    run = pytest_run("-m", "live", "tests/tls_user", f"--basetemp={tmp_path / 'run'}", "--aws-region", local_aws.region,
-                     AWS_ENDPOINT_URL=local_aws.endpoint_url, SMDEMO_ADMIN_CIDR="127.0.0.1/32",
-                     SMDEMO_RDS_CA_BUNDLE=str(local_aws.rds_ca_bundle), **local_aws.admin.as_environment())
+    run = live_against(local_aws, tmp_path, "tests/tls_user", SMDEMO_RDS_CA_BUNDLE=str(local_aws.rds_ca_bundle))
     assert run.returncode == 0, run.stdout[-3000:]
-    checks = sum(line.startswith("def test_")
-                 for line in (ROOT / "tests/tls_user/test_tls_user_phase.py").read_text().splitlines())
+    checks = checks_in("tests/tls_user/test_tls_user_phase.py")
     assert f"{checks} passed" in run.stdout and "passed: TLS user (live)" in run.stdout, run.stdout[-2000:]
 
 
 def test_live_fargate_phase_against_an_aws_compatible_endpoint_needs_no_docker_engine(local_aws, tmp_path):
     """The Fargate phase on the live code path: the image is built and pushed on the bastion by the
     workshop's scripts (through Run Command), so nothing is skipped on a machine without Docker."""
-    run = pytest_run("-m", "live", "tests/fargate", f"--basetemp={tmp_path / 'run'}", "--aws-region", local_aws.region,
-                     AWS_ENDPOINT_URL=local_aws.endpoint_url, SMDEMO_ADMIN_CIDR="127.0.0.1/32",
-                     PATH="/usr/sbin:/usr/bin:/sbin:/bin", **local_aws.admin.as_environment())  # no docker on PATH
+    run = live_against(local_aws, tmp_path, "tests/fargate", PATH="/usr/sbin:/usr/bin:/sbin:/bin")  # no docker
     assert run.returncode == 0, run.stdout[-3000:]
-    checks = sum(line.startswith("def test_")
-                 for line in (ROOT / "tests/fargate/test_fargate_phase.py").read_text().splitlines())
     summary = run.stdout.strip().splitlines()[-1]
+    checks = checks_in("tests/fargate/test_fargate_phase.py")
     assert f"{checks} passed" in summary and "skipped" not in summary, run.stdout[-2000:]
     assert "passed: Fargate (live)" in run.stdout, run.stdout[-2000:]
 
@@ -90,9 +92,7 @@ def test_live_fargate_phase_against_an_aws_compatible_endpoint_needs_no_docker_e
 def test_live_app_phase_against_an_aws_compatible_endpoint(local_aws, tmp_path):
     """Lab B on the live code path: the web app on the bastion through two rotations and a secret
     changed without the database."""
-    run = pytest_run("-m", "live", "tests/app", f"--basetemp={tmp_path / 'run'}", "--aws-region", local_aws.region,
-                     AWS_ENDPOINT_URL=local_aws.endpoint_url, SMDEMO_ADMIN_CIDR="127.0.0.1/32",
-                     **local_aws.admin.as_environment())
+    run = live_against(local_aws, tmp_path, "tests/app")
     assert run.returncode == 0, run.stdout[-3000:]
     summary = run.stdout.strip().splitlines()[-1]
     assert "5 passed" in summary and "skipped" not in summary and "passed: App (live)" in run.stdout, run.stdout[-2000:]
