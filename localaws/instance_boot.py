@@ -41,14 +41,12 @@ echo "Cloud-init v. 22.2.2 finished. Datasource DataSourceEc2Local. user data ex
 
 
 def user_data_script(user_data: Any) -> bytes:
-    """The instance's user data, decoded (moto keeps it base64-encoded, as a string or its own type)."""
+    """The instance's user data, decoded (moto keeps it base64-encoded, as a string or its own type;
+    EC2 and CloudFormation refused anything else: localaws/ext/ec2_hosts.py)."""
     if user_data is None:
         return b""
     encoded = user_data.as_bytes() if hasattr(user_data, "as_bytes") else str(user_data).encode()
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except ValueError:
-        return encoded
+    return base64.b64decode(encoded, validate=True)
 
 
 def first_boot(pid: int, user_data: Any) -> str:

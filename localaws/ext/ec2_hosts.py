@@ -14,9 +14,12 @@ An AWS::EC2::Instance's SecurityGroupIds are its groups (and its network interfa
 DescribeInstances shows them.
 An instance gets a public IP when its launch asks for one (AssociatePublicIpAddress) or, when it
 says nothing, when its subnet has MapPublicIpOnLaunch (EC2 user guide, "Public IPv4 addresses").
+User data must be base64 (RunInstances and CloudFormation refuse other text: InvalidUserData.Malformed,
+"Invalid BASE64 encoding of user data.").
 moto 5.2.5 runs nothing, returns a fixed console text, skips AWS::EC2::KeyPair, reads only the
-instance's SecurityGroups (names), so a VPC instance ends up in no group at all, and gives an
-instance made by CloudFormation no public IP whatever its subnet says.
+instance's SecurityGroups (names), so a VPC instance ends up in no group at all, gives an
+instance made by CloudFormation no public IP whatever its subnet says, and takes any text as its
+user data there.
 
 Here the host is a bubblewrap sandbox running sshd (localaws.sandbox) on a loopback address
 of its own, which becomes the instance's public IP (when AWS would give it one: its subnet maps
@@ -41,7 +44,7 @@ from moto.core.utils import utcnow
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
-from moto.ec2.utils import Base64EncodedString
+from moto.ec2.utils import Base64EncodedString, parse_user_data
 
 from localaws import addresses, certificates, host_network, instance_boot, instance_metadata, instance_software, network_paths
 from localaws.docker_engine import DockerEngine
@@ -339,6 +342,8 @@ _original_instance_from_cfn = Instance.create_from_cloudformation_json.__func__ 
 def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
                                  region_name: str, **kwargs: Any) -> Instance:
     properties = cloudformation_json.get("Properties", {})
+    # EC2 takes user data base64-encoded only (a template without Fn::Base64 fails), as RunInstances does.
+    parse_user_data(properties.get("UserData"))
     _CFN_INSTANCE.group_ids = properties.get("SecurityGroupIds") or []
     _CFN_INSTANCE.public_ip = next((nic["AssociatePublicIpAddress"] for nic in properties.get("NetworkInterfaces") or []
                                     if "AssociatePublicIpAddress" in nic), None)  # None: as its subnet says

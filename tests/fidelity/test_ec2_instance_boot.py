@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from botocore.exceptions import WaiterError
 
 from tests.fidelity.helpers import unique, wait_for
 from tests.fidelity.ssm_helpers import AGENT_POLICY, agent_profile, launch, run_command
@@ -125,3 +126,22 @@ def test_root_becomes_ec2_user_with_a_login_shell(local_aws, instance):
     assert result["StandardOutputContent"].split("\n")[:2] == ["ec2-user", "/home/ec2-user"], (
         result["StandardErrorContent"])
     assert "unable to resolve host" not in result["StandardErrorContent"]
+
+
+def test_user_data_that_is_not_base64_fails_the_stack(local_aws, vpc):
+    """EC2 takes base64 user data only: a template that forgets Fn::Base64 fails its instance
+    ("Invalid BASE64 encoding of user data.") and the stack rolls back."""
+    cloudformation = local_aws.client("cloudformation")
+    image = local_aws.client("ec2").describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    name = unique("fid-user-data")
+    template = {"Resources": {"Host": {"Type": "AWS::EC2::Instance", "Properties": {
+        "ImageId": image, "InstanceType": "t3.micro", "SubnetId": vpc["public"],
+        "UserData": "#!/bin/bash\necho plain text, not base64\n"}}}}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    with pytest.raises(WaiterError):
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1,
+                                                                                               "MaxAttempts": 30})
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert "Invalid BASE64 encoding of user data" in failed["ResourceStatusReason"], failed
+    cloudformation.delete_stack(StackName=name)

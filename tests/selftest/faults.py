@@ -106,6 +106,11 @@ def _bastion_user_data(template: dict) -> dict:
     return template["Resources"]["Bastion"]["Properties"]["UserData"]["Fn::Base64"]
 
 
+def _bastion_user_data_not_base64(template: dict) -> None:
+    properties = template["Resources"]["Bastion"]["Properties"]
+    properties["UserData"] = properties["UserData"]["Fn::Base64"]
+
+
 def _bastion_user_data_without(*starts: str) -> Callable[[dict], None]:
     def edit(template: dict) -> None:
         user_data = _bastion_user_data(template)
@@ -276,6 +281,10 @@ FAULTS = [
           edit_template(_bastion_user_data_without("aws s3 cp", "sudo -u ec2-user tar", "rm -f /tmp/smdemo-files")),
           ("test_bastion_has_the_guides_files_and_tools",
            "test_oldway_script_on_the_bastion_reads_bookinfo_before_rotation")),
+    Fault("bastion-user-data-not-base64",
+          "the bastion's UserData lacks Fn::Base64: EC2 refuses the instance and the stack never comes up",
+          edit_template(_bastion_user_data_not_base64),
+          ("test_bastion_has_the_guides_files_and_tools",)),
     Fault("bastion-without-the-mysql-client",
           "the bastion's user data installs jq only, so mysql.oldway.sh and mysql.newway.sh find no mysql",
           edit_template(_bastion_user_data_replacing("dnf install -y mariadb105 jq", "dnf install -y jq")),
