@@ -7,7 +7,8 @@ AWS behaviour reproduced (CloudFormation resource reference):
   and dbInstanceIdentifier to the secret's JSON as a new AWSCURRENT version; Ref returns
   the secret's ARN.
 - AWS::SecretsManager::RotationSchedule: turns rotation on with RotationLambdaARN and
-  RotationRules; RotateImmediatelyOnUpdate (default true) rotates at once, false only
+  RotationRules (AutomaticallyAfterDays, or ScheduleExpression and Duration, checked as
+  RotateSecret checks them); RotateImmediatelyOnUpdate (default true) rotates at once, false only
   tests the configuration; Ref returns the secret's ARN. Deleting it turns rotation off.
 - Deleting the Secret resource deletes the secret (offline: at once, so a fresh stack can
   reuse the name; live stacks use per-run names).
@@ -151,8 +152,8 @@ class CfnRotationSchedule(_SecretBound, CloudFormationModel):
         backend.rotate_secret(
             secret.arn,
             rotation_lambda_arn=props.get("RotationLambdaARN"),
-            rotation_rules={"AutomaticallyAfterDays": int(rules["AutomaticallyAfterDays"])}
-            if "AutomaticallyAfterDays" in rules else None,
+            rotation_rules={key: (int(value) if key == "AutomaticallyAfterDays" else value)
+                            for key, value in rules.items()} or None,
             rotate_immediately=str(props.get("RotateImmediatelyOnUpdate", True)).lower() == "true",
         )
         return cls(account_id, region_name, secret.arn)

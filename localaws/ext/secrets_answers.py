@@ -55,6 +55,8 @@ def to_dict(self: FakeSecret) -> dict[str, Any]:
     if "VersionIdsToStages" in described:
         described["VersionIdsToStages"] = described["SecretVersionsToStages"] = labelled
     described["LastAccessedDate"] = getattr(self, "last_accessed_date", None)
+    if "RotationRules" in described and self.__dict__.get("_rotation_rules"):
+        described["RotationRules"] = dict(self.__dict__["_rotation_rules"])
     return {key: value for key, value in described.items() if value is not None}
 
 

@@ -16,6 +16,9 @@ AWS (RotateSecret API reference):
 - Secrets Manager invokes the function only when the function's policy lets
   secretsmanager.amazonaws.com invoke it (lambda_invoke_permissions.py); otherwise RotateSecret
   fails with AccessDeniedException, before any version is made.
+- RotationRules (AutomaticallyAfterDays, or a ScheduleExpression with an optional Duration) are
+  answered by DescribeSecret as given; rules Secrets Manager refuses are refused
+  (service_rules.py). moto keeps only AutomaticallyAfterDays (a schedule became 0 days).
 - RotateImmediately=false only tests the configuration: testSecret runs against a
   temporary AWSPENDING copy of the current value, which is removed afterwards.
 """
@@ -38,6 +41,7 @@ from moto.secretsmanager.exceptions import (
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 
 from localaws.ext.lambda_invoke_permissions import service_may_invoke
+from localaws.ext.service_rules import rate_interval_seconds, rotation_rules_problem
 
 log = logging.getLogger("localaws.rotation")
 
@@ -128,6 +132,9 @@ def rotate_secret(
     days = (rotation_rules or {}).get("AutomaticallyAfterDays")
     if days is not None and not 1 <= int(days) <= 1000:
         raise InvalidParameterException("RotationRules.AutomaticallyAfterDays must be within 1-1000.")
+    problem = rotation_rules_problem(rotation_rules)
+    if problem:
+        raise InvalidParameterException(problem)
     function_arn = rotation_lambda_arn or secret.rotation_lambda_arn
     if not function_arn:
         raise InvalidRequestException("No Lambda rotation function ARN is associated with this secret.")
@@ -152,6 +159,14 @@ def rotate_secret(
     if days is not None:
         secret.auto_rotate_after_days = int(days)
         secret.next_rotation_date = int(time.time()) + int(days) * 86400
+    if rotation_rules:
+        # AWS answers the rules as given (ScheduleExpression and Duration too; moto keeps only days).
+        secret.__dict__["_rotation_rules"] = {key: (int(value) if key == "AutomaticallyAfterDays" else value)
+                                              for key, value in rotation_rules.items()
+                                              if key in ("AutomaticallyAfterDays", "ScheduleExpression", "Duration")}
+        interval = rate_interval_seconds(str(rotation_rules.get("ScheduleExpression") or ""))
+        if interval:
+            secret.next_rotation_date = int(time.time()) + interval
 
     token = client_request_token or str(mock_random.uuid4())
     if client_request_token:
