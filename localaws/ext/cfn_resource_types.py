@@ -1,0 +1,175 @@
+"""Resource types a workshop may use deploy through CloudFormation as in AWS; the others say so.
+
+AWS (CloudFormation template reference):
+- AWS::RDS::DBParameterGroup: Ref returns the group's name, which a DBInstance's
+  DBParameterGroupName takes; Parameters is a map of name to value.
+- AWS::RDS::OptionGroup: EngineName, MajorEngineVersion, OptionGroupDescription,
+  OptionConfigurations; Ref returns its name, which a DBInstance's OptionGroupName takes.
+- AWS::RDS::DBInstance DeletionProtection: the instance refuses DeleteDBInstance (so a stack
+  deletion ends DELETE_FAILED, the instance kept) until it is turned off.
+- AWS::SSM::Parameter: without Name, CloudFormation generates one.
+- CreateStack refuses a template with a type CloudFormation does not know ("Template format
+  error: Unrecognized resource types: [...]"), before creating anything; the types it knows are
+  cfn-lint's provider list for the region (cfnlint/data/schemas/providers/<region>.json).
+moto 5.2.5: a DBParameterGroup's Ref is the model itself, so a DBInstance using it fails
+("'DBParameterGroup' object has no attribute 'startswith'"); OptionGroup has no model, and
+like every type moto has no model for it is skipped silently (CREATE_COMPLETE, nothing made,
+a Ref to it None); a DBInstance loses DeletionProtection and OptionGroupName; an SSM parameter
+without Name fails ("'NoneType' object has no attribute 'lower'").
+Offline, a type AWS knows but the local AWS cannot create fails its resource with "not supported
+offline: TYPE" (the stack then rolls back, or stays CREATE_FAILED with OnFailure DO_NOTHING).
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, ValidationError
+from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.core.common_models import CloudFormationModel
+from moto.rds.models import DBInstance, DBParameterGroup, rds_backends
+from moto.ssm.models import Parameter
+
+
+class UnsupportedOffline(Exception):
+    """A type AWS creates and the local AWS cannot: its resource fails with this message."""
+
+    def __init__(self, resource_type: str):
+        super().__init__(f"not supported offline: {resource_type}")
+        self.message = str(self)
+
+
+@lru_cache(maxsize=None)
+def aws_resource_types(region: str) -> frozenset[str]:
+    """The resource types CloudFormation has in the region, as cfn-lint's provider list has them."""
+    import cfnlint
+
+    providers = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+    path = providers / f"{region}.json"
+    return frozenset(json.loads((path if path.exists() else providers / "us-east-1.json").read_text()))
+
+
+_original_class_from_type = parsing.resource_class_from_type
+
+
+def resource_class_from_type(resource_type: str) -> Any:
+    found = _original_class_from_type(resource_type)
+    if found is None and resource_type not in parsing.NULL_MODELS:
+        raise UnsupportedOffline(resource_type)
+    return found
+
+
+def unrecognized_types(template: dict[str, Any], region: str) -> list[str]:
+    known = aws_resource_types(region)
+    types = {resource.get("Type") for resource in (template.get("Resources") or {}).values()
+             if isinstance(resource, dict)}
+    return sorted(str(kind) for kind in types if kind and not str(kind).startswith("Custom::")
+                  and kind not in known and kind not in parsing.NULL_MODELS)
+
+
+_original_create_stack = CloudFormationBackend.create_stack
+
+
+def create_stack(self: CloudFormationBackend, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
+    try:
+        document = Stack.parse_template(template)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - moto's own parse answers a malformed template
+        document = None
+    unknown = unrecognized_types(document, self.region_name) if isinstance(document, dict) else []
+    if unknown:
+        raise ValidationError(message=f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]")
+    return _original_create_stack(self, name, template, *args, **kwargs)
+
+
+# --- RDS
+
+def _parameter_group_id(self: DBParameterGroup) -> str:
+    return self.name
+
+
+class CfnOptionGroup(CloudFormationModel):
+    def __init__(self, account_id: str, region: str, name: str):
+        self.account_id, self.region, self.name = account_id, region, name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::RDS::OptionGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "OptionGroupName"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> "CfnOptionGroup":
+        props = cloudformation_json.get("Properties", {})
+        backend = rds_backends[account_id][region_name]
+        group = backend.create_option_group({
+            "option_group_name": resource_name.lower(),
+            "engine_name": props.get("EngineName"),
+            "major_engine_version": str(props.get("MajorEngineVersion")),
+            "option_group_description": props.get("OptionGroupDescription"),
+            "tags": props.get("Tags"),
+        })
+        group.add_options([{"OptionName": option["OptionName"], "OptionSettings": option.get("OptionSettings", [])}
+                           for option in props.get("OptionConfigurations") or []])
+        return cls(account_id, region_name, group.name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        rds_backends[account_id][region_name].delete_option_group(self.name)
+
+
+_original_instance_from_cfn: Any = None  # at install: what rds_databases made of it
+
+
+def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
+                                 region_name: str, **kwargs: Any) -> DBInstance:
+    props = cloudformation_json.get("Properties", {})
+    option_group = props.get("OptionGroupName")
+    if option_group and option_group not in rds_backends[account_id][region_name].option_groups:
+        from moto.rds.exceptions import OptionGroupNotFoundFaultError
+        raise OptionGroupNotFoundFaultError(option_group)
+    database = _original_instance_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    database.deletion_protection = str(props.get("DeletionProtection", False)).lower() == "true"
+    if option_group:
+        database.option_group_name = option_group
+        database.option_group_supplied = True
+    return database
+
+
+# --- SSM
+
+_original_parameter_from_cfn = Parameter.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def parameter_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
+                                  region_name: str, **kwargs: Any) -> Parameter:
+    props = cloudformation_json.setdefault("Properties", {})
+    if not props.get("Name"):
+        props["Name"] = resource_name  # the name CloudFormation made up for it
+    return _original_parameter_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+def install() -> None:
+    parsing.resource_class_from_type = resource_class_from_type
+    CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
+    DBParameterGroup.physical_resource_id = property(_parameter_group_id)  # type: ignore[attr-defined]
+    global _original_instance_from_cfn
+    _original_instance_from_cfn = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    DBInstance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)  # type: ignore[assignment]
+    Parameter.create_from_cloudformation_json = classmethod(parameter_from_cloudformation)  # type: ignore[assignment]
