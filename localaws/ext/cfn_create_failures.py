@@ -6,17 +6,24 @@ reason carries the service's message ("Resource handler returned message: \"...\
 goes ROLLBACK_IN_PROGRESS ("The following resource(s) failed to create: [X]. Rollback requested
 by user."), the resources already made are deleted, and the stack ends ROLLBACK_COMPLETE (or
 ROLLBACK_FAILED when one cannot be deleted). The stack_create_complete waiter then fails; the
-rolled-back stack has no outputs and no resources left to list.
+rolled-back stack has no outputs and no resources left to list. With OnFailure DO_NOTHING (or
+DisableRollback true) there is no rollback: the stack stays CREATE_FAILED ("The following
+resource(s) failed to create: [X]. "), DescribeStacks answers DisableRollback true, and the
+resources already made stay, listed, until the stack is deleted (CreateStack API reference,
+OnFailure and DisableRollback).
 moto 5.2.5 lets the service's exception escape CreateStack itself (a JSON error body inside an
-XML API, which boto3 cannot even parse) and leaves the stack CREATE_IN_PROGRESS.
+XML API, which boto3 cannot even parse) and leaves the stack CREATE_IN_PROGRESS; it ignores
+OnFailure and DisableRollback.
 """
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.models import Stack
+from moto.cloudformation.responses import CloudFormationResponse, StackResourceDTO
 
 from localaws.ext.cfn_stack_deletion import DeletionFailed, _resource_event, delete_in_order
 
@@ -34,7 +41,28 @@ def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], *a
         raise
 
 
+_request = threading.local()  # the CreateStack being served on this thread: does it keep a failure?
+
+
+def _keeps_failure(response: CloudFormationResponse) -> bool:
+    return (response._get_param("OnFailure") == "DO_NOTHING"
+            or str(response._get_param("DisableRollback")).lower() == "true")
+
+
+_original_create_stack: Any = CloudFormationResponse.create_stack  # at install: what others made of it
+
+
+def create_stack(self: CloudFormationResponse) -> Any:
+    _request.keep_failure = _keeps_failure(self)
+    try:
+        return _original_create_stack(self)
+    finally:
+        _request.keep_failure = False
+
+
 def create_resources(self: Stack) -> None:
+    if getattr(_request, "keep_failure", False):
+        self.disable_rollback = True
     try:
         _original_create_resources(self)
         return
@@ -47,6 +75,11 @@ def create_resources(self: Stack) -> None:
     _resource_event(self, logical_id, None, getattr(failure, "cfn_resource_json"), "CREATE_FAILED",
                     f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
                     "HandlerErrorCode: InvalidRequest)")
+    if self.disable_rollback:
+        self.status = "CREATE_FAILED"
+        self._add_stack_event("CREATE_FAILED", resource_status_reason=(
+            f"The following resource(s) failed to create: [{logical_id}]. "))
+        return
     self.status = "ROLLBACK_IN_PROGRESS"
     self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=(
         f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user."))
@@ -61,23 +94,41 @@ def create_resources(self: Stack) -> None:
 
 
 ROLLED_BACK = ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+FAILED = (*ROLLED_BACK, "CREATE_FAILED")
 _original_outputs = Stack.outputs
 _original_resources = Stack.stack_resources
 
 
 def outputs(self: Stack) -> Any:
     # moto resolves outputs lazily, which would create the failed resource again.
-    return [] if self.status in ROLLED_BACK else _original_outputs.fget(self)  # type: ignore[attr-defined]
+    return [] if self.status in FAILED else _original_outputs.fget(self)  # type: ignore[attr-defined]
 
 
 def stack_resources(self: Stack) -> Any:
-    if self.status in ROLLED_BACK:
-        return [resource for resource in self.resource_map._parsed_resources.values() if not isinstance(resource, str)]
+    if self.status in FAILED:
+        return [resource for resource in self.resource_map._parsed_resources.values()
+                if getattr(resource, "logical_resource_id", None)]  # the resources, not the parameters
     return _original_resources.fget(self)  # type: ignore[attr-defined]
 
 
+_original_resource_dto = StackResourceDTO.__init__
+
+
+def resource_dto(self: StackResourceDTO, stack: Stack, resource: Any) -> None:
+    """A resource's own status (moto answers the stack's): its last event's, else CREATE_COMPLETE."""
+    _original_resource_dto(self, stack, resource)
+    if stack.status in FAILED or stack.status == "DELETE_FAILED":
+        statuses = [event.resource_status for event in stack.events
+                    if event.logical_resource_id == self.logical_resource_id and event.stack_name != event.logical_resource_id]
+        self.resource_status = statuses[-1] if statuses else "CREATE_COMPLETE"
+
+
 def install() -> None:
+    StackResourceDTO.__init__ = resource_dto  # type: ignore[method-assign]
     parsing.parse_and_create_resource = parse_and_create_resource
     Stack.create_resources = create_resources  # type: ignore[method-assign]
+    global _original_create_stack
+    _original_create_stack = CloudFormationResponse.create_stack
+    CloudFormationResponse.create_stack = create_stack  # type: ignore[method-assign]
     Stack.outputs = property(outputs)  # type: ignore[method-assign,assignment]
     Stack.stack_resources = property(stack_resources)  # type: ignore[method-assign,assignment]

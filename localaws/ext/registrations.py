@@ -61,7 +61,7 @@ def deregister_task_definition(self: EC2ContainerServiceBackend, task_definition
     return definition
 
 
-_original_create_stack = CloudFormationResponse.create_stack
+_original_create_stack: Callable[..., Any] = CloudFormationResponse.create_stack  # at install: what others made of it
 
 
 def create_stack(self: CloudFormationResponse) -> Any:
@@ -76,5 +76,7 @@ def install() -> None:
     EC2ContainerServiceBackend.deregister_task_definition = deregister_task_definition  # type: ignore[method-assign]
     EC2ContainerServiceResponse.register_task_definition = _as_caller(  # type: ignore[method-assign]
         EC2ContainerServiceResponse.register_task_definition)
+    global _original_create_stack
+    _original_create_stack = CloudFormationResponse.create_stack
     CloudFormationResponse.create_stack = create_stack  # type: ignore[method-assign]
     Stack.capabilities = []  # type: ignore[attr-defined]  # a stack made before: none given
