@@ -78,7 +78,9 @@ def create_stack(self: CloudFormationBackend, name: str, template: str, *args: A
         document = Stack.parse_template(template)  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - moto's own parse answers a malformed template
         document = None
-    unknown = unrecognized_types(document, self.region_name) if isinstance(document, dict) else []
+    # A Transform (SAM's) brings types of its own: only a template without one is checked.
+    unknown = unrecognized_types(document, self.region_name) \
+        if isinstance(document, dict) and not document.get("Transform") else []
     if unknown:
         raise ValidationError(message=f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]")
     return _original_create_stack(self, name, template, *args, **kwargs)

@@ -74,6 +74,19 @@ RULES = (
          "rate() schedule: whole hours or days, at least 4 hours, at most 999 days",
          "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html",
          "not found publicly: the local AWS's own wording of the documented rule"),
+    # CloudFormation's own (localaws/ext/cfn_resource_types.py, cfn_create_failures.py)
+    Rule("cloudformation", "CreateStack", "ValidationError",
+         "a resource type CloudFormation does not have in the region refuses the template",
+         "cfn-lint's provider lists: cfnlint/data/schemas/providers/<region>.json",
+         "AWS's answers quoted in public repositories (\"Template format error: Unrecognized resource types: "
+         "[AWS::Timestream::Table, AWS::Timestream::Database]\")"),
+    Rule("cloudformation", "CreateStack (a type AWS has, the local AWS cannot create)", "CREATE_FAILED",
+         "the resource fails with \"not supported offline: TYPE\" (never a silent skip)",
+         "moto's CloudFormation model map after localaws.ext", "the local AWS's own"),
+    Rule("cloudformation", "CreateStack OnFailure DO_NOTHING / DisableRollback", "CREATE_FAILED",
+         "no rollback: the stack stays CREATE_FAILED with the resources made",
+         "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html",
+         "\"The following resource(s) failed to create: [X]. \" (CloudFormation user guide, troubleshooting)"),
 )
 
 
