@@ -164,7 +164,9 @@ def verify_teardown(request: pytest.FixtureRequest, aws: AwsTarget, stack: Works
     left = leftovers(aws.client, aws.run_id, stack.outputs)
     if not problems and not left:
         return
-    summary = "; ".join([*(problem.splitlines()[0] for problem in problems), *left])
+    # Each problem on one line, with CloudFormation's reasons (DELETE_FAILED alone does not say why).
+    summary = "; ".join([*(" ".join(dict.fromkeys(line.strip() for line in problem.splitlines())) for problem in problems),
+                         *left])
     request.config.stash[LEFT_BEHIND_KEY] = summary
     message = "\n".join(["the teardown left resources behind:", *problems,
                           *(f"  still there: {item}" for item in left)])

@@ -96,6 +96,12 @@ def _database_storage_too_small(template: dict) -> None:
     template["Resources"]["DBInstance"]["Properties"]["AllocatedStorage"] = "5"
 
 
+def _db_subnets_in_one_zone(template: dict) -> None:
+    # Both subnets in the region's first zone: the DB subnet group covers one Availability Zone.
+    template["Resources"]["Subnet2"]["Properties"]["AvailabilityZone"] = \
+        template["Resources"]["Subnet1"]["Properties"]["AvailabilityZone"]
+
+
 def _trail_bucket_without_policy(template: dict) -> None:
     resources = template["Resources"]
     del resources["TrailBucketPolicy"]
@@ -255,6 +261,11 @@ FAULTS = [
           "the DB instance asks for 5 GiB of gp3 storage (RDS MySQL's minimum is 20)",
           edit_template(_database_storage_too_small),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("db-subnet-group-in-one-zone",
+          "both subnets of the DB subnet group are in one Availability Zone (RDS requires two: "
+          "DBSubnetGroupDoesNotCoverEnoughAZs)",
+          edit_template(_db_subnets_in_one_zone),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("trail-bucket-without-policy",
           "the trail's bucket has no policy letting CloudTrail write to it",
           edit_template(_trail_bucket_without_policy),
@@ -356,6 +367,11 @@ def _execution_role_without_db_secret(template: dict) -> None:
                 statement["Resource"] = [{"Ref": "ContainerUserSecret"}]
 
 
+def _fargate_size_not_offered(template: dict) -> None:
+    properties = template["Resources"]["TaskDefinition"]["Properties"]
+    properties["Cpu"], properties["Memory"] = "256", "4096"  # Fargate's 256 CPU takes 512-2048 MiB
+
+
 FARGATE_FAULTS = [
     Fault("ecs-sh-unquoted",
           "startprocesses.sh writes values between bare single quotes, as the original did (its bug #1)",
@@ -420,6 +436,11 @@ FARGATE_FAULTS = [
           "the bastion's role may not read the container user's secret, so the guide's ssh into the task has no password",
           edit_template(_bastion_role_without("container-password")),
           ("test_attendee_sshes_from_the_bastion_into_the_task",)),
+    Fault("fargate-size-not-offered",
+          "the task definition asks for 256 CPU units with 4096 MiB, a size Fargate does not offer "
+          "(ECS: No Fargate configuration exists for given values)",
+          edit_template(_fargate_size_not_offered),
+          ("test_task_definition_revision_names_the_secret",)),
     Fault("rotation-keeps-password",
           "createSecret copies the current password, so a rotation changes nothing",
           next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),
@@ -494,10 +515,49 @@ def _trail_bucket_retained(template: dict) -> None:
     template["Resources"]["TrailBucket"]["DeletionPolicy"] = "Retain"
 
 
+def _database_deletion_protected(template: dict) -> None:
+    template["Resources"]["DBInstance"]["Properties"]["DeletionProtection"] = True
+
+
 # Not a check's fault: the teardown's. The run must fail because the stack leaves the bucket behind.
 TEARDOWN_FAULT = Fault("trail-bucket-retained",
                        "the trail bucket has DeletionPolicy Retain, so deleting the stack leaves it behind",
                        edit_template(_trail_bucket_retained), ())
+# The teardown's too: RDS refuses to delete the database, so the stack's deletion ends DELETE_FAILED.
+DELETION_PROTECTED_FAULT = Fault("database-deletion-protected",
+                                 "the DB instance has DeletionProtection true, so RDS refuses to delete it and the "
+                                 "stack's deletion fails (in AWS the database stays, billed)",
+                                 edit_template(_database_deletion_protected), ())
+
+
+# Valid variants of the workshop AWS accepts: each must stay READY offline.
+def _with_parameter_group(template: dict) -> None:
+    resources = template["Resources"]
+    resources["DBParameterGroup"] = {"Type": "AWS::RDS::DBParameterGroup", "Properties": {
+        "Family": "mysql8.0", "Description": "Workshop database settings", "Parameters": {"max_connections": "200"}}}
+    resources["DBInstance"]["Properties"]["DBParameterGroupName"] = {"Ref": "DBParameterGroup"}
+
+
+def _rotation_every_four_hours(template: dict) -> None:
+    template["Resources"]["RotationSchedule"]["Properties"]["RotationRules"] = {"ScheduleExpression": "rate(4 hours)"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    changes: str  # what the workshop author did differently, which AWS accepts
+    apply: Callable[[Path], None]
+    phase: str
+    checks: tuple[str, ...] = ()  # the phase's checks to run (all of them when empty)
+
+
+VALID_VARIANTS = [
+    Variant("db-parameter-group", "the DB instance uses its own DB parameter group (mysql8.0, max_connections)",
+            edit_template(_with_parameter_group), "tests/rds"),
+    Variant("rotation-every-four-hours", "the rotation schedule is rate(4 hours), Secrets Manager's shortest",
+            edit_template(_rotation_every_four_hours), "tests/audit",
+            ("test_secretsmanager_1_rotation_is_enabled_within_90_days",)),
+]
 
 AUDIT_FAULTS = [
     Fault("newway-traces-its-commands",

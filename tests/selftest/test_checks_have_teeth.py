@@ -19,8 +19,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT, TLS_USER_FAULTS,
-                                   Fault)
+from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT, FARGATE_FAULTS, FAULTS,
+                                   TEARDOWN_FAULT, TLS_USER_FAULTS, VALID_VARIANTS, Fault, Variant)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,7 +53,7 @@ def run_phase_against(workshop: Path, phase: str, report_dir: Path, checks: tupl
     return done.returncode, outcomes(junit) if junit.exists() else {}, done.stdout[-3000:]
 
 
-def workshop_copy(tmp_path: Path, fault: Fault | None = None) -> Path:
+def workshop_copy(tmp_path: Path, fault: Fault | Variant | None = None) -> Path:
     workshop = tmp_path / "workshop"
     for part in ("infra", "docker", "app"):
         shutil.copytree(PROJECT_ROOT / part, workshop / part, ignore=shutil.ignore_patterns("__pycache__"))
@@ -70,6 +70,8 @@ WITHOUT_EVENT_HISTORY = "without-event-history"
 NAME_FREED_ON_DELETE = "deleted-secret-frees-its-name"
 CLEANUP_CHECKS = ("test_lab_cleanup_deletes_recoverably_and_restores",)
 LEFT_BEHIND = "teardown-left-behind"
+PROTECTED = DELETION_PROTECTED_FAULT.name
+VARIANTS = [pytest.param(variant, id=f"valid-{variant.name}") for variant in VALID_VARIANTS]
 RunResult = tuple[int, dict[str, str], str]
 EVENT_HISTORY_CHECKS = ("test_operator_reads_are_recorded", "test_execution_role_read_the_secret_when_the_task_started",
                         "test_rotation_is_recorded_with_its_principals", "test_denied_read_is_recorded",
@@ -100,6 +102,16 @@ def broken_workshop_runs(request: pytest.FixtureRequest,
             folder = tmp_path_factory.mktemp(LEFT_BEHIND)
             runs[LEFT_BEHIND] = pool.submit(run_phase_against, workshop_copy(folder, TEARDOWN_FAULT), "tests/rds",
                                             folder, ("test_credentials_from_secret_read_bookinfo",))
+        if PROTECTED in wanted:
+            folder = tmp_path_factory.mktemp(PROTECTED)
+            runs[PROTECTED] = pool.submit(run_phase_against, workshop_copy(folder, DELETION_PROTECTED_FAULT),
+                                          "tests/rds", folder, ("test_credentials_from_secret_read_bookinfo",))
+        for variant in VARIANTS:
+            if variant.id in wanted:
+                folder = tmp_path_factory.mktemp(variant.id)
+                [valid] = variant.values
+                runs[variant.id] = pool.submit(run_phase_against, workshop_copy(folder, valid), valid.phase, folder,
+                                               valid.checks)
         for case in CASES:
             if case.id in wanted:
                 folder = tmp_path_factory.mktemp(case.id)
@@ -147,3 +159,26 @@ def test_teardown_fails_when_the_stack_leaves_something_behind(broken_workshop_r
     assert status != 0, output
     assert "teardown left behind: arn:aws:s3:::" in output and "trailbucket" in output, output
     assert results == {"test_credentials_from_secret_read_bookinfo": "error"}, results  # passed, then the teardown
+
+
+@pytest.mark.parametrize("fault", [pytest.param(DELETION_PROTECTED_FAULT, id=PROTECTED)])  # -k by its name
+def test_teardown_fails_when_the_database_is_deletion_protected(fault: Fault, broken_workshop_runs):
+    """A database with DeletionProtection cannot be deleted (RDS: "Cannot delete protected DB Instance"), so
+    the stack's deletion ends DELETE_FAILED: the run is NOT READY and its verdict names the teardown and why."""
+    status, results, output = broken_workshop_runs[PROTECTED].result()
+    assert status != 0, output
+    [verdict] = [line for line in output.splitlines() if "workshop verdict:" in line]
+    assert "NOT READY: teardown left behind: stack " in verdict and " is DELETE_FAILED: " in verdict, output
+    assert "DBInstance: Cannot delete protected DB Instance, please disable deletion protection" in verdict, output
+    assert ":rds:" in verdict and ":db:" in verdict, output  # the database is still there
+    assert results == {"test_credentials_from_secret_read_bookinfo": "error"}, results  # passed, then the teardown
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_valid_variant_stays_ready(variant: Variant, broken_workshop_runs, request):
+    """A workshop changed in a way AWS accepts deploys offline and passes every check it runs."""
+    status, results, output = broken_workshop_runs[request.node.callspec.id].result()
+    assert status == 0 and results, f"the suite failed on a valid workshop where {variant.changes}:\n{output}"
+    assert set(results.values()) == {"passed"}, results
+    for check in variant.checks:
+        assert results.get(check) == "passed", results
