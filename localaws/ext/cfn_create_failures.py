@@ -10,7 +10,8 @@ rolled-back stack has no outputs and no resources left to list. With OnFailure D
 DisableRollback true) there is no rollback: the stack stays CREATE_FAILED ("The following
 resource(s) failed to create: [X]. "), DescribeStacks answers DisableRollback true, and the
 resources already made stay, listed, until the stack is deleted (CreateStack API reference,
-OnFailure and DisableRollback).
+OnFailure and DisableRollback). With OnFailure DELETE, what was made is deleted and so is the stack
+(DELETE_COMPLETE: DescribeStacks knows it by its id only).
 moto 5.2.5 lets the service's exception escape CreateStack itself (a JSON error body inside an
 XML API, which boto3 cannot even parse) and leaves the stack CREATE_IN_PROGRESS; it ignores
 OnFailure and DisableRollback.
@@ -41,27 +42,37 @@ def parse_and_create_resource(logical_id: str, resource_json: dict[str, Any], *a
         raise
 
 
-_request = threading.local()  # the CreateStack being served on this thread: does it keep a failure?
+_request = threading.local()  # the CreateStack being served on this thread: what it does on a failure
 
 
-def _keeps_failure(response: CloudFormationResponse) -> bool:
-    return (response._get_param("OnFailure") == "DO_NOTHING"
-            or str(response._get_param("DisableRollback")).lower() == "true")
+def _on_failure(response: CloudFormationResponse) -> str:
+    """ROLLBACK (the default), DO_NOTHING (also DisableRollback true) or DELETE."""
+    if str(response._get_param("DisableRollback")).lower() == "true":
+        return "DO_NOTHING"
+    return str(response._get_param("OnFailure") or "ROLLBACK")
 
 
 _original_create_stack: Any = CloudFormationResponse.create_stack  # at install: what others made of it
 
 
 def create_stack(self: CloudFormationResponse) -> Any:
-    _request.keep_failure = _keeps_failure(self)
+    _request.on_failure = _on_failure(self)
     try:
-        return _original_create_stack(self)
+        answer = _original_create_stack(self)
     finally:
-        _request.keep_failure = False
+        _request.on_failure = "ROLLBACK"
+    backend = self.cloudformation_backend
+    for stack in [stack for stack in backend.stacks.values() if stack.status == "DELETE_COMPLETE"]:
+        backend.stacks.pop(stack.stack_id)  # OnFailure DELETE: known by its id only, as a deleted stack
+        backend.deleted_stacks[stack.stack_id] = stack
+        for export in stack.exports:
+            backend.exports.pop(export.name, None)
+    return answer
 
 
 def create_resources(self: Stack) -> None:
-    if getattr(_request, "keep_failure", False):
+    on_failure = getattr(_request, "on_failure", "ROLLBACK")
+    if on_failure == "DO_NOTHING":
         self.disable_rollback = True
     try:
         _original_create_resources(self)
@@ -80,21 +91,22 @@ def create_resources(self: Stack) -> None:
         self._add_stack_event("CREATE_FAILED", resource_status_reason=(
             f"The following resource(s) failed to create: [{logical_id}]. "))
         return
-    self.status = "ROLLBACK_IN_PROGRESS"
-    self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=(
-        f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user."))
+    going = "DELETE" if on_failure == "DELETE" else "ROLLBACK"
+    self.status = f"{going}_IN_PROGRESS"
+    self._add_stack_event(self.status, resource_status_reason=(
+        f"The following resource(s) failed to create: [{logical_id}]. {going.title()} requested by user."))
     try:
         delete_in_order(self.resource_map, self)
     except DeletionFailed:
-        self.status = "ROLLBACK_FAILED"
-        self._add_stack_event("ROLLBACK_FAILED")
+        self.status = f"{going}_FAILED"
+        self._add_stack_event(self.status)
         return
-    self.status = "ROLLBACK_COMPLETE"
-    self._add_stack_event("ROLLBACK_COMPLETE")
+    self.status = f"{going}_COMPLETE"
+    self._add_stack_event(self.status)
 
 
 ROLLED_BACK = ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
-FAILED = (*ROLLED_BACK, "CREATE_FAILED")
+FAILED = (*ROLLED_BACK, "CREATE_FAILED", "DELETE_COMPLETE")  # no outputs: they would be made again
 _original_outputs = Stack.outputs
 _original_resources = Stack.stack_resources
 

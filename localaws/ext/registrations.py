@@ -66,7 +66,10 @@ _original_create_stack: Callable[..., Any] = CloudFormationResponse.create_stack
 
 def create_stack(self: CloudFormationResponse) -> Any:
     answer = _as_caller(_original_create_stack)(self)
-    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    backend, name = self.cloudformation_backend, self._get_param("StackName")
+    # The stack just made: by name, or (deleted at once by OnFailure DELETE) the last of that name.
+    stack = next((stack for stack in backend.stacks.values() if stack.name == name), None) or [
+        stack for stack in backend.deleted_stacks.values() if stack.name == name][-1]
     stack.capabilities = list(self._get_param("Capabilities") or [])
     return answer
 

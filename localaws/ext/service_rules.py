@@ -84,7 +84,8 @@ RULES = (
          "the resource fails with \"not supported offline: TYPE\" (never a silent skip)",
          "moto's CloudFormation model map after localaws.ext", "the local AWS's own"),
     Rule("cloudformation", "CreateStack OnFailure DO_NOTHING / DisableRollback", "CREATE_FAILED",
-         "no rollback: the stack stays CREATE_FAILED with the resources made",
+         "no rollback: the stack stays CREATE_FAILED with the resources made (OnFailure DELETE: all deleted, "
+         "the stack too)",
          "https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html",
          "\"The following resource(s) failed to create: [X]. \" (CloudFormation user guide, troubleshooting)"),
 )

@@ -294,6 +294,25 @@ def test_a_failed_stack_without_rollback_keeps_what_it_made(local_aws, two_zones
     local_aws.client("cloudformation").delete_stack(StackName=name)
 
 
+def test_on_failure_delete_deletes_what_it_made_and_the_stack(local_aws, two_zones):
+    """CreateStack OnFailure DELETE (CloudFormation API reference, CreateStack): the resources made are
+    deleted and so is the stack: DELETE_COMPLETE, known by its stack id only."""
+    cloudformation = local_aws.client("cloudformation")
+    name = unique("fid-create")
+    stack_id = cloudformation.create_stack(StackName=name, OnFailure="DELETE", TemplateBody=json.dumps({"Resources": {
+        "Setting": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "made"}},
+        "Subnets": {**_subnet_group(two_zones["one_zone"]), "DependsOn": "Setting"}}}))["StackId"]
+    with pytest.raises(ClientError) as gone:
+        cloudformation.describe_stacks(StackName=name)
+    assert gone.value.response["Error"]["Message"] == f"Stack with id {name} does not exist"
+    [stack] = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
+    assert stack["StackStatus"] == "DELETE_COMPLETE"
+    events = cloudformation.describe_stack_events(StackName=stack_id)["StackEvents"]
+    assert any(e["ResourceStatus"] == "DELETE_IN_PROGRESS" and e.get("ResourceStatusReason", "").startswith(
+        "The following resource(s) failed to create: [Subnets].") for e in events)
+    assert any(e["LogicalResourceId"] == "Setting" and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events)
+
+
 def test_every_rule_names_its_sources():
     """The rules list says, for each rule, where its data and its wording come from."""
     assert RULES and all(rule.data and rule.text and rule.error for rule in RULES)
