@@ -11,6 +11,8 @@ localaws.ext.service_rules`).
   4096 memory. See the Amazon ECS documentation for the valid values."). The combinations are
   cfn-lint's rule E3047 data (cfnlint/data/schemas/extensions/aws_ecs_taskdefinition/
   fargate_cpu_memory.json), which follows the ECS developer guide's "Task CPU and memory" table.
+  A Fargate task definition without task-level cpu or memory is refused first ("Fargate requires
+  that 'cpu' be defined at the task level.", the same for 'memory').
 - RDS CreateDBSubnetGroup / ModifyDBSubnetGroup: the subnets must cover at least two
   availability zones (DBSubnetGroupDoesNotCoverEnoughAZs, "The DB subnet group doesn't meet
   Availability Zone (AZ) coverage requirement. Current AZ coverage: us-east-1a. Add subnets to
@@ -58,6 +60,11 @@ RULES = (
          "cfn-lint E3047: cfnlint/data/schemas/extensions/aws_ecs_taskdefinition/fargate_cpu_memory.json",
          "AWS answers quoted in aws-cloudformation/cfn-lint#3453 and towardsthecloud/aws-cdk-examples#1; "
          "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-cpu-memory-error.html"),
+    Rule("ecs", "RegisterTaskDefinition (AWS::ECS::TaskDefinition)", "ClientException",
+         "a Fargate task definition has task-level cpu and memory",
+         "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#task_size",
+         "AWS answers quoted in hackoregon/civic-devops#246 (\"Fargate requires that 'cpu' be defined at the task "
+         "level.\") and in public troubleshooting notes (the same for 'memory')"),
     Rule("rds", "CreateDBSubnetGroup, ModifyDBSubnetGroup (AWS::RDS::DBSubnetGroup)",
          "DBSubnetGroupDoesNotCoverEnoughAZs", "a DB subnet group's subnets cover at least 2 availability zones",
          "https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html",
@@ -139,8 +146,11 @@ def register_task_definition(self: EC2ContainerServiceBackend, family: str, cont
                              *args: Any, **kwargs: Any) -> Any:
     compatibilities = kwargs.get("requires_compatibilities") or []
     cpu, memory = kwargs.get("cpu"), kwargs.get("memory")
-    if "FARGATE" in compatibilities and cpu is not None and memory is not None \
-            and not fargate_size_exists(cpu, memory):
+    if "FARGATE" in compatibilities:
+        for name, value in (("cpu", cpu), ("memory", memory)):
+            if value is None:
+                raise EcsClientException(f"Fargate requires that '{name}' be defined at the task level.")
+    if "FARGATE" in compatibilities and not fargate_size_exists(cpu, memory):
         raise EcsClientException(f"No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. "
                                  "See the Amazon ECS documentation for the valid values.")
     return _original_register(self, family, container_definitions, *args, **kwargs)

@@ -272,6 +272,20 @@ def test_a_fargate_size_must_be_one_of_fargates(local_aws, cpu, memory, valid):
     assert message in _failed_events(local_aws, name)["Task"]
 
 
+@pytest.mark.parametrize("missing", ["cpu", "memory"])
+def test_a_fargate_task_definition_needs_task_level_cpu_and_memory(local_aws, missing):
+    """RegisterTaskDefinition for Fargate without task-level cpu (memory): ClientException "Fargate requires
+    that 'cpu' be defined at the task level." (ECS developer guide, task definition parameters, "Task size":
+    required for Fargate)."""
+    sizes = {"cpu": "256", "memory": "512"}
+    del sizes[missing]
+    with pytest.raises(ClientError) as refused:
+        local_aws.client("ecs").register_task_definition(**FARGATE, **sizes)
+    assert refused.value.response["Error"]["Code"] == "ClientException"
+    assert refused.value.response["Error"]["Message"] == \
+        f"Fargate requires that '{missing}' be defined at the task level."
+
+
 # --- 6. OnFailure DO_NOTHING / DisableRollback
 
 @pytest.mark.parametrize("keep", [{"OnFailure": "DO_NOTHING"}, {"DisableRollback": True}])
