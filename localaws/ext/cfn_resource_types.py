@@ -17,7 +17,8 @@ like every type moto has no model for it is skipped silently (CREATE_COMPLETE, n
 a Ref to it None); a DBInstance loses DeletionProtection and OptionGroupName; an SSM parameter
 without Name fails ("'NoneType' object has no attribute 'lower'").
 Offline, a type AWS knows but the local AWS cannot create fails its resource with "not supported
-offline: TYPE" (the stack then rolls back, or stays CREATE_FAILED with OnFailure DO_NOTHING).
+offline: TYPE" (the stack then rolls back, or stays CREATE_FAILED with OnFailure DO_NOTHING); an
+UpdateStack bringing one is refused with that message (ValidationError), the stack unchanged.
 """
 from __future__ import annotations
 
@@ -84,6 +85,29 @@ def create_stack(self: CloudFormationBackend, name: str, template: str, *args: A
     if unknown:
         raise ValidationError(message=f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]")
     return _original_create_stack(self, name, template, *args, **kwargs)
+
+
+_original_update_stack = CloudFormationBackend.update_stack
+
+
+def update_stack(self: CloudFormationBackend, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
+    """The same refusal for an update; a type the local AWS cannot create refuses the whole update
+    (moto updates without rollback: a half-updated stack would say nothing)."""
+    try:
+        document = Stack.parse_template(template)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - moto's own parse answers a malformed template
+        document = None
+    if isinstance(document, dict) and not document.get("Transform"):
+        unknown = unrecognized_types(document, self.region_name)
+        if unknown:
+            raise ValidationError(message=f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]")
+        kinds = {str(resource.get("Type")) for resource in (document.get("Resources") or {}).values()
+                 if isinstance(resource, dict)}
+        missing = sorted(kind for kind in kinds if not kind.startswith("Custom::")
+                         and kind not in parsing.NULL_MODELS and kind not in parsing.get_model_map())
+        if missing:
+            raise ValidationError(message=f"not supported offline: {', '.join(missing)}")
+    return _original_update_stack(self, name, template, *args, **kwargs)
 
 
 # --- RDS
@@ -170,6 +194,7 @@ def parameter_from_cloudformation(cls: type, resource_name: str, cloudformation_
 def install() -> None:
     parsing.resource_class_from_type = resource_class_from_type
     CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
+    CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
     DBParameterGroup.physical_resource_id = property(_parameter_group_id)  # type: ignore[attr-defined]
     global _original_instance_from_cfn
     _original_instance_from_cfn = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]

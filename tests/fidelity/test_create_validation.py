@@ -131,6 +131,19 @@ def test_a_type_aws_does_not_know_is_refused_and_one_not_modelled_says_so(local_
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     assert 'returned message: "not supported offline: AWS::AppRunner::Service"' in _failed_events(local_aws, name)["Runner"]
 
+    setting = {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}}
+    name, stack = _deploy(local_aws, {"Setting": setting})
+    for kind, message in (("AWS::Workshop::Nothing", "Template format error: Unrecognized resource types: "
+                                                     "[AWS::Workshop::Nothing]"),
+                          ("AWS::AppRunner::Service", "not supported offline: AWS::AppRunner::Service")):
+        with pytest.raises(ClientError) as refused:
+            cloudformation.update_stack(StackName=name, TemplateBody=json.dumps({"Resources": {
+                "Setting": setting, "X": {"Type": kind, "Properties": {}}}}))
+        assert refused.value.response["Error"]["Code"] == "ValidationError"
+        assert refused.value.response["Error"]["Message"] == message
+    assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    cloudformation.delete_stack(StackName=name)
+
 
 # --- 2. rotation schedules
 
