@@ -10,7 +10,8 @@ rolled-back stack has no outputs and no resources left to list. With OnFailure D
 DisableRollback true) there is no rollback: the stack stays CREATE_FAILED ("The following
 resource(s) failed to create: [X]. "), DescribeStacks answers DisableRollback true, and the
 resources already made stay, listed, until the stack is deleted (CreateStack API reference,
-OnFailure and DisableRollback). With OnFailure DELETE, what was made is deleted and so is the stack
+OnFailure and DisableRollback); DescribeStackResources and ListStackResources then list the failed
+resource too, CREATE_FAILED with its reason. With OnFailure DELETE, what was made is deleted and so is the stack
 (DELETE_COMPLETE: DescribeStacks knows it by its id only).
 moto 5.2.5 lets the service's exception escape CreateStack itself (a JSON error body inside an
 XML API, which boto3 cannot even parse) and leaves the stack CREATE_IN_PROGRESS; it ignores
@@ -116,10 +117,22 @@ def outputs(self: Stack) -> Any:
     return [] if self.status in FAILED else _original_outputs.fget(self)  # type: ignore[attr-defined]
 
 
+class FailedResource:
+    """A resource CloudFormation could not create: listed, CREATE_FAILED, with no physical id."""
+
+    def __init__(self, logical_id: str, resource_type: str):
+        self.logical_resource_id, self.cf_resource_type = logical_id, resource_type
+        self.physical_resource_id = None
+
+
 def stack_resources(self: Stack) -> Any:
     if self.status in FAILED:
-        return [resource for resource in self.resource_map._parsed_resources.values()
+        made = [resource for resource in self.resource_map._parsed_resources.values()
                 if getattr(resource, "logical_resource_id", None)]  # the resources, not the parameters
+        if self.status == "CREATE_FAILED":  # without a rollback the failed one is listed too
+            made += [FailedResource(event.logical_resource_id, event.resource_type) for event in self.events
+                     if event.resource_status == "CREATE_FAILED" and event.logical_resource_id != self.name]
+        return made
     return _original_resources.fget(self)  # type: ignore[attr-defined]
 
 
@@ -127,16 +140,44 @@ _original_resource_dto = StackResourceDTO.__init__
 
 
 def resource_dto(self: StackResourceDTO, stack: Stack, resource: Any) -> None:
-    """A resource's own status (moto answers the stack's): its last event's, else CREATE_COMPLETE."""
+    """A resource's own status (moto answers the stack's): its last event's, else CREATE_COMPLETE, with
+    that event's reason; the stack's creation time (moto answers 2010-07-27) and DriftInformation
+    NOT_CHECKED, as DescribeStackResources answers them (CloudFormation API reference, StackResource)."""
     _original_resource_dto(self, stack, resource)
+    self.timestamp = stack.creation_time
+    self.drift_information = {"StackResourceDriftStatus": "NOT_CHECKED"}
     if stack.status in FAILED or stack.status == "DELETE_FAILED":
-        statuses = [event.resource_status for event in stack.events
-                    if event.logical_resource_id == self.logical_resource_id and event.stack_name != event.logical_resource_id]
-        self.resource_status = statuses[-1] if statuses else "CREATE_COMPLETE"
+        events = [event for event in stack.events
+                  if event.logical_resource_id == self.logical_resource_id and event.stack_name != event.logical_resource_id]
+        self.resource_status = events[-1].resource_status if events else "CREATE_COMPLETE"
+        if events and events[-1].resource_status_reason:
+            self.resource_status_reason = events[-1].resource_status_reason
+
+
+def list_stack_resources(self: CloudFormationResponse) -> Any:
+    """ListStackResources' summaries with each resource's own status and reason, as DescribeStackResources."""
+    from moto.core.responses import ActionResult
+
+    stack, resources = self.cloudformation_backend.list_stack_resources(self._get_param("StackName"))
+    summaries = []
+    for resource in resources:
+        described = StackResourceDTO(stack, resource)
+        summary = {"LogicalResourceId": described.logical_resource_id, "ResourceType": described.resource_type,
+                   "LastUpdatedTimestamp": stack.creation_time,
+                   "ResourceStatus": described.resource_status if stack.status in (*FAILED, "DELETE_FAILED")
+                   else "CREATE_COMPLETE",
+                   "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"}}
+        if described.physical_resource_id:
+            summary["PhysicalResourceId"] = described.physical_resource_id
+        if getattr(described, "resource_status_reason", None):
+            summary["ResourceStatusReason"] = described.resource_status_reason
+        summaries.append(summary)
+    return ActionResult({"StackResourceSummaries": summaries})
 
 
 def install() -> None:
     StackResourceDTO.__init__ = resource_dto  # type: ignore[method-assign]
+    CloudFormationResponse.list_stack_resources = list_stack_resources  # type: ignore[method-assign]
     parsing.parse_and_create_resource = parse_and_create_resource
     Stack.create_resources = create_resources  # type: ignore[method-assign]
     global _original_create_stack

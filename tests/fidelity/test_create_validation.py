@@ -305,7 +305,9 @@ def test_a_fargate_task_definition_needs_task_level_cpu_and_memory(local_aws, mi
 def test_a_failed_stack_without_rollback_keeps_what_it_made(local_aws, two_zones, keep):
     """CreateStack OnFailure DO_NOTHING, or DisableRollback true (CloudFormation API reference, CreateStack):
     no rollback; the stack ends CREATE_FAILED, DescribeStacks answers DisableRollback true, a CREATE_FAILED
-    event names the failed resource with its reason, and the resources made stay, CREATE_COMPLETE."""
+    event names the failed resource with its reason, and the resources made stay, CREATE_COMPLETE;
+    DescribeStackResources and ListStackResources list the failed one too, CREATE_FAILED with its reason
+    (API reference, StackResource: ResourceStatusReason, DriftInformation)."""
     name, stack = _deploy(local_aws, {
         "Setting": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "kept"}},
         "Subnets": {**_subnet_group(two_zones["one_zone"]), "DependsOn": "Setting"}}, **keep)
@@ -317,6 +319,13 @@ def test_a_failed_stack_without_rollback_keeps_what_it_made(local_aws, two_zones
     assert events[0]["ResourceStatusReason"].startswith("The following resource(s) failed to create: [Subnets].")
     kept = _resource(local_aws, name, "Setting")
     assert kept["ResourceStatus"] == "CREATE_COMPLETE"
+    assert kept["DriftInformation"] == {"StackResourceDriftStatus": "NOT_CHECKED"}
+    failed = _resource(local_aws, name, "Subnets")
+    assert failed["ResourceStatus"] == "CREATE_FAILED" and "PhysicalResourceId" not in failed
+    assert "Current AZ coverage" in failed["ResourceStatusReason"]
+    listed = {r["LogicalResourceId"]: r["ResourceStatus"] for r in local_aws.client("cloudformation")
+              .list_stack_resources(StackName=name)["StackResourceSummaries"]}
+    assert listed == {"Setting": "CREATE_COMPLETE", "Subnets": "CREATE_FAILED"}
     assert local_aws.client("ssm").get_parameter(Name=kept["PhysicalResourceId"])["Parameter"]["Value"] == "kept"
     local_aws.client("cloudformation").delete_stack(StackName=name)
 
