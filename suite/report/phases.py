@@ -1,8 +1,10 @@
 """What ran, phase by phase and mode by mode, and the verdict an instructor reads.
 
-A check belongs to a phase by its folder (tests/rds, tests/fargate, tests/tls_user, tests/app, tests/audit) and to a
-mode by the `aws` fixture's param. Each check ends with one outcome; the verdict is READY
-only when no phase failed, none stopped half-way, and at least one check passed.
+A check belongs to a phase by its folder (tests/template, tests/rds, tests/fargate, tests/tls_user, tests/app,
+tests/audit) and to a mode by the `aws` fixture's param, or, for a check that needs no AWS (the Template phase
+reads the workshop's files), by the `mode` fixture's, which has the same params and starts nothing. Each check
+ends with one outcome; the verdict is READY only when no phase failed, none stopped half-way, and at least one
+check passed.
 """
 from __future__ import annotations
 
@@ -11,19 +13,28 @@ from dataclasses import dataclass, field
 
 from suite.report.guide_steps import STEPS, Step
 
-PHASES = {"RDS": "tests/rds/", "Fargate": "tests/fargate/", "TLS user": "tests/tls_user/", "App": "tests/app/",
+PHASES = {"Template": "tests/template/", "RDS": "tests/rds/", "Fargate": "tests/fargate/", "TLS user": "tests/tls_user/", "App": "tests/app/",
           "Audit": "tests/audit/"}
 OTHER = "Project tests"  # unit, fidelity and self-tests: shown, never part of the verdict
 NOT_RUN = "not run"  # a phase without any check collected
 UNFINISHED = "not finished"  # a check collected, but the run stopped before it
 OUTCOMES = ("passed", "failed", "error", "skipped", UNFINISHED)
-MODE_PARAM = "aws"  # the fixture whose param is the mode (suite/fixtures.py)
+MODE_PARAM = "aws"  # the fixture whose param is the mode, and which starts that AWS (suite/fixtures.py)
+NO_AWS_MODE_PARAM = "mode"  # the same modes for checks that need no AWS: nothing started, no credentials
 MODES = ("offline", "live")  # the order they are shown in
 NO_MODE = "result"  # the column of a check that runs in no mode
 
 
 def mode_key(mode: str | None) -> tuple[int, str]:
     return (MODES.index(mode) if mode in MODES else len(MODES), mode or "")
+
+
+def mode_of(item: object) -> str | None:
+    """The mode a collected check runs in (its `aws` or `mode` param), None for the project's own tests."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    return callspec.params.get(MODE_PARAM, callspec.params.get(NO_AWS_MODE_PARAM))
 
 
 def phase_of(nodeid: str) -> str:

@@ -20,7 +20,7 @@ import pytest
 
 from suite.report import guide_steps, guide_view
 from suite.report import html as reporthtml
-from suite.report.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict, phase_of
+from suite.report.phases import PHASES, OUTCOMES, Ledger, PhaseRow, Verdict, mode_of, phase_of
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
 from suite.redaction import REGISTRY
 from suite.teardown import LEFT_BEHIND_KEY
@@ -59,8 +59,7 @@ class InstructorReport:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
-            callspec = getattr(item, "callspec", None)
-            self.ledger.collected(item.nodeid, callspec.params.get(MODE_PARAM) if callspec else None,
+            self.ledger.collected(item.nodeid, mode_of(item),
                                   guide_steps.step_of(item))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
