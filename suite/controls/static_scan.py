@@ -34,7 +34,8 @@ class Finding:
 
     def __str__(self) -> str:
         at = f" (line {self.line})" if self.line else ""
-        return f"{self.check_id} {self.resource}{at}: {self.name}" + (f" (skipped: {self.comment})" if self.comment else "")
+        skipped = f" (skipped: {self.comment})" if self.comment else ""
+        return f"{self.check_id} {self.resource}{at}: {self.name}{skipped}"
 
 
 @dataclass

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from suite.report.guide_steps import STEPS, Step
 
-PHASES = {"Template": "tests/template/", "RDS": "tests/rds/", "Fargate": "tests/fargate/", "TLS user": "tests/tls_user/", "App": "tests/app/",
-          "Audit": "tests/audit/"}
+PHASES = {"Template": "tests/template/", "RDS": "tests/rds/", "Fargate": "tests/fargate/",
+          "TLS user": "tests/tls_user/", "App": "tests/app/", "Audit": "tests/audit/"}
 OTHER = "Project tests"  # unit, fidelity and self-tests: shown, never part of the verdict
 NOT_RUN = "not run"  # a phase without any check collected
 UNFINISHED = "not finished"  # a check collected, but the run stopped before it

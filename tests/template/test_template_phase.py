@@ -72,8 +72,8 @@ def test_checkov_finds_nothing_the_template_does_not_skip_with_a_reason(workshop
     evidence.text("What checkov read", f"{where} with checkov {result.version} (framework cloudformation, no "
                                        f"network), the skips written in each resource's Metadata")
     rows = [[f.check_id, "FAILED", f.name, f"{where}:{f.line} ({f.resource})"] for f in result.failed]
-    rows += [[f.check_id, "skipped", f"{f.name}: {f.comment or '(no reason written)'}", f"{where}:{f.line} ({f.resource})"]
-             for f in result.skipped]
+    rows += [[f.check_id, "skipped", f"{f.name}: {f.comment or '(no reason written)'}",
+              f"{where}:{f.line} ({f.resource})"] for f in result.skipped]
     evidence.table("checkov's failed and skipped checks", ["check", "result", "name / the skip's reason", "file:line"],
                    rows)
     short = [f for f in result.skipped if len(f.comment.strip()) < MIN_REASON]

@@ -150,5 +150,6 @@ def test_database_passwords_exclude_what_rds_and_the_scripts_refuse():
 
 
 def test_declared_lines_of_the_resources():
-    text = "Parameters:\n  P:\n    Type: String\nResources:\n  A:\n    Type: X\n  B: # note\n    Type: Y\nOutputs:\n  O:\n"
+    text = ("Parameters:\n  P:\n    Type: String\nResources:\n  A:\n    Type: X\n  B: # note\n    Type: Y\n"
+            "Outputs:\n  O:\n")
     assert tc.declared_lines(text) == {"A": 5, "B": 7}
