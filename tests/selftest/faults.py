@@ -698,3 +698,13 @@ TEMPLATE_FAULTS = [
                         ["Variables"].update(EXCLUDE_CHARACTERS=" /@\\`")),
           (CONTROLS_CHECK,)),
 ]
+# Faults of the deployed phases the Template phase catches too, before anything is deployed.
+CAUGHT_BEFORE_DEPLOYING = {
+    "reader-policy-on-secret-name-prefix": (CONTROLS_CHECK,),
+    "rotation-once-a-year": (CONTROLS_CHECK,),
+    "password-in-task-environment": (CONTROLS_CHECK,),
+    "database-publicly-accessible": (CONTROLS_CHECK, CHECKOV_CHECK),
+    "rotation-function-on-a-blocked-runtime": (CHECKOV_CHECK,),  # CKV_AWS_363; cfn-lint's W2531 is a warning
+}
+TEMPLATE_FAULTS += [Fault(fault.name, fault.breaks, fault.apply, CAUGHT_BEFORE_DEPLOYING[fault.name])
+                    for fault in [*FAULTS, *FARGATE_FAULTS, *AUDIT_FAULTS] if fault.name in CAUGHT_BEFORE_DEPLOYING]
