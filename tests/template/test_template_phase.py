@@ -42,6 +42,32 @@ def template(template_path: Path) -> dict:
     return tc.load_template(template_path)
 
 
+# Each tool runs once for the session's modes: the files are the same whichever AWS the other phases use.
+@pytest.fixture(scope="module")
+def cfn_lint_findings(workshop: Path, template_path: Path) -> list[linters.Finding]:
+    return linters.cfn_lint(template_path, workshop)
+
+
+@pytest.fixture(scope="module")
+def checkov_scan(template_path: Path):
+    return scan(template_path)
+
+
+@pytest.fixture(scope="module")
+def shell_scripts(workshop: Path) -> list[Path]:
+    return linters.shell_scripts(workshop)
+
+
+@pytest.fixture(scope="module")
+def shellcheck_findings(workshop: Path, shell_scripts: list[Path]) -> list[linters.Finding]:
+    return linters.shellcheck(shell_scripts, workshop)
+
+
+@pytest.fixture(scope="module")
+def hadolint_findings(workshop: Path) -> list[linters.Finding]:
+    return linters.hadolint(workshop / "docker" / "Dockerfile", workshop)
+
+
 def findings_as_evidence(evidence, tool: str, findings: list[linters.Finding], read: str) -> list[linters.Finding]:
     """The tool's findings as a table; what fails (its errors) as the expectation."""
     evidence.text(f"What {tool} read", read)
@@ -56,8 +82,8 @@ def findings_as_evidence(evidence, tool: str, findings: list[linters.Finding], r
 
 
 @pytest.mark.guide_step("Before class 1")
-def test_cfn_lint_finds_no_error_in_the_template(workshop, template_path, evidence):
-    findings = linters.cfn_lint(template_path, workshop)
+def test_cfn_lint_finds_no_error_in_the_template(workshop, template_path, cfn_lint_findings, evidence):
+    findings = cfn_lint_findings
     errors = findings_as_evidence(
         evidence, "cfn-lint", findings,
         f"{template_path.relative_to(workshop)} with cfn-lint {linters.cfn_lint_version()}, regions "
@@ -66,8 +92,9 @@ def test_cfn_lint_finds_no_error_in_the_template(workshop, template_path, eviden
 
 
 @pytest.mark.guide_step("Before class 2")
-def test_checkov_finds_nothing_the_template_does_not_skip_with_a_reason(workshop, template_path, evidence):
-    result = scan(template_path)
+def test_checkov_finds_nothing_the_template_does_not_skip_with_a_reason(workshop, template_path, checkov_scan,
+                                                                       evidence):
+    result = checkov_scan
     where = template_path.relative_to(workshop)
     evidence.text("What checkov read", f"{where} with checkov {result.version} (framework cloudformation, no "
                                        f"network), the skips written in each resource's Metadata")
@@ -107,10 +134,9 @@ def test_template_meets_the_reviewers_controls(workshop, template_path, template
 
 
 @pytest.mark.guide_step("Before class 4")
-def test_shellcheck_finds_no_error_in_the_shell_scripts(workshop, evidence):
-    scripts = linters.shell_scripts(workshop)
-    findings = linters.shellcheck(scripts, workshop)
-    errors = findings_as_evidence(evidence, "shellcheck", findings,
+def test_shellcheck_finds_no_error_in_the_shell_scripts(workshop, shell_scripts, shellcheck_findings, evidence):
+    scripts = shell_scripts
+    errors = findings_as_evidence(evidence, "shellcheck", shellcheck_findings,
                                   f"shellcheck {linters.shellcheck_version()}, every level, over "
                                   + ", ".join(str(path.relative_to(workshop)) for path in scripts))
     assert scripts, f"no shell script in {workshop}/docker or app/"
@@ -118,10 +144,9 @@ def test_shellcheck_finds_no_error_in_the_shell_scripts(workshop, evidence):
 
 
 @pytest.mark.guide_step("Before class 5")
-def test_hadolint_finds_no_error_in_the_dockerfile(workshop, evidence):
+def test_hadolint_finds_no_error_in_the_dockerfile(workshop, hadolint_findings, evidence):
     dockerfile = workshop / "docker" / "Dockerfile"
-    findings = linters.hadolint(dockerfile, workshop)
-    errors = findings_as_evidence(evidence, "hadolint", findings,
+    errors = findings_as_evidence(evidence, "hadolint", hadolint_findings,
                                   f"{dockerfile.relative_to(workshop)} with {linters.hadolint_version()}, every "
                                   f"level, its own `# hadolint ignore=` comments honoured")
     assert not errors, "hadolint's errors:\n" + "\n".join(map(str, errors))
