@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import boto3
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from localaws import certificates, processes
+from localaws import certificates, machinery, processes
 from localaws.access_keys import AccessKey
 from localaws.addresses import free_port
 
@@ -100,6 +100,17 @@ class LocalAWS:
         if self.process is None or self.stopping or self.process.poll() is None:
             return None
         return f"the local AWS exited with status {self.process.returncode} during the run (see {self.log_path})"
+
+    def machinery_failure(self) -> str | None:
+        """The first failure of the local AWS's own machinery (localaws/machinery.py): a sandbox or a runtime
+        that could not start; with its own last lines. None while there is none."""
+        found = machinery.failures(self.state_dir)
+        if not found:
+            return None
+        first = found[0]
+        lines = first.get("last_lines", "")[-600:]
+        last = f" (its last lines: {lines})" if lines and lines not in first["failure"] else ""
+        return f"{first['failure']}{last}"
 
     def problems(self, lines: int = 25) -> str | None:
         """What went wrong inside the local AWS, in its own words: whether it died, and the end

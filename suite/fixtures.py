@@ -94,7 +94,7 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             target = live_target(request.config.getoption("--aws-region"))
     except EnvironmentProblem as problem:  # once, for the whole run: not each check's failure
         stop_for_environment(request.config, str(problem))
-    watch_target(request.config, target.mode, target.gone)
+    watch_target(request.config, target.mode, target.cannot_run_checks)
     try:
         yield target
     finally:

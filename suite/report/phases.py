@@ -152,15 +152,20 @@ class Ledger:
         phases = {step.phase for step in grouped}
         return [(step, grouped.get(step, {})) for step in STEPS if step in grouped or step.phase in phases]
 
-    def verdict(self, environment_problem: str | None = None, left_behind: str | None = None) -> Verdict:
-        """READY / NOT READY from the phases. An environment problem comes first in the reason;
-        if it stopped the run before any check finished, the verdict is NOT RUN (no phase is blamed:
-        nothing of the workshop was tried)."""
+    def verdict(self, environment_problem: str | None = None, left_behind: str | None = None,
+                interrupted: str | None = None) -> Verdict:
+        """READY / NOT READY from the phases. An environment problem (this machine, the account, or the
+        local AWS's own machinery) makes the verdict NOT RUN, whenever it came: no phase is blamed, and
+        what the checks said before it is only counted (a check that failed then may have failed for it)."""
         rows = [row for row in self.rows() if row.phase in PHASES]
         if environment_problem:
-            tried = any(row.counts[outcome] for row in rows for outcome in ("passed", "failed", "error"))
-            if not tried:
-                return Verdict(False, f"environment: {environment_problem}", ran=False)
+            counts = Counter()
+            for row in rows:
+                counts.update(row.counts)
+            before = ", ".join(f"{counts[outcome]} {outcome}" for outcome in ("passed", "failed", "error")
+                               if counts[outcome])
+            said = f"; before it, the checks had {before} (not the workshop's verdict)" if before else ""
+            return Verdict(False, f"environment: {environment_problem}{said}", ran=False)
 
         def having(status: str) -> list[str]:
             """The phases with a row of this status, each with the modes it has it in."""
@@ -182,9 +187,9 @@ class Ledger:
             parts.append(f"{OTHER.lower()}: {broken} failed (not part of the verdict)")
         if left_behind:  # a workshop that cannot be torn down leaves a class's accounts littered
             parts.insert(0, f"teardown left behind: {left_behind}")
-        if environment_problem:
-            return Verdict(False, "; ".join([f"environment: {environment_problem}", *parts]))
-        return Verdict(not (failed or unfinished or left_behind) and bool(passed), "; ".join(parts))
+        if interrupted:  # a run cut short proves less than it would have: never READY
+            parts.insert(0, f"the run was interrupted ({interrupted})")
+        return Verdict(not (failed or unfinished or left_behind or interrupted) and bool(passed), "; ".join(parts))
 
 
 def _named(phase: str, rows: list[PhaseRow]) -> str:

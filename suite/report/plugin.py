@@ -21,6 +21,7 @@ import pytest
 from suite.report import guide_steps, guide_view
 from suite.report import html as reporthtml
 from suite.report.phases import PHASES, OUTCOMES, Ledger, PhaseRow, Verdict, mode_of, phase_of
+from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
 from suite.redaction import REGISTRY
 from suite.teardown import LEFT_BEHIND_KEY
@@ -76,7 +77,7 @@ class InstructorReport:
             return
         self.duration = time.time() - self.started
         self.verdict = self.ledger.verdict(environment_problem(session.config),
-                                           session.config.stash.get(LEFT_BEHIND_KEY, None))
+                                           session.config.stash.get(LEFT_BEHIND_KEY, None), INTERRUPTS.said())
         # Live aimed at something that is not AWS must say so where the verdict is read.
         elsewhere = [f"{mode} ran against {facts.aws_endpoint}" for mode, facts in
                      session.config.stash.get(FACTS_KEY, {}).items() if "not AWS" in facts.aws_endpoint]

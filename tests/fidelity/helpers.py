@@ -9,6 +9,7 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
+from infra.packaging import bundle_packages
 from localaws.service import ACCOUNT_ID, LocalAWS
 from suite.credentials import Credentials
 
@@ -22,11 +23,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def lambda_zip(source: str, module: str = "index") -> bytes:
-    """A deployment package holding one module."""
+def lambda_zip(source: str, module: str = "index", packages: tuple[str, ...] = ()) -> bytes:
+    """A deployment package holding one module, and the installed `packages` it bundles."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{module}.py", textwrap.dedent(source))
+        bundle_packages(archive, packages)
     return buffer.getvalue()
 
 
@@ -39,7 +41,7 @@ def create_lambda_role(aws: LocalAWS, name: str, statements: list[dict[str, Any]
     return arn
 
 
-RUNTIME = "python3.12"  # the workshop's; python3.11 and older can no longer be created
+RUNTIME = "python3.12"  # the workshop's
 
 
 def allow_secrets_manager(aws: LocalAWS, function_name: str) -> None:
@@ -49,14 +51,15 @@ def allow_secrets_manager(aws: LocalAWS, function_name: str) -> None:
 
 
 def create_function(aws: LocalAWS, name: str, source: str, role_arn: str, *, timeout: int = 30,
-                    environment: dict[str, str] | None = None, handler: str = "index.handler") -> str:
-    """A Python function from `source`, which Secrets Manager may invoke."""
+                    environment: dict[str, str] | None = None, handler: str = "index.handler",
+                    packages: tuple[str, ...] = ()) -> str:
+    """A Python function from `source` (with the installed `packages` bundled), which Secrets Manager may invoke."""
     kwargs: dict[str, Any] = {}
     if environment:
         kwargs["Environment"] = {"Variables": environment}
     arn = aws.client("lambda").create_function(
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler=handler,
-        Code={"ZipFile": lambda_zip(source)}, Timeout=timeout, **kwargs,
+        Code={"ZipFile": lambda_zip(source, packages=packages)}, Timeout=timeout, **kwargs,
     )["FunctionArn"]
     allow_secrets_manager(aws, name)
     return arn

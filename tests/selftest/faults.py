@@ -13,6 +13,10 @@ from typing import Callable
 
 import yaml
 
+from localaws.ext.lambda_runtime_lifecycle import blocked
+
+BLOCKED_RUNTIME = blocked("create-block")[-1]  # the newest one past its date (AWS moves the dates)
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -89,7 +93,7 @@ def _no_secrets_manager_endpoint(template: dict) -> None:
 
 
 def _blocked_runtime(template: dict) -> None:
-    template["Resources"]["RotationFunction"]["Properties"]["Runtime"] = "python3.9"
+    template["Resources"]["RotationFunction"]["Properties"]["Runtime"] = BLOCKED_RUNTIME
 
 
 def _database_storage_too_small(template: dict) -> None:
@@ -248,7 +252,7 @@ FAULTS = [
           edit_template(_no_secrets_manager_endpoint),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("rotation-function-on-a-blocked-runtime",
-          "the rotation function uses python3.9, which Lambda no longer lets anyone create",
+          f"the rotation function uses {BLOCKED_RUNTIME}, which Lambda no longer lets anyone create",
           edit_template(_blocked_runtime),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("database-storage-too-small",

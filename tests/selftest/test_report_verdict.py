@@ -154,3 +154,34 @@ def test_a_phase_that_does_not_collect_is_not_ready(tmp_path):
     assert "NOT READY: failed: Fargate" in run.verdict_line, run.terminal[-3000:]
     # pytest stops on collection errors
     assert "stopped before finishing: Template (offline), RDS (offline)" in run.verdict_line, run.verdict_line
+
+
+def test_an_environment_problem_mid_run_is_not_run_and_blames_no_phase():
+    """The local AWS's machinery failing after some checks ran: NOT RUN, the checks only counted."""
+    verdict = ledger(rds_offline="passed", fargate_offline="failed").verdict(
+        environment_problem="offline: the local AWS's Lambda sandbox: bwrap: execvp x: No such file or directory")
+    assert not verdict.ran and not verdict.ready
+    assert verdict.line == ("NOT RUN: environment: offline: the local AWS's Lambda sandbox: bwrap: execvp x: No such "
+                            "file or directory; before it, the checks had 1 passed, 1 failed (not the workshop's verdict)")
+
+
+def test_a_run_interrupted_in_its_teardown_says_so_and_is_never_ready():
+    verdict = ledger(rds_offline="passed").verdict(interrupted="SIGTERM during the teardown: the cleanup went on")
+    assert not verdict.ready
+    assert verdict.line.startswith("NOT READY: the run was interrupted (SIGTERM during the teardown: the cleanup "
+                                   "went on); passed: RDS (offline)"), verdict.line
+
+
+def test_interrupts_say_when_they_came():
+    from suite.interrupts import Interrupts
+    import signal as signals
+
+    interrupts = Interrupts()
+    assert interrupts.said() is None
+    interrupts.cleaning = True  # the checks are over: the teardown is running
+    interrupts.handle(signals.SIGTERM, None)
+    assert interrupts.said() == "SIGTERM during the teardown: the cleanup went on to its end"
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.handle(signals.SIGINT, None)
+    assert interrupts.said().startswith("SIGTERM during the teardown; SIGINT during the teardown again: the cleanup "
+                                        "was given up")
