@@ -708,7 +708,8 @@ CAUGHT_BEFORE_DEPLOYING = {
     "rotation-once-a-year": (CONTROLS_CHECK,),
     "password-in-task-environment": (CONTROLS_CHECK,),
     "database-publicly-accessible": (CONTROLS_CHECK, CHECKOV_CHECK),
-    "rotation-function-on-a-blocked-runtime": (CHECKOV_CHECK,),  # CKV_AWS_363; cfn-lint's W2531 is a warning
+    # cfn-lint E2531 (creation disabled: AWS refuses it), checkov CKV_AWS_363 (a deprecated runtime)
+    "rotation-function-on-a-blocked-runtime": (CFN_LINT_CHECK, CHECKOV_CHECK),
 }
 TEMPLATE_FAULTS += [Fault(fault.name, fault.breaks, fault.apply, CAUGHT_BEFORE_DEPLOYING[fault.name])
                     for fault in [*FAULTS, *FARGATE_FAULTS, *AUDIT_FAULTS] if fault.name in CAUGHT_BEFORE_DEPLOYING]
