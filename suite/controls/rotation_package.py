@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# What the Lambda Python runtimes ship beside the standard library (the AWS SDK and what it needs).
-RUNTIME_PACKAGES = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"})
+from localaws.lambda_sandbox import RUNTIME_LIBRARIES
+
+# What the Lambda Python runtimes ship beside the standard library: the local AWS's runtime gives exactly these.
+RUNTIME_PACKAGES = frozenset(RUNTIME_LIBRARIES)
 # Standard-library modules gone in a later Python than this interpreter may be (PEP 594, PEP 632).
 REMOVED_IN = {
     (3, 12): {"distutils", "imp", "asynchat", "asyncore", "smtpd"},
