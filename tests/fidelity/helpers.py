@@ -180,3 +180,34 @@ def cloudtrail_bucket(aws: LocalAWS, prefix: str) -> str:
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}")))
     return bucket
+
+
+# --- what a function in a VPC reaches (localaws/lambda_network.py)
+
+CONNECTION_PROBE = """
+import socket
+import time
+
+
+def handler(event, context):
+    started = time.monotonic()
+    try:
+        socket.create_connection((event["host"], event["port"]), timeout=2).close()
+        outcome = "connected"
+    except socket.timeout:
+        outcome = "timed out"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    return {"outcome": outcome, "seconds": round(time.monotonic() - started, 1)}
+"""
+
+
+def probe_connection(aws: LocalAWS, vpc_config: dict[str, Any] | None, host: str, port: int) -> dict[str, Any]:
+    """What a new function (attached to `vpc_config`) sees of host:port: "connected", "timed out" or "refused"."""
+    role = create_lambda_role(aws, unique("net-role"))
+    name = unique("net-probe")
+    lam = aws.client("lambda")
+    create_function(aws, name, CONNECTION_PROBE, role, timeout=10)
+    if vpc_config:
+        lam.update_function_configuration(FunctionName=name, VpcConfig=vpc_config)
+    return json.loads(lam.invoke(FunctionName=name, Payload=json.dumps({"host": host, "port": port}))["Payload"].read())

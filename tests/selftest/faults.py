@@ -92,6 +92,14 @@ def _no_secrets_manager_endpoint(template: dict) -> None:
     del template["Resources"]["SecretsManagerEndpoint"]
 
 
+def _function_lets_out_only_to_the_database(template: dict) -> None:
+    # Least privilege taken one step too far: its only way out is MySQL to the database's group, so its
+    # HTTPS to the Secrets Manager endpoint is dropped (in AWS every rotation step times out).
+    template["Resources"]["RotationFunctionSG"]["Properties"]["SecurityGroupEgress"] = [{
+        "Description": "MySQL to the database only", "IpProtocol": "tcp", "FromPort": {"Ref": "DBPort"},
+        "ToPort": {"Ref": "DBPort"}, "DestinationSecurityGroupId": {"Ref": "DBSG"}}]
+
+
 def _blocked_runtime(template: dict) -> None:
     template["Resources"]["RotationFunction"]["Properties"]["Runtime"] = BLOCKED_RUNTIME
 
@@ -251,6 +259,12 @@ FAULTS = [
           "the VPC has no Secrets Manager endpoint (and no NAT), so the rotation function cannot call Secrets Manager",
           edit_template(_no_secrets_manager_endpoint),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("rotation-function-lets-out-only-to-the-database",
+          "the rotation function's security group lets it out only to the database's group on its port, so it "
+          "cannot reach the Secrets Manager endpoint",
+          edit_template(_function_lets_out_only_to_the_database),
+          # The stack's RotationSchedule tests the configuration (testSecret) at deploy: the deploy fails.
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation", "test_rotation_completes")),
     Fault("rotation-function-on-a-blocked-runtime",
           f"the rotation function uses {BLOCKED_RUNTIME}, which Lambda no longer lets anyone create",
           edit_template(_blocked_runtime),
