@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from botocore.config import Config
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from localaws import certificates, machinery, processes
@@ -26,6 +27,7 @@ from localaws.access_keys import AccessKey
 from localaws.addresses import free_port
 
 ACCOUNT_ID = "123456789012"
+READ_TIMEOUT = 900  # seconds: longer than any work the local AWS does within one request
 ADMIN_USER = "workshop-admin"
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -138,8 +140,11 @@ class LocalAWS:
 
     def client(self, service: str, credentials: ClientCredentials | None = None) -> Any:
         creds = credentials or self.admin or AccessKey("bootstrap", "bootstrap")
+        # The local AWS does inline what AWS does after answering (CreateStack creates the stack, running a
+        # rotation function until its timeout): botocore's 60 s read timeout would retry a CreateStack
+        # already under way, and AlreadyExistsException would hide the stack's real failure.
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
-                            **creds.as_client_kwargs())
+                            config=Config(read_timeout=READ_TIMEOUT), **creds.as_client_kwargs())
 
     def _bootstrap_admin(self) -> AccessKey:
         iam = self.client("iam")
