@@ -25,7 +25,7 @@ from typing import Any, Iterable, Iterator
 from botocore.exceptions import ClientError
 
 from suite.controls.policy import allowed_actions, named_resources
-from suite.controls.template import PASSWORDISH_NAME, PASSWORDISH_VALUE
+from suite.controls.template import PASSWORDISH_NAME, PASSWORDISH_VALUE, schedule_days  # noqa: F401 (re-exported)
 
 MAX_ROTATION_DAYS = 90
 # ECS.8's default secretKeys; names that look like a credential (PASSWORDISH_NAME) count too.
@@ -43,22 +43,6 @@ def _secret(secretsmanager: Any, secret_id: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- Secrets Manager
-
-def schedule_days(rules: dict[str, Any]) -> float | None:
-    """The longest interval a rotation schedule allows, in days (None: not known)."""
-    if rules.get("AutomaticallyAfterDays"):
-        return float(rules["AutomaticallyAfterDays"])
-    expression = str(rules.get("ScheduleExpression") or "")
-    rate = re.fullmatch(r"rate\((\d+) (hour|hours|day|days)\)", expression)
-    if rate:
-        return int(rate.group(1)) / (24 if rate.group(2).startswith("hour") else 1)
-    cron = re.fullmatch(r"cron\((.+)\)", expression)
-    if cron:
-        fields = cron.group(1).split()
-        # Every month (or more often) unless the month field names months: at most 31 days apart.
-        return 31.0 if len(fields) >= 5 and fields[3] in ("*", "?") else None
-    return None
-
 
 def rotation_findings(secretsmanager: Any, secret_id: str, max_days: int = MAX_ROTATION_DAYS) -> list[str]:
     """SecretsManager.1: rotation enabled, scheduled at least every `max_days` days."""

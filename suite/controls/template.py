@@ -215,8 +215,25 @@ def managed_policy_arns(template: dict[str, Any]) -> list[tuple[str, Any]]:
 # --------------------------------------------------------------------------- other checks
 
 
+def schedule_days(rules: dict[str, Any]) -> float | None:
+    """The longest interval a rotation schedule allows, in days (None: not known)."""
+    if rules.get("AutomaticallyAfterDays"):
+        return float(rules["AutomaticallyAfterDays"])
+    expression = str(rules.get("ScheduleExpression") or "")
+    rate = re.fullmatch(r"rate\((\d+) (hour|hours|day|days)\)", expression)
+    if rate:
+        return int(rate.group(1)) / (24 if rate.group(2).startswith("hour") else 1)
+    cron = re.fullmatch(r"cron\((.+)\)", expression)
+    if cron:
+        fields = cron.group(1).split()
+        # Every month (or more often) unless the month field names months: at most 31 days apart.
+        return 31.0 if len(fields) >= 5 and fields[3] in ("*", "?") else None
+    return None
+
+
 def rotation_schedule_problems(template: dict[str, Any], max_days: int = 30) -> list[str]:
-    """RotationSchedules must not rotate on create/update and must rotate every 1..max_days days."""
+    """RotationSchedules must not rotate on create/update and must rotate at least every max_days days
+    (AutomaticallyAfterDays, or a ScheduleExpression: rate(4 hours), Secrets Manager's shortest, is fine)."""
     problems = []
     schedules = resources(template, "AWS::SecretsManager::RotationSchedule")
     if not schedules:
@@ -225,13 +242,13 @@ def rotation_schedule_problems(template: dict[str, Any], max_days: int = 30) -> 
         props = properties(res)
         if cfn_bool(props.get("RotateImmediatelyOnUpdate")) is not False:
             problems.append(f"{lid}: RotateImmediatelyOnUpdate must be literally false")
-        days = (props.get("RotationRules") or {}).get("AutomaticallyAfterDays")
+        rules = props.get("RotationRules") or {}
         try:
-            ok = 0 < int(days) <= max_days
+            days = schedule_days(rules)
         except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            problems.append(f"{lid}: AutomaticallyAfterDays={days!r} not in 1..{max_days}")
+            days = None
+        if days is None or not 0 < days <= max_days:
+            problems.append(f"{lid}: RotationRules {rules!r}: not a rotation at least every {max_days} days")
     return problems
 
 

@@ -139,6 +139,10 @@ def test_rotation_schedule_checker_catches_bad_values():
     assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 31}))
     assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 0}))
     assert tc.rotation_schedule_problems({"Resources": {}})
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
+                                               RotationRules={"ScheduleExpression": "rate(4 hours)"})) == []
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
+                                               RotationRules={"ScheduleExpression": "rate(45 days)"}))
 
 
 def test_rotation_function(template):
