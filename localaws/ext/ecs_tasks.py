@@ -46,6 +46,7 @@ from moto.logs.models import logs_backends
 from localaws import addresses, host_network, network_paths
 from localaws.ext.ecr_blobs import BlobNotFound, read_blob
 from localaws.access_keys import assume_service_role
+from localaws.service_roles import ECS_TASKS
 from localaws.sandbox import DEFAULT_PATH, Sandbox, SandboxError
 
 TASK_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ecs-tasks"
@@ -205,7 +206,7 @@ class TaskRuntime:
                 raise TaskStartFailure("TaskFailedToStart", "ResourceInitializationError: the task definition has "
                                        "secrets but no executionRoleArn to retrieve them with")
             return None
-        return assume_service_role(self.account_id, self.region, role_arn, self.task.id)
+        return assume_service_role(self.account_id, self.region, role_arn, self.task.id, ECS_TASKS)
 
     def _resolve_secrets(self, session: Any) -> dict[str, str]:
         resolved: dict[str, str] = {}

@@ -26,7 +26,7 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 
 from localaws import endpoints, lambda_network
-from localaws.access_keys import assume_service_role
+from localaws.ext.lambda_execution_role import execution_role
 from localaws.lambda_environments import ENVIRONMENTS
 
 STATE_DIR = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir()))
@@ -62,8 +62,10 @@ def _environment(function: LambdaFunction) -> dict[str, str]:
         "_HANDLER": function.handler,
     }
     env.update({k: str(v) for k, v in (function.environment_vars or {}).items()})
-    env.update(assume_service_role(function.account_id, function.region, function.role,
-                                   function.function_name).as_environment())
+    # As the execution role, which Lambda assumes at each cold start: a role whose trust policy no
+    # longer admits Lambda fails the invocation (localaws/ext/lambda_execution_role.py).
+    env.update(execution_role(function.account_id, function.region, function.role,
+                              function.function_name).as_environment())
     # No endpoint setting: the SDK resolves https://<service>.<region>.amazonaws.com, which the
     # sandbox's /etc/hosts sends to the local AWS (localaws/lambda_sandbox.py, localaws/endpoints.py).
     return env

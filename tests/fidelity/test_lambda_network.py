@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.fidelity.helpers import create_function, create_lambda_role, unique
+from tests.fidelity.helpers import VPC_ACCESS, create_function, create_lambda_role, unique
 
 PROBE = """
 import socket
@@ -27,7 +27,7 @@ def handler(event, context):
 
 
 def _probe(local_aws, vpc_config, host: str, port: int) -> dict:
-    role = create_lambda_role(local_aws, unique("net-role"))
+    role = create_lambda_role(local_aws, unique("net-role"), [VPC_ACCESS])
     name = unique("net-probe")
     lam = local_aws.client("lambda")
     create_function(local_aws, name, PROBE, role, timeout=10)
