@@ -17,6 +17,9 @@ LAMBDA_TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 
+# What every function needs to write its logs (AWSLambdaBasicExecutionRole).
+BASIC_EXECUTION = {"Effect": "Allow", "Resource": "*", "Action": [
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]}
 # What a function in a VPC needs of its role (AWSLambdaVPCAccessExecutionRole's network-interface actions).
 VPC_ACCESS = {"Effect": "Allow", "Resource": "*", "Action": [
     "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
@@ -36,11 +39,11 @@ def lambda_zip(source: str, module: str = "index") -> bytes:
 
 
 def create_lambda_role(aws: LocalAWS, name: str, statements: list[dict[str, Any]] | None = None) -> str:
+    """A role Lambda may assume, with AWSLambdaBasicExecutionRole's log actions and `statements`."""
     iam = aws.client("iam")
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
-    if statements:
-        iam.put_role_policy(RoleName=name, PolicyName="inline",
-                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [BASIC_EXECUTION, *(statements or [])]}))
     return arn
 
 

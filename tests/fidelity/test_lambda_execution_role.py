@@ -141,3 +141,16 @@ def test_a_function_whose_role_trusts_ec2_rolls_its_stack_back(local_aws):
     assert failed["LogicalResourceId"] == "Function"
     assert failed["ResourceStatusReason"].startswith(f'Resource handler returned message: "{NOT_ASSUMABLE}"')
     cloudformation.delete_stack(StackName=name)
+
+
+@pytest.mark.parametrize("allowed", [True, False], ids=["basic-execution", "no-log-permissions"])
+def test_the_function_logs_as_its_role(local_aws, allowed):
+    """"Sending Lambda function logs to CloudWatch Logs": Lambda writes the function's log group and
+    streams with the execution role's permissions (AWSLambdaBasicExecutionRole: logs:CreateLogGroup,
+    CreateLogStream, PutLogEvents); a role without them runs the function, and no group is made."""
+    statements = [{"Effect": "Allow", "Resource": "*",
+                   "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]}] if allowed else []
+    name = _create(local_aws, _role(local_aws, LAMBDA_TRUST, *statements))["FunctionName"]
+    assert json.loads(local_aws.client("lambda").invoke(FunctionName=name, Payload=b"{}")["Payload"].read()) == "ran"
+    groups = local_aws.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+    assert bool(groups) is allowed
