@@ -215,9 +215,9 @@ class TaskRuntime:
     def _launch(self) -> None:
         try:
             self._set("PENDING")
-            self._check_network()
-            session = self._execution_role()
+            session = self._execution_role()  # ECS assumes the task's roles before its agent does anything
             self._check_task_role()
+            self._check_network()
             secrets = self._resolve_secrets(session)
             layers, config = self._pull(session)
             self._start(layers, config, secrets, session)
