@@ -101,6 +101,13 @@ def _role_trusting(role: str, service: str) -> Callable[[dict], None]:
     return edit
 
 
+def _rotation_role_without_own_log_group(template: dict) -> None:
+    properties = template["Resources"]["RotationFunctionRole"]["Properties"]
+    kept = [policy for policy in properties["Policies"] if policy["PolicyName"] != "own-log-group"]
+    assert len(kept) < len(properties["Policies"]), "the rotation function's role has no own-log-group"
+    properties["Policies"] = kept
+
+
 def _rotation_role_without_network_interfaces(template: dict) -> None:
     properties = template["Resources"]["RotationFunctionRole"]["Properties"]
     kept = [policy for policy in properties["Policies"] if policy["PolicyName"] != "vpc-network-interfaces"]
@@ -635,6 +642,11 @@ AUDIT_FAULTS = [
           "the trail's event selectors leave out read events, so GetSecretValue never reaches its bucket",
           edit_template(_trail_writes_only),
           ("test_trail_records_secrets_manager_reads", "test_trail_bucket_holds_the_get_secret_value_records")),
+    Fault("rotation-role-cannot-write-logs",
+          "the rotation function's role has no logs:CreateLogStream/PutLogEvents: Lambda writes nothing of the "
+          "function's output, so nothing shows that no secret value is logged",
+          edit_template(_rotation_role_without_own_log_group),
+          ("test_no_secret_value_in_the_function_or_task_logs",)),
     Fault("task-ssh-from-the-whole-vpc",
           "the tasks' security group admits SSH from the whole VPC, not only from the bastion",
           edit_template(_task_ssh_from_the_whole_vpc),
