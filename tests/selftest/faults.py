@@ -409,6 +409,11 @@ def _execution_role_log_actions(*actions: str) -> Callable[[dict], None]:
 
 
 def _task_logs_to_a_group_nobody_made(template: dict) -> None:
+    # The execution role writes logs anywhere, as AmazonECSTaskExecutionRolePolicy does: only the group is missing.
+    for policy in template["Resources"]["TaskExecutionRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "WriteTaskLogs":
+                statement["Resource"] = "*"
     container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     container["LogConfiguration"]["Options"]["awslogs-group"] = {"Fn::Sub": "/ecs/${NamePrefix}-task"}
 
@@ -444,8 +449,8 @@ FARGATE_FAULTS = [
           edit_template(_execution_role_log_actions("logs:CreateLogStream")),
           ("test_login_shell_has_taskdef_secret",)),
     Fault("task-logs-to-a-missing-group",
-          "the task definition's awslogs-group names a log group the stack does not create (\"The specified log "
-          "group does not exist.\"), so the task never starts",
+          "the task definition's awslogs-group names a log group the stack does not create (its execution role "
+          "may write logs anywhere): \"The specified log group does not exist.\", the task never starts",
           edit_template(_task_logs_to_a_group_nobody_made),
           ("test_task_reaches_running",)),
     Fault("execution-role-cannot-read-secret",
