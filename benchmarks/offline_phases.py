@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = {"RDS": ["tests/rds"], "Fargate": ["tests/fargate"], "TLS user": ["tests/tls_user"], "App": ["tests/app"],
-          "Audit": ["tests/audit"], "all phases": ["tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit"]}
+PHASES = {"Template": ["tests/template"], "RDS": ["tests/rds"], "Fargate": ["tests/fargate"],
+          "TLS user": ["tests/tls_user"], "App": ["tests/app"], "Audit": ["tests/audit"],
+          "all phases": ["tests/template", "tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit"]}
 
 
 def one_run(paths: list[str]) -> float:

@@ -20,15 +20,20 @@ def _package_dir(name: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+def bundle_packages(archive: zipfile.ZipFile, names: tuple[str, ...] = DEPENDENCIES) -> None:
+    """Add installed pure-Python packages to a Lambda deployment package, as `pip install -t` would."""
+    for name in names:
+        root = _package_dir(name)
+        for path in sorted(root.rglob("*.py")):
+            archive.write(path, str(Path(name) / path.relative_to(root)))
+
+
 def build_rotation_zip(source_dir: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(source_dir.glob("*.py")):
             archive.write(path, path.name)
-        for name in DEPENDENCIES:
-            root = _package_dir(name)
-            for path in sorted(root.rglob("*.py")):
-                archive.write(path, str(Path(name) / path.relative_to(root)))
+        bundle_packages(archive)
     return buffer.getvalue()
 
 

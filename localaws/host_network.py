@@ -14,7 +14,8 @@ and this module wires every flow the model decides (localaws/namespace_forwards.
   bastion's `ssh` to a task whose group does not admit the bastion's group times out);
 - each database's address and port: a forward to the database, or a black hole;
 - the AWS endpoint names (its /etc/hosts, localaws/service_hosts.py), as the model says;
-- "the internet" (localaws/addresses.py `internet_ports`) where the host has a way out;
+- "the internet" (localaws/addresses.py `internet_ports`) where the host has a way out and its groups
+  let the port out;
 - outside, in this machine's namespace (where the suite connects from: the internet, the admin
   CIDR), each host's address and port: a forward into its namespace where the internet may reach
   it, a black hole where not.
@@ -131,10 +132,12 @@ def database_flows(account_id: str, region: str, why_not: Callable[[Any], str | 
     return plan, refused
 
 
-def add_internet(plan: Plan, ports: set[int]) -> None:
-    """"The internet" (ports listening on 127.0.0.1), where the plan has nothing else there."""
+def add_internet(plan: Plan, ports: set[int], reaches: Callable[[int], bool]) -> None:
+    """"The internet" (ports listening on 127.0.0.1) where `reaches(port)`, and the plan has nothing
+    else there."""
     for port in ports:
-        plan.setdefault(("127.0.0.1", port), (f"forward to ('127.0.0.1', {port})", ("127.0.0.1", port)))
+        if reaches(port):
+            plan.setdefault(("127.0.0.1", port), (f"forward to ('127.0.0.1', {port})", ("127.0.0.1", port)))
 
 
 def refresh() -> None:
@@ -189,8 +192,7 @@ def _plan_inside(host: Host, hosts: list[Host], internet: set[int]) -> Plan:
                                                                     _into(other, port))
             if why:
                 refused.append(f"{other.name} port {port}: {why}")
-    if network_paths.host_reaches_internet(ec2, host.interface):
-        add_internet(plan, internet)
+    add_internet(plan, internet, lambda port: network_paths.host_reaches_internet(ec2, host.interface, port))
     _say(host.name, refused)
     return plan
 

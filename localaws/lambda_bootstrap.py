@@ -1,6 +1,8 @@
-"""One Lambda execution environment: `lambda_bootstrap.py CODE_DIR MODULE.HANDLER`.
+"""One Lambda execution environment: `lambda_bootstrap.py CODE_DIR MODULE.HANDLER`, run as
+/var/runtime/bootstrap.py by an isolated interpreter (localaws/lambda_sandbox.py).
 
-Like the Lambda Python runtime: the code directory comes first on sys.path, the handler's
+Like the Lambda Python runtime: the code directory comes first on sys.path, the runtime's
+libraries (/var/runtime: boto3 and its dependencies) last, after the standard library; the handler's
 module is imported once (the init phase) and then called once per invocation for as long
 as the environment lives, so module-level state (clients, connections) carries over between
 invocations as it does in AWS. Logging and print go to standard error (the function's log
@@ -8,12 +10,15 @@ stream); an uncaught exception becomes an {"errorMessage", "errorType"} result.
 
 Protocol with localaws.lambda_environments: one JSON line per invocation on stdin
 ({"event", "request_id", "deadline_ms", "log_stream", "function_arn"}), one JSON line per result on the
-original stdout ({"result", "errored"}), written only once the invocation's log is flushed.
+original stdout ({"result", "errored"}), written only once the invocation's log is flushed. Before
+anything of the function's, one line {"ready": PYTHON_VERSION}: the runtime itself started (what
+fails before it is the local AWS's machinery, not the function).
 """
 import importlib
 import json
 import logging
 import os
+import platform
 import sys
 import time
 import traceback
@@ -39,23 +44,43 @@ class LambdaContext:
         return max(0, int(self._deadline_ms - time.time() * 1000))
 
 
+class InitError(Exception):
+    """What the Python runtime reports when the handler cannot be loaded, with its errorType."""
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(message)
+        self.error_type = error_type
+
+
 def _handler(code_dir: str, handler_spec: str):
     sys.path.insert(0, code_dir)
     module_name, function_name = handler_spec.rsplit(".", 1)
-    return module_name, getattr(importlib.import_module(module_name), function_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:  # a module the package does not bundle, or no such file
+        raise InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}") from error
+    except SyntaxError as error:
+        raise InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}") from error
+    if not hasattr(module, function_name):
+        raise InitError("Runtime.HandlerNotFound", f"Handler '{function_name}' missing on module '{module_name}'")
+    return module_name, getattr(module, function_name)
 
 
 def _error(error: BaseException) -> dict:
     # Only the exception's type and message: the runtime's log line, no locals.
-    print(f"[ERROR] {type(error).__name__}: {error}", flush=True)
+    error_type = error.error_type if isinstance(error, InitError) else type(error).__name__
+    print(f"[ERROR] {error_type}: {error}", flush=True)
     print("".join(traceback.format_tb(error.__traceback__)), flush=True)
-    return {"errorMessage": str(error), "errorType": type(error).__name__}
+    return {"errorMessage": str(error), "errorType": error_type}
 
 
 def main() -> int:
     code_dir, handler_spec = sys.argv[1:3]
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # the runtime's boto3, after the standard library
     channel = os.fdopen(os.dup(1), "w")  # results; fd 1 becomes the log, as fd 2 already is
     os.dup2(2, 1)
+    channel.write(json.dumps({"ready": platform.python_version()}) + "\n")
+    channel.flush()
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="[%(levelname)s] %(message)s")
     init_error = None
     module_name = handler_spec.rsplit(".", 1)[0]

@@ -17,7 +17,6 @@ import json
 import os
 import select
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,11 +24,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from localaws import lambda_sandbox, processes
-from localaws.sandbox import child_pid
+from localaws import lambda_sandbox, machinery, processes
+from localaws.sandbox import SandboxError, child_pid
 
-BOOTSTRAP = Path(__file__).resolve().parent / "lambda_bootstrap.py"
+RUNTIME_START_TIMEOUT = 30.0  # seconds for the runtime to say it is up (the sandbox and the interpreter)
 MAX_IDLE = 6  # warm environments kept in all; AWS too reclaims idle ones (here: the least recently used)
+
+
+def new_stream_name() -> str:
+    return f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
+
+
+class RuntimeDidNotStart(RuntimeError):
+    """The sandbox or the interpreter failed before any of the function's code ran."""
+
+    def __init__(self, sentence: str, last_lines: str):
+        super().__init__(sentence)
+        self.last_lines = last_lines
 
 
 @dataclass
@@ -60,6 +71,26 @@ class Environment:
             data = log.read()
         self.log_offset += len(data)
         return data.decode(errors="replace")
+
+    def await_runtime(self, timeout: float) -> None:
+        """The runtime's first line says it is up; a sandbox or interpreter that never gets there is the
+        local AWS's failure (localaws/machinery.py), with the sandbox's own last words."""
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else b""
+        if line.startswith(b'{"ready"'):
+            return
+        self.stop()
+        raise self.did_not_start(f"the function's runtime exited with status {self.process.returncode}" if ready
+                                 else f"the function's runtime did not start within {timeout:.0f} s")
+
+    def did_not_start(self, cause: str) -> RuntimeDidNotStart:
+        """The environment ended before the function's code ran: recorded as the machinery's failure."""
+        self.stop()
+        last_lines = self._new_log().strip()
+        last_words = f": {last_lines.splitlines()[-1]}" if last_lines else ""
+        return RuntimeDidNotStart(machinery.record("the local AWS's Lambda sandbox", f"{cause}{last_words}", last_lines),
+                                  last_lines)
 
     def invoke(self, function_arn: str, event: object, timeout: float, memory: int, version: str) -> Outcome:
         request_id = str(uuid.uuid4())
@@ -126,10 +157,9 @@ class Environments:
         uid = uuid.uuid4().hex
         log_path, hosts = logs / f"{uid}.log", logs / f"{uid}.hosts"
         hosts.write_text(network.hosts)
-        stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
+        stream = new_stream_name()
         info_read, info_write = os.pipe()
-        argv = lambda_sandbox.command(code_dir, hosts, info_write,
-                                      [sys.executable, str(BOOTSTRAP), lambda_sandbox.TASK_ROOT, handler])
+        argv = lambda_sandbox.command(code_dir, hosts, info_write, handler)
         try:
             with open(log_path, "ab") as log:
                 log_path.chmod(0o600)
@@ -142,7 +172,12 @@ class Environments:
             os.close(info_write)
         environment = Environment(process, log_path, stream)
         try:
-            environment.wiring = network.apply(child_pid(info_read))  # before the first invocation is sent
+            try:
+                pid = child_pid(info_read)
+            except SandboxError as failure:  # bwrap itself failed: the machinery's fault, in its own words
+                raise environment.did_not_start(str(failure)) from None
+            environment.wiring = network.apply(pid)  # before the first invocation is sent
+            environment.await_runtime(RUNTIME_START_TIMEOUT)
         except Exception:
             environment.stop()
             raise
@@ -165,7 +200,12 @@ class Environments:
             old.stop()
         cold = environment is None
         if environment is None:
-            environment = self._start(*start())
+            try:
+                environment = self._start(*start())
+            except RuntimeDidNotStart as failure:  # the caller sees a failed invocation; the suite, the cause
+                result = {"errorMessage": f"the local AWS could not run the function: {failure}",
+                          "errorType": "LocalAWS.RuntimeDidNotStart"}
+                return Outcome(json.dumps(result), True, failure.last_lines + "\n"), new_stream_name(), True
             with self._lock:
                 self._all.append(environment)
         outcome = environment.invoke(function_arn, event, timeout, memory, version)

@@ -53,7 +53,8 @@ def plan(function: LambdaFunction) -> Plan:
     result = Plan(hosts="\n".join(["127.0.0.1\tlocalhost", *services.lines]) + "\n",
                   flows={**services.flows(), **databases}, refused=services.refused + refused)
     if network_paths.function_reaches_internet(ec2, vpc_config):
-        add_internet(result.flows, addresses.internet_ports())
+        add_internet(result.flows, addresses.internet_ports(),
+                     lambda port: network_paths.function_reaches_internet(ec2, vpc_config, port))
     if result.refused:  # said in the local AWS's log: the first place to look when a rotation times out
         log.warning("function %s cannot reach: %s", describe(function), "; ".join(result.refused))
     return result

@@ -6,32 +6,78 @@ else is read-only; Amazon Linux keeps its trusted CAs at /etc/pki/tls/cert.pem (
 /etc/pki/tls/certs/ca-bundle.crt, /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem), and AWS's
 rotation functions verify RDS certificates against it; AWS's endpoints have certificates the
 SDK's own trust store (certifi) accepts; `https://<service>.<region>.amazonaws.com` resolves.
-Here: the host's root read-only, /tmp and /var fresh, the code bound at /var/task, the CA
-paths and certifi's bundle holding the local AWS's CA (localaws/certificates.py: it signs the
-RDS instances' and the endpoints' certificates; nothing offline has a public CA's, and a small
-bundle keeps each TLS context cheap), /etc/hosts sending the endpoint names to
-localaws/endpoints.py (or, where the network model says no, to a black hole), and a network
-namespace of its own.
+The runtime gives the code the standard library and the SDK for Python (boto3, botocore and their
+dependencies) in /var/runtime, and nothing else: a module the package does not bundle fails its
+import (Runtime.ImportModuleError).
+Here: the host's root read-only, /tmp and /var fresh, the code bound at /var/task; the runtime is
+this machine's Python interpreter without its site-packages (`-I -S`: no virtualenv, no
+/usr/lib/python3/dist-packages), with boto3 & co. bound from where the local AWS has them into
+/var/runtime, and the bootstrap beside them; so nothing depends on where the project or its
+virtualenv lives (a clone under /tmp, a symlinked .venv). The CA paths and botocore's bundle hold
+the local AWS's CA (localaws/certificates.py: it signs the RDS instances' and the endpoints'
+certificates; nothing offline has a public CA's, and a small bundle keeps each TLS context cheap),
+and so does any certifi bundle the package ships; /etc/hosts sends the endpoint names to
+localaws/endpoints.py (or, where the network model says no, to a black hole), and the sandbox has a
+network namespace of its own.
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
+import sys
 from pathlib import Path
-
-import certifi
 
 from localaws import certificates
 from localaws.system_tools import require_tool
 
 TASK_ROOT = "/var/task"
+RUNTIME_ROOT = "/var/runtime"
 AMAZON_LINUX_CA_PATHS = ("/etc/pki/tls/cert.pem", "/etc/pki/tls/certs/ca-bundle.crt",
                          "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem")
+# What Lambda's Python runtimes ship beside the standard library (AWS: "Building Lambda functions with
+# Python": the runtime includes the SDK for Python, Boto3), with the packages Boto3 needs.
+RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+BOOTSTRAP = Path(__file__).resolve().with_name("lambda_bootstrap.py")
+# CA bundles a function's package may carry, which its HTTPS clients trust instead of the system's.
+PACKAGED_CA_BUNDLES = ("certifi/cacert.pem", "botocore/cacert.pem")
 
 
-def command(code_dir: Path, hosts: Path, info_fd: int, argv: list[str]) -> list[str]:
-    """`argv` run as a function's runtime: in the sandbox, in /var/task, in a network namespace of
-    its own (localaws/lambda_network.py wires it); bwrap writes the runtime's pid to `info_fd`."""
-    trust = certificates.bundle()
+@functools.cache
+def interpreter() -> tuple[str, str]:
+    """The Python that stands in for the runtime's (the interpreter behind any virtualenv) and its version."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return os.path.realpath(base), ".".join(map(str, sys.version_info[:3]))
+
+
+def stand_in() -> str:
+    """What runs a function whatever Python runtime it declares, in words for the report."""
+    from importlib import metadata
+
+    return (f"Python {interpreter()[1]} (this machine's) stands in for every python3.x runtime, with the "
+            f"standard library and boto3 {metadata.version('boto3')} only")
+
+
+@functools.cache
+def runtime_libraries() -> tuple[tuple[str, str], ...]:
+    """(where this machine has it, where the runtime has it) for each library Lambda's runtime ships."""
+    binds = []
+    for name in RUNTIME_LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            raise RuntimeError(f"the local AWS's Lambda runtime needs the Python package {name!r}: "
+                               f"pip install -r requirements.txt")
+        source = list(spec.submodule_search_locations)[0] if spec.submodule_search_locations else spec.origin
+        assert source is not None
+        binds.append((os.path.realpath(source), f"{RUNTIME_ROOT}/{os.path.basename(source)}"))
+    return tuple(binds)
+
+
+def command(code_dir: Path, hosts: Path, info_fd: int, handler: str) -> list[str]:
+    """The runtime for `handler`: in the sandbox, in /var/task, in a network namespace of its own
+    (localaws/lambda_network.py wires it); bwrap writes the runtime's pid to `info_fd`."""
+    trust = str(certificates.bundle())
+    python, _ = interpreter()
     args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-net", "--info-fd", str(info_fd),
             "--ro-bind", "/", "/",
             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var", "--tmpfs", "/etc"]
@@ -45,7 +91,15 @@ def command(code_dir: Path, hosts: Path, info_fd: int, argv: list[str]) -> list[
             args += ["--ro-bind", source, source]
     args += ["--ro-bind", str(hosts), "/etc/hosts"]
     for path in AMAZON_LINUX_CA_PATHS:
-        args += ["--ro-bind", str(trust), path]
-    args += ["--ro-bind", str(trust), certifi.where(), "--ro-bind", str(code_dir), TASK_ROOT,
-             "--chdir", TASK_ROOT, "--", *argv]
-    return args
+        args += ["--ro-bind", trust, path]
+    # The interpreter's own installation, wherever it is (under /tmp or /var it would be hidden).
+    args += ["--ro-bind", sys.base_prefix, sys.base_prefix]
+    for source, target in runtime_libraries():
+        args += ["--ro-bind", source, target]
+    args += ["--ro-bind", str(BOOTSTRAP), f"{RUNTIME_ROOT}/bootstrap.py", "--ro-bind", str(code_dir), TASK_ROOT]
+    # botocore's own bundle (the runtime has no certifi), and any the package ships.
+    bundles = [f"{RUNTIME_ROOT}/botocore/cacert.pem"]
+    bundles += [f"{TASK_ROOT}/{bundle}" for bundle in PACKAGED_CA_BUNDLES if (code_dir / bundle).is_file()]
+    for bundle in bundles:
+        args += ["--ro-bind", trust, bundle]
+    return args + ["--chdir", TASK_ROOT, "--", python, "-I", "-S", f"{RUNTIME_ROOT}/bootstrap.py", TASK_ROOT, handler]

@@ -20,7 +20,7 @@ import tarfile
 from pathlib import Path
 from typing import IO, Mapping, Sequence
 
-from localaws import processes
+from localaws import machinery, processes
 from localaws.system_tools import require_tool
 
 # Directories the image and the running process may write (relative to /).
@@ -101,8 +101,9 @@ class Sandbox:
             os.close(info_write)
         try:
             self.namespace_pid = child_pid(info_read)
-        except SandboxError:
+        except SandboxError as failure:  # bwrap could not make the sandbox: this machine's problem, not the workshop's
             self.stop()
+            machinery.record(f"the local AWS's sandbox for {self.hostname}", str(failure))
             raise
         finally:
             os.close(info_read)

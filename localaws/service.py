@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import boto3
+from botocore.config import Config
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from localaws import certificates, processes
+from localaws import certificates, machinery, processes
 from localaws.access_keys import AccessKey
 from localaws.addresses import free_port
 
 ACCOUNT_ID = "123456789012"
+READ_TIMEOUT = 900  # seconds: longer than any work the local AWS does within one request
 ADMIN_USER = "workshop-admin"
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +103,17 @@ class LocalAWS:
             return None
         return f"the local AWS exited with status {self.process.returncode} during the run (see {self.log_path})"
 
+    def machinery_failure(self) -> str | None:
+        """The first failure of the local AWS's own machinery (localaws/machinery.py): a sandbox or a runtime
+        that could not start; with its own last lines. None while there is none."""
+        found = machinery.failures(self.state_dir)
+        if not found:
+            return None
+        first = found[0]
+        lines = first.get("last_lines", "")[-600:]
+        last = f" (its last lines: {lines})" if lines and lines not in first["failure"] else ""
+        return f"{first['failure']}{last}"
+
     def problems(self, lines: int = 25) -> str | None:
         """What went wrong inside the local AWS, in its own words: whether it died, and the end
         of its log from the last traceback or error (a full disk shows here as `No space left on
@@ -127,8 +140,11 @@ class LocalAWS:
 
     def client(self, service: str, credentials: ClientCredentials | None = None) -> Any:
         creds = credentials or self.admin or AccessKey("bootstrap", "bootstrap")
+        # The local AWS does inline what AWS does after answering (CreateStack creates the stack, running a
+        # rotation function until its timeout): botocore's 60 s read timeout would retry a CreateStack
+        # already under way, and AlreadyExistsException would hide the stack's real failure.
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
-                            **creds.as_client_kwargs())
+                            config=Config(read_timeout=READ_TIMEOUT), **creds.as_client_kwargs())
 
     def _bootstrap_admin(self) -> AccessKey:
         iam = self.client("iam")

@@ -8,7 +8,7 @@ bash "${root}/scripts/setup.sh"
 cd "${root}"
 mkdir -p reports
 status=0
-.venv/bin/python -m pytest -m offline tests/rds tests/fargate tests/tls_user tests/app tests/audit \
+.venv/bin/python -m pytest -m offline tests/template tests/rds tests/fargate tests/tls_user tests/app tests/audit \
   --html=reports/offline.html --self-contained-html --junitxml=reports/offline.xml "$@" || status=$?
 if [ -f reports/offline.html ]; then
   .venv/bin/python -m suite.report.browser reports/offline.html || echo "verify-offline: the report did not open in Chromium" >&2

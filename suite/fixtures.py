@@ -2,6 +2,8 @@
 
 `aws` is parametrized over the two modes, each param carrying its marker, so `-m offline`,
 `-m live` or both select which run; every check takes the same path through these fixtures.
+`mode` has the same params for the checks that need no AWS (the Template phase): it starts nothing,
+needs no credentials, and the preflight, which reads `aws`'s params only, does not run for it.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from infra.stack import DeployError, StackSettings, WorkshopStack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady, write_oldway_cnf
-from suite.report.phases import PHASES, phase_of
+from suite.report.phases import PHASES, mode_of, phase_of
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
 from suite.targets import AwsTarget, EnvironmentProblem, live_target, offline_target
@@ -54,14 +56,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The workshop's order, whatever order the folders were given in: RDS, then Fargate, then
-    audit (which looks for what the first two did), each mode's checks together."""
+    """The workshop's order, whatever order the folders were given in: the template (read, not deployed),
+    RDS, then Fargate, ..., then audit (which looks for what the others did), each mode's checks together."""
     phases = list(PHASES)
     modes = ["offline", "live"]
 
     def rank(item: pytest.Item) -> tuple[int, int]:
-        callspec = getattr(item, "callspec", None)
-        mode = callspec.params.get("aws") if callspec else None
+        mode = mode_of(item)
         phase = phase_of(item.nodeid)
         if mode is None or phase not in phases:
             return (-1, 0)  # the project's own tests, before any deployment
@@ -70,10 +71,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
-@pytest.fixture(scope="session", params=[
+MODE_PARAMS = [
     pytest.param("offline", marks=pytest.mark.offline, id="offline"),
     pytest.param("live", marks=pytest.mark.live, id="live"),
-])
+]
+
+
+@pytest.fixture(scope="session", params=MODE_PARAMS)
+def mode(request: pytest.FixtureRequest) -> str:
+    """The mode of a check that needs no AWS (the Template phase): offline or live, selected by `-m` as
+    `aws` is, with nothing started and no credentials asked for."""
+    return request.param
+
+
+@pytest.fixture(scope="session", params=MODE_PARAMS)
 def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsTarget]:
     """The AWS the workshop is deployed to: a real account (live) or the local AWS (offline)."""
     try:
@@ -83,7 +94,7 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             target = live_target(request.config.getoption("--aws-region"))
     except EnvironmentProblem as problem:  # once, for the whole run: not each check's failure
         stop_for_environment(request.config, str(problem))
-    watch_target(request.config, target.mode, target.gone)
+    watch_target(request.config, target.mode, target.cannot_run_checks)
     try:
         yield target
     finally:

@@ -27,6 +27,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 class Interrupts:
     def __init__(self) -> None:
         self.received: list[str] = []
+        self.stages: list[str] = []  # for each signal received: what it interrupted
         self.seen_by_pytest = False
         self.session: pytest.Session | None = None
         self.cleaning = False
@@ -44,16 +45,31 @@ class Interrupts:
         name = signal.Signals(number).name
         self.received.append(name)
         if self.finished:
+            self.stages.append("after the run")
             return  # pytest is done and the process is exiting: nothing left to interrupt
         if not self.cleaning:
+            self.stages.append("the checks")
             self.cleaning = self.raised = True
             raise KeyboardInterrupt(f"{name}: the run stops here; cleaning up")
         self.during_cleanup += 1
+        self.stages.append("the teardown" if self.during_cleanup == 1 else "the teardown again")
         if self.during_cleanup == 1:
             sys.stderr.write(f"\nsmdemo: {name}: still cleaning up (the stack, the local AWS); one more "
                              f"gives the cleanup up\n")
             return
         raise KeyboardInterrupt(f"{name}: cleanup given up")
+
+    def said(self) -> str | None:
+        """How the run was interrupted, for its verdict: None if it was not."""
+        if not self.received:
+            return None
+        what = "; ".join(f"{name} during {stage}" for name, stage in zip(self.received, self.stages))
+        if self.during_cleanup > 1:
+            return f"{what}: the cleanup was given up (offline every process went with it; live, the sweeper " \
+                   f"finds what is left by the run's tags)"
+        if self.during_cleanup == 1:
+            return f"{what}: the cleanup went on to its end"
+        return what
 
     @property
     def lost(self) -> bool:

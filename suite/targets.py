@@ -23,6 +23,7 @@ from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConne
                                  PartialCredentialsError, ReadTimeoutError)
 
 from infra.stack import run_tags
+from localaws import lambda_sandbox
 from localaws.addresses import AddressUnavailable, require_port
 from localaws.instance_software import require_system_files
 from localaws.sandbox import SandboxError, require_root
@@ -96,12 +97,17 @@ class AwsTarget:
     close: Callable[[], None] = lambda: None
     problems: Callable[[], str | None] = lambda: None  # offline: what the local AWS logged going wrong
     gone: Callable[[], str | None] = lambda: None  # offline: why the local AWS stopped serving, if it did
+    machinery_failure: Callable[[], str | None] = lambda: None  # offline: its own machinery failed (not the workshop)
     off_model: Callable[[], list[dict[str, str]]] = lambda: []  # offline: answers unlike AWS's model
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     rds_ca_bundle: Callable[[], str] = lambda: rds_global_bundle()  # PEM: what TLS clients verify the DB with
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         return self.client_factory(service, credentials)
+
+    def cannot_run_checks(self) -> str | None:
+        """Why this AWS cannot be trusted to try the workshop any more (it died, or its machinery failed)."""
+        return self.gone() or self.machinery_failure()
 
     @property
     def tags(self) -> list[dict[str, str]]:
@@ -154,8 +160,8 @@ def offline_target(state_dir: Path) -> AwsTarget:
         client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
-        versions={"moto": moto.__version__}, close=local.stop, problems=local.problems,
-        gone=local.gone, off_model=local.violations, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
+        versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=local.stop, problems=local.problems,
+        gone=local.gone, machinery_failure=local.machinery_failure, off_model=local.violations, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
     )
 
 

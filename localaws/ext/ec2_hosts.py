@@ -11,7 +11,9 @@ public keys to the console output between `-----BEGIN SSH HOST KEY KEYS-----` an
 `-----END SSH HOST KEY KEYS-----`, which GetConsoleOutput returns. Stop/start/terminate
 stop and restart the host. AWS::EC2::KeyPair with PublicKeyMaterial imports the key.
 An AWS::EC2::Instance's SecurityGroupIds are its groups (and its network interface's), as
-DescribeInstances shows them.
+DescribeInstances shows them; an instance launched without a group has its VPC's default group (EC2
+user guide, "Default security groups for your VPCs"); moto leaves it in none, and the network model
+takes the default group's rules for it (its egress admits everything, as AWS's does).
 An instance gets a public IP when its launch asks for one (AssociatePublicIpAddress) or, when it
 says nothing, when its subnet has MapPublicIpOnLaunch (EC2 user guide, "Public IPv4 addresses").
 User data must be base64 (RunInstances and CloudFormation refuse other text: InvalidUserData.Malformed,
@@ -184,8 +186,12 @@ def _role_arn(instance: Instance) -> str | None:
 def _interface(instance: Instance, public_ip: bool) -> Interface | None:
     if not instance.subnet_id:
         return None
-    return Interface(instance.subnet_id, tuple(group.id for group in instance.security_groups), public_ip,
-                     f"{instance.private_ip}/32")
+    groups = [group.id for group in instance.security_groups]
+    if not groups:  # AWS: launched without a security group, it has its VPC's default group (moto: none)
+        ec2 = instance.ec2_backend
+        default = ec2.get_default_security_group(ec2.get_subnet(instance.subnet_id).vpc_id)
+        groups = [default.id] if default else []
+    return Interface(instance.subnet_id, tuple(groups), public_ip, f"{instance.private_ip}/32")
 
 
 def _public_key(instance: Instance) -> str | None:

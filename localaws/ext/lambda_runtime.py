@@ -57,7 +57,7 @@ def _code_dir(function: LambdaFunction) -> Path:
 
 def _environment(function: LambdaFunction) -> dict[str, str]:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/bin",  # Lambda's, less /var/lang/bin (the runtime is elsewhere)
         "LANG": "C.UTF-8",
         "AWS_REGION": function.region,
         "AWS_DEFAULT_REGION": function.region,

@@ -27,6 +27,14 @@ def _lifecycle() -> dict[str, dict[str, Any]]:
 LIFECYCLE = _lifecycle()
 
 
+def blocked(block: str, family: str = "python", today: date | None = None) -> list[str]:
+    """The runtimes of `family` past their `block` date ("create-block" or "update-block"), oldest first."""
+    day = today or date.today()
+    past = [(entry[block], runtime) for runtime, entry in LIFECYCLE.items()
+            if runtime.startswith(family) and date.fromisoformat(entry[block]) <= day]
+    return [runtime for _, runtime in sorted(past)]
+
+
 def refuse_if_blocked(runtime: str | None, block: str, today: date | None = None) -> None:
     """Raise AWS's error when `runtime` is past its `block` date ("create-block" or "update-block")."""
     entry = LIFECYCLE.get(runtime or "")

@@ -30,9 +30,12 @@ class Finding:
     resource: str
     name: str
     comment: str = ""  # a skip's written reason
+    line: int = 0  # where the resource starts in the template (checkov's file_line_range)
 
     def __str__(self) -> str:
-        return f"{self.check_id} {self.resource}: {self.name}" + (f" (skipped: {self.comment})" if self.comment else "")
+        at = f" (line {self.line})" if self.line else ""
+        skipped = f" (skipped: {self.comment})" if self.comment else ""
+        return f"{self.check_id} {self.resource}{at}: {self.name}{skipped}"
 
 
 @dataclass
@@ -66,7 +69,8 @@ def scan(template: Path) -> Scan:
 
     def findings(kind: str) -> list[Finding]:
         return [Finding(r["check_id"], r["resource"], r["check_name"],
-                        (r.get("check_result") or {}).get("suppress_comment") or "")
+                        (r.get("check_result") or {}).get("suppress_comment") or "",
+                        (r.get("file_line_range") or [0])[0])
                 for r in results.get(kind, [])]
 
     return Scan(report["summary"]["passed"], findings("failed_checks"), findings("skipped_checks"),

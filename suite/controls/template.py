@@ -346,3 +346,101 @@ def parameter_value_problems(template: dict[str, Any], values: dict[str, Any]) -
         if "MaxLength" in spec and len(text) > int(spec["MaxLength"]):
             problems.append(f"{name}: longer than MaxLength {spec['MaxLength']}")
     return problems
+
+
+# --------------------------------------------------------------------------- the Template phase's controls
+
+# Characters a generated password must not hold: RDS refuses / @ " and space in a master password;
+# quotes, backslash and backtick break the guide's shell scripts and my.cnf files.
+EXCLUDED_CHARACTERS = frozenset(" /@\"'\\`")
+
+
+@dataclass(frozen=True)
+class ControlProblem:
+    control: str  # which of the reviewer's controls
+    logical_id: str  # the resource it is about ("" for the template as a whole)
+    message: str
+
+
+def database_secrets(template: dict[str, Any]) -> set[str]:
+    """The secrets a SecretTargetAttachment ties to a database: their passwords are database passwords."""
+    return {lid for att in resources(template, "AWS::SecretsManager::SecretTargetAttachment").values()
+            for lid in references(properties(att).get("SecretId"))}
+
+
+def exclusion_problems(template: dict[str, Any]) -> list[tuple[str, str]]:
+    """(logical id, problem): every generated database password excludes EXCLUDED_CHARACTERS, and a
+    rotation function that makes passwords (EXCLUDE_CHARACTERS) excludes at least what those secrets do."""
+    problems = []
+    generated = {}
+    for lid, res in resources(template, "AWS::SecretsManager::Secret").items():
+        spec = properties(res).get("GenerateSecretString")
+        if spec is None or lid not in database_secrets(template):
+            continue
+        excluded = spec.get("ExcludeCharacters")
+        generated[lid] = set(excluded) if isinstance(excluded, str) else set()
+        missing = EXCLUDED_CHARACTERS - generated[lid]
+        if missing:
+            problems.append((lid, f"GenerateSecretString.ExcludeCharacters lacks {''.join(sorted(missing))!r}"))
+    wanted = set(EXCLUDED_CHARACTERS).union(*generated.values())
+    for lid, res in resources(template, "AWS::Lambda::Function").items():
+        variables = (properties(res).get("Environment") or {}).get("Variables") or {}
+        excluded = variables.get("EXCLUDE_CHARACTERS")
+        if excluded is None:
+            continue
+        missing = wanted - set(excluded if isinstance(excluded, str) else "")
+        if missing:
+            problems.append((lid, f"Environment EXCLUDE_CHARACTERS lacks {''.join(sorted(missing))!r}: its rotated "
+                                  f"passwords may hold what the secret's first password could not"))
+    return problems
+
+
+def control_problems(template: dict[str, Any], taggable_types: set[str] | None = None) -> list[ControlProblem]:
+    """The reviewer's controls over any workshop's template: every Secrets Manager grant names one of the
+    template's own secrets, none on a wildcard; generated passwords exclude what breaks RDS and the scripts;
+    rotation schedules; no public database; no secret in a task's plain environment; the project tag."""
+    secrets = list(resources(template, "AWS::SecretsManager::Secret"))
+    found = [ControlProblem("one secret per grant", s.logical_id, f"{s}: Resource is not a Ref to one of the "
+                            f"template's secrets ({', '.join(secrets) or 'none'})")
+             for s in secret_statements_not_scoped_to(template, *secrets)] if secrets else []
+    found += [ControlProblem("least privilege", s.logical_id, f"{s}: grants Secrets Manager on a wildcard resource")
+              for s in statements_granting_secretsmanager_on_wildcard(template)]
+    found += [ControlProblem("excluded characters", lid, problem) for lid, problem in exclusion_problems(template)]
+    found += [ControlProblem("rotation schedule", problem.split(":", 1)[0] if ":" in problem else "", problem)
+              for problem in rotation_schedule_problems(template)]
+    found += [ControlProblem("database not public", lid, "PubliclyAccessible is not literally false")
+              for lid in publicly_accessible_db_instances(template)]
+    found += [ControlProblem("no secret in a task's environment", problem.split("/", 1)[0].split(":", 1)[0], problem)
+              for problem in task_definition_problems(template)]
+    if taggable_types is not None:
+        found += [ControlProblem("project tag", lid, "no Tag Project = Ref ProjectTag")
+                  for lid in resources_missing_project_tag(template, taggable_types)]
+    return found
+
+
+def taggable_types(template: dict[str, Any], region: str = "us-east-1") -> set[str]:
+    """The template's resource types that take Tags (cfn-lint's copy of CloudFormation's resource schemas)."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    taggable = set()
+    for resource_type in resource_types(template):
+        try:
+            schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+        except Exception:  # noqa: BLE001 - an unknown type is cfn-lint's finding (E3006), not this control's
+            continue
+        if "Tags" in schema.get("properties", {}):
+            taggable.add(resource_type)
+    return taggable
+
+
+def declared_lines(text: str) -> dict[str, int]:
+    """Logical id -> the line it is declared on, under Resources: (block-style YAML, two-space indent)."""
+    lines, inside = {}, False
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(r"^\S", line):
+            inside = line.rstrip().startswith("Resources:")
+            continue
+        named = re.match(r"^  ([A-Za-z0-9]+):\s*(#.*)?$", line)
+        if inside and named:
+            lines[named.group(1)] = number
+    return lines

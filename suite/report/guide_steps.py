@@ -5,7 +5,9 @@
 
 A step is named by its phase and number as the guide numbers them (/work/shared/reference/workshop.md:
 the RDS phase of seed 002, the Fargate phase of seed 001, lab C of seed 004, whose step 6 is the
-Audit phase). What the suite verifies that no guide step asks for (least privilege, leaks,
+Audit phase). What an author checks before class, on the workshop's files, with nothing deployed (the
+Template phase: linters, the static scanner, the reviewer's controls, the rotation function's package) is
+"Before class N". What the suite verifies that no guide step asks for (least privilege, leaks,
 reviewers' controls) is under "Beyond the guide". A name that is not here fails collection, so a
 typo cannot hide a check from its step.
 """
@@ -17,6 +19,7 @@ import pytest
 
 MARKER = "guide_step"
 BEYOND = "Beyond the guide"  # what the suite verifies for safety that no step of the guide asks for
+BEFORE = "Before class"  # the Template phase: the workshop's files, read before anything is deployed
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Step:
         """What an instructor reads: "RDS phase, step 4: Rotate the secret immediately ..."."""
         if self.phase == BEYOND:
             return f"{BEYOND}: {self.title}"
+        if self.phase == BEFORE:
+            return f"{BEFORE}, step {self.number}: {self.title}"
         return f"{self.phase} phase, step {self.number}: {self.title}"
 
     @property
@@ -44,6 +49,15 @@ class Step:
 
 
 _GUIDE = [
+    # Template phase: the workshop's files as handed out, read before anything is deployed
+    (BEFORE, 1, "cfn-lint finds no error in the template (its warnings shown)"),
+    (BEFORE, 2, "checkov: every check met, or skipped in the resource's Metadata with a written reason"),
+    (BEFORE, 3, "The reviewer's controls on the template: one secret per grant, no wildcard, excluded characters, "
+                "rotation schedule, no public database, no secret in a task's environment, the project tag"),
+    (BEFORE, 4, "shellcheck finds no error in the shell scripts of docker/ and app/"),
+    (BEFORE, 5, "hadolint finds no error in the Dockerfile"),
+    (BEFORE, 6, "The rotation function's package runs on its declared runtime: every import bundled or in the "
+                "runtime, its code in the runtime's Python"),
     # RDS phase (seed 002): the old way, the secret, the new way, rotation
     ("RDS", 0, "Open a Session Manager session on smdemo-host, sudo su - ec2-user: the scripts and tools are there"),
     ("RDS", 1, "Read bookinfo with the hard-coded password (mysql.oldway.sh)"),
@@ -111,7 +125,8 @@ def unmarked(item: pytest.Item) -> pytest.Collector.CollectError:
 
 # Names a function spells in lower case, as the guide spells them.
 SPELLED = {"ecs": "ECS", "ec2": "EC2", "ecr": "ECR", "iam": "IAM", "rds": "RDS", "tls": "TLS", "ssh": "SSH",
-           "secretsmanager": "SecretsManager", "cloudtrail": "CloudTrail", "taskdef": "TASKDEF"}
+           "secretsmanager": "SecretsManager", "cloudtrail": "CloudTrail", "taskdef": "TASKDEF",
+           "dockerfile": "Dockerfile"}
 
 
 def check_title(nodeid: str) -> str:

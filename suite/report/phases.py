@@ -1,8 +1,10 @@
 """What ran, phase by phase and mode by mode, and the verdict an instructor reads.
 
-A check belongs to a phase by its folder (tests/rds, tests/fargate, tests/tls_user, tests/app, tests/audit) and to a
-mode by the `aws` fixture's param. Each check ends with one outcome; the verdict is READY
-only when no phase failed, none stopped half-way, and at least one check passed.
+A check belongs to a phase by its folder (tests/template, tests/rds, tests/fargate, tests/tls_user, tests/app,
+tests/audit) and to a mode by the `aws` fixture's param, or, for a check that needs no AWS (the Template phase
+reads the workshop's files), by the `mode` fixture's, which has the same params and starts nothing. Each check
+ends with one outcome; the verdict is READY only when no phase failed, none stopped half-way, and at least one
+check passed.
 """
 from __future__ import annotations
 
@@ -11,19 +13,28 @@ from dataclasses import dataclass, field
 
 from suite.report.guide_steps import STEPS, Step
 
-PHASES = {"RDS": "tests/rds/", "Fargate": "tests/fargate/", "TLS user": "tests/tls_user/", "App": "tests/app/",
-          "Audit": "tests/audit/"}
+PHASES = {"Template": "tests/template/", "RDS": "tests/rds/", "Fargate": "tests/fargate/",
+          "TLS user": "tests/tls_user/", "App": "tests/app/", "Audit": "tests/audit/"}
 OTHER = "Project tests"  # unit, fidelity and self-tests: shown, never part of the verdict
 NOT_RUN = "not run"  # a phase without any check collected
 UNFINISHED = "not finished"  # a check collected, but the run stopped before it
 OUTCOMES = ("passed", "failed", "error", "skipped", UNFINISHED)
-MODE_PARAM = "aws"  # the fixture whose param is the mode (suite/fixtures.py)
+MODE_PARAM = "aws"  # the fixture whose param is the mode, and which starts that AWS (suite/fixtures.py)
+NO_AWS_MODE_PARAM = "mode"  # the same modes for checks that need no AWS: nothing started, no credentials
 MODES = ("offline", "live")  # the order they are shown in
 NO_MODE = "result"  # the column of a check that runs in no mode
 
 
 def mode_key(mode: str | None) -> tuple[int, str]:
     return (MODES.index(mode) if mode in MODES else len(MODES), mode or "")
+
+
+def mode_of(item: object) -> str | None:
+    """The mode a collected check runs in (its `aws` or `mode` param), None for the project's own tests."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    return callspec.params.get(MODE_PARAM, callspec.params.get(NO_AWS_MODE_PARAM))
 
 
 def phase_of(nodeid: str) -> str:
@@ -141,15 +152,20 @@ class Ledger:
         phases = {step.phase for step in grouped}
         return [(step, grouped.get(step, {})) for step in STEPS if step in grouped or step.phase in phases]
 
-    def verdict(self, environment_problem: str | None = None, left_behind: str | None = None) -> Verdict:
-        """READY / NOT READY from the phases. An environment problem comes first in the reason;
-        if it stopped the run before any check finished, the verdict is NOT RUN (no phase is blamed:
-        nothing of the workshop was tried)."""
+    def verdict(self, environment_problem: str | None = None, left_behind: str | None = None,
+                interrupted: str | None = None) -> Verdict:
+        """READY / NOT READY from the phases. An environment problem (this machine, the account, or the
+        local AWS's own machinery) makes the verdict NOT RUN, whenever it came: no phase is blamed, and
+        what the checks said before it is only counted (a check that failed then may have failed for it)."""
         rows = [row for row in self.rows() if row.phase in PHASES]
         if environment_problem:
-            tried = any(row.counts[outcome] for row in rows for outcome in ("passed", "failed", "error"))
-            if not tried:
-                return Verdict(False, f"environment: {environment_problem}", ran=False)
+            counts = Counter()
+            for row in rows:
+                counts.update(row.counts)
+            before = ", ".join(f"{counts[outcome]} {outcome}" for outcome in ("passed", "failed", "error")
+                               if counts[outcome])
+            said = f"; before it, the checks had {before} (not the workshop's verdict)" if before else ""
+            return Verdict(False, f"environment: {environment_problem}{said}", ran=False)
 
         def having(status: str) -> list[str]:
             """The phases with a row of this status, each with the modes it has it in."""
@@ -171,9 +187,9 @@ class Ledger:
             parts.append(f"{OTHER.lower()}: {broken} failed (not part of the verdict)")
         if left_behind:  # a workshop that cannot be torn down leaves a class's accounts littered
             parts.insert(0, f"teardown left behind: {left_behind}")
-        if environment_problem:
-            return Verdict(False, "; ".join([f"environment: {environment_problem}", *parts]))
-        return Verdict(not (failed or unfinished or left_behind) and bool(passed), "; ".join(parts))
+        if interrupted:  # a run cut short proves less than it would have: never READY
+            parts.insert(0, f"the run was interrupted ({interrupted})")
+        return Verdict(not (failed or unfinished or left_behind or interrupted) and bool(passed), "; ".join(parts))
 
 
 def _named(phase: str, rows: list[PhaseRow]) -> str:

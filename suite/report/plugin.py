@@ -20,7 +20,8 @@ import pytest
 
 from suite.report import guide_steps, guide_view
 from suite.report import html as reporthtml
-from suite.report.phases import PHASES, MODE_PARAM, OUTCOMES, Ledger, PhaseRow, Verdict, phase_of
+from suite.report.phases import PHASES, OUTCOMES, Ledger, PhaseRow, Verdict, mode_of, phase_of
+from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
 from suite.redaction import REGISTRY
 from suite.teardown import LEFT_BEHIND_KEY
@@ -59,8 +60,7 @@ class InstructorReport:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
-            callspec = getattr(item, "callspec", None)
-            self.ledger.collected(item.nodeid, callspec.params.get(MODE_PARAM) if callspec else None,
+            self.ledger.collected(item.nodeid, mode_of(item),
                                   guide_steps.step_of(item))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -77,7 +77,7 @@ class InstructorReport:
             return
         self.duration = time.time() - self.started
         self.verdict = self.ledger.verdict(environment_problem(session.config),
-                                           session.config.stash.get(LEFT_BEHIND_KEY, None))
+                                           session.config.stash.get(LEFT_BEHIND_KEY, None), INTERRUPTS.said())
         # Live aimed at something that is not AWS must say so where the verdict is read.
         elsewhere = [f"{mode} ran against {facts.aws_endpoint}" for mode, facts in
                      session.config.stash.get(FACTS_KEY, {}).items() if "not AWS" in facts.aws_endpoint]

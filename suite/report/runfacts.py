@@ -29,6 +29,7 @@ class RunFacts:
     run_id: str = ""
     aws_endpoint: str = ""
     moto: str = ""
+    lambda_runtime: str = ""  # offline: which interpreter stood in for the functions' runtimes
     database_server: str = ""
     database_endpoint: str = ""
     template: str = ""
@@ -54,7 +55,7 @@ def _note_target(facts: dict[str, RunFacts], target: Any) -> None:
     facts[target.mode] = RunFacts(
         mode=target.mode, region=target.region, account=target.account_id, stack=target.stack_name,
         run_id=target.run_id, aws_endpoint=endpoint + (f" ({target.endpoint_note})" if target.endpoint_note else ""),
-        moto=target.versions.get("moto", ""))
+        moto=target.versions.get("moto", ""), lambda_runtime=target.versions.get("Lambda runtime", ""))
 
 
 def _note_workshop(facts: dict[str, RunFacts], workshop: Any) -> None:
@@ -116,4 +117,6 @@ def environment(facts: dict[str, RunFacts], duration: float) -> dict[str, str]:
     }
     if any(fact.moto for fact in facts.values()):
         rows["moto (local AWS)"] = per_mode("moto")
+    if any(fact.lambda_runtime for fact in facts.values()):
+        rows["Lambda runtime (local AWS)"] = per_mode("lambda_runtime")
     return rows

@@ -9,6 +9,7 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
+from infra.packaging import bundle_packages
 from localaws.service import ACCOUNT_ID, LocalAWS
 from suite.credentials import Credentials
 
@@ -30,11 +31,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def lambda_zip(source: str, module: str = "index") -> bytes:
-    """A deployment package holding one module."""
+def lambda_zip(source: str, module: str = "index", packages: tuple[str, ...] = ()) -> bytes:
+    """A deployment package holding one module, and the installed `packages` it bundles."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{module}.py", textwrap.dedent(source))
+        bundle_packages(archive, packages)
     return buffer.getvalue()
 
 
@@ -47,7 +49,7 @@ def create_lambda_role(aws: LocalAWS, name: str, statements: list[dict[str, Any]
     return arn
 
 
-RUNTIME = "python3.12"  # the workshop's; python3.11 and older can no longer be created
+RUNTIME = "python3.12"  # the workshop's
 
 
 def allow_secrets_manager(aws: LocalAWS, function_name: str) -> None:
@@ -57,14 +59,15 @@ def allow_secrets_manager(aws: LocalAWS, function_name: str) -> None:
 
 
 def create_function(aws: LocalAWS, name: str, source: str, role_arn: str, *, timeout: int = 30,
-                    environment: dict[str, str] | None = None, handler: str = "index.handler") -> str:
-    """A Python function from `source`, which Secrets Manager may invoke."""
+                    environment: dict[str, str] | None = None, handler: str = "index.handler",
+                    packages: tuple[str, ...] = ()) -> str:
+    """A Python function from `source` (with the installed `packages` bundled), which Secrets Manager may invoke."""
     kwargs: dict[str, Any] = {}
     if environment:
         kwargs["Environment"] = {"Variables": environment}
     arn = aws.client("lambda").create_function(
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler=handler,
-        Code={"ZipFile": lambda_zip(source)}, Timeout=timeout, **kwargs,
+        Code={"ZipFile": lambda_zip(source, packages=packages)}, Timeout=timeout, **kwargs,
     )["FunctionArn"]
     allow_secrets_manager(aws, name)
     return arn
@@ -185,3 +188,34 @@ def cloudtrail_bucket(aws: LocalAWS, prefix: str) -> str:
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}")))
     return bucket
+
+
+# --- what a function in a VPC reaches (localaws/lambda_network.py)
+
+CONNECTION_PROBE = """
+import socket
+import time
+
+
+def handler(event, context):
+    started = time.monotonic()
+    try:
+        socket.create_connection((event["host"], event["port"]), timeout=2).close()
+        outcome = "connected"
+    except socket.timeout:
+        outcome = "timed out"
+    except ConnectionRefusedError:
+        outcome = "refused"
+    return {"outcome": outcome, "seconds": round(time.monotonic() - started, 1)}
+"""
+
+
+def probe_connection(aws: LocalAWS, vpc_config: dict[str, Any] | None, host: str, port: int) -> dict[str, Any]:
+    """What a new function (attached to `vpc_config`) sees of host:port: "connected", "timed out" or "refused"."""
+    role = create_lambda_role(aws, unique("net-role"), [VPC_ACCESS])
+    name = unique("net-probe")
+    lam = aws.client("lambda")
+    create_function(aws, name, CONNECTION_PROBE, role, timeout=10)
+    if vpc_config:
+        lam.update_function_configuration(FunctionName=name, VpcConfig=vpc_config)
+    return json.loads(lam.invoke(FunctionName=name, Payload=json.dumps({"host": host, "port": port}))["Payload"].read())

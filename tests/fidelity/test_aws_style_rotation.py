@@ -37,7 +37,8 @@ def test_aws_style_function_rotates_over_tls_unchanged(local_aws, private_networ
     name = unique("aws-style-rotation")
     function_arn = local_aws.client("lambda").create_function(
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="lambda_function.lambda_handler", Timeout=30,
-        Code={"ZipFile": lambda_zip(FUNCTION_SOURCE.read_text(), "lambda_function")},
+        # Packaged as AWS packages it (its SAR application bundles PyMySQL: the runtime has only boto3).
+        Code={"ZipFile": lambda_zip(FUNCTION_SOURCE.read_text(), "lambda_function", packages=("pymysql",))},
         VpcConfig={"SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network["function"]]},
         Environment={"Variables": {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{local_aws.region}.amazonaws.com",
                                    "EXCLUDE_CHARACTERS": "/@\"'\\"}})["FunctionArn"]

@@ -6,6 +6,7 @@ import json
 import pytest
 from botocore.exceptions import WaiterError
 
+from localaws.ext.lambda_runtime_lifecycle import blocked
 from tests.fidelity.helpers import LAMBDA_TRUST, unique
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}
@@ -17,10 +18,11 @@ def test_a_refused_resource_rolls_the_stack_back(local_aws):
     (CloudFormation user guide, "Stack status codes"). Here Lambda refuses a blocked runtime."""
     cloudformation = local_aws.client("cloudformation")
     name = unique("fid-rollback")
+    runtime = blocked("create-block")[-1]
     template = {"Resources": {
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": LAMBDA_TRUST}},
         "Old": {"Type": "AWS::Lambda::Function", "Properties": {
-            "Runtime": "python3.9", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Runtime": runtime, "Handler": "index.handler", "Role": {"Fn::GetAtt": ["Role", "Arn"]},
             "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"}}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     with pytest.raises(WaiterError):
@@ -31,7 +33,7 @@ def test_a_refused_resource_rolls_the_stack_back(local_aws):
     [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
     assert failed["LogicalResourceId"] == "Old" and failed["ResourceType"] == "AWS::Lambda::Function"
     assert failed["ResourceStatusReason"].startswith(
-        'Resource handler returned message: "The runtime parameter of python3.9 is no longer supported')
+        f'Resource handler returned message: "The runtime parameter of {runtime} is no longer supported')
     assert any(e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS" and "[Old]" in e.get("ResourceStatusReason", "")
                for e in events)
     assert any(e["LogicalResourceId"] == "Role" and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events)

@@ -2,38 +2,9 @@
 and a refused flow times out (the SYN goes unanswered), as in AWS."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.fidelity.helpers import VPC_ACCESS, create_function, create_lambda_role, unique
-
-PROBE = """
-import socket
-import time
-
-
-def handler(event, context):
-    started = time.monotonic()
-    try:
-        socket.create_connection((event["host"], event["port"]), timeout=2).close()
-        outcome = "connected"
-    except socket.timeout:
-        outcome = "timed out"
-    except ConnectionRefusedError:
-        outcome = "refused"
-    return {"outcome": outcome, "seconds": round(time.monotonic() - started, 1)}
-"""
-
-
-def _probe(local_aws, vpc_config, host: str, port: int) -> dict:
-    role = create_lambda_role(local_aws, unique("net-role"), [VPC_ACCESS])
-    name = unique("net-probe")
-    lam = local_aws.client("lambda")
-    create_function(local_aws, name, PROBE, role, timeout=10)
-    if vpc_config:
-        lam.update_function_configuration(FunctionName=name, VpcConfig=vpc_config)
-    return json.loads(lam.invoke(FunctionName=name, Payload=json.dumps({"host": host, "port": port}))["Payload"].read())
+from tests.fidelity.helpers import probe_connection as _probe
 
 
 @pytest.mark.parametrize(("attached", "group", "expected"), [

@@ -1,6 +1,6 @@
-"""A synthetic workshop run for the report's own tests: the report plugins over small checks
-in tests/rds, tests/fargate, tests/tls_user, tests/app and tests/audit of a project in tmp_path, in both modes, with
-no AWS and no database. Each check names a guide step (in the reverse of the guide's order) and records
+"""A synthetic workshop run for the report's own tests: the report plugins over small checks in
+tests/template, tests/rds, tests/fargate, tests/tls_user, tests/app and tests/audit of a project in tmp_path,
+in both modes, with no AWS and no database. Each check names a guide step (in the reverse of the guide's order) and records
 evidence holding a registered secret.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.redaction import encoded_forms
-from suite.report.guide_steps import STEPS
+from suite.report.guide_steps import BEFORE, STEPS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PHASE_FOLDERS = ("rds", "fargate", "tls_user", "app", "audit")
+PHASE_FOLDERS = ("template", "rds", "fargate", "tls_user", "app", "audit")
 SECRET = "Sy<n>th&'e\"tic $ecret"  # < and & too: masked before it is HTML-escaped
 LATE_SECRET = "registered-after-the-evidence-was-recorded"
 
@@ -88,12 +88,14 @@ markers =
     live: real AWS
     guide_step(step): the guide's step a check verifies
 """
-PHASE_NAMES = {"rds": "RDS", "fargate": "Fargate", "tls_user": "TLS user", "app": "App", "audit": "Audit"}
+PHASE_NAMES = {"template": "Template", "rds": "RDS", "fargate": "Fargate", "tls_user": "TLS user", "app": "App", "audit": "Audit"}
+
+STEP_PHASES = {"template": BEFORE}  # the Template phase's steps are "Before class N"
 
 
 def step_of_check(phase: str, number: int) -> str:
     """Check 1 verifies its phase's last step, check 2 the one before: the guide's order is not the files'."""
-    steps = [step.name for step in STEPS if step.phase == PHASE_NAMES[phase]]
+    steps = [step.name for step in STEPS if step.phase == STEP_PHASES.get(phase, PHASE_NAMES[phase])]
     return steps[-number % len(steps)]
 
 

@@ -19,8 +19,8 @@ MAX_BYTES = 2 * 1024 * 1024
 def test_full_offline_report_is_ready_small_and_opens_in_chromium(tmp_path: Path):
     report = tmp_path / "offline.html"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/tls_user", "tests/app",
-         "tests/audit",
+        [sys.executable, "-m", "pytest", "-m", "offline", "tests/template", "tests/rds", "tests/fargate",
+         "tests/tls_user", "tests/app", "tests/audit",
          "-q",
          "-p", "no:cacheprovider", f"--html={report}", "--self-contained-html", f"--basetemp={tmp_path / 'tmp'}"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
@@ -32,7 +32,8 @@ def test_full_offline_report_is_ready_small_and_opens_in_chromium(tmp_path: Path
         pytest.fail(str(missing), pytrace=False)
     assert seen["verdict"]["visible"] and seen["verdict"]["onFirstScreen"], seen
     assert seen["verdict"]["text"].startswith(
-        "READY passed: RDS (offline), Fargate (offline), TLS user (offline), App (offline), Audit (offline)"), seen
-    for phase in ("RDS", "Fargate", "TLS user", "App", "Audit"):
+        "READY passed: Template (offline), RDS (offline), Fargate (offline), TLS user (offline), App (offline), "
+        "Audit (offline)"), seen
+    for phase in ("Template", "RDS", "Fargate", "TLS user", "App", "Audit"):
         assert f"{phase}\toffline\tpassed" in seen["phases"]["text"], seen["phases"]
     assert browser.screenshot(report).is_file()

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from suite.report.guide_steps import BEYOND, BY_NAME, STEPS, check_title
+from suite.report.guide_steps import BEFORE, BEYOND, BY_NAME, STEPS, check_title
 from tests.report import synthetic
 
 RDS_CHECK_1 = "tests/rds/test_rds_checks.py::test_rds_check_1"
@@ -84,7 +84,8 @@ def test_an_unknown_or_missing_step_fails_collection(tmp_path, marker, message):
 def test_every_check_of_the_workshop_names_its_step():
     """The suite's own phases collect: each of their checks names a step the guide has."""
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "offline or live",
-                           "tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit"],
+                           "tests/template", "tests/rds", "tests/fargate", "tests/tls_user", "tests/app",
+                           "tests/audit"],
                           cwd=synthetic.PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "tests collected" in done.stdout
@@ -94,8 +95,9 @@ def test_steps_are_named_once_and_read_as_the_guide():
     assert len(BY_NAME) == len(STEPS)
     assert BY_NAME["RDS 4"].label.startswith("RDS phase, step 4: Rotate the secret immediately")
     assert BY_NAME[f"{BEYOND} 4"].label.startswith(f"{BEYOND}: no secret value")
+    assert BY_NAME[f"{BEFORE} 1"].label.startswith(f"{BEFORE}, step 1: cfn-lint")
     assert [step.phase for step in STEPS] == sorted((step.phase for step in STEPS), key=[
-        "RDS", "Fargate", "TLS user", "App", "Audit", BEYOND].index)
+        BEFORE, "RDS", "Fargate", "TLS user", "App", "Audit", BEYOND].index)
     assert check_title("tests/rds/x.py::test_old_way_fails[offline]") == "Old way fails [offline]"
     assert check_title("tests/audit/x.py::test_ecs_8_no_secret_in_a_task_environment") == (
         "ECS 8 no secret in a task environment")

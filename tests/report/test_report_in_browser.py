@@ -33,9 +33,11 @@ def test_verdict_and_phases_are_visible_in_chromium(failing_report):
     assert "Audit\tlive\tfailed\t0\t2" in seen["phases"]["text"], seen["phases"]
     # the first failing check in the guide's order: check 2 verifies Audit step 2, check 1 step 3
     assert "audit step 2 works as the workshop says\tit did not, with ***" in seen["failed_evidence"]["text"]
-    # The results open in the guide's order (RDS step 3 is the synthetic run's first), the node id below the check.
-    assert seen["first_step"]["text"].startswith("RDS phase, step 3: Read bookinfo"), seen["first_step"]
-    assert seen["first_check"]["text"] == "RDS check 2 [offline]\ntests/rds/test_rds_checks.py::test_rds_check_2[offline]"
+    # The results open in the guide's order (the Template phase's "Before class 5" is the synthetic run's first),
+    # the node id below the check.
+    assert seen["first_step"]["text"].startswith("Before class, step 5: hadolint"), seen["first_step"]
+    assert seen["first_check"]["text"] == (
+        "Template check 2 [offline]\ntests/template/test_template_checks.py::test_template_check_2[offline]")
 
 
 def test_screenshot_is_saved_next_to_the_report(failing_report):

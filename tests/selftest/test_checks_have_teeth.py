@@ -1,4 +1,4 @@
-"""Every check of the three phases fails on a workshop broken the way it guards against.
+"""Every check of the phases fails on a workshop broken the way it guards against.
 
 Each case copies the workshop (infra/, docker/ and app/), breaks it (see faults.py), runs the
 offline phase against the copy in a separate pytest, and reads that run's JUnit report.
@@ -19,8 +19,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT, TLS_USER_FAULTS,
-                                   Fault)
+from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, TEARDOWN_FAULT,
+                                   TEMPLATE_FAULTS, TLS_USER_FAULTS, Fault)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,7 +63,8 @@ def workshop_copy(tmp_path: Path, fault: Fault | None = None) -> Path:
 
 
 PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/app", APP_FAULTS), ("tests/fargate", FARGATE_FAULTS),
-                ("tests/rds", FAULTS), ("tests/tls_user", TLS_USER_FAULTS))  # longest first
+                ("tests/rds", FAULTS), ("tests/tls_user", TLS_USER_FAULTS),
+                ("tests/template", TEMPLATE_FAULTS))  # longest first (the Template phase deploys nothing: seconds)
 CASES = [pytest.param(phase, fault, id=f"{phase.rsplit('/', 1)[-1]}-{fault.name}")
          for phase, faults in PHASE_FAULTS for fault in faults]
 WITHOUT_EVENT_HISTORY = "without-event-history"
@@ -122,6 +123,8 @@ def test_check_fails_on_broken_workshop(phase: str, fault: Fault, broken_worksho
     for check in fault.caught_by:
         assert results.get(check) in ("failed", "error"), (
             f"{check} did not fail when {fault.breaks}; outcomes: {results}\n{output}")
+    if phase == "tests/template":  # read, not deployed: the verdict blames the Template phase
+        assert "workshop verdict: NOT READY: failed: Template (offline)" in output, output
 
 
 def test_audit_checks_fail_without_event_history(broken_workshop_runs):

@@ -183,3 +183,7 @@ def test_nothing_outlives_an_interrupted_run(case: str, interrupted_runs):
     assert not outcome.leftover_files, f"{case}: files left outside the run's directory: {outcome.leftover_files}"
     if "sigkill" not in case:  # pytest itself ran its cleanup and said how the run ended
         assert outcome.returncode != 0 and "workshop verdict" in outcome.output, outcome.output
+        verdict = outcome.output.split("workshop verdict: ", 1)[1].split("\n", 1)[0]
+        assert verdict.startswith("NOT READY: the run was interrupted (") and "READY: passed" not in verdict, verdict
+    if case.endswith("at-teardown"):  # the checks had all passed: the verdict must still say why it is not READY
+        assert "the run was interrupted (SIGINT during the teardown" in outcome.output, outcome.output

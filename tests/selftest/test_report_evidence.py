@@ -85,13 +85,13 @@ def test_the_leak_search_sees_an_unmasked_secret():
 
 
 def test_report_stays_small(tmp_path):
-    """400 checks (5 phases, 2 modes), each with its evidence, a fifth failing with a traceback: under
-    2 MB (about 1 MB; a full offline run has about 70 checks)."""
+    """480 checks (6 phases, 2 modes), each with its evidence, a sixth failing with a traceback: under
+    2 MB (about 1.2 MB; a full offline run has about 80 checks)."""
     synthetic.write_project(tmp_path, failing=("audit",), checks_per_phase=40)
     run = synthetic.run(tmp_path)
-    assert "80 failed, 320 passed" in run.terminal.splitlines()[-1], run.terminal[-2000:]
+    assert "80 failed, 400 passed" in run.terminal.splitlines()[-1], run.terminal[-2000:]
     size = run.html.stat().st_size
-    assert size < MAX_REPORT_BYTES, f"the report of 400 checks is {size} bytes"
+    assert size < MAX_REPORT_BYTES, f"the report of 480 checks is {size} bytes"
 
 
 def test_evidence_repr_shows_no_content():

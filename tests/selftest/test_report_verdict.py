@@ -22,19 +22,38 @@ def ledger(**outcomes: str) -> Ledger:
     return checks
 
 
+ALL_PASSING = dict(template_offline="passed", rds_offline="passed", fargate_offline="passed", tls_offline="passed",
+                   app_offline="passed", audit_offline="passed")
+
+
 def test_all_phases_passing_is_ready():
-    verdict = ledger(rds_offline="passed", fargate_offline="passed", tls_offline="passed", app_offline="passed",
-                     audit_offline="passed").verdict()
-    assert verdict.ready and verdict.line == ("READY: passed: RDS (offline), Fargate (offline), TLS user (offline), "
-                                              "App (offline), Audit (offline)")
+    verdict = ledger(**ALL_PASSING).verdict()
+    assert verdict.ready and verdict.line == ("READY: passed: Template (offline), RDS (offline), Fargate (offline), "
+                                              "TLS user (offline), App (offline), Audit (offline)")
+
+
+def test_a_failing_template_phase_is_not_ready_and_named_first():
+    """READY requires the Template phase: a workshop whose files fail their linters is not ready, whatever its
+    deployed phases say, and the verdict names the Template phase."""
+    verdict = ledger(**{**ALL_PASSING, "template_offline": "failed"}).verdict()
+    assert not verdict.ready
+    assert verdict.line == ("NOT READY: failed: Template (offline); passed: RDS (offline), Fargate (offline), "
+                            "TLS user (offline), App (offline), Audit (offline)"), verdict.line
+    assert ledger(template_live="failed", template_offline="passed").verdict().line.startswith(
+        "NOT READY: failed: Template (live); passed: Template (offline)")
+
+
+def test_the_template_phase_is_the_first_row():
+    rows = ledger(**ALL_PASSING).rows()
+    assert [row.phase for row in rows] == ["Template", "RDS", "Fargate", "TLS user", "App", "Audit"]
 
 
 def test_one_failing_phase_is_not_ready_and_named():
-    verdict = ledger(rds_offline="passed", fargate_offline="failed", tls_offline="passed", app_offline="passed",
-                     audit_offline="passed").verdict()
+    verdict = ledger(**{**ALL_PASSING, "fargate_offline": "failed"}).verdict()
     assert not verdict.ready
     assert verdict.reason.startswith("failed: Fargate (offline);"), verdict.reason
-    assert "RDS (offline), TLS user (offline), App (offline), Audit (offline)" in verdict.reason.split("passed:")[1]
+    assert ("Template (offline), RDS (offline), TLS user (offline), App (offline), Audit (offline)"
+            in verdict.reason.split("passed:")[1])
 
 
 def test_a_phase_failing_in_one_mode_only_names_that_mode():
@@ -45,13 +64,15 @@ def test_a_phase_failing_in_one_mode_only_names_that_mode():
 def test_phase_without_checks_is_not_run_and_does_not_block():
     checks = ledger(rds_offline="passed")
     statuses = {row.phase: row.status for row in checks.rows()}
-    assert statuses == {"RDS": "passed", "Fargate": "not run", "TLS user": "not run", "App": "not run", "Audit": "not run"}
-    assert checks.verdict().line == "READY: passed: RDS (offline); not run: Fargate, TLS user, App, Audit"
+    assert statuses == {"Template": "not run", "RDS": "passed", "Fargate": "not run", "TLS user": "not run",
+                        "App": "not run", "Audit": "not run"}
+    assert checks.verdict().line == "READY: passed: RDS (offline); not run: Template, Fargate, TLS user, App, Audit"
 
 
 @pytest.mark.parametrize("checks, reason", [
-    (Ledger(), "nothing was verified; not run: RDS, Fargate, TLS user, App, Audit"),
-    (ledger(rds_live="skipped"), "nothing was verified; skipped: RDS (live); not run: Fargate, TLS user, App, Audit"),
+    (Ledger(), "nothing was verified; not run: Template, RDS, Fargate, TLS user, App, Audit"),
+    (ledger(rds_live="skipped"),
+     "nothing was verified; skipped: RDS (live); not run: Template, Fargate, TLS user, App, Audit"),
 ])
 def test_nothing_ran_is_not_ready(checks, reason):
     assert checks.verdict().line == f"NOT READY: {reason}"
@@ -60,7 +81,7 @@ def test_nothing_ran_is_not_ready(checks, reason):
 def test_a_run_stopped_half_way_is_not_ready():
     verdict = ledger(rds_offline="passed", audit_offline="unfinished").verdict()
     assert verdict.line == ("NOT READY: stopped before finishing: Audit (offline); passed: RDS (offline); "
-                            "not run: Fargate, TLS user, App")
+                            "not run: Template, Fargate, TLS user, App")
 
 
 def test_error_in_teardown_counts_against_the_phase():
@@ -73,7 +94,7 @@ def test_unit_tests_are_shown_but_not_part_of_the_verdict():
     checks = ledger(rds_offline="passed")
     checks.collected("tests/unit/test_y.py::test_y", None)
     checks.record("tests/unit/test_y.py::test_y", "call", "failed", 0.1)
-    assert checks.verdict().line == ("READY: passed: RDS (offline); not run: Fargate, TLS user, App, Audit; "
+    assert checks.verdict().line == ("READY: passed: RDS (offline); not run: Template, Fargate, TLS user, App, Audit; "
                                      "project tests: 1 failed (not part of the verdict)")
     assert [row.status for row in checks.rows() if row.phase == "Project tests"] == ["failed"]
 
@@ -94,8 +115,8 @@ def test_failing_phase_turns_every_channel_not_ready_and_names_it(tmp_path):
     synthetic.write_project(tmp_path, failing=("fargate",))
     run = synthetic.run(tmp_path, marks="offline")
     assert run.returncode == 1, run.terminal[-3000:]
-    expected = ("NOT READY: failed: Fargate (offline); passed: RDS (offline), TLS user (offline), App (offline), "
-                "Audit (offline)")
+    expected = ("NOT READY: failed: Fargate (offline); passed: Template (offline), RDS (offline), TLS user (offline), "
+                "App (offline), Audit (offline)")
     assert expected in run.verdict_line, run.terminal[-3000:]
     assert run.junit_properties()["workshop_verdict"] == expected
     page = run.html.read_text(encoding="utf-8")
@@ -103,11 +124,24 @@ def test_failing_phase_turns_every_channel_not_ready_and_names_it(tmp_path):
     assert 'class="verdict-not-ready"' in page and "failed: Fargate (offline)" in page
 
 
+def test_failing_template_phase_turns_every_channel_not_ready_and_names_it(tmp_path):
+    synthetic.write_project(tmp_path, failing=("template",))
+    run = synthetic.run(tmp_path, marks="offline")
+    assert run.returncode == 1, run.terminal[-3000:]
+    expected = ("NOT READY: failed: Template (offline); passed: RDS (offline), Fargate (offline), TLS user (offline), "
+                "App (offline), Audit (offline)")
+    assert expected in run.verdict_line, run.terminal[-3000:]
+    assert run.junit_properties()["workshop_verdict"] == expected
+    assert run.junit_properties()["phase Template (offline)"] == "failed; 2 failed"
+    assert 'class="verdict-not-ready"' in run.html.read_text(encoding="utf-8")
+
+
 def test_all_phases_passing_turns_every_channel_ready(tmp_path):
     synthetic.write_project(tmp_path)
     run = synthetic.run(tmp_path, marks="offline")
     assert run.returncode == 0, run.terminal[-3000:]
-    expected = "READY: passed: RDS (offline), Fargate (offline), TLS user (offline), App (offline), Audit (offline)"
+    expected = ("READY: passed: Template (offline), RDS (offline), Fargate (offline), TLS user (offline), "
+                "App (offline), Audit (offline)")
     assert expected in run.verdict_line and run.junit_properties()["workshop_verdict"] == expected
     assert run.junit_properties()["phase Fargate (offline)"] == "passed; 2 passed"
     assert 'class="verdict-ready"' in run.html.read_text(encoding="utf-8")
@@ -118,4 +152,36 @@ def test_a_phase_that_does_not_collect_is_not_ready(tmp_path):
     (tmp_path / "tests" / "fargate" / "test_broken.py").write_text("def test_(:\n")
     run = synthetic.run(tmp_path, marks="offline")
     assert "NOT READY: failed: Fargate" in run.verdict_line, run.terminal[-3000:]
-    assert "stopped before finishing: RDS (offline)" in run.verdict_line  # pytest stops on collection errors
+    # pytest stops on collection errors
+    assert "stopped before finishing: Template (offline), RDS (offline)" in run.verdict_line, run.verdict_line
+
+
+def test_an_environment_problem_mid_run_is_not_run_and_blames_no_phase():
+    """The local AWS's machinery failing after some checks ran: NOT RUN, the checks only counted."""
+    verdict = ledger(rds_offline="passed", fargate_offline="failed").verdict(
+        environment_problem="offline: the local AWS's Lambda sandbox: bwrap: execvp x: No such file or directory")
+    assert not verdict.ran and not verdict.ready
+    assert verdict.line == ("NOT RUN: environment: offline: the local AWS's Lambda sandbox: bwrap: execvp x: No such "
+                            "file or directory; before it, the checks had 1 passed, 1 failed (not the workshop's verdict)")
+
+
+def test_a_run_interrupted_in_its_teardown_says_so_and_is_never_ready():
+    verdict = ledger(rds_offline="passed").verdict(interrupted="SIGTERM during the teardown: the cleanup went on")
+    assert not verdict.ready
+    assert verdict.line.startswith("NOT READY: the run was interrupted (SIGTERM during the teardown: the cleanup "
+                                   "went on); passed: RDS (offline)"), verdict.line
+
+
+def test_interrupts_say_when_they_came():
+    from suite.interrupts import Interrupts
+    import signal as signals
+
+    interrupts = Interrupts()
+    assert interrupts.said() is None
+    interrupts.cleaning = True  # the checks are over: the teardown is running
+    interrupts.handle(signals.SIGTERM, None)
+    assert interrupts.said() == "SIGTERM during the teardown: the cleanup went on to its end"
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.handle(signals.SIGINT, None)
+    assert interrupts.said().startswith("SIGTERM during the teardown; SIGINT during the teardown again: the cleanup "
+                                        "was given up")

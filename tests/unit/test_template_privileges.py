@@ -1,6 +1,7 @@
 """Least privilege in infra/template.yaml, read as YAML: every Secrets Manager grant names the
-secret, role actions are the minimum, wildcards only where AWS requires them, trust policies
-name one service."""
+secret it needs, role actions are the minimum, wildcards only where AWS requires them, trust policies
+name one service. That every grant names one of the template's secrets is also a control of the
+Template phase (tests/template), over the workshop under test."""
 
 from __future__ import annotations
 
@@ -21,9 +22,7 @@ def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
     owners = {s.logical_id for s in stmts}
     assert owners == {"RotationFunctionRole", "BastionRole", "TaskExecutionRole", "TaskRole", "SecretReadOnlyPolicy",
                       "DemoUserReadPolicy"}
-    assert [str(s) for s in tc.secret_statements_not_scoped_to(
-        template, "DBSecret", "ContainerUserSecret", "DemoUserSecret")] == []
-    assert [str(s) for s in tc.statements_granting_secretsmanager_on_wildcard(template)] == []
+    # that each names one of the template's secrets, none a wildcard, is the Template phase's control
     for s in stmts:
         if s.logical_id == "TaskExecutionRole":  # it also resolves the container user's password
             assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "ContainerUserSecret"}], str(s)

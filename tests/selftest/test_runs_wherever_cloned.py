@@ -1,0 +1,89 @@
+"""The project runs wherever it is cloned, and a failure of the local AWS's own machinery is the
+machine's problem, never the workshop's.
+
+- The README's first command (`bash scripts/verify-offline.sh`) from a copy of the project under /tmp,
+  in a folder whose path has spaces, with `.venv` a symlink to a virtualenv elsewhere: READY. (The
+  Lambda sandbox mounts a fresh /tmp and /var; it once hid the virtualenv's interpreter there.)
+- A Lambda sandbox that cannot start its runtime (a bwrap that fails as it did then, "execvp ...: No
+  such file or directory"): the verdict is NOT RUN: environment, naming the sandbox and its last words.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from localaws.system_tools import require_tool
+from suite.preflight import ENVIRONMENT_EXIT
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def junit_verdict(junit: Path) -> str:
+    return next((prop.get("value", "") for prop in ET.parse(junit).getroot().iter("property")
+                 if prop.get("name") == "workshop_verdict"), "")
+
+
+def project_copy(parent: Path) -> Path:
+    """The project's files as a clone has them (tracked and new, not ignored), its virtualenvs symlinked."""
+    clone = parent / "a path with spaces" / "smdemo"
+    clone.mkdir(parents=True)
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            (clone / name).write_bytes(source.read_bytes())
+            (clone / name).chmod(source.stat().st_mode)
+    for venv in (".venv", ".venv-checkov"):
+        (clone / venv).symlink_to((ROOT / venv).resolve())
+    return clone
+
+
+def test_the_readmes_first_command_is_ready_from_a_clone_under_tmp(tmp_path_factory):
+    parent = Path(os.path.realpath("/tmp")) / tmp_path_factory.mktemp("clone").name  # not pytest's own folder
+    parent.mkdir()
+    try:
+        clone = project_copy(parent)
+        done = subprocess.run(["bash", "scripts/verify-offline.sh", "-q", "-p", "no:cacheprovider",
+                               f"--basetemp={parent / 'run'}"], cwd=clone, capture_output=True, text=True,
+                              timeout=900)
+        verdict = junit_verdict(clone / "reports" / "offline.xml")
+        assert done.returncode == 0 and verdict.startswith("READY: "), (verdict, done.stdout[-3000:])
+    finally:
+        subprocess.run(["rm", "-rf", str(parent)], check=False)
+
+
+FAILING_BWRAP = """#!/bin/sh
+# bwrap, except for a Lambda runtime: that one fails as a hidden interpreter did.
+for arg in "$@"; do
+  if [ "$arg" = "/var/runtime/bootstrap.py" ]; then
+    echo "bwrap: execvp /hidden/.venv/bin/python: No such file or directory" >&2
+    exit 1
+  fi
+done
+exec {real} "$@"
+"""
+
+
+def test_a_sandbox_that_cannot_start_its_runtime_is_not_run_environment(tmp_path):
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    fake = tools / "bwrap"
+    fake.write_text(FAILING_BWRAP.format(real=require_tool(["bwrap"], "bubblewrap")))
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "-q", "-p", "no:cacheprovider",
+         f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}"],
+        cwd=ROOT, env=dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}"), capture_output=True,
+        text=True, timeout=600)
+    verdict = junit_verdict(junit)
+    assert done.returncode == ENVIRONMENT_EXIT, done.stdout[-3000:]
+    assert verdict.startswith("NOT RUN: environment: offline: the local AWS's Lambda sandbox: "), verdict
+    assert "bwrap: execvp /hidden/.venv/bin/python: No such file or directory" in verdict, verdict
+    assert "RDS" not in verdict.split("(not the workshop's verdict)")[0], verdict  # no phase blamed
