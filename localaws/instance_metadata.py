@@ -8,7 +8,10 @@ HttpTokens required, a GET without a valid token is 401. `/latest/meta-data/inst
 from the zone), `iam/security-credentials/` names the instance profile's role (404 without one) and
 `iam/security-credentials/<role>` holds that role's temporary keys (Code, AccessKeyId,
 SecretAccessKey, Token, Expiration), renewed before they expire. SDKs and the CLI on the instance
-find their credentials there.
+find their credentials there. EC2 assumes the role as ec2.amazonaws.com: when the role's trust policy
+does not admit it (localaws/service_roles.py), the role's page holds no keys but
+{"Code": "AssumeRoleUnauthorizedAccess", "Message": "EC2 cannot assume the role <name>. ..."}
+("Troubleshoot IAM roles for Amazon EC2"), and the instance's SDKs find no credentials.
 Here one small HTTP server per instance, on this machine; the instance's namespace gets
 169.254.169.254:80 forwarded to it (localaws/ext/ec2_hosts.py). The keys are an STS AssumeRole
 session of the role (localaws/access_keys.py), so IAM evaluates the role's policies.
@@ -24,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from localaws.access_keys import AccessKey, assume_service_role
+from localaws.service_roles import EC2, RoleNotAssumable
 
 ADDRESS = "169.254.169.254"
 TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
@@ -65,16 +69,24 @@ class InstanceMetadata:
             return token is not None and self._tokens.get(token, 0) > time.monotonic()
 
     def _credentials(self, role_arn: str) -> dict[str, str]:
+        stamp = "%Y-%m-%dT%H:%M:%SZ"
         with self._lock:
             now = datetime.datetime.now(datetime.timezone.utc)
             if self._keys is None or self._keys[0] != role_arn or \
                     (self._keys[2] - now).total_seconds() < RENEW_BEFORE:
                 backend = self.instance.ec2_backend
-                key = assume_service_role(backend.account_id, backend.region_name, role_arn, self.instance.id,
-                                          duration=SESSION_SECONDS)
+                try:
+                    key = assume_service_role(backend.account_id, backend.region_name, role_arn, self.instance.id,
+                                              EC2, {"aws:SourceAccount": backend.account_id},
+                                              duration=SESSION_SECONDS)
+                except RoleNotAssumable:
+                    self._keys = None
+                    return {"Code": "AssumeRoleUnauthorizedAccess", "Message": (
+                        f"EC2 cannot assume the role {role_arn.rsplit('/', 1)[-1]}.  Please see documentation at "
+                        "http://docs.amazonwebservices.com/AWSEC2/latest/UserGuide/iam-roles-for-amazon-ec2.html"
+                        "#troubleshooting-iam-roles."), "LastUpdated": now.strftime(stamp)}
                 self._keys = (role_arn, key, now + datetime.timedelta(seconds=SESSION_SECONDS))
             _, key, expires = self._keys
-        stamp = "%Y-%m-%dT%H:%M:%SZ"
         return {"Code": "Success", "LastUpdated": now.strftime(stamp), "Type": "AWS-HMAC",
                 "AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
                 "Token": key.session_token or "", "Expiration": expires.strftime(stamp)}

@@ -29,6 +29,7 @@ from localaws.ext import (
     host_network_wiring,
     iam_enforcement,
     json_answers,
+    lambda_execution_role,
     lambda_runtime,
     lambda_runtime_lifecycle,
     rds_answers,
@@ -45,7 +46,9 @@ from localaws.ext import (
 
 MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
            cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
-           lambda_runtime, lambda_runtime_lifecycle, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
+           lambda_runtime, lambda_runtime_lifecycle,
+           lambda_execution_role,  # after lambda_runtime_lifecycle, whose checks it wraps
+           rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
            service_rules,
            ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,

@@ -1,14 +1,27 @@
 """ECS RunTask really starts the task, as the Fargate agent does.
 
 AWS (task lifecycle, "Pass sensitive data to a container"): a task goes PROVISIONING →
-PENDING → RUNNING → STOPPED. Before any container starts, the agent uses the task
+PENDING → RUNNING → STOPPED. ECS assumes the task execution role and the task role as
+ecs-tasks.amazonaws.com ("Amazon ECS task execution IAM role", "Amazon ECS task IAM role": the trust
+policy must admit that principal; aws:SourceAccount and aws:SourceArn are the conditions it sends,
+localaws/service_roles.py); a role it cannot assume stops the task before anything starts: "ECS was
+unable to assume the role '<arn>' that was provided for this task. Please verify that the role being
+passed has the proper trust relationship and permissions and that your IAM user has permissions to
+pass this role." Before any container starts, the agent uses the task
 execution role to pull the image from ECR and to resolve each `secrets` entry: `valueFrom`
 is a secret ARN, optionally suffixed `:json-key:version-stage:version-id`. If that fails
 (AccessDenied, missing secret, missing key) nothing starts and the task stops with a
 `stoppedReason` beginning `ResourceInitializationError: unable to pull secrets or registry
-auth`. Otherwise the container runs its image's command with the image's environment, the
-task definition's `environment` and the resolved secrets as environment variables, its
-output goes to the awslogs log stream `PREFIX/CONTAINER/TASK_ID`, and the task's private
+auth`. Then, as the execution role ("Send Amazon ECS logs to CloudWatch", "Using the awslogs log
+driver"), the awslogs driver creates the container's log stream `PREFIX/CONTAINER/TASK_ID` in the
+group the definition names, which must exist (the driver creates the group only with
+`awslogs-create-group: true`, and then as the role, which needs logs:CreateLogGroup): a missing group
+or a role without logs:CreateLogStream stops the task ("ResourceInitializationError: failed to
+validate logger args: ... failed to create Cloudwatch log stream: ResourceNotFoundException: The
+specified log group does not exist. ..."). The container's output is sent with PutLogEvents as the
+role too: what the role may not write is lost, and the task runs on.
+Otherwise the container runs its image's command with the image's environment, the
+task definition's `environment` and the resolved secrets as environment variables, and the task's private
 IP (in `attachments` and the container's `networkInterfaces`) is where it is reached.
 The agent reaches Secrets Manager and ECR from the task's ENI: with no path to them (no
 internet gateway route with a public IP, no NAT, no interface endpoint admitting it:
@@ -18,6 +31,7 @@ Error ... There is a connection issue between the task and AWS Secrets Manager`,
 essential container exits the task stops ("Essential container in task exited"); StopTask
 stops it ("UserInitiated"); a stopped task's network interface is deleted.
 moto 5.2.5 only records the task, RUNNING at once, with a random IP and nothing running.
+Nothing is created on a role's behalf that AWS would not create: no log group.
 
 Here the container runs in a bubblewrap sandbox (localaws.sandbox) built from the image's
 pulled layer, and its IP is a loopback address of its own. The one setting the runtime adds
@@ -34,6 +48,7 @@ import os
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +56,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moto.core.utils import unix_time_millis
 from moto.ec2.models import ec2_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Task
-from moto.logs.models import logs_backends
 
 from localaws import addresses, host_network, network_paths
 from localaws.ext.ecr_blobs import BlobNotFound, read_blob
-from localaws.access_keys import assume_service_role
+from localaws.access_keys import AccessKey, assume_service_role
+from localaws.service_roles import ECS_TASKS, RoleNotAssumable, service_may_assume
 from localaws.sandbox import DEFAULT_PATH, Sandbox, SandboxError
 
 TASK_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ecs-tasks"
@@ -68,6 +83,22 @@ def _error_text(error: Exception) -> str:
     if isinstance(error, ClientError):
         return f"{error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}"
     return str(error)
+
+
+def unable_to_assume(role_arn: str) -> str:
+    return (f"ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify that the "
+            "role being passed has the proper trust relationship and permissions and that your IAM user has "
+            "permissions to pass this role.")
+
+
+def _logger_failure(what: str, error: Exception) -> TaskStartFailure:
+    """How Fargate's awslogs driver reports a log group or stream it could not create (aws-sdk-go's error text)."""
+    request_id = (error.response.get("ResponseMetadata", {}).get("RequestId") if isinstance(error, ClientError)
+                  else None) or str(uuid.uuid4())
+    return TaskStartFailure("TaskFailedToStart", (
+        f"ResourceInitializationError: failed to validate logger args: create {what} has been retried 1 times: "
+        f"failed to create Cloudwatch log {what}: {_error_text(error)} status code: 400, request id: {request_id} "
+        ": exit status 1"))
 
 
 def parse_value_from(value_from: str) -> tuple[str, str | None, dict[str, str]]:
@@ -184,11 +215,12 @@ class TaskRuntime:
     def _launch(self) -> None:
         try:
             self._set("PENDING")
+            session = self._execution_role()  # ECS assumes the task's roles before its agent does anything
+            self._check_task_role()
             self._check_network()
-            session = self._execution_role()
             secrets = self._resolve_secrets(session)
             layers, config = self._pull(session)
-            self._start(layers, config, secrets)
+            self._start(layers, config, secrets, session)
         except TaskStartFailure as failure:
             if not self.stopping:
                 self._stopped(failure.stop_code, failure.reason)
@@ -198,14 +230,28 @@ class TaskRuntime:
         if self.stopping and not self.sandbox.running:
             self.sandbox.remove()
 
-    def _execution_role(self) -> Any:
+    def _role_facts(self) -> dict[str, str]:
+        """What ECS tells STS when it assumes a role for the task (conditions of the trust policy)."""
+        return {"aws:SourceAccount": self.account_id, "aws:SourceArn": self.task.task_arn}
+
+    def _execution_role(self) -> AccessKey | None:
         role_arn = self.definition.execution_role_arn
         if not role_arn:
             if self.container.get("secrets"):
                 raise TaskStartFailure("TaskFailedToStart", "ResourceInitializationError: the task definition has "
                                        "secrets but no executionRoleArn to retrieve them with")
             return None
-        return assume_service_role(self.account_id, self.region, role_arn, self.task.id)
+        try:
+            return assume_service_role(self.account_id, self.region, role_arn, self.task.id, ECS_TASKS,
+                                       self._role_facts())
+        except RoleNotAssumable:
+            raise TaskStartFailure("TaskFailedToStart", unable_to_assume(role_arn)) from None
+
+    def _check_task_role(self) -> None:
+        """The task role is assumed as the task starts (its containers' credentials come from it)."""
+        role_arn = getattr(self.definition, "task_role_arn", None)
+        if role_arn and not service_may_assume(self.account_id, self.region, role_arn, ECS_TASKS, self._role_facts()):
+            raise TaskStartFailure("TaskFailedToStart", unable_to_assume(role_arn))
 
     def _resolve_secrets(self, session: Any) -> dict[str, str]:
         resolved: dict[str, str] = {}
@@ -273,8 +319,10 @@ class TaskRuntime:
         env.update(secrets)
         return env
 
-    def _start(self, layers: list[Path], image_config: dict[str, Any], secrets: dict[str, str]) -> None:
+    def _start(self, layers: list[Path], image_config: dict[str, Any], secrets: dict[str, str],
+               session: AccessKey | None) -> None:
         try:
+            log_target = self._log_target(session)
             self.sandbox.prepare(layers)
         except SandboxError as error:
             raise TaskStartFailure("TaskFailedToStart", f"ResourceInitializationError: {error}") from None
@@ -306,23 +354,38 @@ class TaskRuntime:
                     self.sandbox.remove()
                     raise
             self._set("RUNNING", started_at=_now(), pull_started_at=_now(), pull_stopped_at=_now())
-        threading.Thread(target=self._watch, args=(log_path,), name=f"ecs-watch-{self.task.id}", daemon=True).start()
+        threading.Thread(target=self._watch, args=(log_path, log_target), name=f"ecs-watch-{self.task.id}",
+                         daemon=True).start()
 
-    # -- while it runs
-    def _log_target(self) -> tuple[Any, str, str] | None:
+    def _log_target(self, session: AccessKey | None) -> tuple[Any, str, str] | None:
+        """The awslogs driver's stream, created as the execution role in the definition's log group."""
         config = self.container.get("logConfiguration") or {}
         options = config.get("options") or {}
         if config.get("logDriver") != "awslogs" or "awslogs-group" not in options:
             return None
-        backend = logs_backends[self.account_id][options.get("awslogs-region", self.region)]
+        if session is None:  # Fargate's awslogs driver has no other credentials than the execution role's
+            raise TaskStartFailure("TaskFailedToStart", "ResourceInitializationError: failed to validate logger args: "
+                                   "NoCredentialProviders: no valid providers in chain : exit status 1")
+        logs = session.client("logs", options.get("awslogs-region", self.region))
+        group = options["awslogs-group"]
         prefix = options.get("awslogs-stream-prefix")
         stream = f"{prefix}/{self.container.get('name')}/{self.task.id}" if prefix else self.task.id
-        backend.ensure_log_group(options["awslogs-group"])
-        backend.create_log_stream(options["awslogs-group"], stream)
-        return backend, options["awslogs-group"], stream
+        if str(options.get("awslogs-create-group", "")).lower() == "true":
+            try:
+                logs.create_log_group(logGroupName=group)
+            except ClientError as error:
+                if error.response["Error"].get("Code") != "ResourceAlreadyExistsException":
+                    raise _logger_failure("group", error) from None
+            except BotoCoreError as error:
+                raise _logger_failure("group", error) from None
+        try:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        except (ClientError, BotoCoreError) as error:
+            raise _logger_failure("stream", error) from None
+        return logs, group, stream
 
-    def _watch(self, log_path: Path) -> None:
-        target = self._log_target()
+    # -- while it runs
+    def _watch(self, log_path: Path, target: tuple[Any, str, str] | None) -> None:
         offset = 0
         while True:
             exited = self.sandbox.process is None or self.sandbox.process.poll() is not None
@@ -346,11 +409,14 @@ class TaskRuntime:
             return offset
         complete = len(chunk) if final else chunk.rfind(b"\n") + 1  # at exit, the last line too
         if target is not None and complete:
-            backend, group, stream = target
+            logs, group, stream = target
             events = [{"timestamp": int(unix_time_millis()), "message": line}  # whole milliseconds, as AWS
                       for line in chunk[:complete].decode(errors="replace").splitlines()]
             if events:
-                backend.put_log_events(group, stream, events)
+                try:  # as the execution role: what it may not write is lost, as the awslogs driver drops it
+                    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+                except (ClientError, BotoCoreError):
+                    pass
         return offset + complete
 
     def stop(self, reason: str) -> None:

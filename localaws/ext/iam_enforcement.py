@@ -17,7 +17,10 @@ trust policy is read the same way ("Specifying a principal": an account's root A
 delegates to the account, so any of its principals whose identity policy allows sts:AssumeRole
 may assume the role); moto 5.2.5 admits only a caller named by its own ARN.
 moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with an XML
-`AccessDenied` body. Likewise a bad signature or unknown key on a JSON-protocol service
+`AccessDenied` body. CloudWatch Logs authorises CreateLogStream and PutLogEvents against the log stream's
+ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM`, so `log-group:GROUP:*` covers
+them) and CreateLogGroup against `...:log-group:GROUP:log-stream:`, as AWS's denials name them;
+moto 5.2.5 evaluates every Logs call against "*". Likewise a bad signature or unknown key on a JSON-protocol service
 is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML errors.
 """
 from __future__ import annotations
@@ -32,6 +35,7 @@ from moto.iam import access_control
 from moto.iam.access_control import IAMRequestBase, PermissionResult
 from moto.iam.models import IAMBackend
 from moto.ecr.responses import ECRResponse
+from moto.logs.responses import LogsResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.utilities.utils import get_partition
 
@@ -67,6 +71,20 @@ def repository_resource(response: Any) -> str:
     partition = get_partition(response.region)
     registry = response._get_param("registryId") or response.current_account
     return f"arn:{partition}:ecr:{response.region}:{registry}:repository/{name}"
+
+
+# CloudWatch Logs actions whose resource is a log stream of one group (the rest: "*", as moto has it).
+_LOG_STREAM_ACTIONS = {"CreateLogStream", "PutLogEvents", "CreateLogGroup"}
+
+
+def log_stream_resource(response: Any) -> str:
+    """The ARN CloudWatch Logs authorises CreateLogGroup, CreateLogStream and PutLogEvents against."""
+    group = response._get_param("logGroupName")
+    if response._get_action() not in _LOG_STREAM_ACTIONS or not group:
+        return "*"
+    stream = response._get_param("logStreamName") or ""
+    partition = get_partition(response.region)
+    return f"arn:{partition}:logs:{response.region}:{response.current_account}:log-group:{group}:log-stream:{stream}"
 
 
 class _Denied(Exception):
@@ -233,6 +251,7 @@ def install() -> None:
     IAMBackend.get_role_policy = get_role_policy  # type: ignore[method-assign]
     SecretsManagerResponse._determine_resource = secret_resource  # type: ignore[attr-defined]
     ECRResponse._determine_resource = repository_resource  # type: ignore[attr-defined]
+    LogsResponse._determine_resource = log_stream_resource  # type: ignore[attr-defined]
     IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
     IAMRequestBase._create_aws_request = _create_aws_request  # type: ignore[method-assign]
     access_control.IAMRequest._raise_access_denied = _raise_access_denied  # type: ignore[method-assign]

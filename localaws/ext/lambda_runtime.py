@@ -3,7 +3,10 @@
 
 AWS: the function's handler runs with the function's environment variables and
 temporary credentials of its execution role (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-AWS_SESSION_TOKEN), its output goes to the log group /aws/lambda/<name>, an uncaught
+AWS_SESSION_TOKEN), its output goes to the log group /aws/lambda/<name>, written with the
+execution role's permissions ("Sending Lambda function logs to CloudWatch Logs": the role needs
+logs:CreateLogGroup to have the group made, logs:CreateLogStream and logs:PutLogEvents to write, as
+AWSLambdaBasicExecutionRole grants; what it may not do is not done, and the function still runs), an uncaught
 exception is reported as X-Amz-Function-Error: Unhandled with an errorMessage/errorType
 payload, and an invocation past the function's Timeout is stopped. Each execution environment writes one
 stream, its events stamped in whole milliseconds.
@@ -24,9 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.iam.access_control import PermissionResult
+from moto.iam.models import iam_backends
 
 from localaws import endpoints, lambda_network
-from localaws.access_keys import assume_service_role
+from localaws.ext.iam_enforcement import identity_decision
+from localaws.ext.lambda_execution_role import execution_role
 from localaws.lambda_environments import ENVIRONMENTS
 
 STATE_DIR = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir()))
@@ -62,8 +68,10 @@ def _environment(function: LambdaFunction) -> dict[str, str]:
         "_HANDLER": function.handler,
     }
     env.update({k: str(v) for k, v in (function.environment_vars or {}).items()})
-    env.update(assume_service_role(function.account_id, function.region, function.role,
-                                   function.function_name).as_environment())
+    # As the execution role, which Lambda assumes at each cold start: a role whose trust policy no
+    # longer admits Lambda fails the invocation (localaws/ext/lambda_execution_role.py).
+    env.update(execution_role(function.account_id, function.region, function.role,
+                              function.function_name).as_environment())
     # No endpoint setting: the SDK resolves https://<service>.<region>.amazonaws.com, which the
     # sandbox's /etc/hosts sends to the local AWS (localaws/lambda_sandbox.py, localaws/endpoints.py).
     return env
@@ -76,17 +84,34 @@ def _configuration_key(function: LambdaFunction) -> str:
     return hashlib.sha256(json.dumps(settings, default=str).encode()).hexdigest()
 
 
+def _role_may(function: LambdaFunction, action: str, stream: str = "") -> bool:
+    """Whether the execution role's policies allow a CloudWatch Logs `action` on the function's group
+    (evaluated as IAM evaluates a request of the role's session, against the stream's ARN)."""
+    try:
+        role = iam_backends[function.account_id][function.partition].get_role_by_arn(function.role)
+    except Exception:  # noqa: BLE001 - a role deleted since: Lambda can no longer act as it
+        return False
+    policies = [*role.policies.values(), *role.managed_policies.values()]
+    resource = (f"arn:{function.partition}:logs:{function.region}:{function.account_id}:log-group:"
+                f"{function.logs_group_name}:log-stream:{stream}")
+    return identity_decision(policies, action, resource) == PermissionResult.PERMITTED
+
+
 def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    self.logs_backend.ensure_log_group(self.logs_group_name)
+    logs = self.logs_backend
+    if self.logs_group_name not in logs.groups and _role_may(self, "logs:CreateLogGroup"):
+        logs.ensure_log_group(self.logs_group_name)
     outcome, stream, cold = ENVIRONMENTS.invoke(
         self.function_arn, _configuration_key(self),
         lambda: (_code_dir(self), self.handler, _environment(self), lambda_network.plan(self)),
         event if event is not None else {}, float(self.timeout or 3), int(self.memory_size or 128), str(self.version))
-    if cold:
-        self.logs_backend.create_log_stream(self.logs_group_name, stream)
-    now = int(time.time() * 1000)
-    self.logs_backend.put_log_events(self.logs_group_name, stream,
-                                     [{"timestamp": now, "message": line} for line in outcome.log.splitlines()])
+    group = logs.groups.get(self.logs_group_name)
+    if cold and group is not None and stream not in group.streams and _role_may(self, "logs:CreateLogStream", stream):
+        logs.create_log_stream(self.logs_group_name, stream)
+    if group is not None and stream in group.streams and _role_may(self, "logs:PutLogEvents", stream):
+        now = int(time.time() * 1000)
+        logs.put_log_events(self.logs_group_name, stream,
+                            [{"timestamp": now, "message": line} for line in outcome.log.splitlines()])
     return outcome.result, outcome.errored, outcome.log
 
 

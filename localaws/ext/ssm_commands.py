@@ -3,7 +3,8 @@
 AWS (Systems Manager user guide, "Run Command", "Understanding command statuses"; API reference,
 SendCommand and GetCommandInvocation): SendCommand reaches only managed nodes: an instance whose
 SSM Agent is registered, which takes an instance profile whose role allows the agent's calls
-(ssm:UpdateInstanceInformation, ssmmessages:*, ec2messages:*, as AmazonSSMManagedInstanceCore)
+(ssm:UpdateInstanceInformation, ssmmessages:*, ec2messages:*, as AmazonSSMManagedInstanceCore) and
+which EC2 can assume (its trust policy admits ec2.amazonaws.com: the agent's keys come from it)
 and a network path to the ssm, ssmmessages and ec2messages endpoints (a public IP and an internet
 gateway, a NAT gateway, or interface endpoints); any other instance is refused with
 InvalidInstanceId ("Instances [[ID]] not in a valid state for account ACCOUNT"). AWS-RunShellScript
@@ -37,6 +38,7 @@ from localaws import network_paths
 from localaws.ext import ec2_hosts
 from localaws.ext.iam_enforcement import identity_decision
 from localaws.sandbox import run_inside
+from localaws.service_roles import EC2, service_may_assume
 
 log = logging.getLogger("localaws.ssm")
 RUN_SHELL_SCRIPT = "AWS-RunShellScript"
@@ -59,6 +61,10 @@ def why_unmanaged(instance: Any) -> str | None:
     profile = ec2_hosts.instance_profile(instance)
     if profile is None:
         return "it has no instance profile"
+    # The agent acts with the role's keys from the instance's metadata service: EC2 must be able to assume it.
+    if not any(service_may_assume(ec2.account_id, ec2.region_name, role.arn, EC2, {"aws:SourceAccount": ec2.account_id})
+               for role in profile.roles):
+        return "EC2 cannot assume its instance profile's role (its trust policy does not admit ec2.amazonaws.com)"
     policies = [policy for role in profile.roles
                 for policy in [*role.policies.values(), *role.managed_policies.values()]]
     for action in AGENT_ACTIONS:

@@ -61,9 +61,14 @@ def policy(*statements: dict[str, Any]) -> str:
 
 
 def pull_statements(repository_arn: str) -> list[dict[str, Any]]:
-    """What an execution role needs to pull from one repository (AmazonECSTaskExecutionRolePolicy, scoped)."""
+    """What an execution role needs to pull from one repository and write its task's logs
+    (AmazonECSTaskExecutionRolePolicy, its pulls scoped to the repository)."""
     return [{"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-            {"Effect": "Allow", "Action": ECR_PULL_ACTIONS, "Resource": repository_arn}]
+            {"Effect": "Allow", "Action": ECR_PULL_ACTIONS, "Resource": repository_arn},
+            LOG_STATEMENT]
+
+
+LOG_STATEMENT = {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
 
 
 def secret_statement(*resources: str) -> dict[str, Any]:
@@ -123,19 +128,23 @@ class EcsWorld:
         return self.aws.client("ecs")
 
     def register(self, role_arn: str | None, *, image: str | None = None, environment: dict[str, str] | None = None,
-                 secrets: dict[str, str] | None = None, command: list[str] | None = None) -> str:
-        """A Fargate task definition with one container logging to awslogs PREFIX/app/TASK_ID."""
+                 secrets: dict[str, str] | None = None, command: list[str] | None = None,
+                 task_role_arn: str | None = None, log_group: str | None = None,
+                 log_options: dict[str, str] | None = None) -> str:
+        """A Fargate task definition with one container logging to awslogs PREFIX/app/TASK_ID (in the
+        world's log group unless told another)."""
         container: dict[str, Any] = {
             "name": CONTAINER, "image": image or self.image, "memory": 512, "essential": True,
             "environment": [{"name": k, "value": v} for k, v in (environment or {}).items()],
             "secrets": [{"name": k, "valueFrom": v} for k, v in (secrets or {}).items()],
             "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": self.log_group, "awslogs-region": self.aws.region,
-                "awslogs-stream-prefix": LOG_PREFIX}},
+                "awslogs-group": log_group or self.log_group, "awslogs-region": self.aws.region,
+                "awslogs-stream-prefix": LOG_PREFIX, **(log_options or {})}},
         }
         if command:
             container["command"] = command
         extra = {"executionRoleArn": role_arn} if role_arn else {}
+        extra.update({"taskRoleArn": task_role_arn} if task_role_arn else {})
         return self.ecs.register_task_definition(
             family=unique("fid-task"), networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256",
             memory="512", containerDefinitions=[container], **extra)["taskDefinition"]["taskDefinitionArn"]
@@ -168,12 +177,13 @@ class EcsWorld:
         assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
         return task
 
-    def log_lines(self, task_arn: str) -> list[str]:
+    def log_lines(self, task_arn: str, log_group: str | None = None) -> list[str]:
         """The container's output so far, from its awslogs stream PREFIX/CONTAINER/TASK_ID."""
         logs = self.aws.client("logs")
         stream = f"{LOG_PREFIX}/{CONTAINER}/{task_arn.rsplit('/', 1)[-1]}"
         try:
-            events = logs.get_log_events(logGroupName=self.log_group, logStreamName=stream, startFromHead=True)
+            events = logs.get_log_events(logGroupName=log_group or self.log_group, logStreamName=stream,
+                                         startFromHead=True)
         except logs.exceptions.ResourceNotFoundException:
             return []
         return [event["message"] for event in events["events"]]

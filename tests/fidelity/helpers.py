@@ -18,6 +18,14 @@ LAMBDA_TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 
+# What every function needs to write its logs (AWSLambdaBasicExecutionRole).
+BASIC_EXECUTION = {"Effect": "Allow", "Resource": "*", "Action": [
+    "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]}
+# What a function in a VPC needs of its role (AWSLambdaVPCAccessExecutionRole's network-interface actions).
+VPC_ACCESS = {"Effect": "Allow", "Resource": "*", "Action": [
+    "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]}
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -33,11 +41,11 @@ def lambda_zip(source: str, module: str = "index", packages: tuple[str, ...] = (
 
 
 def create_lambda_role(aws: LocalAWS, name: str, statements: list[dict[str, Any]] | None = None) -> str:
+    """A role Lambda may assume, with AWSLambdaBasicExecutionRole's log actions and `statements`."""
     iam = aws.client("iam")
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
-    if statements:
-        iam.put_role_policy(RoleName=name, PolicyName="inline",
-                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [BASIC_EXECUTION, *(statements or [])]}))
     return arn
 
 
@@ -204,7 +212,7 @@ def handler(event, context):
 
 def probe_connection(aws: LocalAWS, vpc_config: dict[str, Any] | None, host: str, port: int) -> dict[str, Any]:
     """What a new function (attached to `vpc_config`) sees of host:port: "connected", "timed out" or "refused"."""
-    role = create_lambda_role(aws, unique("net-role"))
+    role = create_lambda_role(aws, unique("net-role"), [VPC_ACCESS])
     name = unique("net-probe")
     lam = aws.client("lambda")
     create_function(aws, name, CONNECTION_PROBE, role, timeout=10)

@@ -12,10 +12,11 @@ AGENT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Reso
     "ec2messages:AcknowledgeMessage", "ec2messages:SendReply", "ec2messages:DeleteMessage"]}]}
 
 
-def agent_profile(local_aws, policy: dict | None) -> str:
+def agent_profile(local_aws, policy: dict | None, trusting: str = "ec2.amazonaws.com") -> str:
+    """An instance profile whose role trusts `trusting` (EC2's principal, unless told otherwise)."""
     iam = local_aws.client("iam")
     name = unique("fid-ssm")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusting},
                                                       "Action": "sts:AssumeRole"}]}
     iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
     if policy:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.fidelity.helpers import (RUNTIME, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
+from tests.fidelity.helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
                                     unique, wait_for)
 
 FUNCTION_SOURCE = Path(__file__).parent / "aws_style_rotation" / "lambda_function.py"
@@ -33,7 +33,7 @@ def test_aws_style_function_rotates_over_tls_unchanged(local_aws, private_networ
         {"Effect": "Allow", "Resource": arn, "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
                                                        "secretsmanager:PutSecretValue",
                                                        "secretsmanager:UpdateSecretVersionStage"]},
-        {"Effect": "Allow", "Resource": "*", "Action": "secretsmanager:GetRandomPassword"}])
+        {"Effect": "Allow", "Resource": "*", "Action": "secretsmanager:GetRandomPassword"}, VPC_ACCESS])
     name = unique("aws-style-rotation")
     function_arn = local_aws.client("lambda").create_function(
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="lambda_function.lambda_handler", Timeout=30,

@@ -302,3 +302,103 @@ def test_task_needs_a_way_to_ecr_and_secrets_manager(local_aws, world, role, net
     else:
         assert settled["lastStatus"] == "STOPPED"
         assert settled["stoppedReason"].startswith("CannotPullContainerError: ") and "i/o timeout" in settled["stoppedReason"]
+
+
+# -- the roles ECS assumes, and what it does as the execution role (issue 22)
+
+UNABLE_TO_ASSUME = ("ECS was unable to assume the role '{}' that was provided for this task. Please verify that the "
+                    "role being passed has the proper trust relationship and permissions and that your IAM user has "
+                    "permissions to pass this role.")
+LOGGER_ARGS = "ResourceInitializationError: failed to validate logger args: "
+
+
+def _trusting(local_aws, role_arn: str, service: str) -> str:
+    local_aws.client("iam").update_assume_role_policy(RoleName=role_arn.rsplit("/", 1)[-1], PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}))
+    return role_arn
+
+
+@pytest.mark.parametrize("which", ["execution role", "task role"])
+def test_a_role_ecs_tasks_may_not_assume_stops_the_task(local_aws, world, which):
+    """"Amazon ECS task execution IAM role" and "Amazon ECS task IAM role": their trust policies must admit
+    ecs-tasks.amazonaws.com. One that trusts ecs.amazonaws.com (ECS's own service principal) cannot be
+    assumed: the task never starts, "ECS was unable to assume the role '<arn>' that was provided for this
+    task. ..." (the text ECS reports, as in the service events of aws-samples' workshops)."""
+    marker = unique("fid-never-runs")
+    execution = execution_role(local_aws, *pull_statements(world.repository_arn))
+    task_role = execution_role(local_aws, secret_statement("*"))
+    wrong = _trusting(local_aws, execution if which == "execution role" else task_role, "ecs.amazonaws.com")
+    task = world.run(world.register(execution, task_role_arn=task_role, command=["/bin/sh", SCRIPT_PATH, marker]))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"] == UNABLE_TO_ASSUME.format(wrong)
+    assert not processes_matching(marker)
+
+
+def test_a_task_logging_to_a_log_group_that_does_not_exist_never_starts(local_aws, world, role):
+    """"Using the awslogs log driver": the log group must exist (the driver creates it only with
+    awslogs-create-group true); otherwise the task stops with "ResourceInitializationError: failed to
+    validate logger args: ... ResourceNotFoundException: The specified log group does not exist." and no
+    group is made on the role's behalf."""
+    group = unique("/fidelity/no-such-group")
+    task = world.run(world.register(role, log_group=group))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    assert stopped["stoppedReason"].startswith(LOGGER_ARGS + "create stream has been retried 1 times: failed to "
+                                               "create Cloudwatch log stream: ResourceNotFoundException: The "
+                                               "specified log group does not exist.")
+    assert not local_aws.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+
+
+def test_awslogs_create_group_creates_it_as_the_execution_role(local_aws, world):
+    """awslogs-create-group "true": the driver creates the group, as the execution role, which then needs
+    logs:CreateLogGroup; without it the task stops (AccessDeniedException on logs:CreateLogGroup)."""
+    logs = local_aws.client("logs")
+    may_create = {"Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": "*"}
+    for allowed in (False, True):
+        group = unique("/fidelity/created")
+        role = execution_role(local_aws, *pull_statements(world.repository_arn), *([may_create] if allowed else []))
+        task = world.run(world.register(role, log_group=group, log_options={"awslogs-create-group": "true"},
+                                        environment={"SHOW": "MODE", "MODE": "wait"}))
+        if allowed:
+            assert world.wait_status(task["taskArn"], "RUNNING")["lastStatus"] == "RUNNING"
+            assert wait_for(lambda: world.log_lines(task["taskArn"], group), what="the task's log")[0] == "env MODE=wait"
+            world.ecs.stop_task(cluster=world.cluster, task=task["taskArn"], reason="fidelity test clean-up")
+        else:
+            stopped = _stopped(world, task["taskArn"])
+            assert stopped["stoppedReason"].startswith(LOGGER_ARGS + "create group has been retried 1 times")
+            assert "AccessDeniedException" in stopped["stoppedReason"]
+            assert "logs:CreateLogGroup" in stopped["stoppedReason"]
+            assert not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+
+
+def test_the_log_stream_is_created_and_written_as_the_execution_role(local_aws, world):
+    """The awslogs driver creates the stream and puts the container's output as the execution role
+    (AmazonECSTaskExecutionRolePolicy grants logs:CreateLogStream and logs:PutLogEvents): a role without
+    CreateLogStream stops the task (AccessDeniedException naming the stream's ARN); one that may create
+    the stream but not PutLogEvents runs the task, and its output is lost."""
+    pull = pull_statements(world.repository_arn)[:2]
+    no_logs = execution_role(local_aws, *pull)
+    task = world.run(world.register(no_logs))
+    stopped = _stopped(world, task["taskArn"])
+    assert stopped["stopCode"] == "TaskFailedToStart"
+    reason = stopped["stoppedReason"]
+    assert reason.startswith(LOGGER_ARGS + "create stream has been retried 1 times: failed to create Cloudwatch log "
+                             "stream: AccessDeniedException: User: arn:aws:sts::"), reason
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    assert (f"is not authorized to perform: logs:CreateLogStream on resource: arn:aws:logs:{local_aws.region}:"
+            f"123456789012:log-group:{world.log_group}:log-stream:{LOG_PREFIX}/{CONTAINER}/{task_id}") in reason
+
+    create_only = execution_role(local_aws, *pull, {"Effect": "Allow", "Action": "logs:CreateLogStream",
+                                                    "Resource": f"arn:aws:logs:*:*:log-group:{world.log_group}:*"})
+    marker = unique("fid-unlogged")
+    task = world.start(world.register(create_only, command=["/bin/sh", SCRIPT_PATH, marker],
+                                      environment={"TICK": "MODE"}))
+    time.sleep(1.5)  # several ticks printed
+    assert task["lastStatus"] == "RUNNING"
+    stream = f"{LOG_PREFIX}/{CONTAINER}/{task['taskArn'].rsplit('/', 1)[-1]}"
+    streams = local_aws.client("logs").describe_log_streams(logGroupName=world.log_group, logStreamNamePrefix=stream)
+    assert [s["logStreamName"] for s in streams["logStreams"]] == [stream]
+    assert world.log_lines(task["taskArn"]) == []
+    world.ecs.stop_task(cluster=world.cluster, task=task["taskArn"], reason="fidelity test clean-up")

@@ -63,10 +63,13 @@ def test_execution_timeout_stops_the_command(local_aws, managed):
 
 
 @pytest.mark.parametrize("case", ["no instance profile", "a role without the agent's permissions",
-                                  "no way to the endpoints"])
+                                  "a role EC2 cannot assume", "no way to the endpoints"])
 def test_an_instance_that_is_no_managed_node_is_refused(local_aws, route, vpc, case):
+    """A role whose trust policy does not admit ec2.amazonaws.com gives the agent no credentials
+    (EC2 user guide, "Troubleshoot IAM roles": "EC2 cannot assume the role"), so it never registers."""
     profile = None if case == "no instance profile" else agent_profile(
-        local_aws, None if case == "a role without the agent's permissions" else AGENT_POLICY)
+        local_aws, None if case == "a role without the agent's permissions" else AGENT_POLICY,
+        "lambda.amazonaws.com" if case == "a role EC2 cannot assume" else "ec2.amazonaws.com")
     subnet = vpc["private"] if case == "no way to the endpoints" else vpc["public"]
     instance = launch(local_aws, route, subnet, profile)
     try:

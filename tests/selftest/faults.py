@@ -104,6 +104,29 @@ def _blocked_runtime(template: dict) -> None:
     template["Resources"]["RotationFunction"]["Properties"]["Runtime"] = BLOCKED_RUNTIME
 
 
+def _role_trusting(role: str, service: str) -> Callable[[dict], None]:
+    """The role's trust policy names another service than the one that uses the role."""
+    def edit(template: dict) -> None:
+        [statement] = template["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"]["Service"] != service
+        statement["Principal"]["Service"] = service
+    return edit
+
+
+def _rotation_role_without_own_log_group(template: dict) -> None:
+    properties = template["Resources"]["RotationFunctionRole"]["Properties"]
+    kept = [policy for policy in properties["Policies"] if policy["PolicyName"] != "own-log-group"]
+    assert len(kept) < len(properties["Policies"]), "the rotation function's role has no own-log-group"
+    properties["Policies"] = kept
+
+
+def _rotation_role_without_network_interfaces(template: dict) -> None:
+    properties = template["Resources"]["RotationFunctionRole"]["Properties"]
+    kept = [policy for policy in properties["Policies"] if policy["PolicyName"] != "vpc-network-interfaces"]
+    assert len(kept) < len(properties["Policies"]), "the rotation function's role has no vpc-network-interfaces"
+    properties["Policies"] = kept
+
+
 def _database_storage_too_small(template: dict) -> None:
     template["Resources"]["DBInstance"]["Properties"]["AllocatedStorage"] = "5"
 
@@ -265,6 +288,22 @@ FAULTS = [
           "the VPC has no Secrets Manager endpoint (and no NAT), so the rotation function cannot call Secrets Manager",
           edit_template(_no_secrets_manager_endpoint),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("rotation-role-trusts-ec2",
+          "the rotation function's role trusts ec2.amazonaws.com, not lambda.amazonaws.com (CreateFunction: "
+          "\"The role defined for the function cannot be assumed by Lambda.\")",
+          edit_template(_role_trusting("RotationFunctionRole", "ec2.amazonaws.com")),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("rotation-role-without-network-interfaces",
+          "the rotation function is in the VPC but its role may not create, describe and delete network "
+          "interfaces (CreateFunction: \"The provided execution role does not have permissions to call "
+          "CreateNetworkInterface on EC2\")",
+          edit_template(_rotation_role_without_network_interfaces),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("bastion-role-trusts-ssm",
+          "the bastion's role trusts ssm.amazonaws.com, not ec2.amazonaws.com: EC2 cannot assume it, so the "
+          "instance has no credentials and its SSM Agent never registers (no Run Command)",
+          edit_template(_role_trusting("BastionRole", "ssm.amazonaws.com")),
+          ("test_bastion_has_the_guides_files_and_tools",)),
     Fault("rotation-function-lets-out-only-to-the-database",
           "the rotation function's security group lets it out only to the database's group on its port, so it "
           "cannot reach the Secrets Manager endpoint",
@@ -390,6 +429,29 @@ def _fargate_size_not_offered(template: dict) -> None:
     properties["Cpu"], properties["Memory"] = "256", "4096"  # Fargate's 256 CPU takes 512-2048 MiB
 
 
+def _execution_role_log_actions(*actions: str) -> Callable[[dict], None]:
+    """The execution role's log statement allows only `actions` (none: the statement is gone)."""
+    def edit(template: dict) -> None:
+        for policy in template["Resources"]["TaskExecutionRole"]["Properties"]["Policies"]:
+            statements = policy["PolicyDocument"]["Statement"]
+            [logs] = [statement for statement in statements if statement.get("Sid") == "WriteTaskLogs"]
+            if actions:
+                logs["Action"] = list(actions)
+            else:
+                statements.remove(logs)
+    return edit
+
+
+def _task_logs_to_a_group_nobody_made(template: dict) -> None:
+    # The execution role writes logs anywhere, as AmazonECSTaskExecutionRolePolicy does: only the group is missing.
+    for policy in template["Resources"]["TaskExecutionRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Sid") == "WriteTaskLogs":
+                statement["Resource"] = "*"
+    container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    container["LogConfiguration"]["Options"]["awslogs-group"] = {"Fn::Sub": "/ecs/${NamePrefix}-task"}
+
+
 FARGATE_FAULTS = [
     Fault("ecs-sh-unquoted",
           "startprocesses.sh writes values between bare single quotes, as the original did (its bug #1)",
@@ -405,6 +467,26 @@ FARGATE_FAULTS = [
           edit_template(_task_secret_from({"Fn::Sub": "${DBSecret}:password::"})),
           ("test_task_definition_revision_names_the_secret",
            "test_running_task_keeps_old_value_and_new_task_gets_new")),
+    Fault("execution-role-trusts-ecs",
+          "the task execution role trusts ecs.amazonaws.com, not ecs-tasks.amazonaws.com: \"ECS was unable to "
+          "assume the role ...\", the task never starts",
+          edit_template(_role_trusting("TaskExecutionRole", "ecs.amazonaws.com")),
+          ("test_task_reaches_running",)),
+    Fault("execution-role-cannot-write-logs",
+          "the task execution role has no logs:CreateLogStream/PutLogEvents, so the awslogs driver cannot create "
+          "the task's stream and the task never starts (ResourceInitializationError: failed to validate logger args)",
+          edit_template(_execution_role_log_actions()),
+          ("test_task_reaches_running",)),
+    Fault("execution-role-cannot-put-log-events",
+          "the task execution role may create the task's log stream but not PutLogEvents: the task runs, its "
+          "output (the host keys its sshd publishes) never reaches CloudWatch Logs",
+          edit_template(_execution_role_log_actions("logs:CreateLogStream")),
+          ("test_login_shell_has_taskdef_secret",)),
+    Fault("task-logs-to-a-missing-group",
+          "the task definition's awslogs-group names a log group the stack does not create (its execution role "
+          "may write logs anywhere): \"The specified log group does not exist.\", the task never starts",
+          edit_template(_task_logs_to_a_group_nobody_made),
+          ("test_task_reaches_running",)),
     Fault("execution-role-cannot-read-secret",
           "the task execution role is not allowed GetSecretValue on the database secret",
           edit_template(_execution_role_without_db_secret),
@@ -649,6 +731,11 @@ AUDIT_FAULTS = [
           "the trail's event selectors leave out read events, so GetSecretValue never reaches its bucket",
           edit_template(_trail_writes_only),
           ("test_trail_records_secrets_manager_reads", "test_trail_bucket_holds_the_get_secret_value_records")),
+    Fault("rotation-role-cannot-write-logs",
+          "the rotation function's role has no logs:CreateLogStream/PutLogEvents: Lambda writes nothing of the "
+          "function's output, so nothing shows that no secret value is logged",
+          edit_template(_rotation_role_without_own_log_group),
+          ("test_no_secret_value_in_the_function_or_task_logs",)),
     Fault("task-ssh-from-the-whole-vpc",
           "the tasks' security group admits SSH from the whole VPC, not only from the bastion",
           edit_template(_task_ssh_from_the_whole_vpc),

@@ -21,7 +21,7 @@ from localaws.mysqld import MySQLServer
 from localaws.service import LocalAWS
 from suite.attendee.database import ACCESS_DENIED
 from tests.unit.rotation_helpers import db_user, login_error, rds_document
-from tests.fidelity.helpers import (LAMBDA_TRUST, RUNTIME, allow_secrets_manager, lambda_zip, log_messages,
+from tests.fidelity.helpers import (BASIC_EXECUTION, LAMBDA_TRUST, RUNTIME, allow_secrets_manager, lambda_zip, log_messages,
                                     secret_arn_pattern, unique, wait_for)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def role_arn(local_aws: LocalAWS) -> str:
         "Statement": [{"Effect": "Allow",
                        "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
                                   "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-                       "Resource": secret_arn_pattern(local_aws, SECRET_PREFIX + "*")}],
+                       "Resource": secret_arn_pattern(local_aws, SECRET_PREFIX + "*")}, BASIC_EXECUTION],
     }))
     return arn
 
