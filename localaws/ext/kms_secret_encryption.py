@@ -1,0 +1,218 @@
+"""A secret encrypted with a customer managed KMS key is read and written only by callers who may use
+the key, as AWS decides it.
+
+AWS (Secrets Manager user guide, "Secret encryption and decryption in AWS Secrets Manager",
+"Permissions for the KMS key" and "How Secrets Manager uses your KMS key"):
+- "When Secrets Manager uses a KMS key in cryptographic operations, it acts on behalf of the user who
+  is creating or changing the secret value": GetSecretValue makes Secrets Manager call kms:Decrypt;
+  CreateSecret with a value, PutSecretValue and UpdateSecret with a value (a rotation's new version is
+  one, put by the rotation function as its role) call kms:GenerateDataKey, each as the caller, on the
+  secret's key, with the encryption context {"SecretARN": <the secret's ARN>, "SecretVersionId": <the
+  version>} and through Secrets Manager (kms:ViaService = secretsmanager.<region>.amazonaws.com).
+- The AWS managed key aws/secretsmanager (the default, or no KmsKeyId) may be used by every principal
+  of the account through Secrets Manager: nothing to check.
+- KMS authorises a customer managed key by its key policy first (KMS developer guide, "Key policies in
+  AWS KMS", "Default key policy"): a statement naming the caller (its user or role ARN) allows it alone;
+  one naming the account (`arn:aws:iam::<account>:root` or the account id) delegates to IAM, so the
+  caller's identity policies must allow the action on the key too; an explicit Deny in either wins;
+  conditions are evaluated with the request's kms:ViaService, kms:EncryptionContext:<key>,
+  kms:CallerAccount, aws:PrincipalArn and aws:PrincipalAccount ("AWS KMS condition keys").
+- Refused, Secrets Manager answers the caller `AccessDeniedException` "Access to KMS is not allowed"
+  (HTTP 400), at the Secrets Manager call (AWS re:Post and public reports of this exact answer, e.g.
+  aws-samples/aws-secrets-manager-rotation-lambdas#53 for a rotation function's GetSecretValue, and
+  aws/aws-cdk#7677 for CloudFormation's CreateSecret).
+moto 5.2.5 stores a secret's KmsKeyId but never consults KMS, so every caller that may call the Secrets
+Manager action reads and writes the secret whatever the key says. The ECS agent and Lambda read secrets
+as their roles through the same API (localaws/access_keys.py), so the rule applies to them too.
+The check runs only while IAM is enforced (as moto's own authorisation does).
+
+CloudFormation (resource reference, AWS::KMS::Key): KeyPolicy is a JSON object in the template and
+GetKeyPolicy answers it as a JSON string; without KeyPolicy the key gets the default key policy (root
+`kms:*`). moto 5.2.5 stores the template's object as it is (GetKeyPolicy then answers a dict, off AWS's
+model) and fails without KeyPolicy.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto import settings
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import JsonRESTError
+from moto.iam.access_control import PermissionResult, create_access_key
+from moto.kms.models import Key, kms_backends
+from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.utilities.utils import get_partition
+
+from localaws.ext.iam_enforcement import _caller_principals, identity_decision
+from localaws.resource_policies import decision, policy_statements
+
+DENIED_MESSAGE = "Access to KMS is not allowed"
+AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
+
+
+class KmsAccessDenied(JsonRESTError):
+    def __init__(self) -> None:
+        super().__init__("AccessDeniedException", DENIED_MESSAGE)
+
+
+def _iam_enforced() -> bool:
+    return ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
+
+
+def customer_managed_key(account_id: str, region: str, key_ref: str | None) -> Key | None:
+    """The customer managed key `key_ref` (key id, key ARN, alias name or alias ARN) names, or None for the
+    AWS managed key (aws/secretsmanager, the default) or a key this local AWS does not hold."""
+    if not key_ref:
+        return None
+    if key_ref.startswith("arn:"):
+        parts = key_ref.split(":")
+        account_id, region = parts[4] or account_id, parts[3] or region
+    backend = kms_backends[account_id][region]
+    alias = backend.get_alias_name(key_ref)
+    if alias.startswith(AWS_MANAGED_ALIAS_PREFIX):
+        return None
+    try:
+        key = backend.keys[backend.any_id_to_key_id(key_ref)]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if key.key_manager == "AWS" or any(name.startswith(AWS_MANAGED_ALIAS_PREFIX) for name in key.aliases):
+        return None
+    return key
+
+
+def key_policy_statements(key: Key) -> list[dict[str, Any]]:
+    """The key policy's statements (CloudFormation's KeyPolicy reaches moto as a dict)."""
+    policy = key.policy
+    return policy_statements(policy if isinstance(policy, (str, bytes)) else json.dumps(policy))
+
+
+def key_allows(access_key: Any, action: str, key: Key, facts: dict[str, str]) -> bool:
+    """Whether KMS lets the caller (moto's access key object) do `action` on `key` given the request's
+    condition `facts`: the key policy allows it by name, or delegates to the account and the caller's
+    identity policies allow it; no explicit Deny in either."""
+    statements = key_policy_statements(key)
+    names = _caller_principals(access_key)
+    account = [f"arn:{access_key.partition}:iam::{access_key.account_id}:root", access_key.account_id]
+    by_name = [decision(statements, name, action, key.arn, facts) for name in names]
+    by_account = [decision(statements, name, action, key.arn, facts) for name in account]
+    if "Deny" in by_name + by_account:
+        return False
+    identity = identity_decision(access_key.collect_policies(), action, key.arn, facts)
+    if identity == PermissionResult.DENIED:
+        return False
+    return "Allow" in by_name or ("Allow" in by_account and identity == PermissionResult.PERMITTED)
+
+
+def _facts(access_key: Any, region: str, secret_arn: str, version_id: str | None) -> dict[str, str]:
+    names = _caller_principals(access_key)
+    facts = {
+        "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+        "kms:CallerAccount": access_key.account_id,
+        "kms:EncryptionContext:SecretARN": secret_arn,
+        "aws:PrincipalArn": names[-1],
+        "aws:PrincipalAccount": access_key.account_id,
+        "aws:SecureTransport": "true",
+    }
+    if version_id:
+        facts["kms:EncryptionContext:SecretVersionId"] = version_id
+    return facts
+
+
+def _caller(response: SecretsManagerResponse) -> Any | None:
+    """moto's access key object of the request's caller, or None when IAM is not enforced."""
+    if not _iam_enforced() or "Authorization" not in response.headers:
+        return None
+    return create_access_key(account_id=response.current_account, partition=get_partition(response.region),
+                             access_key_id=response.get_access_key(), headers=response.headers)
+
+
+def _require(response: SecretsManagerResponse, action: str, key_ref: str | None, secret_arn: str,
+             version_id: str | None) -> None:
+    caller = _caller(response)
+    if caller is None:
+        return
+    key = customer_managed_key(response.current_account, response.region, key_ref)
+    if key is None:
+        return
+    if not key_allows(caller, action, key, _facts(caller, response.region, secret_arn, version_id)):
+        raise KmsAccessDenied()
+
+
+def _secret(response: SecretsManagerResponse) -> Any | None:
+    secret = response.backend.secrets.get(response._get_param("SecretId") or "")
+    if secret is None or getattr(secret, "deleted_date", None):
+        return None  # Secrets Manager's own answer (not found, marked for deletion) comes first
+    return secret
+
+
+def _version_read(secret: Any, version_id: str | None, stage: str | None) -> str | None:
+    if version_id:
+        return version_id
+    wanted = stage or "AWSCURRENT"
+    return next((vid for vid, version in secret.versions.items() if wanted in version.get("version_stages", [])),
+                None)
+
+
+_original_get_secret_value = SecretsManagerResponse.get_secret_value
+_original_put_secret_value = SecretsManagerResponse.put_secret_value
+_original_create_secret = SecretsManagerResponse.create_secret
+_original_update_secret = SecretsManagerResponse.update_secret
+
+
+def get_secret_value(self: SecretsManagerResponse) -> str:
+    secret = _secret(self)
+    if secret is not None:
+        version = _version_read(secret, self._get_param("VersionId"), self._get_param("VersionStage"))
+        _require(self, "kms:Decrypt", secret.kms_key_id, secret.arn, version)
+    return _original_get_secret_value(self)
+
+
+def put_secret_value(self: SecretsManagerResponse) -> str:
+    secret = _secret(self)
+    if secret is not None and (self._get_param("SecretString") or self._get_param("SecretBinary")):
+        _require(self, "kms:GenerateDataKey", secret.kms_key_id, secret.arn, self._get_param("ClientRequestToken"))
+    return _original_put_secret_value(self)
+
+
+def update_secret(self: SecretsManagerResponse) -> str:
+    secret = _secret(self)
+    if secret is not None and (self._get_param("SecretString") or self._get_param("SecretBinary")):
+        key_ref = self._get_param("KmsKeyId") or secret.kms_key_id  # a new value is encrypted with the new key
+        _require(self, "kms:GenerateDataKey", key_ref, secret.arn, self._get_param("ClientRequestToken"))
+    return _original_update_secret(self)
+
+
+def create_secret(self: SecretsManagerResponse) -> str:
+    """The secret's ARN (the encryption context) exists only once it is made: a refused CreateSecret
+    leaves nothing behind, as in AWS."""
+    answer = _original_create_secret(self)
+    if not (self._get_param("SecretString") or self._get_param("SecretBinary")):
+        return answer
+    created = json.loads(answer)
+    try:
+        _require(self, "kms:GenerateDataKey", self._get_param("KmsKeyId"), created["ARN"], created.get("VersionId"))
+    except KmsAccessDenied:
+        self.backend.secrets.pop(created["ARN"])
+        raise
+    return answer
+
+
+_original_key_from_cloudformation = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def key_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
+                            region_name: str, **kwargs: Any) -> Key:
+    properties = dict(cloudformation_json.get("Properties") or {})
+    policy = properties.get("KeyPolicy")
+    properties["KeyPolicy"] = json.dumps(policy) if isinstance(policy, dict) else policy
+    return _original_key_from_cloudformation(cls, resource_name, {**cloudformation_json, "Properties": properties},
+                                             account_id, region_name, **kwargs)  # no KeyPolicy: moto's default
+
+
+def install() -> None:
+    Key.create_from_cloudformation_json = classmethod(key_from_cloudformation)  # type: ignore[method-assign,assignment]
+    SecretsManagerResponse.get_secret_value = get_secret_value  # type: ignore[method-assign]
+    SecretsManagerResponse.put_secret_value = put_secret_value  # type: ignore[method-assign]
+    SecretsManagerResponse.update_secret = update_secret  # type: ignore[method-assign]
+    SecretsManagerResponse.create_secret = create_secret  # type: ignore[method-assign]
