@@ -42,11 +42,13 @@ from localaws.ext import (
     ssm_commands,
 )
 
-MODULES = (secrets_rotation, secrets_answers, secrets_deletion, kms_secret_encryption, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
+MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
            cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
            lambda_runtime, lambda_runtime_lifecycle, rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
-           iam_enforcement, cloudtrail_events,  # it records every final answer, denials too
+           iam_enforcement,
+           kms_secret_encryption,  # after registrations (both wrap CreateStack)
+           cloudtrail_events,  # it records every final answer, denials too
            # after cloudtrail_events (which replaces moto's call_action), after the hosts' and tasks'
            # stop_all (it closes what wires them)
            host_network_wiring,

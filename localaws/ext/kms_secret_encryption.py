@@ -26,6 +26,10 @@ Manager action reads and writes the secret whatever the key says. The ECS agent 
 as their roles through the same API (localaws/access_keys.py), so the rule applies to them too.
 The check runs only while IAM is enforced (as moto's own authorisation does).
 
+CloudFormation makes an AWS::SecretsManager::Secret with CreateSecret as the caller of CreateStack, so a
+key that caller may not use fails the resource ("Access to KMS is not allowed", aws/aws-cdk#7677) and the
+stack rolls back (localaws/ext/cfn_create_failures.py).
+
 CloudFormation (resource reference, AWS::KMS::Key): KeyPolicy is a JSON object in the template and
 GetKeyPolicy answers it as a JSON string; without KeyPolicy the key gets the default key policy (root
 `kms:*`). moto 5.2.5 stores the template's object as it is (GetKeyPolicy then answers a dict, off AWS's
@@ -34,16 +38,20 @@ model) and fails without KeyPolicy.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.exceptions import JsonRESTError
+from moto.core.responses import BaseResponse
 from moto.iam.access_control import PermissionResult, create_access_key
 from moto.kms.models import Key, kms_backends
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.utilities.utils import get_partition
 
+from localaws.ext.cfn_secretsmanager import CfnSecret
 from localaws.ext.iam_enforcement import _caller_principals, identity_decision
 from localaws.resource_policies import decision, policy_statements
 
@@ -119,7 +127,7 @@ def _facts(access_key: Any, region: str, secret_arn: str, version_id: str | None
     return facts
 
 
-def _caller(response: SecretsManagerResponse) -> Any | None:
+def _caller(response: BaseResponse) -> Any | None:
     """moto's access key object of the request's caller, or None when IAM is not enforced."""
     if not _iam_enforced() or "Authorization" not in response.headers:
         return None
@@ -210,7 +218,47 @@ def key_from_cloudformation(cls: type, resource_name: str, cloudformation_json: 
                                              account_id, region_name, **kwargs)  # no KeyPolicy: moto's default
 
 
+_stack_caller = threading.local()  # the caller of the CreateStack being served on this thread
+
+
+def _as_stack_caller(method: Any) -> Any:
+    def serve(self: CloudFormationResponse) -> Any:
+        _stack_caller.key = _caller(self)
+        try:
+            return method(self)
+        finally:
+            _stack_caller.key = None
+    return serve
+
+
+_original_cfn_secret = CfnSecret.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def cfn_secret(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+               **kwargs: Any) -> CfnSecret:
+    """CloudFormation's CreateSecret, as the stack's caller: refused, nothing is left of the secret."""
+    made = _original_cfn_secret(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    caller = getattr(_stack_caller, "key", None)
+    key = customer_managed_key(account_id, region_name, (cloudformation_json.get("Properties") or {}).get("KmsKeyId"))
+    if caller is not None and key is not None:
+        secret = _secrets_backend(account_id, region_name).secrets[made.secret_arn]
+        version = next(iter(secret.versions), None)
+        if not key_allows(caller, "kms:GenerateDataKey", key, _facts(caller, region_name, made.secret_arn, version)):
+            _secrets_backend(account_id, region_name).secrets.pop(made.secret_arn)
+            raise KmsAccessDenied()
+    return made
+
+
+def _secrets_backend(account_id: str, region: str) -> Any:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    return secretsmanager_backends[account_id][region]
+
+
 def install() -> None:
+    CfnSecret.create_from_cloudformation_json = classmethod(cfn_secret)  # type: ignore[method-assign,assignment]
+    CloudFormationResponse.create_stack = _as_stack_caller(CloudFormationResponse.create_stack)  # type: ignore[method-assign]
+    CloudFormationResponse.update_stack = _as_stack_caller(CloudFormationResponse.update_stack)  # type: ignore[method-assign]
     Key.create_from_cloudformation_json = classmethod(key_from_cloudformation)  # type: ignore[method-assign,assignment]
     SecretsManagerResponse.get_secret_value = get_secret_value  # type: ignore[method-assign]
     SecretsManagerResponse.put_secret_value = put_secret_value  # type: ignore[method-assign]

@@ -192,3 +192,34 @@ def test_cloudformation_key_alias_and_secret_using_it(local_aws):
             assert _refusal(without.get_secret_value, SecretId=secret) == KMS_DENIED
     finally:
         cfn.delete_stack(StackName=name)
+
+
+def test_cloudformation_secret_with_a_key_the_deployer_may_not_use_fails_the_stack(local_aws):
+    """CloudFormation creates AWS::SecretsManager::Secret with CreateSecret as the stack's caller, so a
+    KmsKeyId whose key policy neither names the caller nor delegates to IAM fails the resource with Secrets
+    Manager's "Access to KMS is not allowed" (reported e.g. in aws/aws-cdk#7677: "CREATE_FAILED |
+    AWS::SecretsManager::Secret ... Access to KMS is not allowed (Service: AWSSecretsManager; Status Code:
+    400; Error Code: AccessDeniedException ...)"), and the stack rolls back, leaving no secret."""
+    secret_name = unique("cfn-kms-refused")
+    someone = f"arn:aws:iam::{ACCOUNT_ID}:role/someone-else"
+    template = {"Resources": {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": someone}, "Action": "kms:*", "Resource": "*"}]}}},
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {
+            "Name": secret_name, "SecretString": "x", "KmsKeyId": {"Ref": "Key"}}},
+    }}
+    cfn = local_aws.client("cloudformation")
+    name = unique("fidelity-kms-refused")
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    try:
+        with pytest.raises(Exception):
+            cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+        failed = [event for event in cfn.describe_stack_events(StackName=name)["StackEvents"]
+                  if event.get("ResourceStatus") == "CREATE_FAILED"]
+        assert [event["LogicalResourceId"] for event in failed] == ["Secret"]
+        assert "Access to KMS is not allowed" in failed[0]["ResourceStatusReason"]
+        assert not local_aws.client("secretsmanager").list_secrets(
+            Filters=[{"Key": "name", "Values": [secret_name]}])["SecretList"]
+    finally:
+        cfn.delete_stack(StackName=name)
