@@ -42,8 +42,8 @@ import threading
 from typing import Any
 
 from moto import settings
-from moto.core.authorization import ActionAuthenticatorMixin
 from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 from moto.iam.access_control import PermissionResult, create_access_key
@@ -90,7 +90,7 @@ def customer_managed_key(account_id: str, region: str, key_ref: str | None) -> K
 
 
 def key_policy_statements(key: Key) -> list[dict[str, Any]]:
-    """The key policy's statements (CloudFormation's KeyPolicy reaches moto as a dict)."""
+    """The key policy's statements (a document, or the dict moto would keep of a template's KeyPolicy)."""
     policy = key.policy
     return policy_statements(policy if isinstance(policy, (str, bytes)) else json.dumps(policy))
 
