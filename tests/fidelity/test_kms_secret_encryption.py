@@ -93,7 +93,8 @@ def test_key_policy_naming_only_another_principal_refuses_an_administrator(local
     """KMS developer guide, "Key policies": "Unless the key policy explicitly allows it, you cannot use IAM
     policies to allow access to a KMS key" — a key policy that names one role and not the account root gives
     IAM policies no say, so even a role allowed "*" on "*" cannot read the secret, while the role the key
-    policy names reads it with no KMS permission in its own IAM policy."""
+    policy names reads and writes it with no KMS permission in its own IAM policy (key policy actions may use
+    wildcards: "kms:GenerateDataKey*")."""
     named = _role(local_aws, READ)
     named_arn = local_aws.client("sts", named).get_caller_identity()["Arn"]
     role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{named_arn.split('/')[1]}"
@@ -102,11 +103,15 @@ def test_key_policy_naming_only_another_principal_refuses_an_administrator(local
     # Then the key policy stops delegating: only `named` may use the key.
     key_id = key.split("/")[-1]
     local_aws.client("kms").put_key_policy(KeyId=key_id, PolicyName="default", Policy=policy_document(
-        {"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        {"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
          "Resource": "*"}))
     admin = local_aws.client("secretsmanager", _role(local_aws, {"Effect": "Allow", "Action": "*", "Resource": "*"}))
     assert _refusal(admin.get_secret_value, SecretId=secret) == KMS_DENIED
-    assert local_aws.client("secretsmanager", named).get_secret_value(SecretId=secret)["SecretString"] == "the-value"
+    assert _refusal(admin.put_secret_value, SecretId=secret, SecretString="admin's") == KMS_DENIED
+    reader = local_aws.client("secretsmanager", named)
+    assert reader.get_secret_value(SecretId=secret)["SecretString"] == "the-value"
+    reader.put_secret_value(SecretId=secret, SecretString="named")  # "kms:GenerateDataKey*" covers GenerateDataKey
+    assert reader.get_secret_value(SecretId=secret)["SecretString"] == "named"
 
 
 def test_via_service_and_encryption_context_conditions_are_honoured(local_aws):
