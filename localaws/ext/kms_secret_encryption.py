@@ -16,7 +16,9 @@ AWS (Secrets Manager user guide, "Secret encryption and decryption in AWS Secret
   one naming the account (`arn:aws:iam::<account>:root` or the account id) delegates to IAM, so the
   caller's identity policies must allow the action on the key too; an explicit Deny in either wins;
   conditions are evaluated with the request's kms:ViaService, kms:EncryptionContext:<key>,
-  kms:CallerAccount, aws:PrincipalArn and aws:PrincipalAccount ("AWS KMS condition keys").
+  kms:CallerAccount, aws:PrincipalArn and aws:PrincipalAccount ("AWS KMS condition keys"). A grant
+  (CreateGrant) naming the caller's user or role ARN as grantee gives it the grant's operations, within the
+  grant's encryption context constraints ("Grants in AWS KMS").
 - Refused, Secrets Manager answers the caller `AccessDeniedException` "Access to KMS is not allowed"
   (HTTP 400), at the Secrets Manager call (AWS re:Post and public reports of this exact answer, e.g.
   aws-samples/aws-secrets-manager-rotation-lambdas#53 for a rotation function's GetSecretValue, and
@@ -95,10 +97,32 @@ def key_policy_statements(key: Key) -> list[dict[str, Any]]:
     return policy_statements(policy if isinstance(policy, (str, bytes)) else json.dumps(policy))
 
 
+def _granted(key: Key, names: list[str], action: str, context: dict[str, str]) -> bool:
+    """A grant on the key gives one of the caller's names the operation, its constraints met by the encryption
+    context (KMS developer guide, "Grants in AWS KMS"; API reference, GrantConstraints: EncryptionContextSubset
+    pairs must all be in the request's context, EncryptionContextEquals must be all of it; keys are not case
+    sensitive, values are)."""
+    operation = action.split(":", 1)[1]
+    lowered = {name.lower(): value for name, value in context.items()}
+    for grant in getattr(key, "grants", {}).values():
+        if grant.grantee_principal not in names or operation not in (grant.operations or []):
+            continue
+        constraints = grant.constraints or {}
+        subset = constraints.get("EncryptionContextSubset") or {}
+        equals = constraints.get("EncryptionContextEquals")
+        if any(lowered.get(name.lower()) != value for name, value in subset.items()):
+            continue
+        if equals and {name.lower(): value for name, value in equals.items()} != lowered:
+            continue
+        return True
+    return False
+
+
 def key_allows(access_key: Any, action: str, key: Key, facts: dict[str, str]) -> bool:
     """Whether KMS lets the caller (moto's access key object) do `action` on `key` given the request's
     condition `facts`: the key policy allows it by name, or delegates to the account and the caller's
-    identity policies allow it; no explicit Deny in either."""
+    identity policies allow it, or a grant gives it; no explicit Deny in the key policy or the caller's
+    identity policies."""
     statements = key_policy_statements(key)
     names = _caller_principals(access_key)
     account = [f"arn:{access_key.partition}:iam::{access_key.account_id}:root", access_key.account_id]
@@ -109,7 +133,10 @@ def key_allows(access_key: Any, action: str, key: Key, facts: dict[str, str]) ->
     identity = identity_decision(access_key.collect_policies(), action, key.arn, facts)
     if identity == PermissionResult.DENIED:
         return False
-    return "Allow" in by_name or ("Allow" in by_account and identity == PermissionResult.PERMITTED)
+    context = {name.split(":", 2)[2]: value for name, value in facts.items()
+               if name.startswith("kms:EncryptionContext:")}
+    return ("Allow" in by_name or ("Allow" in by_account and identity == PermissionResult.PERMITTED)
+            or _granted(key, names, action, context))
 
 
 def _facts(access_key: Any, region: str, secret_arn: str, version_id: str | None) -> dict[str, str]:

@@ -228,3 +228,23 @@ def test_cloudformation_secret_with_a_key_the_deployer_may_not_use_fails_the_sta
             Filters=[{"Key": "name", "Values": [secret_name]}])["SecretList"]
     finally:
         cfn.delete_stack(StackName=name)
+
+
+def test_a_grant_lets_its_grantee_read_within_its_constraints(local_aws):
+    """KMS developer guide, "Grants in AWS KMS": a grant lets its grantee principal use the key for the grant's
+    operations, without any policy; GrantConstraints (API reference) limit it to requests whose encryption
+    context includes (EncryptionContextSubset) the given pairs — Secrets Manager's context holds SecretARN.
+    So a role with no KMS permission reads a secret once granted Decrypt for that secret's ARN, and not a
+    secret of the same key outside the constraint."""
+    key = _key(local_aws, DELEGATE_TO_IAM)
+    granted, other = _secret(local_aws, key), _secret(local_aws, key)
+    credentials = _role(local_aws, READ)
+    reader = local_aws.client("secretsmanager", credentials)
+    assert _refusal(reader.get_secret_value, SecretId=granted) == KMS_DENIED
+    session = local_aws.client("sts", credentials).get_caller_identity()["Arn"]
+    role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{session.split('/')[1]}"
+    local_aws.client("kms").create_grant(KeyId=key, GranteePrincipal=role_arn, Operations=["Decrypt"],
+                                         Constraints={"EncryptionContextSubset": {"SecretARN": granted}})
+    assert reader.get_secret_value(SecretId=granted)["SecretString"] == "the-value"
+    assert _refusal(reader.get_secret_value, SecretId=other) == KMS_DENIED
+    assert _refusal(reader.put_secret_value, SecretId=granted, SecretString="x") == KMS_DENIED  # Decrypt only
