@@ -28,9 +28,10 @@ Manager action reads and writes the secret whatever the key says. The ECS agent 
 as their roles through the same API (localaws/access_keys.py), so the rule applies to them too.
 The check runs only while IAM is enforced (as moto's own authorisation does).
 
-CloudFormation makes an AWS::SecretsManager::Secret with CreateSecret as the caller of CreateStack, so a
-key that caller may not use fails the resource ("Access to KMS is not allowed", aws/aws-cdk#7677) and the
-stack rolls back (localaws/ext/cfn_create_failures.py).
+CloudFormation makes an AWS::SecretsManager::Secret with CreateSecret as the caller of CreateStack (and
+resolves a dynamic reference with GetSecretValue, and a SecretTargetAttachment with GetSecretValue and
+PutSecretValue, likewise), so a key that caller may not use fails the resource ("Access to KMS is not
+allowed", aws/aws-cdk#7677) and the stack rolls back (localaws/ext/cfn_create_failures.py).
 
 CloudFormation (resource reference, AWS::KMS::Key): KeyPolicy is a JSON object in the template and
 GetKeyPolicy answers it as a JSON string; without KeyPolicy the key gets the default key policy (root
@@ -53,7 +54,8 @@ from moto.kms.models import Key, kms_backends
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.utilities.utils import get_partition
 
-from localaws.ext.cfn_secretsmanager import CfnSecret
+from localaws.ext import cfn_dynamic_refs
+from localaws.ext.cfn_secretsmanager import CfnSecret, CfnSecretTargetAttachment
 from localaws.ext.iam_enforcement import _caller_principals, identity_decision
 from localaws.resource_policies import decision, policy_statements
 
@@ -258,6 +260,16 @@ def _as_stack_caller(method: Any) -> Any:
     return serve
 
 
+def _stack_caller_requires(action: str, account_id: str, region: str, secret: Any, version_id: str | None) -> None:
+    """What CloudFormation does with a secret it does as the caller of CreateStack: KMS decides as for that
+    caller's own call."""
+    caller = getattr(_stack_caller, "key", None)
+    key = customer_managed_key(account_id, region, secret.kms_key_id)
+    if caller is not None and key is not None and not key_allows(
+            caller, action, key, _facts(caller, region, secret.arn, version_id)):
+        raise KmsAccessDenied()
+
+
 _original_cfn_secret = CfnSecret.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
 
@@ -265,15 +277,42 @@ def cfn_secret(cls: type, resource_name: str, cloudformation_json: Any, account_
                **kwargs: Any) -> CfnSecret:
     """CloudFormation's CreateSecret, as the stack's caller: refused, nothing is left of the secret."""
     made = _original_cfn_secret(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    caller = getattr(_stack_caller, "key", None)
-    key = customer_managed_key(account_id, region_name, (cloudformation_json.get("Properties") or {}).get("KmsKeyId"))
-    if caller is not None and key is not None:
-        secret = _secrets_backend(account_id, region_name).secrets[made.secret_arn]
-        version = next(iter(secret.versions), None)
-        if not key_allows(caller, "kms:GenerateDataKey", key, _facts(caller, region_name, made.secret_arn, version)):
-            _secrets_backend(account_id, region_name).secrets.pop(made.secret_arn)
-            raise KmsAccessDenied()
+    secrets = _secrets_backend(account_id, region_name).secrets
+    secret = secrets[made.secret_arn]
+    try:
+        _stack_caller_requires("kms:GenerateDataKey", account_id, region_name, secret, next(iter(secret.versions), None))
+    except KmsAccessDenied:
+        secrets.pop(made.secret_arn)
+        raise
     return made
+
+
+_original_cfn_attachment = CfnSecretTargetAttachment.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def cfn_attachment(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+                   **kwargs: Any) -> CfnSecretTargetAttachment:
+    """The attachment reads the secret and writes a new version of it (GetSecretValue, PutSecretValue)."""
+    secret = _secrets_backend(account_id, region_name).secrets.get(
+        (cloudformation_json.get("Properties") or {}).get("SecretId") or "")
+    if secret is not None:
+        current = _version_read(secret, None, "AWSCURRENT")
+        _stack_caller_requires("kms:Decrypt", account_id, region_name, secret, current)
+        _stack_caller_requires("kms:GenerateDataKey", account_id, region_name, secret, None)
+    return _original_cfn_attachment(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+_original_resolve = cfn_dynamic_refs.resolve
+
+
+def resolve(body: str, account_id: str, region: str) -> str:
+    """A dynamic reference {{resolve:secretsmanager:...}} is GetSecretValue as the stack's caller."""
+    reference = cfn_dynamic_refs.parse_reference(body)
+    secret = _secrets_backend(account_id, region).secrets.get(reference["secret_id"] or "")
+    if secret is not None:
+        version = _version_read(secret, reference["version_id"], reference["stage"])
+        _stack_caller_requires("kms:Decrypt", account_id, region, secret, version)
+    return _original_resolve(body, account_id, region)
 
 
 def _secrets_backend(account_id: str, region: str) -> Any:
@@ -284,6 +323,9 @@ def _secrets_backend(account_id: str, region: str) -> Any:
 
 def install() -> None:
     CfnSecret.create_from_cloudformation_json = classmethod(cfn_secret)  # type: ignore[method-assign,assignment]
+    CfnSecretTargetAttachment.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
+        cfn_attachment)
+    cfn_dynamic_refs.resolve = resolve
     CloudFormationResponse.create_stack = _as_stack_caller(CloudFormationResponse.create_stack)  # type: ignore[method-assign]
     CloudFormationResponse.update_stack = _as_stack_caller(CloudFormationResponse.update_stack)  # type: ignore[method-assign]
     Key.create_from_cloudformation_json = classmethod(key_from_cloudformation)  # type: ignore[method-assign,assignment]

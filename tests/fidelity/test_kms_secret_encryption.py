@@ -248,3 +248,26 @@ def test_a_grant_lets_its_grantee_read_within_its_constraints(local_aws):
     assert reader.get_secret_value(SecretId=granted)["SecretString"] == "the-value"
     assert _refusal(reader.get_secret_value, SecretId=other) == KMS_DENIED
     assert _refusal(reader.put_secret_value, SecretId=granted, SecretString="x") == KMS_DENIED  # Decrypt only
+
+
+def test_cloudformation_dynamic_reference_needs_the_callers_decrypt(local_aws):
+    """CloudFormation user guide, "Get a secret from Secrets Manager with dynamic references": CloudFormation
+    retrieves the value when it creates the resource, with the caller's permissions (GetSecretValue, hence
+    kms:Decrypt on a customer managed key). A caller who may encrypt with the key but not decrypt makes a stack
+    whose resource resolves the secret fail, rolled back, with "Access to KMS is not allowed"."""
+    secret = _secret(local_aws, _key(local_aws, ADMIN_ENCRYPTS))
+    template = {"Resources": {"Parameter": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": unique("/fidelity/kms"), "Type": "String",
+        "Value": "{{resolve:secretsmanager:" + secret + ":SecretString}}"}}}}
+    cfn = local_aws.client("cloudformation")
+    name = unique("fidelity-kms-ref")
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    try:
+        with pytest.raises(Exception):
+            cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        failed = [event for event in cfn.describe_stack_events(StackName=name)["StackEvents"]
+                  if event.get("ResourceStatus") == "CREATE_FAILED"]
+        assert [event["LogicalResourceId"] for event in failed] == ["Parameter"]
+        assert "Access to KMS is not allowed" in failed[0]["ResourceStatusReason"]
+    finally:
+        cfn.delete_stack(StackName=name)
