@@ -166,11 +166,11 @@ def _caller(response: BaseResponse) -> Any | None:
 
 def _require(response: SecretsManagerResponse, action: str, key_ref: str | None, secret_arn: str,
              version_id: str | None) -> None:
-    caller = _caller(response)
-    if caller is None:
-        return
     key = customer_managed_key(response.current_account, response.region, key_ref)
     if key is None:
+        return  # the AWS managed key: every principal of the account may use it through Secrets Manager
+    caller = _caller(response)
+    if caller is None:
         return
     if not key_allows(caller, action, key, _facts(caller, response.region, secret_arn, version_id)):
         raise KmsAccessDenied()
