@@ -2,9 +2,9 @@
 
 A statement applies when its Principal names the service (or "*"), its Action covers the action
 (`service:Action`, or a pattern with wildcards: `service:Get*`, `service:*`, `*`), its Resource (when
-it has one) covers the resource, and every condition holds for the request's facts (keys are case-insensitive; StringEquals, StringLike,
-ArnEquals, ArnLike, Bool; a condition on a key the request does not carry does not hold). An
-explicit Deny that applies wins over any Allow.
+it has one) covers the resource, and every condition holds for the request's facts (keys are
+case-insensitive; StringEquals, StringLike, ArnEquals, ArnLike, Bool; a condition on a key the request
+does not carry does not hold). An explicit Deny that applies wins over any Allow.
 """
 from __future__ import annotations
 
