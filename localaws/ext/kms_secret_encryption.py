@@ -280,14 +280,16 @@ def cfn_secret(cls: type, resource_name: str, cloudformation_json: Any, account_
     secrets = _secrets_backend(account_id, region_name).secrets
     secret = secrets[made.secret_arn]
     try:
-        _stack_caller_requires("kms:GenerateDataKey", account_id, region_name, secret, next(iter(secret.versions), None))
+        first_version = next(iter(secret.versions), None)
+        _stack_caller_requires("kms:GenerateDataKey", account_id, region_name, secret, first_version)
     except KmsAccessDenied:
         secrets.pop(made.secret_arn)
         raise
     return made
 
 
-_original_cfn_attachment = CfnSecretTargetAttachment.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_cfn_attachment = (
+    CfnSecretTargetAttachment.create_from_cloudformation_json.__func__)  # type: ignore[attr-defined]
 
 
 def cfn_attachment(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
@@ -326,8 +328,8 @@ def install() -> None:
     CfnSecretTargetAttachment.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
         cfn_attachment)
     cfn_dynamic_refs.resolve = resolve
-    CloudFormationResponse.create_stack = _as_stack_caller(CloudFormationResponse.create_stack)  # type: ignore[method-assign]
-    CloudFormationResponse.update_stack = _as_stack_caller(CloudFormationResponse.update_stack)  # type: ignore[method-assign]
+    for name in ("create_stack", "update_stack"):
+        setattr(CloudFormationResponse, name, _as_stack_caller(getattr(CloudFormationResponse, name)))
     Key.create_from_cloudformation_json = classmethod(key_from_cloudformation)  # type: ignore[method-assign,assignment]
     SecretsManagerResponse.get_secret_value = get_secret_value  # type: ignore[method-assign]
     SecretsManagerResponse.put_secret_value = put_secret_value  # type: ignore[method-assign]

@@ -83,7 +83,8 @@ def test_without_decrypt_the_read_is_refused_with_awss_error(local_aws):
     assert _refusal(sm.put_secret_value, SecretId=secret, SecretString="new") == KMS_DENIED
     name = unique("kms-refused")
     assert _refusal(sm.create_secret, Name=name, SecretString="x", KmsKeyId=key) == KMS_DENIED
-    assert not local_aws.client("secretsmanager").list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+    listed = local_aws.client("secretsmanager").list_secrets(Filters=[{"Key": "name", "Values": [name]}])
+    assert not listed["SecretList"]
 
     no_kms = local_aws.client("secretsmanager", _role(local_aws, READ))
     assert _refusal(no_kms.get_secret_value, SecretId=secret) == KMS_DENIED
@@ -184,7 +185,8 @@ def test_cloudformation_key_alias_and_secret_using_it(local_aws):
     cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     try:
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
+        (stack,) = cfn.describe_stacks(StackName=name)["Stacks"]
+        outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
         kms = local_aws.client("kms")
         assert json.loads(kms.get_key_policy(KeyId=outputs["KeyId"], PolicyName="default")["Policy"])["Statement"] == [
             DELEGATE_TO_IAM]

@@ -20,8 +20,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, FARGATE_FAULTS, FAULTS, SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY,
-                                   TEARDOWN_FAULT, TEMPLATE_FAULTS, TLS_USER_FAULTS, Fault)
+from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, FARGATE_FAULTS, FAULTS,
+                                   SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY, TEARDOWN_FAULT, TEMPLATE_FAULTS,
+                                   TLS_USER_FAULTS, Fault)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
