@@ -77,7 +77,7 @@ RunResult = tuple[int, dict[str, str], str]
 # Valid variants: workshops AWS accepts, whose whole phases must pass offline.
 USABLE_CUSTOMER_MANAGED_KEY = "secret-with-usable-customer-managed-key"
 VALID_VARIANTS = [pytest.param(phase, id=f"{USABLE_CUSTOMER_MANAGED_KEY}-{phase.rsplit('/', 1)[-1]}")
-                  for phase in ("tests/fargate", "tests/rds", "tests/audit")]  # longest first
+                  for phase in ("tests/fargate", "tests/rds", "tests/audit", "tests/template")]  # longest first
 EVENT_HISTORY_CHECKS = ("test_operator_reads_are_recorded", "test_execution_role_read_the_secret_when_the_task_started",
                         "test_rotation_is_recorded_with_its_principals", "test_denied_read_is_recorded",
                         "test_no_event_contains_a_secret_value")
