@@ -36,7 +36,8 @@ allowed", aws/aws-cdk#7677) and the stack rolls back (localaws/ext/cfn_create_fa
 CloudFormation (resource reference, AWS::KMS::Key): KeyPolicy is a JSON object in the template and
 GetKeyPolicy answers it as a JSON string; without KeyPolicy the key gets the default key policy (root
 `kms:*`). moto 5.2.5 stores the template's object as it is (GetKeyPolicy then answers a dict, off AWS's
-model) and fails without KeyPolicy.
+model), fails without KeyPolicy, and fails on the template's Tags (Key/Value, where its tagger wants
+TagKey/TagValue), leaving a stack whose Fn::GetAtt on the key is "undefined resource".
 """
 from __future__ import annotations
 
@@ -243,6 +244,8 @@ def key_from_cloudformation(cls: type, resource_name: str, cloudformation_json: 
     properties = dict(cloudformation_json.get("Properties") or {})
     policy = properties.get("KeyPolicy")
     properties["KeyPolicy"] = json.dumps(policy) if isinstance(policy, dict) else policy
+    # The template's tags are Key/Value; moto's KMS tagger wants the API's TagKey/TagValue.
+    properties["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties.get("Tags") or []]
     return _original_key_from_cloudformation(cls, resource_name, {**cloudformation_json, "Properties": properties},
                                              account_id, region_name, **kwargs)  # no KeyPolicy: moto's default
 

@@ -165,14 +165,17 @@ def test_aws_managed_key_works_for_any_allowed_caller(local_aws):
 
 
 def test_cloudformation_key_alias_and_secret_using_it(local_aws):
-    """CloudFormation resource reference: AWS::KMS::Key (KeyPolicy, Ref returns the key id, GetAtt Arn),
+    """CloudFormation resource reference: AWS::KMS::Key (KeyPolicy, Tags, EnableKeyRotation, Ref returns the
+    key id, GetAtt Arn),
     AWS::KMS::Alias (AliasName, TargetKeyId) and AWS::SecretsManager::Secret's KmsKeyId ("the ARN, key ID,
     or alias of the KMS key"): a stack with a key, its alias and secrets naming it by ARN and by alias
     deploys, GetKeyPolicy answers the template's policy, and the key's policy governs both secrets."""
     alias = f"alias/{unique('fidelity')}"
     template = {"Resources": {
-        "Key": {"Type": "AWS::KMS::Key", "Properties": {"Description": "fidelity", "KeyPolicy": {
-            "Version": "2012-10-17", "Statement": [DELEGATE_TO_IAM]}}},
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"Description": "fidelity", "EnableKeyRotation": True,
+                                                         "Tags": [{"Key": "Project", "Value": "smproj"}],
+                                                         "KeyPolicy": {"Version": "2012-10-17",
+                                                                       "Statement": [DELEGATE_TO_IAM]}}},
         "KeyAlias": {"Type": "AWS::KMS::Alias", "Properties": {"AliasName": alias, "TargetKeyId": {"Ref": "Key"}}},
         "ByArn": {"Type": "AWS::SecretsManager::Secret", "Properties": {
             "Name": unique("cfn-kms-arn"), "SecretString": "by-arn", "KmsKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}},
@@ -191,6 +194,8 @@ def test_cloudformation_key_alias_and_secret_using_it(local_aws):
         assert json.loads(kms.get_key_policy(KeyId=outputs["KeyId"], PolicyName="default")["Policy"])["Statement"] == [
             DELEGATE_TO_IAM]
         assert kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"] == outputs["KeyArn"]
+        assert {"TagKey": "Project", "TagValue": "smproj"} in kms.list_resource_tags(KeyId=outputs["KeyId"])["Tags"]
+        assert kms.get_key_rotation_status(KeyId=outputs["KeyId"])["KeyRotationEnabled"] is True
         without = local_aws.client("secretsmanager", _role(local_aws, READ))
         allowed = local_aws.client("secretsmanager", _role(local_aws, READ, {
             "Effect": "Allow", "Action": "kms:Decrypt", "Resource": outputs["KeyArn"]}))
