@@ -32,12 +32,6 @@ CloudFormation makes an AWS::SecretsManager::Secret with CreateSecret as the cal
 resolves a dynamic reference with GetSecretValue, and a SecretTargetAttachment with GetSecretValue and
 PutSecretValue, likewise), so a key that caller may not use fails the resource ("Access to KMS is not
 allowed", aws/aws-cdk#7677) and the stack rolls back (localaws/ext/cfn_create_failures.py).
-
-CloudFormation (resource reference, AWS::KMS::Key): KeyPolicy is a JSON object in the template and
-GetKeyPolicy answers it as a JSON string; without KeyPolicy the key gets the default key policy (root
-`kms:*`). moto 5.2.5 stores the template's object as it is (GetKeyPolicy then answers a dict, off AWS's
-model), fails without KeyPolicy, and fails on the template's Tags (Key/Value, where its tagger wants
-TagKey/TagValue), leaving a stack whose Fn::GetAtt on the key is "undefined resource".
 """
 from __future__ import annotations
 
@@ -236,20 +230,6 @@ def create_secret(self: SecretsManagerResponse) -> str:
     return answer
 
 
-_original_key_from_cloudformation = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-
-def key_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
-                            region_name: str, **kwargs: Any) -> Key:
-    properties = dict(cloudformation_json.get("Properties") or {})
-    policy = properties.get("KeyPolicy")
-    properties["KeyPolicy"] = json.dumps(policy) if isinstance(policy, dict) else policy
-    # The template's tags are Key/Value; moto's KMS tagger wants the API's TagKey/TagValue.
-    properties["Tags"] = [{"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties.get("Tags") or []]
-    return _original_key_from_cloudformation(cls, resource_name, {**cloudformation_json, "Properties": properties},
-                                             account_id, region_name, **kwargs)  # no KeyPolicy: moto's default
-
-
 _stack_caller = threading.local()  # the caller of the CreateStack being served on this thread
 
 
@@ -333,7 +313,6 @@ def install() -> None:
     cfn_dynamic_refs.resolve = resolve
     for name in ("create_stack", "update_stack"):
         setattr(CloudFormationResponse, name, _as_stack_caller(getattr(CloudFormationResponse, name)))
-    Key.create_from_cloudformation_json = classmethod(key_from_cloudformation)  # type: ignore[method-assign,assignment]
     SecretsManagerResponse.get_secret_value = get_secret_value  # type: ignore[method-assign]
     SecretsManagerResponse.put_secret_value = put_secret_value  # type: ignore[method-assign]
     SecretsManagerResponse.update_secret = update_secret  # type: ignore[method-assign]
