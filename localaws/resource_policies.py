@@ -1,10 +1,10 @@
 """Resource-based policies, evaluated as AWS evaluates them for a service principal.
 
 A statement applies when its Principal names the service (or "*"), its Action covers the action
-(`service:Action`, `service:*`, `*`), its Resource (when it has one) covers the resource, and every
-condition holds for the request's facts (keys are case-insensitive; StringEquals, StringLike,
-ArnEquals, ArnLike, Bool; a condition on a key the request does not carry does not hold). An
-explicit Deny that applies wins over any Allow.
+(`service:Action`, or a pattern with wildcards: `service:Get*`, `service:*`, `*`), its Resource (when
+it has one) covers the resource, and every condition holds for the request's facts (keys are
+case-insensitive; StringEquals, StringLike, ArnEquals, ArnLike, Bool; a condition on a key the request
+does not carry does not hold). An explicit Deny that applies wins over any Allow.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def values(value: Any) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list) else [value])]
 
 
-def _condition_holds(condition: dict[str, Any], facts: dict[str, str]) -> bool:
+def condition_holds(condition: dict[str, Any], facts: dict[str, str]) -> bool:
     known = {key.lower(): value for key, value in facts.items()}
     for operator, tests in (condition or {}).items():
         for key, wanted in tests.items():
@@ -55,13 +55,12 @@ def _applies(statement: dict[str, Any], principal: str, action: str, resource: s
     principals = _principals(statement.get("Principal"))
     if principal not in principals and "*" not in principals:
         return False
-    prefix = action.split(":", 1)[0].lower()
-    if not any(a.lower() in (action.lower(), f"{prefix}:*", "*") for a in values(statement.get("Action", []))):
-        return False
+    if not any(is_glob_match(pattern.lower(), action.lower()) for pattern in values(statement.get("Action", []))):
+        return False  # "kms:GenerateDataKey*", "s3:*", "*": an action may be given with wildcards
     if resource is not None and "Resource" in statement and not any(
             is_glob_match(pattern, resource) for pattern in values(statement["Resource"])):
         return False
-    return _condition_holds(statement.get("Condition", {}), facts)
+    return condition_holds(statement.get("Condition", {}), facts)
 
 
 def decision(statements: Iterable[dict[str, Any]], principal: str, action: str, resource: str | None,

@@ -15,6 +15,7 @@ from localaws.ext import (
     cfn_s3_bucket_policy,
     cfn_security_group_egress,
     cfn_ecs,
+    cfn_kms_key,
     cfn_secretsmanager,
     cfn_stack_deletion,
     cfn_stack_tags,
@@ -28,6 +29,7 @@ from localaws.ext import (
     ecs_tasks,
     host_network_wiring,
     iam_enforcement,
+    kms_secret_encryption,
     json_answers,
     lambda_execution_role,
     lambda_runtime,
@@ -45,14 +47,16 @@ from localaws.ext import (
 )
 
 MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
-           cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
+           cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_kms_key, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
            lambda_runtime, lambda_runtime_lifecycle,
            lambda_execution_role,  # after lambda_runtime_lifecycle, whose checks it wraps
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
            service_rules,
            ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
-           iam_enforcement, cloudtrail_events,  # it records every final answer, denials too
+           iam_enforcement,
+           kms_secret_encryption,  # after registrations (both wrap CreateStack)
+           cloudtrail_events,  # it records every final answer, denials too
            # after cloudtrail_events (which replaces moto's call_action), after the hosts' and tasks'
            # stop_all (it closes what wires them)
            host_network_wiring,

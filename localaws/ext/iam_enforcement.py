@@ -33,13 +33,13 @@ from moto.core.exceptions import AccessDeniedError, InvalidClientTokenIdError, J
 from moto.core.responses import BaseResponse
 from moto.iam import access_control
 from moto.iam.access_control import IAMRequestBase, PermissionResult
-from moto.iam.models import IAMBackend
+from moto.iam.models import IAMBackend, Policy
 from moto.ecr.responses import ECRResponse
 from moto.logs.responses import LogsResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.utilities.utils import get_partition
 
-from localaws.resource_policies import decision, policy_statements
+from localaws.resource_policies import condition_holds, decision, policy_statements
 
 _JSON_PROTOCOLS = {"json", "rest-json"}
 # Actions that are not about one secret: AWS authorises them against "*".
@@ -125,12 +125,40 @@ def _secret_policy_decision(request: IAMRequestBase, resource: str) -> str | Non
     return None
 
 
-def identity_decision(policies: Iterable[Any], action: str, resource: str) -> PermissionResult:
+def _document(policy: Any) -> str:
+    """A policy's JSON document, whichever form moto holds it in."""
+    if isinstance(policy, Policy):
+        policy = next(version for version in policy.versions if version.is_default).document
+    elif isinstance(policy, dict) and "policy_document" in policy:
+        policy = policy["policy_document"]
+    return policy if isinstance(policy, (str, bytes)) else json.dumps(policy)
+
+
+def _with_conditions_decided(policy: Any, facts: dict[str, str]) -> str:
+    """The policy with each conditional statement kept (its Condition met, so dropped) or left out (not met):
+    moto's evaluator ignores conditions."""
+    document = json.loads(_document(policy))
+    kept = []
+    for statement in policy_statements(json.dumps(document)):
+        if isinstance(statement, dict) and statement.get("Condition"):
+            if not condition_holds(statement["Condition"], facts):
+                continue
+            statement = {name: value for name, value in statement.items() if name != "Condition"}
+        kept.append(statement)
+    return json.dumps({**document, "Statement": kept})
+
+
+def identity_decision(policies: Iterable[Any], action: str, resource: str,
+                      facts: dict[str, str] | None = None) -> PermissionResult:
     """Identity policies as moto holds them (documents, managed policies, or the dicts CloudFormation
-    makes of inline role policies): DENIED if one denies, else PERMITTED if one allows, else NEUTRAL."""
+    makes of inline role policies): DENIED if one denies, else PERMITTED if one allows, else NEUTRAL.
+    With the request's condition `facts`, a statement whose Condition does not hold for them does not apply
+    (without them conditions are ignored, as moto does)."""
     decided = PermissionResult.NEUTRAL
     for policy in policies:
-        if isinstance(policy, dict) and "policy_document" not in policy:
+        if facts is not None:
+            policy = _with_conditions_decided(policy, facts)
+        elif isinstance(policy, dict) and "policy_document" not in policy:
             policy = json.dumps(policy)  # inline role policies created through CloudFormation are dicts
         result = access_control.IAMPolicy(policy).is_action_permitted(action, resource)
         if result == PermissionResult.DENIED:

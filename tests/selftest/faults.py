@@ -186,6 +186,95 @@ def _reader_policy_on_every_secret(template: dict) -> None:
         statement["Resource"] = "*"
 
 
+# --- the secret encrypted with a customer managed KMS key (AWS::KMS::Key)
+
+SECRET_KEY = "SecretKey"
+SECRET_KEY_ARN = {"Fn::GetAtt": [SECRET_KEY, "Arn"]}
+# What the console's default key policy gives: the account (root) may do everything with the key, which
+# delegates every use of it to IAM. Only a principal whose IAM policies allow kms:Decrypt on it may read.
+ROOT_ADMINISTERS_THE_KEY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "EnableIAMUserPermissions", "Effect": "Allow",
+                   "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                   "Action": "kms:*", "Resource": "*"}],
+}
+USE_THE_SECRETS_KEY = {"Sid": "UseTheSecretsKey", "Effect": "Allow",
+                       "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": SECRET_KEY_ARN}
+
+
+def _secret_with_customer_managed_key(template: dict) -> None:
+    """smdemo encrypted with a customer managed key of the stack that only the account root administers (rotated
+    yearly and tagged as the reviewer's controls want: the Template phase finds nothing wrong with it)."""
+    resources = template["Resources"]
+    resources[SECRET_KEY] = {"Type": "AWS::KMS::Key", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete",
+                             "Properties": {"Description": "Encrypts the workshop secret", "EnableKeyRotation": True,
+                                            "KeyPolicy": ROOT_ADMINISTERS_THE_KEY,
+                                            "Tags": [{"Key": "Name", "Value": {"Fn::Sub": "${NamePrefix}-secret-key"}},
+                                                     {"Key": "Project", "Value": {"Ref": "ProjectTag"}}]}}
+    resources["DBSecret"]["Properties"]["KmsKeyId"] = SECRET_KEY_ARN
+
+
+def _statements(template: dict, resource: str, policy_name: str | None = None) -> list[dict]:
+    properties = template["Resources"][resource]["Properties"]
+    if policy_name is None:
+        return properties["PolicyDocument"]["Statement"]
+    return next(p for p in properties["Policies"] if p["PolicyName"] == policy_name)["PolicyDocument"]["Statement"]
+
+
+# Every reader of smdemo and its rotation function (and lab C's read-only policy, which the suite's reader uses).
+SECRET_KEY_USERS = (("RotationFunctionRole", "rotate-db-secret"), ("BastionRole", "read-db-secret"),
+                    ("TaskExecutionRole", "task-execution"), ("TaskRole", "read-db-secret"),
+                    ("SecretReadOnlyPolicy", None))
+
+
+def _secret_key_usable_by_every_reader(template: dict) -> None:
+    for resource, policy_name in SECRET_KEY_USERS:
+        _statements(template, resource, policy_name).append(dict(USE_THE_SECRETS_KEY))
+
+
+# A workshop AWS accepts: smdemo under a customer managed key that its readers and rotation function may use.
+SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY = edit_template(_secret_with_customer_managed_key,
+                                                        _secret_key_usable_by_every_reader)
+
+
+def _secret_key_usable_by_every_reader_but(resource: str) -> Callable[[dict], None]:
+    def edit(template: dict) -> None:
+        for user, policy_name in SECRET_KEY_USERS:
+            if user != resource:
+                _statements(template, user, policy_name).append(dict(USE_THE_SECRETS_KEY))
+    return edit
+
+
+SECRET_KEY_NOBODY_MAY_USE = Fault(
+    "secret-key-no-role-may-use",
+    "smdemo is encrypted with a customer managed KMS key whose policy lets the account root administer it, and no "
+    "role of the stack (nor the read-only policy) is allowed kms:Decrypt/GenerateDataKey on it: the rotation "
+    "schedule's testSecret is refused ('Access to KMS is not allowed'), so the stack does not deploy",
+    edit_template(_secret_with_customer_managed_key),
+    ("test_hardcoded_credentials_read_bookinfo_before_rotation", "test_rotation_completes",
+     "test_newway_script_on_the_bastion_reads_bookinfo", "test_scoped_policy_reads_this_secret_and_no_other"))
+SECRET_KEY_NOT_FOR_THE_BASTION = Fault(
+    "secret-key-not-for-the-bastion",
+    "smdemo's customer managed key may be used by the rotation function and the tasks but not by the bastion's "
+    "role, so the guide's first step (~/oldway.cnf from the secret) and mysql.newway.sh are refused where "
+    "attendees run them ('Access to KMS is not allowed')",
+    edit_template(_secret_with_customer_managed_key, _secret_key_usable_by_every_reader_but("BastionRole")),
+    ("test_bastion_has_the_guides_files_and_tools", "test_newway_script_on_the_bastion_reads_bookinfo",
+     "test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation"))
+SECRET_KEY_NOT_FOR_THE_READ_ONLY_POLICY = Fault(
+    "secret-key-not-for-the-read-only-policy",
+    "lab C's read-only policy allows GetSecretValue on smdemo but not kms:Decrypt on its customer managed key, "
+    "so the application it is made for cannot read the secret",
+    edit_template(_secret_with_customer_managed_key, _secret_key_usable_by_every_reader_but("SecretReadOnlyPolicy")),
+    ("test_scoped_policy_reads_this_secret_and_no_other",))
+SECRET_KEY_NOT_FOR_THE_TASK_EXECUTION_ROLE = Fault(
+    "secret-key-not-for-the-task-execution-role",
+    "smdemo's customer managed key may not be used by the task execution role, so the ECS agent cannot resolve "
+    "TASKDEF_SECRET and the task never starts (ResourceInitializationError ... Access to KMS is not allowed)",
+    edit_template(_secret_with_customer_managed_key, _secret_key_usable_by_every_reader_but("TaskExecutionRole")),
+    ("test_task_reaches_running", "test_login_shell_has_taskdef_secret"))
+
+
 FAULTS = [
     Fault("master-password-not-from-secret",
           "the DB's master password is a literal, not the secret's (no dynamic reference)",
@@ -370,6 +459,9 @@ FAULTS = [
           "the bastion's role lacks the Session Manager agent's permissions: attendees cannot open a session",
           edit_template(_bastion_role_without("session-manager-core")),
           ("test_bastion_has_the_guides_files_and_tools",)),
+    SECRET_KEY_NOBODY_MAY_USE,
+    SECRET_KEY_NOT_FOR_THE_BASTION,
+    SECRET_KEY_NOT_FOR_THE_READ_ONLY_POLICY,
 ]
 
 
@@ -545,6 +637,7 @@ FARGATE_FAULTS = [
           "createSecret copies the current password, so a rotation changes nothing",
           next(fault.apply for fault in FAULTS if fault.name == "create-keeps-password"),
           ("test_oldway_script_fails_after_rotation", "test_running_task_keeps_old_value_and_new_task_gets_new")),
+    SECRET_KEY_NOT_FOR_THE_TASK_EXECUTION_ROLE,
 ]
 
 
@@ -657,7 +750,7 @@ class Variant:
     checks: tuple[str, ...] = ()  # the checks to run, as -k names them (all of the phases' when empty)
 
 
-VALID_VARIANTS = [
+ACCEPTED_VARIANTS = [
     Variant("db-parameter-group", "the DB instance uses its own DB parameter group (mysql8.0, max_connections)",
             edit_template(_with_parameter_group), ("tests/template", "tests/rds")),
     Variant("rotation-every-four-hours", "the rotation schedule is rate(4 hours), Secrets Manager's shortest",

@@ -1,7 +1,8 @@
 """Every check of the phases fails on a workshop broken the way it guards against.
 
 Each case copies the workshop (infra/, docker/ and app/), breaks it (see faults.py), runs the
-offline phase against the copy in a separate pytest, and reads that run's JUnit report.
+offline phase against the copy in a separate pytest, and reads that run's JUnit report. A valid
+variant (a workshop AWS accepts, changed the same way) runs whole phases, which must all pass.
 The runs share nothing but the machine (each has its own local AWS, database and loopback
 addresses), so they are started together, a few at a time (SMDEMO_SELFTEST_JOBS, default 3:
 most of a run is waiting), as soon as the first case needs one; each case awaits its own.
@@ -19,8 +20,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.selftest.faults import (APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT, FARGATE_FAULTS, FAULTS,
-                                   TEARDOWN_FAULT, TEMPLATE_FAULTS, TLS_USER_FAULTS, VALID_VARIANTS, Fault, Variant)
+from tests.selftest.faults import (ACCEPTED_VARIANTS, APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT,
+                                   FARGATE_FAULTS, FAULTS, SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY, TEARDOWN_FAULT,
+                                   TEMPLATE_FAULTS, TLS_USER_FAULTS, Fault, Variant)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,8 +74,13 @@ NAME_FREED_ON_DELETE = "deleted-secret-frees-its-name"
 CLEANUP_CHECKS = ("test_lab_cleanup_deletes_recoverably_and_restores",)
 LEFT_BEHIND = "teardown-left-behind"
 PROTECTED = DELETION_PROTECTED_FAULT.name
-VARIANTS = [pytest.param(variant, id=f"valid-{variant.name}") for variant in VALID_VARIANTS]
+# Variants of faults.py's ACCEPTED_VARIANTS (each with the phases it runs): READY as well.
+VARIANTS = [pytest.param(variant, id=f"valid-{variant.name}") for variant in ACCEPTED_VARIANTS]
 RunResult = tuple[int, dict[str, str], str]
+# Valid variants: workshops AWS accepts, whose whole phases must pass offline.
+USABLE_CUSTOMER_MANAGED_KEY = "secret-with-usable-customer-managed-key"
+VALID_VARIANTS = [pytest.param(phase, id=f"{USABLE_CUSTOMER_MANAGED_KEY}-{phase.rsplit('/', 1)[-1]}")
+                  for phase in ("tests/fargate", "tests/rds", "tests/audit", "tests/template")]  # longest first
 EVENT_HISTORY_CHECKS = ("test_operator_reads_are_recorded", "test_execution_role_read_the_secret_when_the_task_started",
                         "test_rotation_is_recorded_with_its_principals", "test_denied_read_is_recorded",
                         "test_no_event_contains_a_secret_value")
@@ -113,6 +120,12 @@ def broken_workshop_runs(request: pytest.FixtureRequest,
                 [valid] = variant.values
                 runs[variant.id] = pool.submit(run_phase_against, workshop_copy(folder, valid), valid.phases, folder,
                                                valid.checks)
+        for variant in VALID_VARIANTS:
+            if variant.id in wanted:
+                folder = tmp_path_factory.mktemp(variant.id)
+                workshop = workshop_copy(folder)
+                SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY(workshop)
+                runs[variant.id] = pool.submit(run_phase_against, workshop, variant.values[0], folder)
         for case in CASES:
             if case.id in wanted:
                 folder = tmp_path_factory.mktemp(case.id)
@@ -185,3 +198,13 @@ def test_valid_variant_stays_ready(variant: Variant, broken_workshop_runs, reque
     assert status == 0 and results, f"the suite failed on a valid workshop where {variant.changes}:\n{output}"
     assert set(results.values()) == {"passed"}, results
     assert "workshop verdict: READY" in output, output
+
+
+@pytest.mark.parametrize("phase", VALID_VARIANTS)
+def test_workshop_whose_secret_key_every_reader_may_use_stays_ready(phase: str, broken_workshop_runs, request):
+    """A workshop AWS accepts stays READY: smdemo encrypted with a customer managed KMS key (AWS::KMS::Key, its
+    policy delegating to IAM) that the rotation function's, the bastion's, the task execution and task roles and
+    lab C's read-only policy are allowed kms:Decrypt/GenerateDataKey on: every check of the phase passes."""
+    status, results, output = broken_workshop_runs[request.node.callspec.id].result()
+    assert status == 0, output
+    assert results and set(results.values()) == {"passed"}, f"{results}\n{output}"
