@@ -90,6 +90,7 @@ def main() -> None:
     keep.mkdir(parents=True, exist_ok=True)
     loops = busy_loops(options.load, seconds=options.runs * 300)
     outcomes: list[tuple[bool, float]] = []
+    loads: list[float] = []  # the 1-minute load average after each run (other work on the machine counts too)
     failures: Counter[str] = Counter()
     began = time.perf_counter()
     try:
@@ -97,7 +98,8 @@ def main() -> None:
             passed, took, failed = one_run(number, keep, options.expression)
             outcomes.append((passed, took))
             failures.update(failed)
-            print(f"run {number:3d}: {'passed' if passed else 'FAILED'} in {took:5.1f}s"
+            loads.append(os.getloadavg()[0])
+            print(f"run {number:3d}: {'passed' if passed else 'FAILED'} in {took:5.1f}s, load {loads[-1]:.1f}"
                   f"{'' if passed else ': ' + ', '.join(failed)}", flush=True)
     finally:
         stop(loops)
@@ -106,7 +108,8 @@ def main() -> None:
     print(f"App phase: {passed} of {len(outcomes)} runs passed, {options.load} busy loop(s) meanwhile on "
           f"{os.cpu_count()} cores; {time.perf_counter() - began:.0f}s in all")
     if times:
-        print(f"per run: median {statistics.median(times):.1f}s, best {min(times):.1f}s, worst {max(times):.1f}s")
+        print(f"per run: median {statistics.median(times):.1f}s, best {min(times):.1f}s, worst {max(times):.1f}s; "
+              f"load average after each run: median {statistics.median(loads):.1f}, {min(loads):.1f} to {max(loads):.1f}")
     for name, count in failures.most_common():
         print(f"  failed {count}x: {name}")
     if failures:
