@@ -24,6 +24,11 @@ class Sample:
     error: str = ""
     took: float = 0.0  # seconds until the answer (a user waits that long too)
 
+    @property
+    def answered(self) -> float:
+        """When the answer came: what it says was so by then (the app read and logged in after `at`)."""
+        return self.at + self.took
+
 
 # AWS's caching client waits 2.5 to 5 s (random jitter) before a forced refresh: an answer may take that long.
 ANSWER_TIMEOUT = 15.0
@@ -92,6 +97,12 @@ class Watch:
         while time.time() < deadline and not all(
                 samples and samples[-1].at >= moment for samples in self.samples.values()):
             time.sleep(0.05)
+
+    def answered_before(self, variant: str, moment: float, since: float = 0.0) -> list[Sample]:
+        """The variant's answers to requests made after `since` that came before `moment`: what a
+        user saw before a change made at `moment`. A request still in flight then is left out: the
+        app reads the secret and logs in after it was asked, maybe after the change began."""
+        return [sample for sample in self.samples.get(variant, []) if sample.at >= since and sample.answered < moment]
 
     def stop(self) -> None:
         self._stop.set()

@@ -36,6 +36,13 @@ class LabApp:
         time.sleep(self.settle())
         watch.wait_answered_since(time.time(), timeout=30)
 
+    def watch_before_a_change(self, watch: Watch, since: float) -> None:
+        """The settling time, and until each variant has answered a request made since the watch began:
+        what it says before the change is an answer, not a request still in flight when the change
+        begins (on a loaded machine one answer can take longer than the settling time)."""
+        time.sleep(self.settle())
+        watch.wait_answered_since(since, timeout=30)
+
 
 @pytest.fixture(scope="session")
 def lab_app(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[LabApp]:
@@ -73,9 +80,9 @@ def app_through_two_rotations(lab_app: LabApp) -> WatchedRotations:
     """Each variant's `/`, asked many times a second, before, during and after two rotations."""
     watch = lab_app.watch()
     start = time.time()
-    time.sleep(lab_app.settle())
     rotations = []
     try:
+        lab_app.watch_before_a_change(watch, start)
         for number in (1, 2):
             watch.mark(f"rotation {number}")
             rotations.append(rotate(lab_app.workshop))
@@ -107,7 +114,7 @@ def app_through_a_secret_changed_alone(lab_app: LabApp, app_through_two_rotation
     watch = lab_app.watch()
     start = time.time()
     try:
-        time.sleep(lab_app.settle())
+        lab_app.watch_before_a_change(watch, start)
         watch.mark("PutSecretValue")
         put_at = time.time()
         workshop.secrets_manager().put_secret_value(SecretId=workshop.secret_arn, SecretString=changed)

@@ -25,9 +25,22 @@ def _timeline(evidence, title: str, watch, start: float, end: float) -> dict[str
     return downtime
 
 
-def _connected_before_the_first_mark(watch, variant: str) -> bool:
+def _before_the_first_mark(watch, variant: str) -> str:
+    """The variant's last answers before the first change (asked how long before it, and what it
+    said), and a request then in flight: what a failure shows."""
     first_mark = watch.marks[0][0]
-    before = [sample for sample in watch.samples[variant] if sample.at < first_mark]
+    answered = watch.answered_before(variant, first_mark)
+    in_flight = [sample for sample in watch.samples[variant] if sample.at < first_mark <= sample.answered]
+    shown = [f"{sample.at - first_mark:+.2f}s {sample.status} {sample.error} (took {sample.took:.2f}s)".replace("  ", " ")
+             for sample in answered[-4:]]
+    shown += [f"in flight at the change: {sample.at - first_mark:+.2f}s {sample.status} (took {sample.took:.2f}s)"
+              for sample in in_flight]
+    return "; ".join(shown) or "no answer before the first change"
+
+
+def _connected_before_the_first_mark(watch, variant: str) -> bool:
+    """The last answer that came before the first change was CONNECTED."""
+    before = watch.answered_before(variant, watch.marks[0][0])
     return bool(before) and before[-1].status == CONNECTED
 
 
@@ -40,7 +53,8 @@ def test_hardcoded_app_is_disconnected_after_rotation(app_through_two_rotations,
                     f"before: {'CONNECTED' if _connected_before_the_first_mark(watched.watch, 'hardcoded') else 'not'}"
                     f"; last answer: {last.status if last else 'none'} {last.error if last else ''}")
     assert all(rotation.error is None for rotation in watched.rotations), [r.error for r in watched.rotations]
-    assert _connected_before_the_first_mark(watched.watch, "hardcoded"), "the hard-coded app never connected"
+    assert _connected_before_the_first_mark(watched.watch, "hardcoded"), (
+        f"the hard-coded app never connected: {_before_the_first_mark(watched.watch, 'hardcoded')}")
     assert last is not None and last.status == "DISCONNECTED" and "1045" in last.error, (
         f"the hard-coded app still answers {last.status if last else 'nothing'} after rotation")
 
@@ -52,10 +66,12 @@ def test_secret_reading_app_stays_connected_through_two_rotations(app_through_tw
     downtime = _timeline(evidence, "GET / during two rotations", watched.watch, watched.start, watched.end)
     last = watched.watch.last(variant)
     evidence.expect(f"the {variant} app is CONNECTED before and after both rotations",
+                    f"before: {'CONNECTED' if _connected_before_the_first_mark(watched.watch, variant) else 'not'}; "
                     f"last answer {last.status if last else 'none'}; {downtime[variant]:.2f} s not CONNECTED "
                     f"while the rotations ran")
     assert all(rotation.error is None for rotation in watched.rotations), [r.error for r in watched.rotations]
-    assert _connected_before_the_first_mark(watched.watch, variant), f"the {variant} app never connected"
+    assert _connected_before_the_first_mark(watched.watch, variant), (
+        f"the {variant} app never connected: {_before_the_first_mark(watched.watch, variant)}")
     assert last is not None and last.status == CONNECTED, (
         f"the {variant} app answers {last.status if last else 'nothing'} after two rotations: {last.error if last else ''}")
 
@@ -68,7 +84,7 @@ def test_secret_changed_without_the_database_disconnects_until_a_rotation(app_th
               watched.end)
     samples = watched.watch.samples["get-secret"]
     rotation_at = watched.watch.marks[-1][0]
-    between = [sample for sample in samples if watched.put_at < sample.at < rotation_at]
+    between = watched.watch.answered_before("get-secret", rotation_at, since=watched.put_at)
     last = samples[-1] if samples else None
     evidence.expect("after PutSecretValue of a new password alone, get_secret's app is DISCONNECTED; after a "
                     "rotation it is CONNECTED again",

@@ -913,6 +913,15 @@ APP_FAULTS = [
           ("test_hardcoded_app_is_disconnected_after_rotation",)),
 ]
 
+# Not a fault: the get_secret variant as the lab has it, only slower (1.5 s between reading the secret and
+# logging in, as one request can take on a loaded machine). The App phase must pass it: what a user saw
+# before a change is the answers that came before it, not a request in flight when the change began.
+SLOW_APP = Fault("app-get-secret-answers-slowly",
+                 "nothing: the get_secret variant takes 1.5 s between reading the secret and logging in",
+                 edit_workshop_file("app/web_app.py", "check(get_secret(self.secret_id, self.client))",
+                                    "check((lambda read: __import__('time').sleep(1.5) or read)"
+                                    "(get_secret(self.secret_id, self.client)))"),
+                 ())
 
 # --- the Template phase: the workshop's files read before anything is deployed, one tool each
 CFN_LINT_CHECK = "test_cfn_lint_finds_no_error_in_the_template"
