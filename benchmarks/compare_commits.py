@@ -1,0 +1,76 @@
+"""Print the offline verification's time at two commits, measured in one run on this machine, and their ratio.
+
+Usage: .venv/bin/python benchmarks/compare_commits.py BEFORE [AFTER] [--runs N] [--phases tests/rds,tests/app]
+(AFTER defaults to the working tree.) This machine's speed drifts by a quarter within an hour, so the commits'
+runs alternate (before, after, before, after, ...) and only the ratio of their medians is worth reporting.
+Each commit is checked out into a git worktree beside the project (removed afterwards) and run with this
+virtualenv's Python; by default the phases both commits have, so that a phase one of them adds is not counted.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PHASES = ("tests/template", "tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit")
+
+
+def checkout(revision: str, parent: Path) -> Path:
+    folder = parent / revision.replace("/", "_")
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(folder), revision], cwd=ROOT, check=True)
+    for venv in (".venv-checkov",):  # the Template phase's checkov runs from the project's own
+        if (ROOT / venv).exists():
+            (folder / venv).symlink_to((ROOT / venv).resolve())
+    return folder
+
+
+def pytest_seconds(folder: Path, phases: list[str]) -> tuple[float, float]:
+    """(wall time, pytest's own time) of one offline run of `phases` in `folder`."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "offline", *phases, "-q", "-p", "no:cacheprovider"],
+                          cwd=folder, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"the offline run in {folder} failed:\n{done.stdout[-2000:]}")
+    said = [line for line in done.stdout.splitlines() if " passed" in line and " in " in line]
+    own = float(said[-1].rsplit(" in ", 1)[1].split("s")[0]) if said else wall
+    return wall, own
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("before")
+    parser.add_argument("after", nargs="?", help="a commit (default: the working tree)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--phases", help="comma-separated test folders (default: those both commits have)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix=".bench-", dir=ROOT.parent) as scratch:
+        folders = {"before": checkout(args.before, Path(scratch))}
+        folders["after"] = checkout(args.after, Path(scratch)) if args.after else ROOT
+        try:
+            phases = args.phases.split(",") if args.phases else [
+                phase for phase in PHASES if all((folder / phase).is_dir() for folder in folders.values())]
+            print(f"phases: {' '.join(phases)}; {args.runs} runs each, alternating")
+            times: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+            for run in range(args.runs):
+                for label, folder in folders.items():
+                    times[label].append(pytest_seconds(folder, phases))
+                    wall, own = times[label][-1]
+                    print(f"  run {run + 1} {label:>6}: pytest {own:.1f} s (wall {wall:.1f} s)", flush=True)
+        finally:
+            for label, folder in folders.items():
+                if folder != ROOT:
+                    subprocess.run(["git", "worktree", "remove", "--force", str(folder)], cwd=ROOT, check=False)
+    medians = {label: statistics.median(own for _, own in runs) for label, runs in times.items()}
+    print(f"before ({args.before}): median {medians['before']:.1f} s of pytest")
+    print(f"after ({args.after or 'working tree'}): median {medians['after']:.1f} s of pytest")
+    print(f"after / before: {medians['after'] / medians['before']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
