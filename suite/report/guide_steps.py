@@ -126,7 +126,7 @@ def unmarked(item: pytest.Item) -> pytest.Collector.CollectError:
 # Names a function spells in lower case, as the guide spells them.
 SPELLED = {"ecs": "ECS", "ec2": "EC2", "ecr": "ECR", "iam": "IAM", "rds": "RDS", "tls": "TLS", "ssh": "SSH",
            "secretsmanager": "SecretsManager", "cloudtrail": "CloudTrail", "taskdef": "TASKDEF",
-           "dockerfile": "Dockerfile"}
+           "dockerfile": "Dockerfile", "cfnlint": "cfn-lint"}
 
 
 def check_title(nodeid: str) -> str:

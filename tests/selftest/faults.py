@@ -924,7 +924,7 @@ SLOW_APP = Fault("app-get-secret-answers-slowly",
                  ())
 
 # --- the Template phase: the workshop's files read before anything is deployed, one tool each
-CFN_LINT_CHECK = "test_cfn_lint_finds_no_error_in_the_template"
+CFN_LINT_CHECK = "test_cfnlint_finds_no_error_in_the_template"
 CHECKOV_CHECK = "test_checkov_finds_nothing_the_template_does_not_skip_with_a_reason"
 CONTROLS_CHECK = "test_template_meets_the_reviewers_controls"
 SHELLCHECK_CHECK = "test_shellcheck_finds_no_error_in_the_shell_scripts"

@@ -82,7 +82,7 @@ def findings_as_evidence(evidence, tool: str, findings: list[linters.Finding], r
 
 
 @pytest.mark.guide_step("Before class 1")
-def test_cfn_lint_finds_no_error_in_the_template(workshop, template_path, cfn_lint_findings, evidence):
+def test_cfnlint_finds_no_error_in_the_template(workshop, template_path, cfn_lint_findings, evidence):
     findings = cfn_lint_findings
     errors = findings_as_evidence(
         evidence, "cfn-lint", findings,
