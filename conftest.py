@@ -3,8 +3,8 @@ instructor report: each check's `evidence` (suite/report/evidence.py), the run's
 the verdict and phase table on top of the HTML report (suite/report/plugin.py)."""
 pytest_plugins = [
     "suite.interrupts",
-    "suite.preflight",
     "suite.redaction",
+    "suite.preflight",
     "suite.fixtures",
     "suite.rotations",
     "suite.fargate",

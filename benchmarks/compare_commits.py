@@ -17,7 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = ("tests/template", "tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit")
+sys.path.insert(0, str(ROOT))
+from suite.report.phases import PHASES as PHASE_FOLDERS  # noqa: E402 (the project's root is on the path now)
+
+PHASES = tuple(folder.rstrip("/") for folder in PHASE_FOLDERS.values())
 
 
 def checkout(revision: str, parent: Path) -> Path:

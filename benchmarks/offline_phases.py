@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PHASES = {"Template": ["tests/template"], "RDS": ["tests/rds"], "Fargate": ["tests/fargate"],
-          "TLS user": ["tests/tls_user"], "App": ["tests/app"], "Audit": ["tests/audit"],
-          "all phases": ["tests/template", "tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit"]}
+sys.path.insert(0, str(ROOT))
+from suite.report.phases import PHASES as PHASE_FOLDERS  # noqa: E402 (the project's root is on the path now)
+
+PHASES = {phase: [folder.rstrip("/")] for phase, folder in PHASE_FOLDERS.items()}
+PHASES["all phases"] = [folder for folders in PHASES.values() for folder in folders]
 
 
 def one_run(paths: list[str]) -> float:

@@ -11,23 +11,19 @@ A problem only met later (the local AWS not starting) ends the run the same way.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from suite.environment import EnvironmentProblem, require_free_disk  # noqa: F401 (the preflight's words)
 from suite.report.phases import MODE_PARAM
+from suite.targets import live_preflight, offline_preflight
 
 ENVIRONMENT_EXIT = 4
-MIN_FREE_BYTES = 512 * 1024 * 1024  # a local AWS run: databases, sandboxes, the image's layers
 PROBLEM_KEY = pytest.StashKey[str]()
 # mode -> what its AWS logged going wrong (the local AWS's log): shown in the terminal and the report
 LOCAL_AWS_PROBLEMS_KEY = pytest.StashKey[dict[str, str]]()
-
-
-class EnvironmentProblem(Exception):
-    """What stops the run before the workshop is tried, in one sentence that says what to do."""
 
 
 def stop_for_environment(config: pytest.Config, problem: str) -> None:
@@ -67,15 +63,6 @@ def pytest_configure(config: pytest.Config) -> None:
     _config = config
 
 
-def require_free_disk(path: Path, minimum: int = MIN_FREE_BYTES) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(path).free
-    if free < minimum:
-        raise EnvironmentProblem(f"only {free // 2**20} MB free where the run's files go ({path}); the local AWS "
-                                 f"needs at least {minimum // 2**20} MB: free some space, or pass --basetemp "
-                                 f"on a larger disk")
-
-
 def selected_modes(items: list[pytest.Item]) -> set[str]:
     return {item.callspec.params[MODE_PARAM] for item in items
             if hasattr(item, "callspec") and MODE_PARAM in item.callspec.params}
@@ -86,8 +73,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or not session.items:
         return
-    from suite.targets import live_preflight, offline_preflight
-
     modes = selected_modes(session.items)
     try:
         if "offline" in modes:

@@ -31,7 +31,7 @@ from localaws.service import LocalAWS, LocalAWSError
 from localaws.system_tools import MissingSystemTool, require_tool
 from suite.attendee.bastion import Bastion
 from suite.credentials import Credentials
-from suite.preflight import EnvironmentProblem, require_free_disk
+from suite.environment import EnvironmentProblem, require_free_disk
 from suite.redaction import REGISTRY
 
 
