@@ -13,11 +13,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from offline_phases import pytest_seconds  # noqa: E402 (beside this script)
 from suite.report.phases import PHASES as PHASE_FOLDERS  # noqa: E402 (the project's root is on the path now)
 
 PHASES = tuple(folder.rstrip("/") for folder in PHASE_FOLDERS.values())
@@ -30,19 +30,6 @@ def checkout(revision: str, parent: Path) -> Path:
         if (ROOT / venv).exists():
             (folder / venv).symlink_to((ROOT / venv).resolve())
     return folder
-
-
-def pytest_seconds(folder: Path, phases: list[str]) -> tuple[float, float]:
-    """(wall time, pytest's own time) of one offline run of `phases` in `folder`."""
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "offline", *phases, "-q", "-p", "no:cacheprovider"],
-                          cwd=folder, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"the offline run in {folder} failed:\n{done.stdout[-2000:]}")
-    said = [line for line in done.stdout.splitlines() if " passed" in line and " in " in line]
-    own = float(said[-1].rsplit(" in ", 1)[1].split("s")[0]) if said else wall
-    return wall, own
 
 
 def main() -> None:
@@ -62,7 +49,7 @@ def main() -> None:
             times: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
             for run in range(args.runs):
                 for label, folder in folders.items():
-                    times[label].append(pytest_seconds(folder, phases))
+                    times[label].append(pytest_seconds(phases, folder))
                     wall, own = times[label][-1]
                     print(f"  run {run + 1} {label:>6}: pytest {own:.1f} s (wall {wall:.1f} s)", flush=True)
         finally:

@@ -80,7 +80,6 @@ class Environment:
         line = self.process.stdout.readline() if ready else b""
         if line.startswith(b'{"ready"'):
             return
-        self.stop()
         raise self.did_not_start(f"the function's runtime exited with status {self.process.returncode}" if ready
                                  else f"the function's runtime did not start within {timeout:.0f} s")
 
