@@ -12,11 +12,21 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import ROTATION_HANDLER, create_function, log_messages, rotatable_secret, unique, wait_for
-from tests.fidelity.test_secrets_rotation import _holder, _stages, _steps_logged, rotation_role  # noqa: F401
+from tests.fidelity.helpers import (ROTATION_HANDLER, create_function, create_lambda_role, log_messages,
+                                    rotatable_secret, unique, wait_for)
+from tests.fidelity.helpers import label_holders as _holder
+from tests.fidelity.helpers import steps_logged as _steps_logged
+from tests.fidelity.helpers import version_stages as _stages
 
 UNFINISHED = "A previous rotation isn't complete. That rotation will be reattempted."
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+
+
+@pytest.fixture(scope="module")
+def rotation_role(local_aws):
+    name = unique("rotation-role")
+    create_lambda_role(local_aws, name)
+    return name
 
 
 def _failing_function(aws, role_name: str, step: str) -> tuple[str, str]:
