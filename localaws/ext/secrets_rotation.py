@@ -135,14 +135,16 @@ def _run_rotation(backend: SecretsManagerBackend, secret: FakeSecret, function_a
 
 
 def _start_rotation(backend: SecretsManagerBackend, secret: FakeSecret, function_arn: str, token: str) -> None:
-    """The four steps, in the background (one rotation of a secret at a time)."""
-    running = secret.__dict__.get("_rotation_worker")
+    """The four steps for `token`, in the background; a reattempt of a rotation still running is not
+    started twice."""
+    workers = secret.__dict__.setdefault("_rotation_workers", {})
+    running = workers.get(token)
     if running is not None and running.is_alive():
         return
     secret.__dict__["_rotation_cancelled"] = None
     worker = threading.Thread(target=_run_rotation, args=(backend, secret, function_arn, token),
                               name=f"rotate-{secret.name}", daemon=True)
-    secret.__dict__["_rotation_worker"] = worker
+    workers[token] = worker
     worker.start()
 
 
