@@ -250,7 +250,7 @@ class Workshop:
             return self.rotation_error(since)
 
         try:
-            return poll()
+            return poll() or ""
         except RetryError:
             raise RotationDidNotFinish(f"the rotation function logged no error in {group} within "
                                        f"{self.rotation_timeout:.0f}s; staging labels: {self.labels_shown()}") from None

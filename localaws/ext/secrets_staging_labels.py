@@ -91,7 +91,7 @@ def _check_with_existing_secrets_and_versions(self: SecretsManagerBackend, secre
     secret = self.secrets[secret_name] if secret_name in self.secrets.keys() else None
     version = secret.versions.get(client_request_token) if secret is not None and client_request_token else None
     # moto lets any AWSPENDING version be rewritten; AWS only fills one that has no value yet.
-    if version is not None and _has_value(version) and (
+    if secret is not None and version is not None and _has_value(version) and (
             version.get("secret_string") != secret_string or version.get("secret_binary") != secret_binary):
         raise ResourceExistsException(
             f"You can't use ClientRequestToken {client_request_token} because that value is already in use for a "

@@ -30,7 +30,8 @@ def test_moving_a_label_attached_elsewhere_needs_remove_from_version_id(local_aw
     with pytest.raises(ClientError) as refused:
         sm.update_secret_version_stage(SecretId=arn, VersionStage=label, MoveToVersionId=target)
     assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
-    assert f"Staging label {label} is currently attached to version {held}" in refused.value.response["Error"]["Message"]
+    message = refused.value.response["Error"]["Message"]
+    assert f"Staging label {label} is currently attached to version {held}" in message
     assert _stages(sm, arn) == before
 
     sm.update_secret_version_stage(SecretId=arn, VersionStage=label, MoveToVersionId=target, RemoveFromVersionId=held)

@@ -45,7 +45,8 @@ def test_an_unfinished_rotation_names_the_error_its_function_logged():
     logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
         {"timestamp": int(started * 1000) + 5, "message": "[ERROR] setSecret: unable to log into database"}])
     timing = SimpleNamespace(rotation_poll=0.05, rotation_settle=0.1, poll_interval=0.05)
-    aws = SimpleNamespace(timing=timing, client=lambda service, credentials=None: boto3.client(service, region_name=region))
+    aws = SimpleNamespace(timing=timing,
+                          client=lambda service, credentials=None: boto3.client(service, region_name=region))
     stack = SimpleNamespace(outputs={"SecretArn": arn, "RotationFunctionName": "smdemo-rotation"})
     workshop = Workshop(aws, stack, hardcoded=None, rotation_timeout=0.3)  # type: ignore[arg-type]
 
@@ -53,4 +54,5 @@ def test_an_unfinished_rotation_names_the_error_its_function_logged():
         workshop.wait_for_current("0123456789abcdef", since=started - 1)
 
     assert "did not finish within 0s" in str(unfinished.value)
-    assert str(unfinished.value).endswith("the rotation function logged: [ERROR] setSecret: unable to log into database")
+    assert str(unfinished.value).endswith(
+        "the rotation function logged: [ERROR] setSecret: unable to log into database")
