@@ -131,7 +131,8 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
         except DeployError as failure:
             pytest.fail(f"the workshop stack did not deploy: {failure}", pytrace=False)
         aws.bastion.attach(outputs["BastionPublicIp"], published_host_keys(
-            aws.client("ec2"), outputs["BastionInstanceId"], timeout=aws.timing.host_keys_timeout))
+            aws.client("ec2"), outputs["BastionInstanceId"], timeout=aws.timing.host_keys_timeout,
+            interval=aws.timing.poll_interval))
         timeout = request.config.getoption("--rotation-timeout") or aws.timing.rotation_timeout
         current = DBCredentials.from_secret(
             read_secret_document(aws.client("secretsmanager"), outputs["SecretArn"], VersionStage="AWSCURRENT"),
