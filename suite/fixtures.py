@@ -19,6 +19,7 @@ from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady, write_oldway_cnf
 from suite.report.phases import PHASES, mode_of, phase_of
+from suite import early_start
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
 from suite.targets import AwsTarget, EnvironmentProblem, live_target, offline_target
@@ -94,7 +95,8 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """The AWS the workshop is deployed to: a real account (live) or the local AWS (offline)."""
     try:
         if request.param == "offline":
-            target = offline_target(tmp_path_factory.mktemp("localaws"))
+            launched = early_start.adopt(request.config)
+            target = offline_target(launched.state_dir if launched else tmp_path_factory.mktemp("localaws"), launched)
         else:
             target = live_target(request.config.getoption("--aws-region"))
     except EnvironmentProblem as problem:  # once, for the whole run: not each check's failure

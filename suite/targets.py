@@ -144,11 +144,12 @@ def offline_preflight(state_parent: Path) -> None:
     require_free_disk(state_parent)
 
 
-def offline_target(state_dir: Path) -> AwsTarget:
-    """Start the local AWS (after the preflight, again: a target can be made without pytest)."""
+def offline_target(state_dir: Path, launched: LocalAWS | None = None) -> AwsTarget:
+    """Start the local AWS (after the preflight, again: a target can be made without pytest), or finish
+    starting the one `launched` early (suite/early_start.py)."""
     offline_preflight(state_dir.parent)
     try:
-        local = LocalAWS(state_dir).start()
+        local = (launched or LocalAWS(state_dir)).start()
     except LocalAWSError as failed:
         raise EnvironmentProblem(f"offline: {failed}") from None
     REGISTRY.register(local.admin.secret_access_key)
