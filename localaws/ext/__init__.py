@@ -8,6 +8,7 @@ import os
 from localaws.ext import (
     cfn_cloudtrail,
     cfn_create_failures,
+    cfn_custom_resources,
     cfn_resource_types,
     cloudtrail_bucket_policy,
     cfn_dynamic_refs,
@@ -53,7 +54,12 @@ MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
            service_rules,
-           ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
+           ecr_layer_downloads,
+           # after cfn_resource_types (whose resource_class_from_type it wraps), cfn_create_failures (whose
+           # create_resources it wraps: a rollback sends the failed resource a Delete) and ecr_layer_downloads
+           # (whose dispatch it wraps)
+           cfn_custom_resources,
+           ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
            iam_enforcement,
            kms_secret_encryption,  # after registrations (both wrap CreateStack)
            cloudtrail_events,  # it records every final answer, denials too
