@@ -32,7 +32,7 @@ unknown to it.
 
 Here the ResponseURL names AWS's bucket (cloudformation-custom-resource-response-<region>) at S3's
 endpoint, which every Lambda sandbox resolves to the local AWS where the network model lets it reach
-S3 (localaws/lambda_network.py): a VPC function without a way to S3 cannot answer, as in AWS. Its
+S3 (localaws/functions/network.py): a VPC function without a way to S3 cannot answer, as in AWS. Its
 signature is an HMAC with a key made when the server starts; it expires after two hours. The stack's
 operation waits for the answer (the local AWS creates stacks inline); LOCALAWS_CUSTOM_RESOURCE_TIMEOUT
 (seconds) caps every ServiceTimeout, for tests and for the suite's client, which does not wait an hour.
@@ -58,7 +58,7 @@ from moto.cloudformation.models import Stack
 from moto.core.common_models import CloudFormationModel
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from localaws.service_hosts import cloudformation_response_bucket
+from localaws.network.endpoint_names import cloudformation_response_bucket
 
 log = logging.getLogger("localaws.cloudformation")
 

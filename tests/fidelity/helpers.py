@@ -9,7 +9,7 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
-from infra.packaging import bundle_packages
+from suite.deploy.packaging import bundle_packages
 from localaws.service import ACCOUNT_ID, LocalAWS
 from suite.credentials import Credentials
 
@@ -190,7 +190,7 @@ def cloudtrail_bucket(aws: LocalAWS, prefix: str) -> str:
     return bucket
 
 
-# --- what a function in a VPC reaches (localaws/lambda_network.py)
+# --- what a function in a VPC reaches (localaws/functions/network.py)
 
 CONNECTION_PROBE = """
 import socket
