@@ -165,7 +165,7 @@ def list_stack_resources(self: CloudFormationResponse) -> Any:
     for resource in resources:
         described = StackResourceDTO(stack, resource)
         summary = {"LogicalResourceId": described.logical_resource_id, "ResourceType": described.resource_type,
-                   "LastUpdatedTimestamp": stack.creation_time,
+                   "LastUpdatedTimestamp": described.timestamp,
                    "ResourceStatus": described.resource_status if stack.status in (*FAILED, "DELETE_FAILED")
                    else "CREATE_COMPLETE",
                    "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"}}
