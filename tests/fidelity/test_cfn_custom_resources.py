@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import WaiterError
 
-from tests.fidelity.helpers import BASIC_EXECUTION, LAMBDA_TRUST, log_messages, unique
+from tests.fidelity.helpers import BASIC_EXECUTION, LAMBDA_TRUST, log_messages, unique, wait_for
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
 
@@ -85,6 +85,10 @@ def _requests(local_aws, function_name: str, logical_id: str) -> list[dict]:
             if request["logical"] == logical_id]
 
 
+def _at_least(count: int, found: list) -> list | None:
+    return found if len(found) >= count else None
+
+
 def _failed_reason(cloudformation, name: str, logical_id: str, status: str = "CREATE_FAILED") -> str:
     events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
     [failed] = [e for e in events if e["LogicalResourceId"] == logical_id and e["ResourceStatus"] == status]
@@ -127,7 +131,7 @@ def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
     assert resources["Plain"]["ResourceType"] == "AWS::CloudFormation::CustomResource"
     parameter = resources["Uses"]["PhysicalResourceId"]
     assert local_aws.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"] == "hello world"
-    [create] = _requests(local_aws, function, "Greeting")
+    [create] = wait_for(lambda: _requests(local_aws, function, "Greeting"), what="the Create request in the log")
     assert create == {"type": "Create", "logical": "Greeting", "physical": None, "old": None}
 
     # Update: the PhysicalResourceId and the old properties are sent; a new id is a replacement, whose old
@@ -135,18 +139,21 @@ def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
     template["Resources"]["Greeting"]["Properties"]["Name"] = "again"
     cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
     cloudformation.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
-    requests = _requests(local_aws, function, "Greeting")
-    assert [(r["type"], r["physical"]) for r in requests[1:]] == [("Update", "phys-world"), ("Delete", "phys-world")]
-    assert requests[1]["old"]["Name"] == "world"
+    # (each invocation's log lines arrive when it ends, which may be after the answer it sent: wait for them)
+    requests = wait_for(lambda: _at_least(3, _requests(local_aws, function, "Greeting")),
+                        what="the Update and Delete requests in the provider's log")
+    assert sorted((r["type"], r["physical"]) for r in requests[1:]) == [("Delete", "phys-world"), ("Update", "phys-world")]
+    assert next(r for r in requests if r["type"] == "Update")["old"]["Name"] == "world"
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["Ref"] == "phys-again"
 
     # Deleting the stack sends each custom resource a Delete with its PhysicalResourceId.
     cloudformation.delete_stack(StackName=name)
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
-    assert _requests(local_aws, function, "Greeting")[-1] == {"type": "Delete", "logical": "Greeting",
-                                                               "physical": "phys-again", "old": None}
-    assert _requests(local_aws, function, "Plain")[-1]["type"] == "Delete"
+    assert wait_for(lambda: {"type": "Delete", "logical": "Greeting", "physical": "phys-again", "old": None}
+                    in _requests(local_aws, function, "Greeting"), what="the Delete request in the provider's log")
+    assert wait_for(lambda: sorted(r["type"] for r in _requests(local_aws, function, "Plain")) == ["Create", "Delete"],
+                    what="the other resource's Delete request")
 
 
 def test_a_failed_answer_fails_the_resource_with_its_reason_and_the_rollback_deletes_it(local_aws, provider):
@@ -163,8 +170,9 @@ def test_a_failed_answer_fails_the_resource_with_its_reason_and_the_rollback_del
     reason = _failed_reason(cloudformation, name, "Refused")
     assert reason.startswith("Received response status [FAILED] from custom resource. Message returned: "
                              "the answer is no (RequestId: ")
-    assert [(r["type"], r["physical"]) for r in _requests(local_aws, function, "Refused")] == [
-        ("Create", None), ("Delete", "failed-Refused")]
+    # (the Delete may come while the Create's invocation is still ending: its lines may be logged first)
+    assert wait_for(lambda: sorted((r["type"], r["physical"] or "") for r in _requests(local_aws, function, "Refused"))
+                    == [("Create", ""), ("Delete", "failed-Refused")], what="the Create and the rollback's Delete")
     cloudformation.delete_stack(StackName=name)
 
 
