@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import WaiterError
 
-from tests.fidelity.helpers import BASIC_EXECUTION, LAMBDA_TRUST, log_messages, unique, wait_for
+from tests.fidelity.helpers import BASIC_EXECUTION, LAMBDA_TRUST, VPC_ACCESS, log_messages, unique, wait_for
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
 
@@ -238,3 +238,49 @@ def test_an_altered_response_url_is_refused_as_s3_refuses_it(local_aws):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403 and b"SignatureDoesNotMatch" in refused.value.read()
+
+
+@pytest.mark.parametrize("gateway_endpoint", [False, True], ids=["no-way-to-s3", "s3-gateway-endpoint"])
+def test_a_provider_in_a_vpc_answers_only_where_its_network_reaches_s3(local_aws, gateway_endpoint):
+    """The ResponseURL is S3's: a provider in a private subnet (no NAT, no internet route) cannot PUT its answer, so
+    the resource times out, as the user guide warns for VPC providers ("Custom resources" troubleshooting); with
+    an S3 gateway endpoint on its route table (VPC user guide, "Gateway endpoints for Amazon S3") it answers."""
+    cloudformation = local_aws.client("cloudformation")
+    name = unique("fid-custom-vpc")
+    vpc = {"Ref": "Vpc"}
+    resources = {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.82.0.0/16"}},
+        "Private": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": vpc, "CidrBlock": "10.82.1.0/24"}},
+        "Routes": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": vpc}},
+        "Association": {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {
+            "SubnetId": {"Ref": "Private"}, "RouteTableId": {"Ref": "Routes"}}},
+        "Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "provider", "VpcId": vpc}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": LAMBDA_TRUST,
+            "Policies": [{"PolicyName": "run", "PolicyDocument": {"Version": "2012-10-17",
+                                                                  "Statement": [BASIC_EXECUTION, VPC_ACCESS]}}]}},
+        "Provider": {"Type": "AWS::Lambda::Function", "DependsOn": "Association", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler", "Timeout": 10, "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": PROVIDER},
+            "VpcConfig": {"SubnetIds": [{"Ref": "Private"}], "SecurityGroupIds": [{"Ref": "Group"}]}}},
+        "Greeting": {**_custom({"Fn::GetAtt": ["Provider", "Arn"]}, ServiceTimeout=8, Name="vpc", Size="1",
+                               Flag="x")}}
+    if gateway_endpoint:
+        resources["S3Endpoint"] = {"Type": "AWS::EC2::VPCEndpoint", "Properties": {
+            "VpcId": vpc, "VpcEndpointType": "Gateway", "ServiceName": f"com.amazonaws.{local_aws.region}.s3",
+            "RouteTableIds": [{"Ref": "Routes"}]}}
+        resources["Greeting"]["DependsOn"] = "S3Endpoint"
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}),
+                                Capabilities=["CAPABILITY_IAM"], DisableRollback=True)
+    try:
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    except WaiterError:
+        pass
+    status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+    if gateway_endpoint:
+        assert status == "CREATE_COMPLETE"
+    else:
+        assert status == "CREATE_FAILED"
+        assert _failed_reason(cloudformation, name, "Greeting").startswith(
+            "CloudFormation did not receive a response from your Custom Resource.")
+    cloudformation.delete_stack(StackName=name)
