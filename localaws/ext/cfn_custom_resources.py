@@ -39,6 +39,7 @@ operation waits for the answer (the local AWS creates stacks inline); LOCALAWS_C
 """
 from __future__ import annotations
 
+import calendar
 import hashlib
 import hmac
 import json
@@ -85,19 +86,28 @@ def bucket_host(region: str) -> str:
     return f"{bucket}.s3.amazonaws.com" if region == "us-east-1" else f"{bucket}.s3.{region}.amazonaws.com"
 
 
-def _signature(key: str, expires: int) -> str:
-    return hmac.new(_KEY, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
+AMZ_DATE = "%Y%m%dT%H%M%SZ"
+
+
+def _signature(key: str, date: str, lifetime: str) -> str:
+    return hmac.new(_KEY, f"{key}\n{date}\n{lifetime}".encode(), hashlib.sha256).hexdigest()
 
 
 def response_url(region: str, stack_id: str, logical_id: str, request_id: str) -> str:
     key = f"{stack_id}|{logical_id}|{request_id}"
-    now = time.time()
-    expires = int(now) + URL_LIFETIME
+    date = time.strftime(AMZ_DATE, time.gmtime())
     query = urllib.parse.urlencode({
-        "X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now)),
-        "X-Amz-SignedHeaders": "host", "X-Amz-Expires": URL_LIFETIME, "X-Localaws-Expires": expires,
-        "X-Amz-Signature": _signature(key, expires)})
+        "X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": date, "X-Amz-SignedHeaders": "host",
+        "X-Amz-Expires": URL_LIFETIME, "X-Amz-Signature": _signature(key, date, str(URL_LIFETIME))})
     return f"https://{bucket_host(region)}/{urllib.parse.quote(key, safe='')}?{query}"
+
+
+def _expired(date: str, lifetime: str) -> bool:
+    try:
+        signed = calendar.timegm(time.strptime(date, AMZ_DATE))
+        return signed + int(lifetime) < time.time()
+    except ValueError:
+        return True
 
 
 @dataclass
@@ -319,12 +329,12 @@ def _serve_response(environ: dict[str, Any], start_response: Any) -> list[bytes]
         return _s3_error(start_response, "403 Forbidden", "AccessDenied", "Access Denied")
     key = urllib.parse.unquote(environ.get("PATH_INFO", "").lstrip("/"))
     query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-    expires = int((query.get("X-Localaws-Expires") or ["0"])[0] or 0)
-    signature = (query.get("X-Amz-Signature") or [""])[0]
-    if not hmac.compare_digest(signature, _signature(key, expires)):
+    date, lifetime, signature = ((query.get(name) or [""])[0]
+                                 for name in ("X-Amz-Date", "X-Amz-Expires", "X-Amz-Signature"))
+    if not hmac.compare_digest(signature, _signature(key, date, lifetime)):
         return _s3_error(start_response, "403 Forbidden", "SignatureDoesNotMatch",
                          "The request signature we calculated does not match the signature you provided.")
-    if expires < time.time():
+    if _expired(date, lifetime):
         return _s3_error(start_response, "403 Forbidden", "AccessDenied", "Request has expired")
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""

@@ -232,8 +232,8 @@ def test_a_refused_delete_leaves_the_stack_delete_failed(local_aws, provider):
 def test_an_altered_response_url_is_refused_as_s3_refuses_it(local_aws):
     """The ResponseURL is presigned: a PUT whose signature does not match gets S3's 403 SignatureDoesNotMatch."""
     host = "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
-    request = urllib.request.Request(f"{local_aws.endpoint_url}/stack%7CX%7Cid?X-Amz-Signature=forged&"
-                                     "X-Localaws-Expires=9999999999", data=b"{}", method="PUT",
+    request = urllib.request.Request(f"{local_aws.endpoint_url}/stack%7CX%7Cid?X-Amz-Date=20991231T000000Z&"
+                                     "X-Amz-Expires=7200&X-Amz-Signature=forged", data=b"{}", method="PUT",
                                      headers={"Host": host})
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
