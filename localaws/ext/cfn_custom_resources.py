@@ -74,10 +74,11 @@ _KEY = secrets.token_bytes(32)
 class CustomResourceFailed(Exception):
     """A custom resource's operation failed: its reason is CloudFormation's own words, shown as they are."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, physical_resource_id: str | None = None):
         super().__init__(reason)
         self.message = reason
         self.cfn_status_reason = reason  # localaws/ext/cfn_create_failures.py: no "Resource handler ..." around it
+        self.physical_resource_id = physical_resource_id  # the one a FAILED answer gave
 
 
 def bucket_host(region: str) -> str:
@@ -208,10 +209,9 @@ def send(stack_id: str, logical_id: str, resource_type: str, properties: dict[st
     response["RequestId"] = request_id
     if response.get("Status") == "SUCCESS":
         return response
-    error = CustomResourceFailed(f"Received response status [{response.get('Status')}] from custom resource. "
-                                 f"Message returned: {response.get('Reason')} (RequestId: {request_id})")
-    error.physical_resource_id = response.get("PhysicalResourceId")  # type: ignore[attr-defined]
-    raise error
+    raise CustomResourceFailed(f"Received response status [{response.get('Status')}] from custom resource. "
+                               f"Message returned: {response.get('Reason')} (RequestId: {request_id})",
+                               response.get("PhysicalResourceId"))
 
 
 class LambdaCustomResource(CloudFormationModel):
@@ -252,7 +252,7 @@ class LambdaCustomResource(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> "LambdaCustomResource":
         properties = cloudformation_json.get("Properties") or {}
@@ -260,7 +260,7 @@ class LambdaCustomResource(CloudFormationModel):
         try:
             response = send(stack_id, logical_id, resource_type, properties, "Create", region_name, account_id)
         except CustomResourceFailed as failed:
-            physical = getattr(failed, "physical_resource_id", None)
+            physical = failed.physical_resource_id
             if physical:  # a rollback sends it a Delete (cfn_failed_deletes below)
                 _FAILED_CREATES.setdefault(stack_id, []).append(
                     (logical_id, resource_type, properties, physical, region_name, account_id))
@@ -268,7 +268,7 @@ class LambdaCustomResource(CloudFormationModel):
         return cls(stack_id, logical_id, resource_type, region_name, account_id, properties, response)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[misc]
+    def update_from_cloudformation_json(
         cls, original_resource: "LambdaCustomResource", new_resource_name: str, cloudformation_json: Any,
         account_id: str, region_name: str
     ) -> "LambdaCustomResource":
@@ -374,8 +374,8 @@ def resource_class_from_type(resource_type: str) -> Any:
 def install() -> None:
     global _original_call, _original_class_from_type, _original_create_resources
     _original_call = DomainDispatcherApplication.__call__
-    DomainDispatcherApplication.__call__ = dispatch  # type: ignore[method-assign]
+    DomainDispatcherApplication.__call__ = dispatch
     _original_class_from_type = parsing.resource_class_from_type
     parsing.resource_class_from_type = resource_class_from_type
     _original_create_resources = Stack.create_resources
-    Stack.create_resources = create_resources  # type: ignore[method-assign]
+    Stack.create_resources = create_resources

@@ -76,4 +76,4 @@ def install() -> None:
     _original_parse = parsing.parse_and_create_resource
     parsing.parse_and_create_resource = parse_and_create_resource
     _original_dto = StackResourceDTO.__init__
-    StackResourceDTO.__init__ = resource_dto  # type: ignore[method-assign]
+    StackResourceDTO.__init__ = resource_dto

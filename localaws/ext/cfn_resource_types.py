@@ -231,9 +231,9 @@ def generate_resource_name(resource_type: str, stack_name: str, logical_id: str)
 def install() -> None:
     parsing.resource_class_from_type = resource_class_from_type
     parsing.generate_resource_name = generate_resource_name
-    Parameter.has_cfn_attr = classmethod(parameter_has_attribute)  # type: ignore[method-assign,assignment]
-    Parameter.get_cfn_attribute = parameter_attribute  # type: ignore[method-assign]
-    LogGroup.get_cfn_attribute = log_group_attribute  # type: ignore[method-assign]
+    Parameter.has_cfn_attr = classmethod(parameter_has_attribute)
+    Parameter.get_cfn_attribute = parameter_attribute
+    LogGroup.get_cfn_attribute = log_group_attribute
     CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
     CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
     DBParameterGroup.physical_resource_id = property(_parameter_group_id)  # type: ignore[attr-defined]

@@ -64,6 +64,6 @@ def get_cfn_attribute(self: VPCEndPoint, attribute_name: str) -> Any:
 
 
 def install() -> None:
-    EC2Backend.create_vpc_endpoint = create_vpc_endpoint  # type: ignore[method-assign]
-    VPCEndPoint.has_cfn_attr = classmethod(has_cfn_attr)  # type: ignore[method-assign,assignment]
-    VPCEndPoint.get_cfn_attribute = get_cfn_attribute  # type: ignore[method-assign]
+    EC2Backend.create_vpc_endpoint = create_vpc_endpoint
+    VPCEndPoint.has_cfn_attr = classmethod(has_cfn_attr)
+    VPCEndPoint.get_cfn_attribute = get_cfn_attribute

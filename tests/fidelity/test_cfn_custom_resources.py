@@ -70,7 +70,8 @@ def provider(local_aws) -> tuple[str, str]:
                     "Name": {"Value": {"Ref": "Provider"}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
+    [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     yield outputs["Arn"], outputs["Name"]
     cloudformation.delete_stack(StackName=name)
 
@@ -109,7 +110,8 @@ def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
         "Uses": {"Type": "AWS::SSM::Parameter", "Properties": {
             "Type": "String", "Value": {"Fn::GetAtt": ["Greeting", "Greeting"]}}}},
         "Outputs": {key: {"Value": {"Fn::GetAtt": ["Greeting", key]}}
-                    for key in ("RequestKeys", "PropertyKeys", "Size", "SizeType", "Flag", "UrlScheme", "UrlHost", "Stack")}
+                    for key in ("RequestKeys", "PropertyKeys", "Size", "SizeType", "Flag", "UrlScheme", "UrlHost",
+                                "Stack")}
     | {"Ref": {"Value": {"Ref": "Greeting"}}, "Plain": {"Value": {"Fn::GetAtt": ["Plain", "Greeting"]}}}}
     stack_id = cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))["StackId"]
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
@@ -142,7 +144,8 @@ def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
     # (each invocation's log lines arrive when it ends, which may be after the answer it sent: wait for them)
     requests = wait_for(lambda: _at_least(3, _requests(local_aws, function, "Greeting")),
                         what="the Update and Delete requests in the provider's log")
-    assert sorted((r["type"], r["physical"]) for r in requests[1:]) == [("Delete", "phys-world"), ("Update", "phys-world")]
+    assert sorted((r["type"], r["physical"]) for r in requests[1:]) == [("Delete", "phys-world"),
+                                                                       ("Update", "phys-world")]
     assert next(r for r in requests if r["type"] == "Update")["old"]["Name"] == "world"
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["Ref"] == "phys-again"

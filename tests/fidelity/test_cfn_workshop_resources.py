@@ -126,7 +126,8 @@ def test_each_resource_reports_its_progress_and_its_own_times(local_aws):
     initiated = next(e for e in events if e.get("ResourceStatusReason") == "Resource creation Initiated")
     detail = cloudformation.describe_stack_resource(StackName=name, LogicalResourceId="First")["StackResourceDetail"]
     assert initiated["PhysicalResourceId"] == detail["PhysicalResourceId"]
-    completed = next(e for e in events if e["LogicalResourceId"] == "First" and e["ResourceStatus"] == "CREATE_COMPLETE")
+    completed = next(e for e in events
+                     if e["LogicalResourceId"] == "First" and e["ResourceStatus"] == "CREATE_COMPLETE")
     assert detail["LastUpdatedTimestamp"] == completed["Timestamp"]
     assert json.loads(detail["Metadata"]) == {"Purpose": "workshop"}
     summaries = {s["LogicalResourceId"]: s for s in
