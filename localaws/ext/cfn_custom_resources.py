@@ -79,6 +79,7 @@ class CustomResourceFailed(Exception):
         self.message = reason
         self.cfn_status_reason = reason  # localaws/ext/cfn_create_failures.py: no "Resource handler ..." around it
         self.physical_resource_id = physical_resource_id  # the one a FAILED answer gave
+        self.update: tuple[Any, dict[str, Any]] | None = None  # a failed Update: (the resource, its new properties)
 
 
 def bucket_host(region: str) -> str:
@@ -274,8 +275,17 @@ class LambdaCustomResource(CloudFormationModel):
     ) -> "LambdaCustomResource":
         properties = cloudformation_json.get("Properties") or {}
         old = original_resource
-        response = send(old.stack_id, old.logical_id, old.resource_type, properties, "Update", region_name,
-                        account_id, physical_id=old.physical_id, old_properties=old.properties)
+        # moto retries a failed update of a resource (up to 5 passes): the provider is asked once.
+        attempt = (old.stack_id, old.logical_id, json.dumps(properties, sort_keys=True, default=str))
+        if attempt in _FAILED_UPDATES:
+            raise _FAILED_UPDATES[attempt]
+        try:
+            response = send(old.stack_id, old.logical_id, old.resource_type, properties, "Update", region_name,
+                            account_id, physical_id=old.physical_id, old_properties=old.properties)
+        except CustomResourceFailed as failed:
+            failed.update = (old, properties)  # what the rollback sends back (update below)
+            _FAILED_UPDATES[attempt] = failed
+            raise
         updated = cls(old.stack_id, old.logical_id, old.resource_type, region_name, account_id, properties, response)
         if updated.physical_id != old.physical_id:  # a replacement: the old one is deleted at cleanup
             old.delete(account_id, region_name)
@@ -284,6 +294,48 @@ class LambdaCustomResource(CloudFormationModel):
     def delete(self, account_id: str, region_name: str) -> None:
         send(self.stack_id, self.logical_id, self.resource_type, self.properties, "Delete", region_name, account_id,
              physical_id=self.physical_id)
+
+
+_FAILED_UPDATES: dict[tuple[str, str, str], CustomResourceFailed] = {}  # (stack, logical id, properties)
+_original_update: Any = None
+
+
+def update(self: Stack, *args: Any, **kwargs: Any) -> None:
+    """A new UpdateStack asks the providers again; an Update answered FAILED fails the resource, and the stack
+    rolls back: the provider is sent an Update back to the old properties, the stack keeps its old template
+    and ends UPDATE_ROLLBACK_COMPLETE (UpdateStack itself has answered; the stack_update_complete waiter fails).
+    Other resources the update already changed are not changed back: moto's UpdateStack has no rollback."""
+    from localaws.ext.cfn_stack_deletion import _resource_event
+
+    for attempt in [attempt for attempt in _FAILED_UPDATES if attempt[0] == self.stack_id]:
+        _FAILED_UPDATES.pop(attempt, None)
+    template, template_dict = self.template, self.template_dict
+    try:
+        _original_update(self, *args, **kwargs)
+        return
+    except CustomResourceFailed as error:
+        if error.update is None:
+            raise
+        failed = error
+    resource, new_properties = failed.update
+    self.template, self.template_dict = template, template_dict
+    self.resource_map._template, self.resource_map._resource_json_map = template_dict, template_dict["Resources"]
+    kind = {"Type": resource.resource_type}
+    _resource_event(self, resource.logical_id, resource, kind, "UPDATE_FAILED", failed.message)
+    self.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    self._add_stack_event(self.status, resource_status_reason=(
+        f"The following resource(s) failed to update: [{resource.logical_id}]. "))
+    _resource_event(self, resource.logical_id, resource, kind, "UPDATE_IN_PROGRESS", None)
+    try:
+        send(resource.stack_id, resource.logical_id, resource.resource_type, resource.properties, "Update",
+             resource.region, resource.account_id, physical_id=resource.physical_id, old_properties=new_properties)
+    except CustomResourceFailed as again:
+        _resource_event(self, resource.logical_id, resource, kind, "UPDATE_FAILED", again.message)
+        self.status = "UPDATE_ROLLBACK_FAILED"
+    else:
+        _resource_event(self, resource.logical_id, resource, kind, "UPDATE_COMPLETE", None)
+        self.status = "UPDATE_ROLLBACK_COMPLETE"
+    self._add_stack_event(self.status)
 
 
 # --- a rollback sends a Delete to a custom resource whose Create answered FAILED
@@ -372,10 +424,12 @@ def resource_class_from_type(resource_type: str) -> Any:
 
 
 def install() -> None:
-    global _original_call, _original_class_from_type, _original_create_resources
+    global _original_call, _original_class_from_type, _original_create_resources, _original_update
     _original_call = DomainDispatcherApplication.__call__
     DomainDispatcherApplication.__call__ = dispatch
     _original_class_from_type = parsing.resource_class_from_type
     parsing.resource_class_from_type = resource_class_from_type
     _original_create_resources = Stack.create_resources
     Stack.create_resources = create_resources
+    _original_update = Stack.update
+    Stack.update = update

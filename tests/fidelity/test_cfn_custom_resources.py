@@ -287,3 +287,33 @@ def test_a_provider_in_a_vpc_answers_only_where_its_network_reaches_s3(local_aws
         assert _failed_reason(cloudformation, name, "Greeting").startswith(
             "CloudFormation did not receive a response from your Custom Resource.")
     cloudformation.delete_stack(StackName=name)
+
+
+def test_a_failed_update_rolls_the_stack_back(local_aws, provider):
+    """An Update answered FAILED: the resource UPDATE_FAILED with the provider's reason, the stack
+    UPDATE_ROLLBACK_IN_PROGRESS ("The following resource(s) failed to update: [X]. "), the provider sent an Update
+    back to the old properties (user guide, "Custom resources": update rollback), the stack UPDATE_ROLLBACK_COMPLETE,
+    the resource as it was."""
+    arn, function = provider
+    cloudformation = local_aws.client("cloudformation")
+    name = unique("fid-custom-update")
+    template = {"Resources": {"Changing": _custom(arn, Name="first", Size="1", Flag="x")},
+                "Outputs": {"Ref": {"Value": {"Ref": "Changing"}}}}
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    template["Resources"]["Changing"]["Properties"]["Mode"] = "fail"
+    cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
+    with pytest.raises(WaiterError):
+        cloudformation.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
+    assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert _failed_reason(cloudformation, name, "Changing", "UPDATE_FAILED").startswith(
+        "Received response status [FAILED] from custom resource. Message returned: the answer is no (RequestId: ")
+    events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    assert any(e["ResourceStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS" and e["ResourceStatusReason"]
+               == "The following resource(s) failed to update: [Changing]. " for e in events)
+    requests = wait_for(lambda: _at_least(3, _requests(local_aws, function, "Changing")), what="the Update requests")
+    assert [r["type"] for r in requests] == ["Create", "Update", "Update"]
+    assert {r["old"].get("Mode") for r in requests[1:]} == {None, "fail"}  # there, and back
+    [resource] = cloudformation.describe_stack_resources(StackName=name, LogicalResourceId="Changing")["StackResources"]
+    assert resource["PhysicalResourceId"] == "phys-first"
+    cloudformation.delete_stack(StackName=name)
