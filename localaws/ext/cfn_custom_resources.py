@@ -316,8 +316,7 @@ def update(self: Stack, *args: Any, **kwargs: Any) -> None:
     except CustomResourceFailed as error:
         if error.update is None:
             raise
-        failed = error
-    resource, new_properties = failed.update
+        failed, (resource, new_properties) = error, error.update
     self.template, self.template_dict = template, template_dict
     self.resource_map._template, self.resource_map._resource_json_map = template_dict, template_dict["Resources"]
     kind = {"Type": resource.resource_type}
