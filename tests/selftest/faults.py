@@ -810,8 +810,9 @@ ACCEPTED_VARIANTS = [
     Variant("rotation-every-four-hours", "the rotation schedule is rate(4 hours), Secrets Manager's shortest",
             edit_template(_rotation_every_four_hours), ("tests/template", "tests/audit"),
             ("test_template_phase", "test_secretsmanager_1_rotation_is_enabled_within_90_days")),
-    Variant("subnets-in-endpoint-zones", "a Lambda-backed custom resource (cfn-response) picks the subnets' zones "
-                                         "among those offering Secrets Manager's endpoint, as the original workshop did",
+    Variant("subnets-in-endpoint-zones",
+            "a Lambda-backed custom resource (cfn-response) picks the subnets' zones among those offering Secrets "
+            "Manager's endpoint, as the original workshop did",
             edit_template(_subnets_in_endpoint_zones), ("tests/template", "tests/rds"),
             ("test_template_phase", "test_credentials_from_secret_read_bookinfo")),
 ]
