@@ -85,6 +85,8 @@ def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstanc
         master_username=database.master_username,
         master_password=db_kwargs.get("master_user_password") or "",
         tls=(certificates.bundle(), issued.certificate, issued.key),
+        # An RDS MySQL instance answers as the MySQL version it was created with (a MariaDB one as itself).
+        answers_as=database.engine_version if database.engine.lower() == "mysql" else None,
     )
     try:
         server.start()
