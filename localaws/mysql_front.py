@@ -116,7 +116,7 @@ class MySQLFront:
                 client = self._tls.wrap_socket(client, server_side=True)
                 backend = _server_side_tls(client.version()).wrap_socket(backend)
             for end in (client, backend):
-                end.settimeout(None)
+                end.setblocking(False)
             _relay(client, backend)
         except (OSError, ConnectionError, ssl.SSLError, ValueError):
             pass
@@ -141,25 +141,50 @@ def _server_side_tls(version: str | None) -> ssl.SSLContext:
     return context
 
 
+def _send_all(sock: socket.socket, data: bytes) -> None:
+    """sendall for a non-blocking socket, TLS or not: waits while the socket cannot take more."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view):]
+        except (ssl.SSLWantWriteError, BlockingIOError):
+            _wait(sock, select.POLLOUT)
+        except ssl.SSLWantReadError:
+            _wait(sock, select.POLLIN)
+
+
+def _wait(sock: socket.socket, event: int) -> None:
+    poller = select.poll()
+    poller.register(sock, event)
+    if not poller.poll(IDLE * 1000):
+        raise TimeoutError("the peer took nothing for too long")
+
+
 def _relay(client: socket.socket, backend: socket.socket) -> None:
     """Both directions on this one thread (OpenSSL does not allow one TLS connection to be read and
-    written from two threads at once); the client's packets are reassembled to be translated."""
+    written from two threads at once); the client's packets are reassembled to be translated.
+    Non-blocking: a blocking TLS read that meets only a post-handshake record (a TLS 1.3 session
+    ticket) returns b"" as if the peer had closed."""
     unread = bytearray()  # client bytes not yet a whole packet
+    ends = {end.fileno(): end for end in (client, backend)}
+    poller = select.poll()  # not select(): the local AWS may hold more than 1024 descriptors
+    for descriptor in ends:
+        poller.register(descriptor, select.POLLIN)
     while True:
         ready = [end for end in (client, backend) if isinstance(end, ssl.SSLSocket) and end.pending()]
         if not ready:
-            ready = select.select([client, backend], [], [], IDLE)[0]
+            ready = [ends[descriptor] for descriptor, _ in poller.poll(IDLE * 1000)]
             if not ready:
                 return
         for source in ready:
             try:
                 data = source.recv(65536)
-            except ssl.SSLWantReadError:
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
                 continue
             if not data:
                 return
             if source is backend:
-                client.sendall(data)
+                _send_all(client, data)
                 continue
             unread += data
             while len(unread) >= 4 and len(unread) >= 4 + int.from_bytes(unread[:3], "little"):
@@ -170,6 +195,6 @@ def _relay(client: socket.socket, backend: socket.socket) -> None:
                 # contents, the rest of a long packet) pass as they are.
                 command = translated(payload) if sequence == 0 else payload
                 if isinstance(command, Refusal):
-                    client.sendall(error_packet(sequence + 1, command))
+                    _send_all(client, error_packet(sequence + 1, command))
                 else:
-                    backend.sendall(packet(sequence, command))
+                    _send_all(backend, packet(sequence, command))
