@@ -9,7 +9,7 @@ from tests.fidelity.ecs_helpers import public_subnet
 from tests.fidelity.helpers import unique
 
 MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
-ENGINE_VERSION = "8.0.46"  # the workshop's (infra/template.yaml)
+ENGINE_VERSION = "8.0.46"  # the workshop's (workshop/template.yaml)
 
 
 @pytest.fixture(scope="module")
