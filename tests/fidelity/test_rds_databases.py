@@ -96,7 +96,8 @@ def test_mysql_8_password_statements_change_the_master_password(local_aws, insta
     `SET PASSWORD = 'auth_string'` (clear text) change the connected account's password ("ALTER USER
     Statement", "SET PASSWORD Statement"), what rotation code for RDS for MySQL 8 sends over TLS; the old
     password is then refused (1045). PASSWORD() no longer exists (removed in 8.0.11): syntax error 1064."""
-    endpoint, context = instance["endpoint"], ssl.create_default_context(cafile=str(local_aws.state_dir / "ca" / "root-ca.pem"))
+    endpoint = instance["endpoint"]
+    context = ssl.create_default_context(cafile=str(local_aws.state_dir / "ca" / "root-ca.pem"))
     password = _current_password(endpoint)
     for statement, new in (("ALTER USER CURRENT_USER() IDENTIFIED BY %s", "Alter-Current-User-1"),
                            ("SET PASSWORD = %s", "Set-Password-Clear-2")):

@@ -67,7 +67,8 @@ def test_an_error_packet_is_mysqls_err_packet():
 
 
 def test_the_greeting_no_longer_offers_compression():
-    greeting = b"\x0a8.0.46\x00" + b"\x01\x00\x00\x00" + b"abcdefgh" + b"\x00" + (0xF7FF).to_bytes(2, "little") + b"rest"
+    flags = (0xF7FF).to_bytes(2, "little")
+    greeting = b"\x0a8.0.46\x00" + b"\x01\x00\x00\x00" + b"abcdefgh" + b"\x00" + flags + b"rest"
     changed = without_compression(greeting)
     assert changed == greeting[:-6] + (0xF7DF).to_bytes(2, "little") + b"rest"
     assert without_compression(b"\xff\x10\x04Too many connections") == b"\xff\x10\x04Too many connections"
