@@ -14,8 +14,9 @@ MySQL `answers_as` (the instance's EngineVersion) says that version in VERSION()
 (`ALTER USER CURRENT_USER() IDENTIFIED BY`, `SET PASSWORD = '...'`, no PASSWORD() function).
 Known gaps: it is still MariaDB 10.11 underneath. Logins use mysql_native_password (RDS MySQL 8.0's
 default; an 8.4 instance's default, caching_sha2_password, is not offered), @@version_comment is
-MariaDB's, and other MySQL-8-only SQL (roles' defaults, `RETAIN CURRENT PASSWORD`, JSON_TABLE ...)
-behaves as MariaDB's.
+MariaDB's, PASSWORD() is refused only inside SET PASSWORD, and other MySQL-8-only SQL (dual passwords
+with `RETAIN CURRENT PASSWORD`, `IDENTIFIED WITH caching_sha2_password`, those password statements
+among several in one query) behaves as MariaDB's.
 """
 from __future__ import annotations
 
