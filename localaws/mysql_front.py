@@ -114,22 +114,22 @@ class MySQLFront:
             if (self._tls is not None and len(first) == SSL_REQUEST_LENGTH
                     and int.from_bytes(first[:4], "little") & CLIENT_SSL):
                 client = self._tls.wrap_socket(client, server_side=True)
-                backend = _server_side_tls(client.version()).wrap_socket(backend)
+                backend = _tls_towards_server(client.version()).wrap_socket(backend)
             for end in (client, backend):
                 end.setblocking(False)
             _relay(client, backend)
         except (OSError, ConnectionError, ssl.SSLError, ValueError):
             pass
         finally:
-            for end in (client, backend):
-                if end is not None:
+            for opened in (client, backend):
+                if opened is not None:
                     try:
-                        end.close()
+                        opened.close()
                     except OSError:
                         pass
 
 
-def _server_side_tls(version: str | None) -> ssl.SSLContext:
+def _tls_towards_server(version: str | None) -> ssl.SSLContext:
     """TLS towards the server, of the version the client negotiated. Unverified: the server is this
     process's own child on loopback; the client verifies the front's certificate."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -171,7 +171,8 @@ def _relay(client: socket.socket, backend: socket.socket) -> None:
     for descriptor in ends:
         poller.register(descriptor, select.POLLIN)
     while True:
-        ready = [end for end in (client, backend) if isinstance(end, ssl.SSLSocket) and end.pending()]
+        ready: list[socket.socket] = [end for end in (client, backend)
+                                      if isinstance(end, ssl.SSLSocket) and end.pending()]
         if not ready:
             ready = [ends[descriptor] for descriptor, _ in poller.poll(IDLE * 1000)]
             if not ready:
