@@ -6,6 +6,7 @@ passes unchanged (the greeting, the login, every answer) but:
 - a query (COM_QUERY) goes through localaws/mysql8_statements.py: the few MySQL 8 statements
   MariaDB takes differently are rewritten, or refused with MySQL 8's error;
 - the greeting no longer offers protocol compression (compressed packets could not be read here);
+- for MySQL 8.4 (`sha2`), logins are caching_sha2_password's (localaws/mysql_sha2_login.py);
 - TLS: when the client asks for it (SSLRequest), the front speaks TLS to the client with the
   instance's certificate, and TLS of the same protocol version to the server, so the session's
   Ssl_version and Ssl_cipher status stay true.
@@ -19,6 +20,7 @@ import ssl
 import threading
 from pathlib import Path
 
+from localaws import mysql_sha2_login as sha2_login
 from localaws.mysql8_statements import Refusal, translate
 from localaws.relay import serve_each
 
@@ -80,8 +82,9 @@ class MySQLFront:
 
     host = "127.0.0.1"
 
-    def __init__(self, port: int, backend_port: int, tls: tuple[Path, Path] | None = None):
+    def __init__(self, port: int, backend_port: int, tls: tuple[Path, Path] | None = None, sha2: bool = False):
         self.port = port
+        self.sha2 = sha2  # logins by caching_sha2_password, as MySQL 8.4's (localaws/mysql_sha2_login.py)
         self.backend_port = backend_port
         self._tls: ssl.SSLContext | None = None
         if tls:
@@ -108,17 +111,26 @@ class MySQLFront:
                 end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.settimeout(30)
             sequence, greeting = read_packet(backend)
-            client.sendall(packet(sequence, without_compression(greeting)))
+            sha2 = self.sha2 and greeting[:1] == b"\x0a"
+            shown = sha2_login.as_sha2_greeting(greeting) if sha2 else greeting
+            client.sendall(packet(sequence, without_compression(shown)))
             sequence, first = read_packet(client)
-            backend.sendall(packet(sequence, first))
-            if (self._tls is not None and len(first) == SSL_REQUEST_LENGTH
-                    and int.from_bytes(first[:4], "little") & CLIENT_SSL):
+            secure = (self._tls is not None and len(first) == SSL_REQUEST_LENGTH
+                      and bool(int.from_bytes(first[:4], "little") & CLIENT_SSL))
+            if secure or not sha2:
+                backend.sendall(packet(sequence, first))
+            if secure:
+                assert self._tls is not None
                 client = self._tls.wrap_socket(client, server_side=True)
                 backend = _tls_towards_server(client.version()).wrap_socket(backend)
+                if sha2:
+                    sequence, first = read_packet(client)
+            if sha2:
+                _sha2_login(client, backend, greeting, sequence, first, secure)
             for end in (client, backend):
                 end.setblocking(False)
             _relay(client, backend)
-        except (OSError, ConnectionError, ssl.SSLError, ValueError):
+        except (OSError, ConnectionError, ssl.SSLError, ValueError, IndexError):
             pass
         finally:
             for opened in (client, backend):
@@ -127,6 +139,19 @@ class MySQLFront:
                         opened.close()
                     except OSError:
                         pass
+
+
+def _sha2_login(client: socket.socket, backend: socket.socket, greeting: bytes, sequence: int, response: bytes,
+                secure: bool) -> None:
+    """caching_sha2_password towards the client, mysql_native_password towards the server: the server's
+    OK or error goes to the client, numbered as the client's exchange goes on."""
+    nonce, _ = sha2_login.greeting_fields(greeting)
+    password, last = sha2_login.client_password(client, sequence, response, nonce, secure, read_packet, packet)
+    backend.sendall(packet(sequence, sha2_login.native_response(response, sha2_login.native_scramble(password, nonce))))
+    _, answer = read_packet(backend)
+    if answer[:1] not in (b"\x00", b"\xff"):  # the server asked for another plugin: not an RDS MySQL account
+        raise sha2_login.LoginRefused("the server asked for another authentication plugin")
+    client.sendall(packet(last + 1, answer))
 
 
 def _tls_towards_server(version: str | None) -> ssl.SSLContext:

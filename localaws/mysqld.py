@@ -12,8 +12,10 @@ MySQL `answers_as` (the instance's EngineVersion) says that version in VERSION()
 (MariaDB's `--version` startup option), and from MySQL 5.7 on it is reached through a front
 (localaws/mysql_front.py) that makes the MySQL 8 password statements do what they do in MySQL 8
 (`ALTER USER CURRENT_USER() IDENTIFIED BY`, `SET PASSWORD = '...'`, no PASSWORD() function).
-Known gaps: it is still MariaDB 10.11 underneath. Logins use mysql_native_password (RDS MySQL 8.0's
-default; an 8.4 instance's default, caching_sha2_password, is not offered), @@version_comment is
+From MySQL 8.4 on, the front logs clients in with caching_sha2_password, MySQL 8.4's default
+(localaws/mysql_sha2_login.py); before, mysql_native_password (RDS MySQL 8.0's default).
+Known gaps: it is still MariaDB 10.11 underneath: mysql.user names mysql_native_password for every
+account, an account IDENTIFIED WITH another plugin cannot log in to an 8.4 one, @@version_comment is
 MariaDB's, PASSWORD() is refused only inside SET PASSWORD, and other MySQL-8-only SQL (dual passwords
 with `RETAIN CURRENT PASSWORD`, `IDENTIFIED WITH caching_sha2_password`, those password statements
 among several in one query) behaves as MariaDB's.
@@ -49,6 +51,7 @@ TUNING = ("--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M", "--perfo
           "--skip-name-resolve")
 NOT_UP_YET = {2002, 2003, 2006, 2013}  # MySQL client errors while the server is still starting
 FRONTED_FROM = (5, 7)  # the MySQL versions whose password statements MariaDB takes differently
+SHA2_LOGINS_FROM = (8, 4)  # MySQL 8.4 logs in with caching_sha2_password by default (RDS MySQL 8.0: native)
 
 
 def _numbers(version: str) -> tuple[int, ...]:
@@ -196,7 +199,8 @@ class MySQLServer:
             if fresh:
                 self._create_master_user()
             if self.server_port != self.port:
-                self.front = MySQLFront(self.port, self.server_port, self.tls[1:] if self.tls else None)
+                self.front = MySQLFront(self.port, self.server_port, self.tls[1:] if self.tls else None,
+                                        sha2=_numbers(self.answers_as or "") >= SHA2_LOGINS_FROM)
         except Exception as error:
             self.stop()
             if fresh:  # the next start initialises again rather than reusing a half-made directory

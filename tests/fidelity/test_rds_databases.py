@@ -182,12 +182,15 @@ def test_instance_serves_tls_verified_by_the_ca_bundle(local_aws):
     rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
 
 
-@pytest.mark.parametrize("engine_version", ["8.0.46", "8.4.6"])
-def test_the_server_answers_as_the_engine_version_it_was_created_with(local_aws, engine_version):
+@pytest.mark.parametrize(("engine_version", "plugin"), [("8.0.46", "mysql_native_password"),
+                                                      ("8.4.6", "caching_sha2_password")])
+def test_the_server_answers_as_the_engine_version_it_was_created_with(local_aws, engine_version, plugin):
     """CreateDBInstance EngineVersion: "The version number of the database engine to use"; RDS for MySQL's
     VERSION() and the protocol greeting name that version ("Supported MySQL minor versions on Amazon RDS"),
     which is how rotation code picks its SQL (AWS's SecretsManagerRDSMySQLRotationSingleUser branches on
-    VERSION() starting with "8")."""
+    VERSION() starting with "8"). Logins: mysql_native_password on RDS MySQL 8.0 (its parameter group's
+    default_authentication_plugin), caching_sha2_password on 8.4 (MySQL 8.4 reference manual, "Caching
+    SHA-2 Pluggable Authentication": the default plugin; RDS's 8.4 parameter groups keep it)."""
     rds = local_aws.client("rds")
     identifier = unique("version-db")
     created = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion=engine_version,
@@ -199,6 +202,7 @@ def test_the_server_answers_as_the_engine_version_it_was_created_with(local_aws,
             cursor.execute("SELECT VERSION()")
             assert cursor.fetchone()[0] == engine_version
             assert connection.get_server_info() == engine_version
+            assert connection._auth_plugin_name == plugin
     finally:
         rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
 

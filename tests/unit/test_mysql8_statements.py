@@ -4,6 +4,7 @@ MySQL 8.0 / 8.4 reference manual: "SET PASSWORD Statement" (`SET PASSWORD [FOR u
 string being the clear-text password; "the PASSWORD() function ... removed in MySQL 8.0.11"), "ALTER USER
 Statement" (`ALTER USER USER() / CURRENT_USER() IDENTIFIED BY 'auth_string'` changes the connected account's
 password). MariaDB 10.11 takes `SET PASSWORD = 'string'` as a hash and ignores ALTER USER CURRENT_USER().
+Also the pieces of the caching_sha2_password login MySQL 8.4 asks for (localaws/mysql_sha2_login.py).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 from localaws.mysql8_statements import NEAR_MAX, Refusal, translate
 from localaws.mysql_front import error_packet, translated, without_compression
+from localaws.mysql_sha2_login import (as_sha2_greeting, greeting_fields, native_response, native_scramble,
+                                       parse_response)
 
 
 @pytest.mark.parametrize(("mysql8", "mariadb"), [
@@ -72,3 +75,32 @@ def test_the_greeting_no_longer_offers_compression():
     changed = without_compression(greeting)
     assert changed == greeting[:-6] + (0xF7DF).to_bytes(2, "little") + b"rest"
     assert without_compression(b"\xff\x10\x04Too many connections") == b"\xff\x10\x04Too many connections"
+
+
+def test_native_scramble_is_pymysqls():
+    """mysql_native_password's answer to a nonce (MySQL's "Native Authentication")."""
+    from pymysql._auth import scramble_native_password
+
+    nonce = bytes(range(1, 21))
+    assert native_scramble(b"Some-Passw0rd", nonce) == scramble_native_password(b"Some-Passw0rd", nonce)
+    assert native_scramble(b"", nonce) == b""
+
+
+def test_a_sha2_login_becomes_a_native_one_for_the_server():
+    """The client's HandshakeResponse41 keeps its user, database, and attributes; only the auth response
+    and the plugin name change (MySQL client/server protocol, "Protocol::HandshakeResponse41")."""
+    capabilities = (0x0200 | 0x8000 | 0x0008 | 0x80000 | 0x200000 | 0x100000).to_bytes(4, "little")
+    head = capabilities + b"\x00\x00\x00\x01" + b"\x2d" + b"\x00" * 23 + b"admin\x00"
+    sha2 = head + bytes([32]) + b"s" * 32 + b"smdemo\x00" + b"caching_sha2_password\x00" + b"\x05attrs"
+    assert parse_response(sha2)[1:] == (b"s" * 32, b"caching_sha2_password")
+    native = native_response(sha2, b"n" * 20)
+    assert native == head + bytes([20]) + b"n" * 20 + b"smdemo\x00" + b"mysql_native_password\x00" + b"\x05attrs"
+    assert parse_response(native)[1:] == (b"n" * 20, b"mysql_native_password")
+
+
+def test_the_sha2_greeting_names_caching_sha2_password_with_the_same_nonce():
+    greeting = (b"\x0a8.4.6\x00" + b"\x07\x00\x00\x00" + b"ABCDEFGH" + b"\x00" + b"\xff\xf7" + b"\x2d" + b"\x02\x00"
+                + b"\xff\x81" + bytes([21]) + b"\x00" * 10 + b"IJKLMNOPQRST\x00" + b"mysql_native_password\x00")
+    nonce, _ = greeting_fields(greeting)
+    assert nonce == b"ABCDEFGHIJKLMNOPQRST"
+    assert as_sha2_greeting(greeting) == greeting.replace(b"mysql_native_password", b"caching_sha2_password")

@@ -281,3 +281,46 @@ def test_mysql_56_and_mariadb_need_no_front(tmp_path):
     assert old.server_port == old.port
     plain = MySQLServer(tmp_path / "b", MASTER, PASSWORD)
     assert plain.answers_as is None and plain.server_port == plain.port
+
+
+@pytest.fixture(scope="module")
+def mysql84(tmp_path_factory: pytest.TempPathFactory, mysql8):
+    database = MySQLServer(tmp_path_factory.mktemp("mysql84"), MASTER, PASSWORD, answers_as="8.4.6", tls=mysql8.tls)
+    database.start()
+    database.bundle = mysql8.bundle
+    try:
+        yield database
+    finally:
+        database.remove()
+
+
+class _NativeFirstConnection(pymysql.connections.Connection):
+    """A client that answers the greeting for mysql_native_password whatever the server names (as
+    `mysql --default-auth=mysql_native_password` does)."""
+
+    def _get_server_information(self):
+        super()._get_server_information()
+        self._auth_plugin_name = "mysql_native_password"
+
+
+@pytest.mark.parametrize("route", ["tls", "rsa", "switched"])
+def test_mysql84_logs_in_with_caching_sha2_password(mysql84, route):
+    """MySQL 8.4: caching_sha2_password is the default authentication plugin (reference manual, "Caching
+    SHA-2 Pluggable Authentication"): full authentication sends the password over TLS, or RSA-encrypted
+    with the server's public key without TLS; a client that answered for another plugin is switched
+    (AuthSwitchRequest). A wrong password is refused with 1045 either way."""
+    if not mysql84.mariadb:
+        pytest.skip("a real MySQL server logs in as itself")
+    options = {"tls": {"ssl_ca": str(mysql84.bundle)}, "rsa": {"ssl_disabled": True},
+               "switched": {"ssl_ca": str(mysql84.bundle)}}[route]
+    connect = _NativeFirstConnection if route == "switched" else pymysql.connect
+    with connect(host=mysql84.host, port=mysql84.port, user=MASTER, password=PASSWORD, connect_timeout=3,
+                 **options) as connection, connection.cursor() as cursor:
+        # (a switched client keeps the name it started with; it got in by answering the switch)
+        assert route == "switched" or connection._auth_plugin_name == "caching_sha2_password"
+        cursor.execute("SELECT VERSION(), CURRENT_USER()")
+        assert cursor.fetchone() == ("8.4.6", f"{MASTER}@%")
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        connect(host=mysql84.host, port=mysql84.port, user=MASTER, password="not-the-password", connect_timeout=3,
+                **options)
+    assert refused.value.args[0] == 1045
