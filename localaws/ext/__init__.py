@@ -36,6 +36,7 @@ from localaws.ext import (
     lambda_runtime_lifecycle,
     rds_answers,
     registrations,
+    request_validation,
     rds_databases,
     response_shapes,
     s3_bucket_policy_conditions,
@@ -55,6 +56,7 @@ MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs
            service_rules,
            ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
            iam_enforcement,
+           request_validation,  # after iam_enforcement: a request is authorized before it is validated
            kms_secret_encryption,  # after registrations (both wrap CreateStack)
            cloudtrail_events,  # it records every final answer, denials too
            # after cloudtrail_events (which replaces moto's call_action), after the hosts' and tasks'
