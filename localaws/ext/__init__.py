@@ -16,6 +16,7 @@ from localaws.ext import (
     cfn_security_group_egress,
     cfn_ecs,
     cfn_kms_key,
+    cfn_property_validation,
     cfn_secretsmanager,
     cfn_stack_deletion,
     cfn_stack_tags,
@@ -53,6 +54,7 @@ MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs
            lambda_execution_role,  # after lambda_runtime_lifecycle, whose checks it wraps
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
+           cfn_property_validation,  # after cfn_resource_types (both wrap UpdateStack)
            service_rules,
            ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
            iam_enforcement,

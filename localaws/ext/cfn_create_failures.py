@@ -84,9 +84,11 @@ def create_resources(self: Stack) -> None:
     if logical_id is None:
         raise failure  # not a resource's failure (a template error): CreateStack's own answer
     message = getattr(failure, "message", None) or str(failure) or type(failure).__name__
-    _resource_event(self, logical_id, None, getattr(failure, "cfn_resource_json"), "CREATE_FAILED",
-                    f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
-                    "HandlerErrorCode: InvalidRequest)")
+    # A failure CloudFormation finds before calling the handler (cfn_property_validation) has its own text.
+    reason = getattr(failure, "cfn_status_reason", None) or (
+        f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
+        "HandlerErrorCode: InvalidRequest)")
+    _resource_event(self, logical_id, None, getattr(failure, "cfn_resource_json"), "CREATE_FAILED", reason)
     if self.disable_rollback:
         self.status = "CREATE_FAILED"
         self._add_stack_event("CREATE_FAILED", resource_status_reason=(
