@@ -26,8 +26,10 @@ resources removed or added before it in that update stay so.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+from pathlib import Path
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 
@@ -164,18 +166,26 @@ CfnValidator = jsonschema.validators.extend(Draft7Validator, CONVERTING, type_ch
 
 
 @lru_cache(maxsize=None)
+def _schema_hashes(region: str) -> dict[str, str]:
+    """Type -> schema file of the region, as cfn-lint 1.58.0 bundles them (read directly: cfn-lint's own
+    schema manager may prefer a newer set it downloaded into its cache, which would unpin the rules)."""
+    import cfnlint
+
+    providers = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+    path = providers / f"{region}.json"
+    return json.loads((path if path.exists() else providers / "us-east-1.json").read_text())
+
+
+@lru_cache(maxsize=None)
 def validator_for(region: str, resource_type: str) -> Any | None:
     """The type's schema in the region, compiled once per server; None: no schema (custom resources)."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-    from cfnlint.schema import ResourceNotFoundError
+    import cfnlint
 
-    if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
-        return None
-    try:
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
-    except (ResourceNotFoundError, KeyError):
-        return None
-    return CfnValidator(schema)
+    schema_hash = _schema_hashes(region).get(resource_type)
+    if schema_hash is None:
+        return None  # Custom::*, or a type cfn_resource_types refuses
+    path = Path(cfnlint.__file__).parent / "data" / "schemas" / "resources" / f"{schema_hash}.json"
+    return CfnValidator(json.loads(path.read_text()))
 
 
 # --------------------------------------------------------------------------- CloudFormation's message
