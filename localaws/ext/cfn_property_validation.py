@@ -27,10 +27,9 @@ resources removed or added before it in that update stay so.
 from __future__ import annotations
 
 import json
-import logging
 import re
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import jsonschema
@@ -39,9 +38,6 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
-
-log = logging.getLogger("localaws.cfn_property_validation")
-
 
 class Unknown:
     """A value the local AWS cannot know at this point: it satisfies every constraint."""
@@ -109,6 +105,7 @@ TYPE_CHECKER = Draft7Validator.TYPE_CHECKER.redefine_many(
      for kind in ("string", "integer", "number", "boolean", "object", "array", "null")})
 STRING_KEYWORDS = ("minLength", "maxLength", "pattern")
 NUMBER_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
+WHOLE_VALUE_KEYWORDS = ("oneOf", "anyOf", "not", "if", "uniqueItems", "enum", "const", "contains")
 
 
 def _contains_unknown(value: Any) -> bool:
@@ -139,8 +136,8 @@ def _keyword(name: str, check: Callable[..., Iterator[SchemaError]]) -> Callable
         elif name == "enum" and isinstance(instance, JSON_SCALARS):
             if any(_text(choice) == _text(instance) for choice in expected):  # "7" is 7, as converted
                 return
-        elif name in ("oneOf", "anyOf", "not") and _contains_unknown(instance):
-            return  # branches may all pass or all fail on what is unknown: not decidable here
+        if name in WHOLE_VALUE_KEYWORDS and _contains_unknown(instance):
+            return  # decided on the whole value (unknown parts all alike, every branch passing): not here
         yield from check(validator, expected, instance, schema)
     return converted
 

@@ -30,16 +30,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator
+from xml.sax.saxutils import escape
 
 from botocore.model import Shape
-from moto.core.model import OperationModel
 from moto.core.exceptions import JsonRESTError
+from moto.core.model import OperationModel
 from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.request import determine_request_protocol
 from moto.core.responses import BaseResponse
 from moto.core.utils import get_service_model
 from werkzeug.exceptions import HTTPException
-from xml.sax.saxutils import escape
 
 log = logging.getLogger("localaws.request_validation")
 
@@ -180,10 +180,15 @@ def message(service: str, found: list[Violation]) -> str:
 # --------------------------------------------------------------------------- the request
 
 @lru_cache(maxsize=None)
+def _service_model(service: str) -> Any:
+    """The service's model, loaded once per server: reading botocore's JSON takes up to a second (SSM)."""
+    return get_service_model(service)
+
+
+@lru_cache(maxsize=None)
 def _operation(service: str, operation: str) -> OperationModel | None:
-    """The operation's model, loaded once per server (botocore's JSON is the costly part)."""
     try:
-        return get_service_model(service).operation_model(operation)
+        return _service_model(service).operation_model(operation)
     except Exception:  # noqa: BLE001 - an action the model does not have: moto answers it
         return None
 
