@@ -19,9 +19,10 @@ from pathlib import Path
 
 from suite.redaction import encoded_forms
 from suite.report.guide_steps import BEFORE, STEPS
+from suite.report.phases import PHASES, folders
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PHASE_FOLDERS = ("template", "rds", "fargate", "tls_user", "app", "audit")
+PHASE_FOLDERS = tuple(folder.removeprefix("tests/") for folder in folders())
 SECRET = "Sy<n>th&'e\"tic $ecret"  # < and & too: masked before it is HTML-escaped
 LATE_SECRET = "registered-after-the-evidence-was-recorded"
 
@@ -32,7 +33,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.stack import StackSettings, WorkshopStack
+from suite.deploy.stack import StackSettings, WorkshopStack
+from suite.workshop_folder import WorkshopFolder
 from suite.attendee.database import DBCredentials, DirectRoute
 from suite.redaction import REGISTRY
 from suite.targets import LIVE_TIMING, OFFLINE_TIMING, AwsTarget
@@ -58,7 +60,7 @@ def aws(request):
 def workshop(aws):
     REGISTRY.register({secret!r})
     settings = StackSettings(stack_name=aws.stack_name, secret_name="smdemo", name_prefix="smdemo", run_id="synthetic")
-    stack = WorkshopStack(client=aws.client, region=aws.region, workshop_dir=Path({root!r}),
+    stack = WorkshopStack(client=aws.client, region=aws.region, workshop=WorkshopFolder(Path({root!r}) / "workshop"),
                           settings=settings)
     stack.outputs = {{"DBEndpointAddress": "127.0.0.1", "DBEndpointPort": "9"}}
     return Workshop(aws=aws, stack=stack, hardcoded=DBCredentials("127.0.0.1", 9, "smadmin", {secret!r}),
@@ -88,7 +90,7 @@ markers =
     live: real AWS
     guide_step(step): the guide's step a check verifies
 """
-PHASE_NAMES = {"template": "Template", "rds": "RDS", "fargate": "Fargate", "tls_user": "TLS user", "app": "App", "audit": "Audit"}
+PHASE_NAMES = {PHASES[name].removeprefix("tests/").rstrip("/"): name for name in PHASES}
 
 STEP_PHASES = {"template": BEFORE}  # the Template phase's steps are "Before class N"
 
