@@ -277,4 +277,4 @@ def install() -> None:
     _original_parse = parsing.parse_resource_and_generate_name
     parsing.parse_resource_and_generate_name = parse_resource_and_generate_name
     _original_update_stack = CloudFormationBackend.update_stack
-    CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
+    CloudFormationBackend.update_stack = update_stack

@@ -51,22 +51,31 @@ class Service:
 
 
 SERVICES = {
-    "secretsmanager": Service("ValidationException", "kubernetes-sigs/cluster-api-provider-aws#1531 (\"ValidationException: "
-                              "1 validation error detected: Value at 'secretBinary' failed to satisfy constraint: Member "
-                              "must have length less than or equal to 10240\")"),
-    "lambda": Service("ValidationException", "matt-filion/serverless-external-s3-event#51 ('statementId' length); "
-                      "Lambda API reference, Common errors: ValidationException"),
-    "logs": Service("InvalidParameterException", "fluent-plugins-nursery/fluent-plugin-cloudwatch-logs#223 (two errors, "
-                    "'; ' between them), cisagov/crossfeed#374 ('logStreamName' pattern)"),
+    "secretsmanager": Service(
+        "ValidationException",
+        "kubernetes-sigs/cluster-api-provider-aws#1531 (\"ValidationException: 1 validation error detected: Value at "
+        "'secretBinary' failed to satisfy constraint: Member must have length less than or equal to 10240\"); "
+        "jenkinsci/aws-secrets-manager-credentials-provider-plugin#235 ('filters.1.member.values')"),
+    "lambda": Service(
+        "ValidationException",
+        "matt-filion/serverless-external-s3-event#51 ('statementId' length); Lambda API reference, Common errors"),
+    "logs": Service(
+        "InvalidParameterException",
+        "fluent-plugins-nursery/fluent-plugin-cloudwatch-logs#223 (two errors, '; ' between them), "
+        "cisagov/crossfeed#374 ('logStreamName' pattern)"),
     "kms": Service("ValidationException", "KMS API reference, Common errors: ValidationException"),
     "ssm": Service("ValidationException", "SSM API reference, Common errors: ValidationException"),
     "iam": Service("ValidationError", "IAM API reference, Common errors: ValidationError"),
-    "sts": Service("ValidationError", "youyo/awslogin#20 ('roleSessionName' length); STS Common errors: ValidationError"),
-    "cloudformation": Service("ValidationError", "humanmade/cf-to-tf#5 (\"ValidationError: 1 validation error detected: "
-                              "Value '...' at 'stackName' failed to satisfy constraint: Member must satisfy regular "
-                              "expression pattern: [a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*\")"),
-    "ecr": Service("InvalidParameterException", "jenkins-x/jx#1344, aws/aws-dotnet-deploy#549 (\"Invalid parameter at "
-                   "'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'\")"),
+    "sts": Service("ValidationError", "youyo/awslogin#20 ('roleSessionName' length); STS API reference, Common errors"),
+    "cloudformation": Service(
+        "ValidationError",
+        "humanmade/cf-to-tf#5 (\"ValidationError: 1 validation error detected: Value '...' at 'stackName' failed "
+        "to satisfy constraint: Member must satisfy regular expression pattern: "
+        "[a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*\")"),
+    "ecr": Service(
+        "InvalidParameterException",
+        "jenkins-x/jx#1344, aws/aws-dotnet-deploy#549 (\"Invalid parameter at 'repositoryName' failed to satisfy "
+        "constraint: 'must have length greater than or equal to 2'\")"),
 }
 QUERY_PROTOCOLS = ("query", "ec2")
 
@@ -242,7 +251,7 @@ def install() -> None:
         if error is not None:
             raise error
 
-    BaseResponse._authenticate_and_authorize_normal_action = authorize_then_validate  # type: ignore[method-assign]
+    BaseResponse._authenticate_and_authorize_normal_action = authorize_then_validate
 
 
 if __name__ == "__main__":
