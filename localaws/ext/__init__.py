@@ -21,6 +21,7 @@ from localaws.ext import (
     cfn_ecs,
     cfn_key_pair,
     cfn_kms_key,
+    cfn_property_validation,
     cfn_secretsmanager,
     cfn_stack_deletion,
     cfn_stack_tags,
@@ -41,6 +42,7 @@ from localaws.ext import (
     lambda_runtime_lifecycle,
     rds_answers,
     registrations,
+    request_validation,
     rds_databases,
     response_shapes,
     s3_bucket_policy_conditions,
@@ -64,6 +66,7 @@ MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_de
            lambda_execution_role,  # after lambda_runtime_lifecycle, whose checks it wraps
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
+           cfn_property_validation,  # after cfn_resource_types (both wrap UpdateStack)
            service_rules,
            ecr_layer_downloads,
            # after cfn_resource_types (whose resource_class_from_type it wraps), cfn_create_failures (whose
@@ -72,6 +75,7 @@ MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_de
            cfn_custom_resources,
            ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
            iam_enforcement,
+           request_validation,  # after iam_enforcement: a request is authorized before it is validated
            kms_secret_encryption,  # after registrations (both wrap CreateStack)
            cloudtrail_events,  # it records every final answer, denials too
            # after cloudtrail_events (which replaces moto's call_action), after the hosts' and tasks'

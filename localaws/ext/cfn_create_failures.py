@@ -84,7 +84,8 @@ def create_resources(self: Stack) -> None:
     if logical_id is None:
         raise failure  # not a resource's failure (a template error): CreateStack's own answer
     message = getattr(failure, "message", None) or str(failure) or type(failure).__name__
-    # CloudFormation's own reasons (a custom resource's answer, cfn_custom_resources) are shown as they are.
+    # A reason CloudFormation words itself (a custom resource's answer: cfn_custom_resources; a property
+    # its schema refuses before any handler runs: cfn_property_validation) is shown as it is.
     reason = getattr(failure, "cfn_status_reason", None) or (
         f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
         "HandlerErrorCode: InvalidRequest)")

@@ -137,6 +137,11 @@ def _db_subnets_in_one_zone(template: dict) -> None:
         template["Resources"]["Subnet1"]["Properties"]["AvailabilityZone"]
 
 
+def _task_log_group_name_with_a_colon(template: dict) -> None:
+    # LogGroupName's schema pattern is ^[.\-_/#A-Za-z0-9]{1,512}\Z; cfn-lint only warns (W1031) on a Fn::Sub.
+    template["Resources"]["TaskLogGroup"]["Properties"]["LogGroupName"] = {"Fn::Sub": "/ecs/${NamePrefix}:tasks"}
+
+
 def _trail_bucket_without_policy(template: dict) -> None:
     resources = template["Resources"]
     del resources["TrailBucketPolicy"]
@@ -419,6 +424,12 @@ FAULTS = [
           "DBSubnetGroupDoesNotCoverEnoughAZs)",
           edit_template(_db_subnets_in_one_zone),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("task-log-group-name-with-a-colon",
+          "the task's log group is named /ecs/<prefix>:tasks, which CloudFormation's schema for AWS::Logs::LogGroup "
+          "refuses (Properties validation failed ... #/LogGroupName: failed validation constraint for keyword "
+          "[pattern]); cfn-lint only warns (W1031)",
+          edit_template(_task_log_group_name_with_a_colon),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("trail-bucket-without-policy",
           "the trail's bucket has no policy letting CloudTrail write to it",
           edit_template(_trail_bucket_without_policy),
@@ -551,6 +562,14 @@ def _task_logs_to_a_group_nobody_made(template: dict) -> None:
     container["LogConfiguration"]["Options"]["awslogs-group"] = {"Fn::Sub": "/ecs/${NamePrefix}-task"}
 
 
+
+def _task_log_stream_prefix_with_a_colon(template: dict) -> None:
+    # The stream is PREFIX/CONTAINER/TASK_ID: CreateLogStream's logStreamName pattern is [^:*]* (botocore's
+    # model); cfn-lint cannot see it (LogConfiguration Options is a free map).
+    container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] = "smdemo:task"
+
+
 FARGATE_FAULTS = [
     Fault("ecs-sh-unquoted",
           "startprocesses.sh writes values between bare single quotes, as the original did (its bug #1)",
@@ -581,6 +600,12 @@ FARGATE_FAULTS = [
           "output (the host keys its sshd publishes) never reaches CloudWatch Logs",
           edit_template(_execution_role_log_actions("logs:CreateLogStream")),
           ("test_login_shell_has_taskdef_secret",)),
+    Fault("task-log-stream-prefix-with-a-colon",
+          "the task definition's awslogs-stream-prefix has a colon: CloudWatch Logs refuses the stream name "
+          "(InvalidParameterException: ... 'logStreamName' failed to satisfy constraint: Member must satisfy "
+          "regular expression pattern: [^:*]*), the task never starts",
+          edit_template(_task_log_stream_prefix_with_a_colon),
+          ("test_task_reaches_running",)),
     Fault("task-logs-to-a-missing-group",
           "the task definition's awslogs-group names a log group the stack does not create (its execution role "
           "may write logs anywhere): \"The specified log group does not exist.\", the task never starts",
