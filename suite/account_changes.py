@@ -64,10 +64,11 @@ def fixture_changes(item: pytest.Item) -> dict[str, str]:
 
 
 def changes_of(item: pytest.Item) -> list[str]:
-    """What the check changes (its own marker's words, then its fixtures'); empty: it only reads."""
+    """What the check changes (its own marker's words, then its fixtures' that those do not already say);
+    empty: it only reads."""
     marker = item.get_closest_marker(CHANGES)
     own = [marker.args[0]] if marker and marker.args else []
-    return list(dict.fromkeys([*own, *fixture_changes(item).values()]))
+    return [*own, *(what for what in dict.fromkeys(fixture_changes(item).values()) if not any(what in said for said in own))]
 
 
 def classify(item: pytest.Item) -> None:
@@ -125,7 +126,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if phase_of(item.nodeid) in DEPLOYED_PHASES:
             changes = changes_of(item)
             if changes:
-                item.add_marker(pytest.mark.skip(reason=f"{NOT_RUN} ({'; '.join(changes)})"))
+                item.add_marker(pytest.mark.skip(reason=f"{NOT_RUN}: {'; '.join(changes)}"))
 
 
 @pytest.hookimpl(tryfirst=True)
