@@ -15,12 +15,11 @@ from typing import Any, Callable, TypeVar
 
 import pytest
 
-from suite.report.phases import PHASES, phase_of
+from suite.report.phases import DEPLOYED_PHASES, phase_of
 
 READ_ONLY = "read_only"
 CHANGES = "changes_account"
 NOT_RUN = "not run: would change the account"
-DEPLOYED_PHASES = tuple(phase for phase in PHASES if phase != "Template")  # the Template phase reads files only
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,10 +44,6 @@ def changes_account(what: str) -> Callable[[F], F]:
     return mark
 
 
-class UnclassifiedCheck(pytest.UsageError):
-    pass
-
-
 def fixture_changes(item: pytest.Item) -> dict[str, str]:
     """{fixture name: what it changes} for every fixture the check uses, however indirectly."""
     info = getattr(item, "_fixtureinfo", None)
@@ -68,25 +63,26 @@ def changes_of(item: pytest.Item) -> list[str]:
     empty: it only reads."""
     marker = item.get_closest_marker(CHANGES)
     own = [marker.args[0]] if marker and marker.args else []
-    return [*own, *(what for what in dict.fromkeys(fixture_changes(item).values()) if not any(what in said for said in own))]
+    through = dict.fromkeys(fixture_changes(item).values())
+    return [*own, *(what for what in through if not any(what in said for said in own))]
 
 
 def classify(item: pytest.Item) -> None:
     """A deployed phase's check carries exactly one of the two markers, and a read-only one uses no
-    fixture that changes the account; otherwise UnclassifiedCheck says what to write."""
+    fixture that changes the account; otherwise a usage error says what to write."""
     if phase_of(item.nodeid) not in DEPLOYED_PHASES or not isinstance(item, pytest.Function):
         return
     read_only, changes = item.get_closest_marker(READ_ONLY), item.get_closest_marker(CHANGES)
     if bool(read_only) == bool(changes):
-        raise UnclassifiedCheck(
+        raise pytest.UsageError(
             f"{item.nodeid}: a deployed phase's check says whether it changes the account: "
             f"@pytest.mark.{READ_ONLY} or @pytest.mark.{CHANGES}(\"what it changes\") (suite/account_changes.py), "
             f"{'not both' if read_only else 'neither is there'}")
     if changes and not (changes.args and isinstance(changes.args[0], str) and changes.args[0].strip()):
-        raise UnclassifiedCheck(f"{item.nodeid}: @pytest.mark.{CHANGES} needs the words of what it changes")
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.{CHANGES} needs the words of what it changes")
     through = fixture_changes(item)
     if read_only and through:
-        raise UnclassifiedCheck(
+        raise pytest.UsageError(
             f"{item.nodeid} is marked {READ_ONLY} but uses fixtures that change the account: "
             + "; ".join(f"{name} ({what})" for name, what in through.items()))
 

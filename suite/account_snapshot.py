@@ -7,6 +7,7 @@ family, the database's status, the lab role's policies, the images in the worksh
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import pytest
@@ -26,7 +27,8 @@ def _safely(read: Callable[[], Any]) -> Any:
 def snapshot(client: Callable[[str], Any], stack_name: str, outputs: dict[str, str]) -> dict[str, Any]:
     cloudformation, secrets = client("cloudformation"), client("secretsmanager")
     seen: dict[str, Any] = {}
-    seen["stack status"] = _safely(lambda: cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"])
+    seen["stack status"] = _safely(
+        lambda: cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"])
     seen["stack resources"] = _safely(lambda: sorted(
         (resource["LogicalResourceId"], resource.get("PhysicalResourceId", ""), resource["ResourceType"],
          resource["ResourceStatus"])
@@ -34,7 +36,7 @@ def snapshot(client: Callable[[str], Any], stack_name: str, outputs: dict[str, s
         for resource in page["StackResourceSummaries"]))
     for output in SECRET_OUTPUTS:
         if output in outputs:
-            described = _safely(lambda arn=outputs[output]: secrets.describe_secret(SecretId=arn))
+            described = _safely(functools.partial(secrets.describe_secret, SecretId=outputs[output]))
             seen[f"secret {output}"] = described if isinstance(described, str) else {
                 "versions and labels": {version: sorted(stages)
                                         for version, stages in described.get("VersionIdsToStages", {}).items()},
@@ -54,7 +56,8 @@ def snapshot(client: Callable[[str], Any], stack_name: str, outputs: dict[str, s
     if "DemoUserRoleArn" in outputs:
         role = outputs["DemoUserRoleArn"].rsplit("/", 1)[-1]
         seen["lab role's policies"] = _safely(lambda: sorted(
-            policy["PolicyArn"] for policy in client("iam").list_attached_role_policies(RoleName=role)["AttachedPolicies"]))
+            policy["PolicyArn"]
+            for policy in client("iam").list_attached_role_policies(RoleName=role)["AttachedPolicies"]))
     if "ECRRepositoryName" in outputs:
         seen["repository images"] = _safely(lambda: sorted(
             image.get("imageDigest", "") for image in

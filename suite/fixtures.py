@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Generator, Iterator
 
 import pytest
 
@@ -181,7 +181,7 @@ def captured(aws: AwsTarget, request: pytest.FixtureRequest, stack: WorkshopStac
     return workshop
 
 
-def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Workshop]:
+def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Generator[Workshop, None, None]:
     """Deploy the workshop folder with the suite's additions (its key on the bastion, SSH from the caller's
     address, the artifact bucket, the seeded row); deleted at the end unless --keep-stack."""
     settings = StackSettings(
@@ -203,7 +203,8 @@ def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterato
         yield workshop
     finally:
         if aws.can_keep_stack and request.config.getoption("--keep-stack"):
-            request.config.stash[KEPT_KEY] = f"--keep-stack: stack {settings.stack_name} left in {aws.region}{aws.kept_note}"
+            request.config.stash[KEPT_KEY] = (f"--keep-stack: stack {settings.stack_name} left in "
+                                              f"{aws.region}{aws.kept_note}")
             log.warning("%s", request.config.stash[KEPT_KEY])
         elif aws.gone():
             log.warning("stack %s not deleted: %s", settings.stack_name, aws.gone())  # it went with its AWS
@@ -211,7 +212,8 @@ def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterato
             verify_teardown(request, aws, stack)
 
 
-def existing_workshop(aws: AwsTarget, request: pytest.FixtureRequest, name: str) -> Iterator[Workshop]:
+def existing_workshop(aws: AwsTarget, request: pytest.FixtureRequest, name: str
+                      ) -> Generator[Workshop, None, None]:
     """The stack given with --stack: read, never deployed, changed by a deploy or deleted; none of the
     suite's additions (suite/needs.py)."""
     stack = ExistingStack(client=aws.client, region=aws.region, stack_name=name, run_id=aws.run_id)

@@ -19,6 +19,7 @@ this finds something only after a run was started some other way, or a local AWS
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import shutil
 import sys
@@ -191,7 +192,7 @@ def offline_leftovers() -> Iterator[Leftover]:
     for state in Path(tempfile.gettempdir()).glob(f"{KEPT_PREFIX}*"):
         if state not in kept_dirs:
             yield Leftover(f"folder {state}: the state of a kept local AWS that no longer runs", "",
-                           lambda state=state: shutil.rmtree(state, ignore_errors=True))
+                           functools.partial(shutil.rmtree, state, ignore_errors=True))
     for process in psutil.process_iter():
         command = " ".join(_cmdline(process))
         ours = ("mariadbd" in command and "--datadir=" in command and "/rds/" in command) or (

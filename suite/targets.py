@@ -179,7 +179,8 @@ def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool) -> Aws
         client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
-        versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=close, problems=local.problems,
+        versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=close,
+        problems=local.problems,
         gone=local.gone, machinery_failure=local.machinery_failure, off_model=local.violations, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
         can_keep_stack=keep, kept_note=note,
     )

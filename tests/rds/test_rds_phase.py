@@ -12,7 +12,8 @@ import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
-from suite.account_changes import CREATES_IAM_USER, CREATES_SECRET, ROTATES_SECRET, WRITES_OLDWAY_CNF
+from suite.account_changes import (CREATES_IAM_USER, CREATES_SECRET, ROTATES_SECRET, STOPS_DATABASE,
+                                    WRITES_OLDWAY_CNF)
 from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
 from suite.controls.passwords import Declared, describe, password_findings
 from suite.workshop import error_code, short, stages_text
@@ -258,7 +259,7 @@ def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
 
 
 # 9. A rotation that cannot reach the database fails without moving AWSCURRENT
-@pytest.mark.changes_account("stops the database and starts it again; leaves an AWSPENDING version (cleared at the end)")
+@pytest.mark.changes_account(f"{STOPS_DATABASE}; leaves an AWSPENDING version (cleared at the end)")
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_by_outage, evidence):
     interrupted = rotation_interrupted_by_outage
@@ -271,7 +272,7 @@ def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_
     assert "AWSCURRENT" not in interrupted.labels.get(interrupted.token, [])
 
 
-@pytest.mark.changes_account("stops the database and starts it again")
+@pytest.mark.changes_account(STOPS_DATABASE)
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotation_interrupted_by_outage, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
@@ -280,7 +281,8 @@ def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotati
 
 
 # 10. The rotation function, driven through Lambda Invoke as Secrets Manager drives it
-@pytest.mark.changes_account("invokes the rotation function with requests Secrets Manager never sends (refused: nothing changes)")
+@pytest.mark.changes_account("invokes the rotation function with requests Secrets Manager never sends "
+                              "(refused: nothing changes)")
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_rotation_function_refuses_what_is_not_its_rotation(workshop, rotation_interrupted_by_outage,
                                                             rotation_function, evidence):

@@ -23,10 +23,10 @@ import pytest
 
 from localaws.service import LocalAWS
 from suite.account_snapshot import differences, snapshot
+from suite.report.phases import DEPLOYED_PHASES, folders
 from suite.sweeper import offline_leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
-DEPLOYED_PHASES = ("tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit")
 KEPT = re.compile(r"--local-aws (\S+) --stack smdemo")
 
 
@@ -85,8 +85,8 @@ def _readable(process: psutil.Process) -> bool:
 
 def test_a_kept_stack_verified_read_only_is_left_as_it_was(kept_stack, tmp_path):
     before = seen_by_attendees(kept_stack)
-    status, output, verdict, seconds = pytest_run(tmp_path, "verify", *DEPLOYED_PHASES, "--local-aws", str(kept_stack),
-                                                  "--stack", "smdemo")
+    status, output, verdict, seconds = pytest_run(tmp_path, "verify", *folders(DEPLOYED_PHASES),
+                                                  "--local-aws", str(kept_stack), "--stack", "smdemo")
     after = seen_by_attendees(kept_stack)
     print(f"--stack smdemo, read-only, offline: {seconds:.1f} s")  # the README's figure
     assert status == 0 and verdict.startswith("READY"), output[-3000:]

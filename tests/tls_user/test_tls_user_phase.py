@@ -130,7 +130,8 @@ def test_demouser_secret_rotates_and_the_lab_test_still_works(lab_c, evidence):
 
 
 # 6. Cleanup as the lab teaches: delete with a 7-day recovery window, restore; the unrecoverable delete
-@pytest.mark.changes_account("schedules demouser's secret for deletion and restores it; creates and deletes a probe secret")
+@pytest.mark.changes_account("schedules demouser's secret for deletion and restores it; "
+                              "creates and deletes a probe secret")
 @pytest.mark.guide_step("TLS user 7")
 def test_lab_cleanup_deletes_recoverably_and_restores(lab_c, evidence):
     sm = lab_c.workshop.secrets_manager()
