@@ -6,6 +6,7 @@ pytest_plugins = [
     "suite.redaction",
     "suite.preflight",
     "suite.early_start",  # before suite.fixtures, which imports it
+    "suite.account_changes",
     "suite.fixtures",
     "suite.rotations",
     "suite.fargate",

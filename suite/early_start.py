@@ -8,6 +8,8 @@ adopted (the run stopped first) is stopped at the session's end.
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from localaws.service import LocalAWS
@@ -21,13 +23,19 @@ def needs_local_aws(item: pytest.Item) -> bool:
     return "aws" in getattr(item, "fixturenames", ()) and mode_of(item) == "offline"
 
 
+def reuses_or_keeps(config: pytest.Config) -> bool:
+    """A kept local AWS is used (--local-aws), or this run's is kept (--keep-stack, started detached): not launched here."""
+    return bool(config.getoption("--local-aws", None) or os.environ.get("SMDEMO_LOCAL_AWS")
+                or config.getoption("--keep-stack", False))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
     """After the collection and the preflight: launch the local AWS if a check that needs it comes later."""
     config = session.config
     items = session.items
     if (config.option.collectonly or not items or needs_local_aws(items[0]) or environment_problem(config)
-            or not any(needs_local_aws(item) for item in items)):
+            or not any(needs_local_aws(item) for item in items) or reuses_or_keeps(config)):
         return
     state_dir = config._tmp_path_factory.mktemp("localaws")  # type: ignore[attr-defined]  # tmp_path_factory's
     config.stash[LAUNCHED_KEY] = LocalAWS(state_dir).launch()
