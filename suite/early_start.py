@@ -1,7 +1,7 @@
 """The local AWS starts while the checks that need no AWS run.
 
-Its server spends seconds importing moto before it serves. When a run begins with checks that need no
-AWS (the Template phase) and later needs the local AWS, its process is launched as the checks begin, on
+Its server spends seconds importing moto before it serves. When a run begins with phase checks that need
+no AWS (the Template phase) and then needs the local AWS, its process is launched as the checks begin, on
 pytest's main thread (the server dies with the thread that started it), and the `aws` fixture adopts
 it: it is already serving, or nearly, when the first deployed check needs it. A launched server nobody
 adopted (the run stopped first) is stopped at the session's end.
@@ -14,7 +14,7 @@ import pytest
 
 from localaws.service import LocalAWS
 from suite.preflight import environment_problem
-from suite.report.phases import mode_of
+from suite.report.phases import PHASES, mode_of, phase_of
 
 LAUNCHED_KEY = pytest.StashKey[LocalAWS]()
 
@@ -34,8 +34,11 @@ def pytest_runtestloop(session: pytest.Session) -> None:
     """After the collection and the preflight: launch the local AWS if a check that needs it comes later."""
     config = session.config
     items = session.items
-    if (config.option.collectonly or not items or needs_local_aws(items[0]) or environment_problem(config)
-            or not any(needs_local_aws(item) for item in items) or reuses_or_keeps(config)):
+    first = next((number for number, item in enumerate(items) if needs_local_aws(item)), 0)
+    if (not first or config.option.collectonly or environment_problem(config) or reuses_or_keeps(config)
+            or hasattr(config, "workerinput")):  # a pytest-xdist worker: it runs some of the items only
+        return
+    if not all(phase_of(item.nodeid) in PHASES for item in items[:first]):  # only checks of seconds come first
         return
     state_dir = config._tmp_path_factory.mktemp("localaws")  # type: ignore[attr-defined]  # tmp_path_factory's
     config.stash[LAUNCHED_KEY] = LocalAWS(state_dir).launch()
