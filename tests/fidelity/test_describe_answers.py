@@ -53,7 +53,7 @@ def test_a_db_instance_has_its_hosted_zone_key_and_certificate(aws):
                            StorageEncrypted=True)
     instance = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert instance["Endpoint"]["HostedZoneId"] == "Z2R2ITUGPM61AM"  # us-east-1's
-    assert re.fullmatch(r"arn:aws:kms:us-east-1:\d{12}:key/[0-9a-f-]{36}", instance["KmsKeyId"])
+    assert re.fullmatch(rf"arn:aws:kms:{aws.region}:\d{{12}}:key/[0-9a-f-]{{36}}", instance["KmsKeyId"])
     assert instance["CertificateDetails"]["CAIdentifier"] == instance["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
     assert instance["CertificateDetails"]["ValidTill"].timestamp() > time.time() + 300 * 86400
     rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)

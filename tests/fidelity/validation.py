@@ -21,14 +21,18 @@ VALIDATED, LOCAL_ONLY = "aws_validated", "local_only"
 LOCAL_AWS_FIXTURE = "local_aws"
 
 
+def _spelled(mark: pytest.Mark) -> str:
+    return f"{mark.name}({', '.join(map(repr, mark.args))})"
+
+
 def _problem(definition: pytest.Function, fixturenames: list[str]) -> str | None:
     marks = [mark for mark in definition.iter_markers() if mark.name in (VALIDATED, LOCAL_ONLY)]
     if len(marks) != 1:
-        found = ", ".join(f"{mark.name}{mark.args}" for mark in marks) or "neither"
+        found = ", ".join(map(_spelled, marks)) or "neither"
         return f"needs exactly one of @pytest.mark.aws_validated(\"YYYY-MM-DD\") or @pytest.mark.local_only(\"why\"); found {found}"
     [mark] = marks
     if len(mark.args) != 1 or mark.kwargs or not isinstance(mark.args[0], str) or not mark.args[0].strip():
-        return f"{mark.name} takes one argument, a {'date' if mark.name == VALIDATED else 'reason'}: {mark}"
+        return f"{mark.name} takes one argument, a {'date' if mark.name == VALIDATED else 'reason'}: {_spelled(mark)}"
     if mark.name == VALIDATED:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", mark.args[0]):
             return f"aws_validated takes the date of the live run as YYYY-MM-DD, not {mark.args[0]!r}"
@@ -40,7 +44,7 @@ def _problem(definition: pytest.Function, fixturenames: list[str]) -> str | None
             return f"aws_validated({mark.args[0]!r}) is in the future"
     if LOCAL_AWS_FIXTURE in fixturenames and can_meet_aws(definition):
         return (f"takes the local AWS itself ({LOCAL_AWS_FIXTURE}): it can never meet AWS, so it is "
-                f"local_only with the reason why, not {mark.name}{mark.args}")
+                f"local_only with the reason why, not {_spelled(mark)}")
     return None
 
 
