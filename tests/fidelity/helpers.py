@@ -9,9 +9,9 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
-from infra.packaging import bundle_packages
-from tests.fidelity.target import FidelityAWS
 from suite.credentials import Credentials
+from suite.deploy.packaging import bundle_packages
+from tests.fidelity.target import FidelityAWS
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
