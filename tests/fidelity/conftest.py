@@ -8,7 +8,9 @@ the marker each test carries: tests/fidelity/validation.py.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -26,6 +28,7 @@ from tests.fidelity.validation import can_meet_aws, check_markers
 MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 OFFLINE_ONLY = [param for param in MODE_PARAMS if param.values == ("offline",)]
+CREATED_KEY = pytest.StashKey[tuple[Path, int]]()  # live: the list of what the run made, and how many
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -38,16 +41,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def aws(request: pytest.FixtureRequest) -> FidelityAWS:
+def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FidelityAWS]:
     """The AWS under test (this overrides the suite's `aws` for the fidelity tests): the session's local
-    AWS offline, the configured account live."""
+    AWS offline, the configured account live (what it made is listed at the end, to delete: it bills)."""
     if request.param == "offline":
-        return offline_aws(request.getfixturevalue("local_aws"))
+        yield offline_aws(request.getfixturevalue("local_aws"))
+        return
     try:
-        return live_aws(request.config.getoption("--aws-region"))
+        target = live_aws(request.config.getoption("--aws-region"))
     except EnvironmentProblem as problem:  # once, for the whole run: not each test's failure
         stop_for_environment(request.config, str(problem))
         raise
+    yield target
+    listing = tmp_path_factory.getbasetemp() / "fidelity-live-created.json"
+    listing.write_text(json.dumps(target.created, indent=2) + "\n")
+    request.config.stash[CREATED_KEY] = (listing, len(target.created))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if CREATED_KEY in config.stash:
+        listing, count = config.stash[CREATED_KEY]
+        terminalreporter.write_line(f"fidelity, live: {count} calls made something in the account (it may bill "
+                                    f"until deleted): {listing}", yellow=True)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Live never runs by accident, and says why when it cannot run."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -121,6 +122,10 @@ def test_the_live_code_path_runs_against_an_aws_compatible_endpoint(local_aws, t
                        "tests/fidelity/test_iam_resources.py", "-p", "no:randomly")
     assert run.returncode == 0, run.stdout[-3000:]
     assert "6 passed" in run.stdout, run.stdout[-2000:]
+    listing = tmp_path / "run" / "fidelity-live-created.json"
+    assert f"calls made something in the account (it may bill until deleted): {listing}" in run.stdout
+    first = json.loads(listing.read_text())[0]
+    assert (first["service"], first["operation"]) == ("secretsmanager", "CreateSecret") and first["ARN"], first
 
 
 def test_snapshot_update_is_refused_offline(tmp_path):
