@@ -15,6 +15,7 @@ from localaws.ext import (
     cfn_s3_bucket_policy,
     cfn_security_group_egress,
     cfn_ecs,
+    cfn_key_pair,
     cfn_kms_key,
     cfn_secretsmanager,
     cfn_stack_deletion,
@@ -47,7 +48,7 @@ from localaws.ext import (
 )
 
 MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
-           cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_kms_key, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
+           cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_key_pair, cfn_kms_key, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
            lambda_runtime, lambda_runtime_lifecycle,
            lambda_execution_role,  # after lambda_runtime_lifecycle, whose checks it wraps
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,

@@ -208,7 +208,7 @@ def cloudtrail_bucket(aws: FidelityAWS, prefix: str) -> str:
     return bucket
 
 
-# --- what a function in a VPC reaches (localaws/lambda_network.py)
+# --- what a function in a VPC reaches (localaws/functions/network.py)
 
 CONNECTION_PROBE = """
 import socket
