@@ -29,7 +29,8 @@ def _problem(definition: pytest.Function, fixturenames: list[str]) -> str | None
     marks = [mark for mark in definition.iter_markers() if mark.name in (VALIDATED, LOCAL_ONLY)]
     if len(marks) != 1:
         found = ", ".join(map(_spelled, marks)) or "neither"
-        return f"needs exactly one of @pytest.mark.aws_validated(\"YYYY-MM-DD\") or @pytest.mark.local_only(\"why\"); found {found}"
+        return ('needs exactly one of @pytest.mark.aws_validated("YYYY-MM-DD") or @pytest.mark.local_only("why"); '
+                f"found {found}")
     [mark] = marks
     if len(mark.args) != 1 or mark.kwargs or not isinstance(mark.args[0], str) or not mark.args[0].strip():
         return f"{mark.name} takes one argument, a {'date' if mark.name == VALIDATED else 'reason'}: {_spelled(mark)}"
