@@ -26,6 +26,7 @@ from tests.fidelity.target import FidelityAWS, live_aws, offline_aws
 from tests.fidelity.validation import can_meet_aws, check_markers
 
 MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
+ENGINE_VERSION = "8.0.46"  # the workshop's (workshop/template.yaml)
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 OFFLINE_ONLY = [param for param in MODE_PARAMS if param.values == ("offline",)]
 CREATED_KEY = pytest.StashKey[tuple[Path, int]]()  # live: the list of what the run made, and how many
@@ -124,8 +125,9 @@ def private_database(aws, private_network):
     name = unique("aws-style-subnets")
     rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="fidelity", SubnetIds=private_network["subnets"])
     identifier = unique("aws-style-db")
-    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
-                                      AllocatedStorage=20, MasterUsername=MASTER, MasterUserPassword=PASSWORD,
+    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion=ENGINE_VERSION,
+                                      DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername=MASTER,
+                                      MasterUserPassword=PASSWORD,
                                       DBName="smdemo", DBSubnetGroupName=name,
                                       VpcSecurityGroupIds=[private_network["database"]])["DBInstance"]["Endpoint"]
     yield endpoint

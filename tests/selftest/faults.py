@@ -322,6 +322,13 @@ FAULTS = [
                   logger.info("testSecret: (fault) did nothing")
           '''),
           ("test_credentials_from_secret_still_read_bookinfo",)),
+    Fault("password-sql-without-mysql-8",
+          "setSecret changes the password with PASSWORD(), which MySQL 8 (RDS MySQL 8.0) no longer has",
+          append_to_rotation_function('''
+              def password_statement(server_version):
+                  return "SET PASSWORD = PASSWORD(%s)"
+          '''),
+          ("test_rotation_completes",)),
     Fault("reader-policy-on-every-secret",
           "the application's read policy names Resource '*' instead of the secret's ARN",
           edit_template(_reader_policy_on_every_secret),
