@@ -36,3 +36,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
     from tests.support.parallel_runs import PhasesTogether
 
     return PhasesTogether(config, log)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("smdemo").addoption(
+        "--snapshot-update", action="store_true",
+        help="fidelity tests, live only: record AWS's answers into tests/fidelity/snapshots/")
