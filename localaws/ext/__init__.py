@@ -16,6 +16,7 @@ from localaws.ext import (
     cfn_security_group_egress,
     cfn_ecs,
     cfn_kms_key,
+    cfn_not_modelled,
     cfn_secretsmanager,
     cfn_stack_deletion,
     cfn_stack_tags,
@@ -53,6 +54,7 @@ MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
            service_rules,
+           cfn_not_modelled,  # says what a stack asks for that none of the above models
            ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
            iam_enforcement,
            kms_secret_encryption,  # after registrations (both wrap CreateStack)
