@@ -17,20 +17,20 @@ from typing import Any
 
 from moto.cloudformation import parsing
 
-from localaws.ext.modelled_properties import not_honoured
+from localaws.ext.modelled_properties import Where, not_honoured
 from localaws.not_modelled import record
 
 NOT_DEPLOYED = "(not deployed offline)"
 log = logging.getLogger("localaws.not_modelled")
 
 
-def settings_of(resource_json: dict[str, Any]) -> list[str]:
+def settings_of(resource_json: dict[str, Any], where: Where | None = None) -> list[str]:
     """What the local AWS does not honour of one resource, as CloudFormation resolved it."""
     resource_type = str(resource_json.get("Type"))
     if resource_type in parsing.NULL_MODELS:
         return [f"{resource_type} {NOT_DEPLOYED}"]
     properties = resource_json.get("Properties")
-    return sorted(set(not_honoured(resource_type, properties if isinstance(properties, dict) else {})))
+    return sorted(set(not_honoured(resource_type, properties if isinstance(properties, dict) else {}, where)))
 
 
 _original_parse_resource = parsing.parse_resource
@@ -42,7 +42,8 @@ def parse_resource(resource_json: dict[str, Any], resources_map: Any) -> Any:
     resolved = parsed[1] if parsed else resource_json
     try:
         stack = str(resources_map["AWS::StackName"])
-        record(stack, settings_of(resolved))
+        where = Where(resources_map._account_id, resources_map._region_name)
+        record(stack, settings_of(resolved, where))
     except Exception:  # noqa: BLE001 - the disclosure must never break a deployment
         log.exception("could not compare a resource with the modelled properties")
     return parsed

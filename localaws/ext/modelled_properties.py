@@ -19,16 +19,43 @@ Entry values:
   a map whose keys are settings (a parameter group's Parameters, a log driver's Options) the
   keys it names are honoured, and each other key is listed on its own.
 - a frozenset (only(...)): honoured with these values only (the one behaviour the local AWS has).
+- a When: honoured when its test, asked about the value in the stack's account and region, says so.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 ALL = "all"
 
 
 def only(*values: Any) -> frozenset[str]:
     return frozenset(str(value).lower() for value in values)
+
+
+@dataclass(frozen=True)
+class Where:
+    account_id: str
+    region: str
+
+
+@dataclass(frozen=True)
+class When:
+    """Honoured for the values its test accepts (what the local AWS can do depends on the value's target)."""
+    test: Callable[[Any, Where], bool]
+    says: str  # which values, for the reader
+
+
+def _amazon_linux_2023(image_id: Any, where: Where) -> bool:
+    """Every local instance is an Amazon Linux 2023 host (ec2_hosts.py, instance_software.py): only an
+    AL2023 image is booted as what it is."""
+    from moto.ec2.models import ec2_backends
+
+    try:
+        image = ec2_backends[where.account_id][where.region].describe_images(ami_ids=[str(image_id)])[0]
+    except Exception:  # noqa: BLE001 - an image the local AWS does not know is not one it boots as itself
+        return False
+    return str(getattr(image, "name", "") or "").startswith("al2023-ami-")
 
 
 TAGS = {"Tags": ALL}  # kept and answered (DescribeTags, ListTagsForResource, the tagging API)
@@ -66,7 +93,7 @@ HONOURED: dict[str, dict[str, Any]] = {
     "AWS::EC2::KeyPair": {"KeyName": ALL, "PublicKeyMaterial": ALL, **TAGS},
     # ec2_hosts.py, instance_boot.py, instance_metadata.py: a real host; its metadata service always
     # asks for a token (IMDSv2), so only HttpTokens required and the endpoint enabled are what it does.
-    "AWS::EC2::Instance": {"KeyName": ALL, "SubnetId": ALL, "SecurityGroupIds": ALL, "IamInstanceProfile": ALL,
+    "AWS::EC2::Instance": {"ImageId": When(_amazon_linux_2023, "an Amazon Linux 2023 image"), "KeyName": ALL, "SubnetId": ALL, "SecurityGroupIds": ALL, "IamInstanceProfile": ALL,
                            "UserData": ALL, **TAGS,
                            "MetadataOptions": {"HttpTokens": only("required"), "HttpEndpoint": only("enabled")}},
     "AWS::IAM::Role": {"RoleName": ALL, "AssumeRolePolicyDocument": ALL, "Policies": ALL, "ManagedPolicyArns": ALL,
@@ -134,19 +161,24 @@ HONOURED: dict[str, dict[str, Any]] = {
 }
 
 
-def not_honoured(resource_type: str, properties: dict[str, Any]) -> Iterator[str]:
+def not_honoured(resource_type: str, properties: dict[str, Any], where: Where | None = None) -> Iterator[str]:
     """Each property of a resource (as CloudFormation resolved it) the local AWS does not honour, as
-    TYPE.Path (a list's items share one path). A custom resource's properties all reach its function."""
+    TYPE.Path (a list's items share one path). A custom resource's properties all reach its function.
+    `where`: the stack's account and region, for the tests of When entries (without it, they fail)."""
     if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
         return
-    yield from _walk(resource_type, properties, HONOURED.get(resource_type, {}))
+    yield from _walk(resource_type, properties, HONOURED.get(resource_type, {}), where)
 
 
-def _walk(path: str, value: Any, honoured: Any) -> Iterator[str]:
+def _walk(path: str, value: Any, honoured: Any, where: Where | None) -> Iterator[str]:
     if honoured == ALL:
         return
     if isinstance(honoured, frozenset):
         if not _among(value, honoured):
+            yield path
+        return
+    if isinstance(honoured, When):
+        if where is None or not honoured.test(value, where):
             yield path
         return
     items = value if isinstance(value, list) else [value]
@@ -160,7 +192,7 @@ def _walk(path: str, value: Any, honoured: Any) -> Iterator[str]:
             if name not in honoured:
                 yield f"{path}.{name}"
             else:
-                yield from _walk(f"{path}.{name}", inner, honoured[name])
+                yield from _walk(f"{path}.{name}", inner, honoured[name], where)
 
 
 def _among(value: Any, values: frozenset[str]) -> bool:

@@ -6,7 +6,7 @@ import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from localaws import not_modelled
-from localaws.ext.modelled_properties import ALL, HONOURED, not_honoured
+from localaws.ext.modelled_properties import ALL, HONOURED, When, not_honoured
 
 
 def listed(resource_type: str, properties: dict) -> list[str]:
@@ -91,6 +91,10 @@ def test_the_record_is_written_once_per_stack_and_setting(tmp_path, monkeypatch)
     assert not_modelled.recorded(tmp_path / "elsewhere") == []
 
 
+def test_a_setting_honoured_when_its_target_allows_is_listed_without_one():
+    assert listed("AWS::EC2::Instance", {"ImageId": "ami-0123"}) == ["AWS::EC2::Instance.ImageId"]
+
+
 def test_all_is_the_only_leaf_marker():
     def leaves(entry):
         for inner in entry.values():
@@ -98,4 +102,21 @@ def test_all_is_the_only_leaf_marker():
                 yield from leaves(inner)
             else:
                 yield inner
-    assert {leaf for entry in HONOURED.values() for leaf in leaves(entry) if not isinstance(leaf, frozenset)} == {ALL}
+    assert {leaf for entry in HONOURED.values() for leaf in leaves(entry) if not isinstance(leaf, (frozenset, When))} == {ALL}
+
+
+def test_an_instance_image_is_honoured_when_it_is_amazon_linux_2023():
+    """The local hosts are Amazon Linux 2023 whatever the image: another image is not booted as itself."""
+    import boto3
+    from moto import mock_aws
+
+    from localaws.ext.modelled_properties import Where
+
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        images = ec2.describe_images(Owners=["amazon"])["Images"]
+        al2023 = next(i["ImageId"] for i in images if i.get("Name", "").startswith("al2023-ami-"))
+        other = next(i["ImageId"] for i in images if not i.get("Name", "").startswith("al2023-ami-"))
+        where = Where("123456789012", "us-east-1")
+        assert list(not_honoured("AWS::EC2::Instance", {"ImageId": al2023}, where)) == []
+        assert list(not_honoured("AWS::EC2::Instance", {"ImageId": other}, where)) == ["AWS::EC2::Instance.ImageId"]
