@@ -112,6 +112,11 @@ class InstructorReport:
         for mode, problems in terminalreporter.config.stash.get(LOCAL_AWS_PROBLEMS_KEY, {}).items():
             terminalreporter.write_sep("-", f"what went wrong inside the local AWS ({mode})", red=True)
             terminalreporter.write_line(REGISTRY.mask(problems))
+        if self.not_modelled:  # what offline could not prove, each on a line of its own
+            terminalreporter.write_sep("-", f"not modelled offline ({len(self.not_modelled)}): the local AWS was given "
+                                            "these settings and does not apply them")
+            for setting in self.not_modelled:
+                terminalreporter.write_line(f"  {setting}")
         terminalreporter.write_sep("-", "workshop phases")
         for row in self.ledger.rows():
             terminalreporter.write_line(f"{_row_name(row):<28} {row.status:<11} {_counts(row)}; {row.duration:.1f} s")

@@ -220,6 +220,8 @@ def test_settings_not_modelled_reach_every_channel_and_the_environment_table(tmp
                 "AWS::RDS::DBInstance.StorageEncrypted; passed: RDS (offline)")
     assert expected in run.verdict_line, run.terminal[-3000:]
     assert run.junit_properties()["workshop_verdict"].startswith(expected)
+    assert run.terminal.count("not modelled offline (2)") == 1  # listed once in the run's log, one per line
+    assert "\n  AWS::RDS::DBInstance.MultiAZ\n" in run.terminal
     page = run.html.read_text(encoding="utf-8")
     assert 'class="verdict-ready"' in page
     assert ("offline, 2 settings not modelled: AWS::RDS::DBInstance.MultiAZ, AWS::RDS::DBInstance.StorageEncrypted; "
