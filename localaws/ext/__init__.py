@@ -10,6 +10,7 @@ from localaws.ext import (
     cfn_create_failures,
     cfn_resource_types,
     cloudtrail_bucket_policy,
+    cfn_dropped_properties,
     cfn_dynamic_refs,
     cfn_route_table_associations,
     cfn_s3_bucket_policy,
@@ -54,6 +55,7 @@ MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
            service_rules,
+           cfn_dropped_properties,  # after every module that replaces a CloudFormation create
            cfn_not_modelled,  # says what a stack asks for that none of the above models
            ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
            iam_enforcement,

@@ -63,7 +63,7 @@ TAGS = {"Tags": ALL}  # kept and answered (DescribeTags, ListTagsForResource, th
 HONOURED: dict[str, dict[str, Any]] = {
     # moto's VPC; cfn_ecs.py applies the DNS attributes, which the network model reads for endpoints.
     "AWS::EC2::VPC": {"CidrBlock": ALL, "EnableDnsSupport": ALL, "EnableDnsHostnames": ALL, **TAGS},
-    "AWS::EC2::InternetGateway": {**TAGS},
+    "AWS::EC2::InternetGateway": {**TAGS},  # Tags here and below: cfn_dropped_properties.py
     "AWS::EC2::VPCGatewayAttachment": {"VpcId": ALL, "InternetGatewayId": ALL},
     # cfn_subnet_public_ip.py applies MapPublicIpOnLaunch (hosts get a public IP from it).
     "AWS::EC2::Subnet": {"VpcId": ALL, "CidrBlock": ALL, "AvailabilityZone": ALL, "MapPublicIpOnLaunch": ALL, **TAGS},
@@ -74,15 +74,15 @@ HONOURED: dict[str, dict[str, Any]] = {
     # Rules are enforced at the data plane (host_network.py); cfn_security_group_egress.py for egress.
     "AWS::EC2::SecurityGroup": {
         "GroupDescription": ALL, "VpcId": ALL, **TAGS,
+        # moto drops an ingress rule's Description here (and beside a source group below): listed.
         "SecurityGroupIngress": {"IpProtocol": only("tcp", "-1"), "FromPort": ALL, "ToPort": ALL, "CidrIp": ALL,
-                                 "SourceSecurityGroupId": ALL, "Description": ALL},
+                                 "SourceSecurityGroupId": ALL},
         "SecurityGroupEgress": {"IpProtocol": only("tcp", "-1"), "FromPort": ALL, "ToPort": ALL, "CidrIp": ALL,
                                 "DestinationSecurityGroupId": ALL, "DestinationPrefixListId": ALL,
                                 "Description": ALL},
     },
     "AWS::EC2::SecurityGroupIngress": {"GroupId": ALL, "IpProtocol": only("tcp", "-1"), "FromPort": ALL,
-                                       "ToPort": ALL, "CidrIp": ALL, "SourceSecurityGroupId": ALL,
-                                       "Description": ALL},
+                                       "ToPort": ALL, "CidrIp": ALL, "SourceSecurityGroupId": ALL},
     "AWS::EC2::SecurityGroupEgress": {"GroupId": ALL, "IpProtocol": only("tcp", "-1"), "FromPort": ALL,
                                       "ToPort": ALL, "CidrIp": ALL, "DestinationSecurityGroupId": ALL,
                                       "DestinationPrefixListId": ALL, "Description": ALL},
@@ -93,11 +93,12 @@ HONOURED: dict[str, dict[str, Any]] = {
     "AWS::EC2::KeyPair": {"KeyName": ALL, "PublicKeyMaterial": ALL, **TAGS},
     # ec2_hosts.py, instance_boot.py, instance_metadata.py: a real host; its metadata service always
     # asks for a token (IMDSv2), so only HttpTokens required and the endpoint enabled are what it does.
-    "AWS::EC2::Instance": {"ImageId": When(_amazon_linux_2023, "an Amazon Linux 2023 image"), "KeyName": ALL, "SubnetId": ALL, "SecurityGroupIds": ALL, "IamInstanceProfile": ALL,
-                           "UserData": ALL, **TAGS,
+    "AWS::EC2::Instance": {"ImageId": When(_amazon_linux_2023, "an Amazon Linux 2023 image"), "KeyName": ALL,
+                           "SubnetId": ALL, "SecurityGroupIds": ALL, "IamInstanceProfile": ALL, "UserData": ALL, **TAGS,
                            "MetadataOptions": {"HttpTokens": only("required"), "HttpEndpoint": only("enabled")}},
+    # iam_enforcement.py evaluates the policies; ManagedPolicyArns: cfn_dropped_properties.py.
     "AWS::IAM::Role": {"RoleName": ALL, "AssumeRolePolicyDocument": ALL, "Policies": ALL, "ManagedPolicyArns": ALL,
-                       "Path": ALL, "Description": ALL, **TAGS},  # iam_enforcement.py, service_roles.py
+                       "Path": ALL, "Description": ALL, **TAGS},
     "AWS::IAM::ManagedPolicy": {"ManagedPolicyName": ALL, "PolicyDocument": ALL, "Roles": ALL, "Users": ALL,
                                 "Groups": ALL, "Path": ALL, "Description": ALL},
     "AWS::IAM::InstanceProfile": {"Roles": ALL, "Path": ALL, "InstanceProfileName": ALL},

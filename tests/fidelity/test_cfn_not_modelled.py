@@ -69,3 +69,66 @@ def test_each_setting_is_recorded_once_per_stack(local_aws, stack):
     local_aws.client("cloudformation").describe_stacks(StackName=stack["name"])
     listed = settings(local_aws, stack["name"])
     assert len(listed) == len(set(listed))
+
+
+# --- what the table vouches for and moto drops: localaws.ext.cfn_dropped_properties
+TAGS = [{"Key": "Project", "Value": "smproj"}]
+LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+@pytest.fixture(scope="module")
+def tagged(local_aws) -> dict:
+    """A stack whose internet gateway, route table, VPC endpoint, ECS cluster and Lambda function carry
+    the template's tags, and whose role names a managed policy."""
+    iam = local_aws.client("iam")
+    policy = iam.create_policy(PolicyName=unique("fid-managed"), PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+    name, cluster = unique("fid-dropped"), unique("fid-cluster")
+    template = {"Resources": {
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.91.0.0/16", "EnableDnsSupport": True,
+                                                        "EnableDnsHostnames": True}},
+        "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.91.1.0/24"}},
+        "Gateway": {"Type": "AWS::EC2::InternetGateway", "Properties": {"Tags": TAGS}},
+        "Routes": {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}, "Tags": TAGS}},
+        "Endpoint": {"Type": "AWS::EC2::VPCEndpoint", "Properties": {
+            "VpcId": {"Ref": "Vpc"}, "ServiceName": f"com.amazonaws.{local_aws.region}.secretsmanager",
+            "VpcEndpointType": "Interface", "SubnetIds": [{"Ref": "Subnet"}], "Tags": TAGS}},
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster, "Tags": TAGS}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": LAMBDA_TRUST,
+                                                          "ManagedPolicyArns": [policy["Policy"]["Arn"]]}},
+        "Function": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Runtime": "python3.12", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": "def handler(event, context):\n    return None\n"}, "Tags": TAGS}},
+    }, "Outputs": {key: {"Value": {"Ref": key}} for key in ("Gateway", "Routes", "Endpoint", "Role", "Function")}}
+    cloudformation = local_aws.client("cloudformation")
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in cloudformation.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
+    yield {"name": name, "cluster": cluster, "policy": policy["Policy"]["Arn"], **outputs}
+    cloudformation.delete_stack(StackName=name)
+
+
+def _has_project(tags: list[dict]) -> bool:
+    return any(tag.get("Key", tag.get("key")) == "Project" and tag.get("Value", tag.get("value")) == "smproj"
+               for tag in tags or [])
+
+
+def test_the_template_tags_reach_what_moto_left_untagged(local_aws, tagged):
+    ec2 = local_aws.client("ec2")
+    assert _has_project(ec2.describe_internet_gateways(InternetGatewayIds=[tagged["Gateway"]])
+                        ["InternetGateways"][0].get("Tags"))
+    assert _has_project(ec2.describe_route_tables(RouteTableIds=[tagged["Routes"]])["RouteTables"][0].get("Tags"))
+    assert _has_project(ec2.describe_vpc_endpoints(VpcEndpointIds=[tagged["Endpoint"]])["VpcEndpoints"][0].get("Tags"))
+    assert _has_project(local_aws.client("ecs").describe_clusters(clusters=[tagged["cluster"]], include=["TAGS"])
+                        ["clusters"][0].get("tags"))
+    function = local_aws.client("lambda").get_function(FunctionName=tagged["Function"])
+    assert function.get("Tags", {}).get("Project") == "smproj"
+    assert not [s for s in settings(local_aws, tagged["name"]) if s.endswith(".Tags")]
+
+
+def test_a_role_has_its_managed_policies_attached(local_aws, tagged):
+    attached = local_aws.client("iam").list_attached_role_policies(RoleName=tagged["Role"])["AttachedPolicies"]
+    assert [policy["PolicyArn"] for policy in attached] == [tagged["policy"]]
+    assert "AWS::IAM::Role.ManagedPolicyArns" not in settings(local_aws, tagged["name"])
