@@ -74,15 +74,15 @@ HONOURED: dict[str, dict[str, Any]] = {
     # Rules are enforced at the data plane (host_network.py); cfn_security_group_egress.py for egress.
     "AWS::EC2::SecurityGroup": {
         "GroupDescription": ALL, "VpcId": ALL, **TAGS,
-        # moto drops an ingress rule's Description here (and beside a source group below): listed.
         "SecurityGroupIngress": {"IpProtocol": only("tcp", "-1"), "FromPort": ALL, "ToPort": ALL, "CidrIp": ALL,
-                                 "SourceSecurityGroupId": ALL},
+                                 "SourceSecurityGroupId": ALL, "Description": ALL},  # cfn_dropped_properties.py
         "SecurityGroupEgress": {"IpProtocol": only("tcp", "-1"), "FromPort": ALL, "ToPort": ALL, "CidrIp": ALL,
                                 "DestinationSecurityGroupId": ALL, "DestinationPrefixListId": ALL,
                                 "Description": ALL},
     },
     "AWS::EC2::SecurityGroupIngress": {"GroupId": ALL, "IpProtocol": only("tcp", "-1"), "FromPort": ALL,
-                                       "ToPort": ALL, "CidrIp": ALL, "SourceSecurityGroupId": ALL},
+                                       "ToPort": ALL, "CidrIp": ALL, "SourceSecurityGroupId": ALL,
+                                       "Description": ALL},
     "AWS::EC2::SecurityGroupEgress": {"GroupId": ALL, "IpProtocol": only("tcp", "-1"), "FromPort": ALL,
                                       "ToPort": ALL, "CidrIp": ALL, "DestinationSecurityGroupId": ALL,
                                       "DestinationPrefixListId": ALL, "Description": ALL},

@@ -95,12 +95,19 @@ def tagged(local_aws) -> dict:
             "VpcId": {"Ref": "Vpc"}, "ServiceName": f"com.amazonaws.{local_aws.region}.secretsmanager",
             "VpcEndpointType": "Interface", "SubnetIds": [{"Ref": "Subnet"}], "Tags": TAGS}},
         "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": cluster, "Tags": TAGS}},
+        "Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+            "GroupDescription": "g", "VpcId": {"Ref": "Vpc"}, "SecurityGroupIngress": [
+                {"Description": "HTTPS from inside the VPC", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                 "CidrIp": "10.91.0.0/16"}]}},
+        "SelfIngress": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {
+            "GroupId": {"Ref": "Group"}, "Description": "MySQL between members", "IpProtocol": "tcp",
+            "FromPort": 3306, "ToPort": 3306, "SourceSecurityGroupId": {"Ref": "Group"}}},
         "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": LAMBDA_TRUST,
                                                           "ManagedPolicyArns": [policy["Policy"]["Arn"]]}},
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "Runtime": "python3.12", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["Role", "Arn"]},
             "Code": {"ZipFile": "def handler(event, context):\n    return None\n"}, "Tags": TAGS}},
-    }, "Outputs": {key: {"Value": {"Ref": key}} for key in ("Gateway", "Routes", "Endpoint", "Role", "Function")}}
+    }, "Outputs": {key: {"Value": {"Ref": key}} for key in ("Gateway", "Routes", "Endpoint", "Role", "Function", "Group")}}
     cloudformation = local_aws.client("cloudformation")
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
@@ -132,3 +139,11 @@ def test_a_role_has_its_managed_policies_attached(local_aws, tagged):
     attached = local_aws.client("iam").list_attached_role_policies(RoleName=tagged["Role"])["AttachedPolicies"]
     assert [policy["PolicyArn"] for policy in attached] == [tagged["policy"]]
     assert "AWS::IAM::Role.ManagedPolicyArns" not in settings(local_aws, tagged["name"])
+
+
+def test_ingress_rules_keep_their_descriptions(local_aws, tagged):
+    group = local_aws.client("ec2").describe_security_groups(GroupIds=[tagged["Group"]])["SecurityGroups"][0]
+    by_port = {rule["FromPort"]: rule for rule in group["IpPermissions"]}
+    assert by_port[443]["IpRanges"] == [{"CidrIp": "10.91.0.0/16", "Description": "HTTPS from inside the VPC"}]
+    assert [pair.get("Description") for pair in by_port[3306]["UserIdGroupPairs"]] == ["MySQL between members"]
+    assert not [s for s in settings(local_aws, tagged["name"]) if s.endswith(".Description")]
