@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from infra.stack import DeployError, StackSettings, WorkshopStack
+from suite.deploy.stack import DeployError, StackSettings, WorkshopStack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady, write_oldway_cnf
@@ -26,14 +24,9 @@ from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_enviro
 from suite.targets import AwsTarget, EnvironmentProblem, live_target, offline_target
 from suite.teardown import LEFT_BEHIND_KEY, leftovers
 from suite.workshop import Workshop, read_secret_document
+from suite.workshop_folder import NotAWorkshopFolder, point_at, workshop_folder
 
 log = logging.getLogger("workshop.suite")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def workshop_dir() -> Path:
-    """The workshop under test: this repository, or a copy a self-test has broken on purpose."""
-    return Path(os.environ.get("SMDEMO_WORKSHOP_DIR", PROJECT_ROOT)).resolve()
 
 
 def positive_seconds(text: str) -> float:
@@ -53,6 +46,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--aws-region", default=None, help="live: region to deploy to (default: the AWS config's)")
     group.addoption("--rotation-timeout", type=positive_seconds, default=None,
                     help="seconds to await a rotation (default: 60 offline, 600 live)")
+    group.addoption("--workshop", default=None, metavar="DIR",
+                    help="the workshop folder to verify (template.yaml, rotation/, labs/, docker/, app/; "
+                         "default: SMDEMO_WORKSHOP_DIR, else this repository's workshop/)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    directory = config.getoption("--workshop")
+    if directory:
+        try:
+            point_at(directory)
+        except NotAWorkshopFolder as wrong:
+            raise pytest.UsageError(str(wrong)) from None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -119,7 +124,7 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
         admin_cidr=aws.admin_cidr(), bastion_public_key=aws.bastion.public_key,
         waiter=aws.timing.waiter(aws.timing.stack_timeout),
     )
-    stack = WorkshopStack(client=aws.client, region=aws.region, workshop_dir=workshop_dir(), settings=settings)
+    stack = WorkshopStack(client=aws.client, region=aws.region, workshop=workshop_folder(), settings=settings)
     try:
         try:
             outputs = stack.deploy()

@@ -30,7 +30,7 @@ import boto3
 import psutil
 from botocore.exceptions import ClientError
 
-from infra.stack import PROJECT_TAG
+from suite.deploy.stack import PROJECT_TAG
 from suite.teardown import RUN_ID_TAG
 
 RUN_ID = re.compile(r"^(\d{14})")

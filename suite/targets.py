@@ -22,7 +22,7 @@ import botocore.config
 from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
                                  PartialCredentialsError, ReadTimeoutError)
 
-from infra.stack import run_tags
+from suite.deploy.stack import run_tags
 from localaws import lambda_sandbox
 from localaws.addresses import AddressUnavailable, require_port
 from localaws.instance_software import require_system_files

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from tenacity import RetryError, retry, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
 
 from suite.attendee.database import DBCredentials, connect, read_bookinfo
-from infra.stack import WorkshopStack
+from suite.deploy.stack import WorkshopStack
 from suite.redaction import REGISTRY
 from suite.targets import AwsTarget
 

@@ -1,16 +1,17 @@
 """Lab C (seed 004): demouser, a second database user who may log in over TLS only.
 
-The master user makes it with the lab's SQL (infra/labs/demouser.sql) and the password its secret
+The master user makes it with the lab's SQL (the workshop folder's labs/demouser.sql) and the password its secret
 generated; the lab's test (`db_access_test.py -s secret_Demouser`) then reads the secret, connects
 over TLS verified against the RDS CA bundle, creates a table, inserts three rows, reads them back
 and drops the table.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pymysql
+
+from suite.workshop_folder import WorkshopFolder
 
 LAB_TABLE = "lab_test"
 LAB_ROWS = [(1, "first row"), (2, "second row"), (3, "third row")]
@@ -18,8 +19,8 @@ TABLE_ACCESS_DENIED = 1142  # ER_TABLEACCESS_DENIED_ERROR
 DATABASE_ACCESS_DENIED = 1044  # ER_DBACCESS_DENIED_ERROR
 
 
-def lab_sql(workshop_dir: Path) -> str:
-    return (workshop_dir / "infra" / "labs" / "demouser.sql").read_text()
+def lab_sql(workshop: WorkshopFolder) -> str:
+    return (workshop.labs / "demouser.sql").read_text()
 
 
 class LabSQLFailed(RuntimeError):
@@ -40,7 +41,7 @@ def create_demouser(admin: pymysql.connections.Connection, secret: dict[str, Any
                 cursor.execute(template.format(**values))
             except pymysql.MySQLError as error:
                 code_number = error.args[0] if error.args else "?"
-                raise LabSQLFailed(f"infra/labs/demouser.sql, statement {number} ({template.split()[0]} ...): "
+                raise LabSQLFailed(f"labs/demouser.sql, statement {number} ({template.split()[0]} ...): "
                                    f"MySQL error {code_number}") from None
     admin.commit()
 

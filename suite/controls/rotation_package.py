@@ -1,6 +1,6 @@
 """The rotation function's package against the runtime the template declares for it, before any deploy.
 
-Lambda loads the handler's module from the package (the zip `infra.packaging.build_rotation_zip`
+Lambda loads the handler's module from the package (the zip `suite.deploy.packaging.build_rotation_zip`
 builds) and the runtime: the Python standard library of its version and the AWS SDK the Python
 runtimes ship (boto3, botocore and their dependencies). A module found in neither fails every
 invocation with `Runtime.ImportModuleError: Unable to import module '<handler module>': No module
@@ -126,7 +126,7 @@ def check(source_dir: Path, runtime: str, handler: str, package: bytes, root: Pa
     report = Report(runtime, version, grammar, names)
     if version is None:
         report.problems.append(Problem("Runtime", f"the rotation function's Runtime {runtime!r} is not a Python "
-                                                  f"runtime, and its code is Python", "infra/template.yaml"))
+                                                  f"runtime, and its code is Python", "workshop/template.yaml"))
         return report
     bundled = package_modules(names)
     standard = stdlib_of(version)
@@ -160,7 +160,7 @@ def check(source_dir: Path, runtime: str, handler: str, package: bytes, root: Pa
         report.problems.append(Problem("Runtime.ImportModuleError",
                                        f"Unable to import module '{module}': No module named '{module}' "
                                        f"(the Handler {handler!r} names no file of the package)",
-                                       "infra/template.yaml"))
+                                       "workshop/template.yaml"))
     elif module in trees and not _defines(trees[module], function):
         report.problems.append(Problem("Runtime.HandlerNotFound",
                                        f"{module}.{function} is undefined or not exported",

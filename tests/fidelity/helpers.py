@@ -9,7 +9,7 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
-from infra.packaging import bundle_packages
+from suite.deploy.packaging import bundle_packages
 from localaws.service import ACCOUNT_ID, LocalAWS
 from suite.credentials import Credentials
 

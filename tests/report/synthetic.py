@@ -32,7 +32,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.stack import StackSettings, WorkshopStack
+from suite.deploy.stack import StackSettings, WorkshopStack
+from suite.workshop_folder import WorkshopFolder
 from suite.attendee.database import DBCredentials, DirectRoute
 from suite.redaction import REGISTRY
 from suite.targets import LIVE_TIMING, OFFLINE_TIMING, AwsTarget
@@ -59,7 +60,7 @@ def aws(request):
 def workshop(aws):
     REGISTRY.register({secret!r})
     settings = StackSettings(stack_name=aws.stack_name, secret_name="smdemo", name_prefix="smdemo", run_id="synthetic")
-    stack = WorkshopStack(client=aws.client, region=aws.region, workshop_dir=Path({root!r}),
+    stack = WorkshopStack(client=aws.client, region=aws.region, workshop=WorkshopFolder(Path({root!r}) / "workshop"),
                           settings=settings)
     stack.outputs = {{"DBEndpointAddress": "127.0.0.1", "DBEndpointPort": "9"}}
     return Workshop(aws=aws, stack=stack, hardcoded=DBCredentials("127.0.0.1", 9, "smadmin", {secret!r}),

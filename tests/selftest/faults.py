@@ -1,6 +1,6 @@
 """Ways to break the workshop, each the way one check guards against.
 
-A fault edits a copy of the workshop (`infra/`): the template through YAML, the rotation
+A fault edits a copy of the workshop folder (`workshop/`): the template through YAML, the rotation
 function by appending overrides of its step functions (the handler looks them up at call
 time, so the last definition wins).
 """
@@ -28,7 +28,7 @@ class Fault:
 
 def edit_template(*edits: Callable[[dict], None]) -> Callable[[Path], None]:
     def apply(workshop: Path) -> None:
-        path = workshop / "infra" / "template.yaml"
+        path = workshop / "template.yaml"
         template = yaml.safe_load(path.read_text())
         for edit in edits:
             edit(template)
@@ -38,7 +38,7 @@ def edit_template(*edits: Callable[[dict], None]) -> Callable[[Path], None]:
 
 def append_to_rotation_function(code: str) -> Callable[[Path], None]:
     def apply(workshop: Path) -> None:
-        path = workshop / "infra" / "rotation" / "rotation_function.py"
+        path = workshop / "rotation" / "rotation_function.py"
         path.write_text(path.read_text() + "\n\n# --- injected fault ---\n" + textwrap.dedent(code))
     return apply
 
@@ -840,7 +840,7 @@ AUDIT_FAULTS = [
 
 def edit_lab_sql(old: str, new: str) -> Callable[[Path], None]:
     def apply(workshop: Path) -> None:
-        path = workshop / "infra" / "labs" / "demouser.sql"
+        path = workshop / "labs" / "demouser.sql"
         text = path.read_text()
         assert old in text, f"{old!r} not in {path}"
         path.write_text(text.replace(old, new))
@@ -904,7 +904,7 @@ APP_FAULTS = [
           ("test_secret_reader_raises_on_access_denied",)),
     Fault("rotation-without-the-previous-fallback",
           "setSecret logs in with AWSCURRENT only, so a secret changed without the database can never be repaired",
-          edit_workshop_file("infra/rotation/rotation_function.py", 'for stage in ("AWSCURRENT", "AWSPREVIOUS"):',
+          edit_workshop_file("rotation/rotation_function.py", 'for stage in ("AWSCURRENT", "AWSPREVIOUS"):',
                              'for stage in ("AWSCURRENT",):'),
           ("test_secret_changed_without_the_database_disconnects_until_a_rotation",)),
     Fault("rotation-keeps-the-apps-password",

@@ -1,6 +1,6 @@
 """Every check of the phases fails on a workshop broken the way it guards against.
 
-Each case copies the workshop (infra/, docker/ and app/), breaks it (see faults.py), runs the
+Each case copies the workshop folder (workshop/), breaks it (see faults.py), runs the
 offline phase against the copy in a separate pytest, and reads that run's JUnit report. A valid
 variant (a workshop AWS accepts, changed the same way) runs whole phases, which must all pass.
 The runs share nothing but the machine (each has its own local AWS, database and loopback
@@ -26,6 +26,7 @@ from tests.selftest.faults import (ACCEPTED_VARIANTS, APP_FAULTS, AUDIT_FAULTS, 
                                    TEARDOWN_FAULT, TEMPLATE_FAULTS, TLS_USER_FAULTS, Fault, Variant)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REPOSITORY_WORKSHOP = PROJECT_ROOT / "workshop"
 
 
 def outcomes(junit: Path) -> dict[str, str]:
@@ -46,11 +47,11 @@ def run_phase_against(workshop: Path, phase: str | tuple[str, ...], report_dir: 
     """The offline phase (or phases) against a copy of the workshop: only `checks` (their fixtures deploy
     and do what they need), or the whole phase."""
     junit = report_dir / "junit.xml"
-    env = dict(os.environ, SMDEMO_WORKSHOP_DIR=str(workshop), **environment)
+    env = dict(os.environ, **environment)
     selection = ["-k", " or ".join(checks)] if checks else []
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-m", "offline", *([phase] if isinstance(phase, str) else phase), *selection, "-q", "-p", "no:cacheprovider",
-         f"--junitxml={junit}", "--rotation-timeout", "8", f"--basetemp={report_dir / 'tmp'}"],
+         f"--junitxml={junit}", "--rotation-timeout", "8", "--workshop", str(workshop), f"--basetemp={report_dir / 'tmp'}"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     return done.returncode, outcomes(junit) if junit.exists() else {}, done.stdout[-3000:]
@@ -58,8 +59,7 @@ def run_phase_against(workshop: Path, phase: str | tuple[str, ...], report_dir: 
 
 def workshop_copy(tmp_path: Path, fault: Fault | Variant | None = None) -> Path:
     workshop = tmp_path / "workshop"
-    for part in ("infra", "docker", "app"):
-        shutil.copytree(PROJECT_ROOT / part, workshop / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPOSITORY_WORKSHOP, workshop, ignore=shutil.ignore_patterns("__pycache__"))
     if fault is not None:
         fault.apply(workshop)
     return workshop

@@ -51,7 +51,7 @@ def test_both_modes_stand_side_by_side(both_modes):
 
 def test_environment_table_holds_the_run_facts(both_modes):
     environment = both_modes.report_data()["environment"]
-    template = (synthetic.PROJECT_ROOT / "infra" / "template.yaml").read_bytes()
+    template = (synthetic.PROJECT_ROOT / "workshop" / "template.yaml").read_bytes()
     assert environment["Mode"] == "offline, live"
     assert environment["Region"] == "eu-west-1" and environment["Account"] == "111122223333"
     assert environment["Stack"] == "offline: smdemo · live: smdemo-synthetic"

@@ -1,10 +1,10 @@
-"""The Template phase: the workshop under test (`workshop_dir()`: this repository, SMDEMO_WORKSHOP_DIR, a
-self-test's broken copy) read as its author hands it out, before anything is deployed, in seconds.
+"""The Template phase: the workshop under test (`workshop_folder()`: the repository's workshop/, --workshop DIR,
+a self-test's broken copy) read as its author hands it out, before anything is deployed, in seconds.
 
 One check per tool, each with the tool's own findings as evidence (rule id, level, message, file:line):
-cfn-lint and checkov over infra/template.yaml, the reviewer's controls (suite/controls/template.py),
+cfn-lint and checkov over template.yaml, the reviewer's controls (suite/controls/template.py),
 shellcheck over docker/ and app/'s shell scripts, hadolint over docker/Dockerfile, and the rotation
-function's package (infra/rotation, as the deploy zips it) against the runtime the template declares.
+function's package (rotation/, as the deploy zips it) against the runtime the template declares.
 
 The checks run in both modes like every phase (`-m offline`, `-m live`), through the `mode` fixture:
 nothing is deployed, no local AWS is started, no credentials are needed, and the tools' results are
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.packaging import build_rotation_zip
+from suite.deploy.packaging import build_rotation_zip
 from suite.controls import linters
 from suite.controls import rotation_package
 from suite.controls import template as tc
 from suite.controls.static_scan import scan
-from suite.fixtures import workshop_dir
+from suite.workshop_folder import workshop_folder
 
 pytestmark = pytest.mark.usefixtures("mode")
 MIN_REASON = 40  # characters: a skip's reason, not "n/a"
@@ -29,12 +29,12 @@ MIN_REASON = 40  # characters: a skip's reason, not "n/a"
 
 @pytest.fixture(scope="module")
 def workshop() -> Path:
-    return workshop_dir()
+    return workshop_folder().root
 
 
 @pytest.fixture(scope="module")
 def template_path(workshop: Path) -> Path:
-    return workshop / "infra" / "template.yaml"
+    return workshop / "template.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +153,7 @@ def test_hadolint_finds_no_error_in_the_dockerfile(workshop, hadolint_findings, 
 
 
 def rotation_functions(template: dict) -> dict[str, dict]:
-    """The Lambda functions whose code is the package the deploy builds from infra/rotation/ (RotationCodeKey)."""
+    """The Lambda functions whose code is the package the deploy builds from workshop/rotation/ (RotationCodeKey)."""
     return {lid: tc.properties(res) for lid, res in tc.resources(template, "AWS::Lambda::Function").items()
             if "RotationCodeKey" in tc.references(tc.properties(res).get("Code"))}
 
@@ -161,8 +161,8 @@ def rotation_functions(template: dict) -> dict[str, dict]:
 @pytest.mark.guide_step("Before class 6")
 def test_rotation_function_package_runs_on_its_declared_runtime(workshop, template, evidence):
     functions = rotation_functions(template)
-    assert functions, "no AWS::Lambda::Function in the template takes its Code from RotationCodeKey (infra/rotation/)"
-    source = workshop / "infra" / "rotation"
+    assert functions, "no AWS::Lambda::Function in the template takes its Code from RotationCodeKey (workshop/rotation/)"
+    source = workshop / "rotation"
     package = build_rotation_zip(source)
     problems = []
     for lid, props in functions.items():
@@ -170,7 +170,7 @@ def test_rotation_function_package_runs_on_its_declared_runtime(workshop, templa
                                         workshop)
         evidence.text(f"{lid}: what was read",
                       f"Runtime {report.runtime}, Handler {props.get('Handler')}; code read with {report.grammar}\n"
-                      f"the package (infra/packaging.py build_rotation_zip): {len(report.package)} files: "
+                      f"the package (suite/deploy/packaging.py build_rotation_zip): {len(report.package)} files: "
                       + ", ".join(name for name in report.package if "/" not in name) + ", "
                       + ", ".join(sorted({name.split('/')[0] + "/" for name in report.package if "/" in name})))
         evidence.table(f"{lid}: its imports", ["module", "file:line", "found in"], [list(i) for i in report.imports])

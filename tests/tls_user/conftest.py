@@ -10,7 +10,7 @@ import pytest
 from suite.attendee.database import DBCredentials, connect, verified_tls
 from suite.attendee.demouser import create_demouser, lab_sql
 from suite.credentials import Credentials
-from suite.fixtures import workshop_dir
+from suite.workshop_folder import workshop_folder
 from suite.redaction import REGISTRY
 from suite.workshop import Workshop, read_secret_document
 
@@ -60,6 +60,6 @@ def lab_c(workshop: Workshop) -> LabC:
     view = dataclasses.replace(workshop, secret_output="DemoUserSecretArn")
     secret = view.secret_document()
     with connect(workshop.credentials_from_secret(), workshop.aws.bastion) as admin:
-        create_demouser(admin, secret, lab_sql(workshop_dir()))
+        create_demouser(admin, secret, lab_sql(workshop_folder()))
     return LabC(view, workshop.outputs["DemoUserRoleArn"], workshop.outputs["DemoUserReadPolicyArn"],
                 workshop.aws.rds_ca_bundle())

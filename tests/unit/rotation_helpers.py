@@ -7,7 +7,7 @@ from typing import Any
 
 import pymysql
 
-from infra.rotation import rotation_function
+from tests.support.workshop_code import rotation_function
 from localaws.mysqld import MySQLServer
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workshop" / "template.yaml"
 REQUIRED_PARAMS = {"BastionImageId": "ami-12c6146b", "RotationCodeBucket": "code-bucket", "RotationCodeKey": "rotation.zip",
                    "BastionFilesKey": "bastion/files.tar.gz"}
 

@@ -15,7 +15,7 @@ import pytest
 from localaws.sandbox import DEFAULT_PATH, Sandbox
 from suite.controls import linters
 
-DOCKER = Path(__file__).resolve().parents[2] / "docker"
+DOCKER = Path(__file__).resolve().parents[2] / "workshop" / "docker"
 SOURCE = "/opt/smdemo-src"  # docker/, bound read-only into the sandbox
 PROFILE = "etc/profile.d/ecs.sh"
 # Values a task definition may carry (TASKDEF_SECRET is the workshop's): every character the shell

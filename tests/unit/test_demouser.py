@@ -56,5 +56,5 @@ def test_a_failing_statement_is_named_without_its_text_or_the_servers():
     with pytest.raises(LabSQLFailed) as failed:
         create_demouser(FakeAdmin(fail_on="CREATE USER"), SECRET, SQL)
     message = str(failed.value)
-    assert message == "infra/labs/demouser.sql, statement 2 (CREATE ...): MySQL error 1064"
+    assert message == "labs/demouser.sql, statement 2 (CREATE ...): MySQL error 1064"
     assert "word" not in message and failed.value.__cause__ is None and failed.value.__suppress_context__

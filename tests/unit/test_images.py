@@ -13,7 +13,7 @@ import pytest
 from localaws.images import ImageBuildError, build_image, digest, parse_dockerfile
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="image builds run in sandboxes, as root")
-DOCKER = Path(__file__).resolve().parents[2] / "docker"
+DOCKER = Path(__file__).resolve().parents[2] / "workshop" / "docker"
 SCRIPTS = ("startprocesses.sh", "mysql.oldway.sh", "mysql.newway.sh")
 
 

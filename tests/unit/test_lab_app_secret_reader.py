@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workshop" / "app"))
 from secret_reader import SecretReadError, get_secret, region_of  # noqa: E402
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:smdemo-AbCdEf"

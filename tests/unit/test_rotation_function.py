@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from infra.packaging import build_rotation_zip
-from infra.rotation import rotation_function
+from suite.deploy.packaging import build_rotation_zip
+from tests.support.workshop_code import rotation_function
 from localaws.mysqld import MySQLServer
 from localaws.service import LocalAWS
 from suite.attendee.database import ACCESS_DENIED
@@ -57,7 +57,7 @@ def rotation_lambda(local_aws: LocalAWS, role_arn: str) -> dict[str, str]:
     name = unique("smdemo-rotation")
     arn = local_aws.client("lambda").create_function(
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="rotation_function.lambda_handler",
-        Code={"ZipFile": build_rotation_zip(PROJECT_ROOT / "infra" / "rotation")}, Timeout=30,
+        Code={"ZipFile": build_rotation_zip(PROJECT_ROOT / "workshop" / "rotation")}, Timeout=30,
     )["FunctionArn"]
     allow_secrets_manager(local_aws, name)
     return {"name": name, "arn": arn}

@@ -20,11 +20,12 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
-from infra.rotation import rotation_function
-from infra.rotation.rotation_function import lambda_handler
 from localaws.mysqld import MySQLServer
 from suite.attendee.database import ACCESS_DENIED
+from tests.support.workshop_code import rotation_function
 from tests.unit.rotation_helpers import db_user, login_error, rds_document
+
+lambda_handler = rotation_function.lambda_handler
 
 REGION = "us-east-1"
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymysql
 import pytest
 
-from infra.rotation import rotation_function
+from tests.support.workshop_code import rotation_function
 from tests.unit.rotation_helpers import db_user, rds_document
 
 

@@ -1,4 +1,4 @@
-"""Checks on infra/template.yaml, read as YAML: cfn-lint, parameters and outputs, the secret
+"""Checks on workshop/template.yaml, read as YAML: cfn-lint, parameters and outputs, the secret
 and its rotation, the database, network, bastion, containers and trail: this project's design, value
 by value. Least privilege is in test_template_privileges.py, what moto makes of the template in
 test_template_in_moto.py. The controls any workshop's template must meet (cfn-lint's errors, checkov,

@@ -9,7 +9,7 @@ import yaml
 
 from suite.controls.static_scan import scan
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "workshop" / "template.yaml"
 
 
 def test_scan_fails_a_template_that_opens_the_database_and_ssh(tmp_path):

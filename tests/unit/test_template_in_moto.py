@@ -1,4 +1,4 @@
-"""What moto 5.2.5 makes of infra/template.yaml: it validates, parses parameters and conditions,
+"""What moto 5.2.5 makes of workshop/template.yaml: it validates, parses parameters and conditions,
 and lacks no resource type beyond the known ones (the local AWS's extensions add those).
 
 No AWS and no full stack creation here.

@@ -1,4 +1,4 @@
-"""Least privilege in infra/template.yaml, read as YAML: every Secrets Manager grant names the
+"""Least privilege in workshop/template.yaml, read as YAML: every Secrets Manager grant names the
 secret it needs, role actions are the minimum, wildcards only where AWS requires them, trust policies
 name one service. That every grant names one of the template's secrets is also a control of the
 Template phase (tests/template), over the workshop under test."""

@@ -1,7 +1,7 @@
 """Deploy and delete the workshop stack with boto3 (the same code for live and offline).
 
 A deployment: the rotation function's zip is staged to an S3 bucket the deploy creates,
-the stack is created from `infra/template.yaml`, tagged, awaited with CloudFormation's
+the stack is created from the workshop folder's `template.yaml`, tagged, awaited with CloudFormation's
 waiters, and its outputs read. Deletion empties the buckets the stack and the deploy made,
 deletes the stack, awaits it, and removes the secret for good.
 """
@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError, WaiterError
 
-from infra.packaging import build_bastion_files, build_rotation_zip
+from suite.deploy.packaging import build_bastion_files, build_rotation_zip
+from suite.workshop_folder import WorkshopFolder
 
 log = logging.getLogger("workshop.deploy")
 
@@ -61,13 +62,13 @@ class WorkshopStack:
 
     client: Callable[[str], Any]
     region: str
-    workshop_dir: Path
+    workshop: WorkshopFolder
     settings: StackSettings
     outputs: dict[str, str] = field(default_factory=dict)
 
     @property
     def template_path(self) -> Path:
-        return self.workshop_dir / "infra" / "template.yaml"
+        return self.workshop.template
 
     def template_sha256(self) -> str:
         return hashlib.sha256(self.template_path.read_bytes()).hexdigest()
@@ -131,8 +132,8 @@ class WorkshopStack:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": self.settings.tags})
         keys = []
         for prefix, package, suffix in (
-                ("rotation/rotation", build_rotation_zip(self.workshop_dir / "infra" / "rotation"), ".zip"),
-                ("bastion/smdemo-files", build_bastion_files(self.workshop_dir / "docker", self.workshop_dir / "app"), ".tar.gz")):
+                ("rotation/rotation", build_rotation_zip(self.workshop.rotation), ".zip"),
+                ("bastion/smdemo-files", build_bastion_files(self.workshop.docker, self.workshop.app), ".tar.gz")):
             key = f"{prefix}-{hashlib.sha256(package).hexdigest()[:16]}{suffix}"  # a new key for new contents
             s3.put_object(Bucket=bucket, Key=key, Body=package)
             keys.append(key)

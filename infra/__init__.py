@@ -1,1 +1,0 @@
-"""The workshop itself: its CloudFormation template, rotation function and deploy code."""
