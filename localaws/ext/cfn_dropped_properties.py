@@ -97,7 +97,7 @@ def _after_create(model: type, then: Callable[[Any, Any, str, str], None]) -> No
         then(made, cloudformation_json, account_id, region_name)
         return made
 
-    model.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    model.create_from_cloudformation_json = classmethod(create)  # type: ignore[attr-defined]
 
 
 def install() -> None:
