@@ -29,7 +29,7 @@ import pymysql
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from localaws import processes
-from localaws.addresses import free_port
+from localaws.network.addresses import free_port
 from localaws.system_tools import require_tool
 
 SERVER_PACKAGE = "mariadb-server"

@@ -1,4 +1,4 @@
-"""Relaying one plain TCP connection to another (not TLS: see localaws/endpoints.py).
+"""Relaying one plain TCP connection to another (not TLS: see localaws/network/endpoints.py).
 
 Each connection has one owner thread: it relays one direction itself and the other on a helper
 thread. A direction that ends half-closes both sockets (shutdown on a duplicate descriptor), and

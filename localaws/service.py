@@ -24,7 +24,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 
 from localaws import certificates, machinery, not_modelled, processes
 from localaws.access_keys import AccessKey
-from localaws.addresses import free_port
+from localaws.network.addresses import free_port
 
 ACCOUNT_ID = "123456789012"
 READ_TIMEOUT = 900  # seconds: longer than any work the local AWS does within one request

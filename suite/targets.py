@@ -23,10 +23,10 @@ from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConne
                                  PartialCredentialsError, ReadTimeoutError)
 
 from suite.deploy.stack import run_tags
-from localaws import lambda_sandbox
-from localaws.addresses import AddressUnavailable, require_port
-from localaws.instance_software import require_system_files
-from localaws.sandbox import SandboxError, require_root
+from localaws.functions import sandbox as lambda_sandbox
+from localaws.network.addresses import AddressUnavailable, require_port
+from localaws.hosts.software import require_system_files
+from localaws.hosts.sandbox import SandboxError, require_root
 from localaws.service import LocalAWS, LocalAWSError
 from localaws.system_tools import MissingSystemTool, require_tool
 from suite.attendee.bastion import Bastion

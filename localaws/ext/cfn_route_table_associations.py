@@ -5,7 +5,7 @@ route table (DescribeRouteTables lists the association; Ref returns the associat
 the resource (localaws/ext/cfn_stack_deletion.py) puts the subnet back on the main route table.
 moto 5.2.5 files the pair away where nothing reads it: the subnet stays on the main route table,
 so a public subnet has no route to its internet gateway (and the task network model,
-localaws/network_paths.py, rightly finds no way out).
+localaws/network/reachability.py, rightly finds no way out).
 """
 from __future__ import annotations
 

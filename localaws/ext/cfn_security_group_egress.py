@@ -7,7 +7,7 @@ rule to a security group", whose destination is an IPv4 or IPv6 address range (C
 prefix list (DestinationPrefixListId) or a security group (DestinationSecurityGroupId); IpProtocol -1
 is every protocol and port; Ref returns the rule's id): a group declaring SecurityGroupEgress has
 exactly those rules, and an AWS::EC2::SecurityGroupEgress adds one rule to a group, which deleting the
-resource revokes. DescribeSecurityGroups shows them, and the network model (localaws/network_paths.py)
+resource revokes. DescribeSecurityGroups shows them, and the network model (localaws/network/reachability.py)
 lets out only what they admit.
 moto 5.2.5 ignores SecurityGroupEgress (every group it makes keeps the default `-1 0.0.0.0/0`) and has
 no AWS::EC2::SecurityGroupEgress type (the resource is skipped: a blank row, no rule). The EC2 API's

@@ -1,15 +1,15 @@
-"""EC2 instances are real Amazon Linux hosts; key pairs deploy from CloudFormation.
+"""EC2 instances are real Amazon Linux hosts.
 
-AWS: an Amazon Linux instance runs its user data once at first boot (localaws/instance_boot.py),
-answers its instance metadata at 169.254.169.254 (localaws/instance_metadata.py: its role's keys
-for the AWS CLI), has AL2023's software and what `dnf install` adds (localaws/instance_software.py),
+AWS: an Amazon Linux instance runs its user data once at first boot (localaws/hosts/boot.py),
+answers its instance metadata at 169.254.169.254 (localaws/hosts/metadata.py: its role's keys
+for the AWS CLI), has AL2023's software and what `dnf install` adds (localaws/hosts/software.py),
 trusts the AWS endpoints' certificates, and lets ec2-user use sudo without a password.
 Launched with a key pair, it accepts SSH on port 22 of its public
 IP as `ec2-user` with that key (password login is off), allows TCP forwarding (the bastion
 pattern: a direct-tcpip channel to a private address), and cloud-init prints the host's SSH
 public keys to the console output between `-----BEGIN SSH HOST KEY KEYS-----` and
 `-----END SSH HOST KEY KEYS-----`, which GetConsoleOutput returns. Stop/start/terminate
-stop and restart the host. AWS::EC2::KeyPair with PublicKeyMaterial imports the key.
+stop and restart the host (key pairs from CloudFormation: localaws/ext/cfn_key_pair.py).
 An AWS::EC2::Instance's SecurityGroupIds are its groups (and its network interface's), as
 DescribeInstances shows them; an instance launched without a group has its VPC's default group (EC2
 user guide, "Default security groups for your VPCs"); moto leaves it in none, and the network model
@@ -18,15 +18,15 @@ An instance gets a public IP when its launch asks for one (AssociatePublicIpAddr
 says nothing, when its subnet has MapPublicIpOnLaunch (EC2 user guide, "Public IPv4 addresses").
 User data must be base64 (RunInstances and CloudFormation refuse other text: InvalidUserData.Malformed,
 "Invalid BASE64 encoding of user data.").
-moto 5.2.5 runs nothing, returns a fixed console text, skips AWS::EC2::KeyPair, reads only the
+moto 5.2.5 runs nothing, returns a fixed console text, reads only the
 instance's SecurityGroups (names), so a VPC instance ends up in no group at all, gives an
 instance made by CloudFormation no public IP whatever its subnet says, and takes any text as its
 user data there.
 
-Here the host is a bubblewrap sandbox running sshd (localaws.sandbox) on a loopback address
+Here the host is a bubblewrap sandbox running sshd (localaws.hosts.sandbox) on a loopback address
 of its own, which becomes the instance's public IP (when AWS would give it one: its subnet maps
 public IPs on launch, or the launch asked for one). The sandbox has a network namespace of its
-own, wired to what its subnet and security groups allow (localaws/host_network.py): an instance
+own, wired to what its subnet and security groups allow (localaws/network/host_wiring.py): an instance
 whose group does not admit the admin CIDR does not answer SSH from the suite, and its sshd's
 forwarding reaches only the tasks and databases its group may reach.
 """
@@ -40,20 +40,24 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
-from moto.ec2.models import ec2_backends
 from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
 from moto.ec2.utils import Base64EncodedString, parse_user_data
 
-from localaws import addresses, certificates, host_network, instance_boot, instance_metadata, instance_software, network_paths
-from localaws.docker_engine import DockerEngine
+from localaws import certificates
+from localaws.network import addresses
+from localaws.network import host_wiring as host_network
+from localaws.hosts import boot as instance_boot
+from localaws.hosts import metadata as instance_metadata
+from localaws.hosts import software as instance_software
+from localaws.network import reachability
+from localaws.hosts.docker_engine import DockerEngine
 from localaws.ext import ecr_login_tokens
-from localaws.instance_metadata import InstanceMetadata
-from localaws.network_paths import Interface
-from localaws.sandbox import Sandbox
+from localaws.hosts.metadata import InstanceMetadata
+from localaws.network.reachability import Interface
+from localaws.hosts.sandbox import Sandbox
 from localaws.system_tools import require_tool
 
 HOST_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ec2-hosts"
@@ -145,7 +149,7 @@ class InstanceHost:
     def _why_no_registry(self) -> str | None:
         if self.interface is None:
             return None
-        return network_paths.host_reaches_service(self.instance.ec2_backend, self.interface, "ecr")
+        return reachability.host_reaches_service(self.instance.ec2_backend, self.interface, "ecr")
 
     def _first_boot(self) -> None:
         try:
@@ -296,50 +300,6 @@ def get_console_output(self: General) -> ActionResult:
 
 
 _original_console = General.get_console_output
-
-
-class CfnKeyPair(CloudFormationModel):
-    """AWS::EC2::KeyPair: with PublicKeyMaterial the key is imported, Ref is the key name."""
-
-    def __init__(self, account_id: str, region_name: str, key_name: str):
-        self.account_id = account_id
-        self.region_name = region_name
-        self.key_name = key_name
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::EC2::KeyPair"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "KeyName"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.key_name
-
-    @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-    ) -> "CfnKeyPair":
-        props = cloudformation_json.get("Properties", {})
-        backend = ec2_backends[account_id][region_name]
-        name = props.get("KeyName") or resource_name
-        tags = {tag["Key"]: tag["Value"] for tag in props.get("Tags", [])}
-        if props.get("PublicKeyMaterial"):
-            backend.import_key_pair(name, props["PublicKeyMaterial"].encode(), tags)
-        else:
-            backend.create_key_pair(name, props.get("KeyType", "rsa"), tags)
-        return cls(account_id, region_name, name)
-
-    @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
-    ) -> None:
-        ec2_backends[account_id][region_name].delete_key_pair(resource_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        ec2_backends[account_id][region_name].delete_key_pair(self.key_name)
 
 
 _original_instance_from_cfn = Instance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]

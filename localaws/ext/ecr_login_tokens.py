@@ -6,7 +6,7 @@ password authenticates to the registry as the IAM principal that called GetAutho
 permissions (ecr:InitiateLayerUpload, ecr:PutImage, ...) then decide each push; it expires after 12
 hours (expiresAt). moto 5.2.5 answers a fixed password ("<account>-auth-token") for anyone, expired in 2015.
 Here each token is random and remembered with the caller's access key: the local Docker engine
-(localaws/docker_engine.py) pushes with that key, so IAM evaluates the caller's policies.
+(localaws/hosts/docker_engine.py) pushes with that key, so IAM evaluates the caller's policies.
 """
 from __future__ import annotations
 

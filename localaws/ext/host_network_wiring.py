@@ -3,7 +3,7 @@
 AWS applies a change to a security group, a route table or a subnet association to the traffic of
 every interface concerned at once (VPC user guide, "Security group rules": "When you add or remove
 rules, they are automatically applied to all resources associated with the security group").
-Here the hosts' namespaces are wired from the model (localaws/host_network.py): after each call
+Here the hosts' namespaces are wired from the model (localaws/network/host_wiring.py): after each call
 that may change the network (EC2, RDS, ECS or CloudFormation, anything but a read) the wiring is
 planned again. stop_all closes every listener when the local AWS stops.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.core.responses import BaseResponse
 
-from localaws import host_network
+from localaws.network import host_wiring as host_network
 
 SERVICES = {"ec2", "rds", "ecs", "cloudformation"}
 READS = ("Describe", "Get", "List")

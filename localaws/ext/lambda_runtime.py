@@ -1,5 +1,5 @@
 """Lambda Invoke runs the deployed code for real, in an execution environment of its own
-(a warm process reused between invocations: localaws/lambda_environments.py).
+(a warm process reused between invocations: localaws/functions/environments.py).
 
 AWS: the function's handler runs with the function's environment variables and
 temporary credentials of its execution role (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -30,10 +30,11 @@ from moto.awslambda.models import LambdaFunction
 from moto.iam.access_control import PermissionResult
 from moto.iam.models import iam_backends
 
-from localaws import endpoints, lambda_network
+from localaws.network import endpoints
+from localaws.functions import network as lambda_network
 from localaws.ext.iam_enforcement import identity_decision
 from localaws.ext.lambda_execution_role import execution_role
-from localaws.lambda_environments import ENVIRONMENTS
+from localaws.functions.environments import ENVIRONMENTS
 
 STATE_DIR = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir()))
 CODE_ROOT = STATE_DIR / "lambda-code"
@@ -73,7 +74,7 @@ def _environment(function: LambdaFunction) -> dict[str, str]:
     env.update(execution_role(function.account_id, function.region, function.role,
                               function.function_name).as_environment())
     # No endpoint setting: the SDK resolves https://<service>.<region>.amazonaws.com, which the
-    # sandbox's /etc/hosts sends to the local AWS (localaws/lambda_sandbox.py, localaws/endpoints.py).
+    # sandbox's /etc/hosts sends to the local AWS (localaws/functions/sandbox.py, localaws/network/endpoints.py).
     return env
 
 

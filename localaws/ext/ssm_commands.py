@@ -34,10 +34,10 @@ from moto.ec2.models import ec2_backends
 from moto.iam.access_control import PermissionResult
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 
-from localaws import network_paths
+from localaws.network import reachability
 from localaws.ext import ec2_hosts
 from localaws.ext.iam_enforcement import identity_decision
-from localaws.sandbox import run_inside
+from localaws.hosts.sandbox import run_inside
 from localaws.service_roles import EC2, service_may_assume
 
 log = logging.getLogger("localaws.ssm")
@@ -73,7 +73,7 @@ def why_unmanaged(instance: Any) -> str | None:
     if host.interface is None:
         return None
     for service in AGENT_SERVICES:
-        why = network_paths.host_reaches_service(ec2, host.interface, service)
+        why = reachability.host_reaches_service(ec2, host.interface, service)
         if why:
             return f"its agent cannot reach {service}: {why}"
     return None

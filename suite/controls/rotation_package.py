@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from localaws.lambda_sandbox import RUNTIME_LIBRARIES
+from localaws.functions.sandbox import RUNTIME_LIBRARIES
 
 # What the Lambda Python runtimes ship beside the standard library: the local AWS's runtime gives exactly these.
 RUNTIME_PACKAGES = frozenset(RUNTIME_LIBRARIES)

@@ -15,8 +15,8 @@ from typing import Any
 
 import paramiko
 
-from localaws.images import BuiltImage, digest, push_image
-from localaws.sandbox import DEFAULT_PATH
+from localaws.hosts.images import BuiltImage, digest, push_image
+from localaws.hosts.sandbox import DEFAULT_PATH
 from localaws.service import LocalAWS
 from tests.fidelity.helpers import unique, wait_for
 
@@ -203,7 +203,7 @@ class EcsWorld:
 
 def public_subnet(ec2: Any, vpc: str, subnet: str) -> None:
     """An internet gateway and a 0.0.0.0/0 route to it for the subnet: a task with a public IP reaches
-    ECR and Secrets Manager (localaws/network_paths.py)."""
+    ECR and Secrets Manager (localaws/network/reachability.py)."""
     gateway = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=gateway, VpcId=vpc)
     table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]

@@ -3,8 +3,8 @@ single-user MySQL rotation function (tests/fidelity/aws_style_rotation/lambda_fu
 the permissions and settings it documents, rotates an RDS MySQL secret and says it connected over TLS.
 
 What it relies on, each the local AWS's doing: SECRETS_MANAGER_ENDPOINT reaching Secrets Manager over
-verified HTTPS (localaws/endpoints.py), GetRandomPassword, Amazon Linux's CA bundle at
-/etc/pki/tls/cert.pem trusting the RDS certificate (localaws/lambda_sandbox.py, localaws/certificates.py),
+verified HTTPS (localaws/network/endpoints.py), GetRandomPassword, Amazon Linux's CA bundle at
+/etc/pki/tls/cert.pem trusting the RDS certificate (localaws/functions/sandbox.py, localaws/certificates.py),
 and the database offering TLS (localaws/ext/rds_databases.py).
 """
 from __future__ import annotations

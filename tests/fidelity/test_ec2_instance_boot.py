@@ -1,4 +1,4 @@
-"""localaws.instance_boot, instance_metadata, instance_software: an Amazon Linux instance without a key
+"""localaws.hosts.boot, instance_metadata, instance_software: an Amazon Linux instance without a key
 pair boots, runs its user data, has its role's keys and the software AWS gives it.
 
 AWS: EC2 user guide, "Run commands when you launch an EC2 instance with user data" (once, as root, output

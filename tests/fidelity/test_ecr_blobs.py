@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from localaws.ext import ecr_blobs
-from localaws.images import digest, push_image
+from localaws.hosts.images import digest, push_image
 from tests.fidelity.ecs_helpers import RUN_SH, SCRIPT_PATH, hand_made_image
 from tests.fidelity.helpers import unique
 

@@ -1,4 +1,4 @@
-"""localaws.host_network: an instance's and a task's connections follow the VPC's security groups and routes.
+"""localaws.network.host_wiring: an instance's and a task's connections follow the VPC's security groups and routes.
 
 AWS, VPC user guide, "Control traffic to your AWS resources using security groups": "Security groups are
 stateful ... If you don't add inbound rules, no inbound traffic is allowed"; a rule's source is an

@@ -1,4 +1,4 @@
-"""localaws.docker_engine, docker_cli, ext/ecr_login_tokens: Docker on an instance, as the ECR guide uses it.
+"""localaws.hosts.docker_engine, docker_cli, ext/ecr_login_tokens: Docker on an instance, as the ECR guide uses it.
 
 AWS: ECR user guide, "Pushing a Docker image" (`aws ecr get-login-password | docker login --username AWS
 --password-stdin <registry>`, then `docker tag` and `docker push`; the push needs ecr:InitiateLayerUpload,

@@ -1,4 +1,4 @@
-"""localaws.lambda_network: a function reaches what its VPC, routes, security groups and endpoints allow,
+"""localaws.functions.network: a function reaches what its VPC, routes, security groups and endpoints allow,
 and a refused flow times out (the SYN goes unanswered), as in AWS."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""localaws.ext.cfn_security_group_egress and localaws.network_paths: security groups let out what they
+"""localaws.ext.cfn_security_group_egress and localaws.network.reachability: security groups let out what they
 declare, to the destinations they name.
 
 AWS, CloudFormation template reference, AWS::EC2::SecurityGroup: "When you create a security group, if you

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from localaws.sandbox import DEFAULT_PATH, Sandbox
+from localaws.hosts.sandbox import DEFAULT_PATH, Sandbox
 from suite.controls import linters
 
 DOCKER = Path(__file__).resolve().parents[2] / "workshop" / "docker"

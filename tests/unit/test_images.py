@@ -1,4 +1,4 @@
-"""localaws.images: `docker build` without a Docker engine, of the workshop's docker/ directory."""
+"""localaws.hosts.images: `docker build` without a Docker engine, of the workshop's docker/ directory."""
 from __future__ import annotations
 
 import gzip
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from localaws.images import ImageBuildError, build_image, digest, parse_dockerfile
+from localaws.hosts.images import ImageBuildError, build_image, digest, parse_dockerfile
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="image builds run in sandboxes, as root")
 DOCKER = Path(__file__).resolve().parents[2] / "workshop" / "docker"

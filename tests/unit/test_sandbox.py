@@ -1,4 +1,4 @@
-"""localaws.sandbox: a container-like root for one process tree, made with bubblewrap."""
+"""localaws.hosts.sandbox: a container-like root for one process tree, made with bubblewrap."""
 from __future__ import annotations
 
 import io
@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from localaws.sandbox import DEFAULT_PATH, Sandbox, SandboxError
+from localaws.hosts.sandbox import DEFAULT_PATH, Sandbox, SandboxError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes run as root (they create users and run sshd)")
 ENV = {"PATH": DEFAULT_PATH}
@@ -187,7 +187,7 @@ def test_layer_file_modes_are_kept_as_docker_keeps_them(tmp_path):
 
 def test_own_network_has_only_its_loopback_and_reaches_nothing_outside(tmp_path):
     """A host's or task's sandbox (own_network) starts with its loopback alone: this machine's servers are
-    not there until localaws/host_network.py wires a flow in; bwrap names the sandbox's first process."""
+    not there until localaws/network/host_wiring.py wires a flow in; bwrap names the sandbox's first process."""
     import socket
 
     box = Sandbox(tmp_path / "root", hostname="netns-unit", own_network=True).prepare()

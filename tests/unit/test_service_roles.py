@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localaws.instance_metadata import InstanceMetadata
+from localaws.hosts.metadata import InstanceMetadata
 from localaws.service_roles import ECS_TASKS, service_may_assume
 
 ACCOUNT, REGION = "123456789012", "us-east-1"

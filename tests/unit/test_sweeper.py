@@ -15,7 +15,7 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError
 
-from localaws.addresses import free_port
+from localaws.network.addresses import free_port
 from tests.fidelity.helpers import unique
 
 ROOT = Path(__file__).resolve().parents[2]

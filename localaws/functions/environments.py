@@ -8,7 +8,7 @@ runtime that exits, ends its environment; an update to the function's code or co
 retires the old ones. Each environment writes one log stream
 (`YYYY/MM/DD/[$LATEST]<id>`), each invocation framed by START, END and REPORT lines.
 
-An environment is a process of its own (localaws/lambda_bootstrap.py) started from the
+An environment is a process of its own (localaws/functions/bootstrap.py) started from the
 long-lived spawner thread, so it dies with the local AWS however that one ends.
 """
 from __future__ import annotations
@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from localaws import lambda_sandbox, machinery, processes
-from localaws.sandbox import SandboxError, child_pid
+from localaws import machinery, processes
+from localaws.functions import sandbox as lambda_sandbox
+from localaws.hosts.sandbox import SandboxError, child_pid
 
 RUNTIME_START_TIMEOUT = 30.0  # seconds for the runtime to say it is up (the sandbox and the interpreter)
 MAX_IDLE = 6  # warm environments kept in all; AWS too reclaims idle ones (here: the least recently used)
@@ -59,7 +60,7 @@ class Environment:
     stream: str
     log_offset: int = 0
     last_used: float = field(default_factory=time.monotonic)
-    wiring: Any = None  # the namespace's forwards (localaws/namespace_forwards.py)
+    wiring: Any = None  # the namespace's forwards (localaws/network/namespace_forwards.py)
 
     @property
     def alive(self) -> bool:

@@ -3,18 +3,18 @@
 AWS (VPC user guide, "Security group rules" and "Route tables"; ECS developer guide, "Fargate task
 networking"): a host reaches another host of its VPC, a database or an AWS service only as its
 security groups, its subnet's routes and its public IP allow, and the internet reaches it only on
-its public IP through an internet gateway, on what its groups admit (localaws/network_paths.py
+its public IP through an internet gateway, on what its groups admit (localaws/network/reachability.py
 decides each flow from the deployed resources). A packet AWS drops goes unanswered: the client's
 connect times out.
 
-Here each host's sandbox has a network namespace of its own (localaws/sandbox.py, `own_network`),
-and this module wires every flow the model decides (localaws/namespace_forwards.py):
+Here each host's sandbox has a network namespace of its own (localaws/hosts/sandbox.py, `own_network`),
+and this module wires every flow the model decides (localaws/network/namespace_forwards.py):
 - inside a host's namespace, each other host's address and port (its sshd, its container's ports):
   a forward into that host's namespace where this host may reach it, a black hole where not (the
   bastion's `ssh` to a task whose group does not admit the bastion's group times out);
 - each database's address and port: a forward to the database, or a black hole;
-- the AWS endpoint names (its /etc/hosts, localaws/service_hosts.py), as the model says;
-- "the internet" (localaws/addresses.py `internet_ports`) where the host has a way out and its groups
+- the AWS endpoint names (its /etc/hosts, localaws/network/endpoint_names.py), as the model says;
+- "the internet" (localaws/network/addresses.py `internet_ports`) where the host has a way out and its groups
   let the port out;
 - outside, in this machine's namespace (where the suite connects from: the internet, the admin
   CIDR), each host's address and port: a forward into its namespace where the internet may reach
@@ -37,11 +37,13 @@ from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
-from localaws import addresses, network_paths, service_hosts
-from localaws.namespace_forwards import HOLE, NamespaceForwards, Plan
-from localaws.network_paths import Interface
-from localaws.instance_metadata import ADDRESS as METADATA_ADDRESS
-from localaws.service_hosts import INSIDE_BLACK_HOLE, INSIDE_ENDPOINT
+from localaws.network import addresses
+from localaws.network import reachability as network_paths
+from localaws.network import endpoint_names as service_hosts
+from localaws.network.namespace_forwards import HOLE, NamespaceForwards, Plan
+from localaws.network.reachability import Interface
+from localaws.hosts.metadata import ADDRESS as METADATA_ADDRESS
+from localaws.network.endpoint_names import INSIDE_BLACK_HOLE, INSIDE_ENDPOINT
 
 log = logging.getLogger("localaws.network")
 

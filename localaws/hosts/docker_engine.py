@@ -9,9 +9,9 @@ ecr:InitiateLayerUpload ...), over the instance's network (the registry must be 
 Docker side: `docker build --tag NAME PATH` builds the Dockerfile in PATH; `docker images` lists
 REPOSITORY, TAG, IMAGE ID, CREATED, SIZE; `docker tag SOURCE TARGET` adds a name; pushing a name with
 no login for its registry fails with "no basic auth credentials".
-Here the engine runs in the local AWS; the instance's `docker` (localaws/docker_cli.py) reaches it on
+Here the engine runs in the local AWS; the instance's `docker` (localaws/hosts/docker_cli.py) reaches it on
 a Unix socket bound into the instance at /run/docker.sock. The build is the local image builder
-(localaws/images.py) on the instance's files (read through /proc/<pid>/root).
+(localaws/hosts/images.py) on the instance's files (read through /proc/<pid>/root).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from localaws import images
+from localaws.hosts import images
 from localaws.access_keys import AccessKey
 from localaws.relay import serve_each
 

@@ -4,9 +4,9 @@ AWS (Lambda developer guide, "Giving Lambda functions access to resources in an 
 function attached to a VPC (VpcConfig) reaches what its subnets' routes and the security groups
 allow, and the internet only through a NAT gateway (its ENIs get no public IP), AWS services through
 their interface endpoints otherwise; a function outside any VPC reaches the internet and AWS's public
-endpoints, but nothing private in a VPC. localaws/network_paths.py decides each flow from the
+endpoints, but nothing private in a VPC. localaws/network/reachability.py decides each flow from the
 deployed resources; here each environment gets its own network namespace in which an allowed flow
-is forwarded and a refused one is a black hole (localaws/namespace_forwards.py): the database
+is forwarded and a refused one is a black hole (localaws/network/namespace_forwards.py): the database
 connection or the HTTPS call times out, as it does in AWS. "The internet" is whatever else listens
 on this machine's 127.0.0.1 (a database a test runs outside AWS, say): a function with internet
 access reaches it, one without does not.
@@ -20,9 +20,11 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.ec2.models import ec2_backends
 
-from localaws import addresses, network_paths, service_hosts
-from localaws.host_network import add_internet, database_flows
-from localaws.namespace_forwards import NamespaceForwards, Plan as Flows
+from localaws.network import addresses
+from localaws.network import reachability as network_paths
+from localaws.network import endpoint_names
+from localaws.network.host_wiring import add_internet, database_flows
+from localaws.network.namespace_forwards import NamespaceForwards, Plan as Flows
 
 log = logging.getLogger("localaws.network")
 
@@ -46,7 +48,7 @@ class Plan:
 def plan(function: LambdaFunction) -> Plan:
     ec2 = ec2_backends[function.account_id][function.region]
     vpc_config = getattr(function, "_vpc_config", None)
-    services = service_hosts.plan(function.region,
+    services = endpoint_names.plan(function.region,
                                   lambda service: network_paths.function_reaches_service(ec2, vpc_config, service))
     databases, refused = database_flows(function.account_id, function.region,
                                         lambda database: network_paths.function_reaches_database(ec2, vpc_config, database))

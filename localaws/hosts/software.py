@@ -24,7 +24,7 @@ REAL = "/run/localaws/packages"  # where a gated command's real file is, inside 
 PACKAGES: dict[str, tuple[str, ...]] = {
     "mariadb105": ("/usr/bin/mariadb",),  # /usr/bin/mysql is a link to it
     "jq": ("/usr/bin/jq",),
-    "docker": (),  # the docker command is the local AWS's own (localaws/docker_cli.py), in /usr/local/bin
+    "docker": (),  # the docker command is the local AWS's own (localaws/hosts/docker_cli.py), in /usr/local/bin
     # Not gated: /usr/bin/python3 (the AWS CLI's) is a link to it on this machine, so it is there before.
     "python3.11": (),
 }
@@ -149,7 +149,7 @@ exit 127
 
 def prepare(directory: Path, docker_socket: Path) -> list[tuple[str, str]]:
     """Write the stand-ins under `directory`; the sandbox's read-only binds that put them in place
-    (`docker_socket`: the instance's Docker engine, localaws/docker_engine.py)."""
+    (`docker_socket`: the instance's Docker engine, localaws/hosts/docker_engine.py)."""
     tools = directory / "usr-local-bin"
     gates = directory / "gates"
     tools.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""One Lambda execution environment: `lambda_bootstrap.py CODE_DIR MODULE.HANDLER`, run as
-/var/runtime/bootstrap.py by an isolated interpreter (localaws/lambda_sandbox.py).
+"""One Lambda execution environment: `bootstrap.py CODE_DIR MODULE.HANDLER`, run as
+/var/runtime/bootstrap.py by an isolated interpreter (localaws/functions/sandbox.py).
 
 Like the Lambda Python runtime: the code directory comes first on sys.path, the runtime's
 libraries (/var/runtime: boto3 and its dependencies) last, after the standard library; the handler's
@@ -8,7 +8,7 @@ as the environment lives, so module-level state (clients, connections) carries o
 invocations as it does in AWS. Logging and print go to standard error (the function's log
 stream); an uncaught exception becomes an {"errorMessage", "errorType"} result.
 
-Protocol with localaws.lambda_environments: one JSON line per invocation on stdin
+Protocol with localaws.functions.environments: one JSON line per invocation on stdin
 ({"event", "request_id", "deadline_ms", "log_stream", "function_arn"}), one JSON line per result on the
 original stdout ({"result", "errored"}), written only once the invocation's log is flushed. Before
 anything of the function's, one line {"ready": PYTHON_VERSION}: the runtime itself started (what

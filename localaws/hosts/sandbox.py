@@ -4,7 +4,7 @@ The host's /usr is the image's userland, read-only (it stands in for the pinned 
 and its packages). The directories a container writes to are the sandbox's own: /etc (a
 copy of the host's, then the image's layers on top), /home, /root, /opt, /srv; /run,
 /tmp, /var/log and /var/tmp are empty scratch space. A host's or task's sandbox has a network
-namespace of its own (`own_network`), wired by localaws/host_network.py to exactly what the VPC
+namespace of its own (`own_network`), wired by localaws/network/host_wiring.py to exactly what the VPC
 allows; its servers listen on a loopback address of their own, which stands in for its IP. An
 image build's sandbox shares this machine's network, as `docker build` has the host's internet.
 Processes run as root inside, as in a container, so the sandbox needs root.

@@ -17,7 +17,7 @@ virtualenv lives (a clone under /tmp, a symlinked .venv). The CA paths and botoc
 the local AWS's CA (localaws/certificates.py: it signs the RDS instances' and the endpoints'
 certificates; nothing offline has a public CA's, and a small bundle keeps each TLS context cheap),
 and so does any certifi bundle the package ships; /etc/hosts sends the endpoint names to
-localaws/endpoints.py (or, where the network model says no, to a black hole), and the sandbox has a
+localaws/network/endpoints.py (or, where the network model says no, to a black hole), and the sandbox has a
 network namespace of its own.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ AMAZON_LINUX_CA_PATHS = ("/etc/pki/tls/cert.pem", "/etc/pki/tls/certs/ca-bundle.
 # What Lambda's Python runtimes ship beside the standard library (AWS: "Building Lambda functions with
 # Python": the runtime includes the SDK for Python, Boto3), with the packages Boto3 needs.
 RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
-BOOTSTRAP = Path(__file__).resolve().with_name("lambda_bootstrap.py")
+BOOTSTRAP = Path(__file__).resolve().with_name("bootstrap.py")
 # CA bundles a function's package may carry, which its HTTPS clients trust instead of the system's.
 PACKAGED_CA_BUNDLES = ("certifi/cacert.pem", "botocore/cacert.pem")
 
@@ -75,7 +75,7 @@ def runtime_libraries() -> tuple[tuple[str, str], ...]:
 
 def command(code_dir: Path, hosts: Path, info_fd: int, handler: str) -> list[str]:
     """The runtime for `handler`: in the sandbox, in /var/task, in a network namespace of its own
-    (localaws/lambda_network.py wires it); bwrap writes the runtime's pid to `info_fd`."""
+    (localaws/functions/network.py wires it); bwrap writes the runtime's pid to `info_fd`."""
     trust = str(certificates.bundle())
     python, _ = interpreter()
     args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-net", "--info-fd", str(info_fd),

@@ -3,7 +3,7 @@
 
 As Docker's own CLI does: it needs the engine running (`systemctl start docker`), and a user who is
 not root needs to be in the `docker` group (the socket is root:docker 0660); then the engine
-(localaws/docker_engine.py, in the local AWS) does the work and this prints what it says. Runs with
+(localaws/hosts/docker_engine.py, in the local AWS) does the work and this prints what it says. Runs with
 the instance's /usr/bin/python3 and its standard library only.
 """
 import grp

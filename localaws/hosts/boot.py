@@ -15,7 +15,7 @@ import base64
 import subprocess
 from typing import Any
 
-from localaws.sandbox import run_inside
+from localaws.hosts.sandbox import run_inside
 
 TIMEOUT = 1800  # seconds; cloud-init itself has none, a stuck script just never ends
 # The script comes on stdin; its output goes to the log and to stdout (the console).

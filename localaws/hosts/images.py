@@ -1,6 +1,6 @@
 """`docker build` and `docker push` without a Docker engine, for the offline run.
 
-The Dockerfile's steps run for real in a bubblewrap sandbox (localaws.sandbox): COPY places
+The Dockerfile's steps run for real in a bubblewrap sandbox (localaws.hosts.sandbox): COPY places
 the context's files, RUN runs the command with /bin/sh, ENV/ARG/WORKDIR/EXPOSE/CMD fill the
 image config. What differs from Docker: the base image is the host's userland, so the package
 manager steps (dnf, yum, apt-get...) are answered by the host's installed packages (the
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localaws.sandbox import DEFAULT_PATH, WRITABLE, Sandbox
+from localaws.hosts.sandbox import DEFAULT_PATH, WRITABLE, Sandbox
 
 MANIFEST_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 CONFIG_TYPE = "application/vnd.docker.container.image.v1+json"

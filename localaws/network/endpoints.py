@@ -7,7 +7,7 @@ Here one TLS listener on port 443 of a loopback address of its own stands for ev
 (certificate from localaws/certificates.py, for `*.<region>.amazonaws.com` and `*.amazonaws.com`)
 and hands each connection, decrypted, to the local AWS's own HTTP endpoint; the Host header names
 the service, as it does in AWS. Sandboxed code reaches it through its /etc/hosts
-(localaws/lambda_network.py).
+(localaws/functions/network.py).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import ssl
 import threading
 
 from localaws import certificates
-from localaws.addresses import allocate
+from localaws.network.addresses import allocate
 from localaws.relay import serve_each
 
 # The services a function of this world calls, by their endpoint prefix (global ones: iam, sts).

@@ -1,7 +1,7 @@
 """How a sandbox finds AWS's endpoints: by name, as in AWS.
 
 Its /etc/hosts sends each `<service>.<region>.amazonaws.com` name of the local AWS's endpoint
-(localaws/endpoints.py) to an address inside the sandbox's network namespace: INSIDE_ENDPOINT,
+(localaws/network/endpoints.py) to an address inside the sandbox's network namespace: INSIDE_ENDPOINT,
 forwarded to that endpoint, where the network model lets the sandbox reach the service; or
 INSIDE_BLACK_HOLE, where its HTTPS connection times out, where not.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from localaws import endpoints
-from localaws.namespace_forwards import HOLE, Plan
+from localaws.network import endpoints
+from localaws.network.namespace_forwards import HOLE, Plan
 
 INSIDE_ENDPOINT = "127.0.0.2"
 INSIDE_BLACK_HOLE = "127.0.0.3"
