@@ -70,9 +70,10 @@ def _described(backend: Any, group_id: str, rule: dict[str, Any]) -> None:
         # moto's update compares the whole source-group entry, description included, so never finds
         # the rule: set it on the rule itself.
         for made in backend.get_security_group_by_name_or_id(group_id).ingress_rules:
-            if (made.source_group.get("GroupId") == rule["SourceSecurityGroupId"]
-                    and str(made.ip_protocol) == str(rule.get("IpProtocol"))
-                    and str(made.from_port) == str(rule.get("FromPort")) and str(made.to_port) == str(rule.get("ToPort"))):
+            same = [(made.source_group.get("GroupId"), rule["SourceSecurityGroupId"]),
+                    (made.ip_protocol, rule.get("IpProtocol")), (made.from_port, rule.get("FromPort")),
+                    (made.to_port, rule.get("ToPort"))]
+            if all(str(have) == str(want) for have, want in same):
                 made.source_group["Description"] = note
 
 
