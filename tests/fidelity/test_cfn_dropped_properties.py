@@ -55,10 +55,12 @@ def tagged(local_aws) -> dict:
         "Function": {"Type": "AWS::Lambda::Function", "Properties": {
             "Runtime": "python3.12", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["Role", "Arn"]},
             "Code": {"ZipFile": "def handler(event, context):\n    return None\n"}, "Tags": TAGS}},
-    }, "Outputs": {key: {"Value": {"Ref": key}} for key in ("Gateway", "Routes", "Endpoint", "Role", "Function", "Group")}}
+    }, "Outputs": {key: {"Value": {"Ref": key}}
+                   for key in ("Gateway", "Routes", "Endpoint", "Role", "Function", "Group")}}
     cloudformation = local_aws.client("cloudformation")
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=name,
+                                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     outputs = {o["OutputKey"]: o["OutputValue"]
                for o in cloudformation.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
     yield {"name": name, "cluster": cluster, "policy": policy["Policy"]["Arn"], **outputs}

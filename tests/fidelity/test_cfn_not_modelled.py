@@ -36,7 +36,8 @@ def stack(local_aws) -> dict:
         },
     }
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=name,
+                                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     yield {"name": name, "Bucket": bucket}
     cloudformation.delete_stack(StackName=name)
 

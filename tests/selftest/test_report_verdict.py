@@ -209,7 +209,8 @@ def test_settings_not_modelled_follow_the_failures_of_a_not_ready_verdict():
 
 def test_a_run_the_environment_stopped_says_nothing_of_settings():
     verdict = ledger(rds_offline="passed").verdict(environment_problem="offline: no bwrap", not_modelled=NOT_MODELLED)
-    assert verdict.line == "NOT RUN: environment: offline: no bwrap; before it, the checks had 1 passed (not the workshop's verdict)"
+    assert verdict.line == ("NOT RUN: environment: offline: no bwrap; before it, the checks had 1 passed "
+                            "(not the workshop's verdict)")
 
 
 def test_settings_not_modelled_reach_every_channel_and_the_environment_table(tmp_path):

@@ -32,7 +32,8 @@ def test_nested_members_are_listed_once_per_path_whatever_the_list_holds():
     containers = [{"Name": "a", "Image": "i", "Memory": 512, "HealthCheck": {"Command": ["true"]},
                    "PortMappings": [{"ContainerPort": 22, "Protocol": "tcp"}]},
                   {"Name": "b", "Image": "i", "Memory": 256, "PortMappings": [{"ContainerPort": 53, "Protocol": "udp"}],
-                   "LogConfiguration": {"LogDriver": "awslogs", "Options": {"awslogs-group": "g", "mode": "non-blocking"}}}]
+                   "LogConfiguration": {"LogDriver": "awslogs",
+                                        "Options": {"awslogs-group": "g", "mode": "non-blocking"}}}]
     assert listed("AWS::ECS::TaskDefinition", {"ContainerDefinitions": containers, "Cpu": "256"}) == [
         "AWS::ECS::TaskDefinition.ContainerDefinitions.HealthCheck",
         "AWS::ECS::TaskDefinition.ContainerDefinitions.LogConfiguration.Options.mode",
@@ -47,8 +48,9 @@ def test_a_setting_honoured_with_some_values_only_is_listed_with_the_others():
 
 
 def test_each_parameter_of_a_parameter_group_is_a_setting_of_its_own():
-    assert listed("AWS::RDS::DBParameterGroup", {"Family": "mysql8.0", "Description": "d",
-                                                 "Parameters": {"max_connections": "50", "require_secure_transport": "1"}}) == [
+    group = {"Family": "mysql8.0", "Description": "d",
+             "Parameters": {"max_connections": "50", "require_secure_transport": "1"}}
+    assert listed("AWS::RDS::DBParameterGroup", group) == [
         "AWS::RDS::DBParameterGroup.Parameters.max_connections",
         "AWS::RDS::DBParameterGroup.Parameters.require_secure_transport"]
 
@@ -102,7 +104,8 @@ def test_all_is_the_only_leaf_marker():
                 yield from leaves(inner)
             else:
                 yield inner
-    assert {leaf for entry in HONOURED.values() for leaf in leaves(entry) if not isinstance(leaf, (frozenset, When))} == {ALL}
+    found = {leaf for entry in HONOURED.values() for leaf in leaves(entry)}
+    assert {leaf for leaf in found if not isinstance(leaf, (frozenset, When))} == {ALL}
 
 
 def test_an_instance_image_is_honoured_when_it_is_amazon_linux_2023():
