@@ -138,10 +138,12 @@ HONOURED: dict[str, dict[str, Any]] = {
     # cfn_ecs.py keeps the task-level fields; ecs_tasks.py runs the container with its image, command,
     # environment, secrets (resolved as the execution role), port and awslogs log driver, as the task role.
     "AWS::ECS::TaskDefinition": {
-        "Family": ALL, "RequiresCompatibilities": ALL, "NetworkMode": only("awsvpc"), "Cpu": ALL, "Memory": ALL,
+        # Every local task runs as a Fargate task does, its container as an essential one.
+        "Family": ALL, "RequiresCompatibilities": only("FARGATE"), "NetworkMode": only("awsvpc"), "Cpu": ALL,
+        "Memory": ALL,
         "ExecutionRoleArn": ALL, "TaskRoleArn": ALL, **TAGS,  # Cpu and Memory: Fargate's sizes, service_rules.py
         "ContainerDefinitions": {
-            "Name": ALL, "Image": ALL, "Essential": ALL, "Environment": ALL, "Secrets": ALL, "Command": ALL,
+            "Name": ALL, "Image": ALL, "Essential": only(True), "Environment": ALL, "Secrets": ALL, "Command": ALL,
             "EntryPoint": ALL, "PortMappings": {"ContainerPort": ALL, "Protocol": only("tcp")},
             "LogConfiguration": {"LogDriver": only("awslogs"),
                                  "Options": {"awslogs-group": ALL, "awslogs-region": ALL,
