@@ -23,7 +23,7 @@ Entry values:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator
 
 ALL = "all"
@@ -37,6 +37,7 @@ def only(*values: Any) -> frozenset[str]:
 class Where:
     account_id: str
     region: str
+    properties: dict[str, Any] = field(default_factory=dict, compare=False)  # the resource's own, resolved
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,14 @@ class When:
     """Honoured for the values its test accepts (what the local AWS can do depends on the value's target)."""
     test: Callable[[Any, Where], bool]
     says: str  # which values, for the reader
+
+
+def _mysql_version(version: Any, where: Where) -> bool:
+    """A MySQL instance's server answers as its EngineVersion from 5.7 on (localaws/mysqld.py): VERSION(),
+    the greeting, MySQL's password statements and login plugin; other MySQL-only SQL is MariaDB's (README)."""
+    from localaws.mysqld import FRONTED_FROM, _numbers
+
+    return str(where.properties.get("Engine", "")).lower() == "mysql" and _numbers(str(version)) >= FRONTED_FROM
 
 
 def _amazon_linux_2023(image_id: Any, where: Where) -> bool:
@@ -116,6 +125,7 @@ HONOURED: dict[str, dict[str, Any]] = {
     "AWS::RDS::DBInstance": {
         "DBInstanceIdentifier": ALL, "Engine": only("mysql", "mariadb"), "MasterUsername": ALL,
         "MasterUserPassword": ALL, "DBName": ALL, "Port": ALL, "DBSubnetGroupName": ALL, "VPCSecurityGroups": ALL,
+        "EngineVersion": When(_mysql_version, "MySQL 5.7 and later"),
         "PubliclyAccessible": ALL, "AllocatedStorage": ALL, "StorageType": ALL, "DeletionProtection": ALL,
         "DBParameterGroupName": ALL, "OptionGroupName": ALL, **TAGS,
     },
@@ -170,7 +180,8 @@ def not_honoured(resource_type: str, properties: dict[str, Any], where: Where | 
     `where`: the stack's account and region, for the tests of When entries (without it, they fail)."""
     if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
         return
-    yield from _walk(resource_type, properties, HONOURED.get(resource_type, {}), where)
+    yield from _walk(resource_type, properties, HONOURED.get(resource_type, {}),
+                     replace(where, properties=properties) if where else None)
 
 
 def _walk(path: str, value: Any, honoured: Any, where: Where | None) -> Iterator[str]:

@@ -123,3 +123,14 @@ def test_an_instance_image_is_honoured_when_it_is_amazon_linux_2023():
         where = Where("123456789012", "us-east-1")
         assert list(not_honoured("AWS::EC2::Instance", {"ImageId": al2023}, where)) == []
         assert list(not_honoured("AWS::EC2::Instance", {"ImageId": other}, where)) == ["AWS::EC2::Instance.ImageId"]
+
+
+def test_an_engine_version_is_honoured_for_mysql_from_5_7():
+    """The local MySQL answers as its EngineVersion from 5.7 on (localaws/mysqld.py); MariaDB's is the server's own."""
+    from localaws.ext.modelled_properties import Where
+
+    where = Where("123456789012", "us-east-1")
+    for engine, version, listed_ in (("mysql", "8.0.40", False), ("mysql", "8.4.3", False), ("MySQL", "5.7.44", False),
+                                     ("mysql", "5.6.51", True), ("mariadb", "10.11.9", True)):
+        found = list(not_honoured("AWS::RDS::DBInstance", {"Engine": engine, "EngineVersion": version}, where))
+        assert found == (["AWS::RDS::DBInstance.EngineVersion"] if listed_ else []), (engine, version, found)
