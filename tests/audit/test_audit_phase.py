@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from suite.account_changes import CREATES_IAM_USER, ROTATES_SECRET, RUNS_TASKS
 from suite.controls import deployed as controls
 from suite.controls import exposure
 from suite.cloudtrail import about_secret, await_delivered
@@ -34,6 +35,7 @@ def as_rows(events) -> list[list[str]]:
 
 
 # 1. GetSecretValue by the identity the RDS phase used
+@pytest.mark.read_only
 @pytest.mark.guide_step("Audit 1")
 def test_operator_reads_are_recorded(audit, operator_arn, evidence):
     events = audit.events("GetSecretValue", lambda e: e.principal_arn == operator_arn and not e.error_code)
@@ -43,6 +45,7 @@ def test_operator_reads_are_recorded(audit, operator_arn, evidence):
 
 
 # 2. The task execution role read the secret when the task started
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Audit 1")
 def test_execution_role_read_the_secret_when_the_task_started(audit, workshop, running_task, evidence):
     prefix = role_session_prefix(workshop, "TaskExecutionRoleArn")
@@ -54,6 +57,7 @@ def test_execution_role_read_the_secret_when_the_task_started(audit, workshop, r
 
 
 # 3. The rotation: the caller asked, the rotation function's role did the work
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Audit 2")
 def test_rotation_is_recorded_with_its_principals(audit, workshop, operator_arn, first_rotation, evidence):
     function_role = role_session_prefix(workshop, "RotationFunctionRoleArn")
@@ -67,6 +71,7 @@ def test_rotation_is_recorded_with_its_principals(audit, workshop, operator_arn,
 
 
 # 4. The refused read, with the principal that was refused
+@pytest.mark.changes_account(CREATES_IAM_USER)
 @pytest.mark.guide_step("Audit 1")
 def test_denied_read_is_recorded(audit, denied_read, evidence):
     assert denied_read.error_code == "AccessDeniedException", f"the read was {denied_read.error_code}"
@@ -78,6 +83,7 @@ def test_denied_read_is_recorded(audit, denied_read, evidence):
 
 
 # 5. No event anywhere holds a secret value
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 4")
 def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, running_task, evidence):
     workshop.known_secret_values()  # every value the run has seen is registered
@@ -100,6 +106,7 @@ def control_as_evidence(evidence, control: str, findings: list[str]) -> None:
     evidence.expect(f"{control}: compliant", "; ".join(findings) or "compliant")
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 5")
 def test_secretsmanager_1_rotation_is_enabled_within_90_days(workshop, evidence):
     findings = controls.rotation_findings(workshop.secrets_manager(), workshop.secret_arn)
@@ -107,6 +114,7 @@ def test_secretsmanager_1_rotation_is_enabled_within_90_days(workshop, evidence)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 5")
 def test_secretsmanager_2_last_rotation_succeeded(workshop, first_rotation, evidence):
     findings = controls.last_rotation_findings(workshop.secrets_manager(), workshop.secret_arn, require_rotated=True)
@@ -114,6 +122,7 @@ def test_secretsmanager_2_last_rotation_succeeded(workshop, first_rotation, evid
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 5")
 def test_secretsmanager_4_rotated_within_90_days(workshop, evidence):
     findings = controls.periodic_rotation_findings(workshop.secrets_manager(), workshop.secret_arn)
@@ -121,6 +130,7 @@ def test_secretsmanager_4_rotated_within_90_days(workshop, evidence):
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Beyond the guide 5")
 def test_ecs_8_no_secret_in_a_task_environment(workshop, task_definition, evidence):
     known = [workshop.secret_document()["password"]]
@@ -131,6 +141,7 @@ def test_ecs_8_no_secret_in_a_task_environment(workshop, task_definition, eviden
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Audit 3")
 def test_cloudtrail_trail_is_logging(workshop, evidence):
     findings = controls.trail_logging_findings(workshop.aws.client("cloudtrail"), workshop.outputs["TrailName"])
@@ -138,6 +149,7 @@ def test_cloudtrail_trail_is_logging(workshop, evidence):
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 1")
 def test_iam_grants_name_the_secret_never_a_wildcard(workshop, evidence):
     findings = controls.secret_access_findings(workshop.aws.client("cloudformation"), workshop.aws.client("iam"),
@@ -148,6 +160,7 @@ def test_iam_grants_name_the_secret_never_a_wildcard(workshop, evidence):
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 6")
 def test_rds_2_database_is_not_publicly_accessible(workshop, evidence):
     findings = exposure.rds_2_findings(workshop.aws.client("rds"), workshop.outputs["DBInstanceId"])
@@ -155,6 +168,7 @@ def test_rds_2_database_is_not_publicly_accessible(workshop, evidence):
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 6")
 def test_ec2_13_no_security_group_admits_the_internet_to_ssh(workshop, evidence):
     groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
@@ -163,6 +177,7 @@ def test_ec2_13_no_security_group_admits_the_internet_to_ssh(workshop, evidence)
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 6")
 def test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports(workshop, evidence):
     groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
@@ -173,6 +188,7 @@ def test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports(worksho
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Beyond the guide 6")
 def test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion_only(
         workshop, fargate_phase, running_task, evidence):
@@ -185,6 +201,7 @@ def test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Audit 3")
 def test_trail_records_secrets_manager_reads(workshop, evidence):
     cloudtrail = workshop.aws.client("cloudtrail")
@@ -198,6 +215,7 @@ def test_trail_records_secrets_manager_reads(workshop, evidence):
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Audit 3")
 def test_trail_bucket_holds_the_get_secret_value_records(workshop, evidence):
     timing = workshop.aws.timing
@@ -214,6 +232,7 @@ def secret_findings(where: str, texts) -> list[str]:
     return [f"{where}: {REGISTRY.mask(text)[:160]}" for text in texts if REGISTRY.mask(text) != text]
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 4")
 def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, running_task, evidence):
     versions = workshop.known_secret_values()
@@ -239,11 +258,12 @@ def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, 
     assert not findings, "; ".join(findings[:5])
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 4")
-def test_no_secret_value_in_the_bastions_run_command_history(workshop, attendee_shell, evidence):
+def test_no_secret_value_in_the_bastions_run_command_history(workshop, bastion_shell, evidence):
     """Systems Manager keeps each command's text and output: the guide's commands typed on the bastion
     (mysql.newway.sh among them, run here once more) leave no secret value there."""
-    attendee_shell.run(f"./mysql.newway.sh {workshop.aws.secret_name} --batch -e 'select 1'")
+    bastion_shell.run(f"./mysql.newway.sh {workshop.aws.secret_name} --batch -e 'select 1'")
     versions = workshop.known_secret_values()
     ssm, instance = workshop.aws.client("ssm"), workshop.outputs["BastionInstanceId"]
     commands = [command for page in ssm.get_paginator("list_commands").paginate(InstanceId=instance)
@@ -263,6 +283,7 @@ def test_no_secret_value_in_the_bastions_run_command_history(workshop, attendee_
     assert not findings, "; ".join(findings[:5])
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("Beyond the guide 4")
 def test_no_secret_value_in_the_stack_parameters_outputs_or_events(workshop, evidence):
     versions = workshop.known_secret_values()

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from suite.account_changes import PUSHES_IMAGE, ROTATES_SECRET, RUNS_TASKS
 from suite.attendee.database import BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
 from suite.attendee.tasks import TaskDidNotStart, container_environment, container_secrets, describe_task
 from suite.image_layers import image_files, layer_findings
@@ -28,6 +29,7 @@ def write_oldway_cnf(shell, credentials) -> None:
 
 
 # 0. On the bastion: ./dockerbuild.sh, docker images, ./dockertagandpush.sh <repository URI>
+@pytest.mark.changes_account(PUSHES_IMAGE)
 @pytest.mark.guide_step("Fargate 1")
 def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_bastion, evidence):
     evidence.text("on smdemo-host, as ec2-user (Session Manager)",
@@ -45,6 +47,7 @@ def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_basti
 
 
 # 1. "Create new revision": replace SECRETNAME with the secret's ARN
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 2")
 def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task_definition, evidence):
     secrets = container_secrets(fargate_phase.ecs, task_definition)
@@ -62,6 +65,7 @@ def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task
 
 
 # 2. Run Task: PROVISIONING, PENDING, RUNNING
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 3")
 def test_task_reaches_running(fargate_phase, running_task, evidence):
     task = describe_task(fargate_phase.ecs, fargate_phase.cluster, running_task.arn)
@@ -71,6 +75,7 @@ def test_task_reaches_running(fargate_phase, running_task, evidence):
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 3")
 def test_task_without_secret_access_does_not_start(workshop, fargate_phase, workshop_image, evidence):
     role = fargate_phase.execution_role_like_the_stack(f"smdemo-no-secrets-{workshop.aws.run_id}",
@@ -87,6 +92,7 @@ def test_task_without_secret_access_does_not_start(workshop, fargate_phase, work
 
 
 # 3. On the bastion (Session Manager, ec2-user): ssh <task private IP> with the container user's password
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 4")
 def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, evidence):
     result = task_from_the_bastion.run("whoami; test -r /etc/profile.d/ecs.sh && echo ecs.sh readable")
@@ -97,8 +103,10 @@ def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, ev
         f"ssh from the bastion into the task failed (exit {result.exit_status}): {result.stderr.strip()[-500:]}")
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 5")
-def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(task_from_the_bastion, evidence):
+def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(seeded_bookinfo, task_from_the_bastion,
+                                                                        evidence):
     result = task_from_the_bastion.run(SELECT_BOOKINFO)
     rows = batch_rows(result.stdout)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
@@ -106,6 +114,7 @@ def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(task_fro
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_taskdef_secret_seen_over_the_bastions_ssh_is_the_secret(workshop, task_from_the_bastion, evidence):
     result = task_from_the_bastion.compare_on_the_bastion("TASKDEF_SECRET", workshop.secret_arn)
@@ -117,6 +126,7 @@ def test_taskdef_secret_seen_over_the_bastions_ssh_is_the_secret(workshop, task_
 
 
 # The suite's own SSH (through the bastion) for the byte-for-byte checks: env | grep TASKDEF_SECRET
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase, task_definition, evidence):
     secret = container_shell.env("TASKDEF_SECRET")
@@ -133,8 +143,9 @@ def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase
 
 
 # 4. ./mysql.newway.sh works; ./mysql.oldway.sh no longer does
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 5")
-def test_newway_script_reads_bookinfo(container_shell, evidence):
+def test_newway_script_reads_bookinfo(seeded_bookinfo, container_shell, evidence):
     result = container_shell.run(SELECT_BOOKINFO)
     rows = batch_rows(result.stdout)
     evidence.text("SSH transcript", result.shown())
@@ -144,6 +155,7 @@ def test_newway_script_reads_bookinfo(container_shell, evidence):
     assert rows == [BOOKINFO_TEXT]
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 3")
 def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rotation, evidence):
     write_oldway_cnf(container_shell, workshop.hardcoded)
@@ -156,6 +168,7 @@ def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rot
 
 
 # 5. A value full of shell metacharacters reaches the login shell intact (the original's bug #1)
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, workshop_image, evidence):
     value = {"username": "smadmin", "password": SHELL_METACHARACTERS}
@@ -183,6 +196,7 @@ def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, wor
 
 
 # 6. ECS resolves secrets when a task starts
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 3")
 def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_phase, container_shell,
                                                             task_definition, evidence):
@@ -233,6 +247,7 @@ rm -rf "${watch}"
 """
 
 
+@pytest.mark.changes_account("writes ~/oldway.cnf in the task's home (the task is stopped at the end)")
 @pytest.mark.guide_step("Fargate 5")
 def test_no_secret_in_the_container_process_list(workshop, container_shell, evidence):
     write_oldway_cnf(container_shell, workshop.hardcoded)
@@ -248,6 +263,7 @@ def test_no_secret_in_the_container_process_list(workshop, container_shell, evid
     assert not leaking, f"{len(leaking)} command lines hold a secret value: {[REGISTRY.mask(x) for x in leaking[:3]]}"
 
 
+@pytest.mark.changes_account(PUSHES_IMAGE)
 @pytest.mark.guide_step("Fargate 1")
 def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container_shell, evidence):
     workshop.known_secret_values()  # every value the run has seen is registered
@@ -263,6 +279,7 @@ def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 4")
 def test_each_task_has_its_own_host_keys(two_tasks_host_keys, evidence):
     (first, first_keys), (second, second_keys) = two_tasks_host_keys.items()
