@@ -15,6 +15,11 @@ import pytest
 
 from localaws.not_modelled import recorded
 from tests.fidelity.helpers import unique
+
+pytestmark = pytest.mark.local_only(
+    "also reads the local AWS's record of what it does not model, in its state directory")
+
+
 def settings(local_aws, stack_name: str) -> list[str]:
     """What the stack's record says the local AWS does not model."""
     return [entry["setting"] for entry in recorded(local_aws.state_dir) if entry["stack"] == stack_name]
