@@ -17,6 +17,7 @@ from localaws.not_modelled import recorded
 from tests.fidelity.helpers import unique
 
 pytestmark = pytest.mark.local_only("reads the local AWS's record of what it does not model, in its state directory")
+
 LIFECYCLE = {"Rules": [{"Id": "expire", "Status": "Enabled", "ExpirationInDays": 7}]}
 
 
