@@ -17,7 +17,8 @@ import pytest
 from suite.deploy.stack import DeployError, StackSettings, WorkshopStack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
-from suite.attendee.session_manager import AttendeeShell, BastionNotReady, write_oldway_cnf
+from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
+from suite.attendee.session_manager import AttendeeShell, BastionNotReady
 from suite.report.phases import PHASES, mode_of, phase_of
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
@@ -166,7 +167,7 @@ def attendee_shell(workshop: Workshop) -> AttendeeShell:
         not_ready = str(error)
     if not_ready:  # outside the handler: the report shows the reason, not a chain of tracebacks
         pytest.fail(f"the bastion is not what the guide needs: {not_ready}", pytrace=False)
-    written = shell.run(write_oldway_cnf(workshop.secret_arn, workshop.hardcoded_version))
+    written = write_oldway_cnf_from_the_secret(shell, workshop.secret_arn, workshop.hardcoded_version)
     if written.exit_status != 0:
         pytest.fail(f"could not write ~/oldway.cnf on the bastion from the secret's first version "
                     f"(exit {written.exit_status}): {written.stderr[-500:]}", pytrace=False)
