@@ -3,8 +3,8 @@
     @pytest.mark.guide_step("RDS 4")
     def test_hardcoded_credentials_fail_after_rotation(...): ...
 
-A step is named by its phase and number as the guide numbers them (/work/shared/reference/workshop.md:
-the RDS phase of seed 002, the Fargate phase of seed 001, lab C of seed 004, whose step 6 is the
+A step is named by its phase and number as the guide numbers them (shared/reference/workshop.md beside the
+repository: the RDS phase of seed 002, the Fargate phase of seed 001, lab C of seed 004, whose step 6 is the
 Audit phase). What an author checks before class, on the workshop's files, with nothing deployed (the
 Template phase: linters, the static scanner, the reviewer's controls, the rotation function's package) is
 "Before class N". What the suite verifies that no guide step asks for (least privilege, leaks,

@@ -1,7 +1,7 @@
 """What ran, phase by phase and mode by mode, and the verdict an instructor reads.
 
-A check belongs to a phase by its folder (tests/template, tests/rds, tests/fargate, tests/tls_user, tests/app,
-tests/audit) and to a mode by the `aws` fixture's param, or, for a check that needs no AWS (the Template phase
+A check belongs to a phase by its folder (PHASES, the one place the phases are spelled; `python -m
+suite.report.phases` prints their folders, for scripts/verify-offline.sh) and to a mode by the `aws` fixture's param, or, for a check that needs no AWS (the Template phase
 reads the workshop's files), by the `mode` fixture's, which has the same params and starts nothing. Each check
 ends with one outcome; the verdict is READY only when no phase failed, none stopped half-way, and at least one
 check passed.
@@ -15,6 +15,12 @@ from suite.report.guide_steps import STEPS, Step
 
 PHASES = {"Template": "tests/template/", "RDS": "tests/rds/", "Fargate": "tests/fargate/",
           "TLS user": "tests/tls_user/", "App": "tests/app/", "Audit": "tests/audit/"}
+DEPLOYED_PHASES = tuple(phase for phase in PHASES if phase != "Template")  # the ones that need a deployment
+
+
+def folders(phases: tuple[str, ...] | None = None) -> list[str]:
+    """The phases' folders in the guide's order, as pytest takes them (tests/rds, ...)."""
+    return [PHASES[phase].rstrip("/") for phase in (phases or tuple(PHASES))]
 OTHER = "Project tests"  # unit, fidelity and self-tests: shown, never part of the verdict
 NOT_RUN = "not run"  # a phase without any check collected
 UNFINISHED = "not finished"  # a check collected, but the run stopped before it
@@ -196,3 +202,7 @@ def _named(phase: str, rows: list[PhaseRow]) -> str:
     """"RDS (live)": the phase, and the modes it has this status in."""
     modes = [row.mode for row in rows if row.mode]
     return f"{phase} ({', '.join(modes)})" if modes else phase
+
+
+if __name__ == "__main__":
+    print(" ".join(folders()))

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from suite.redaction import encoded_forms
 from suite.report.guide_steps import BEFORE, STEPS
+from suite.report.phases import PHASES, folders
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PHASE_FOLDERS = ("template", "rds", "fargate", "tls_user", "app", "audit")
+PHASE_FOLDERS = tuple(folder.removeprefix("tests/") for folder in folders())
 SECRET = "Sy<n>th&'e\"tic $ecret"  # < and & too: masked before it is HTML-escaped
 LATE_SECRET = "registered-after-the-evidence-was-recorded"
 
@@ -89,7 +90,7 @@ markers =
     live: real AWS
     guide_step(step): the guide's step a check verifies
 """
-PHASE_NAMES = {"template": "Template", "rds": "RDS", "fargate": "Fargate", "tls_user": "TLS user", "app": "App", "audit": "Audit"}
+PHASE_NAMES = {PHASES[name].removeprefix("tests/").rstrip("/"): name for name in PHASES}
 
 STEP_PHASES = {"template": BEFORE}  # the Template phase's steps are "Before class N"
 

@@ -11,6 +11,7 @@ import pytest
 
 from localaws.system_tools import MissingSystemTool
 from suite.report import browser
+from suite.report.phases import PHASES, folders
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_BYTES = 2 * 1024 * 1024
@@ -19,9 +20,7 @@ MAX_BYTES = 2 * 1024 * 1024
 def test_full_offline_report_is_ready_small_and_opens_in_chromium(tmp_path: Path):
     report = tmp_path / "offline.html"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "offline", "tests/template", "tests/rds", "tests/fargate",
-         "tests/tls_user", "tests/app", "tests/audit",
-         "-q",
+        [sys.executable, "-m", "pytest", "-m", "offline", *folders(), "-q",
          "-p", "no:cacheprovider", f"--html={report}", "--self-contained-html", f"--basetemp={tmp_path / 'tmp'}"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:]
@@ -34,6 +33,6 @@ def test_full_offline_report_is_ready_small_and_opens_in_chromium(tmp_path: Path
     assert seen["verdict"]["text"].startswith(
         "READY passed: Template (offline), RDS (offline), Fargate (offline), TLS user (offline), App (offline), "
         "Audit (offline)"), seen
-    for phase in ("Template", "RDS", "Fargate", "TLS user", "App", "Audit"):
+    for phase in PHASES:
         assert f"{phase}\toffline\tpassed" in seen["phases"]["text"], seen["phases"]
     assert browser.screenshot(report).is_file()

@@ -17,9 +17,10 @@ import psutil
 import pytest
 
 from suite.preflight import ENVIRONMENT_EXIT, EnvironmentProblem, require_free_disk
+from suite.report.phases import DEPLOYED_PHASES, folders
 
 ROOT = Path(__file__).resolve().parents[2]
-PHASES = ("tests/rds", "tests/fargate", "tests/tls_user", "tests/app", "tests/audit")
+PHASES = folders(DEPLOYED_PHASES)
 
 
 def run(tmp_path: Path, *args: str, user: int | None = None, **env: str) -> tuple[int, str, str]:
