@@ -94,7 +94,7 @@ def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, runni
     assert not leaking, f"{len(leaking)} events hold a secret value: {[str(e) for e in leaking[:5]]}"
 
 
-# 6-16. What a security reviewer checks (AWS Config / Security Hub): the rules of suite/controls/rules.py,
+# 6. What a security reviewer checks (AWS Config / Security Hub): the rules of suite/controls/rules.py,
 # one check per family, each rule under its own id and guide step
 def rules_of(family: str) -> list:
     return [pytest.param(rule, id=rule.id, marks=pytest.mark.guide_step(rule.step)) for rule in rules.family(family)]
@@ -105,6 +105,7 @@ def control_is_met(rule: rules.Rule, workshop, request: pytest.FixtureRequest, e
     needed = {name: request.getfixturevalue(name) for name in rule.needs}
     findings = rule.finds(**needed)
     title = rule.titled(workshop)
+    evidence.text("The control", f"{title}\nas defined at {rule.source}")
     evidence.table(title, ["finding"], [[finding] for finding in findings] or [["compliant"]])
     evidence.expect(f"{title}: compliant", "; ".join(findings) or "compliant")
     assert not findings, "; ".join(findings)
