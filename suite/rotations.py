@@ -5,11 +5,13 @@ holds afterwards; the audit checks at who made the calls.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pytest
+from botocore.exceptions import ClientError
 
-from suite.workshop import RotationDidNotFinish, Workshop
+from suite.workshop import RotationDidNotFinish, Workshop, error_code
 
 
 @dataclass
@@ -24,10 +26,17 @@ class Rotation:
 
 
 def rotate(workshop: Workshop) -> Rotation:
+    """A rotation, awaited; one that did not finish, or that Secrets Manager refused to start (a previous
+    one left unfinished: "A previous rotation isn't complete"), carries the reason as its error."""
     before = workshop.labels()
-    token = workshop.start_rotation()
+    started = time.time()
     try:
-        after = workshop.wait_for_current(token)
+        token = workshop.start_rotation()
+    except ClientError as refused:
+        return Rotation("", before, workshop.labels(), error=f"RotateSecret was refused: {error_code(refused)}: "
+                                                            f"{refused.response['Error'].get('Message', '')}")
+    try:
+        after = workshop.wait_for_current(token, since=started - 1)
         return Rotation(token, before, after)
     except RotationDidNotFinish as unfinished:
         return Rotation(token, before, workshop.labels(), error=str(unfinished))

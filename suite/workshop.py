@@ -6,6 +6,7 @@ credentials) so that the tests read like the workshop.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
@@ -191,11 +192,12 @@ class Workshop:
     def start_rotation(self) -> str:
         return self.secrets_manager().rotate_secret(SecretId=self.secret_arn)["VersionId"]
 
-    def wait_for_current(self, token: str) -> dict[str, list[str]]:
+    def wait_for_current(self, token: str, since: float | None = None) -> dict[str, list[str]]:
         """Bounded polling of DescribeSecret until the rotation to `token` has finished: the version
         holds AWSCURRENT, and Secrets Manager has taken AWSPENDING off it, which it does once the
         function's finishSecret has returned (AWSCURRENT moves inside finishSecret, which may still
-        be at work). A function that leaves AWSPENDING there is given `rotation_settle` seconds."""
+        be at work). A function that leaves AWSPENDING there is given `rotation_settle` seconds.
+        A rotation that does not finish is reported with the error its function logged since `since`."""
         poll = self.aws.timing.rotation_poll
 
         @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(poll),
@@ -211,35 +213,44 @@ class Workshop:
         try:
             current()
         except RetryError:
+            logged = self.rotation_error(since) if since is not None else None
             raise RotationDidNotFinish(
                 f"rotation to version {short(token)} did not finish within {self.rotation_timeout:.0f}s; "
-                f"staging labels now: {self.labels_shown()}") from None
+                f"staging labels now: {self.labels_shown()}"
+                + (f"; the rotation function logged: {logged.strip()}" if logged else "")) from None
         try:
             return settled()
         except RetryError as lingering:  # judged by the check on AWSPENDING, not here
             return lingering.last_attempt.result()
 
     def rotate(self) -> str:
+        started = time.time()
         token = self.start_rotation()
-        self.wait_for_current(token)
+        self.wait_for_current(token, since=started - 1)
         return token
+
+    def rotation_error(self, since: float) -> str | None:
+        """The last error the rotation function logged since `since` (epoch seconds), if any."""
+        logs = self.aws.client("logs")
+        group = f"/aws/lambda/{self.outputs['RotationFunctionName']}"
+        try:
+            events = logs.filter_log_events(logGroupName=group, startTime=int(since * 1000))["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return None
+        errors = [event["message"] for event in events if "[ERROR]" in event["message"]]
+        return errors[-1] if errors else None
 
     def wait_for_rotation_error(self, since: float) -> str:
         """Bounded wait for the rotation function to report an error in its log group."""
-        logs = self.aws.client("logs")
         group = f"/aws/lambda/{self.outputs['RotationFunctionName']}"
 
         @retry(stop=stop_after_delay(self.rotation_timeout), wait=wait_fixed(self.poll_interval),
                retry=retry_if_result(lambda line: line is None))
         def poll() -> str | None:
-            try:
-                events = logs.filter_log_events(logGroupName=group, startTime=int(since * 1000))["events"]
-            except logs.exceptions.ResourceNotFoundException:
-                return None
-            return next((event["message"] for event in events if "[ERROR]" in event["message"]), None)
+            return self.rotation_error(since)
 
         try:
-            return poll()
+            return poll() or ""
         except RetryError:
             raise RotationDidNotFinish(f"the rotation function logged no error in {group} within "
                                        f"{self.rotation_timeout:.0f}s; staging labels: {self.labels_shown()}") from None

@@ -43,11 +43,12 @@ from localaws.ext import (
     secrets_answers,
     secrets_deletion,
     secrets_rotation,
+    secrets_staging_labels,
     service_rules,
     ssm_commands,
 )
 
-MODULES = (secrets_rotation, secrets_answers, secrets_deletion, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
+MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_deletion, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
            cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_key_pair, cfn_kms_key, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
            lambda_runtime, lambda_runtime_lifecycle,
            lambda_execution_role,  # after lambda_runtime_lifecycle, whose checks it wraps

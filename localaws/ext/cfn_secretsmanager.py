@@ -10,8 +10,12 @@ AWS behaviour reproduced (CloudFormation resource reference):
   RotationRules (AutomaticallyAfterDays, or ScheduleExpression and Duration, checked as
   RotateSecret checks them); RotateImmediatelyOnUpdate (default true) rotates at once, false only
   tests the configuration; Ref returns the secret's ARN. Deleting it turns rotation off.
-- Deleting the Secret resource deletes the secret (offline: at once, so a fresh stack can
-  reuse the name; live stacks use per-run names).
+- Deleting the Secret resource deletes the secret without a recovery window (DeleteSecret with
+  ForceDeleteWithoutRecovery: the resource has no recovery-window property; CloudFormation's
+  coverage roadmap, issues #838 and #1999: "the default deletionpolicy for an
+  AWS::SecretsManager::Secret resource is force-delete-without-recovery"), so the next deployment
+  may take its name; one already scheduled for deletion is deleted for good too. A name scheduled
+  for deletion otherwise stays taken (secrets_deletion.py): the Secret resource then fails.
 """
 from __future__ import annotations
 

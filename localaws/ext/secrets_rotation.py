@@ -11,8 +11,19 @@ AWS (RotateSecret API reference):
 - Secrets Manager invokes the function for createSecret, setSecret, testSecret,
   finishSecret, stopping at the first failure; labels then stay where they are.
 - On success AWSPENDING is removed from the new (now AWSCURRENT) version.
-- If AWSPENDING is attached to a version that is not AWSCURRENT, a later RotateSecret
-  "assumes that a previous rotation request is still in progress and returns an error".
+- If AWSPENDING is attached to a version that is not AWSCURRENT, "any later invocation of RotateSecret
+  assumes that a previous rotation request is still in progress and returns an error":
+  InvalidRequestException "A previous rotation isn't complete. That rotation will be reattempted." --
+  and Secrets Manager reattempts it: the four steps again, with the unfinished version's token ("If any
+  rotation step fails, Secrets Manager retries the entire rotation process multiple times", "How rotation
+  works"; the token is what keeps a retry from making a second version, ClientRequestToken). When, and how
+  often, it retries on its own is not documented: offline it retries when asked (RotateSecret), not later.
+- "When rotation is unsuccessful, the AWSPENDING staging label might be attached to an empty secret
+  version" (createSecret failed) or to the function's new value; AWSCURRENT, and so what GetSecretValue
+  answers without VersionId or VersionStage, stays where it was; LastRotatedDate is not set.
+- CancelRotateSecret "cancels the rotation" in progress (no further step is invoked) and answers the
+  VersionId "of the version of the secret created during the rotation"; its AWSPENDING stays ("Failing to
+  clean up a cancelled rotation can block you from starting future rotations").
 - Secrets Manager invokes the function only when the function's policy lets
   secretsmanager.amazonaws.com invoke it (lambda_invoke_permissions.py); otherwise RotateSecret
   fails with AccessDeniedException, before any version is made.
@@ -41,6 +52,7 @@ from moto.secretsmanager.exceptions import (
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 
 from localaws.ext.lambda_invoke_permissions import service_may_invoke
+from localaws.ext.secrets_staging_labels import pending_rotation
 from localaws.ext.service_rules import rate_interval_seconds, rotation_rules_problem
 
 log = logging.getLogger("localaws.rotation")
@@ -51,6 +63,7 @@ class AccessDeniedException(SecretsManagerClientError):
         super().__init__("AccessDeniedException", message)
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+UNFINISHED = "A previous rotation isn't complete. That rotation will be reattempted."
 
 
 def _current_version_id(secret: FakeSecret) -> str | None:
@@ -64,14 +77,6 @@ def _current_version_id(secret: FakeSecret) -> str | None:
 def _set_default_hint(secret: FakeSecret, version_id: str | None) -> None:
     # Only used before any version carries AWSCURRENT (moto's constructor).
     secret.__dict__["_default_hint"] = version_id
-
-
-def _pending_elsewhere(secret: FakeSecret) -> str | None:
-    for version_id, version in secret.versions.items():
-        stages = version["version_stages"]
-        if "AWSPENDING" in stages and "AWSCURRENT" not in stages:
-            return version_id
-    return None
 
 
 def _invoke_step(backend: SecretsManagerBackend, function_arn: str, secret: FakeSecret, token: str, step: str) -> None:
@@ -95,9 +100,24 @@ def _invoke_step(backend: SecretsManagerBackend, function_arn: str, secret: Fake
         raise RuntimeError(f"rotation step {step} failed: {message}")
 
 
+def _stopped(secret: FakeSecret, token: str) -> str | None:
+    """Why a rotation's next step is not to be invoked: cancelled, or abandoned (AWSPENDING taken off)."""
+    if secret.__dict__.get("_rotation_cancelled") == token:
+        return "cancelled (CancelRotateSecret)"
+    stages = secret.versions.get(token, {}).get("version_stages", [])
+    if "AWSPENDING" not in stages and "AWSCURRENT" not in stages:
+        return "abandoned (its version no longer holds AWSPENDING)"
+    return None
+
+
 def _run_rotation(backend: SecretsManagerBackend, secret: FakeSecret, function_arn: str, token: str) -> None:
     try:
         for step in STEPS:
+            stopped = _stopped(secret, token)
+            if stopped:
+                log.info("rotation of %s (version %s) %s before %s", secret.name, token, stopped, step)
+                secret.__dict__["_last_rotation_error"] = f"rotation {stopped}"
+                return
             _invoke_step(backend, function_arn, secret, token, step)
     except Exception as error:  # the function's failure is recorded, labels stay
         log.warning("rotation of %s (version %s) failed: %s", secret.name, token, error)
@@ -112,6 +132,20 @@ def _run_rotation(backend: SecretsManagerBackend, secret: FakeSecret, function_a
     else:
         secret.__dict__["_last_rotation_error"] = "finishSecret did not move AWSCURRENT"
         log.warning("rotation of %s: finishSecret did not move AWSCURRENT to %s", secret.name, token)
+
+
+def _start_rotation(backend: SecretsManagerBackend, secret: FakeSecret, function_arn: str, token: str) -> None:
+    """The four steps for `token`, in the background; a reattempt of a rotation still running is not
+    started twice."""
+    workers = secret.__dict__.setdefault("_rotation_workers", {})
+    running = workers.get(token)
+    if running is not None and running.is_alive():
+        return
+    secret.__dict__["_rotation_cancelled"] = None
+    worker = threading.Thread(target=_run_rotation, args=(backend, secret, function_arn, token),
+                              name=f"rotate-{secret.name}", daemon=True)
+    workers[token] = worker
+    worker.start()
 
 
 def rotate_secret(
@@ -148,10 +182,11 @@ def rotate_secret(
         raise AccessDeniedException(
             "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants "
             "access to the principal secretsmanager.amazonaws.com.")
-    if rotate_immediately and _pending_elsewhere(secret):
-        raise InvalidRequestException(
-            "A previous rotation isn't complete. That rotation will be reattempted."
-        )
+    unfinished = pending_rotation(secret)
+    if unfinished:
+        if secret.rotation_lambda_arn:
+            _start_rotation(self, secret, secret.rotation_lambda_arn, unfinished)
+        raise InvalidRequestException(UNFINISHED)
 
     secret.rotation_requested = True
     secret.rotation_enabled = True
@@ -186,13 +221,24 @@ def rotate_secret(
 
     secret.remove_version_stages_from_old_versions(["AWSPENDING"])
     secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
-    worker = threading.Thread(
-        target=_run_rotation, args=(self, secret, function_arn, token), name=f"rotate-{secret.name}", daemon=True
-    )
-    worker.start()
+    _start_rotation(self, secret, function_arn, token)
     return json.dumps({"ARN": secret.arn, "Name": secret.name, "VersionId": token})
+
+
+_original_cancel = SecretsManagerBackend.cancel_rotate_secret
+
+
+def cancel_rotate_secret(self: SecretsManagerBackend, secret_id: str) -> str:
+    answer = json.loads(_original_cancel(self, secret_id))
+    secret = self.secrets[secret_id]
+    unfinished = pending_rotation(secret)
+    if unfinished:
+        secret.__dict__["_rotation_cancelled"] = unfinished
+        answer["VersionId"] = unfinished  # "the version of the secret created during the rotation"
+    return json.dumps(answer)
 
 
 def install() -> None:
     FakeSecret.default_version_id = property(_current_version_id, _set_default_hint)  # type: ignore[assignment]
     SecretsManagerBackend.rotate_secret = rotate_secret  # type: ignore[method-assign]
+    SecretsManagerBackend.cancel_rotate_secret = cancel_rotate_secret  # type: ignore[method-assign]

@@ -219,3 +219,23 @@ def probe_connection(aws: LocalAWS, vpc_config: dict[str, Any] | None, host: str
     if vpc_config:
         lam.update_function_configuration(FunctionName=name, VpcConfig=vpc_config)
     return json.loads(lam.invoke(FunctionName=name, Payload=json.dumps({"host": host, "port": port}))["Payload"].read())
+
+
+# --- reading a rotation back: labels, and the steps the rotation function was invoked for
+
+def version_stages(secrets_manager: Any, arn: str) -> dict[str, list[str]]:
+    return secrets_manager.describe_secret(SecretId=arn)["VersionIdsToStages"]
+
+
+def label_holders(stages: dict[str, list[str]], label: str) -> list[str]:
+    return [version for version, labels in stages.items() if label in labels]
+
+
+def steps_logged(aws: LocalAWS, function_name: str, secret_arn: str) -> list[tuple[str, str]]:
+    """(step, token) of every invocation of ROTATION_HANDLER for this secret, in order."""
+    found = []
+    for line in log_messages(aws, function_name):
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "STEP" and parts[2] == secret_arn:
+            found.append((parts[1], parts[3]))
+    return found

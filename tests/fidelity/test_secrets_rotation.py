@@ -8,6 +8,9 @@ from botocore.exceptions import ClientError
 
 from tests.fidelity.helpers import (ROTATION_HANDLER, create_function, create_lambda_role, lambda_zip, log_messages,
                                     unique, wait_for)
+from tests.fidelity.helpers import label_holders as _holder
+from tests.fidelity.helpers import steps_logged as _steps_logged
+from tests.fidelity.helpers import version_stages as _stages
 from tests.fidelity.helpers import rotatable_secret
 
 SLOW_STEP_SECONDS = 1.5
@@ -33,24 +36,6 @@ def failing_function(local_aws, rotation_role):
     arn = local_aws.client("iam").get_role(RoleName=rotation_role)["Role"]["Arn"]
     name = unique("rotation-fail")
     return name, create_function(local_aws, name, ROTATION_HANDLER, arn, environment={"FAIL_STEP": "setSecret"})
-
-
-def _stages(sm, arn: str) -> dict[str, list[str]]:
-    return sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
-
-
-def _holder(stages: dict[str, list[str]], label: str) -> list[str]:
-    return [version for version, labels in stages.items() if label in labels]
-
-
-def _steps_logged(aws, function_name: str, secret_arn: str) -> list[tuple[str, str]]:
-    """(step, token) of every invocation of the function for this secret, in order."""
-    found = []
-    for line in log_messages(aws, function_name):
-        parts = line.split()
-        if len(parts) == 4 and parts[0] == "STEP" and parts[2] == secret_arn:
-            found.append((parts[1], parts[3]))
-    return found
 
 
 # --- staging labels ----------------------------------------------------------------------
