@@ -11,7 +11,8 @@ Which extension drives which part:
   Docker engine and CLI (`ext/ec2_images.py`, `ext/ecr_*.py` for the images they push and pull).
 - `network/`: each host's namespace wired to what its VPC allows (`ext/host_network_wiring.py`,
   `ext/cfn_security_group_egress.py` → `network/host_wiring.py`, `network/reachability.py`).
-- `functions/`: Lambda's execution environments (`ext/lambda_runtime*.py`, `ext/lambda_execution_role.py`).
+- `functions/`: Lambda's execution environments (`ext/lambda_runtime*.py`, `ext/lambda_execution_role.py`,
+  and `ext/cfn_custom_resources.py`, whose providers answer CloudFormation at a presigned S3 URL).
 - top level: the database server standing in for RDS (`mysqld.py`, driven by `ext/rds_databases.py`),
   processes that die with the server (`processes.py`), system tools, certificates (the RDS CA and
   the HTTPS endpoints'), access keys and service roles (`ext/iam_enforcement.py`), resource policies,

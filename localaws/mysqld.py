@@ -7,9 +7,18 @@ user's cache directory (`$XDG_CACHE_HOME/smdemo-localaws`, a cache, not a run's 
 copied, so a start costs well under a second. The server dies with the local AWS
 (localaws/processes.py).
 
-Known gap: where only MariaDB is installed (Debian), it stands in for RDS MySQL 8.0, and
-MariaDB 10.11 silently ignores `ALTER USER CURRENT_USER() IDENTIFIED BY ...` (MySQL 8 changes
-the password): code that relies on that statement works in AWS and fails offline.
+Where only MariaDB is installed (Debian has no MySQL 8 server package), a server asked to answer as
+MySQL `answers_as` (the instance's EngineVersion) says that version in VERSION() and its greeting
+(MariaDB's `--version` startup option), and from MySQL 5.7 on it is reached through a front
+(localaws/mysql_front.py) that makes the MySQL 8 password statements do what they do in MySQL 8
+(`ALTER USER CURRENT_USER() IDENTIFIED BY`, `SET PASSWORD = '...'`, no PASSWORD() function).
+From MySQL 8.4 on, the front logs clients in with caching_sha2_password, MySQL 8.4's default
+(localaws/mysql_sha2_login.py); before, mysql_native_password (RDS MySQL 8.0's default).
+Known gaps: it is still MariaDB 10.11 underneath: mysql.user names mysql_native_password for every
+account, an account IDENTIFIED WITH another plugin cannot log in to an 8.4 one, @@version_comment is
+MariaDB's, PASSWORD() is refused only inside SET PASSWORD, and other MySQL-8-only SQL (dual passwords
+with `RETAIN CURRENT PASSWORD`, `IDENTIFIED WITH caching_sha2_password`, those password statements
+among several in one query) behaves as MariaDB's.
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ import pymysql
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from localaws import processes
+from localaws.mysql_front import MySQLFront
 from localaws.network.addresses import free_port
 from localaws.system_tools import require_tool
 
@@ -40,6 +50,12 @@ STOP_TIMEOUT = 20.0
 TUNING = ("--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M", "--performance-schema=OFF",
           "--skip-name-resolve")
 NOT_UP_YET = {2002, 2003, 2006, 2013}  # MySQL client errors while the server is still starting
+FRONTED_FROM = (5, 7)  # the MySQL versions whose password statements MariaDB takes differently
+SHA2_LOGINS_FROM = (8, 4)  # MySQL 8.4 logs in with caching_sha2_password by default (RDS MySQL 8.0: native)
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("-")[0].split(".") if part.isdigit())
 
 
 class DatabaseStartError(RuntimeError):
@@ -119,7 +135,7 @@ class MySQLServer:
     host = "127.0.0.1"
 
     def __init__(self, base_dir: Path, master_username: str, master_password: str, port: int | None = None,
-                 tls: tuple[Path, Path, Path] | None = None):
+                 tls: tuple[Path, Path, Path] | None = None, answers_as: str | None = None):
         self.base_dir = Path(base_dir)
         self.tls = tls  # (CA bundle, certificate, key): the server then offers TLS, as every RDS instance does
         self.master_username = master_username
@@ -127,6 +143,11 @@ class MySQLServer:
         self.binary = require_tool(["mariadbd", "mysqld"], SERVER_PACKAGE)
         self.server_version, self.mariadb = _identify(self.binary)
         self.port = port or free_port()
+        # MariaDB standing in for MySQL `answers_as`: that version, and a front from 5.7 on.
+        self.answers_as = answers_as if self.mariadb else None
+        fronted = self.answers_as is not None and _numbers(self.answers_as) >= FRONTED_FROM
+        self.server_port = free_port() if fronted else self.port  # where the server itself listens
+        self.front: MySQLFront | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize | None = None
 
@@ -160,12 +181,14 @@ class MySQLServer:
             self.base_dir.mkdir(parents=True, exist_ok=True)
             shutil.copytree(_template_dir(self.binary, self.server_version, self.mariadb), self.data_dir)
         flavour = [] if self.mariadb else ["--mysqlx=OFF", "--skip-log-bin"]  # no second port, no binlog
+        if self.answers_as:
+            flavour.append(f"--version={self.answers_as}")
         if self.tls:
             flavour += [f"--ssl-ca={self.tls[0]}", f"--ssl-cert={self.tls[1]}", f"--ssl-key={self.tls[2]}"]
         with open(self.error_log, "ab") as log:  # early failures (bad option) land in the same file
             self.process = processes.spawn(
                 [self.binary, "--no-defaults", f"--datadir={self.data_dir}", f"--socket={self.socket_path}",
-                 f"--port={self.port}", "--bind-address=127.0.0.1", f"--pid-file={self.base_dir / 'mysqld.pid'}",
+                 f"--port={self.server_port}", "--bind-address=127.0.0.1", f"--pid-file={self.base_dir / 'mysqld.pid'}",
                  f"--log-error={self.error_log}", *TUNING, *flavour, *_user_args()],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )
@@ -175,6 +198,9 @@ class MySQLServer:
             self._wait_until_accepting()
             if fresh:
                 self._create_master_user()
+            if self.server_port != self.port:
+                self.front = MySQLFront(self.port, self.server_port, self.tls[1:] if self.tls else None,
+                                        sha2=_numbers(self.answers_as or "") >= SHA2_LOGINS_FROM)
         except Exception as error:
             self.stop()
             if fresh:  # the next start initialises again rather than reusing a half-made directory
@@ -206,6 +232,9 @@ class MySQLServer:
                 cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (self.master_username, host))
 
     def stop(self) -> None:
+        if self.front is not None:
+            self.front.stop()
+            self.front = None
         if self._finalizer is not None:
             self._finalizer()
         self._finalizer = None

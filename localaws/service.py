@@ -28,6 +28,10 @@ from localaws.network.addresses import free_port
 
 ACCOUNT_ID = "123456789012"
 READ_TIMEOUT = 900  # seconds: longer than any work the local AWS does within one request
+# A custom resource's provider that never answers fails after its ServiceTimeout (AWS's default: an hour); the
+# local AWS waits for it inside CreateStack, so it waits at most this long, within READ_TIMEOUT
+# (localaws/ext/cfn_custom_resources.py).
+CUSTOM_RESOURCE_TIMEOUT = 600
 ADMIN_USER = "workshop-admin"
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +64,7 @@ class LocalAWS:
     def start(self) -> "LocalAWS":
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        env.setdefault("LOCALAWS_CUSTOM_RESOURCE_TIMEOUT", str(CUSTOM_RESOURCE_TIMEOUT))
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.pop(name, None)  # the server needs no real credentials and must not see any
         with open(self.log_path, "ab") as log:

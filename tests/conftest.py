@@ -5,11 +5,15 @@ so the default client acts as the administrator user LocalAWS bootstraps.
 """
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 import pytest
 
 from localaws.service import LocalAWS
+
+# A custom resource whose provider never answers fails a test in two minutes, not the suite's ten.
+os.environ.setdefault("LOCALAWS_CUSTOM_RESOURCE_TIMEOUT", "120")
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,20 @@ import os
 from localaws.ext import (
     cfn_cloudtrail,
     cfn_create_failures,
+    cfn_custom_resources,
+    cfn_resource_events,
+    cfn_vpc_endpoints,
     cfn_resource_types,
     cloudtrail_bucket_policy,
     cfn_dynamic_refs,
+    cfn_sub_attributes,
     cfn_route_table_associations,
     cfn_s3_bucket_policy,
     cfn_security_group_egress,
     cfn_ecs,
     cfn_key_pair,
     cfn_kms_key,
+    cfn_property_validation,
     cfn_secretsmanager,
     cfn_stack_deletion,
     cfn_stack_tags,
@@ -37,6 +42,7 @@ from localaws.ext import (
     lambda_runtime_lifecycle,
     rds_answers,
     registrations,
+    request_validation,
     rds_databases,
     response_shapes,
     s3_bucket_policy_conditions,
@@ -48,15 +54,28 @@ from localaws.ext import (
     ssm_commands,
 )
 
-MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_deletion, cfn_dynamic_refs, cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
-           cfn_stack_tags, cfn_create_failures, cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_key_pair, cfn_kms_key, cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
+MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_deletion, cfn_dynamic_refs,
+           cfn_sub_attributes,  # after cfn_dynamic_refs: both wrap clean_json
+           cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
+           cfn_stack_tags, cfn_create_failures,
+           cfn_resource_events,  # after cfn_create_failures: it wraps the same two functions
+           cfn_vpc_endpoints,
+           cfn_route_table_associations, cfn_subnet_public_ip, cfn_security_group_egress, cfn_key_pair, cfn_kms_key,
+           cfn_s3_bucket_policy, cloudtrail_bucket_policy, s3_bucket_policy_conditions,
            lambda_runtime, lambda_runtime_lifecycle,
            lambda_execution_role,  # after lambda_runtime_lifecycle, whose checks it wraps
            rds_databases, rds_answers, registrations, cfn_ecs, ecr_blobs,
            cfn_resource_types,  # after rds_databases: it adds to that module's DBInstance
+           cfn_property_validation,  # after cfn_resource_types (both wrap UpdateStack)
            service_rules,
-           ecr_layer_downloads, ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
+           ecr_layer_downloads,
+           # after cfn_resource_types (whose resource_class_from_type it wraps), cfn_create_failures (whose
+           # create_resources it wraps: a rollback sends the failed resource a Delete) and ecr_layer_downloads
+           # (whose dispatch it wraps)
+           cfn_custom_resources,
+           ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
            iam_enforcement,
+           request_validation,  # after iam_enforcement: a request is authorized before it is validated
            kms_secret_encryption,  # after registrations (both wrap CreateStack)
            cloudtrail_events,  # it records every final answer, denials too
            # after cloudtrail_events (which replaces moto's call_action), after the hosts' and tasks'

@@ -84,9 +84,12 @@ def create_resources(self: Stack) -> None:
     if logical_id is None:
         raise failure  # not a resource's failure (a template error): CreateStack's own answer
     message = getattr(failure, "message", None) or str(failure) or type(failure).__name__
-    _resource_event(self, logical_id, None, getattr(failure, "cfn_resource_json"), "CREATE_FAILED",
-                    f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
-                    "HandlerErrorCode: InvalidRequest)")
+    # A reason CloudFormation words itself (a custom resource's answer: cfn_custom_resources; a property
+    # its schema refuses before any handler runs: cfn_property_validation) is shown as it is.
+    reason = getattr(failure, "cfn_status_reason", None) or (
+        f'Resource handler returned message: "{message}" (RequestToken: {uuid.uuid4()}, '
+        "HandlerErrorCode: InvalidRequest)")
+    _resource_event(self, logical_id, None, getattr(failure, "cfn_resource_json"), "CREATE_FAILED", reason)
     if self.disable_rollback:
         self.status = "CREATE_FAILED"
         self._add_stack_event("CREATE_FAILED", resource_status_reason=(
@@ -163,7 +166,7 @@ def list_stack_resources(self: CloudFormationResponse) -> Any:
     for resource in resources:
         described = StackResourceDTO(stack, resource)
         summary = {"LogicalResourceId": described.logical_resource_id, "ResourceType": described.resource_type,
-                   "LastUpdatedTimestamp": stack.creation_time,
+                   "LastUpdatedTimestamp": described.timestamp,
                    "ResourceStatus": described.resource_status if stack.status in (*FAILED, "DELETE_FAILED")
                    else "CREATE_COMPLETE",
                    "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"}}

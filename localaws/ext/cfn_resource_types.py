@@ -8,6 +8,10 @@ AWS (CloudFormation template reference):
 - AWS::RDS::DBInstance DeletionProtection: the instance refuses DeleteDBInstance (so a stack
   deletion ends DELETE_FAILED, the instance kept) until it is turned off.
 - AWS::SSM::Parameter: without Name, CloudFormation generates one.
+- AWS::SSM::Parameter Fn::GetAtt Type and Value; AWS::Logs::LogGroup Fn::GetAtt Arn ends in ":*"
+  ("arn:aws:logs:us-west-1:123456789012:log-group:/mystack-testgroup-12ABC1AHYI4LF:*").
+- AWS::ECR::Repository: without RepositoryName, CloudFormation generates one ECR takes (lower case:
+  ECR's repositoryName pattern has no capitals).
 - CreateStack refuses a template with a type CloudFormation does not know ("Template format
   error: Unrecognized resource types: [...]"), before creating anything; the types it knows are
   cfn-lint's provider list for the region (cfnlint/data/schemas/providers/<region>.json).
@@ -15,7 +19,9 @@ moto 5.2.5: a DBParameterGroup's Ref is the model itself, so a DBInstance using 
 ("'DBParameterGroup' object has no attribute 'startswith'"); OptionGroup has no model, and
 like every type moto has no model for it is skipped silently (CREATE_COMPLETE, nothing made,
 a Ref to it None); a DBInstance loses DeletionProtection and OptionGroupName; an SSM parameter
-without Name fails ("'NoneType' object has no attribute 'lower'").
+without Name fails ("'NoneType' object has no attribute 'lower'"); a repository without a name gets
+one with capitals, which ECR refuses; an SSM parameter has no Fn::GetAtt (a template's Outputs all
+vanish when one asks for it) and a log group's Arn lacks ":*".
 Offline, a type AWS knows but the local AWS cannot create fails its resource with "not supported
 offline: TYPE" (the stack then rolls back, or stays CREATE_FAILED with OnFailure DO_NOTHING); an
 UpdateStack bringing one is refused with that message (ValidationError), the stack unchanged.
@@ -32,6 +38,7 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException, V
 from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.rds.models import DBInstance, DBParameterGroup, rds_backends
+from moto.logs.models import LogGroup
 from moto.ssm.models import Parameter
 
 
@@ -191,8 +198,42 @@ def parameter_from_cloudformation(cls: type, resource_name: str, cloudformation_
     return _original_parameter_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
 
+def parameter_has_attribute(cls: type, attr: str) -> bool:
+    return attr in ("Type", "Value")
+
+
+def parameter_attribute(self: Parameter, attribute_name: str) -> Any:
+    if attribute_name == "Type":
+        return self.parameter_type
+    if attribute_name == "Value":
+        return self.value
+    raise UnformattedGetAttTemplateException()
+
+
+# --- CloudWatch Logs
+
+def log_group_attribute(self: LogGroup, attribute_name: str) -> Any:
+    if attribute_name == "Arn":
+        return f"{self.arn}:*"
+    raise UnformattedGetAttTemplateException()
+
+
+# --- ECR
+
+_original_generate_name = parsing.generate_resource_name
+
+
+def generate_resource_name(resource_type: str, stack_name: str, logical_id: str) -> str:
+    name = _original_generate_name(resource_type, stack_name, logical_id)
+    return name.lower() if resource_type == "AWS::ECR::Repository" else name
+
+
 def install() -> None:
     parsing.resource_class_from_type = resource_class_from_type
+    parsing.generate_resource_name = generate_resource_name
+    Parameter.has_cfn_attr = classmethod(parameter_has_attribute)
+    Parameter.get_cfn_attribute = parameter_attribute
+    LogGroup.get_cfn_attribute = log_group_attribute
     CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
     CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
     DBParameterGroup.physical_resource_id = property(_parameter_group_id)  # type: ignore[attr-defined]

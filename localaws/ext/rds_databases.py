@@ -11,6 +11,8 @@ engine's minimum for its storage type (InvalidParameterCombination "Invalid stor
 engine name mysql and storage type gp3: 5"): 20 GiB for gp2/gp3, 100 for io1/io2, 5 for standard.
 Every instance offers TLS with a certificate of the local AWS's CA (localaws/certificates.py),
 which stands in for the RDS CA bundle: clients that verify against the bundle negotiate TLS.
+An RDS MySQL instance's VERSION() is its EngineVersion, and MySQL 8's password statements do what
+they do there (localaws/mysqld.py `answers_as`, localaws/mysql_front.py).
 moto 5.2.5 only records metadata: there is no database and the password is never checked; an
 instance made by CloudFormation loses its VPCSecurityGroups (here they are kept).
 """
@@ -85,6 +87,8 @@ def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstanc
         master_username=database.master_username,
         master_password=db_kwargs.get("master_user_password") or "",
         tls=(certificates.bundle(), issued.certificate, issued.key),
+        # An RDS MySQL instance answers as the MySQL version it was created with (a MariaDB one as itself).
+        answers_as=database.engine_version if database.engine.lower() == "mysql" else None,
     )
     try:
         server.start()

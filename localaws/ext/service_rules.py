@@ -81,6 +81,19 @@ RULES = (
          "rate() schedule: whole hours or days, at least 4 hours, at most 999 days",
          "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_schedule.html",
          "not found publicly: the local AWS's own wording of the documented rule"),
+    # The generic layers: every request, every resource (localaws/ext/request_validation.py,
+    # cfn_property_validation.py)
+    Rule("secretsmanager, lambda, logs, kms, ssm, iam, sts, cloudformation, ecr", "every operation",
+         "ValidationException / ValidationError / InvalidParameterException (request_validation.SERVICES)",
+         "each member of the request within its input shape's min/max length or value, enum, pattern, required",
+         "botocore's service models (service-2.json, pinned with botocore)",
+         "AWS's answers quoted in public issues, listed with each service in request_validation.SERVICES"),
+    Rule("cloudformation", "CreateStack, UpdateStack (every resource type with a registry schema)", "CREATE_FAILED",
+         "each resource's resolved properties within its type's schema for the region (type, lengths, range, "
+         "enum, pattern, required and unknown keys)",
+         "cfn-lint's registry schemas: cfnlint/data/schemas/providers/<region>.json and providers/resources/",
+         "\"Properties validation failed for resource X with message: #/Prop: ...\", answers quoted in public "
+         "repositories; re:Post knowledge center cloudformation-resolve-model-val-failed"),
     # CloudFormation's own (localaws/ext/cfn_resource_types.py, cfn_create_failures.py)
     Rule("cloudformation", "CreateStack", "ValidationError",
          "a resource type CloudFormation does not have in the region refuses the template",

@@ -48,8 +48,11 @@ class Plan:
 def plan(function: LambdaFunction) -> Plan:
     ec2 = ec2_backends[function.account_id][function.region]
     vpc_config = getattr(function, "_vpc_config", None)
+    # S3's names of CloudFormation's response bucket too: a function answering a custom resource reaches it
+    # as it reaches S3.
     services = endpoint_names.plan(function.region,
-                                  lambda service: network_paths.function_reaches_service(ec2, vpc_config, service))
+                                   lambda service: network_paths.function_reaches_service(ec2, vpc_config, service),
+                                   buckets=[endpoint_names.cloudformation_response_bucket(function.region)])
     databases, refused = database_flows(function.account_id, function.region,
                                         lambda database: network_paths.function_reaches_database(ec2, vpc_config, database))
     result = Plan(hosts="\n".join(["127.0.0.1\tlocalhost", *services.lines]) + "\n",

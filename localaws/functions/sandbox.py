@@ -3,9 +3,9 @@
 AWS (Lambda developer guide, "Lambda runtimes", "Configure ephemeral storage"): the code is at
 /var/task (LAMBDA_TASK_ROOT, the working directory), /tmp is writable and private, everything
 else is read-only; Amazon Linux keeps its trusted CAs at /etc/pki/tls/cert.pem (and
-/etc/pki/tls/certs/ca-bundle.crt, /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem), and AWS's
-rotation functions verify RDS certificates against it; AWS's endpoints have certificates the
-SDK's own trust store (certifi) accepts; `https://<service>.<region>.amazonaws.com` resolves.
+/etc/pki/tls/certs/ca-bundle.crt, /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem; the first is
+OpenSSL's default there), and AWS's rotation functions verify RDS certificates against it; AWS's
+endpoints have certificates the SDK's own trust store (certifi) accepts; `https://<service>.<region>.amazonaws.com` resolves.
 The runtime gives the code the standard library and the SDK for Python (boto3, botocore and their
 dependencies) in /var/runtime, and nothing else: a module the package does not bundle fails its
 import (Runtime.ImportModuleError).
@@ -59,6 +59,16 @@ def stand_in() -> str:
 
 
 @functools.cache
+def default_trust_file() -> str:
+    """The file this machine's OpenSSL trusts by default (Debian's /etc/ssl/certs/ca-certificates.crt), which
+    stands in for Amazon Linux's /etc/pki/tls/cert.pem: what an HTTPS client given no CA bundle trusts (the
+    cfn-response module's urllib3, say)."""
+    import ssl
+
+    return os.path.realpath(ssl.get_default_verify_paths().openssl_cafile)
+
+
+@functools.cache
 def runtime_libraries() -> tuple[tuple[str, str], ...]:
     """(where this machine has it, where the runtime has it) for each library Lambda's runtime ships."""
     binds = []
@@ -90,7 +100,7 @@ def command(code_dir: Path, hosts: Path, info_fd: int, handler: str) -> list[str
         else:
             args += ["--ro-bind", source, source]
     args += ["--ro-bind", str(hosts), "/etc/hosts"]
-    for path in AMAZON_LINUX_CA_PATHS:
+    for path in (*AMAZON_LINUX_CA_PATHS, default_trust_file()):
         args += ["--ro-bind", trust, path]
     # The interpreter's own installation, wherever it is (under /tmp or /var it would be hidden).
     args += ["--ro-bind", sys.base_prefix, sys.base_prefix]

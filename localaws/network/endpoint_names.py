@@ -29,6 +29,12 @@ class ServiceHosts:
                 (INSIDE_BLACK_HOLE, 443): (HOLE, None)}
 
 
+def cloudformation_response_bucket(region: str) -> str:
+    """The S3 bucket CloudFormation's custom resource ResponseURLs name (AWS's own, in every region):
+    a function answering a custom resource PUTs to it (localaws/ext/cfn_custom_resources.py)."""
+    return "cloudformation-custom-resource-response-" + region.replace("-", "")
+
+
 def service_of(name: str) -> str:
     """The service an endpoint name is for: its first label, but S3's bucket names and ECR's api.ecr."""
     if ".s3." in name:

@@ -28,6 +28,10 @@ evaluator (_admits) reads both directions. What each destination's address is he
   addresses (0.0.0.0/0, say) lets the flow out and a private one (the VPC's) does not; an AWS-managed
   prefix list (com.amazonaws.<region>.s3) holds the public endpoints of its service only; a prefix list
   of the account holds its entries.
+A gateway endpoint (VPC user guide, "Gateway endpoints": S3 and DynamoDB only) adds a route to the service's
+prefix list in the route tables it names: an interface in a subnet using one of them reaches that service's
+public endpoint, where its groups let 443 out to it (the prefix list, or a public range holding it), with
+no internet route or public IP.
 Only IPv4 TCP is modelled: an IPv6-only rule lets nothing out.
 The answer is a sentence saying why not, or None.
 """
@@ -176,7 +180,15 @@ def unreachable(ec2: Any, subnet_id: str, group_ids: list[str], public_ip: bool,
             else:
                 return None
         return why
-    route = _default_route(_route_table(ec2, subnet))
+    table = _route_table(ec2, subnet)
+    gateways = [e for e in ec2.vpc_end_points.values() if e.vpc_id == subnet.vpc_id and e.service_name == name
+                and e.vpc_endpoint_type == "Gateway" and table is not None and table.id in (e.route_table_ids or [])]
+    if gateways:
+        if _admits(ec2, group_ids, 443, _internet(service), egress=True):
+            return None
+        return ("its security groups let no HTTPS out to the service's prefix list, which its route table's gateway "
+                "endpoint routes")
+    route = _default_route(table)
     gateway = getattr(route, "gateway", None) if route else None
     if _through_nat(route) or (_to_internet_gateway(route) and public_ip):
         if _admits(ec2, group_ids, 443, _internet(service), egress=True):

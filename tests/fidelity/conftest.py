@@ -9,6 +9,7 @@ from tests.fidelity.ecs_helpers import public_subnet
 from tests.fidelity.helpers import unique
 
 MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
+ENGINE_VERSION = "8.0.46"  # the workshop's (workshop/template.yaml)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +62,9 @@ def private_database(local_aws, private_network):
     name = unique("aws-style-subnets")
     rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="fidelity", SubnetIds=private_network["subnets"])
     identifier = unique("aws-style-db")
-    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
-                                      AllocatedStorage=20, MasterUsername=MASTER, MasterUserPassword=PASSWORD,
+    endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion=ENGINE_VERSION,
+                                      DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername=MASTER,
+                                      MasterUserPassword=PASSWORD,
                                       DBName="smdemo", DBSubnetGroupName=name,
                                       VpcSecurityGroupIds=[private_network["database"]])["DBInstance"]["Endpoint"]
     yield endpoint

@@ -1,14 +1,20 @@
 """Rotation code written by others works offline unchanged: a function in the style of AWS's published
 single-user MySQL rotation function (tests/fidelity/aws_style_rotation/lambda_function.py), given only
 the permissions and settings it documents, rotates an RDS MySQL secret and says it connected over TLS.
+It takes the branch it takes in AWS: the instance is RDS MySQL 8.0 (EngineVersion), so VERSION() says
+8.0.x and the function sets the password with MySQL 8's `SET PASSWORD = 'clear text'`; its other branch,
+`SET PASSWORD = PASSWORD(...)`, is a syntax error on MySQL 8 (the PASSWORD() function was removed in
+8.0.11: MySQL 8.0 reference manual, "SET PASSWORD Statement"), so a rotation that succeeds went through
+the MySQL 8 branch.
 
 What it relies on, each the local AWS's doing: SECRETS_MANAGER_ENDPOINT reaching Secrets Manager over
 verified HTTPS (localaws/network/endpoints.py), GetRandomPassword, Amazon Linux's CA bundle at
 /etc/pki/tls/cert.pem trusting the RDS certificate (localaws/functions/sandbox.py, localaws/certificates.py),
-and the database offering TLS (localaws/ext/rds_databases.py).
+the database offering TLS and answering as MySQL 8 (localaws/ext/rds_databases.py, localaws/mysql_front.py).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -18,8 +24,30 @@ import pytest
 from tests.fidelity.helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
                                     unique, wait_for)
 
+from tests.fidelity.conftest import ENGINE_VERSION, MASTER, PASSWORD
+
 FUNCTION_SOURCE = Path(__file__).parent / "aws_style_rotation" / "lambda_function.py"
-from tests.fidelity.conftest import MASTER, PASSWORD
+
+
+def _function_module():
+    spec = importlib.util.spec_from_file_location("aws_style_rotation", FUNCTION_SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_database_answers_as_mysql_8_and_refuses_the_mariadb_branch(private_database):
+    """What the function decides by (SELECT VERSION()) is the instance's EngineVersion, as in RDS for MySQL,
+    so it picks `SET PASSWORD = %s`; `SET PASSWORD = PASSWORD(...)` fails as on MySQL 8 (error 1064)."""
+    with pymysql.connect(host=private_database["Address"], port=private_database["Port"], user=MASTER,
+                         password=PASSWORD, connect_timeout=5) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT VERSION()")
+        (version,) = cursor.fetchone()
+        with pytest.raises(pymysql.err.ProgrammingError) as refused:
+            cursor.execute("SET PASSWORD = PASSWORD(%s)", (PASSWORD,))
+    assert version == ENGINE_VERSION
+    assert _function_module().password_option(version) == "%s"
+    assert refused.value.args[0] == 1064
 
 
 def test_aws_style_function_rotates_over_tls_unchanged(local_aws, private_network, private_database):

@@ -84,11 +84,11 @@ def test_invoke_runs_as_the_role_and_fails_once_lambda_may_not_assume_it(local_a
     """A cold start assumes the role again: a trust policy changed since creation fails the invocation."""
     lam, iam = local_aws.client("lambda"), local_aws.client("iam")
     role = _role(local_aws, LAMBDA_TRUST)
-    name = _create(local_aws, role, Environment={"Variables": {"V": "1"}})["FunctionName"]
+    name = _create(local_aws, role, Environment={"Variables": {"RUN": "1"}})["FunctionName"]
     assert json.loads(lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read()) == "ran"
     iam.update_assume_role_policy(RoleName=role.rsplit("/", 1)[-1], PolicyDocument=json.dumps(
         _trust({**ALLOW_LAMBDA, "Principal": {"Service": "ec2.amazonaws.com"}})))
-    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"V": "2"}})  # a new environment
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"RUN": "2"}})  # a new environment
     with pytest.raises(ClientError) as refused:
         lam.invoke(FunctionName=name, Payload=b"{}")
     assert refused.value.response["Error"]["Message"] == NOT_ASSUMABLE

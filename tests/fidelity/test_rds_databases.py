@@ -38,9 +38,9 @@ def _port_open(endpoint: dict) -> bool:
 def instance(local_aws):
     rds = local_aws.client("rds")
     identifier = unique("fidelity-db")
-    created = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
-                                     AllocatedStorage=20, MasterUsername=MASTER, MasterUserPassword=PASSWORD,
-                                     DBName="appdb")["DBInstance"]
+    created = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion="8.0.46",
+                                     DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername=MASTER,
+                                     MasterUserPassword=PASSWORD, DBName="appdb")["DBInstance"]
     yield {"id": identifier, "endpoint": created["Endpoint"]}
     try:
         rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
@@ -89,6 +89,31 @@ def test_modify_master_user_password_resets_it(local_aws, instance):
                                                ApplyImmediately=True)
     _connect(instance["endpoint"], NEW_PASSWORD).close()
     assert _error_code(instance["endpoint"], PASSWORD) == ACCESS_DENIED
+
+
+def test_mysql_8_password_statements_change_the_master_password(local_aws, instance):
+    """MySQL 8.0 reference manual: `ALTER USER CURRENT_USER() IDENTIFIED BY 'auth_string'` and
+    `SET PASSWORD = 'auth_string'` (clear text) change the connected account's password ("ALTER USER
+    Statement", "SET PASSWORD Statement"), what rotation code for RDS for MySQL 8 sends over TLS; the old
+    password is then refused (1045). PASSWORD() no longer exists (removed in 8.0.11): syntax error 1064."""
+    endpoint = instance["endpoint"]
+    context = ssl.create_default_context(cafile=str(local_aws.state_dir / "ca" / "root-ca.pem"))
+    password = _current_password(endpoint)
+    for statement, new in (("ALTER USER CURRENT_USER() IDENTIFIED BY %s", "Alter-Current-User-1"),
+                           ("SET PASSWORD = %s", "Set-Password-Clear-2")):
+        with pymysql.connect(host=endpoint["Address"], port=endpoint["Port"], user=MASTER, password=password,
+                             ssl=context, connect_timeout=3) as connection, connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+            assert cursor.fetchone()[1].startswith("TLSv1.")
+            cursor.execute(statement, (new,))
+        assert _error_code(endpoint, password) == ACCESS_DENIED
+        _connect(endpoint, new).close()
+        password = new
+    with _connect(endpoint, password) as connection, connection.cursor() as cursor:
+        with pytest.raises(pymysql.err.ProgrammingError) as refused:
+            cursor.execute("SET PASSWORD = PASSWORD(%s)", (PASSWORD,))
+        assert refused.value.args[0] == 1064
+        cursor.execute("ALTER USER CURRENT_USER() IDENTIFIED BY %s", (NEW_PASSWORD,))
 
 
 def test_delete_removes_the_instance_and_its_server(local_aws, instance):
@@ -155,3 +180,38 @@ def test_instance_serves_tls_verified_by_the_ca_bundle(local_aws):
         cursor.execute("SELECT CURRENT_USER()")
         assert cursor.fetchone()[0] == "tlsonly@%"
     rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+@pytest.mark.parametrize(("engine_version", "plugin"), [("8.0.46", "mysql_native_password"),
+                                                      ("8.4.6", "caching_sha2_password")])
+def test_the_server_answers_as_the_engine_version_it_was_created_with(local_aws, engine_version, plugin):
+    """CreateDBInstance EngineVersion: "The version number of the database engine to use"; RDS for MySQL's
+    VERSION() and the protocol greeting name that version ("Supported MySQL minor versions on Amazon RDS"),
+    which is how rotation code picks its SQL (AWS's SecretsManagerRDSMySQLRotationSingleUser branches on
+    VERSION() starting with "8"). Logins: mysql_native_password on RDS MySQL 8.0 (its parameter group's
+    default_authentication_plugin), caching_sha2_password on 8.4 (MySQL 8.4 reference manual, "Caching
+    SHA-2 Pluggable Authentication": the default plugin; RDS's 8.4 parameter groups keep it)."""
+    rds = local_aws.client("rds")
+    identifier = unique("version-db")
+    created = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion=engine_version,
+                                     DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername=MASTER,
+                                     MasterUserPassword=PASSWORD)["DBInstance"]
+    try:
+        assert created["EngineVersion"] == engine_version
+        with _connect(created["Endpoint"], PASSWORD) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT VERSION()")
+            assert cursor.fetchone()[0] == engine_version
+            assert connection.get_server_info() == engine_version
+            assert connection._auth_plugin_name == plugin
+    finally:
+        rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+def _current_password(endpoint: dict) -> str:
+    for candidate in (PASSWORD, NEW_PASSWORD):
+        try:
+            _connect(endpoint, candidate).close()
+            return candidate
+        except pymysql.err.OperationalError:
+            continue
+    raise AssertionError("neither known master password logs in")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.fidelity.helpers import unique
 
@@ -64,8 +65,14 @@ def test_list_secret_version_ids_answers_the_arn_fixed_dates_and_deprecated_vers
     assert len(page["Versions"]) == 2 and len(rest["Versions"]) == 1 and "NextToken" not in rest
     with pytest.raises(sm.exceptions.InvalidNextTokenException):
         sm.list_secret_version_ids(SecretId=arn, NextToken="not-a-token")
-    with pytest.raises(sm.exceptions.InvalidParameterException):
+    # MaxResults "Valid Range: Minimum value of 1. Maximum value of 100." (API reference), refused as every
+    # constraint of the model is (request_validation; a Secrets Manager answer: jenkinsci/aws-secrets-manager-
+    # credentials-provider-plugin#235).
+    with pytest.raises(ClientError) as refused:
         sm.list_secret_version_ids(SecretId=arn, MaxResults=101)
+    assert refused.value.response["Error"] == {"Code": "ValidationException", "Message": (
+        "1 validation error detected: Value '101' at 'maxResults' failed to satisfy constraint: "
+        "Member must have value less than or equal to 100")}
 
 
 def test_scheduled_deletion_has_a_deleted_date(local_aws):

@@ -137,6 +137,11 @@ def _db_subnets_in_one_zone(template: dict) -> None:
         template["Resources"]["Subnet1"]["Properties"]["AvailabilityZone"]
 
 
+def _task_log_group_name_with_a_colon(template: dict) -> None:
+    # LogGroupName's schema pattern is ^[.\-_/#A-Za-z0-9]{1,512}\Z; cfn-lint only warns (W1031) on a Fn::Sub.
+    template["Resources"]["TaskLogGroup"]["Properties"]["LogGroupName"] = {"Fn::Sub": "/ecs/${NamePrefix}:tasks"}
+
+
 def _trail_bucket_without_policy(template: dict) -> None:
     resources = template["Resources"]
     del resources["TrailBucketPolicy"]
@@ -322,6 +327,13 @@ FAULTS = [
                   logger.info("testSecret: (fault) did nothing")
           '''),
           ("test_credentials_from_secret_still_read_bookinfo",)),
+    Fault("password-sql-without-mysql-8",
+          "setSecret changes the password with PASSWORD(), which MySQL 8 (RDS MySQL 8.0) no longer has",
+          append_to_rotation_function('''
+              def password_statement(server_version):
+                  return "SET PASSWORD = PASSWORD(%s)"
+          '''),
+          ("test_rotation_completes",)),
     Fault("reader-policy-on-every-secret",
           "the application's read policy names Resource '*' instead of the secret's ARN",
           edit_template(_reader_policy_on_every_secret),
@@ -411,6 +423,12 @@ FAULTS = [
           "both subnets of the DB subnet group are in one Availability Zone (RDS requires two: "
           "DBSubnetGroupDoesNotCoverEnoughAZs)",
           edit_template(_db_subnets_in_one_zone),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+    Fault("task-log-group-name-with-a-colon",
+          "the task's log group is named /ecs/<prefix>:tasks, which CloudFormation's schema for AWS::Logs::LogGroup "
+          "refuses (Properties validation failed ... #/LogGroupName: failed validation constraint for keyword "
+          "[pattern]); cfn-lint only warns (W1031)",
+          edit_template(_task_log_group_name_with_a_colon),
           ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
     Fault("trail-bucket-without-policy",
           "the trail's bucket has no policy letting CloudTrail write to it",
@@ -544,6 +562,14 @@ def _task_logs_to_a_group_nobody_made(template: dict) -> None:
     container["LogConfiguration"]["Options"]["awslogs-group"] = {"Fn::Sub": "/ecs/${NamePrefix}-task"}
 
 
+
+def _task_log_stream_prefix_with_a_colon(template: dict) -> None:
+    # The stream is PREFIX/CONTAINER/TASK_ID: CreateLogStream's logStreamName pattern is [^:*]* (botocore's
+    # model); cfn-lint cannot see it (LogConfiguration Options is a free map).
+    container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] = "smdemo:task"
+
+
 FARGATE_FAULTS = [
     Fault("ecs-sh-unquoted",
           "startprocesses.sh writes values between bare single quotes, as the original did (its bug #1)",
@@ -574,6 +600,12 @@ FARGATE_FAULTS = [
           "output (the host keys its sshd publishes) never reaches CloudWatch Logs",
           edit_template(_execution_role_log_actions("logs:CreateLogStream")),
           ("test_login_shell_has_taskdef_secret",)),
+    Fault("task-log-stream-prefix-with-a-colon",
+          "the task definition's awslogs-stream-prefix has a colon: CloudWatch Logs refuses the stream name "
+          "(InvalidParameterException: ... 'logStreamName' failed to satisfy constraint: Member must satisfy "
+          "regular expression pattern: [^:*]*), the task never starts",
+          edit_template(_task_log_stream_prefix_with_a_colon),
+          ("test_task_reaches_running",)),
     Fault("task-logs-to-a-missing-group",
           "the task definition's awslogs-group names a log group the stack does not create (its execution role "
           "may write logs anywhere): \"The specified log group does not exist.\", the task never starts",
@@ -741,6 +773,60 @@ def _rotation_every_four_hours(template: dict) -> None:
     template["Resources"]["RotationSchedule"]["Properties"]["RotationRules"] = {"ScheduleExpression": "rate(4 hours)"}
 
 
+# Our own provider in the cfn-response style (CloudFormation user guide, "cfn-response module"): the zones that
+# offer Secrets Manager's interface endpoint, as the original workshop chose its subnets' zones.
+ENDPOINT_ZONES_PROVIDER = """\
+import boto3
+import cfnresponse
+
+
+def handler(event, context):
+    if event["RequestType"] == "Delete":
+        cfnresponse.send(event, context, cfnresponse.SUCCESS, {}, event["PhysicalResourceId"])
+        return
+    service = event["ResourceProperties"]["ServiceName"]
+    try:
+        details = boto3.client("ec2").describe_vpc_endpoint_services(ServiceNames=[service])["ServiceDetails"]
+        zones = sorted(details[0]["AvailabilityZones"])
+    except Exception as error:
+        cfnresponse.send(event, context, cfnresponse.FAILED, {}, reason=str(error))
+        return
+    cfnresponse.send(event, context, cfnresponse.SUCCESS, {"Zones": ",".join(zones)}, "zones-" + service)
+"""
+
+
+def _subnets_in_endpoint_zones(template: dict) -> None:
+    resources = template["Resources"]
+    tags = [{"Key": "Project", "Value": {"Ref": "ProjectTag"}}]
+    resources["EndpointZonesRole"] = {"Type": "AWS::IAM::Role", "Properties": {
+        "Description": "Execution role of the endpoint zones lookup",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        "Policies": [{"PolicyName": "lookup", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ec2:DescribeVpcEndpointServices", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                                     "/aws/lambda/*"}}]}}],
+        "Tags": tags}}
+    skip = [{"id": "CKV_AWS_116", "comment": "A failed lookup answers FAILED, so its custom resource fails and "
+                                               "CloudFormation reports why; nothing is left for a dead-letter queue."},
+            {"id": "CKV_AWS_115", "comment": "CloudFormation invokes it once per stack operation; a reservation would "
+                                               "take from the account's small unreserved pool."},
+            {"id": "CKV_AWS_117", "comment": "Calls EC2's public API only; it reaches nothing in the VPC."},
+            {"id": "CKV_AWS_173", "comment": "The function has no environment variables: nothing to encrypt."}]
+    resources["EndpointZonesFunction"] = {"Type": "AWS::Lambda::Function", "Metadata": {"checkov": {"skip": skip}},
+                                          "Properties": {
+        "Description": "The zones that offer an interface endpoint service", "Runtime": "python3.12",
+        "Handler": "index.handler", "Timeout": 30, "Role": {"Fn::GetAtt": ["EndpointZonesRole", "Arn"]},
+        "Code": {"ZipFile": ENDPOINT_ZONES_PROVIDER}, "Tags": tags}}
+    resources["EndpointZones"] = {"Type": "Custom::EndpointZones", "Properties": {
+        "ServiceToken": {"Fn::GetAtt": ["EndpointZonesFunction", "Arn"]},
+        "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.secretsmanager"}}}
+    for index, subnet in enumerate(("Subnet1", "Subnet2")):
+        resources[subnet]["Properties"]["AvailabilityZone"] = {
+            "Fn::Select": [index, {"Fn::Split": [",", {"Fn::GetAtt": ["EndpointZones", "Zones"]}]}]}
+
+
 @dataclass(frozen=True)
 class Variant:
     name: str
@@ -756,6 +842,11 @@ ACCEPTED_VARIANTS = [
     Variant("rotation-every-four-hours", "the rotation schedule is rate(4 hours), Secrets Manager's shortest",
             edit_template(_rotation_every_four_hours), ("tests/template", "tests/audit"),
             ("test_template_phase", "test_secret_controls_are_met[SecretsManager.1]")),
+    Variant("subnets-in-endpoint-zones",
+            "a Lambda-backed custom resource (cfn-response) picks the subnets' zones among those offering Secrets "
+            "Manager's endpoint, as the original workshop did",
+            edit_template(_subnets_in_endpoint_zones), ("tests/template", "tests/rds"),
+            ("test_template_phase", "test_credentials_from_secret_read_bookinfo")),
 ]
 
 AUDIT_FAULTS = [

@@ -190,3 +190,137 @@ def test_missing_server_binary_names_the_debian_package(monkeypatch, tmp_path):
     message = str(missing.value)
     assert "'mariadb-server'" in message and "apt-get install mariadb-server" in message
     assert "\n" not in message
+
+
+@pytest.fixture(scope="module")
+def mysql8(tmp_path_factory: pytest.TempPathFactory):
+    """MariaDB standing in for MySQL 8.0.46, with TLS as an RDS instance offers it."""
+    state = tmp_path_factory.mktemp("state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOCALAWS_STATE_DIR", str(state))
+        from localaws import certificates
+
+        issued = certificates.issue("rds-unit", ["localhost"], ["127.0.0.1"])
+        bundle = certificates.bundle()
+    database = MySQLServer(tmp_path_factory.mktemp("mysql8"), MASTER, PASSWORD, answers_as="8.0.46",
+                           tls=(bundle, issued.certificate, issued.key))
+    started = time.monotonic()
+    database.start()
+    database.start_seconds = time.monotonic() - started
+    database.bundle = bundle
+    try:
+        yield database
+    finally:
+        database.remove()
+
+
+def test_answers_as_the_mysql_version_it_was_asked_for(mysql8):
+    """MySQL's VERSION() and the greeting's server version are the server's version ("8.0.46"; RDS for MySQL
+    reports the instance's engine version there); the server behind the front listens elsewhere."""
+    if not mysql8.mariadb:
+        pytest.skip("a real MySQL server answers as itself")
+    with _connect(mysql8, ssl_ca=str(mysql8.bundle)) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT VERSION(), @@version")
+        assert cursor.fetchone() == ("8.0.46", "8.0.46")
+        assert connection.get_server_info() == "8.0.46"
+    assert mysql8.front is not None and mysql8.server_port != mysql8.port
+    assert mysql8.start_seconds < 2.0
+
+
+def test_the_front_keeps_tls_true_end_to_end(mysql8):
+    """The client's TLS is verified against the CA bundle, and the session's Ssl_version is the protocol the
+    client negotiated (MySQL: SHOW SESSION STATUS LIKE 'Ssl_version'); without TLS it is empty."""
+    with _connect(mysql8, ssl_ca=str(mysql8.bundle), ssl_verify_identity=True) as connection:
+        negotiated = connection._sock.version()
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+            assert cursor.fetchone()[1] == negotiated
+    with _connect(mysql8, ssl_disabled=True) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        assert cursor.fetchone()[1] == ""
+        cursor.execute("SELECT %s", ("x" * 3_000_000,))  # packets longer than one read pass whole
+        assert len(cursor.fetchone()[0]) == 3_000_000
+
+
+def test_mysql8_password_statements_change_the_password(mysql8):
+    """MySQL 8: `ALTER USER CURRENT_USER() IDENTIFIED BY` and `SET PASSWORD = 'clear text'` change the
+    connected account's password (reference manual, "ALTER USER Statement", "SET PASSWORD Statement"), and
+    `SET PASSWORD = PASSWORD(...)` is a syntax error (PASSWORD() was removed in 8.0.11)."""
+    old, password = PASSWORD, PASSWORD
+    for statement, new in (("ALTER USER CURRENT_USER() IDENTIFIED BY %s", "Alter-Current-User-1"),
+                           ("SET PASSWORD = %s", "Set-Password-Clear-2")):
+        with _connect(mysql8, password=password) as connection, connection.cursor() as cursor:
+            cursor.execute(statement, (new,))
+        assert _login_error(mysql8, password=password) in ACCESS_DENIED
+        assert _login_error(mysql8, password=new) is None
+        password = new
+    with _connect(mysql8, password=password) as connection, connection.cursor() as cursor:
+        with pytest.raises(pymysql.err.ProgrammingError) as refused:
+            cursor.execute("SET PASSWORD = PASSWORD(%s)", ("Never-Set-3",))
+        assert refused.value.args[0] == 1064
+        cursor.execute("SELECT 1")  # the connection goes on after the refusal
+        assert cursor.fetchone() == (1,)
+        cursor.execute("ALTER USER CURRENT_USER() IDENTIFIED BY %s", (old,))
+    assert _login_error(mysql8, password="Never-Set-3") in ACCESS_DENIED
+
+
+def test_a_stopped_mysql8_stand_in_refuses_connections_and_starts_again(mysql8):
+    """Stop closes the front's port as well as the server's; start serves the same port again."""
+    mysql8.stop()
+    try:
+        assert _login_error(mysql8) == CANNOT_CONNECT
+    finally:
+        mysql8.start()
+    with _connect(mysql8) as connection:
+        assert connection.get_server_info() == ("8.0.46" if mysql8.mariadb else mysql8.server_version)
+
+
+def test_mysql_56_and_mariadb_need_no_front(tmp_path):
+    """MySQL 5.6 takes `SET PASSWORD = 'hash'` as MariaDB does: only the version is MySQL's."""
+    old = MySQLServer(tmp_path / "a", MASTER, PASSWORD, answers_as="5.6.21")
+    assert old.server_port == old.port
+    plain = MySQLServer(tmp_path / "b", MASTER, PASSWORD)
+    assert plain.answers_as is None and plain.server_port == plain.port
+
+
+@pytest.fixture(scope="module")
+def mysql84(tmp_path_factory: pytest.TempPathFactory, mysql8):
+    database = MySQLServer(tmp_path_factory.mktemp("mysql84"), MASTER, PASSWORD, answers_as="8.4.6", tls=mysql8.tls)
+    database.start()
+    database.bundle = mysql8.bundle
+    try:
+        yield database
+    finally:
+        database.remove()
+
+
+class _NativeFirstConnection(pymysql.connections.Connection):
+    """A client that answers the greeting for mysql_native_password whatever the server names (as
+    `mysql --default-auth=mysql_native_password` does)."""
+
+    def _get_server_information(self):
+        super()._get_server_information()
+        self._auth_plugin_name = "mysql_native_password"
+
+
+@pytest.mark.parametrize("route", ["tls", "rsa", "switched"])
+def test_mysql84_logs_in_with_caching_sha2_password(mysql84, route):
+    """MySQL 8.4: caching_sha2_password is the default authentication plugin (reference manual, "Caching
+    SHA-2 Pluggable Authentication"): full authentication sends the password over TLS, or RSA-encrypted
+    with the server's public key without TLS; a client that answered for another plugin is switched
+    (AuthSwitchRequest). A wrong password is refused with 1045 either way."""
+    if not mysql84.mariadb:
+        pytest.skip("a real MySQL server logs in as itself")
+    options = {"tls": {"ssl_ca": str(mysql84.bundle)}, "rsa": {"ssl_disabled": True},
+               "switched": {"ssl_ca": str(mysql84.bundle)}}[route]
+    connect = _NativeFirstConnection if route == "switched" else pymysql.connect
+    with connect(host=mysql84.host, port=mysql84.port, user=MASTER, password=PASSWORD, connect_timeout=3,
+                 **options) as connection, connection.cursor() as cursor:
+        # (a switched client keeps the name it started with; it got in by answering the switch)
+        assert route == "switched" or connection._auth_plugin_name == "caching_sha2_password"
+        cursor.execute("SELECT VERSION(), CURRENT_USER()")
+        assert cursor.fetchone() == ("8.4.6", f"{MASTER}@%")
+    with pytest.raises(pymysql.err.OperationalError) as refused:
+        connect(host=mysql84.host, port=mysql84.port, user=MASTER, password="not-the-password", connect_timeout=3,
+                **options)
+    assert refused.value.args[0] == 1045

@@ -6,7 +6,8 @@ unchanged. Written for this project's fidelity tests; not the workshop's functio
 Its expectations: SECRETS_MANAGER_ENDPOINT names the service's HTTPS endpoint; GetRandomPassword
 makes the password (with EXCLUDE_CHARACTERS); TLS first, verified against Amazon Linux's CA bundle
 (/etc/pki/tls/cert.pem), falling back to plain text only when TLS fails with a MySQL error;
-by engine, SET PASSWORD (MySQL 5.6, and MariaDB as AWS's MariaDB function does) or ALTER USER.
+its engine branching is AWS's: by VERSION(), `SET PASSWORD = %s` where it starts with "8" (MySQL 8),
+`SET PASSWORD = PASSWORD(%s)` otherwise (MySQL 5.7, MariaDB).
 """
 import json
 import logging
@@ -74,16 +75,18 @@ def set_secret(service_client, arn, token):
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT VERSION()")
-            version = cur.fetchone()[0]
-            if version.startswith("5.6") or "mariadb" in version.lower():
-                cur.execute("SET PASSWORD = PASSWORD(%s)", pending_dict["password"])
-            else:
-                cur.execute("ALTER USER CURRENT_USER() IDENTIFIED BY %s", pending_dict["password"])
+            cur.execute("SET PASSWORD = " + password_option(cur.fetchone()[0]), pending_dict["password"])
             conn.commit()
             logger.info("setSecret: Successfully set password for user %s in MySQL DB for secret arn %s."
                         % (pending_dict["username"], arn))
     finally:
         conn.close()
+
+
+def password_option(version):
+    """What follows SET PASSWORD =, by the server's VERSION(): MySQL 8 takes the password itself (it has no
+    PASSWORD() function); anything else (MySQL 5.7, MariaDB) is given PASSWORD(...)."""
+    return "%s" if version.startswith("8") else "PASSWORD(%s)"
 
 
 def test_secret(service_client, arn, token):
