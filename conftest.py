@@ -5,6 +5,7 @@ pytest_plugins = [
     "suite.interrupts",
     "suite.redaction",
     "suite.preflight",
+    "suite.account_changes",
     "suite.fixtures",
     "suite.rotations",
     "suite.fargate",

@@ -47,8 +47,11 @@ class ClientCredentials(Protocol):
     def as_client_kwargs(self) -> dict[str, str]: ...
 
 
+KEPT_FILE = "kept.json"  # how a later run reaches a server kept running (endpoint, its pid, the admin's key)
+
+
 class LocalAWS:
-    def __init__(self, state_dir: Path, region: str = "us-east-1"):
+    def __init__(self, state_dir: Path, region: str = "us-east-1", detached: bool = False):
         self.state_dir = Path(state_dir)
         self.region = region
         self.port = free_port()
@@ -56,6 +59,37 @@ class LocalAWS:
         self.process: subprocess.Popen[bytes] | None = None
         self.admin: AccessKey | None = None
         self.stopping = False  # stop() was asked: the server's end is no failure
+        # Detached (--keep-stack): not tied to the starting thread, so it outlives the run that started it
+        # until `keep` hands it over or `stop` ends it; the sweeper finds it once its owner is gone.
+        self.detached = detached
+        self.attached_pid: int | None = None  # a kept server this process did not start
+
+    @classmethod
+    def attach(cls, state_dir: Path) -> "LocalAWS":
+        """The server a --keep-stack run left serving in `state_dir`; LocalAWSError if it is not there."""
+        state_dir = Path(state_dir)
+        try:
+            kept = json.loads((state_dir / KEPT_FILE).read_text())
+        except (OSError, ValueError) as error:
+            raise LocalAWSError(f"{state_dir} is not a kept local AWS ({KEPT_FILE} unreadable: {error})") from None
+        local = cls(state_dir, region=kept["region"])
+        local.port, local.endpoint_url, local.attached_pid = kept["port"], kept["endpoint_url"], kept["pid"]
+        local.admin = AccessKey(kept["access_key_id"], kept["secret_access_key"])
+        try:
+            urllib.request.urlopen(f"{local.endpoint_url}/moto-api/", timeout=5).read()
+        except OSError as error:
+            raise LocalAWSError(f"the local AWS kept in {state_dir} does not answer at {local.endpoint_url} "
+                                f"({error}): it was stopped (python -m suite.sweeper --offline --delete?)") from None
+        return local
+
+    def keep(self) -> None:
+        """Leave the (detached) server serving after this run: write down how to reach it, for the owner only."""
+        assert self.detached and self.process is not None and self.admin is not None
+        kept = {"endpoint_url": self.endpoint_url, "port": self.port, "region": self.region, "pid": self.process.pid,
+                "access_key_id": self.admin.access_key_id, "secret_access_key": self.admin.secret_access_key}
+        path = self.state_dir / KEPT_FILE
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(kept))
 
     @property
     def log_path(self) -> Path:
@@ -68,9 +102,10 @@ class LocalAWS:
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.pop(name, None)  # the server needs no real credentials and must not see any
         with open(self.log_path, "ab") as log:
+            command = [sys.executable, "-m", "localaws.server_process", "--port", str(self.port),
+                       "--state-dir", str(self.state_dir), "--owner-pid", str(os.getpid())]
             self.process = subprocess.Popen(
-                processes.tied([sys.executable, "-m", "localaws.server_process", "--port", str(self.port),
-                                "--state-dir", str(self.state_dir), "--owner-pid", str(os.getpid())]),
+                command if self.detached else processes.tied(command),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
         try:
@@ -104,6 +139,8 @@ class LocalAWS:
 
     def gone(self) -> str | None:
         """Why the server no longer serves (it exited on its own), or None while it runs or after stop()."""
+        if self.attached_pid is not None and not self.stopping and not _alive(self.attached_pid):
+            return f"the local AWS kept in {self.state_dir} (process {self.attached_pid}) stopped during the run"
         if self.process is None or self.stopping or self.process.poll() is None:
             return None
         return f"the local AWS exited with status {self.process.returncode} during the run (see {self.log_path})"
@@ -174,3 +211,13 @@ class LocalAWS:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

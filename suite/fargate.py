@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from suite.account_changes import PUSHES_IMAGE, RUNS_TASKS, changes_account
 from suite.attendee import tasks
 from suite.attendee.container_shell import ContainerShell
 from suite.attendee.session_manager import AttendeeShell
@@ -87,7 +88,7 @@ class FargatePhase:
         host_keys = self.published_host_keys(task, task_definition)
         password = read_secret_document(self.workshop.secrets_manager(),
                                         self.workshop.outputs["ContainerUserSecretArn"])["password"]
-        shell = ContainerShell(self.workshop.aws.bastion, task.address, host_keys, password).connect()
+        shell = ContainerShell(self.workshop.route(), task.address, host_keys, password).connect()
         self.shells.append(shell)
         return shell
 
@@ -150,6 +151,7 @@ class FargatePhase:
 
 
 @pytest.fixture(scope="session")
+@changes_account(RUNS_TASKS)
 def fargate_phase(workshop: Workshop) -> Iterator[FargatePhase]:
     phase = FargatePhase(workshop)
     try:
@@ -168,6 +170,7 @@ class ImageFromTheBastion:
 
 
 @pytest.fixture(scope="session")
+@changes_account(PUSHES_IMAGE)
 def image_from_the_bastion(workshop: Workshop, attendee_shell: AttendeeShell) -> ImageFromTheBastion:
     """On the bastion, as the guide has it: ./dockerbuild.sh, docker images, ./dockertagandpush.sh
     <repository URI>; the image in the stack's ECR repository."""

@@ -8,13 +8,21 @@ needs no credentials, and the preflight, which reads `aws`'s params only, does n
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
-from typing import Iterator
+import os
+import tempfile
+from pathlib import Path
+from typing import Generator, Iterator
 
 import pytest
 
+from suite.account_changes import WRITES_OLDWAY_CNF, changes_account, read_only_requested
+from suite.account_snapshot import CHANGED_KEY, differences, snapshot
+from suite.deploy.existing import ExistingStack, StackNotVerifiable
 from suite.deploy.stack import DeployError, StackSettings, WorkshopStack
+from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SuiteAdditions, of_existing_stack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
@@ -22,12 +30,14 @@ from suite.attendee.session_manager import AttendeeShell, BastionNotReady
 from suite.report.phases import PHASES, mode_of, phase_of
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
-from suite.targets import AwsTarget, EnvironmentProblem, live_target, offline_target
+from suite.targets import AwsTarget, EnvironmentProblem, kept_offline_target, live_target, offline_target
+from suite.sweeper import KEPT_PREFIX  # a kept local AWS's state folder: the sweeper finds it by this name
 from suite.teardown import LEFT_BEHIND_KEY, leftovers
 from suite.workshop import Workshop, read_secret_document
 from suite.workshop_folder import NotAWorkshopFolder, point_at, workshop_folder
 
 log = logging.getLogger("workshop.suite")
+KEPT_KEY = pytest.StashKey[str]()  # what --keep-stack kept and how to reach it: said at the end of the run
 
 
 def positive_seconds(text: str) -> float:
@@ -43,7 +53,15 @@ def positive_seconds(text: str) -> float:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smdemo", "workshop verification")
-    group.addoption("--keep-stack", action="store_true", help="live: keep the stack after the run (default: delete)")
+    group.addoption("--keep-stack", action="store_true",
+                    help="keep the stack after the run (default: delete); offline the local AWS keeps running too, "
+                         "and the run says how to point another run at it (--local-aws DIR --stack smdemo)")
+    group.addoption("--stack", default=None, metavar="NAME",
+                    help="verify this stack, already deployed from the workshop's template: never created, changed "
+                         "by the suite's deploy or deleted (read-only unless --allow-changes)")
+    group.addoption("--local-aws", default=None, metavar="DIR",
+                    help="offline: the local AWS a --keep-stack run left running (its state folder, as that run "
+                         "printed it; default: SMDEMO_LOCAL_AWS) instead of starting one")
     group.addoption("--aws-region", default=None, help="live: region to deploy to (default: the AWS config's)")
     group.addoption("--rotation-timeout", type=positive_seconds, default=None,
                     help="seconds to await a rotation (default: 60 offline, 600 live)")
@@ -53,6 +71,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if (config.getoption("--local-aws") or os.environ.get("SMDEMO_LOCAL_AWS")) and not config.getoption("--stack"):
+        raise pytest.UsageError("--local-aws (SMDEMO_LOCAL_AWS) verifies the stack a --keep-stack run left there: "
+                                "add --stack smdemo")
+    if config.getoption("--stack") and config.getoption("--keep-stack"):
+        raise pytest.UsageError("--keep-stack has no meaning with --stack: a given stack is never deleted")
     directory = config.getoption("--workshop")
     if directory:
         try:
@@ -77,6 +100,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=rank)
 
 
+def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> None:
+    kept = config.stash.get(KEPT_KEY, None)
+    if kept:
+        terminalreporter.write_line(kept)  # type: ignore[attr-defined]
+
+
 MODE_PARAMS = [
     pytest.param("offline", marks=pytest.mark.offline, id="offline"),
     pytest.param("live", marks=pytest.mark.live, id="live"),
@@ -94,7 +123,13 @@ def mode(request: pytest.FixtureRequest) -> str:
 def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsTarget]:
     """The AWS the workshop is deployed to: a real account (live) or the local AWS (offline)."""
     try:
-        if request.param == "offline":
+        kept = request.config.getoption("--local-aws") or os.environ.get("SMDEMO_LOCAL_AWS")
+        if request.param == "offline" and kept:
+            target = kept_offline_target(Path(kept))
+        elif request.param == "offline" and request.config.getoption("--keep-stack"):
+            # Outside pytest's temporary folders, which a later run may remove: the next run uses it.
+            target = offline_target(Path(tempfile.mkdtemp(prefix=KEPT_PREFIX)), keep=True)
+        elif request.param == "offline":
             target = offline_target(tmp_path_factory.mktemp("localaws"))
         else:
             target = live_target(request.config.getoption("--aws-region"))
@@ -119,7 +154,37 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="session")
 def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Workshop]:
-    """The deployed workshop stack, its database seeded, its pre-rotation credentials captured."""
+    """The workshop stack: deployed by this run (its database seeded), or the one given with --stack (read
+    only); its credentials before any rotation captured. A read-only run is watched for changes."""
+    existing = request.config.getoption("--stack")
+    made = existing_workshop(aws, request, existing) if existing else deployed_workshop(aws, request)
+    workshop = next(made)
+    try:
+        with watched_for_changes(request, workshop):
+            yield workshop
+    finally:
+        made.close()
+
+
+def captured(aws: AwsTarget, request: pytest.FixtureRequest, stack: WorkshopStack | ExistingStack,
+             additions: SuiteAdditions) -> Workshop:
+    """The workshop as the checks see it, with the credentials mysql.oldway.sh has: the master
+    credentials written into a script, host and port from the stack."""
+    outputs = stack.outputs
+    timeout = request.config.getoption("--rotation-timeout") or aws.timing.rotation_timeout
+    current = DBCredentials.from_secret(
+        read_secret_document(aws.client("secretsmanager"), outputs["SecretArn"], VersionStage="AWSCURRENT"),
+        where=f"secret {outputs['SecretArn']}")
+    hardcoded = DBCredentials(outputs["DBEndpointAddress"], int(outputs["DBEndpointPort"]),
+                              current.username, current.password, outputs.get("DBName"))
+    workshop = Workshop(aws=aws, stack=stack, hardcoded=hardcoded, rotation_timeout=timeout, additions=additions)
+    workshop.hardcoded_version = workshop.current_version()
+    return workshop
+
+
+def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Generator[Workshop, None, None]:
+    """Deploy the workshop folder with the suite's additions (its key on the bastion, SSH from the caller's
+    address, the artifact bucket, the seeded row); deleted at the end unless --keep-stack."""
     settings = StackSettings(
         stack_name=aws.stack_name, secret_name=aws.secret_name, name_prefix="smdemo", run_id=aws.run_id,
         admin_cidr=aws.admin_cidr(), bastion_public_key=aws.bastion.public_key,
@@ -133,31 +198,60 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
             pytest.fail(f"the workshop stack did not deploy: {failure}", pytrace=False)
         aws.bastion.attach(outputs["BastionPublicIp"], published_host_keys(
             aws.client("ec2"), outputs["BastionInstanceId"], timeout=aws.timing.host_keys_timeout))
-        timeout = request.config.getoption("--rotation-timeout") or aws.timing.rotation_timeout
-        current = DBCredentials.from_secret(
-            read_secret_document(aws.client("secretsmanager"), outputs["SecretArn"], VersionStage="AWSCURRENT"),
-            where=f"secret {outputs['SecretArn']}")
-        # mysql.oldway.sh: the master credentials written into a script, host and port from the stack.
-        hardcoded = DBCredentials(outputs["DBEndpointAddress"], int(outputs["DBEndpointPort"]),
-                                  current.username, current.password, outputs.get("DBName"))
-        with connect(hardcoded, aws.bastion) as connection:
+        workshop = captured(aws, request, stack, DEPLOYED_BY_THE_SUITE)
+        with connect(workshop.hardcoded, aws.bastion) as connection:
             seed_bookinfo(connection)
-        workshop = Workshop(aws=aws, stack=stack, hardcoded=hardcoded, rotation_timeout=timeout)
-        workshop.hardcoded_version = workshop.current_version()
         yield workshop
     finally:
         if aws.can_keep_stack and request.config.getoption("--keep-stack"):
-            log.warning("--keep-stack: stack %s left in %s", settings.stack_name, aws.region)
+            request.config.stash[KEPT_KEY] = (f"--keep-stack: stack {settings.stack_name} left in "
+                                              f"{aws.region}{aws.kept_note}")
+            log.warning("%s", request.config.stash[KEPT_KEY])
         elif aws.gone():
             log.warning("stack %s not deleted: %s", settings.stack_name, aws.gone())  # it went with its AWS
         else:
             verify_teardown(request, aws, stack)
 
 
+def existing_workshop(aws: AwsTarget, request: pytest.FixtureRequest, name: str
+                      ) -> Generator[Workshop, None, None]:
+    """The stack given with --stack: read, never deployed, changed by a deploy or deleted; none of the
+    suite's additions (suite/needs.py)."""
+    stack = ExistingStack(client=aws.client, region=aws.region, stack_name=name, run_id=aws.run_id)
+    try:
+        outputs = stack.read()
+    except StackNotVerifiable as why:
+        stop_for_environment(request.config, f"{aws.mode}: {why}; nothing was changed")
+    # The checks name the stack and its secret as the target does for a stack of its own.
+    aws.stack_name, aws.secret_name = name, outputs["SecretName"]
+    yield captured(aws, request, stack, of_existing_stack(name, stack.deployed_by_the_suite))
+
+
+@contextlib.contextmanager
+def watched_for_changes(request: pytest.FixtureRequest, workshop: Workshop) -> Iterator[None]:
+    """A read-only run: what an attendee can see, read before the checks and after them; a difference is
+    a check that changed the account, which fails the run and is named in the verdict."""
+    if not read_only_requested(request.config):
+        yield
+        return
+    name = workshop.stack.settings.stack_name
+    before = snapshot(workshop.aws.client, name, workshop.outputs)
+    yield
+    if workshop.aws.gone():
+        return
+    changed = differences(before, snapshot(workshop.aws.client, name, workshop.outputs))
+    if changed:
+        request.config.stash[CHANGED_KEY] = "; ".join(changed)
+        message = "the read-only run changed the account:\n" + "\n".join(f"  {line}" for line in changed)
+        if INTERRUPTS.raised:
+            log.error("%s", message)
+        else:
+            pytest.fail(message, pytrace=False)
+
+
 @pytest.fixture(scope="session")
-def attendee_shell(workshop: Workshop) -> AttendeeShell:
-    """ec2-user's shell on the bastion through Session Manager, once the bastion has booted, with
-    ~/oldway.cnf written down as the guide's first step has it (the credentials before any rotation)."""
+def bastion_shell(workshop: Workshop) -> AttendeeShell:
+    """ec2-user's shell on the bastion through Session Manager, once the bastion has booted."""
     shell = AttendeeShell(workshop.aws.client("ssm"), workshop.outputs["BastionInstanceId"],
                           poll=workshop.aws.timing.rotation_poll)
     try:
@@ -167,11 +261,25 @@ def attendee_shell(workshop: Workshop) -> AttendeeShell:
         not_ready = str(error)
     if not_ready:  # outside the handler: the report shows the reason, not a chain of tracebacks
         pytest.fail(f"the bastion is not what the guide needs: {not_ready}", pytrace=False)
-    written = write_oldway_cnf_from_the_secret(shell, workshop.secret_arn, workshop.hardcoded_version)
+    return shell
+
+
+@pytest.fixture(scope="session")
+@changes_account(WRITES_OLDWAY_CNF)
+def attendee_shell(bastion_shell: AttendeeShell, workshop: Workshop) -> AttendeeShell:
+    """The bastion's shell with ~/oldway.cnf written down as the guide's first step has it (the
+    credentials before any rotation)."""
+    written = write_oldway_cnf_from_the_secret(bastion_shell, workshop.secret_arn, workshop.hardcoded_version)
     if written.exit_status != 0:
         pytest.fail(f"could not write ~/oldway.cnf on the bastion from the secret's first version "
                     f"(exit {written.exit_status}): {written.stderr[-500:]}", pytrace=False)
-    return shell
+    return bastion_shell
+
+
+@pytest.fixture(scope="session")
+def seeded_bookinfo(workshop: Workshop) -> None:
+    """The bookinfo row the guide's steps read: a check that reads it is not run on a stack that may lack it."""
+    workshop.additions.require(SEEDED)
 
 
 def verify_teardown(request: pytest.FixtureRequest, aws: AwsTarget, stack: WorkshopStack) -> None:

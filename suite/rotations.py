@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pytest
 from botocore.exceptions import ClientError
 
+from suite.account_changes import ROTATES_SECRET, changes_account
 from suite.workshop import RotationDidNotFinish, Workshop, error_code
 
 
@@ -43,17 +44,20 @@ def rotate(workshop: Workshop) -> Rotation:
 
 
 @pytest.fixture(scope="session")
+@changes_account(ROTATES_SECRET)
 def first_rotation(workshop: Workshop) -> Rotation:
     """Step 4 of the RDS phase: rotate immediately, and await the new AWSCURRENT."""
     return rotate(workshop)
 
 
 @pytest.fixture(scope="session")
+@changes_account(ROTATES_SECRET)
 def second_rotation(workshop: Workshop, first_rotation: Rotation) -> Rotation:
     return rotate(workshop)
 
 
 @pytest.fixture(scope="session")
+@changes_account(ROTATES_SECRET)
 def many_rotations(workshop: Workshop, first_rotation: Rotation, second_rotation: Rotation) -> list[Rotation]:
     """Rotations one after another (20 offline): every password the function makes, over many runs."""
     rotations = [first_rotation, second_rotation]

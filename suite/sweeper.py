@@ -13,12 +13,15 @@ AWS_ENDPOINT_URL points it at any AWS-compatible endpoint, as the suite's live m
 --offline: the processes and files of an offline run that did not end cleanly (a local AWS
 server whose suite is gone, a database or sandbox whose server is gone, MariaDB sockets left
 in the temporary directory). Every process of a run dies with it (localaws/processes.py), so
-this finds something only after a run was started some other way.
+this finds something only after a run was started some other way, or a local AWS that
+`--keep-stack` left serving on purpose (its state folder goes with it).
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import re
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from botocore.exceptions import ClientError
 from suite.deploy.stack import PROJECT_TAG
 from suite.teardown import RUN_ID_TAG
 
+KEPT_PREFIX = "localaws-kept-"  # the state folder of a local AWS that --keep-stack left serving (suite/fixtures.py)
 RUN_ID = re.compile(r"^(\d{14})")
 DURATION = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -175,10 +179,20 @@ def offline_leftovers() -> Iterator[Leftover]:
         command = _cmdline(process)
         if "localaws.server_process" in command:
             servers[process.pid] = command
+    kept_dirs = {_state_dir(command) for command in servers.values()}
     for pid, command in servers.items():
         if not _owner_alive(command):
-            yield Leftover(f"process {pid}: a local AWS whose suite is gone ({' '.join(command[-6:])})", "",
-                           _killer(pid))
+            state = _state_dir(command)
+            if state and state.name.startswith(KEPT_PREFIX):  # --keep-stack left it serving, on purpose
+                yield Leftover(f"process {pid}: a local AWS kept by --keep-stack (state in {state})", "",
+                               _killer(pid, then_remove=state))
+            else:
+                yield Leftover(f"process {pid}: a local AWS whose suite is gone ({' '.join(command[-6:])})", "",
+                               _killer(pid))
+    for state in Path(tempfile.gettempdir()).glob(f"{KEPT_PREFIX}*"):
+        if state not in kept_dirs:
+            yield Leftover(f"folder {state}: the state of a kept local AWS that no longer runs", "",
+                           functools.partial(shutil.rmtree, state, ignore_errors=True))
     for process in psutil.process_iter():
         command = " ".join(_cmdline(process))
         ours = ("mariadbd" in command and "--datadir=" in command and "/rds/" in command) or (
@@ -204,7 +218,11 @@ def _is_sandbox(pid: int) -> bool:
         return False
 
 
-def _killer(pid: int) -> Callable[[], None]:
+def _state_dir(command: list[str]) -> Path | None:
+    return Path(command[command.index("--state-dir") + 1]) if "--state-dir" in command else None
+
+
+def _killer(pid: int, then_remove: Path | None = None) -> Callable[[], None]:
     def kill() -> None:
         try:
             process = psutil.Process(pid)
@@ -214,6 +232,8 @@ def _killer(pid: int) -> Callable[[], None]:
             psutil.Process(pid).kill()
         except psutil.NoSuchProcess:
             pass
+        if then_remove is not None:
+            shutil.rmtree(then_remove, ignore_errors=True)
     return kill
 
 

@@ -90,7 +90,8 @@ class AwsTarget:
     stack_name: str
     secret_name: str
     admin_cidr: Callable[[], str]  # where the suite reaches the bastion from ("the internet")
-    can_keep_stack: bool = False  # --keep-stack: only an account outlives the run
+    can_keep_stack: bool = False  # --keep-stack: an account outlives the run; offline, a local AWS started detached
+    kept_note: str = ""  # how to point another run at what --keep-stack kept
     endpoint_url: str | None = None  # not AWS's own endpoints: the local AWS, or AWS_ENDPOINT_URL
     endpoint_note: str = ""  # what that endpoint is, for the report and the verdict
     versions: dict[str, str] = field(default_factory=dict)
@@ -143,25 +144,45 @@ def offline_preflight(state_parent: Path) -> None:
     require_free_disk(state_parent)
 
 
-def offline_target(state_dir: Path) -> AwsTarget:
-    """Start the local AWS (after the preflight, again: a target can be made without pytest)."""
+def offline_target(state_dir: Path, keep: bool = False) -> AwsTarget:
+    """Start the local AWS (after the preflight, again: a target can be made without pytest). With `keep`
+    (--keep-stack) it is started detached and left serving at the end, its state in `state_dir`."""
     offline_preflight(state_dir.parent)
     try:
-        local = LocalAWS(state_dir).start()
+        local = LocalAWS(state_dir, detached=keep).start()
     except LocalAWSError as failed:
         raise EnvironmentProblem(f"offline: {failed}") from None
+    return _local_target(local, close=local.keep if keep else local.stop, keep=keep)
+
+
+def kept_offline_target(state_dir: Path) -> AwsTarget:
+    """The local AWS a --keep-stack run left serving (--local-aws DIR): used, and left serving."""
+    offline_preflight(state_dir.parent)
+    try:
+        local = LocalAWS.attach(state_dir)
+    except LocalAWSError as failed:
+        raise EnvironmentProblem(f"offline: {failed}") from None
+    return _local_target(local, close=lambda: None, keep=True)
+
+
+def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool) -> AwsTarget:
+    assert local.admin is not None
     REGISTRY.register(local.admin.secret_access_key)
     import moto
 
     # The bastion is a real SSH host offline too: the database and the task are reached through it.
     # One local AWS per run: the workshop's own names.
+    note = (f"; the local AWS keeps serving it: verify it again with -m offline --local-aws {local.state_dir} "
+            f"--stack smdemo; stop it with python -m suite.sweeper --offline --delete") if keep else ""
     return AwsTarget(
         mode="offline", region=local.region, account_id="123456789012", run_id=new_run_id(),
         client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
-        versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=local.stop, problems=local.problems,
+        versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=close,
+        problems=local.problems,
         gone=local.gone, machinery_failure=local.machinery_failure, off_model=local.violations, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
+        can_keep_stack=keep, kept_note=note,
     )
 
 
@@ -234,5 +255,5 @@ def caller_cidr() -> str:
         return answer.read().decode().strip() + "/32"
 
 
-__all__ = ["AwsTarget", "EnvironmentProblem", "Timing", "live_preflight", "live_target",
+__all__ = ["AwsTarget", "EnvironmentProblem", "Timing", "kept_offline_target", "live_preflight", "live_target",
            "offline_preflight", "offline_target"]

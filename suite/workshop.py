@@ -14,7 +14,9 @@ from botocore.exceptions import ClientError
 from tenacity import RetryError, retry, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
 
 from suite.attendee.database import DBCredentials, connect, read_bookinfo
+from suite.deploy.existing import ExistingStack
 from suite.deploy.stack import WorkshopStack
+from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SSH, SuiteAdditions
 from suite.redaction import REGISTRY
 from suite.targets import AwsTarget
 
@@ -65,13 +67,14 @@ def read_secret_document(secrets_manager: Any, secret_arn: str, **selector: str)
 @dataclass
 class Workshop:
     aws: AwsTarget
-    stack: WorkshopStack
+    stack: WorkshopStack | ExistingStack  # deployed by this run, or given with --stack
     hardcoded: DBCredentials  # what mysql.oldway.sh has: captured before any rotation
     rotation_timeout: float
     hardcoded_version: str | None = None  # the secret's version that held them (AWSCURRENT at deploy)
     # The secret the secret and rotation steps act on; dataclasses.replace(workshop,
     # secret_output="DemoUserSecretArn") is the same workshop seen through lab C's secret.
     secret_output: str = "SecretArn"
+    additions: SuiteAdditions = DEPLOYED_BY_THE_SUITE  # what of the suite's the stack has (suite/needs.py)
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -184,8 +187,15 @@ class Workshop:
             return None
 
     # --- the database
+    def route(self) -> Any:
+        """The suite's own way to the private database and the tasks (its SSH through the bastion);
+        a check on a stack without it is not run (suite/needs.py)."""
+        self.additions.require(SSH)
+        return self.aws.bastion
+
     def read_bookinfo(self, credentials: DBCredentials) -> list[tuple]:
-        with connect(credentials, self.aws.bastion) as connection:
+        self.additions.require(SEEDED)
+        with connect(credentials, self.route()) as connection:
             return read_bookinfo(connection)
 
     # --- rotation

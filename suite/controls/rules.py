@@ -4,7 +4,8 @@ the AWS page that defines it, the guide step it belongs to, the fixtures it need
 finds what breaks it (findings: sentences; none means compliant). The audit phase runs one
 parametrized check per family, a rule's id its parameter id (`test_network_controls_are_met[EC2.13]`).
 
-A finder is called with the fixtures its rule `needs`, by name.
+A finder is called with the fixtures its rule `needs`, by name; a rule whose fixtures change the account
+says what (`changes`), as every deployed check does (suite/account_changes.py).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from suite.account_changes import ROTATES_SECRET, RUNS_TASKS
 from suite.controls import deployed, exposure
 
 SECURITY_HUB = "https://docs.aws.amazon.com/securityhub/latest/userguide"
@@ -26,6 +28,7 @@ class Rule:
     step: str  # the guide step (suite/report/guide_steps.py)
     needs: tuple[str, ...]  # fixtures the finder takes, by name
     finds: Callable[..., list[str]]
+    changes: str | None = None  # what its fixtures change in the account (suite/account_changes.py); None: reads only
 
     def titled(self, workshop: Any) -> str:
         """The evidence's title: the id and what compliance is, the stack's settings filled in."""
@@ -103,13 +106,13 @@ RULES = [
          ("workshop",), _rotation_enabled),
     Rule("SecretsManager.2", "the last rotation succeeded",
          f"{SECURITY_HUB}/secretsmanager-controls.html#secretsmanager-2", "secret", "Beyond the guide 5",
-         ("workshop", "first_rotation"), _last_rotation_succeeded),
+         ("workshop", "first_rotation"), _last_rotation_succeeded, ROTATES_SECRET),
     Rule("SecretsManager.4", "rotated (or created) within the last 90 days",
          f"{SECURITY_HUB}/secretsmanager-controls.html#secretsmanager-4", "secret", "Beyond the guide 5",
          ("workshop",), _rotated_recently),
     Rule("ECS.8", "no secret in a task definition's plain environment",
          f"{SECURITY_HUB}/ecs-controls.html#ecs-8", "secret", "Beyond the guide 5",
-         ("workshop", "task_definition"), _no_secret_in_task_environment),
+         ("workshop", "task_definition"), _no_secret_in_task_environment, RUNS_TASKS),
     Rule("least-privilege", "every role and policy of the stack reaches a secret only by naming it (the stack's "
                             "other secrets, a secret sharing the workshop secret's prefix, any other secret)",
          "https://docs.aws.amazon.com/secretsmanager/latest/userguide/best-practices.html", "secret",
@@ -132,7 +135,7 @@ RULES = [
          ("workshop",), _high_risk_ports_closed_to_the_internet),
     Rule("ssh-paths", "the bastion only from {settings.admin_cidr}, a task only from the bastion's security group",
          "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/security-group-rules-reference.html", "network",
-         "Beyond the guide 6", ("workshop", "fargate_phase", "running_task"), _ssh_paths),
+         "Beyond the guide 6", ("workshop", "fargate_phase", "running_task"), _ssh_paths, RUNS_TASKS),
 ]
 BY_ID = {rule.id: rule for rule in RULES}
 

@@ -73,6 +73,9 @@ class WorkshopStack:
     def template_sha256(self) -> str:
         return hashlib.sha256(self.template_path.read_bytes()).hexdigest()
 
+    def template_identity(self) -> str:
+        return f"{self.template_path.name} sha256 {self.template_sha256()}"
+
     def deploy(self) -> dict[str, str]:
         code_key, files_key = self._stage_artifacts()
         cfn = self.client("cloudformation")

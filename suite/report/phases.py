@@ -159,7 +159,7 @@ class Ledger:
         return [(step, grouped.get(step, {})) for step in STEPS if step in grouped or step.phase in phases]
 
     def verdict(self, environment_problem: str | None = None, left_behind: str | None = None,
-                interrupted: str | None = None) -> Verdict:
+                interrupted: str | None = None, changed_account: str | None = None) -> Verdict:
         """READY / NOT READY from the phases. An environment problem (this machine, the account, or the
         local AWS's own machinery) makes the verdict NOT RUN, whenever it came: no phase is blamed, and
         what the checks said before it is only counted (a check that failed then may have failed for it)."""
@@ -193,9 +193,12 @@ class Ledger:
             parts.append(f"{OTHER.lower()}: {broken} failed (not part of the verdict)")
         if left_behind:  # a workshop that cannot be torn down leaves a class's accounts littered
             parts.insert(0, f"teardown left behind: {left_behind}")
+        if changed_account:  # a read-only run that changed what attendees see: a check is misclassified
+            parts.insert(0, f"the read-only run changed the account: {changed_account}")
         if interrupted:  # a run cut short proves less than it would have: never READY
             parts.insert(0, f"the run was interrupted ({interrupted})")
-        return Verdict(not (failed or unfinished or left_behind or interrupted) and bool(passed), "; ".join(parts))
+        return Verdict(not (failed or unfinished or left_behind or interrupted or changed_account) and bool(passed),
+                       "; ".join(parts))
 
 
 def _named(phase: str, rows: list[PhaseRow]) -> str:

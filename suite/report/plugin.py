@@ -24,6 +24,7 @@ from suite.report.phases import PHASES, OUTCOMES, Ledger, PhaseRow, Verdict, mod
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
 from suite.redaction import REGISTRY
+from suite.account_snapshot import CHANGED_KEY
 from suite.teardown import LEFT_BEHIND_KEY
 from suite.report.runfacts import FACTS_KEY, environment
 
@@ -77,7 +78,8 @@ class InstructorReport:
             return
         self.duration = time.time() - self.started
         self.verdict = self.ledger.verdict(environment_problem(session.config),
-                                           session.config.stash.get(LEFT_BEHIND_KEY, None), INTERRUPTS.said())
+                                           session.config.stash.get(LEFT_BEHIND_KEY, None), INTERRUPTS.said(),
+                                           session.config.stash.get(CHANGED_KEY, None))
         # Live aimed at something that is not AWS must say so where the verdict is read.
         elsewhere = [f"{mode} ran against {facts.aws_endpoint}" for mode, facts in
                      session.config.stash.get(FACTS_KEY, {}).items() if "not AWS" in facts.aws_endpoint]

@@ -64,7 +64,7 @@ def _note_workshop(facts: dict[str, RunFacts], workshop: Any) -> None:
     found.database_endpoint = f"{outputs.get('DBEndpointAddress', '?')}:{outputs.get('DBEndpointPort', '?')}"
     if outputs.get("BastionPublicIp"):
         found.database_endpoint += f" via the bastion {outputs['BastionPublicIp']}"
-    found.template = f"{workshop.stack.template_path.name} sha256 {workshop.stack.template_sha256()}"
+    found.template = workshop.stack.template_identity()
     found.database_server = database_version(workshop)
 
 

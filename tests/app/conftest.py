@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
+from suite.account_changes import STARTS_APP, changes_account
 from suite.attendee import lab_app as app
 from suite.attendee.lab_app import PORTS, UNREACHABLE, Sample, Watch, ask
 from suite.attendee.session_manager import AttendeeShell
@@ -26,7 +27,7 @@ class LabApp:
 
     def watch(self) -> Watch:
         """Each variant asked again as soon as it answered (a user reloading): many times a second."""
-        return Watch(self.workshop.aws.bastion, dict(PORTS), interval=0.02).start()
+        return Watch(self.workshop.route(), dict(PORTS), interval=0.02).start()
 
     def settle(self) -> float:
         """How long to keep watching before and after a change: several answers' worth."""
@@ -46,8 +47,10 @@ class LabApp:
 
 
 @pytest.fixture(scope="session")
+@changes_account(STARTS_APP)
 def lab_app(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[LabApp]:
     """`./app/start.sh VARIANT PORT SECRET` for each variant, on the bastion as ec2-user; stopped at the end."""
+    workshop.route()  # the app's answers are asked for through the suite's own route: not started without it
     started = [app.start(attendee_shell, variant, port, workshop.secret_arn) for variant, port in PORTS.items()]
     failed = [done for done in started if done.exit_status != 0]
     if failed:
@@ -57,7 +60,7 @@ def lab_app(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[LabAp
         for port in PORTS.values():
             @retry(stop=stop_after_delay(30), wait=wait_fixed(0.2), retry=retry_if_result(lambda s: s.status == UNREACHABLE))
             def answering() -> Sample:
-                return ask(workshop.aws.bastion, port)
+                return ask(workshop.route(), port)
             if answering().status == UNREACHABLE:
                 logs = app.logs(attendee_shell)
                 pytest.fail(f"the lab's app does not answer on the bastion's port {port}:\n{logs.stdout[-1500:]}",

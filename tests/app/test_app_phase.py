@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from suite.account_changes import ROTATES_SECRET, STARTS_APP
 from suite.attendee.lab_app import CONNECTED, read_with_the_labs_reader, seconds_not_connected
 from suite.report.timeline import timeline_svg
 
@@ -44,6 +45,7 @@ def _connected_before_the_first_mark(watch, variant: str) -> bool:
     return bool(before) and before[-1].status == CONNECTED
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("App 1")
 def test_hardcoded_app_is_disconnected_after_rotation(app_through_two_rotations, evidence):
     watched = app_through_two_rotations
@@ -59,6 +61,7 @@ def test_hardcoded_app_is_disconnected_after_rotation(app_through_two_rotations,
         f"the hard-coded app still answers {last.status if last else 'nothing'} after rotation")
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("App 2")
 @pytest.mark.parametrize("variant", ["get-secret", "cached"])
 def test_secret_reading_app_stays_connected_through_two_rotations(app_through_two_rotations, variant, evidence):
@@ -76,6 +79,7 @@ def test_secret_reading_app_stays_connected_through_two_rotations(app_through_tw
         f"the {variant} app answers {last.status if last else 'nothing'} after two rotations: {last.error if last else ''}")
 
 
+@pytest.mark.changes_account("puts a new password into the secret alone, then rotates (not undone)")
 @pytest.mark.guide_step("App 3")
 def test_secret_changed_without_the_database_disconnects_until_a_rotation(app_through_a_secret_changed_alone,
                                                                            evidence):
@@ -96,6 +100,7 @@ def test_secret_changed_without_the_database_disconnects_until_a_rotation(app_th
     assert last is not None and last.status == CONNECTED, f"after the rotation the app answers {last.status if last else 'nothing'}"
 
 
+@pytest.mark.changes_account(STARTS_APP)
 @pytest.mark.guide_step("App 4")
 def test_secret_reader_raises_on_access_denied(workshop, lab_app, evidence):
     """The lab's original reader returned None for AccessDenied; this one must raise."""

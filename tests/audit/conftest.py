@@ -9,6 +9,7 @@ from typing import Any, Callable
 import pytest
 from botocore.exceptions import ClientError
 
+from suite.account_changes import CREATES_IAM_USER, changes_account
 from suite.cloudtrail import TrailEvent, about_secret, await_events, lookup
 from suite.principals import Principal
 from suite.workshop import Workshop
@@ -60,6 +61,7 @@ def operator_arn(workshop: Workshop) -> str:
 
 
 @pytest.fixture(scope="session")
+@changes_account(CREATES_IAM_USER)
 def denied_read(workshop: Workshop) -> DeniedRead:
     principal = Principal(workshop.aws, f"smdemo-audited-{workshop.aws.run_id}")
     try:

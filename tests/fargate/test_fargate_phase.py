@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from suite.account_changes import PUSHES_IMAGE, ROTATES_SECRET, RUNS_TASKS
 from suite.attendee import mysql_scripts
 from suite.attendee.database import BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
 from suite.attendee.mysql_scripts import OLDWAY, newway
@@ -22,6 +23,7 @@ SHELL_METACHARACTERS = "it's `date` \"$HOME\" \\ $(id) ; a b\ttab\nsecond line"
 
 
 # 0. On the bastion: ./dockerbuild.sh, docker images, ./dockertagandpush.sh <repository URI>
+@pytest.mark.changes_account(PUSHES_IMAGE)
 @pytest.mark.guide_step("Fargate 1")
 def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_bastion, evidence):
     evidence.text("on smdemo-host, as ec2-user (Session Manager)",
@@ -39,6 +41,7 @@ def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_basti
 
 
 # 1. "Create new revision": replace SECRETNAME with the secret's ARN
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 2")
 def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task_definition, evidence):
     secrets = container_secrets(fargate_phase.ecs, task_definition)
@@ -56,6 +59,7 @@ def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task
 
 
 # 2. Run Task: PROVISIONING, PENDING, RUNNING
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 3")
 def test_task_reaches_running(fargate_phase, running_task, evidence):
     task = describe_task(fargate_phase.ecs, fargate_phase.cluster, running_task.arn)
@@ -65,6 +69,7 @@ def test_task_reaches_running(fargate_phase, running_task, evidence):
     assert task["lastStatus"] == "RUNNING", task.get("stoppedReason")
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 3")
 def test_task_without_secret_access_does_not_start(workshop, fargate_phase, workshop_image, evidence):
     role = fargate_phase.execution_role_like_the_stack(f"smdemo-no-secrets-{workshop.aws.run_id}",
@@ -81,6 +86,7 @@ def test_task_without_secret_access_does_not_start(workshop, fargate_phase, work
 
 
 # 3. On the bastion (Session Manager, ec2-user): ssh <task private IP> with the container user's password
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 4")
 def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, evidence):
     result = task_from_the_bastion.log_in()
@@ -91,8 +97,10 @@ def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, ev
         f"ssh from the bastion into the task failed (exit {result.exit_status}): {result.stderr.strip()[-500:]}")
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 5")
-def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(task_from_the_bastion, evidence):
+def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(seeded_bookinfo, task_from_the_bastion,
+                                                                        evidence):
     result = mysql_scripts.read_bookinfo(task_from_the_bastion, newway())
     rows = batch_rows(result.stdout)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
@@ -100,6 +108,7 @@ def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(task_fro
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_taskdef_secret_seen_over_the_bastions_ssh_is_the_secret(workshop, task_from_the_bastion, evidence):
     result = task_from_the_bastion.compare_on_the_bastion("TASKDEF_SECRET", workshop.secret_arn)
@@ -111,6 +120,7 @@ def test_taskdef_secret_seen_over_the_bastions_ssh_is_the_secret(workshop, task_
 
 
 # The suite's own SSH (through the bastion) for the byte-for-byte checks: env | grep TASKDEF_SECRET
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase, task_definition, evidence):
     secret = container_shell.env("TASKDEF_SECRET")
@@ -127,8 +137,9 @@ def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase
 
 
 # 4. ./mysql.newway.sh works; ./mysql.oldway.sh no longer does
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 5")
-def test_newway_script_reads_bookinfo(container_shell, evidence):
+def test_newway_script_reads_bookinfo(seeded_bookinfo, container_shell, evidence):
     result = mysql_scripts.read_bookinfo(container_shell, newway())
     rows = batch_rows(result.stdout)
     evidence.text("SSH transcript", result.shown())
@@ -138,6 +149,7 @@ def test_newway_script_reads_bookinfo(container_shell, evidence):
     assert rows == [BOOKINFO_TEXT]
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 3")
 def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rotation, evidence):
     mysql_scripts.write_oldway_cnf(container_shell, workshop.hardcoded)
@@ -150,6 +162,7 @@ def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rot
 
 
 # 5. A value full of shell metacharacters reaches the login shell intact (the original's bug #1)
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, workshop_image, evidence):
     value = {"username": "smadmin", "password": SHELL_METACHARACTERS}
@@ -177,6 +190,7 @@ def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, wor
 
 
 # 6. ECS resolves secrets when a task starts
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 3")
 def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_phase, container_shell,
                                                             task_definition, evidence):
@@ -202,6 +216,7 @@ def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_ph
 
 
 # 7. Safe to hand out: no secret where `ps` shows it, nothing secret baked into the image
+@pytest.mark.changes_account("writes ~/oldway.cnf in the task's home (the task is stopped at the end)")
 @pytest.mark.guide_step("Fargate 5")
 def test_no_secret_in_the_container_process_list(workshop, container_shell, evidence):
     mysql_scripts.write_oldway_cnf(container_shell, workshop.hardcoded)
@@ -217,6 +232,7 @@ def test_no_secret_in_the_container_process_list(workshop, container_shell, evid
     assert not leaking, f"{len(leaking)} command lines hold a secret value: {[REGISTRY.mask(x) for x in leaking[:3]]}"
 
 
+@pytest.mark.changes_account(PUSHES_IMAGE)
 @pytest.mark.guide_step("Fargate 1")
 def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container_shell, evidence):
     workshop.known_secret_values()  # every value the run has seen is registered
@@ -232,6 +248,7 @@ def test_no_secret_or_key_in_any_image_layer(workshop, workshop_image, container
     assert not findings, "; ".join(findings)
 
 
+@pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 4")
 def test_each_task_has_its_own_host_keys(two_tasks_host_keys, evidence):
     (first, first_keys), (second, second_keys) = two_tasks_host_keys.items()

@@ -8,6 +8,7 @@ from typing import Iterator
 
 import pytest
 
+from suite.account_changes import CREATES_IAM_USER, CREATES_SECRET, STOPS_DATABASE, changes_account
 from suite.rotations import Rotation
 from suite.controls.deployed import sibling_secret_name
 from suite.principals import Principal
@@ -15,6 +16,7 @@ from suite.workshop import Workshop
 
 
 @pytest.fixture()
+@changes_account(CREATES_IAM_USER)
 def principal_without_allowance(workshop: Workshop) -> Iterator[Principal]:
     """An IAM identity that no policy allows anything yet."""
     principal = Principal(workshop.aws, f"smdemo-reader-{workshop.aws.run_id}")
@@ -25,6 +27,7 @@ def principal_without_allowance(workshop: Workshop) -> Iterator[Principal]:
 
 
 @pytest.fixture()
+@changes_account(CREATES_SECRET)
 def other_secret(workshop: Workshop) -> Iterator[str]:
     """A second secret in the same account whose name starts with the workshop secret's name
     (a policy on `<secret>*` would open it): the scoped policy must not."""
@@ -49,6 +52,7 @@ class InterruptedRotation:
 
 
 @pytest.fixture(scope="module")
+@changes_account(STOPS_DATABASE)
 def rotation_interrupted_by_outage(workshop: Workshop, second_rotation: Rotation) -> Iterator[InterruptedRotation]:
     """Stop the DB instance (StopDBInstance, awaited), rotate, await the function's error, start the
     DB again. The AWSPENDING version is left for the checks that resume it; afterwards it is cleared

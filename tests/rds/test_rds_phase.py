@@ -12,6 +12,8 @@ import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
+from suite.account_changes import (CREATES_IAM_USER, CREATES_SECRET, ROTATES_SECRET, STOPS_DATABASE,
+                                    WRITES_OLDWAY_CNF)
 from suite.attendee import mysql_scripts
 from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
 from suite.attendee.mysql_scripts import OLDWAY, newway
@@ -61,12 +63,13 @@ def bookinfo_on_the_bastion(attendee_shell, evidence, script: tuple[str, ...], h
 
 
 # 0. Session Manager on smdemo-host, `sudo su - ec2-user`: the guide's files and tools are there
+@pytest.mark.read_only
 @pytest.mark.guide_step("RDS 0")
-def test_bastion_has_the_guides_files_and_tools(attendee_shell, evidence):
-    files = attendee_shell.files(*BASTION_FILES)
-    ran, tools = attendee_shell.programs_that_run(*GUIDE_TOOLS)
+def test_bastion_has_the_guides_files_and_tools(bastion_shell, evidence):
+    files = bastion_shell.files(*BASTION_FILES)
+    ran, tools = bastion_shell.programs_that_run(*GUIDE_TOOLS)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)",
-                  "\n".join(done.shown() for done in attendee_shell.transcript[-2:]))
+                  "\n".join(done.shown() for done in bastion_shell.transcript[-2:]))
     wrong = [str(file) for file in files if file.owner != "ec2-user"
              or (file.path.endswith(".sh") and not file.executable_by_owner)]
     evidence.expect("ec2-user's home holds the Dockerfile and the scripts (its own, executable); mysql, jq and "
@@ -77,19 +80,22 @@ def test_bastion_has_the_guides_files_and_tools(attendee_shell, evidence):
 
 
 # 1. mysql.oldway.sh
+@pytest.mark.changes_account(WRITES_OLDWAY_CNF)
 @pytest.mark.guide_step("RDS 1")
-def test_oldway_script_on_the_bastion_reads_bookinfo_before_rotation(attendee_shell, evidence):
+def test_oldway_script_on_the_bastion_reads_bookinfo_before_rotation(seeded_bookinfo, attendee_shell, evidence):
     result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, OLDWAY, "./mysql.oldway.sh")
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("RDS 3")
-def test_newway_script_on_the_bastion_reads_bookinfo(workshop, attendee_shell, evidence):
-    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, newway(workshop.aws.secret_name),
+def test_newway_script_on_the_bastion_reads_bookinfo(seeded_bookinfo, workshop, bastion_shell, evidence):
+    result, rows = bookinfo_on_the_bastion(bastion_shell, evidence, newway(workshop.aws.secret_name),
                                            "./mysql.newway.sh with the secret's name")
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
+@pytest.mark.read_only
 @pytest.mark.guide_step("RDS 1")
 def test_hardcoded_credentials_read_bookinfo_before_rotation(workshop, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.hardcoded, evidence,
@@ -98,6 +104,7 @@ def test_hardcoded_credentials_read_bookinfo_before_rotation(workshop, evidence)
 
 
 # 2. mysql.newway.sh
+@pytest.mark.read_only
 @pytest.mark.guide_step("RDS 3")
 def test_credentials_from_secret_read_bookinfo(workshop, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
@@ -106,6 +113,7 @@ def test_credentials_from_secret_read_bookinfo(workshop, evidence):
 
 
 # 3. "Rotate immediately", then wait for the rotation to complete
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_rotation_completes(first_rotation, evidence):
     labels_as_evidence(evidence, "Staging labels", first_rotation.before, first_rotation.after, first_rotation.token)
@@ -117,6 +125,7 @@ def test_rotation_completes(first_rotation, evidence):
 
 
 # 4. Staging labels, as the seed's tables show them
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_new_version_is_current_and_old_version_is_previous(first_rotation, evidence):
     old_current = first_rotation.version_with("AWSCURRENT", first_rotation.before)
@@ -133,6 +142,7 @@ def test_new_version_is_current_and_old_version_is_previous(first_rotation, evid
     assert holders == [first_rotation.token], f"AWSCURRENT is on {len(holders)} versions"
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_no_version_is_left_pending(workshop, first_rotation, evidence):
     pending = workshop.pending_versions_once_settled()
@@ -141,6 +151,7 @@ def test_no_version_is_left_pending(workshop, first_rotation, evidence):
     assert not pending, f"AWSPENDING is still attached after the rotation: {pending}"
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_second_rotation_moves_previous_off_the_first_version(first_rotation, second_rotation, evidence):
     first_version = first_rotation.version_with("AWSCURRENT", first_rotation.before)
@@ -158,6 +169,7 @@ def test_second_rotation_moves_previous_off_the_first_version(first_rotation, se
 
 
 # 5. mysql.oldway.sh after rotation
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_hardcoded_credentials_fail_after_rotation(workshop, first_rotation, evidence):
     expected = f"mysql.oldway.sh's hard-coded password is refused after rotation: MySQL error {ACCESS_DENIED}"
@@ -168,6 +180,7 @@ def test_hardcoded_credentials_fail_after_rotation(workshop, first_rotation, evi
     assert refused.value.args[0] == ACCESS_DENIED, f"expected MySQL error 1045, got {refused.value.args[0]}"
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_oldway_script_on_the_bastion_is_refused_after_rotation(attendee_shell, first_rotation, evidence):
     result = mysql_scripts.select_one(attendee_shell, OLDWAY)
@@ -178,15 +191,17 @@ def test_oldway_script_on_the_bastion_is_refused_after_rotation(attendee_shell, 
         f"./mysql.oldway.sh was not refused with {ACCESS_DENIED} after rotation (exit {result.exit_status})")
 
 
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
-def test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation(workshop, attendee_shell, first_rotation,
-                                                                           evidence):
+def test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation(seeded_bookinfo, workshop, attendee_shell,
+                                                                           first_rotation, evidence):
     result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, newway(workshop.aws.secret_name),
                                            "after rotation, ./mysql.newway.sh with the secret's name")
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
 # 6. mysql.newway.sh after rotation
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_credentials_from_secret_still_read_bookinfo(workshop, first_rotation, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
@@ -195,6 +210,7 @@ def test_credentials_from_secret_still_read_bookinfo(workshop, first_rotation, e
 
 
 # 7. Only a principal allowed on this secret's ARN reads it (lab C's scoped policy)
+@pytest.mark.changes_account(CREATES_IAM_USER)
 @pytest.mark.guide_step("Beyond the guide 1")
 def test_principal_without_allowance_is_denied(workshop, principal_without_allowance, evidence):
     reader = principal_without_allowance.client("secretsmanager")
@@ -203,6 +219,7 @@ def test_principal_without_allowance_is_denied(workshop, principal_without_allow
     assert error_code(denied.value) == "AccessDeniedException"
 
 
+@pytest.mark.changes_account(CREATES_IAM_USER + "; " + CREATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 1")
 def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_without_allowance, other_secret, evidence):
     principal_without_allowance.attach(workshop.outputs["SecretReadOnlyPolicyArn"])
@@ -221,6 +238,7 @@ def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_withou
 
 
 # 8. Every password a rotation makes is one RDS accepts and the workshop declares (many rotations)
+@pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
     declared = Declared.from_function(workshop.aws.client("lambda"), workshop.outputs["RotationFunctionName"])
@@ -242,6 +260,7 @@ def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
 
 
 # 9. A rotation that cannot reach the database fails without moving AWSCURRENT
+@pytest.mark.changes_account(f"{STOPS_DATABASE}; leaves an AWSPENDING version (cleared at the end)")
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_by_outage, evidence):
     interrupted = rotation_interrupted_by_outage
@@ -254,6 +273,7 @@ def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_
     assert "AWSCURRENT" not in interrupted.labels.get(interrupted.token, [])
 
 
+@pytest.mark.changes_account(STOPS_DATABASE)
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotation_interrupted_by_outage, evidence):
     rows = read_bookinfo_as_evidence(workshop, workshop.credentials_from_secret(), evidence,
@@ -262,6 +282,8 @@ def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotati
 
 
 # 10. The rotation function, driven through Lambda Invoke as Secrets Manager drives it
+@pytest.mark.changes_account("invokes the rotation function with requests Secrets Manager never sends "
+                              "(refused: nothing changes)")
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_rotation_function_refuses_what_is_not_its_rotation(workshop, rotation_interrupted_by_outage,
                                                             rotation_function, evidence):
@@ -284,6 +306,7 @@ def test_rotation_function_refuses_what_is_not_its_rotation(workshop, rotation_i
     assert workshop.labels() == labels_before, "a refused request changed the staging labels"
 
 
+@pytest.mark.changes_account("finishes the interrupted rotation: its version becomes AWSCURRENT (not undone)")
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_interrupted_rotation_resumes_and_every_step_can_repeat(workshop, rotation_interrupted_by_outage,
                                                                 rotation_function, evidence):

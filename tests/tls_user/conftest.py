@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from suite.account_changes import CREATES_DEMOUSER, changes_account
 from suite.attendee.database import DBCredentials, connect, verified_tls
 from suite.attendee.demouser import create_demouser, lab_sql
 from suite.credentials import Credentials
@@ -50,16 +51,17 @@ class LabC:
             RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=True)["VersionId"]
 
     def connect(self, credentials: DBCredentials, tls: bool = True) -> Any:
-        return connect(credentials, self.workshop.aws.bastion, tls=verified_tls(self.ca_bundle) if tls else False)
+        return connect(credentials, self.workshop.route(), tls=verified_tls(self.ca_bundle) if tls else False)
 
 
 @pytest.fixture(scope="session")
+@changes_account(CREATES_DEMOUSER)
 def lab_c(workshop: Workshop) -> LabC:
     """As the lab's administrator: demouser made with the lab's SQL, as the master user, with the
     password its secret holds."""
     view = dataclasses.replace(workshop, secret_output="DemoUserSecretArn")
     secret = view.secret_document()
-    with connect(workshop.credentials_from_secret(), workshop.aws.bastion) as admin:
+    with connect(workshop.credentials_from_secret(), workshop.route()) as admin:
         create_demouser(admin, secret, lab_sql(workshop_folder()))
     return LabC(view, workshop.outputs["DemoUserRoleArn"], workshop.outputs["DemoUserReadPolicyArn"],
                 workshop.aws.rds_ca_bundle())

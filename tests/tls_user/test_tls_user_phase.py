@@ -14,6 +14,7 @@ import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
+from suite.account_changes import CREATES_DEMOUSER
 from suite.attendee.database import ACCESS_DENIED
 from suite.attendee.demouser import DATABASE_ACCESS_DENIED, LAB_ROWS, TABLE_ACCESS_DENIED, run_lab_test, tls_in_use
 from suite.workshop import error_code, short, stages_text
@@ -39,6 +40,7 @@ def login_refused(lab_c, credentials, tls: bool) -> int | None:
 
 
 # 1. db_access_test.py -s <demouser's secret>: the secret through the role, TLS verified against the CA bundle
+@pytest.mark.changes_account(CREATES_DEMOUSER)
 @pytest.mark.guide_step("TLS user 4")
 def test_demouser_runs_the_lab_test_over_verified_tls(lab_c, evidence):
     rows, tls = lab_test_as_evidence(lab_c, lab_c.read_as_application(), evidence, "as demouser")
@@ -47,6 +49,7 @@ def test_demouser_runs_the_lab_test_over_verified_tls(lab_c, evidence):
 
 
 # 2. REQUIRE SSL: the same credentials without TLS are refused
+@pytest.mark.changes_account(CREATES_DEMOUSER)
 @pytest.mark.guide_step("TLS user 1")
 def test_demouser_without_tls_is_refused(lab_c, evidence):
     code = login_refused(lab_c, lab_c.read_as_application(), tls=False)
@@ -56,6 +59,7 @@ def test_demouser_without_tls_is_refused(lab_c, evidence):
 
 
 # 3. Least privilege in the database: CREATE, INSERT, SELECT, DROP on its own database only
+@pytest.mark.changes_account(CREATES_DEMOUSER)
 @pytest.mark.guide_step("TLS user 1")
 def test_demouser_cannot_touch_the_workshop_database(lab_c, evidence):
     database = lab_c.workshop.outputs["DBName"]
@@ -76,6 +80,7 @@ def test_demouser_cannot_touch_the_workshop_database(lab_c, evidence):
 
 
 # 4. Take the policy away: AccessDeniedException naming the action and the secret; give it back: it reads again
+@pytest.mark.changes_account("detaches the lab role's policy and attaches it again")
 @pytest.mark.guide_step("TLS user 3")
 def test_detached_policy_denies_the_read_and_reattached_allows(lab_c, evidence):
     iam = lab_c.workshop.aws.client("iam")
@@ -99,6 +104,7 @@ def test_detached_policy_denies_the_read_and_reattached_allows(lab_c, evidence):
 
 # 5. Turn rotation on (the stack's function, 30 days) and rotate immediately: the lab's test still works,
 #    the old password does not
+@pytest.mark.changes_account("turns rotation on for demouser's secret and rotates it (not undone)")
 @pytest.mark.guide_step("TLS user 5")
 def test_demouser_secret_rotates_and_the_lab_test_still_works(lab_c, evidence):
     before = lab_c.read_as_application()
@@ -124,6 +130,8 @@ def test_demouser_secret_rotates_and_the_lab_test_still_works(lab_c, evidence):
 
 
 # 6. Cleanup as the lab teaches: delete with a 7-day recovery window, restore; the unrecoverable delete
+@pytest.mark.changes_account("schedules demouser's secret for deletion and restores it; "
+                              "creates and deletes a probe secret")
 @pytest.mark.guide_step("TLS user 7")
 def test_lab_cleanup_deletes_recoverably_and_restores(lab_c, evidence):
     sm = lab_c.workshop.secrets_manager()

@@ -96,3 +96,21 @@ def test_live_app_phase_against_an_aws_compatible_endpoint(local_aws, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:]
     summary = run.stdout.strip().splitlines()[-1]
     assert "5 passed" in summary and "skipped" not in summary and "passed: App (live)" in run.stdout, run.stdout[-2000:]
+
+
+def test_live_stack_without_credentials_stops_with_the_reason():
+    """--stack live is as safe: no credentials, one reason, exit 4, nothing read or changed."""
+    run = pytest_run("-m", "live", "tests/rds", "--stack", "smdemo-class")
+    assert run.returncode == 4, run.stdout[-2000:]
+    assert "NOT RUN: environment: live: no AWS credentials configured" in run.stdout
+    assert " passed" not in run.stdout
+
+
+def test_live_stack_that_is_not_there_stops_with_the_reason(local_aws, tmp_path):
+    """--stack never creates a stack: one that is not in the account and region is named, exit 4."""
+    run = live_against(local_aws, tmp_path, "tests/audit", "--stack", "no-such-stack")
+    assert run.returncode == 4, run.stdout[-2000:]
+    assert "NOT RUN: environment: live: stack 'no-such-stack' is not in us-east-1" in run.stdout, run.stdout[-2000:]
+    assert "nothing was changed" in run.stdout
+    assert not [stack for stack in local_aws.client("cloudformation").describe_stacks()["Stacks"]
+                if stack["StackName"] == "no-such-stack"]

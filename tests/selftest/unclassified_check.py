@@ -1,0 +1,20 @@
+"""Loaded with `-p` by the self-tests only (tests/selftest/test_read_only_runs.py): one check loses its
+read_only marker, as a new check written without one would, and one read-only check is given a fixture that
+changes the account: the collection must refuse both."""
+from __future__ import annotations
+
+import pytest
+
+UNMARKED = "test_rds_2_database_is_not_publicly_accessible"
+READ_ONLY_BUT_ROTATES = "test_secretsmanager_4_rotated_within_90_days"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if getattr(item, "originalname", None) == UNMARKED:
+            item.own_markers[:] = [mark for mark in item.own_markers if mark.name != "read_only"]
+        if getattr(item, "originalname", None) == READ_ONLY_BUT_ROTATES:
+            item._fixtureinfo.names_closure.append("first_rotation")
+            item._fixtureinfo.name2fixturedefs["first_rotation"] = item.session._fixturemanager.getfixturedefs(
+                "first_rotation", item)
