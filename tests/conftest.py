@@ -26,3 +26,9 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
     off_model = aws.violations()  # every answer of the session's calls, against AWS's model
     assert not off_model, "the local AWS answered unlike AWS's model:\n" + "\n".join(
         f"  {v['service']} {v['member']}: {v['problem']}" for v in off_model)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("smdemo").addoption(
+        "--snapshot-update", action="store_true",
+        help="fidelity tests, live only: record AWS's answers into tests/fidelity/snapshots/")

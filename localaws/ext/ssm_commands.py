@@ -22,6 +22,7 @@ namespaces (mount, network, hostname, IPC, processes) and root.
 """
 from __future__ import annotations
 
+import copy
 import datetime
 import logging
 import shlex
@@ -141,6 +142,8 @@ def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) ->
     command.invocations = [item for item in command.invocations if item["InstanceId"] in instance_ids]
     command.status = command.status_details = "Pending"
     command.completed_count, command.target_count = 0, len(instance_ids)
+    # SendCommand answers Pending: a quick command's thread may end before the answer is written.
+    answer = copy.copy(command)
     for invocation in command.invocations:
         invocation.update(Status="Pending", StatusDetails="Pending", ResponseCode=-1, StandardOutputContent="",
                           StandardErrorContent="", ExecutionStartDateTime="", ExecutionEndDateTime="",
@@ -148,7 +151,7 @@ def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) ->
         host = ec2_hosts.host_of(invocation["InstanceId"])
         threading.Thread(target=_run, args=(command, invocation, host.sandbox.namespace_pid),
                          name=f"ssm-{command.command_id}", daemon=True).start()
-    return command
+    return answer
 
 
 def install() -> None:

@@ -17,7 +17,7 @@ import paramiko
 
 from localaws.hosts.images import BuiltImage, digest, push_image
 from localaws.hosts.sandbox import DEFAULT_PATH
-from localaws.service import LocalAWS
+from tests.fidelity.target import FidelityAWS
 from tests.fidelity.helpers import unique, wait_for
 
 ECS_TASKS_TRUST = {
@@ -75,7 +75,7 @@ def secret_statement(*resources: str) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": list(resources)}
 
 
-def execution_role(aws: LocalAWS, *statements: dict[str, Any]) -> str:
+def execution_role(aws: FidelityAWS, *statements: dict[str, Any]) -> str:
     """A new role ECS tasks can assume, with exactly these statements inline."""
     iam = aws.client("iam")
     name = unique("exec-role")
@@ -114,7 +114,7 @@ class EcsWorld:
     """A VPC (DNS hostnames on), subnet, security group, cluster, log group and one ECR repository
     holding the test image as :latest."""
 
-    aws: LocalAWS
+    aws: FidelityAWS
     cluster: str
     subnet: str
     security_group: str
@@ -211,7 +211,7 @@ def public_subnet(ec2: Any, vpc: str, subnet: str) -> None:
     ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
 
 
-def create_world(aws: LocalAWS) -> EcsWorld:
+def create_world(aws: FidelityAWS) -> EcsWorld:
     ec2, ecr, ecs = aws.client("ec2"), aws.client("ecr"), aws.client("ecs")
     vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
     ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})

@@ -9,9 +9,9 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
-from suite.deploy.packaging import bundle_packages
-from localaws.service import ACCOUNT_ID, LocalAWS
 from suite.credentials import Credentials
+from suite.deploy.packaging import bundle_packages
+from tests.fidelity.target import FidelityAWS
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
@@ -27,8 +27,25 @@ VPC_ACCESS = {"Effect": "Allow", "Resource": "*", "Action": [
     "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]}
 
 
+# Test data written before the account is known (parametrize lists) names it so; in_account() fills it in.
+THIS_ACCOUNT = "<this account>"
+
+
+def in_account(aws: FidelityAWS, data: Any) -> Any:
+    """`data` (JSON-like) with THIS_ACCOUNT made the account's id."""
+    return json.loads(json.dumps(data).replace(THIS_ACCOUNT, aws.account_id))
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"  # AWS's public parameter
+
+
+def amazon_linux_image(aws: FidelityAWS) -> str:
+    """The current Amazon Linux 2023 AMI of the region (AWS's public SSM parameter, as the deploy reads it)."""
+    return aws.client("ssm").get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
 
 
 def lambda_zip(source: str, module: str = "index", packages: tuple[str, ...] = ()) -> bytes:
@@ -40,7 +57,7 @@ def lambda_zip(source: str, module: str = "index", packages: tuple[str, ...] = (
     return buffer.getvalue()
 
 
-def create_lambda_role(aws: LocalAWS, name: str, statements: list[dict[str, Any]] | None = None) -> str:
+def create_lambda_role(aws: FidelityAWS, name: str, statements: list[dict[str, Any]] | None = None) -> str:
     """A role Lambda may assume, with AWSLambdaBasicExecutionRole's log actions and `statements`."""
     iam = aws.client("iam")
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
@@ -52,13 +69,13 @@ def create_lambda_role(aws: LocalAWS, name: str, statements: list[dict[str, Any]
 RUNTIME = "python3.12"  # the workshop's
 
 
-def allow_secrets_manager(aws: LocalAWS, function_name: str) -> None:
+def allow_secrets_manager(aws: FidelityAWS, function_name: str) -> None:
     """The function's resource policy lets Secrets Manager invoke it (as a rotation function's must)."""
     aws.client("lambda").add_permission(FunctionName=function_name, StatementId="secretsmanager",
                                         Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com")
 
 
-def create_function(aws: LocalAWS, name: str, source: str, role_arn: str, *, timeout: int = 30,
+def create_function(aws: FidelityAWS, name: str, source: str, role_arn: str, *, timeout: int = 30,
                     environment: dict[str, str] | None = None, handler: str = "index.handler",
                     packages: tuple[str, ...] = ()) -> str:
     """A Python function from `source` (with the installed `packages` bundled), which Secrets Manager may invoke."""
@@ -73,7 +90,7 @@ def create_function(aws: LocalAWS, name: str, source: str, role_arn: str, *, tim
     return arn
 
 
-def log_messages(aws: LocalAWS, function_name: str) -> list[str]:
+def log_messages(aws: FidelityAWS, function_name: str) -> list[str]:
     """Every line the function wrote, across its log streams, oldest first (empty if none yet)."""
     logs = aws.client("logs")
     events: list[dict[str, Any]] = []
@@ -101,8 +118,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float 
         time.sleep(interval)
 
 
-def secret_arn_pattern(aws: LocalAWS, name_glob: str) -> str:
-    return f"arn:aws:secretsmanager:{aws.region}:{ACCOUNT_ID}:secret:{name_glob}"
+def secret_arn_pattern(aws: FidelityAWS, name_glob: str) -> str:
+    return f"arn:aws:secretsmanager:{aws.region}:{aws.account_id}:secret:{name_glob}"
 
 
 # --- IAM identities and rotation functions that more than one module builds
@@ -170,10 +187,11 @@ def rotatable_secret(aws, role_name: str, value: str) -> str:
     return arn
 
 
-def cloudtrail_bucket_policy(bucket_arn: Any, account: str = "123456789012") -> dict:
-    """The bucket policy CloudTrail needs: GetBucketAcl on the bucket, PutObject under AWSLogs/<account>/."""
+def cloudtrail_bucket_policy(bucket_arn: Any, account: str | None = None) -> dict:
+    """The bucket policy CloudTrail needs: GetBucketAcl on the bucket, PutObject under AWSLogs/<account>/
+    (in a template, `bucket_arn` an intrinsic: the stack's own account, ${AWS::AccountId})."""
     logs = f"{bucket_arn}/AWSLogs/{account}/*" if isinstance(bucket_arn, str) else {
-        "Fn::Sub": ["${Bucket}/AWSLogs/" + account + "/*", {"Bucket": bucket_arn}]}
+        "Fn::Sub": ["${Bucket}/AWSLogs/${AWS::AccountId}/*", {"Bucket": bucket_arn}]}
     service = {"Service": "cloudtrail.amazonaws.com"}
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "AclCheck", "Effect": "Allow", "Principal": service, "Action": "s3:GetBucketAcl", "Resource": bucket_arn},
@@ -181,12 +199,12 @@ def cloudtrail_bucket_policy(bucket_arn: Any, account: str = "123456789012") -> 
          "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}
 
 
-def cloudtrail_bucket(aws: LocalAWS, prefix: str) -> str:
+def cloudtrail_bucket(aws: FidelityAWS, prefix: str) -> str:
     """A new bucket CloudTrail may deliver to; its name."""
     bucket = unique(prefix)
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}")))
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}", aws.account_id)))
     return bucket
 
 
@@ -210,7 +228,7 @@ def handler(event, context):
 """
 
 
-def probe_connection(aws: LocalAWS, vpc_config: dict[str, Any] | None, host: str, port: int) -> dict[str, Any]:
+def probe_connection(aws: FidelityAWS, vpc_config: dict[str, Any] | None, host: str, port: int) -> dict[str, Any]:
     """What a new function (attached to `vpc_config`) sees of host:port: "connected", "timed out" or "refused"."""
     role = create_lambda_role(aws, unique("net-role"), [VPC_ACCESS])
     name = unique("net-probe")
@@ -231,7 +249,7 @@ def label_holders(stages: dict[str, list[str]], label: str) -> list[str]:
     return [version for version, labels in stages.items() if label in labels]
 
 
-def steps_logged(aws: LocalAWS, function_name: str, secret_arn: str) -> list[tuple[str, str]]:
+def steps_logged(aws: FidelityAWS, function_name: str, secret_arn: str) -> list[tuple[str, str]]:
     """(step, token) of every invocation of ROTATION_HANDLER for this secret, in order."""
     found = []
     for line in log_messages(aws, function_name):

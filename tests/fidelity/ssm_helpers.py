@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.fidelity.helpers import unique, wait_for
+from tests.fidelity.helpers import amazon_linux_image, unique, wait_for
 
 AGENT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
     "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -12,9 +12,9 @@ AGENT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Reso
     "ec2messages:AcknowledgeMessage", "ec2messages:SendReply", "ec2messages:DeleteMessage"]}]}
 
 
-def agent_profile(local_aws, policy: dict | None, trusting: str = "ec2.amazonaws.com") -> str:
+def agent_profile(aws, policy: dict | None, trusting: str = "ec2.amazonaws.com") -> str:
     """An instance profile whose role trusts `trusting` (EC2's principal, unless told otherwise)."""
-    iam = local_aws.client("iam")
+    iam = aws.client("iam")
     name = unique("fid-ssm")
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": trusting},
                                                       "Action": "sts:AssumeRole"}]}
@@ -26,10 +26,10 @@ def agent_profile(local_aws, policy: dict | None, trusting: str = "ec2.amazonaws
     return name
 
 
-def launch(local_aws, route, subnet: str, profile: str | None, user_data: str | None = None) -> str:
+def launch(aws, route, subnet: str, profile: str | None, user_data: str | None = None) -> str:
     """An Amazon Linux instance in `subnet` (with the key pair of `route`, unless it is None)."""
-    ec2 = local_aws.client("ec2")
-    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2 = aws.client("ec2")
+    image = amazon_linux_image(aws)
     extra = {"IamInstanceProfile": {"Name": profile}} if profile else {}
     extra.update({"KeyName": route[0]} if route else {})
     extra.update({"UserData": user_data} if user_data else {})
@@ -37,8 +37,8 @@ def launch(local_aws, route, subnet: str, profile: str | None, user_data: str | 
                              SubnetId=subnet, **extra)["Instances"][0]["InstanceId"]
 
 
-def run_command(local_aws, instance: str, *commands: str, **parameters: list[str]) -> dict:
-    ssm = local_aws.client("ssm")
+def run_command(aws, instance: str, *commands: str, **parameters: list[str]) -> dict:
+    ssm = aws.client("ssm")
     sent = ssm.send_command(InstanceIds=[instance], DocumentName="AWS-RunShellScript",
                             Parameters={"commands": list(commands), **parameters})["Command"]
     assert sent["Status"] == "Pending"

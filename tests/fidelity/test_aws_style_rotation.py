@@ -27,6 +27,8 @@ from tests.fidelity.helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, 
 from tests.fidelity.conftest import ENGINE_VERSION, MASTER, PASSWORD
 
 FUNCTION_SOURCE = Path(__file__).parent / "aws_style_rotation" / "lambda_function.py"
+# Both tests log in to the database themselves: in AWS a private subnet's database is out of this machine's reach.
+PRIVATE_DATABASE = "connects from this machine to a database in a private subnet: only the local AWS's network lets it"
 
 
 def _function_module():
@@ -36,6 +38,7 @@ def _function_module():
     return module
 
 
+@pytest.mark.local_only(PRIVATE_DATABASE)
 def test_the_database_answers_as_mysql_8_and_refuses_the_mariadb_branch(private_database):
     """What the function decides by (SELECT VERSION()) is the instance's EngineVersion, as in RDS for MySQL,
     so it picks `SET PASSWORD = %s`; `SET PASSWORD = PASSWORD(...)` fails as on MySQL 8 (error 1064)."""
@@ -50,27 +53,28 @@ def test_the_database_answers_as_mysql_8_and_refuses_the_mariadb_branch(private_
     assert refused.value.args[0] == 1064
 
 
-def test_aws_style_function_rotates_over_tls_unchanged(local_aws, private_network, private_database):
-    sm = local_aws.client("secretsmanager")
+@pytest.mark.local_only(PRIVATE_DATABASE)
+def test_aws_style_function_rotates_over_tls_unchanged(aws, private_network, private_database):
+    sm = aws.client("secretsmanager")
     document = {"engine": "mysql", "host": private_database["Address"], "port": private_database["Port"],
                 "username": MASTER, "password": PASSWORD, "dbname": "smdemo"}
     arn = sm.create_secret(Name=unique("aws-style/secret"), SecretString=json.dumps(document))["ARN"]
     # What the function's documentation asks for: the secret's actions on its ARN, GetRandomPassword on *.
     role_name = unique("aws-style-role")
-    role_arn = create_lambda_role(local_aws, role_name, [
+    role_arn = create_lambda_role(aws, role_name, [
         {"Effect": "Allow", "Resource": arn, "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
                                                        "secretsmanager:PutSecretValue",
                                                        "secretsmanager:UpdateSecretVersionStage"]},
         {"Effect": "Allow", "Resource": "*", "Action": "secretsmanager:GetRandomPassword"}, VPC_ACCESS])
     name = unique("aws-style-rotation")
-    function_arn = local_aws.client("lambda").create_function(
+    function_arn = aws.client("lambda").create_function(
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="lambda_function.lambda_handler", Timeout=30,
         # Packaged as AWS packages it (its SAR application bundles PyMySQL: the runtime has only boto3).
         Code={"ZipFile": lambda_zip(FUNCTION_SOURCE.read_text(), "lambda_function", packages=("pymysql",))},
         VpcConfig={"SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network["function"]]},
-        Environment={"Variables": {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{local_aws.region}.amazonaws.com",
+        Environment={"Variables": {"SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{aws.region}.amazonaws.com",
                                    "EXCLUDE_CHARACTERS": "/@\"'\\"}})["FunctionArn"]
-    allow_secrets_manager(local_aws, name)
+    allow_secrets_manager(aws, name)
 
     token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn,
                              RotationRules={"AutomaticallyAfterDays": 30})["VersionId"]
@@ -85,7 +89,7 @@ def test_aws_style_function_rotates_over_tls_unchanged(local_aws, private_networ
     with pytest.raises(pymysql.err.OperationalError):
         pymysql.connect(host=private_database["Address"], port=private_database["Port"], user=MASTER,
                         password=PASSWORD, connect_timeout=5)
-    lines = log_messages(local_aws, name)
+    lines = log_messages(aws, name)
     assert any("Successfully established SSL/TLS connection as user 'admin'" in line for line in lines), lines
     assert not any("non SSL/TLS" in line for line in lines), lines
 

@@ -8,15 +8,17 @@ from botocore.exceptions import WaiterError
 
 from localaws.ext.lambda_runtime_lifecycle import blocked
 from tests.fidelity.helpers import LAMBDA_TRUST, unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}
 
 
-def test_a_refused_resource_rolls_the_stack_back(local_aws):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_refused_resource_rolls_the_stack_back(aws):
     """CREATE_FAILED on the resource with the service's message ("Resource handler returned message"),
     ROLLBACK_IN_PROGRESS naming it, what was made deleted, ROLLBACK_COMPLETE; the create waiter fails
     (CloudFormation user guide, "Stack status codes"). Here Lambda refuses a blocked runtime."""
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-rollback")
     runtime = blocked("create-block")[-1]
     template = {"Resources": {
@@ -37,6 +39,6 @@ def test_a_refused_resource_rolls_the_stack_back(local_aws):
     assert any(e["ResourceStatus"] == "ROLLBACK_IN_PROGRESS" and "[Old]" in e.get("ResourceStatusReason", "")
                for e in events)
     assert any(e["LogicalResourceId"] == "Role" and e["ResourceStatus"] == "DELETE_COMPLETE" for e in events)
-    role_names = [r["RoleName"] for r in local_aws.client("iam").list_roles()["Roles"]]
+    role_names = [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]]
     assert not [role for role in role_names if role.startswith(f"{name}-Role-")]
     cloudformation.delete_stack(StackName=name)

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from tests.fidelity.helpers import BASIC_EXECUTION, LAMBDA_TRUST, VPC_ACCESS, log_messages, unique, wait_for
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
 
@@ -53,10 +54,10 @@ def handler(event, context):
 
 
 @pytest.fixture(scope="module")
-def provider(local_aws) -> tuple[str, str]:
+def provider(aws) -> tuple[str, str]:
     """A stack holding the provider function, inline (Code.ZipFile: CloudFormation adds cfn-response); its
     ARN and name."""
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-provider")
     template = {"Resources": {
         "Role": {"Type": "AWS::IAM::Role", "Properties": {
@@ -80,8 +81,8 @@ def _custom(provider_arn: str, resource_type: str = "Custom::Greeting", **proper
     return {"Type": resource_type, "Properties": {"ServiceToken": provider_arn, **properties}}
 
 
-def _requests(local_aws, function_name: str, logical_id: str) -> list[dict]:
-    lines = [line for line in log_messages(local_aws, function_name) if line.startswith("REQUEST ")]
+def _requests(aws, function_name: str, logical_id: str) -> list[dict]:
+    lines = [line for line in log_messages(aws, function_name) if line.startswith("REQUEST ")]
     return [request for request in (json.loads(line[len("REQUEST "):]) for line in lines)
             if request["logical"] == logical_id]
 
@@ -96,13 +97,14 @@ def _failed_reason(cloudformation, name: str, logical_id: str, status: str = "CR
     return failed["ResourceStatusReason"]
 
 
-def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_success_answer_makes_the_resource_with_its_data(aws, provider):
     """The function gets AWS's request (RequestType Create, ResponseURL a presigned HTTPS URL of the
     cfn-response bucket at S3, ServiceToken, StackId, RequestId, LogicalResourceId, ResourceType,
     ResourceProperties with ServiceToken and every scalar as a string); its PUT SUCCESS makes the resource
     CREATE_COMPLETE, Ref its PhysicalResourceId, Fn::GetAtt its Data's keys; both resource types work."""
     arn, function = provider
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-custom")
     template = {"Resources": {
         "Greeting": _custom(arn, Name="world", Size=3, Flag=True),
@@ -132,8 +134,8 @@ def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
     assert resources["Greeting"]["PhysicalResourceId"] == "phys-world"
     assert resources["Plain"]["ResourceType"] == "AWS::CloudFormation::CustomResource"
     parameter = resources["Uses"]["PhysicalResourceId"]
-    assert local_aws.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"] == "hello world"
-    [create] = wait_for(lambda: _requests(local_aws, function, "Greeting"), what="the Create request in the log")
+    assert aws.client("ssm").get_parameter(Name=parameter)["Parameter"]["Value"] == "hello world"
+    [create] = wait_for(lambda: _requests(aws, function, "Greeting"), what="the Create request in the log")
     assert create == {"type": "Create", "logical": "Greeting", "physical": None, "old": None}
 
     # Update: the PhysicalResourceId and the old properties are sent; a new id is a replacement, whose old
@@ -142,7 +144,7 @@ def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
     cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
     cloudformation.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
     # (each invocation's log lines arrive when it ends, which may be after the answer it sent: wait for them)
-    requests = wait_for(lambda: _at_least(3, _requests(local_aws, function, "Greeting")),
+    requests = wait_for(lambda: _at_least(3, _requests(aws, function, "Greeting")),
                         what="the Update and Delete requests in the provider's log")
     assert sorted((r["type"], r["physical"]) for r in requests[1:]) == [("Delete", "phys-world"),
                                                                        ("Update", "phys-world")]
@@ -154,16 +156,17 @@ def test_a_success_answer_makes_the_resource_with_its_data(local_aws, provider):
     cloudformation.delete_stack(StackName=name)
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
     assert wait_for(lambda: {"type": "Delete", "logical": "Greeting", "physical": "phys-again", "old": None}
-                    in _requests(local_aws, function, "Greeting"), what="the Delete request in the provider's log")
-    assert wait_for(lambda: sorted(r["type"] for r in _requests(local_aws, function, "Plain")) == ["Create", "Delete"],
+                    in _requests(aws, function, "Greeting"), what="the Delete request in the provider's log")
+    assert wait_for(lambda: sorted(r["type"] for r in _requests(aws, function, "Plain")) == ["Create", "Delete"],
                     what="the other resource's Delete request")
 
 
-def test_a_failed_answer_fails_the_resource_with_its_reason_and_the_rollback_deletes_it(local_aws, provider):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_failed_answer_fails_the_resource_with_its_reason_and_the_rollback_deletes_it(aws, provider):
     """CREATE_FAILED: "Received response status [FAILED] from custom resource. Message returned: REASON
     (RequestId: ID)"; the stack rolls back, sending the resource a Delete with the id its answer gave."""
     arn, function = provider
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-custom-fail")
     template = {"Resources": {"Refused": _custom(arn, Mode="fail", Name="x", Size="1", Flag="x")}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
@@ -174,17 +177,18 @@ def test_a_failed_answer_fails_the_resource_with_its_reason_and_the_rollback_del
     assert reason.startswith("Received response status [FAILED] from custom resource. Message returned: "
                              "the answer is no (RequestId: ")
     # (the Delete may come while the Create's invocation is still ending: its lines may be logged first)
-    assert wait_for(lambda: sorted((r["type"], r["physical"] or "") for r in _requests(local_aws, function, "Refused"))
+    assert wait_for(lambda: sorted((r["type"], r["physical"] or "") for r in _requests(aws, function, "Refused"))
                     == [("Create", ""), ("Delete", "failed-Refused")], what="the Create and the rollback's Delete")
     cloudformation.delete_stack(StackName=name)
 
 
-def test_no_answer_times_out_after_the_service_timeout(local_aws, provider):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_no_answer_times_out_after_the_service_timeout(aws, provider):
     """A provider that never answers fails the resource when ServiceTimeout ends (AWS's default: 3600 s):
     "CloudFormation did not receive a response from your Custom Resource. ..."; with DisableRollback the
     stack stays CREATE_FAILED."""
     arn, _ = provider
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-custom-silent")
     template = {"Resources": {"Silent": _custom(arn, Mode="silent", ServiceTimeout=3, Name="x", Size="1", Flag="x")}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), DisableRollback=True)
@@ -199,11 +203,12 @@ def test_no_answer_times_out_after_the_service_timeout(local_aws, provider):
     cloudformation.delete_stack(StackName=name)
 
 
-def test_a_missing_data_key_fails_the_resource_that_asks_for_it(local_aws, provider):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_missing_data_key_fails_the_resource_that_asks_for_it(aws, provider):
     """Fn::GetAtt of a key the answer's Data lacks: "CustomResource attribute error: Vendor response doesn't
     contain KEY attribute in object STACKID|LOGICALID|REQUESTID", on the resource that asks."""
     arn, _ = provider
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-custom-attr")
     template = {"Resources": {
         "Greeting": _custom(arn, Name="x", Size="1", Flag="x"),
@@ -218,10 +223,11 @@ def test_a_missing_data_key_fails_the_resource_that_asks_for_it(local_aws, provi
     cloudformation.delete_stack(StackName=name)
 
 
-def test_a_refused_delete_leaves_the_stack_delete_failed(local_aws, provider):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_refused_delete_leaves_the_stack_delete_failed(aws, provider):
     """A FAILED answer to Delete: the resource DELETE_FAILED with the provider's reason, the stack stays."""
     arn, _ = provider
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-custom-keep")
     template = {"Resources": {"Kept": _custom(arn, Mode="refuse-delete", Name="kept", Size="1", Flag="x")}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
@@ -232,6 +238,7 @@ def test_a_refused_delete_leaves_the_stack_delete_failed(local_aws, provider):
         "Received response status [FAILED] from custom resource. Message returned: still in use (RequestId: ")
 
 
+@pytest.mark.local_only("sends a forged response to the local AWS's own endpoint standing in for S3's presigned URL")
 def test_an_altered_response_url_is_refused_as_s3_refuses_it(local_aws):
     """The ResponseURL is presigned: a PUT whose signature does not match gets S3's 403 SignatureDoesNotMatch."""
     host = "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
@@ -244,11 +251,12 @@ def test_an_altered_response_url_is_refused_as_s3_refuses_it(local_aws):
 
 
 @pytest.mark.parametrize("gateway_endpoint", [False, True], ids=["no-way-to-s3", "s3-gateway-endpoint"])
-def test_a_provider_in_a_vpc_answers_only_where_its_network_reaches_s3(local_aws, gateway_endpoint):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_provider_in_a_vpc_answers_only_where_its_network_reaches_s3(aws, gateway_endpoint):
     """The ResponseURL is S3's: a provider in a private subnet (no NAT, no internet route) cannot PUT its answer, so
     the resource times out, as the user guide warns for VPC providers ("Custom resources" troubleshooting); with
     an S3 gateway endpoint on its route table (VPC user guide, "Gateway endpoints for Amazon S3") it answers."""
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-custom-vpc")
     vpc = {"Ref": "Vpc"}
     resources = {
@@ -270,7 +278,7 @@ def test_a_provider_in_a_vpc_answers_only_where_its_network_reaches_s3(local_aws
                                Flag="x")}}
     if gateway_endpoint:
         resources["S3Endpoint"] = {"Type": "AWS::EC2::VPCEndpoint", "Properties": {
-            "VpcId": vpc, "VpcEndpointType": "Gateway", "ServiceName": f"com.amazonaws.{local_aws.region}.s3",
+            "VpcId": vpc, "VpcEndpointType": "Gateway", "ServiceName": f"com.amazonaws.{aws.region}.s3",
             "RouteTableIds": [{"Ref": "Routes"}]}}
         resources["Greeting"]["DependsOn"] = "S3Endpoint"
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}),
@@ -289,13 +297,14 @@ def test_a_provider_in_a_vpc_answers_only_where_its_network_reaches_s3(local_aws
     cloudformation.delete_stack(StackName=name)
 
 
-def test_a_failed_update_rolls_the_stack_back(local_aws, provider):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_failed_update_rolls_the_stack_back(aws, provider):
     """An Update answered FAILED: the resource UPDATE_FAILED with the provider's reason, the stack
     UPDATE_ROLLBACK_IN_PROGRESS ("The following resource(s) failed to update: [X]. "), the provider sent an Update
     back to the old properties (user guide, "Custom resources": update rollback), the stack UPDATE_ROLLBACK_COMPLETE,
     the resource as it was."""
     arn, function = provider
-    cloudformation = local_aws.client("cloudformation")
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-custom-update")
     template = {"Resources": {"Changing": _custom(arn, Name="first", Size="1", Flag="x")},
                 "Outputs": {"Ref": {"Value": {"Ref": "Changing"}}}}
@@ -311,7 +320,7 @@ def test_a_failed_update_rolls_the_stack_back(local_aws, provider):
     events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
     assert any(e["ResourceStatus"] == "UPDATE_ROLLBACK_IN_PROGRESS" and e["ResourceStatusReason"]
                == "The following resource(s) failed to update: [Changing]. " for e in events)
-    requests = wait_for(lambda: _at_least(3, _requests(local_aws, function, "Changing")), what="the Update requests")
+    requests = wait_for(lambda: _at_least(3, _requests(aws, function, "Changing")), what="the Update requests")
     assert [r["type"] for r in requests] == ["Create", "Update", "Update"]
     assert {r["old"].get("Mode") for r in requests[1:]} == {None, "fail"}  # there, and back
     [resource] = cloudformation.describe_stack_resources(StackName=name, LogicalResourceId="Changing")["StackResources"]

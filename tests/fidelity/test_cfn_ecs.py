@@ -8,6 +8,7 @@ import pytest
 
 from tests.fidelity.ecs_helpers import ECS_TASKS_TRUST
 from tests.fidelity.helpers import unique, wait_for
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}
 TAGS = [{"Key": "Project", "Value": "smproj"}]
@@ -62,8 +63,8 @@ def _outputs(cfn, stack: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def stack(local_aws):
-    cfn = local_aws.client("cloudformation")
+def stack(aws):
+    cfn = aws.client("cloudformation")
     name, family = unique("fid-ecs-stack"), unique("fid-family")
     cfn.create_stack(StackName=name, TemplateBody=json.dumps(_template(family)), Capabilities=["CAPABILITY_IAM"])
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
@@ -71,8 +72,8 @@ def stack(local_aws):
     cfn.delete_stack(StackName=name)
 
 
-def _described(local_aws, task_definition: str) -> dict:
-    return local_aws.client("ecs").describe_task_definition(taskDefinition=task_definition, include=["TAGS"])
+def _described(aws, task_definition: str) -> dict:
+    return aws.client("ecs").describe_task_definition(taskDefinition=task_definition, include=["TAGS"])
 
 
 def _assert_fargate_properties(definition: dict, stack: dict) -> None:
@@ -87,10 +88,11 @@ def _assert_fargate_properties(definition: dict, stack: dict) -> None:
     assert container["environment"] == [{"name": "PLAIN", "value": "plain-value"}]
 
 
-def test_task_definition_keeps_compatibilities_network_mode_size_and_roles(local_aws, stack):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_task_definition_keeps_compatibilities_network_mode_size_and_roles(aws, stack):
     """AWS::ECS::TaskDefinition: RequiresCompatibilities, NetworkMode, Cpu, Memory, ExecutionRoleArn,
     TaskRoleArn and Tags are all part of the registered revision (DescribeTaskDefinition shows them)."""
-    described = _described(local_aws, stack["TaskDefinitionArn"])
+    described = _described(aws, stack["TaskDefinitionArn"])
     definition = described["taskDefinition"]
     _assert_fargate_properties(definition, stack)
     assert definition["memory"] == "512"
@@ -99,36 +101,39 @@ def test_task_definition_keeps_compatibilities_network_mode_size_and_roles(local
     assert tags["aws:cloudformation:logical-id"] == "TaskDefinition"
 
 
-def test_updated_task_definition_is_a_new_revision_with_every_property(local_aws, stack):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_updated_task_definition_is_a_new_revision_with_every_property(aws, stack):
     """A changed AWS::ECS::TaskDefinition is replaced: a new revision of the family that keeps the template's
     properties, while the old revision becomes INACTIVE."""
-    cfn = local_aws.client("cloudformation")
+    cfn = aws.client("cloudformation")
     cfn.update_stack(StackName=stack["name"], TemplateBody=json.dumps(_template(stack["family"], memory="1024")),
                      Capabilities=["CAPABILITY_IAM"])
     cfn.get_waiter("stack_update_complete").wait(StackName=stack["name"], WaiterConfig=WAIT)
     new_arn = _outputs(cfn, stack["name"])["TaskDefinitionArn"]
     assert new_arn != stack["TaskDefinitionArn"]
-    definition = _described(local_aws, new_arn)["taskDefinition"]
+    definition = _described(aws, new_arn)["taskDefinition"]
     _assert_fargate_properties(definition, stack)
     assert definition["memory"] == "1024"
     assert definition["family"] == stack["family"]
-    assert _described(local_aws, stack["TaskDefinitionArn"])["taskDefinition"]["status"] == "INACTIVE"
+    assert _described(aws, stack["TaskDefinitionArn"])["taskDefinition"]["status"] == "INACTIVE"
 
 
 @pytest.mark.parametrize("vpc, expected", [("VpcId", (True, True)), ("VpcWithoutDnsId", (False, False))])
-def test_vpc_applies_enable_dns_support_and_hostnames(local_aws, stack, vpc, expected):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_vpc_applies_enable_dns_support_and_hostnames(aws, stack, vpc, expected):
     """AWS::EC2::VPC EnableDnsSupport / EnableDnsHostnames set the VPC's attributes (DescribeVpcAttribute);
     DNS hostnames are off by default in a new VPC, DNS support on."""
-    ec2 = local_aws.client("ec2")
+    ec2 = aws.client("ec2")
     support = ec2.describe_vpc_attribute(VpcId=stack[vpc], Attribute="enableDnsSupport")["EnableDnsSupport"]
     hostnames = ec2.describe_vpc_attribute(VpcId=stack[vpc], Attribute="enableDnsHostnames")["EnableDnsHostnames"]
     assert (support["Value"], hostnames["Value"]) == expected
 
 
-def test_fargate_task_is_accepted_in_the_stacks_vpc(local_aws, stack):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_fargate_task_is_accepted_in_the_stacks_vpc(aws, stack):
     """RunTask of the stack's Fargate task definition in the stack's subnet (awsvpc) is accepted: the task gets
     an ENI in that subnet (moto fails it when the VPC's DNS hostnames are off)."""
-    ecs = local_aws.client("ecs")
+    ecs = aws.client("ecs")
     cluster = ecs.create_cluster(clusterName=unique("fid-cfn-cluster"))["cluster"]["clusterName"]
     response = ecs.run_task(cluster=cluster, taskDefinition=stack["TaskDefinitionArn"], launchType="FARGATE",
                             networkConfiguration={"awsvpcConfiguration": {

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.fidelity.helpers import unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 
-def test_subnet_uses_the_route_table_cloudformation_associated(local_aws):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_subnet_uses_the_route_table_cloudformation_associated(aws):
     """AWS::EC2::SubnetRouteTableAssociation: DescribeRouteTables lists the subnet's association (Ref is its
     id); deleting the stack removes it (CloudFormation user guide)."""
-    cloudformation, ec2 = local_aws.client("cloudformation"), local_aws.client("ec2")
+    cloudformation, ec2 = aws.client("cloudformation"), aws.client("ec2")
     template = {"Resources": {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.62.0.0/16"}},
         "Subnet": {"Type": "AWS::EC2::Subnet", "Properties": {"VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.62.1.0/24"}},

@@ -20,6 +20,7 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 
 from tests.fidelity.helpers import unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
 SCHEDULED = "You can't create this secret because a secret with this name is already scheduled for deletion."
@@ -40,8 +41,9 @@ def _tear_down(cfn, stack: str) -> None:
     cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig=WAIT)
 
 
-def test_a_teardown_deletes_the_secret_without_recovery_and_the_next_deployment_takes_its_name(local_aws):
-    cfn, sm = local_aws.client("cloudformation"), local_aws.client("secretsmanager")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_teardown_deletes_the_secret_without_recovery_and_the_next_deployment_takes_its_name(aws):
+    cfn, sm = aws.client("cloudformation"), aws.client("secretsmanager")
     stack, secret_name = unique("fid-names"), unique("cfn/names")
     _deploy(cfn, stack, secret_name)
     first_arn = sm.describe_secret(SecretId=secret_name)["ARN"]
@@ -56,8 +58,9 @@ def test_a_teardown_deletes_the_secret_without_recovery_and_the_next_deployment_
     _tear_down(cfn, stack)
 
 
-def test_a_name_scheduled_for_deletion_fails_the_deployment_with_secrets_managers_reason(local_aws):
-    cfn, sm = local_aws.client("cloudformation"), local_aws.client("secretsmanager")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_name_scheduled_for_deletion_fails_the_deployment_with_secrets_managers_reason(aws):
+    cfn, sm = aws.client("cloudformation"), aws.client("secretsmanager")
     stack, secret_name = unique("fid-taken"), unique("cfn/taken")
     arn = sm.create_secret(Name=secret_name, SecretString="left by an earlier run")["ARN"]
     sm.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
@@ -76,10 +79,11 @@ def test_a_name_scheduled_for_deletion_fails_the_deployment_with_secrets_manager
     sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
 
 
-def test_a_teardown_after_a_recoverable_delete_frees_the_name(local_aws):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_teardown_after_a_recoverable_delete_frees_the_name(aws):
     """Lab C's cleanup deletes its secret with a 7-day window; deleting the stack afterwards still deletes it
     for good (CloudFormation's forced delete), so the next deployment takes the name."""
-    cfn, sm = local_aws.client("cloudformation"), local_aws.client("secretsmanager")
+    cfn, sm = aws.client("cloudformation"), aws.client("secretsmanager")
     stack, secret_name = unique("fid-cleanup"), unique("cfn/cleanup")
     _deploy(cfn, stack, secret_name)
     sm.delete_secret(SecretId=secret_name, RecoveryWindowInDays=7)

@@ -12,13 +12,17 @@ import json
 import re
 import time
 
+import pytest
+
 from tests.fidelity.helpers import unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 20}
 
 
-def test_a_stack_keeps_the_capabilities_it_was_created_with(local_aws):
-    cfn = local_aws.client("cloudformation")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_stack_keeps_the_capabilities_it_was_created_with(aws):
+    cfn = aws.client("cloudformation")
     name = unique("fid-caps")
     cfn.create_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=json.dumps(
         {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}))
@@ -26,28 +30,30 @@ def test_a_stack_keeps_the_capabilities_it_was_created_with(local_aws):
     cfn.delete_stack(StackName=name)
 
 
-def test_a_task_definition_says_who_registered_it_and_when(local_aws):
-    ecs = local_aws.client("ecs")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_task_definition_says_who_registered_it_and_when(aws):
+    ecs = aws.client("ecs")
     before = time.time() - 1
     arn = ecs.register_task_definition(family=unique("fid-reg"), containerDefinitions=[
         {"name": "app", "image": "busybox", "memory": 64}])["taskDefinition"]["taskDefinitionArn"]
     described = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
-    caller = local_aws.client("sts").get_caller_identity()["Arn"]
+    caller = aws.client("sts").get_caller_identity()["Arn"]
     assert described["registeredBy"] == caller
     assert described["registeredAt"].timestamp() >= before
     gone = ecs.deregister_task_definition(taskDefinition=arn)["taskDefinition"]
     assert gone["status"] == "INACTIVE" and gone["deregisteredAt"] >= described["registeredAt"]
 
 
-def test_a_db_instance_has_its_hosted_zone_key_and_certificate(local_aws):
-    rds = local_aws.client("rds")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_db_instance_has_its_hosted_zone_key_and_certificate(aws):
+    rds = aws.client("rds")
     name = unique("fid-db")
     rds.create_db_instance(DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass="db.t3.micro",
                            MasterUsername="admin", MasterUserPassword="Passw0rd-long-enough", AllocatedStorage=20,
                            StorageEncrypted=True)
     instance = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
     assert instance["Endpoint"]["HostedZoneId"] == "Z2R2ITUGPM61AM"  # us-east-1's
-    assert re.fullmatch(r"arn:aws:kms:us-east-1:\d{12}:key/[0-9a-f-]{36}", instance["KmsKeyId"])
+    assert re.fullmatch(rf"arn:aws:kms:{aws.region}:\d{{12}}:key/[0-9a-f-]{{36}}", instance["KmsKeyId"])
     assert instance["CertificateDetails"]["CAIdentifier"] == instance["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
     assert instance["CertificateDetails"]["ValidTill"].timestamp() > time.time() + 300 * 86400
     rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)

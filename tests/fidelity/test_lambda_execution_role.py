@@ -18,14 +18,15 @@ import json
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.fidelity.helpers import LAMBDA_TRUST, RUNTIME, VPC_ACCESS, lambda_zip, unique
+from tests.fidelity.helpers import LAMBDA_TRUST, RUNTIME, THIS_ACCOUNT, VPC_ACCESS, in_account, lambda_zip, unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 SOURCE = "def handler(event, context):\n    return 'ran'\n"
 
 
-def _role(local_aws, trust: dict, *statements: dict) -> str:
-    iam = local_aws.client("iam")
+def _role(aws, trust: dict, *statements: dict) -> str:
+    iam = aws.client("iam")
     name = unique("fid-exec")
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     if statements:
@@ -38,15 +39,15 @@ def _trust(*statements: dict) -> dict:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
-def _create(local_aws, role: str, **extra) -> dict:
-    return local_aws.client("lambda").create_function(
+def _create(aws, role: str, **extra) -> dict:
+    return aws.client("lambda").create_function(
         FunctionName=unique("fid-role-fn"), Runtime=RUNTIME, Role=role, Handler="index.handler",
         Code={"ZipFile": lambda_zip(SOURCE)}, **extra)
 
 
-def _refused(local_aws, role: str, **extra) -> str:
+def _refused(aws, role: str, **extra) -> str:
     with pytest.raises(ClientError) as refused:
-        _create(local_aws, role, **extra)
+        _create(aws, role, **extra)
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
     return refused.value.response["Error"]["Message"]
 
@@ -59,32 +60,35 @@ ALLOW_LAMBDA = {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.co
     (_trust({**ALLOW_LAMBDA, "Principal": {"Service": "ec2.amazonaws.com"}}), False),
     (_trust({**ALLOW_LAMBDA, "Principal": {"Service": ["ec2.amazonaws.com", "lambda.amazonaws.com"]}}), True),
     (_trust(ALLOW_LAMBDA, {**ALLOW_LAMBDA, "Effect": "Deny"}), False),
-    (_trust({**ALLOW_LAMBDA, "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}), True),
+    (_trust({**ALLOW_LAMBDA, "Condition": {"StringEquals": {"aws:SourceAccount": THIS_ACCOUNT}}}), True),
     (_trust({**ALLOW_LAMBDA, "Condition": {"StringEquals": {"aws:SourceAccount": "210987654321"}}}), False),
 ], ids=["lambda", "ec2-only", "ec2-and-lambda", "explicit-deny", "own-account-condition", "other-account-condition"])
-def test_create_function_needs_a_role_lambda_may_assume(local_aws, trust, accepted):
-    role = _role(local_aws, trust)
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_create_function_needs_a_role_lambda_may_assume(aws, trust, accepted):
+    role = _role(aws, in_account(aws, trust))
     if accepted:
-        assert _create(local_aws, role)["Role"] == role
+        assert _create(aws, role)["Role"] == role
     else:
-        assert _refused(local_aws, role) == NOT_ASSUMABLE
+        assert _refused(aws, role) == NOT_ASSUMABLE
 
 
-def test_update_function_configuration_refuses_a_role_lambda_may_not_assume(local_aws):
-    lam = local_aws.client("lambda")
-    name = _create(local_aws, _role(local_aws, LAMBDA_TRUST))["FunctionName"]
-    ec2_role = _role(local_aws, _trust({**ALLOW_LAMBDA, "Principal": {"Service": "ec2.amazonaws.com"}}))
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_update_function_configuration_refuses_a_role_lambda_may_not_assume(aws):
+    lam = aws.client("lambda")
+    name = _create(aws, _role(aws, LAMBDA_TRUST))["FunctionName"]
+    ec2_role = _role(aws, _trust({**ALLOW_LAMBDA, "Principal": {"Service": "ec2.amazonaws.com"}}))
     with pytest.raises(ClientError) as refused:
         lam.update_function_configuration(FunctionName=name, Role=ec2_role)
     assert refused.value.response["Error"]["Message"] == NOT_ASSUMABLE
     assert lam.get_function_configuration(FunctionName=name)["Role"] != ec2_role
 
 
-def test_invoke_runs_as_the_role_and_fails_once_lambda_may_not_assume_it(local_aws):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_invoke_runs_as_the_role_and_fails_once_lambda_may_not_assume_it(aws):
     """A cold start assumes the role again: a trust policy changed since creation fails the invocation."""
-    lam, iam = local_aws.client("lambda"), local_aws.client("iam")
-    role = _role(local_aws, LAMBDA_TRUST)
-    name = _create(local_aws, role, Environment={"Variables": {"RUN": "1"}})["FunctionName"]
+    lam, iam = aws.client("lambda"), aws.client("iam")
+    role = _role(aws, LAMBDA_TRUST)
+    name = _create(aws, role, Environment={"Variables": {"RUN": "1"}})["FunctionName"]
     assert json.loads(lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read()) == "ran"
     iam.update_assume_role_policy(RoleName=role.rsplit("/", 1)[-1], PolicyDocument=json.dumps(
         _trust({**ALLOW_LAMBDA, "Principal": {"Service": "ec2.amazonaws.com"}})))
@@ -100,21 +104,23 @@ def test_invoke_runs_as_the_role_and_fails_once_lambda_may_not_assume_it(local_a
     (("ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces"), "DeleteNetworkInterface"),
     (tuple(VPC_ACCESS["Action"]), None),
 ], ids=["none", "create-only", "no-delete", "vpc-access"])
-def test_function_in_a_vpc_needs_a_role_that_manages_its_network_interfaces(local_aws, private_network,
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_function_in_a_vpc_needs_a_role_that_manages_its_network_interfaces(aws, private_network,
                                                                             actions, missing):
     statements = [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}] if actions else []
-    role = _role(local_aws, LAMBDA_TRUST, *statements)
+    role = _role(aws, LAMBDA_TRUST, *statements)
     vpc = {"SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network["function"]]}
     if missing is None:
-        assert _create(local_aws, role, VpcConfig=vpc)["VpcConfig"]["SubnetIds"]
+        assert _create(aws, role, VpcConfig=vpc)["VpcConfig"]["SubnetIds"]
     else:
-        assert _refused(local_aws, role, VpcConfig=vpc) == (
+        assert _refused(aws, role, VpcConfig=vpc) == (
             f"The provided execution role does not have permissions to call {missing} on EC2")
 
 
-def test_attaching_a_function_to_a_vpc_needs_the_network_interface_permissions(local_aws, private_network):
-    lam = local_aws.client("lambda")
-    name = _create(local_aws, _role(local_aws, LAMBDA_TRUST))["FunctionName"]  # outside a VPC: no ENI needed
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_attaching_a_function_to_a_vpc_needs_the_network_interface_permissions(aws, private_network):
+    lam = aws.client("lambda")
+    name = _create(aws, _role(aws, LAMBDA_TRUST))["FunctionName"]  # outside a VPC: no ENI needed
     with pytest.raises(ClientError) as refused:
         lam.update_function_configuration(FunctionName=name, VpcConfig={
             "SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network["function"]]})
@@ -122,8 +128,9 @@ def test_attaching_a_function_to_a_vpc_needs_the_network_interface_permissions(l
         "The provided execution role does not have permissions to call CreateNetworkInterface on EC2")
 
 
-def test_a_function_whose_role_trusts_ec2_rolls_its_stack_back(local_aws):
-    cloudformation = local_aws.client("cloudformation")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_function_whose_role_trusts_ec2_rolls_its_stack_back(aws):
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-role-trust")
     ec2_trust = _trust({**ALLOW_LAMBDA, "Principal": {"Service": "ec2.amazonaws.com"}})
     template = {"Resources": {
@@ -144,13 +151,14 @@ def test_a_function_whose_role_trusts_ec2_rolls_its_stack_back(local_aws):
 
 
 @pytest.mark.parametrize("allowed", [True, False], ids=["basic-execution", "no-log-permissions"])
-def test_the_function_logs_as_its_role(local_aws, allowed):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_the_function_logs_as_its_role(aws, allowed):
     """"Sending Lambda function logs to CloudWatch Logs": Lambda writes the function's log group and
     streams with the execution role's permissions (AWSLambdaBasicExecutionRole: logs:CreateLogGroup,
     CreateLogStream, PutLogEvents); a role without them runs the function, and no group is made."""
     statements = [{"Effect": "Allow", "Resource": "*",
                    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]}] if allowed else []
-    name = _create(local_aws, _role(local_aws, LAMBDA_TRUST, *statements))["FunctionName"]
-    assert json.loads(local_aws.client("lambda").invoke(FunctionName=name, Payload=b"{}")["Payload"].read()) == "ran"
-    groups = local_aws.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+    name = _create(aws, _role(aws, LAMBDA_TRUST, *statements))["FunctionName"]
+    assert json.loads(aws.client("lambda").invoke(FunctionName=name, Payload=b"{}")["Payload"].read()) == "ran"
+    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
     assert bool(groups) is allowed

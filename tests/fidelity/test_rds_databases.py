@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fidelity.helpers import unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 MASTER = "admin"
 PASSWORD = "First-Passw0rd"
@@ -35,8 +36,8 @@ def _port_open(endpoint: dict) -> bool:
 
 
 @pytest.fixture(scope="module")
-def instance(local_aws):
-    rds = local_aws.client("rds")
+def instance(aws):
+    rds = aws.client("rds")
     identifier = unique("fidelity-db")
     created = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion="8.0.46",
                                      DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername=MASTER,
@@ -48,12 +49,13 @@ def instance(local_aws):
         pass  # the deletion test removed it
 
 
-def test_endpoint_accepts_the_master_credentials_only(local_aws, instance):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_endpoint_accepts_the_master_credentials_only(aws, instance):
     """CreateDBInstance: MasterUsername/MasterUserPassword are "the name/password for the master user";
     the instance's Endpoint (Address, Port) is where clients connect; a wrong password is refused with
     MySQL error 1045 (Access denied). DBName: "The name of the database to create when the DB instance
     is created"."""
-    (described,) = local_aws.client("rds").describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"]
+    (described,) = aws.client("rds").describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"]
     assert described["Endpoint"] == instance["endpoint"]
     with _connect(instance["endpoint"], PASSWORD, database="appdb") as connection, connection.cursor() as cursor:
         cursor.execute("SELECT CURRENT_USER()")
@@ -61,11 +63,12 @@ def test_endpoint_accepts_the_master_credentials_only(local_aws, instance):
     assert _error_code(instance["endpoint"], "not-the-password") == ACCESS_DENIED
 
 
-def test_stopped_instance_refuses_connections_and_keeps_its_data_after_start(local_aws, instance):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_stopped_instance_refuses_connections_and_keeps_its_data_after_start(aws, instance):
     """StopDBInstance stops the instance (no connections); StartDBInstance "Starts an Amazon RDS DB
     instance that was stopped" -- with its endpoint and its storage as they were, so data written before
     the stop is still there."""
-    rds = local_aws.client("rds")
+    rds = aws.client("rds")
     endpoint = instance["endpoint"]
     with _connect(endpoint, PASSWORD, database="appdb") as connection, connection.cursor() as cursor:
         cursor.execute("CREATE TABLE kept (note VARCHAR(20))")
@@ -82,22 +85,24 @@ def test_stopped_instance_refuses_connections_and_keeps_its_data_after_start(loc
         assert cursor.fetchall() == (("still here",),)
 
 
-def test_modify_master_user_password_resets_it(local_aws, instance):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_modify_master_user_password_resets_it(aws, instance):
     """ModifyDBInstance MasterUserPassword: "The new password for the master user"; the old one no longer
     logs in."""
-    local_aws.client("rds").modify_db_instance(DBInstanceIdentifier=instance["id"], MasterUserPassword=NEW_PASSWORD,
+    aws.client("rds").modify_db_instance(DBInstanceIdentifier=instance["id"], MasterUserPassword=NEW_PASSWORD,
                                                ApplyImmediately=True)
     _connect(instance["endpoint"], NEW_PASSWORD).close()
     assert _error_code(instance["endpoint"], PASSWORD) == ACCESS_DENIED
 
 
-def test_mysql_8_password_statements_change_the_master_password(local_aws, instance):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_mysql_8_password_statements_change_the_master_password(aws, instance):
     """MySQL 8.0 reference manual: `ALTER USER CURRENT_USER() IDENTIFIED BY 'auth_string'` and
     `SET PASSWORD = 'auth_string'` (clear text) change the connected account's password ("ALTER USER
     Statement", "SET PASSWORD Statement"), what rotation code for RDS for MySQL 8 sends over TLS; the old
     password is then refused (1045). PASSWORD() no longer exists (removed in 8.0.11): syntax error 1064."""
     endpoint = instance["endpoint"]
-    context = ssl.create_default_context(cafile=str(local_aws.state_dir / "ca" / "root-ca.pem"))
+    context = ssl.create_default_context(cadata=aws.rds_ca_bundle())
     password = _current_password(endpoint)
     for statement, new in (("ALTER USER CURRENT_USER() IDENTIFIED BY %s", "Alter-Current-User-1"),
                            ("SET PASSWORD = %s", "Set-Password-Clear-2")):
@@ -116,10 +121,11 @@ def test_mysql_8_password_statements_change_the_master_password(local_aws, insta
         cursor.execute("ALTER USER CURRENT_USER() IDENTIFIED BY %s", (NEW_PASSWORD,))
 
 
-def test_delete_removes_the_instance_and_its_server(local_aws, instance):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_delete_removes_the_instance_and_its_server(aws, instance):
     """DeleteDBInstance: "deletes a previously provisioned DB instance"; DescribeDBInstances then answers
     DBInstanceNotFound, and nothing listens on the endpoint any more."""
-    rds = local_aws.client("rds")
+    rds = aws.client("rds")
     assert _port_open(instance["endpoint"])
     rds.delete_db_instance(DBInstanceIdentifier=instance["id"], SkipFinalSnapshot=True)
     with pytest.raises(ClientError) as missing:
@@ -137,11 +143,12 @@ def test_delete_removes_the_instance_and_its_server(local_aws, instance):
     ({"AllocatedStorage": 5, "StorageType": "gp3"}, "InvalidParameterCombination",
      "Invalid storage size for engine name mysql and storage type gp3: 5"),
 ], ids=["slash", "at", "quote", "space", "short", "storage"])
-def test_create_refuses_what_rds_refuses(local_aws, changes, code, message):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_create_refuses_what_rds_refuses(aws, changes, code, message):
     """CreateDBInstance MasterUserPassword: "Can include any printable ASCII character except '/', '"', '@',
     or a space" and, for MySQL, 8 to 41 characters; AllocatedStorage for MySQL on gp2/gp3 "Must be an integer
     from 20 to 65536" (RDS API reference, CreateDBInstance). Nothing is created."""
-    rds = local_aws.client("rds")
+    rds = aws.client("rds")
     identifier = unique("refused-db")
     request = {"DBInstanceIdentifier": identifier, "Engine": "mysql", "DBInstanceClass": "db.t3.micro",
                "AllocatedStorage": 20, "MasterUsername": MASTER, "MasterUserPassword": PASSWORD, **changes}
@@ -153,15 +160,13 @@ def test_create_refuses_what_rds_refuses(local_aws, changes, code, message):
         rds.describe_db_instances(DBInstanceIdentifier=identifier)
 
 
-def test_instance_serves_tls_verified_by_the_ca_bundle(local_aws):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_instance_serves_tls_verified_by_the_ca_bundle(aws):
     """"Amazon RDS creates an SSL/TLS certificate and installs the certificate on the DB instance";
     clients verify it with the CA bundle (RDS user guide, "Using SSL/TLS to encrypt a connection to a DB
     instance"); a user created with REQUIRE SSL cannot log in without TLS."""
-
-
-    bundle = local_aws.state_dir / "ca" / "root-ca.pem"
-    context = ssl.create_default_context(cafile=str(bundle))
-    rds = local_aws.client("rds")
+    context = ssl.create_default_context(cadata=aws.rds_ca_bundle())
+    rds = aws.client("rds")
     identifier = unique("tls-db")
     endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", DBInstanceClass="db.t3.micro",
                                       AllocatedStorage=20, MasterUsername=MASTER,
@@ -184,14 +189,15 @@ def test_instance_serves_tls_verified_by_the_ca_bundle(local_aws):
 
 @pytest.mark.parametrize(("engine_version", "plugin"), [("8.0.46", "mysql_native_password"),
                                                       ("8.4.6", "caching_sha2_password")])
-def test_the_server_answers_as_the_engine_version_it_was_created_with(local_aws, engine_version, plugin):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_the_server_answers_as_the_engine_version_it_was_created_with(aws, engine_version, plugin):
     """CreateDBInstance EngineVersion: "The version number of the database engine to use"; RDS for MySQL's
     VERSION() and the protocol greeting name that version ("Supported MySQL minor versions on Amazon RDS"),
     which is how rotation code picks its SQL (AWS's SecretsManagerRDSMySQLRotationSingleUser branches on
     VERSION() starting with "8"). Logins: mysql_native_password on RDS MySQL 8.0 (its parameter group's
     default_authentication_plugin), caching_sha2_password on 8.4 (MySQL 8.4 reference manual, "Caching
     SHA-2 Pluggable Authentication": the default plugin; RDS's 8.4 parameter groups keep it)."""
-    rds = local_aws.client("rds")
+    rds = aws.client("rds")
     identifier = unique("version-db")
     created = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion=engine_version,
                                      DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername=MASTER,

@@ -14,14 +14,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fidelity.helpers import unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 DAY = 86400
 
 
 @pytest.fixture()
-def secret_with_history(local_aws):
+def secret_with_history(aws):
     """A secret with three versions: AWSCURRENT, AWSPREVIOUS, and one that lost its labels."""
-    sm = local_aws.client("secretsmanager")
+    sm = aws.client("secretsmanager")
     arn = sm.create_secret(Name=unique("fid-answers"), SecretString="v1")["ARN"]
     first = sm.list_secret_version_ids(SecretId=arn)["Versions"][0]["VersionId"]
     sm.put_secret_value(SecretId=arn, SecretString="v2")
@@ -29,17 +30,23 @@ def secret_with_history(local_aws):
     return sm, arn, first
 
 
-def test_describe_secret_lists_labelled_versions_and_no_nulls(local_aws, secret_with_history):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_describe_secret_lists_labelled_versions_and_no_nulls(aws, secret_with_history, snapshot):
     sm, arn, deprecated = secret_with_history
     described = sm.describe_secret(SecretId=arn)
+    snapshot.match("secretsmanager_describe_secret", described,
+                   ["VersionIdsToStages", "SecretVersionsToStages", "DeletedDate"])
     assert deprecated not in described["VersionIdsToStages"]
     assert sorted(described["VersionIdsToStages"].values()) == [["AWSCURRENT"], ["AWSPREVIOUS"]]
     assert "SecretVersionsToStages" not in described and "DeletedDate" not in described
     listed = next(entry for entry in sm.list_secrets()["SecretList"] if entry["ARN"] == arn)
+    snapshot.match("secretsmanager_list_secrets", {"SecretList": [listed]},
+                   ["SecretList[].SecretVersionsToStages", "SecretList[].VersionIdsToStages"])
     assert listed["SecretVersionsToStages"] == described["VersionIdsToStages"] and "VersionIdsToStages" not in listed
 
 
-def test_last_accessed_date_is_the_day_of_the_last_read(local_aws, secret_with_history):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_last_accessed_date_is_the_day_of_the_last_read(aws, secret_with_history):
     sm, arn, _ = secret_with_history
     assert "LastAccessedDate" not in sm.describe_secret(SecretId=arn)  # never read yet
     sm.get_secret_value(SecretId=arn)
@@ -49,10 +56,13 @@ def test_last_accessed_date_is_the_day_of_the_last_read(local_aws, secret_with_h
     assert current["LastAccessedDate"] == accessed
 
 
+@pytest.mark.local_only(NOT_YET_VALIDATED)
 def test_list_secret_version_ids_answers_the_arn_fixed_dates_and_deprecated_versions_on_request(
-        local_aws, secret_with_history):
+        aws, secret_with_history, snapshot):
     sm, arn, deprecated = secret_with_history
     by_name = sm.list_secret_version_ids(SecretId=arn.split(":secret:")[1][:-7])
+    snapshot.match("secretsmanager_list_secret_version_ids", by_name,
+                   ["ARN", "NextToken", "Versions[].VersionId", "Versions[].VersionStages", "Versions[].CreatedDate"])
     assert by_name["ARN"] == arn and "NextToken" not in by_name
     assert deprecated not in [v["VersionId"] for v in by_name["Versions"]]
     everything = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True)["Versions"]
@@ -75,8 +85,9 @@ def test_list_secret_version_ids_answers_the_arn_fixed_dates_and_deprecated_vers
         "Member must have value less than or equal to 100")}
 
 
-def test_scheduled_deletion_has_a_deleted_date(local_aws):
-    sm = local_aws.client("secretsmanager")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_scheduled_deletion_has_a_deleted_date(aws):
+    sm = aws.client("secretsmanager")
     arn = sm.create_secret(Name=unique("fid-deleted"), SecretString="x")["ARN"]
     sm.delete_secret(SecretId=arn, RecoveryWindowInDays=7)
     assert "DeletedDate" in sm.describe_secret(SecretId=arn)

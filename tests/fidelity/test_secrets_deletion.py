@@ -16,10 +16,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.fidelity.helpers import unique
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 
-def test_delete_with_a_recovery_window_marks_keeps_the_name_and_restores(local_aws):
-    sm = local_aws.client("secretsmanager")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_delete_with_a_recovery_window_marks_keeps_the_name_and_restores(aws):
+    sm = aws.client("secretsmanager")
     name = unique("fid-delete")
     arn = sm.create_secret(Name=name, SecretString="v1")["ARN"]
     sm.put_secret_value(SecretId=arn, SecretString="v2")
@@ -46,8 +48,9 @@ def test_delete_with_a_recovery_window_marks_keeps_the_name_and_restores(local_a
 
 
 @pytest.mark.parametrize("window", [6, 31])
-def test_recovery_window_outside_7_to_30_days_is_refused(local_aws, window):
-    sm = local_aws.client("secretsmanager")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_recovery_window_outside_7_to_30_days_is_refused(aws, window):
+    sm = aws.client("secretsmanager")
     arn = sm.create_secret(Name=unique("fid-window"), SecretString="v1")["ARN"]
     with pytest.raises(ClientError) as refused:
         sm.delete_secret(SecretId=arn, RecoveryWindowInDays=window)
@@ -55,8 +58,9 @@ def test_recovery_window_outside_7_to_30_days_is_refused(local_aws, window):
     sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
 
 
-def test_force_delete_removes_the_secret_and_frees_its_name(local_aws):
-    sm = local_aws.client("secretsmanager")
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_force_delete_removes_the_secret_and_frees_its_name(aws):
+    sm = aws.client("secretsmanager")
     name = unique("fid-force")
     arn = sm.create_secret(Name=name, SecretString="v1")["ARN"]
     sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)

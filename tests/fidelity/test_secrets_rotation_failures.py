@@ -17,15 +17,16 @@ from tests.fidelity.helpers import (ROTATION_HANDLER, create_function, create_la
 from tests.fidelity.helpers import label_holders as _holder
 from tests.fidelity.helpers import steps_logged as _steps_logged
 from tests.fidelity.helpers import version_stages as _stages
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 UNFINISHED = "A previous rotation isn't complete. That rotation will be reattempted."
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
 
 @pytest.fixture(scope="module")
-def rotation_role(local_aws):
+def rotation_role(aws):
     name = unique("rotation-role")
-    create_lambda_role(local_aws, name)
+    create_lambda_role(aws, name)
     return name
 
 
@@ -51,18 +52,19 @@ def _failed_rotation(aws, role_name: str, step: str) -> dict:
 
 
 @pytest.fixture(scope="module", params=STEPS)
-def failed(request, local_aws, rotation_role):
-    return {"step": request.param, **_failed_rotation(local_aws, rotation_role, request.param)}
+def failed(request, aws, rotation_role):
+    return {"step": request.param, **_failed_rotation(aws, rotation_role, request.param)}
 
 
-def test_a_failed_step_ends_the_rotation_and_awscurrent_stays(local_aws, failed):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_failed_step_ends_the_rotation_and_awscurrent_stays(aws, failed):
     """A failed step ends the rotation: the later steps are not invoked, nothing moves AWSCURRENT (it moves
     only in finishSecret, "How rotation works"), and GetSecretValue without VersionId or VersionStage
     answers the AWSCURRENT version ("If you don't specify either a VersionStage or VersionId, Secrets
     Manager returns the AWSCURRENT version"): the old value, not the new version's."""
-    sm = local_aws.client("secretsmanager")
+    sm = aws.client("secretsmanager")
     (old,) = _holder(failed["before"], "AWSCURRENT")
-    steps = [step for step, token in _steps_logged(local_aws, failed["function"], failed["arn"])
+    steps = [step for step, token in _steps_logged(aws, failed["function"], failed["arn"])
              if token == failed["token"]]
     assert steps == STEPS[:STEPS.index(failed["step"]) + 1]
     assert _holder(failed["after"], "AWSCURRENT") == [old]
@@ -71,11 +73,12 @@ def test_a_failed_step_ends_the_rotation_and_awscurrent_stays(local_aws, failed)
     assert sorted(plain["VersionStages"]) == ["AWSCURRENT"]
 
 
-def test_the_new_version_keeps_awspending_empty_if_create_secret_failed(local_aws, failed):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_the_new_version_keeps_awspending_empty_if_create_secret_failed(aws, failed):
     """RotateSecret: "When rotation is unsuccessful, the AWSPENDING staging label might be attached to an
     empty secret version": the version RotateSecret made holds AWSPENDING only, without a value when
     createSecret failed (GetSecretValue: ResourceNotFoundException), with the function's value after it."""
-    sm = local_aws.client("secretsmanager")
+    sm = aws.client("secretsmanager")
     assert failed["after"][failed["token"]] == ["AWSPENDING"]
     if failed["step"] == "createSecret":
         with pytest.raises(ClientError) as empty:
@@ -86,22 +89,24 @@ def test_the_new_version_keeps_awspending_empty_if_create_secret_failed(local_aw
         assert (pending["VersionId"], pending["SecretString"]) == (failed["token"], "kept+rotated")
 
 
-def test_describe_secret_shows_rotation_on_and_never_rotated(local_aws, failed):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_describe_secret_shows_rotation_on_and_never_rotated(aws, failed):
     """DescribeSecret: RotationEnabled stays true; LastRotatedDate, "The last date and time that Secrets
     Manager rotated the secret", is absent: it never rotated."""
-    described = local_aws.client("secretsmanager").describe_secret(SecretId=failed["arn"])
+    described = aws.client("secretsmanager").describe_secret(SecretId=failed["arn"])
     assert described["RotationEnabled"] is True
     assert "LastRotatedDate" not in described
     assert described["VersionIdsToStages"] == failed["after"]
 
 
 @pytest.mark.parametrize("immediately", [True, False], ids=["rotate-immediately", "test-only"])
-def test_the_next_rotate_secret_is_refused(local_aws, failed, immediately):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_the_next_rotate_secret_is_refused(aws, failed, immediately):
     """RotateSecret: "If the AWSPENDING staging label is present but not attached to the same version as
     AWSCURRENT, then any later invocation of RotateSecret assumes that a previous rotation request is still
     in progress and returns an error": InvalidRequestException, "A previous rotation isn't complete. That
     rotation will be reattempted." No new version is made; AWSCURRENT stays."""
-    sm = local_aws.client("secretsmanager")
+    sm = aws.client("secretsmanager")
     with pytest.raises(ClientError) as refused:
         sm.rotate_secret(SecretId=failed["arn"], RotateImmediately=immediately)
     assert refused.value.response["Error"] == {"Code": "InvalidRequestException", "Message": UNFINISHED}
@@ -111,14 +116,15 @@ def test_the_next_rotate_secret_is_refused(local_aws, failed, immediately):
     assert _holder(after, "AWSCURRENT") == _holder(failed["after"], "AWSCURRENT")
 
 
-def test_the_refused_rotation_is_reattempted_with_its_own_version(local_aws, rotation_role):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_the_refused_rotation_is_reattempted_with_its_own_version(aws, rotation_role):
     """"That rotation will be reattempted": once the cause is gone, the refused RotateSecret has Secrets
     Manager run the unfinished rotation again, all four steps ("If any rotation step fails, Secrets Manager
     retries the entire rotation process"), with the same ClientRequestToken ("prevent the accidental creation
     of duplicate versions if there are failures and retries during a rotation"): that version becomes
     AWSCURRENT, no other is made, and LastRotatedDate is set."""
-    sm, lam = local_aws.client("secretsmanager"), local_aws.client("lambda")
-    failed = _failed_rotation(local_aws, rotation_role, "testSecret")
+    sm, lam = aws.client("secretsmanager"), aws.client("lambda")
+    failed = _failed_rotation(aws, rotation_role, "testSecret")
     lam.update_function_configuration(FunctionName=failed["function"], Environment={"Variables": {}})
     lam.get_waiter("function_updated_v2").wait(FunctionName=failed["function"])
 
@@ -130,19 +136,20 @@ def test_the_refused_rotation_is_reattempted_with_its_own_version(local_aws, rot
              what="the reattempted rotation to finish")
     after = _stages(sm, failed["arn"])
     assert set(after) == set(failed["before"]) | {failed["token"]}
-    steps = [step for step, token in _steps_logged(local_aws, failed["function"], failed["arn"])]
+    steps = [step for step, token in _steps_logged(aws, failed["function"], failed["arn"])]
     assert steps == STEPS[:3] + STEPS
-    assert {token for _, token in _steps_logged(local_aws, failed["function"], failed["arn"])} == {failed["token"]}
+    assert {token for _, token in _steps_logged(aws, failed["function"], failed["arn"])} == {failed["token"]}
     assert sm.get_secret_value(SecretId=failed["arn"])["SecretString"] == "kept+rotated"
     assert "LastRotatedDate" in sm.describe_secret(SecretId=failed["arn"])
 
 
-def test_a_new_version_abandons_the_unfinished_rotation(local_aws, rotation_role):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_new_version_abandons_the_unfinished_rotation(aws, rotation_role):
     """CloudTrail user guide, RotationAbandoned: "Secrets Manager abandons rotation when you create a new
     version of a secret during rotation" and "removes the AWSPENDING label from an existing version"; the
     new value is AWSCURRENT, the old one AWSPREVIOUS, and the next RotateSecret starts a new rotation."""
-    sm = local_aws.client("secretsmanager")
-    failed = _failed_rotation(local_aws, rotation_role, "setSecret")
+    sm = aws.client("secretsmanager")
+    failed = _failed_rotation(aws, rotation_role, "setSecret")
     (old,) = _holder(failed["before"], "AWSCURRENT")
 
     put = sm.put_secret_value(SecretId=failed["arn"], SecretString="set by hand")["VersionId"]
@@ -154,12 +161,13 @@ def test_a_new_version_abandons_the_unfinished_rotation(local_aws, rotation_role
     assert sm.rotate_secret(SecretId=failed["arn"])["VersionId"] not in (failed["token"], put)
 
 
-def test_removing_awspending_by_hand_lets_the_next_rotation_start(local_aws, rotation_role):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_removing_awspending_by_hand_lets_the_next_rotation_start(aws, rotation_role):
     """CancelRotateSecret's and the troubleshooting guide's remedy: remove AWSPENDING from the unfinished
     version (UpdateSecretVersionStage with RemoveFromVersionId only); RotateSecret then starts a rotation
     with a new version."""
-    sm = local_aws.client("secretsmanager")
-    failed = _failed_rotation(local_aws, rotation_role, "createSecret")
+    sm = aws.client("secretsmanager")
+    failed = _failed_rotation(aws, rotation_role, "createSecret")
     sm.update_secret_version_stage(SecretId=failed["arn"], VersionStage="AWSPENDING",
                                    RemoveFromVersionId=failed["token"])
     token = sm.rotate_secret(SecretId=failed["arn"])["VersionId"]
@@ -167,12 +175,13 @@ def test_removing_awspending_by_hand_lets_the_next_rotation_start(local_aws, rot
     assert _stages(sm, failed["arn"])[token] == ["AWSPENDING"]
 
 
-def test_cancel_rotate_secret_answers_the_unfinished_version_and_leaves_its_label(local_aws, rotation_role):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_cancel_rotate_secret_answers_the_unfinished_version_and_leaves_its_label(aws, rotation_role):
     """CancelRotateSecret turns rotation off and answers "The unique identifier of the version of the secret
     created during the rotation"; the labels stay as they are ("Failing to clean up a cancelled rotation can
     block you from starting future rotations"): RotateSecret is still refused."""
-    sm = local_aws.client("secretsmanager")
-    failed = _failed_rotation(local_aws, rotation_role, "setSecret")
+    sm = aws.client("secretsmanager")
+    failed = _failed_rotation(aws, rotation_role, "setSecret")
     answer = sm.cancel_rotate_secret(SecretId=failed["arn"])
     assert answer["VersionId"] == failed["token"]
     assert sm.describe_secret(SecretId=failed["arn"])["RotationEnabled"] is False

@@ -20,13 +20,14 @@ import pytest
 from suite.attendee.bastion import published_host_keys
 from tests.fidelity.ecs_helpers import create_world, execution_role, pull_statements
 from tests.fidelity.helpers import probe_connection, unique
-from tests.fidelity.test_host_network import SSH_FROM_THE_SUITE, _group, _instance
+from tests.fidelity.test_host_network import _group, _instance, _ssh_from_the_suite
+from tests.fidelity.validation import NOT_YET_VALIDATED
 
 ALL_OUT = ("-1", None, None, "0.0.0.0/0")
 
 
-def _stack(local_aws, template: dict, parameters: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
-    cloudformation = local_aws.client("cloudformation")
+def _stack(aws, template: dict, parameters: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    cloudformation = aws.client("cloudformation")
     name = unique("fid-egress")
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Parameters=[
         {"ParameterKey": key, "ParameterValue": value} for key, value in (parameters or {}).items()])
@@ -35,8 +36,8 @@ def _stack(local_aws, template: dict, parameters: dict[str, str] | None = None) 
     return name, {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def _delete(local_aws, name: str) -> None:
-    cloudformation = local_aws.client("cloudformation")
+def _delete(aws, name: str) -> None:
+    cloudformation = aws.client("cloudformation")
     cloudformation.delete_stack(StackName=name)
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
 
@@ -50,14 +51,15 @@ def _egress(ec2, group_id: str) -> set[tuple]:
             for r in rules if r["IsEgress"]}
 
 
-def test_cloudformation_declared_egress_replaces_the_default_and_egress_resources_add(local_aws):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_cloudformation_declared_egress_replaces_the_default_and_egress_resources_add(aws):
     """A group declaring SecurityGroupEgress has exactly the declared rules (by destination group, address
     range): the default allow-all rule is not added; a group declaring none keeps it. An
     AWS::EC2::SecurityGroupEgress adds its rule to either (here to a prefix list, every protocol), its Ref is
     the rule's id, and deleting the stack takes the rules with it."""
-    ec2 = local_aws.client("ec2")
+    ec2 = aws.client("ec2")
     s3_list = next(p["PrefixListId"] for p in ec2.describe_managed_prefix_lists()["PrefixLists"]
-                   if p["PrefixListName"] == f"com.amazonaws.{local_aws.region}.s3")
+                   if p["PrefixListName"] == f"com.amazonaws.{aws.region}.s3")
     template = {"Resources": {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.70.0.0/16"}},
         "Database": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "db", "VpcId": {"Ref": "Vpc"}}},
@@ -72,7 +74,7 @@ def test_cloudformation_declared_egress_replaces_the_default_and_egress_resource
         "AddedToPlain": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
             "GroupId": {"Ref": "Plain"}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.70.0.0/16"}}},
         "Outputs": {key: {"Value": {"Ref": key}} for key in ("Database", "Declared", "Added", "Plain")}}
-    name, outputs = _stack(local_aws, template)
+    name, outputs = _stack(aws, template)
     try:
         assert _egress(ec2, outputs["Declared"]) == {("tcp", 3306, 3306, outputs["Database"]),
                                                      ("tcp", 443, 443, "10.70.0.0/16"), ("-1", None, None, s3_list)}
@@ -84,23 +86,24 @@ def test_cloudformation_declared_egress_replaces_the_default_and_egress_resource
         assert {"Description": "MySQL to the database", "GroupId": outputs["Database"], "UserId": declared["OwnerId"]} \
             in [pair for permission in declared["IpPermissionsEgress"] for pair in permission["UserIdGroupPairs"]]
     finally:
-        _delete(local_aws, name)
+        _delete(aws, name)
     assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": list(outputs.values())}])["SecurityGroups"]
 
 
-def _network(local_aws, private_network) -> tuple[str, str]:
-    [subnet] = local_aws.client("ec2").describe_subnets(SubnetIds=private_network["subnets"][:1])["Subnets"]
-    [vpc] = local_aws.client("ec2").describe_vpcs(VpcIds=[subnet["VpcId"]])["Vpcs"]
+def _network(aws, private_network) -> tuple[str, str]:
+    [subnet] = aws.client("ec2").describe_subnets(SubnetIds=private_network["subnets"][:1])["Subnets"]
+    [vpc] = aws.client("ec2").describe_vpcs(VpcIds=[subnet["VpcId"]])["Vpcs"]
     return vpc["VpcId"], vpc["CidrBlock"]
 
 
 @pytest.mark.parametrize("https_out", [False, True], ids=["database-only", "https-to-the-vpc"])
-def test_function_lets_out_only_what_its_template_declares(local_aws, private_network, private_database, https_out):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_function_lets_out_only_what_its_template_declares(aws, private_network, private_database, https_out):
     """The rotation function's mistake, as a template makes it: a group whose SecurityGroupEgress lets it out
     only to the database's group on 3306 reaches the database but not the Secrets Manager interface endpoint
     (its HTTPS times out: every rotation fails in AWS), though the endpoint admits it; an
     AWS::EC2::SecurityGroupEgress adding 443 to the VPC's range (the endpoint's subnets) lets it reach it."""
-    vpc, cidr = _network(local_aws, private_network)
+    vpc, cidr = _network(aws, private_network)
     resources = {
         "FunctionGroup": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
             "GroupDescription": "rotation function", "VpcId": vpc, "SecurityGroupEgress": [
@@ -115,25 +118,26 @@ def test_function_lets_out_only_what_its_template_declares(local_aws, private_ne
     if https_out:
         resources["HttpsOut"] = {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
             "GroupId": {"Ref": "FunctionGroup"}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": cidr}}
-    name, outputs = _stack(local_aws, {"Resources": resources,
+    name, outputs = _stack(aws, {"Resources": resources,
                                        "Outputs": {"FunctionGroup": {"Value": {"Ref": "FunctionGroup"}}}})
     try:
         vpc_config = {"SubnetIds": private_network["subnets"], "SecurityGroupIds": [outputs["FunctionGroup"]]}
-        database = probe_connection(local_aws, vpc_config, private_database["Address"], private_database["Port"])
+        database = probe_connection(aws, vpc_config, private_database["Address"], private_database["Port"])
         assert database["outcome"] == "connected", database
-        endpoint = probe_connection(local_aws, vpc_config, f"secretsmanager.{local_aws.region}.amazonaws.com", 443)
+        endpoint = probe_connection(aws, vpc_config, f"secretsmanager.{aws.region}.amazonaws.com", 443)
         assert endpoint["outcome"] == ("connected" if https_out else "timed out"), endpoint
     finally:
-        _delete(local_aws, name)
+        _delete(aws, name)
 
 
-def test_function_egress_through_the_ec2_api(local_aws, private_network, private_database):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_function_egress_through_the_ec2_api(aws, private_network, private_database):
     """RevokeSecurityGroupEgress of the default rule and AuthorizeSecurityGroupEgress to the database's group
     on 3306: the function reaches the database, not the endpoint; a rule for 443 to an address range that
     does not hold the endpoint's subnets lets nothing more out; one to the VPC's range does, and revoking it
     shuts the endpoint out again."""
-    ec2 = local_aws.client("ec2")
-    vpc, cidr = _network(local_aws, private_network)
+    ec2 = aws.client("ec2")
+    vpc, cidr = _network(aws, private_network)
     group = ec2.create_security_group(GroupName=unique("fid-egress"), Description="function", VpcId=vpc)["GroupId"]
     for target, port in ((private_network["database"], 3306), (private_network["endpoint"], 443)):
         ec2.authorize_security_group_ingress(GroupId=target, IpPermissions=[{
@@ -142,12 +146,12 @@ def test_function_egress_through_the_ec2_api(local_aws, private_network, private
     ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[{
         "IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "UserIdGroupPairs": [{"GroupId": private_network["database"]}]}])
     vpc_config = {"SubnetIds": private_network["subnets"], "SecurityGroupIds": [group]}
-    endpoint = f"secretsmanager.{local_aws.region}.amazonaws.com"
+    endpoint = f"secretsmanager.{aws.region}.amazonaws.com"
 
     def reaches_endpoint() -> str:
-        return probe_connection(local_aws, vpc_config, endpoint, 443)["outcome"]
+        return probe_connection(aws, vpc_config, endpoint, 443)["outcome"]
 
-    assert probe_connection(local_aws, vpc_config, private_database["Address"], private_database["Port"])["outcome"] \
+    assert probe_connection(aws, vpc_config, private_database["Address"], private_database["Port"])["outcome"] \
         == "connected"
     assert reaches_endpoint() == "timed out"
     elsewhere = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}
@@ -160,14 +164,15 @@ def test_function_egress_through_the_ec2_api(local_aws, private_network, private
     assert reaches_endpoint() == "timed out"
 
 
-def test_a_bastion_reaches_a_host_only_as_its_egress_lets_it_out(local_aws, vpc, route):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_bastion_reaches_a_host_only_as_its_egress_lets_it_out(aws, vpc, route):
     """The target's group admits the bastion's, but the bastion's group lets out only the database port to the
     target's group and SSH to an address range that does not hold the target: its SSH forwarding to the
     target goes unanswered; an outbound rule for 22 to the target's group opens it at once, and revoking it
     shuts it again."""
-    ec2 = local_aws.client("ec2")
+    ec2 = aws.client("ec2")
     key_name, bastion_route = route
-    bastion_group = _group(ec2, vpc["vpc"], SSH_FROM_THE_SUITE)
+    bastion_group = _group(ec2, vpc["vpc"], _ssh_from_the_suite(aws))
     target_group = _group(ec2, vpc["vpc"], {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
                                             "UserIdGroupPairs": [{"GroupId": bastion_group}]})
     ec2.revoke_security_group_egress(GroupId=bastion_group, IpPermissions=[
@@ -176,8 +181,8 @@ def test_a_bastion_reaches_a_host_only_as_its_egress_lets_it_out(local_aws, vpc,
         {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "UserIdGroupPairs": [{"GroupId": target_group}]},
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}])
     ssh_out = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [{"GroupId": target_group}]}
-    bastion = _instance(local_aws, key_name, vpc["public"], bastion_group)
-    target = _instance(local_aws, key_name, vpc["private"], target_group)
+    bastion = _instance(aws, key_name, vpc["public"], bastion_group)
+    target = _instance(aws, key_name, vpc["private"], target_group)
     try:
         bastion_route.attach(bastion["address"], published_host_keys(ec2, bastion["id"], timeout=10))
         started = time.monotonic()
@@ -198,8 +203,8 @@ def test_a_bastion_reaches_a_host_only_as_its_egress_lets_it_out(local_aws, vpc,
 
 
 @pytest.fixture(scope="module")
-def world(local_aws):
-    world = create_world(local_aws)
+def world(aws):
+    world = create_world(aws)
     yield world
     world.stop_all()
 
@@ -208,19 +213,20 @@ def world(local_aws):
     ("10.77.0.0/16", "STOPPED"),  # the VPC's own range: AWS's public endpoints are not in it
     ("0.0.0.0/0", "RUNNING"),
 ], ids=["https-to-the-vpc-only", "https-to-the-internet"])
-def test_task_reaches_public_endpoints_only_as_its_egress_lets_it_out(local_aws, world, destination, expected):
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_task_reaches_public_endpoints_only_as_its_egress_lets_it_out(aws, world, destination, expected):
     """A Fargate task with a public IP in a subnet routed to an internet gateway pulls its image from ECR's
     public endpoint (ECS developer guide, "Fargate task networking"): a group letting HTTPS out only to the
     VPC's range keeps it from ECR (the agent's pull times out: CannotPullContainerError), one letting it out to
     0.0.0.0/0 does not."""
-    ec2 = local_aws.client("ec2")
+    ec2 = aws.client("ec2")
     vpc = ec2.describe_subnets(SubnetIds=[world.subnet])["Subnets"][0]["VpcId"]
     group = ec2.create_security_group(GroupName=unique("fid-egress-task"), Description="task", VpcId=vpc)["GroupId"]
     ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": destination}]}])
     tasks = dataclasses.replace(world, security_group=group)  # the same cluster, image and clean-up list
-    role = execution_role(local_aws, *pull_statements(world.repository_arn))
+    role = execution_role(aws, *pull_statements(world.repository_arn))
     task = tasks.wait_status(tasks.run(tasks.register(role))["taskArn"], "RUNNING", timeout=30)
     assert task["lastStatus"] == expected, task.get("stoppedReason")
     if expected == "STOPPED":

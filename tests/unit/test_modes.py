@@ -1,6 +1,7 @@
 """Live never runs by accident, and says why when it cannot run."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -114,3 +115,66 @@ def test_live_stack_that_is_not_there_stops_with_the_reason(local_aws, tmp_path)
     assert "nothing was changed" in run.stdout
     assert not [stack for stack in local_aws.client("cloudformation").describe_stacks()["Stacks"]
                 if stack["StackName"] == "no-such-stack"]
+
+
+# --- the fidelity tests (tests/fidelity/validation.py): live only when asked, and only those that can meet AWS
+
+def test_a_plain_run_is_offline_and_a_live_run_selects_only_what_can_meet_aws():
+    offline = pytest_run("--collect-only", "-q", "tests/fidelity/test_ecr_blobs.py").stdout
+    assert "[offline]" in offline and "[live]" not in offline
+    live = pytest_run("--collect-only", "-q", "-m", "live", "tests/fidelity/test_ecr_blobs.py").stdout
+    assert "test_download_url_serves_a_layer_the_repository_holds[live]" in live, live
+    assert "test_completed_upload_is_stored_under_its_sha256_digest" not in live  # it reads the local AWS's files
+
+
+def test_live_without_credentials_stops_before_anything(tmp_path):
+    run = pytest_run("-m", "live", "tests/fidelity/test_secrets_answers.py", f"--basetemp={tmp_path}")
+    assert run.returncode == 4, run.stdout[-2000:]
+    assert "live: no AWS credentials configured" in run.stdout and " passed" not in run.stdout
+
+
+def test_the_live_code_path_runs_against_an_aws_compatible_endpoint(local_aws, tmp_path):
+    """`-m live` aimed with AWS_ENDPOINT_URL at the local AWS: the account id comes from STS, the
+    caller's principal from its ARN, the stored snapshots compare."""
+    run = live_against(local_aws, tmp_path, "tests/fidelity/test_secrets_answers.py",
+                       "tests/fidelity/test_iam_resources.py", "-p", "no:randomly")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "6 passed" in run.stdout, run.stdout[-2000:]
+    listing = tmp_path / "run" / "fidelity-live-created.json"
+    assert f"calls made something in the account (it may bill until deleted): {listing}" in run.stdout
+    first = json.loads(listing.read_text())[0]
+    assert (first["service"], first["operation"]) == ("secretsmanager", "CreateSecret") and first["ARN"], first
+
+
+def test_snapshot_update_is_refused_offline(tmp_path):
+    run = pytest_run("tests/fidelity/test_secrets_answers.py", "--snapshot-update", f"--basetemp={tmp_path}",
+                     "-k", "describe_secret")
+    assert run.returncode == 1 and "--snapshot-update records AWS's answers: run it with -m live" in run.stdout
+
+
+CASES = {
+    "neither": ("def test_it(): pass", "found neither"),
+    "both": ('@pytest.mark.aws_validated("2026-01-02")\n@pytest.mark.local_only("not yet validated against AWS")\n'
+             "def test_it(): pass", "aws_validated('2026-01-02')"),
+    "no_date": ('@pytest.mark.aws_validated("last week")\ndef test_it(): pass', "as YYYY-MM-DD"),
+    "internals": ('@pytest.mark.local_only("not yet validated against AWS")\ndef test_it(local_aws): pass',
+                  "can never meet AWS"),
+}
+
+
+def test_a_test_without_exactly_one_validation_marker_is_a_collection_error(tmp_path: Path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    aws_validated(date): -\n    local_only(why): -\n")
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\nfrom tests.fidelity.validation import check_markers\n\n"
+        "@pytest.fixture\ndef local_aws(): pass\n\n"
+        "def pytest_generate_tests(metafunc):\n    check_markers(metafunc.definition, metafunc.fixturenames)\n")
+    for name, (source, _) in CASES.items():
+        (tmp_path / f"test_{name}.py").write_text(f"import pytest\n\n\n{source}\n")
+    (tmp_path / "test_fine.py").write_text(
+        'import pytest\n\n\n@pytest.mark.local_only("reaches into the local AWS")\ndef test_it(local_aws): pass\n')
+    run = pytest_run("-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), str(tmp_path),
+                     PYTHONPATH=str(ROOT))
+    assert run.returncode == 2, run.stdout[-3000:]
+    for name, (_, problem) in CASES.items():
+        assert f"ERROR collecting test_{name}.py" in run.stdout and problem in run.stdout, (name, run.stdout[-3000:])
+    assert "test_fine.py" not in run.stdout and "4 errors" in run.stdout
