@@ -24,7 +24,8 @@ def needs_local_aws(item: pytest.Item) -> bool:
 
 
 def reuses_or_keeps(config: pytest.Config) -> bool:
-    """A kept local AWS is used (--local-aws), or this run's is kept (--keep-stack, started detached): not launched here."""
+    """A kept local AWS is used (--local-aws), or this run's is kept (--keep-stack, started detached):
+    not launched here."""
     return bool(config.getoption("--local-aws", None) or os.environ.get("SMDEMO_LOCAL_AWS")
                 or config.getoption("--keep-stack", False))
 

@@ -60,7 +60,8 @@ def checkov_started(template_path: Path, request: pytest.FixtureRequest) -> Iter
 
 
 @pytest.fixture(scope="module")
-def cfn_lint_findings(workshop: Path, template_path: Path, checkov_started: RunningScan | None) -> list[linters.Finding]:
+def cfn_lint_findings(workshop: Path, template_path: Path,
+                      checkov_started: RunningScan | None) -> list[linters.Finding]:
     return linters.cfn_lint(template_path, workshop)
 
 
