@@ -21,10 +21,10 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.fidelity.helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
+from tests.support.aws_helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
                                     unique, wait_for)
 
-from tests.fidelity.conftest import ENGINE_VERSION, MASTER, PASSWORD
+from tests.support.private_database import ENGINE_VERSION, MASTER, PASSWORD
 
 FUNCTION_SOURCE = Path(__file__).parent / "aws_style_rotation" / "lambda_function.py"
 # Both tests log in to the database themselves: in AWS a private subnet's database is out of this machine's reach.

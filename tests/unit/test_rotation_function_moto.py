@@ -23,7 +23,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 from localaws.mysqld import MySQLServer
 from suite.attendee.database import ACCESS_DENIED
 from tests.support.workshop_code import rotation_function
-from tests.unit.rotation_helpers import db_user, login_error, rds_document
+from tests.support.rotation_db import db_user, login_error, rds_document
 
 lambda_handler = rotation_function.lambda_handler
 
