@@ -12,7 +12,7 @@ engine name mysql and storage type gp3: 5"): 20 GiB for gp2/gp3, 100 for io1/io2
 Every instance offers TLS with a certificate of the local AWS's CA (localaws/certificates.py),
 which stands in for the RDS CA bundle: clients that verify against the bundle negotiate TLS.
 An RDS MySQL instance's VERSION() is its EngineVersion, and MySQL 8's password statements do what
-they do there (localaws/mysqld.py `answers_as`, localaws/mysql_front.py).
+they do there (localaws/database/server.py `answers_as`, localaws/database/front.py).
 moto 5.2.5 only records metadata: there is no database and the password is never checked; an
 instance made by CloudFormation loses its VPCSecurityGroups (here they are kept).
 """
@@ -27,7 +27,7 @@ from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterVal
 from moto.rds.models import DBInstance, RDSBackend
 
 from localaws import certificates
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 
 ENGINES = {"mysql", "mariadb"}
 STATE_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "rds"

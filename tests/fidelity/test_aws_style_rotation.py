@@ -10,7 +10,7 @@ the MySQL 8 branch.
 What it relies on, each the local AWS's doing: SECRETS_MANAGER_ENDPOINT reaching Secrets Manager over
 verified HTTPS (localaws/network/endpoints.py), GetRandomPassword, Amazon Linux's CA bundle at
 /etc/pki/tls/cert.pem trusting the RDS certificate (localaws/functions/sandbox.py, localaws/certificates.py),
-the database offering TLS and answering as MySQL 8 (localaws/ext/rds_databases.py, localaws/mysql_front.py).
+the database offering TLS and answering as MySQL 8 (localaws/ext/rds_databases.py, localaws/database/front.py).
 """
 from __future__ import annotations
 

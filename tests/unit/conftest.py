@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 from suite.controls import template as tc
 from tests.support.template_file import TEMPLATE_PATH
 

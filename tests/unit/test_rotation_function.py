@@ -17,7 +17,7 @@ import pytest
 
 from suite.deploy.packaging import build_rotation_zip
 from tests.support.workshop_code import rotation_function
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 from localaws.service import LocalAWS
 from suite.attendee.database import ACCESS_DENIED
 from tests.support.rotation_db import db_user, login_error, rds_document
