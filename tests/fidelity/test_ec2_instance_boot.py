@@ -14,7 +14,7 @@ import json
 import pytest
 from botocore.exceptions import WaiterError
 
-from tests.support.aws_helpers import unique, wait_for
+from tests.support.aws_helpers import unique
 from tests.support.ssm_agent import AGENT_POLICY, agent_profile, booted as _booted, launch, run_command
 from tests.fidelity.validation import NOT_YET_VALIDATED
 

@@ -14,7 +14,6 @@ import time
 import pytest
 
 from suite.attendee.bastion import published_host_keys
-from tests.support.aws_helpers import amazon_linux_image, unique
 from tests.support.ec2_instances import instance as _instance, security_group as _group, ssh_from_the_suite as _ssh_from_the_suite
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
