@@ -191,10 +191,25 @@ def _action_level(policy: Any) -> str:
     return json.dumps({**document, "Statement": kept})
 
 
+# moto names a request's action "<SigV4 signing name>:<operation>"; where IAM's action differs, AWS's name (Service
+# Authorization Reference: the Invoke API is authorized as lambda:InvokeFunction; the Resource Groups Tagging API,
+# signed as "tagging", has the prefix "tag").
+_IAM_ACTIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
+_IAM_PREFIXES = {"tagging": "tag"}
+
+
+def iam_action(moto_action: str) -> str:
+    """The IAM action AWS authorizes a request as, from moto's name for it."""
+    prefix, _, operation = moto_action.partition(":")
+    named = f"{_IAM_PREFIXES.get(prefix, prefix)}:{operation}"
+    return _IAM_ACTIONS.get(named, named)
+
+
 def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     """moto's check, but remembering whether an explicit Deny decided it, and where."""
     if self._action == "sts:GetCallerIdentity":
         return
+    self._action = iam_action(self._action)
     from_resource = _secret_policy_decision(self, resource)
     if from_resource == "Deny":
         self._explicit_deny = "resource"
