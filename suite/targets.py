@@ -169,11 +169,11 @@ def _as_policy_caller(local: LocalAWS, close: Callable[[], None], keep: bool) ->
         return close
     try:
         document = Path(path).read_text()
-        local.act_as_caller(document, user=f"workshop-caller-{secrets.token_hex(3)}")
+        caller = local.act_as_caller(document, user=f"workshop-caller-{secrets.token_hex(3)}")
     except (OSError, ClientError) as refused:
         close()
         raise EnvironmentProblem(f"offline: {CALLER_POLICY_VARIABLE}={path}: {refused}") from None
-    REGISTRY.register(local.caller.secret_access_key)
+    REGISTRY.register(caller.secret_access_key)
     if not keep:
         return close  # the server stops, and the user with it
 

@@ -20,9 +20,10 @@ moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with
 `AccessDenied` body. CloudWatch Logs authorises CreateLogStream and PutLogEvents against the log stream's
 ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM`, so `log-group:GROUP:*` covers
 them) and CreateLogGroup against `...:log-group:GROUP:log-stream:`, as AWS's denials name them;
-moto 5.2.5 evaluates every Logs call against "*". Where moto names no resource for a request ("*": most services), a statement allowing the action on any
-resource allows it (the action is enforced, the resource only where the local AWS names it, as above).
-Likewise a bad signature or unknown key on a JSON-protocol service
+moto 5.2.5 evaluates every Logs call against "*". Where moto names no resource for a request ("*": most
+services), a statement allowing the action on any resource allows it (the action is enforced, the resource only
+where the local AWS names it, as above); the action is IAM's name for it (`lambda:InvokeFunction`, not moto's
+`lambda:Invoke`). Likewise a bad signature or unknown key on a JSON-protocol service
 is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML errors.
 """
 from __future__ import annotations
