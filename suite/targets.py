@@ -158,6 +158,35 @@ def offline_target(state_dir: Path, keep: bool = False, launched: LocalAWS | Non
     return _local_target(local, close=local.keep if keep else local.stop, keep=keep)
 
 
+CALLER_POLICY_VARIABLE = "SMDEMO_CALLER_POLICY"
+
+
+def _as_policy_caller(local: LocalAWS, close: Callable[[], None], keep: bool) -> Callable[[], None]:
+    """With SMDEMO_CALLER_POLICY=FILE (an IAM policy, e.g. iam/caller-full-run.json), the suite's clients sign
+    as a new IAM user holding only that policy instead of the administrator: a call outside it is denied, as it
+    would be for a live caller given that policy. Returns `close`, which on a local AWS left serving removes that
+    user first (nothing of the run outlives it)."""
+    path = os.environ.get(CALLER_POLICY_VARIABLE)
+    if not path:
+        return close
+    try:
+        document = Path(path).read_text()
+        caller = local.act_as_caller(document, user=f"workshop-caller-{secrets.token_hex(3)}")
+    except (OSError, ClientError) as refused:
+        close()
+        raise EnvironmentProblem(f"offline: {CALLER_POLICY_VARIABLE}={path}: {refused}") from None
+    REGISTRY.register(caller.secret_access_key)
+    if not keep:
+        return close  # the server stops, and the user with it
+
+    def remove_then_close() -> None:
+        try:
+            local.remove_caller()
+        finally:
+            close()
+    return remove_then_close
+
+
 def kept_offline_target(state_dir: Path) -> AwsTarget:
     """The local AWS a --keep-stack run left serving (--local-aws DIR): used, and left serving."""
     offline_preflight(state_dir.parent)
@@ -171,6 +200,7 @@ def kept_offline_target(state_dir: Path) -> AwsTarget:
 def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool) -> AwsTarget:
     assert local.admin is not None
     REGISTRY.register(local.admin.secret_access_key)
+    close = _as_policy_caller(local, close, keep)
     import moto
 
     # The bastion is a real SSH host offline too: the database and the task are reached through it.
