@@ -6,6 +6,7 @@ pytest_plugins = [
     "suite.redaction",
     "suite.preflight",
     "suite.account_changes",
+    "suite.multi_target",
     "suite.fixtures",
     "suite.rotations",
     "suite.fargate",
