@@ -62,8 +62,7 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if not config.pluginmanager.hasplugin("xdist"):
         raise pytest.UsageError("--targets and --accounts run on pytest-xdist: install requirements.txt")
     try:
-        specs = load_targets(Path(path)) if path else offline_accounts(
-            accounts, config.getoption("--stack"), tuple(filter(None, os.environ.get(UNUSABLE_ENV, "").split(","))))
+        specs = specs_of(config)
     except TargetsFileError as wrong:
         raise pytest.UsageError(str(wrong)) from None
     most = config.getoption("--max-parallel") or len(specs)
@@ -71,6 +70,16 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         raise pytest.UsageError("--max-parallel takes 1 or more")
     config.option.numprocesses = min(most, len(specs))  # a worker per target
     config.option.dist = "loadgroup"  # every check of one target in one worker
+
+
+def specs_of(config: pytest.Config) -> list[TargetSpec]:
+    path, accounts = config.getoption("--targets"), config.getoption("--accounts")
+    if path:
+        return load_targets(Path(path))
+    if config.getoption("--stack"):
+        raise pytest.UsageError("--accounts deploys the workshop in each account: --stack is for one target "
+                                "(a targets file names a stack per target)")
+    return offline_accounts(accounts, unusable=tuple(filter(None, os.environ.get(UNUSABLE_ENV, "").split(","))))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -84,8 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if config.getoption("--keep-stack") or config.getoption("--local-aws"):
         raise pytest.UsageError("--keep-stack and --local-aws are for one target, not --targets / --accounts")
-    config.stash[SPECS_KEY] = load_targets(Path(path)) if path else offline_accounts(
-        accounts, config.getoption("--stack"), tuple(filter(None, os.environ.get(UNUSABLE_ENV, "").split(","))))
+    config.stash[SPECS_KEY] = specs_of(config)
     config.stash[OUTCOMES_KEY] = {}
     if any(spec.stack for spec in config.stash[SPECS_KEY]) and not config.getoption("--allow-changes"):
         config.option.read_only = True  # a target's given stack is verified read-only, as --stack is
@@ -112,7 +120,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if is_worker(config) or not config.getoption("--accounts") or not targets_of(config):
         return
-    if "offline" not in (config.getoption("-m") or ""):
+    if "offline" not in (config.getoption("markexpr") or ""):
         raise pytest.UsageError("--accounts is offline: add -m offline")
     from localaws.service import LocalAWS, LocalAWSError
     from suite.redaction import REGISTRY

@@ -78,11 +78,11 @@ def load_targets(path: Path) -> list[TargetSpec]:
     return specs
 
 
-def offline_accounts(count: int, stack: str | None = None, unusable: tuple[str, ...] = ()) -> list[TargetSpec]:
+def offline_accounts(count: int, unusable: tuple[str, ...] = ()) -> list[TargetSpec]:
     """`--accounts N`: N accounts of one local AWS, named account-1 ... account-N."""
     if not 1 <= count <= len(OFFLINE_ACCOUNTS):
         raise TargetsFileError(f"--accounts takes 1 to {len(OFFLINE_ACCOUNTS)}")
-    return [TargetSpec(name=f"account-{index}", account=OFFLINE_ACCOUNTS[index - 1], stack=stack,
+    return [TargetSpec(name=f"account-{index}", account=OFFLINE_ACCOUNTS[index - 1],
                        unusable_key=f"account-{index}" in unusable) for index in range(1, count + 1)]
 
 

@@ -63,3 +63,22 @@ def test_the_run_is_ready_only_when_every_target_is():
                                               "NOT RUN: c (environment: no credentials)")
     assert exit_status([ready, unreachable], 0) == 1 and exit_status([unreachable], 0) == 4
     assert exit_status([ready], 0) == 0 and exit_status([ready, broken], 1) == 1
+
+
+def test_a_target_whose_profile_is_missing_is_an_environment_problem(tmp_path, monkeypatch):
+    from suite.targets import EnvironmentProblem, target_session
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    with pytest.raises(EnvironmentProblem, match="class-99"):
+        target_session("eu-west-1", profile="class-99")
+
+
+def test_a_role_target_assumes_its_role_from_the_default_credentials(monkeypatch):
+    from suite.targets import target_session
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    session = target_session("eu-west-1", role_arn="arn:aws:iam::111111111111:role/InstructorCheck")
+    assert session.region_name == "eu-west-1"
+    assert session.get_credentials().method == "assume-role"  # fetched on first use, refreshed before expiry
