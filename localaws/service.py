@@ -22,7 +22,7 @@ import boto3
 from botocore.config import Config
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from localaws import certificates, machinery, processes
+from localaws import certificates, machinery, not_modelled, processes
 from localaws.access_keys import AccessKey
 from localaws.network.addresses import free_port
 
@@ -144,6 +144,11 @@ class LocalAWS:
         except OSError:
             return []
         return [json.loads(line) for line in lines if line.strip()]
+
+    def not_modelled(self) -> list[str]:
+        """What the stacks deployed here asked for that the local AWS does not model
+        (localaws/ext/cfn_not_modelled.py): each setting once, sorted."""
+        return sorted({entry["setting"] for entry in not_modelled.recorded(self.state_dir)})
 
     def gone(self) -> str | None:
         """Why the server no longer serves (it exited on its own), or None while it runs or after stop()."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -17,8 +18,9 @@ import pytest
 
 from suite.account_changes import PUSHES_IMAGE, RUNS_TASKS, changes_account
 from suite.attendee import tasks
-from suite.attendee.container_shell import ContainerShell, Exchange
+from suite.attendee.container_shell import ContainerShell
 from suite.attendee.session_manager import AttendeeShell
+from suite.attendee.shell import Result
 from suite.attendee.task_ssh import TaskFromTheBastion
 from suite.controls.policy import grants_service
 from suite.redaction import REGISTRY
@@ -164,7 +166,7 @@ class ImageFromTheBastion:
     """What the attendee typed on the bastion to build and push the image, and the image's URI."""
 
     uri: str
-    transcript: list[Exchange]
+    transcript: list[Result]
 
 
 @pytest.fixture(scope="session")
@@ -175,7 +177,7 @@ def image_from_the_bastion(workshop: Workshop, attendee_shell: AttendeeShell) ->
     repository = workshop.outputs["ECRRepositoryUri"]
     transcript = []
     for command, timeout in (("./dockerbuild.sh", 1800), ("docker images", 120),
-                             (f"./dockertagandpush.sh {repository}", 900)):
+                             (shlex.join(["./dockertagandpush.sh", repository]), 900)):
         done = attendee_shell.run(command, timeout=timeout)
         transcript.append(done)
         if done.exit_status != 0:

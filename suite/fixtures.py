@@ -26,7 +26,8 @@ from suite.deploy.stack import DeployError, StackSettings, WorkshopStack
 from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SuiteAdditions, of_existing_stack
 from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
-from suite.attendee.session_manager import AttendeeShell, BastionNotReady, write_oldway_cnf
+from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
+from suite.attendee.session_manager import AttendeeShell, BastionNotReady
 from suite.report.phases import PHASES, mode_of, phase_of
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
@@ -320,7 +321,7 @@ def bastion_shell(workshop: Workshop) -> AttendeeShell:
 def attendee_shell(bastion_shell: AttendeeShell, workshop: Workshop) -> AttendeeShell:
     """The bastion's shell with ~/oldway.cnf written down as the guide's first step has it (the
     credentials before any rotation)."""
-    written = bastion_shell.run(write_oldway_cnf(workshop.secret_arn, workshop.hardcoded_version))
+    written = write_oldway_cnf_from_the_secret(bastion_shell, workshop.secret_arn, workshop.hardcoded_version)
     if written.exit_status != 0:
         pytest.fail(f"could not write ~/oldway.cnf on the bastion from the secret's first version "
                     f"(exit {written.exit_status}): {written.stderr[-500:]}", pytrace=False)

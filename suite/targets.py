@@ -102,6 +102,7 @@ class AwsTarget:
     gone: Callable[[], str | None] = lambda: None  # offline: why the local AWS stopped serving, if it did
     machinery_failure: Callable[[], str | None] = lambda: None  # offline: its own machinery failed (not the workshop)
     off_model: Callable[[], list[dict[str, str]]] = lambda: []  # offline: answers unlike AWS's model
+    not_modelled: Callable[[], list[str]] = lambda: []  # offline: settings the stacks asked for and it does not model
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     rds_ca_bundle: Callable[[], str] = lambda: rds_global_bundle()  # PEM: what TLS clients verify the DB with
 
@@ -201,7 +202,8 @@ def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool, accoun
         endpoint_note="the local AWS",
         versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=close,
         problems=local.problems,
-        gone=local.gone, machinery_failure=local.machinery_failure, off_model=local.violations, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
+        gone=local.gone, machinery_failure=local.machinery_failure, off_model=local.violations,
+        not_modelled=local.not_modelled, rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
         can_keep_stack=keep, kept_note=note,
     )
 

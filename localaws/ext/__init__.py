@@ -13,6 +13,7 @@ from localaws.ext import (
     cfn_vpc_endpoints,
     cfn_resource_types,
     cloudtrail_bucket_policy,
+    cfn_dropped_properties,
     cfn_dynamic_refs,
     cfn_sub_attributes,
     cfn_route_table_associations,
@@ -21,6 +22,7 @@ from localaws.ext import (
     cfn_ecs,
     cfn_key_pair,
     cfn_kms_key,
+    cfn_not_modelled,
     cfn_property_validation,
     cfn_secretsmanager,
     cfn_stack_deletion,
@@ -74,6 +76,8 @@ MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_de
            # (whose dispatch it wraps)
            cfn_custom_resources,
            ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
+           cfn_dropped_properties,  # after every module that replaces a CloudFormation create
+           cfn_not_modelled,  # says what a stack asks for that none of the above models
            iam_enforcement,
            request_validation,  # after iam_enforcement: a request is authorized before it is validated
            kms_secret_encryption,  # after registrations (both wrap CreateStack)

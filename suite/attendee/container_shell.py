@@ -5,7 +5,6 @@ log; an unknown key is refused.
 """
 from __future__ import annotations
 
-import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,46 +12,19 @@ from typing import Any
 import paramiko
 
 from suite.attendee.bastion import checked_ssh_client
+from suite.attendee.shell import Result, Shell
 
 
 @dataclass
-class Exchange:
-    command: str
-    exit_status: int
-    # Output can hold the secret: kept out of repr() (tracebacks cut long reprs, and a cut
-    # secret no longer matches the mask).
-    stdout: str = field(repr=False)
-    stderr: str = field(repr=False)
-
-    def shown(self) -> str:
-        """As a terminal shows it: the prompt and command, the output, the exit code."""
-        return f"$ {self.command}\n{self.stdout}{self.stderr}(exit {self.exit_status})"
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """A file in the container as `stat` sees it (mode as a number: 0o644)."""
-
-    path: str
-    exists: bool
-    mode: int | None = None
-    owner: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.path}: {oct(self.mode)[2:]} {self.owner}" if self.exists else f"{self.path}: missing"
-
-
-@dataclass
-class ContainerShell:
-    """A login shell in the container; `run` a command, or ask it as testinfra does:
-    `shell.env("TASKDEF_SECRET")`, `shell.file("/etc/profile.d/ecs.sh").mode`."""
+class ContainerShell(Shell):
+    """A login shell in the container (suite/attendee/shell.py's API), over the suite's own SSH."""
 
     route: Any  # suite.attendee.bastion.Bastion
     address: str
     host_keys: list[str] = field(repr=False)
     password: str = field(repr=False)
     user: str = "ec2-user"
-    transcript: list[Exchange] = field(default_factory=list, repr=False)
+    transcript: list[Result] = field(default_factory=list, repr=False)
     _client: paramiko.SSHClient | None = field(default=None, repr=False)
 
     def connect(self) -> "ContainerShell":
@@ -62,8 +34,14 @@ class ContainerShell:
         self._client = client
         return self
 
-    def run(self, command: str, stdin: str | None = None, timeout: float = 60) -> Exchange:
+    def run(self, command: str, timeout: float = 60) -> Result:
         """`command` in a login shell (as after `ssh`), so /etc/profile.d/ecs.sh is sourced."""
+        return self._exec(command, None, timeout)
+
+    def run_with_stdin(self, command: str, stdin: str) -> Result:
+        return self._exec(command, stdin, 60)
+
+    def _exec(self, command: str, stdin: str | None, timeout: float) -> Result:
         if self._client is None:
             self.connect()
         assert self._client is not None
@@ -74,23 +52,9 @@ class ContainerShell:
         channel_in.channel.shutdown_write()
         out = channel_out.read().decode(errors="replace")
         err = channel_err.read().decode(errors="replace")
-        exchange = Exchange(command, channel_out.channel.recv_exit_status(), out, err)
-        self.transcript.append(exchange)
-        return exchange
-
-    def env(self, name: str) -> str | None:
-        """An environment variable of the login shell, byte for byte; None when it is unset."""
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError(f"not a variable name: {name!r}")
-        exchange = self.run(f'[ "${{{name}+set}}" = set ] && printf "%s" "${name}"')
-        return exchange.stdout if exchange.exit_status == 0 else None
-
-    def file(self, path: str) -> RemoteFile:
-        found = self.run(f"stat -c '%a %U' -- {shlex.quote(path)}")
-        if found.exit_status != 0:
-            return RemoteFile(path, exists=False)
-        mode, owner = found.stdout.split()
-        return RemoteFile(path, exists=True, mode=int(mode, 8), owner=owner)
+        result = Result(command, channel_out.channel.recv_exit_status(), out, err)
+        self.transcript.append(result)
+        return result
 
     def close(self) -> None:
         if self._client is not None:

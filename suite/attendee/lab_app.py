@@ -5,12 +5,15 @@ the bastion (the app listens on the bastion's 127.0.0.1).
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import paramiko
+
+from suite.attendee.shell import Result, Shell
 
 PORTS = {"hardcoded": 8081, "get-secret": 8082, "cached": 8083}
 CONNECTED = "CONNECTED"
@@ -28,6 +31,29 @@ class Sample:
     def answered(self) -> float:
         """When the answer came: what it says was so by then (the app read and logged in after `at`)."""
         return self.at + self.took
+
+
+APP_PROCESSES = "app/web_app.py"  # what `pkill -f` names the app's processes by
+APP_LOGS = "~/app/*.log"
+
+
+def start(shell: Shell, variant: str, port: int, secret_arn: str) -> Result:
+    """The lab's `./app/start.sh VARIANT PORT SECRET`, in the background on the bastion."""
+    return shell.run(shlex.join(["./app/start.sh", variant, str(port), secret_arn]))
+
+
+def logs(shell: Shell) -> Result:
+    return shell.tail(APP_LOGS, 20)
+
+
+def stop(shell: Shell) -> Result:
+    return shell.stop_processes(APP_PROCESSES)
+
+
+def read_with_the_labs_reader(shell: Shell, secret_arn: str) -> Result:
+    """The lab's secret_reader.get_secret on `secret_arn`, in ~/app with its bundled libraries."""
+    code = f"import secret_reader; print(secret_reader.get_secret({json.dumps(secret_arn)}))"
+    return shell.run(f"cd ~/app && PYTHONPATH=lib:. python3.11 -c {shlex.quote(code)}")
 
 
 # AWS's caching client waits 2.5 to 5 s (random jitter) before a forced refresh: an answer may take that long.

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 from tenacity import RetryError, retry, retry_if_exception_type, retry_if_result, stop_after_delay, wait_fixed
 
-from suite.attendee.container_shell import Exchange
+from suite.attendee.shell import Result, Shell
 
 RUNNING = ("Pending", "InProgress", "Delayed")
 CLOUD_INIT_RESULT = "/run/cloud-init/result.json"  # written when cloud-init has run the user data
@@ -29,16 +28,16 @@ class BastionNotReady(Exception):
 
 
 @dataclass
-class AttendeeShell:
-    """ec2-user's login shell on an instance, one Run Command per `run`."""
+class AttendeeShell(Shell):
+    """ec2-user's login shell on an instance (suite/attendee/shell.py's API), one Run Command per `run`."""
 
     ssm: Any
     instance_id: str
     poll: float = 0.05  # seconds between GetCommandInvocation calls (a command offline takes a fraction of one)
     user: str = "ec2-user"
-    transcript: list[Exchange] = field(default_factory=list, repr=False)
+    transcript: list[Result] = field(default_factory=list, repr=False)
 
-    def run(self, command: str, timeout: float = 120, as_root: bool = False) -> Exchange:
+    def run(self, command: str, timeout: float = 120, as_root: bool = False) -> Result:
         """`command` in the user's login shell (as after `sudo su - ec2-user`); its output and exit code."""
         # The login shell reads the command from a here-document: no quoting between the two shells.
         marker = f"SMDEMO_{secrets.token_hex(4).upper()}"
@@ -48,12 +47,12 @@ class AttendeeShell:
                                      Parameters={"commands": [script], "executionTimeout": [str(int(timeout))]},
                                      TimeoutSeconds=max(30, int(timeout)))["Command"]
         invocation = self._finished(sent["CommandId"], timeout + 30)
-        exchange = Exchange(command, int(invocation.get("ResponseCode", -1)),
-                            invocation.get("StandardOutputContent", ""), invocation.get("StandardErrorContent", ""))
+        result = Result(command, int(invocation.get("ResponseCode", -1)),
+                        invocation.get("StandardOutputContent", ""), invocation.get("StandardErrorContent", ""))
         if invocation["Status"] == "TimedOut":
-            exchange.stderr += f"\n(the command did not finish within {timeout:.0f} s: Run Command stopped it)"
-        self.transcript.append(exchange)
-        return exchange
+            result.stderr += f"\n(the command did not finish within {timeout:.0f} s: Run Command stopped it)"
+        self.transcript.append(result)
+        return result
 
     def _finished(self, command_id: str, timeout: float) -> dict[str, Any]:
         @retry(stop=stop_after_delay(timeout), wait=wait_fixed(self.poll),
@@ -99,12 +98,3 @@ class AttendeeShell:
             raise BastionNotReady(f"instance {self.instance_id}: its user data failed ({'; '.join(errors)}); the end "
                                   f"of {OUTPUT_LOG}:\n{tail}")
 
-
-def write_oldway_cnf(secret_arn: str, version_id: str | None) -> str:
-    """The command that writes ~/oldway.cnf (mysql.oldway.sh's credentials, as the attendee notes them
-    down before any rotation) from that version of the secret, on the instance: no password in the
-    command's text."""
-    version = f" --version-id {shlex.quote(version_id)}" if version_id else ""
-    template = r'"[client]\nhost=\(.host)\nport=\(.port)\nuser=\(.username)\npassword=\"\(.password)\""'
-    return (f"set -o pipefail && umask 077 && aws secretsmanager get-secret-value --secret-id {shlex.quote(secret_arn)}{version} "
-            f"--query SecretString --output text | jq -r {shlex.quote(template)} > ~/oldway.cnf")

@@ -9,10 +9,10 @@ with a known_hosts file holding only those keys.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from suite.attendee.container_shell import Exchange
 from suite.attendee.session_manager import AttendeeShell
+from suite.attendee.shell import VARIABLE, Result, Shell
 
 KNOWN_HOSTS = "~/.ssh/known_hosts_smdemo_tasks"
 ASKPASS = "~/.ssh/smdemo-askpass"
@@ -33,26 +33,38 @@ def ssh_command(address: str, host_keys: list[str], password_secret_arn: str, re
             f"ec2-user@{shlex.quote(address)} {shlex.quote('bash --login -c ' + shlex.quote(remote))} < /dev/null")
 
 
+ECS_PROFILE = "/etc/profile.d/ecs.sh"  # where the container's start writes the task's variables for login shells
+
+
 @dataclass
-class TaskFromTheBastion:
-    """A command in the task's login shell, over the attendee's ssh from the bastion."""
+class TaskFromTheBastion(Shell):
+    """The task's login shell (suite/attendee/shell.py's API), over the attendee's ssh from the bastion."""
 
     attendee: AttendeeShell
     address: str
     host_keys: list[str]
     password_secret_arn: str
+    transcript: list[Result] = field(default_factory=list, repr=False)
 
     def ssh(self, remote: str) -> str:
         return ssh_command(self.address, self.host_keys, self.password_secret_arn, remote)
 
-    def run(self, remote: str, timeout: float = 120) -> Exchange:
+    def run(self, remote: str, timeout: float = 120) -> Result:
         done = self.attendee.run(self.ssh(remote), timeout)
         # What the attendee sees: their ssh and the command, not the askpass plumbing.
-        return Exchange(f"ssh ec2-user@{self.address}  # then: {remote}", done.exit_status, done.stdout, done.stderr)
+        result = Result(f"ssh ec2-user@{self.address}  # then: {remote}", done.exit_status, done.stdout, done.stderr)
+        self.transcript.append(result)
+        return result
 
-    def compare_on_the_bastion(self, variable: str, secret_arn: str) -> Exchange:
+    def log_in(self) -> Result:
+        """The guide's first look after ssh: who one is, and that the login shell can read ecs.sh."""
+        return self.run(f"whoami; test -r {shlex.quote(ECS_PROFILE)} && echo ecs.sh readable")
+
+    def compare_on_the_bastion(self, variable: str, secret_arn: str) -> Result:
         """Whether the task's `variable` equals the secret's AWSCURRENT SecretString, compared on the
         bastion: neither value leaves it (Run Command keeps a command's output)."""
+        if not VARIABLE.fullmatch(variable):
+            raise ValueError(f"not a variable name: {variable!r}")
         read_variable = self.ssh(f'printf %s "${{{variable}-}}"')
         script = (f"set -o pipefail\n"
                   f"expected=\"$(aws secretsmanager get-secret-value --secret-id {shlex.quote(secret_arn)} "
@@ -63,5 +75,5 @@ class TaskFromTheBastion:
                   f"SecretString ($(printf %s \"$seen\" | wc -c) bytes)\"; else echo '{variable} differs from the "
                   f"secret'\"'\"'s AWSCURRENT SecretString'; exit 1; fi")
         done = self.attendee.run(script)
-        return Exchange(f"ssh ec2-user@{self.address}  # then: env | grep {variable} (compared on the bastion "
-                        f"with the secret's value)", done.exit_status, done.stdout, done.stderr)
+        return Result(f"ssh ec2-user@{self.address}  # then: env | grep {variable} (compared on the bastion "
+                      f"with the secret's value)", done.exit_status, done.stdout, done.stderr)

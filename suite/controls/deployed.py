@@ -12,7 +12,8 @@ never quote a secret value.
 - CloudTrail: the trail is logging.
 - Least privilege: every IAM policy of the stack that allows a `secretsmanager:` action names the
   secrets it allows; never "*" nor an ARN pattern that covers any secret.
-The template-side counterparts are in suite/controls/template.py; these look at the account.
+The template-side counterparts are in suite/controls/template.py; these look at the account. The
+audit phase runs them as the rules of suite/controls/rules.py (id, title, source, guide step).
 """
 from __future__ import annotations
 

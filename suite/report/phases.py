@@ -4,7 +4,8 @@ A check belongs to a phase by its folder (PHASES, the one place the phases are s
 suite.report.phases` prints their folders, for scripts/verify-offline.sh) and to a mode by the `aws` fixture's param, or, for a check that needs no AWS (the Template phase
 reads the workshop's files), by the `mode` fixture's, which has the same params and starts nothing. Each check
 ends with one outcome; the verdict is READY only when no phase failed, none stopped half-way, and at least one
-check passed.
+check passed. What the local AWS was given and does not model is said with it ("READY offline, N settings not
+modelled: ..."): offline could not prove those settings.
 """
 from __future__ import annotations
 
@@ -98,11 +99,18 @@ class PhaseRow:
         return "skipped" if self.counts["skipped"] else NOT_RUN
 
 
+def not_modelled_phrase(settings: list[str]) -> str:
+    """"offline, 2 settings not modelled: A, B": what the local AWS was given and does not model."""
+    return f"offline, {len(settings)} setting{'' if len(settings) == 1 else 's'} not modelled: {', '.join(settings)}"
+
+
 @dataclass
 class Verdict:
     ready: bool
     reason: str
     ran: bool = True  # False: the environment stopped the run before any check (the reason says why)
+    # What the local AWS was given and does not model: offline could not prove it (disclosure, not failure).
+    not_modelled: tuple[str, ...] = ()
 
     @property
     def headline(self) -> str:
@@ -111,8 +119,17 @@ class Verdict:
         return "READY" if self.ready else "NOT READY"
 
     @property
+    def told(self) -> str:
+        """The verdict after its headline: "READY offline, N settings not modelled: ...; passed: ..." reads
+        as one sentence; a NOT READY names its failures first and the settings after them."""
+        if not self.not_modelled:
+            return f": {self.reason}"
+        said = not_modelled_phrase(list(self.not_modelled))
+        return f" {said}; {self.reason}" if self.ready else f": {self.reason}; {said}"
+
+    @property
     def line(self) -> str:
-        return f"{self.headline}: {self.reason}"
+        return f"{self.headline}{self.told}"
 
 
 class Ledger:
@@ -159,10 +176,12 @@ class Ledger:
         return [(step, grouped.get(step, {})) for step in STEPS if step in grouped or step.phase in phases]
 
     def verdict(self, environment_problem: str | None = None, left_behind: str | None = None,
-                interrupted: str | None = None, changed_account: str | None = None) -> Verdict:
+                interrupted: str | None = None, changed_account: str | None = None,
+                not_modelled: list[str] | None = None) -> Verdict:
         """READY / NOT READY from the phases. An environment problem (this machine, the account, or the
         local AWS's own machinery) makes the verdict NOT RUN, whenever it came: no phase is blamed, and
-        what the checks said before it is only counted (a check that failed then may have failed for it)."""
+        what the checks said before it is only counted (a check that failed then may have failed for it).
+        The settings the local AWS does not model are said with the verdict, READY staying READY."""
         rows = [row for row in self.rows() if row.phase in PHASES]
         if environment_problem:
             counts = Counter()
@@ -198,7 +217,7 @@ class Ledger:
         if interrupted:  # a run cut short proves less than it would have: never READY
             parts.insert(0, f"the run was interrupted ({interrupted})")
         return Verdict(not (failed or unfinished or left_behind or interrupted or changed_account) and bool(passed),
-                       "; ".join(parts))
+                       "; ".join(parts), not_modelled=tuple(not_modelled or ()))
 
 
 def _named(phase: str, rows: list[PhaseRow]) -> str:

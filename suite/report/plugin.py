@@ -7,11 +7,13 @@ the run's facts (suite/report/runfacts.py) as the environment table, each check'
 (suite/report/guide_view.py); the results table says each check's guide step and opens in the
 guide's order. A check in a phase's folder must name its step (suite/report/guide_steps.py), or
 its module fails to collect.
-The verdict is also the terminal's last line and a JUnit testsuite property.
+The verdict is also the terminal's last line and a JUnit testsuite property. Offline, it and the
+environment table say what the local AWS was given and does not model (localaws/ext/cfn_not_modelled.py).
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -26,11 +28,12 @@ from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, environment_problem
 from suite.redaction import REGISTRY
 from suite.account_snapshot import CHANGED_KEY
 from suite.teardown import LEFT_BEHIND_KEY
-from suite.report.runfacts import FACTS_KEY, environment
+from suite.report.runfacts import FACTS_KEY, environment, not_modelled
 
 TITLE = "Secrets Manager workshop verification"
 CSS = Path(__file__).with_name("report.css")
 PYTEST_METADATA = {"Python", "Platform", "Packages", "Plugins"}  # replaced by the run's own facts
+log = logging.getLogger("workshop.report")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html reads its --css list
@@ -48,6 +51,7 @@ class InstructorReport:
         self.verdict: Verdict | None = None
         self.board: list[targets_board.BoardRow] = []  # --targets / --accounts: a row per target
         self.html_data: Any = None  # pytest-html's ReportData, when an HTML report is written
+        self.not_modelled: list[str] = []  # what the local AWS was given and does not model
 
     # --- what ran
     @pytest.hookimpl(wrapper=True)
@@ -78,9 +82,12 @@ class InstructorReport:
         if session.config.option.collectonly:  # nothing ran, by request: no verdict to give
             return
         self.duration = time.time() - self.started
+        self.not_modelled = not_modelled(session.config.stash.get(FACTS_KEY, {}))
+        if self.not_modelled:  # once per run, in the log
+            log.warning("not modelled offline (%d): %s", len(self.not_modelled), ", ".join(self.not_modelled))
         self.verdict = self.ledger.verdict(environment_problem(session.config),
                                            session.config.stash.get(LEFT_BEHIND_KEY, None), INTERRUPTS.said(),
-                                           session.config.stash.get(CHANGED_KEY, None))
+                                           session.config.stash.get(CHANGED_KEY, None), self.not_modelled)
         # Live aimed at something that is not AWS must say so where the verdict is read.
         elsewhere = [f"{mode} ran against {facts.aws_endpoint}" for mode, facts in
                      session.config.stash.get(FACTS_KEY, {}).items() if "not AWS" in facts.aws_endpoint]
@@ -117,6 +124,11 @@ class InstructorReport:
         for mode, problems in terminalreporter.config.stash.get(LOCAL_AWS_PROBLEMS_KEY, {}).items():
             terminalreporter.write_sep("-", f"what went wrong inside the local AWS ({mode})", red=True)
             terminalreporter.write_line(REGISTRY.mask(problems))
+        if self.not_modelled:  # what offline could not prove, each on a line of its own
+            terminalreporter.write_sep("-", f"not modelled offline ({len(self.not_modelled)}): the local AWS was given "
+                                            "these settings and does not apply them")
+            for setting in self.not_modelled:
+                terminalreporter.write_line(f"  {setting}")
         terminalreporter.write_sep("-", "workshop phases")
         for row in self.ledger.rows():
             terminalreporter.write_line(f"{_row_name(row):<28} {row.status:<11} {_counts(row)}; {row.duration:.1f} s")
@@ -145,7 +157,7 @@ class InstructorReport:
             return
         self.html_data.title = f"{self.verdict.headline}: {TITLE}"
         facts = session.config.stash.get(FACTS_KEY, {})
-        own = environment(facts, self.duration)
+        own = environment(facts, self.duration, self.not_modelled)
         kept = {key: value for key, value in self.html_data.data.get("environment", {}).items()
                 if key not in PYTEST_METADATA and key not in own}
         # pytest-html inserts environment values as HTML: escape (and mask) them.
@@ -165,7 +177,7 @@ class InstructorReport:
         facts = " · ".join(f"{label}: {own[label]}" for label in ("Mode", "Region", "Account", "Stack", "Run duration"))
         return (f'<div id="workshop-verdict" class="verdict-{state}">'
                 f'<span class="verdict-headline">{self.verdict.headline}</span> '
-                f'<span class="verdict-reason">{reporthtml.text(self.verdict.reason)}</span>'
+                f'<span class="verdict-reason">{reporthtml.text(self.verdict.told.removeprefix(":").strip())}</span>'
                 f'<div class="verdict-facts">{reporthtml.text(facts)}</div></div>')
 
     def _phases_html(self) -> str:

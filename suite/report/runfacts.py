@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -33,6 +33,8 @@ class RunFacts:
     database_server: str = ""
     database_endpoint: str = ""
     template: str = ""
+    # offline: what the stacks asked for that the local AWS does not model (read once the run is over)
+    not_modelled: Callable[[], list[str]] = field(default=lambda: [], repr=False, compare=False)
 
 
 FACTS_KEY = pytest.StashKey[dict[str, RunFacts]]()
@@ -55,7 +57,8 @@ def _note_target(facts: dict[str, RunFacts], target: Any) -> None:
     facts[target.mode] = RunFacts(
         mode=target.mode, region=target.region, account=target.account_id, stack=target.stack_name,
         run_id=target.run_id, aws_endpoint=endpoint + (f" ({target.endpoint_note})" if target.endpoint_note else ""),
-        moto=target.versions.get("moto", ""), lambda_runtime=target.versions.get("Lambda runtime", ""))
+        moto=target.versions.get("moto", ""), lambda_runtime=target.versions.get("Lambda runtime", ""),
+        not_modelled=target.not_modelled)
 
 
 def _note_workshop(facts: dict[str, RunFacts], workshop: Any) -> None:
@@ -90,7 +93,22 @@ def _package(name: str) -> str:
         return "not installed"
 
 
-def environment(facts: dict[str, RunFacts], duration: float) -> dict[str, str]:
+def not_modelled(facts: dict[str, RunFacts]) -> list[str]:
+    """Every setting the run's local AWS was given and does not model, once, sorted (none live)."""
+    found: set[str] = set()
+    for fact in facts.values():
+        try:
+            found.update(fact.not_modelled())
+        except Exception:  # the report is no reason to fail a check; the log says it could not be read
+            log.warning("what the local AWS does not model could not be read", exc_info=True)
+            found.add("unknown (the local AWS's list could not be read)")
+    return sorted(found)
+
+
+NOT_MODELLED_LABEL = "Not modelled offline"
+
+
+def environment(facts: dict[str, RunFacts], duration: float, unmodelled: list[str] | None = None) -> dict[str, str]:
     """The environment table: label -> value; a value that differs by mode says which is which."""
     def per_mode(attribute: str) -> str:
         values = {mode: getattr(facts[mode], attribute) for mode in sorted(facts, key=mode_key)
@@ -119,4 +137,6 @@ def environment(facts: dict[str, RunFacts], duration: float) -> dict[str, str]:
         rows["moto (local AWS)"] = per_mode("moto")
     if any(fact.lambda_runtime for fact in facts.values()):
         rows["Lambda runtime (local AWS)"] = per_mode("lambda_runtime")
+    if unmodelled:  # offline could not prove these: said where the run's facts are read
+        rows[NOT_MODELLED_LABEL] = f"{len(unmodelled)}: {', '.join(unmodelled)}"
     return rows

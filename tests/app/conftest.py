@@ -11,6 +11,7 @@ import pytest
 from tenacity import retry, retry_if_result, stop_after_delay, wait_fixed
 
 from suite.account_changes import STARTS_APP, changes_account
+from suite.attendee import lab_app as app
 from suite.attendee.lab_app import PORTS, UNREACHABLE, Sample, Watch, ask
 from suite.attendee.session_manager import AttendeeShell
 from suite.redaction import REGISTRY
@@ -50,8 +51,7 @@ class LabApp:
 def lab_app(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[LabApp]:
     """`./app/start.sh VARIANT PORT SECRET` for each variant, on the bastion as ec2-user; stopped at the end."""
     workshop.route()  # the app's answers are asked for through the suite's own route: not started without it
-    started = [attendee_shell.run(f"./app/start.sh {variant} {port} {workshop.secret_arn}")
-               for variant, port in PORTS.items()]
+    started = [app.start(attendee_shell, variant, port, workshop.secret_arn) for variant, port in PORTS.items()]
     failed = [done for done in started if done.exit_status != 0]
     if failed:
         pytest.fail("the lab's app did not start on the bastion:\n" + "\n".join(done.shown()[-800:] for done in failed),
@@ -62,12 +62,12 @@ def lab_app(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[LabAp
             def answering() -> Sample:
                 return ask(workshop.route(), port)
             if answering().status == UNREACHABLE:
-                logs = attendee_shell.run("tail -n 20 ~/app/*.log")
+                logs = app.logs(attendee_shell)
                 pytest.fail(f"the lab's app does not answer on the bastion's port {port}:\n{logs.stdout[-1500:]}",
                             pytrace=False)
         yield LabApp(workshop, attendee_shell, started)
     finally:
-        attendee_shell.run("pkill -f app/web_app.py || true")
+        app.stop(attendee_shell)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from suite.account_changes import ROTATES_SECRET, STARTS_APP
-from suite.attendee.lab_app import CONNECTED, seconds_not_connected
+from suite.attendee.lab_app import CONNECTED, read_with_the_labs_reader, seconds_not_connected
 from suite.report.timeline import timeline_svg
 
 
@@ -105,9 +105,7 @@ def test_secret_changed_without_the_database_disconnects_until_a_rotation(app_th
 def test_secret_reader_raises_on_access_denied(workshop, lab_app, evidence):
     """The lab's original reader returned None for AccessDenied; this one must raise."""
     denied_secret = workshop.outputs["DemoUserSecretArn"]  # the bastion's role may not read demouser's secret
-    result = lab_app.attendee.run(
-        "cd ~/app && PYTHONPATH=lib:. python3.11 -c "
-        f"'import secret_reader; print(secret_reader.get_secret(\"{denied_secret}\"))'")
+    result = read_with_the_labs_reader(lab_app.attendee, denied_secret)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
     evidence.expect("get_secret on a secret the role may not read raises, naming AccessDeniedException",
                     f"exit {result.exit_status}: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.stdout.strip()}")

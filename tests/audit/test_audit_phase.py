@@ -12,8 +12,8 @@ import time
 import pytest
 
 from suite.account_changes import CREATES_IAM_USER, ROTATES_SECRET, RUNS_TASKS
-from suite.controls import deployed as controls
-from suite.controls import exposure
+from suite.attendee import mysql_scripts
+from suite.controls import rules
 from suite.cloudtrail import about_secret, await_delivered
 from suite.redaction import REGISTRY
 
@@ -100,119 +100,60 @@ def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, runni
     assert not leaking, f"{len(leaking)} events hold a secret value: {[str(e) for e in leaking[:5]]}"
 
 
-# 6-15. What a security reviewer checks (AWS Config / Security Hub), one check per control
-def control_as_evidence(evidence, control: str, findings: list[str]) -> None:
-    evidence.table(control, ["finding"], [[finding] for finding in findings] or [["compliant"]])
-    evidence.expect(f"{control}: compliant", "; ".join(findings) or "compliant")
+# 6. What a security reviewer checks (AWS Config / Security Hub): the rules of suite/controls/rules.py,
+# one check per family, each rule under its own id and guide step
+def rules_of(family: str) -> list:
+    return [pytest.param(rule, id=rule.id, marks=[
+        pytest.mark.guide_step(rule.step),
+        pytest.mark.changes_account(rule.changes) if rule.changes else pytest.mark.read_only])
+        for rule in rules.family(family)]
 
 
-@pytest.mark.read_only
-@pytest.mark.guide_step("Beyond the guide 5")
-def test_secretsmanager_1_rotation_is_enabled_within_90_days(workshop, evidence):
-    findings = controls.rotation_findings(workshop.secrets_manager(), workshop.secret_arn)
-    control_as_evidence(evidence, "SecretsManager.1: automatic rotation enabled, at most every 90 days", findings)
+def undeclared_changes(rule: rules.Rule, request: pytest.FixtureRequest) -> list[str]:
+    """What the fixtures a read-only rule needs (however indirectly) change in the account: they are asked
+    for by name, out of sight of the collection's classification (suite/account_changes.py)."""
+    if rule.changes:
+        return []
+    found, seen, names = [], set(), list(rule.needs)
+    while names:
+        name = names.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for definition in request._fixturemanager.getfixturedefs(name, request.node) or ():
+            what = getattr(definition.func, "changes_account", None)
+            if isinstance(what, str):
+                found.append(f"{name}: {what}")
+            names.extend(definition.argnames)
+    return found
+
+
+def control_is_met(rule: rules.Rule, workshop, request: pytest.FixtureRequest, evidence) -> None:
+    """The rule's findings (from the fixtures it needs) as evidence; none means compliant."""
+    undeclared = undeclared_changes(rule, request)
+    assert not undeclared, f"suite/controls/rules.py: {rule.id} does not say what its fixtures change: {undeclared}"
+    needed = {name: request.getfixturevalue(name) for name in rule.needs}
+    findings = rule.finds(**needed)
+    title = rule.titled(workshop)
+    evidence.text("The control", f"{title}\nas defined at {rule.source}")
+    evidence.table(title, ["finding"], [[finding] for finding in findings] or [["compliant"]])
+    evidence.expect(f"{title}: compliant", "; ".join(findings) or "compliant")
     assert not findings, "; ".join(findings)
 
 
-@pytest.mark.changes_account(ROTATES_SECRET)
-@pytest.mark.guide_step("Beyond the guide 5")
-def test_secretsmanager_2_last_rotation_succeeded(workshop, first_rotation, evidence):
-    findings = controls.last_rotation_findings(workshop.secrets_manager(), workshop.secret_arn, require_rotated=True)
-    control_as_evidence(evidence, "SecretsManager.2: the last rotation succeeded", findings)
-    assert not findings, "; ".join(findings)
+@pytest.mark.parametrize("rule", rules_of("secret"))
+def test_secret_controls_are_met(rule, workshop, request, evidence):  # workshop: the mode's parameter
+    control_is_met(rule, workshop, request, evidence)
 
 
-@pytest.mark.read_only
-@pytest.mark.guide_step("Beyond the guide 5")
-def test_secretsmanager_4_rotated_within_90_days(workshop, evidence):
-    findings = controls.periodic_rotation_findings(workshop.secrets_manager(), workshop.secret_arn)
-    control_as_evidence(evidence, "SecretsManager.4: rotated (or created) within the last 90 days", findings)
-    assert not findings, "; ".join(findings)
+@pytest.mark.parametrize("rule", rules_of("trail"))
+def test_trail_controls_are_met(rule, workshop, request, evidence):  # workshop: the mode's parameter
+    control_is_met(rule, workshop, request, evidence)
 
 
-@pytest.mark.changes_account(RUNS_TASKS)
-@pytest.mark.guide_step("Beyond the guide 5")
-def test_ecs_8_no_secret_in_a_task_environment(workshop, task_definition, evidence):
-    known = [workshop.secret_document()["password"]]
-    ecs = workshop.aws.client("ecs")
-    findings = [finding for definition in (workshop.outputs["TaskDefinitionArn"], task_definition)
-                for finding in controls.task_definition_findings(ecs, definition, known)]
-    control_as_evidence(evidence, "ECS.8: no secret in a task definition's plain environment", findings)
-    assert not findings, "; ".join(findings)
-
-
-@pytest.mark.read_only
-@pytest.mark.guide_step("Audit 3")
-def test_cloudtrail_trail_is_logging(workshop, evidence):
-    findings = controls.trail_logging_findings(workshop.aws.client("cloudtrail"), workshop.outputs["TrailName"])
-    control_as_evidence(evidence, "CloudTrail: the workshop's trail is logging", findings)
-    assert not findings, "; ".join(findings)
-
-
-@pytest.mark.read_only
-@pytest.mark.guide_step("Beyond the guide 1")
-def test_iam_grants_name_the_secret_never_a_wildcard(workshop, evidence):
-    findings = controls.secret_access_findings(workshop.aws.client("cloudformation"), workshop.aws.client("iam"),
-                                               workshop.stack.settings.stack_name, workshop.secret_arn)
-    control_as_evidence(evidence, "Least privilege: every role and policy of the stack reaches a secret only by "
-                                  "naming it (the stack's other secrets, a secret sharing the workshop secret's "
-                                  "prefix, any other secret)", findings)
-    assert not findings, "; ".join(findings)
-
-
-@pytest.mark.read_only
-@pytest.mark.guide_step("Beyond the guide 6")
-def test_rds_2_database_is_not_publicly_accessible(workshop, evidence):
-    findings = exposure.rds_2_findings(workshop.aws.client("rds"), workshop.outputs["DBInstanceId"])
-    control_as_evidence(evidence, "RDS.2: the DB instance prohibits public access", findings)
-    assert not findings, "; ".join(findings)
-
-
-@pytest.mark.read_only
-@pytest.mark.guide_step("Beyond the guide 6")
-def test_ec2_13_no_security_group_admits_the_internet_to_ssh(workshop, evidence):
-    groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
-    findings = exposure.open_port_findings(groups, [22])
-    control_as_evidence(evidence, "EC2.13: no security group admits 0.0.0.0/0 or ::/0 to port 22", findings)
-    assert not findings, "; ".join(findings)
-
-
-@pytest.mark.read_only
-@pytest.mark.guide_step("Beyond the guide 6")
-def test_ec2_19_no_security_group_admits_the_internet_to_high_risk_ports(workshop, evidence):
-    groups = exposure.vpc_security_groups(workshop.aws.client("ec2"), workshop.outputs["VpcId"])
-    ports = sorted({*exposure.HIGH_RISK_PORTS, int(workshop.outputs["DBEndpointPort"])})
-    findings = exposure.open_port_findings(groups, ports)
-    control_as_evidence(evidence, "EC2.19: no security group admits 0.0.0.0/0 or ::/0 to a high-risk port "
-                                  "(the database's included)", findings)
-    assert not findings, "; ".join(findings)
-
-
-@pytest.mark.changes_account(RUNS_TASKS)
-@pytest.mark.guide_step("Beyond the guide 6")
-def test_ssh_reaches_the_bastion_from_the_admin_cidr_and_a_task_from_the_bastion_only(
-        workshop, fargate_phase, running_task, evidence):
-    ec2 = workshop.aws.client("ec2")
-    bastion_groups = exposure.instance_group_ids(ec2, workshop.outputs["BastionInstanceId"])
-    task_groups = exposure.task_group_ids(ec2, fargate_phase.ecs, fargate_phase.cluster, running_task.arn)
-    findings = exposure.ssh_path_findings(ec2, bastion_groups, task_groups, workshop.stack.settings.admin_cidr)
-    control_as_evidence(evidence, f"SSH: the bastion only from {workshop.stack.settings.admin_cidr}, a task only "
-                                  "from the bastion's security group", findings)
-    assert not findings, "; ".join(findings)
-
-
-@pytest.mark.read_only
-@pytest.mark.guide_step("Audit 3")
-def test_trail_records_secrets_manager_reads(workshop, evidence):
-    cloudtrail = workshop.aws.client("cloudtrail")
-    trail = workshop.outputs["TrailName"]
-    selectors = cloudtrail.get_event_selectors(TrailName=trail)
-    evidence.text("GetEventSelectors", json.dumps({key: selectors.get(key) for key in
-                                                   ("EventSelectors", "AdvancedEventSelectors")}, indent=1))
-    findings = controls.trail_read_events_findings(cloudtrail, trail)
-    control_as_evidence(evidence, "CloudTrail: the trail's event selectors take management read events "
-                                  "(GetSecretValue)", findings)
-    assert not findings, "; ".join(findings)
+@pytest.mark.parametrize("rule", rules_of("network"))
+def test_network_controls_are_met(rule, workshop, request, evidence):  # workshop: the mode's parameter
+    control_is_met(rule, workshop, request, evidence)
 
 
 @pytest.mark.read_only
@@ -263,7 +204,7 @@ def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, 
 def test_no_secret_value_in_the_bastions_run_command_history(workshop, bastion_shell, evidence):
     """Systems Manager keeps each command's text and output: the guide's commands typed on the bastion
     (mysql.newway.sh among them, run here once more) leave no secret value there."""
-    bastion_shell.run(f"./mysql.newway.sh {workshop.aws.secret_name} --batch -e 'select 1'")
+    mysql_scripts.select_one(bastion_shell, mysql_scripts.newway(workshop.aws.secret_name))
     versions = workshop.known_secret_values()
     ssm, instance = workshop.aws.client("ssm"), workshop.outputs["BastionInstanceId"]
     commands = [command for page in ssm.get_paginator("list_commands").paginate(InstanceId=instance)

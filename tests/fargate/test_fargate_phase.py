@@ -11,21 +11,15 @@ import json
 import pytest
 
 from suite.account_changes import PUSHES_IMAGE, ROTATES_SECRET, RUNS_TASKS
+from suite.attendee import mysql_scripts
 from suite.attendee.database import BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
+from suite.attendee.mysql_scripts import OLDWAY, newway
 from suite.attendee.tasks import TaskDidNotStart, container_environment, container_secrets, describe_task
 from suite.image_layers import image_files, layer_findings
 from suite.redaction import REGISTRY
 from suite.rotations import rotate
 
-SELECT_BOOKINFO = "./mysql.newway.sh --batch --skip-column-names -e 'use smdemo; select * from bookinfo;'"
 SHELL_METACHARACTERS = "it's `date` \"$HOME\" \\ $(id) ; a b\ttab\nsecond line"
-
-
-def write_oldway_cnf(shell, credentials) -> None:
-    """~/oldway.cnf as the attendee writes it down before the rotation (mysql.oldway.sh reads it)."""
-    shell.run("umask 077 && cat > ~/oldway.cnf",
-              stdin=f'[client]\nhost={credentials.host}\nport={credentials.port}\nuser={credentials.username}\n'
-                    f'password="{credentials.password}"\n')
 
 
 # 0. On the bastion: ./dockerbuild.sh, docker images, ./dockertagandpush.sh <repository URI>
@@ -95,7 +89,7 @@ def test_task_without_secret_access_does_not_start(workshop, fargate_phase, work
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 4")
 def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, evidence):
-    result = task_from_the_bastion.run("whoami; test -r /etc/profile.d/ecs.sh && echo ecs.sh readable")
+    result = task_from_the_bastion.log_in()
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
     evidence.expect("the bastion's ssh logs in as ec2-user with the password, the task's host key pinned",
                     f"exit {result.exit_status}: {result.stdout.strip()!r} {result.stderr.strip()[-300:]}")
@@ -107,7 +101,7 @@ def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, ev
 @pytest.mark.guide_step("Fargate 5")
 def test_newway_script_in_the_task_over_the_bastions_ssh_reads_bookinfo(seeded_bookinfo, task_from_the_bastion,
                                                                         evidence):
-    result = task_from_the_bastion.run(SELECT_BOOKINFO)
+    result = mysql_scripts.read_bookinfo(task_from_the_bastion, newway())
     rows = batch_rows(result.stdout)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
     evidence.expect(f"./mysql.newway.sh in the task reads {BOOKINFO_ROW}", f"exit {result.exit_status}, rows {rows}")
@@ -146,7 +140,7 @@ def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 5")
 def test_newway_script_reads_bookinfo(seeded_bookinfo, container_shell, evidence):
-    result = container_shell.run(SELECT_BOOKINFO)
+    result = mysql_scripts.read_bookinfo(container_shell, newway())
     rows = batch_rows(result.stdout)
     evidence.text("SSH transcript", result.shown())
     evidence.table("bookinfo rows read in the container", ["BookId", "BookTitle", "BookAuthor"], rows)
@@ -158,8 +152,8 @@ def test_newway_script_reads_bookinfo(seeded_bookinfo, container_shell, evidence
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 3")
 def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rotation, evidence):
-    write_oldway_cnf(container_shell, workshop.hardcoded)
-    result = container_shell.run("./mysql.oldway.sh --batch -e 'select 1'")
+    mysql_scripts.write_oldway_cnf(container_shell, workshop.hardcoded)
+    result = mysql_scripts.select_one(container_shell, OLDWAY)
     evidence.text("SSH transcript", result.shown())
     evidence.expect("after rotation, ./mysql.oldway.sh is refused: Access denied (1045)",
                     f"exit {result.exit_status}: {result.stderr.strip() or result.stdout.strip()}")
@@ -221,41 +215,16 @@ def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_ph
     assert fresh == current, "a task started after the rotation does not hold the new secret value"
 
 
-
-
 # 7. Safe to hand out: no secret where `ps` shows it, nothing secret baked into the image
-PROCESS_WATCH = r"""
-set -u
-watch="$(mktemp -d)"
-real="$(command -v mysql)"
-# Every mysql the scripts start records the command line ps shows for it, then runs the real one.
-printf '#!/bin/sh\ntr "\\000" " " < /proc/$$/cmdline >> "%s/started"\necho >> "%s/started"\nexec "%s" "$@"\n' \
-  "${watch}" "${watch}" "${real}" > "${watch}/mysql"
-chmod 0755 "${watch}/mysql"
-sample() {  # every process's command line while the script runs
-  while kill -0 "$1" 2>/dev/null; do
-    for f in /proc/[0-9]*/cmdline; do tr '\000' ' ' < "${f}" 2>/dev/null; echo; done
-  done >> "${watch}/sampled"
-}
-for script in ./mysql.newway.sh ./mysql.oldway.sh; do
-  PATH="${watch}:${PATH}" "${script}" --batch -e 'SELECT SLEEP(0.3)' >/dev/null 2>&1 &
-  sample "$!"
-  wait "$!" || true
-done
-cat "${watch}/started" "${watch}/sampled" 2>/dev/null | sort -u
-rm -rf "${watch}"
-"""
-
-
 @pytest.mark.changes_account("writes ~/oldway.cnf in the task's home (the task is stopped at the end)")
 @pytest.mark.guide_step("Fargate 5")
 def test_no_secret_in_the_container_process_list(workshop, container_shell, evidence):
-    write_oldway_cnf(container_shell, workshop.hardcoded)
+    mysql_scripts.write_oldway_cnf(container_shell, workshop.hardcoded)
     workshop.secret_string()  # the current password is known to the registry
-    result = container_shell.run(PROCESS_WATCH)
-    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    watched = mysql_scripts.command_lines_while_both_run(container_shell)
+    result, lines = watched.result, watched.lines
     leaking = [line for line in lines if REGISTRY.mask(line) != line]
-    started = [line for line in lines if "mysql" in line and "/proc/" not in line]
+    started = watched.of("mysql")
     evidence.table("command lines seen while mysql.newway.sh and mysql.oldway.sh ran (masked)", ["command line"],
                    [[REGISTRY.mask(line)] for line in started[:20]])
     evidence.expect("no process's command line holds a password", f"{len(leaking)} of {len(lines)} do")

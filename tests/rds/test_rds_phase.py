@@ -14,7 +14,9 @@ from botocore.exceptions import ClientError
 
 from suite.account_changes import (CREATES_IAM_USER, CREATES_SECRET, ROTATES_SECRET, STOPS_DATABASE,
                                     WRITES_OLDWAY_CNF)
+from suite.attendee import mysql_scripts
 from suite.attendee.database import ACCESS_DENIED, BOOKINFO_ROW, BOOKINFO_TEXT, batch_rows
+from suite.attendee.mysql_scripts import OLDWAY, newway
 from suite.controls.passwords import Declared, describe, password_findings
 from suite.workshop import error_code, short, stages_text
 
@@ -22,6 +24,7 @@ BOOKINFO_HEADERS = ["BookId", "BookTitle", "BookAuthor"]
 # What the guide's commands need in ec2-user's home on the bastion (docker/ of the workshop).
 BASTION_FILES = ("Dockerfile", "dockerbuild.sh", "dockertagandpush.sh", "mysql.oldway.sh", "mysql.newway.sh",
                  "startprocesses.sh", "image-setup.sh")
+GUIDE_TOOLS = ("mysql", "jq", "aws")
 EXPECTED_BOOKINFO = f"the bookinfo table has its one row {BOOKINFO_ROW}"
 
 
@@ -50,9 +53,9 @@ def denied_as_evidence(evidence, expected: str, attempt) -> pytest.ExceptionInfo
     return denied
 
 
-def bookinfo_on_the_bastion(attendee_shell, evidence, command: str, how: str):
+def bookinfo_on_the_bastion(attendee_shell, evidence, script: tuple[str, ...], how: str):
     """The guide's command typed on the bastion (Session Manager, as ec2-user); its transcript and rows."""
-    result = attendee_shell.run(f"{command} --batch --skip-column-names -e 'use smdemo; select * from bookinfo;'")
+    result = mysql_scripts.read_bookinfo(attendee_shell, script)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
     rows = batch_rows(result.stdout)
     evidence.expect(f"{how}: {EXPECTED_BOOKINFO}", f"exit {result.exit_status}, {len(rows)} row(s): {rows}")
@@ -63,33 +66,31 @@ def bookinfo_on_the_bastion(attendee_shell, evidence, command: str, how: str):
 @pytest.mark.read_only
 @pytest.mark.guide_step("RDS 0")
 def test_bastion_has_the_guides_files_and_tools(bastion_shell, evidence):
-    result = bastion_shell.run("stat -c '%U %a %n' " + " ".join(BASTION_FILES) + "\n"
-                                "for tool in mysql jq aws; do \"${tool}\" --version >/dev/null && echo \"/${tool} runs\"; done")
-    evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
-    found = {line.split()[2]: line.split()[:2] for line in result.stdout.splitlines() if len(line.split()) == 3}
-    wrong = [f"{name}: {' '.join(found.get(name, ['missing']))}" for name in BASTION_FILES
-             if found.get(name, [None, None])[0] != "ec2-user"
-             or (name.endswith(".sh") and not int(found[name][1], 8) & 0o100)]
-    tools = [line[1:] for line in result.stdout.splitlines() if line.startswith("/")]
+    files = bastion_shell.files(*BASTION_FILES)
+    ran, tools = bastion_shell.programs_that_run(*GUIDE_TOOLS)
+    evidence.text("on smdemo-host, as ec2-user (Session Manager)",
+                  "\n".join(done.shown() for done in bastion_shell.transcript[-2:]))
+    wrong = [str(file) for file in files if file.owner != "ec2-user"
+             or (file.path.endswith(".sh") and not file.executable_by_owner)]
     evidence.expect("ec2-user's home holds the Dockerfile and the scripts (its own, executable); mysql, jq and "
-                    "aws are installed", f"wrong: {wrong or 'nothing'}; {'; '.join(tools)}")
+                    "aws are installed", f"wrong: {wrong or 'nothing'}; {'; '.join(f'{tool} runs' for tool in tools)}")
     assert not wrong, f"the bastion's ec2-user home is not as the guide needs it: {wrong}"
-    assert result.exit_status == 0 and len(tools) == 3, (
-        f"a tool the guide uses is missing on the bastion: {result.stderr.strip() or tools}")
+    assert ran.exit_status == 0 and tools == list(GUIDE_TOOLS), (
+        f"a tool the guide uses is missing on the bastion: {ran.stderr.strip() or tools}")
 
 
 # 1. mysql.oldway.sh
 @pytest.mark.changes_account(WRITES_OLDWAY_CNF)
 @pytest.mark.guide_step("RDS 1")
 def test_oldway_script_on_the_bastion_reads_bookinfo_before_rotation(seeded_bookinfo, attendee_shell, evidence):
-    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, "./mysql.oldway.sh", "./mysql.oldway.sh")
+    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, OLDWAY, "./mysql.oldway.sh")
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
 @pytest.mark.read_only
 @pytest.mark.guide_step("RDS 3")
 def test_newway_script_on_the_bastion_reads_bookinfo(seeded_bookinfo, workshop, bastion_shell, evidence):
-    result, rows = bookinfo_on_the_bastion(bastion_shell, evidence, f"./mysql.newway.sh {workshop.aws.secret_name}",
+    result, rows = bookinfo_on_the_bastion(bastion_shell, evidence, newway(workshop.aws.secret_name),
                                            "./mysql.newway.sh with the secret's name")
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
@@ -182,7 +183,7 @@ def test_hardcoded_credentials_fail_after_rotation(workshop, first_rotation, evi
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_oldway_script_on_the_bastion_is_refused_after_rotation(attendee_shell, first_rotation, evidence):
-    result = attendee_shell.run("./mysql.oldway.sh --batch -e 'select 1'")
+    result = mysql_scripts.select_one(attendee_shell, OLDWAY)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
     evidence.expect(f"after rotation, ./mysql.oldway.sh is refused: ERROR {ACCESS_DENIED} (Access denied)",
                     f"exit {result.exit_status}: {result.stderr.strip()[-200:] or result.stdout.strip()[-200:]}")
@@ -194,7 +195,7 @@ def test_oldway_script_on_the_bastion_is_refused_after_rotation(attendee_shell, 
 @pytest.mark.guide_step("RDS 4")
 def test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation(seeded_bookinfo, workshop, attendee_shell,
                                                                            first_rotation, evidence):
-    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, f"./mysql.newway.sh {workshop.aws.secret_name}",
+    result, rows = bookinfo_on_the_bastion(attendee_shell, evidence, newway(workshop.aws.secret_name),
                                            "after rotation, ./mysql.newway.sh with the secret's name")
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 

@@ -53,7 +53,8 @@ def aws(request):
                      stack_name="smdemo-synthetic" if live else "smdemo", secret_name="smdemo",
                      admin_cidr=lambda: "127.0.0.1/32", endpoint_url=None if live else "http://127.0.0.1:9",
                      endpoint_note="" if live else "the local AWS",
-                     versions={{}} if live else {{"moto": "5.2.5"}})
+                     versions={{}} if live else {{"moto": "5.2.5"}},
+                     not_modelled=lambda: [] if live else {not_modelled!r})
 
 
 @pytest.fixture(scope="session")
@@ -124,9 +125,11 @@ class SyntheticRun:
 
 
 def write_project(root: Path, phases: tuple[str, ...] = PHASE_FOLDERS, failing: tuple[str, ...] = (),
-                  checks_per_phase: int = 2) -> None:
+                  checks_per_phase: int = 2, not_modelled: tuple[str, ...] = ()) -> None:
+    """`not_modelled`: the settings the offline target says its local AWS does not model."""
     (root / "pytest.ini").write_text(INI)
-    (root / "conftest.py").write_text(CONFTEST.format(secret=SECRET, root=str(PROJECT_ROOT)))
+    (root / "conftest.py").write_text(CONFTEST.format(secret=SECRET, root=str(PROJECT_ROOT),
+                                                      not_modelled=list(not_modelled)))
     for phase in phases:
         folder = root / "tests" / phase
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import pytest
 
-MISCLASSIFIED = "test_secretsmanager_4_rotated_within_90_days"
+MISCLASSIFIED = ("test_secret_controls_are_met", "SecretsManager.4")  # the check, and its rule (suite/controls/rules.py)
+SELECTED = f"{MISCLASSIFIED[0]} and {MISCLASSIFIED[1]}"  # as -k selects it
+
+
+def is_check(item: pytest.Item, check: tuple[str, str]) -> bool:
+    """The item is that check with that rule."""
+    rule = getattr(getattr(item, "callspec", None), "params", {}).get("rule")
+    return getattr(item, "originalname", None) == check[0] and getattr(rule, "id", None) == check[1]
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if getattr(item, "originalname", None) == MISCLASSIFIED:
+        if is_check(item, MISCLASSIFIED):
             check = item.obj
 
-            def rotates_first(workshop, evidence, check=check):
+            def rotates_first(rule, workshop, request, evidence, check=check):
                 workshop.rotate()
-                return check(workshop=workshop, evidence=evidence)
+                return check(rule=rule, workshop=workshop, request=request, evidence=evidence)
 
             item.obj = rotates_first

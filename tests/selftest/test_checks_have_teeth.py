@@ -21,25 +21,39 @@ from typing import Iterator
 
 import pytest
 
+from suite.report.phases import check_name
 from tests.selftest.faults import (ACCEPTED_VARIANTS, APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT,
                                    FARGATE_FAULTS, FAULTS, SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY, SLOW_APP,
                                    TEARDOWN_FAULT, TEMPLATE_FAULTS, TLS_USER_FAULTS, Fault, Variant)
 
+SELFTEST_MODE = "offline"  # the mode every self-test run uses
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY_WORKSHOP = PROJECT_ROOT / "workshop"
 
 
 def outcomes(junit: Path) -> dict[str, str]:
-    """check name (without the mode id) -> passed / failed / error / skipped."""
-    results = {}
+    """check name (without the mode id) -> passed / failed / error / skipped. A parametrized check is
+    there twice: by its name alone (failed if any of its cases did) and with its own parameters
+    (`test_network_controls_are_met[EC2.13]`)."""
+    results: dict[str, str] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
-        name = case.get("name", "").split("[")[0]
+        name = case.get("name", "")
         verdict = "passed"
         for tag in ("failure", "error", "skipped"):
             if case.find(tag) is not None:
                 verdict = "failed" if tag == "failure" else tag
-        results[name] = verdict if results.get(name, "passed") == "passed" else results[name]
+        for key in dict.fromkeys((name.split("[")[0], check_name(name, SELFTEST_MODE))):
+            results[key] = verdict if results.get(key, "passed") == "passed" else results[key]
     return results
+
+
+def selection(checks: tuple[str, ...]) -> list[str]:
+    """`-k` for these checks: a name, or a name and its parameter (`test_x[EC2.13]`: both must match)."""
+    if not checks:
+        return []
+    terms = [f"({name} and {params.rstrip(']')})" if params else name
+             for name, _, params in (check.partition("[") for check in checks)]
+    return ["-k", " or ".join(terms)]
 
 
 def run_phase_against(workshop: Path, phase: str | tuple[str, ...], report_dir: Path, checks: tuple[str, ...] = (),
@@ -48,9 +62,8 @@ def run_phase_against(workshop: Path, phase: str | tuple[str, ...], report_dir: 
     and do what they need), or the whole phase."""
     junit = report_dir / "junit.xml"
     env = dict(os.environ, **environment)
-    selection = ["-k", " or ".join(checks)] if checks else []
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "offline", *([phase] if isinstance(phase, str) else phase), *selection, "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "-m", SELFTEST_MODE, *([phase] if isinstance(phase, str) else phase), *selection(checks), "-q", "-p", "no:cacheprovider",
          f"--junitxml={junit}", "--rotation-timeout", "8", "--workshop", str(workshop), f"--basetemp={report_dir / 'tmp'}"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )

@@ -101,15 +101,15 @@ def test_a_kept_stack_verified_read_only_is_left_as_it_was(kept_stack, tmp_path)
 def test_a_read_only_run_fails_when_a_check_changes_the_account(kept_stack, tmp_path):
     status, output, verdict, _ = pytest_run(tmp_path, "misclassified", "tests/audit", "--local-aws", str(kept_stack),
                                             "--stack", "smdemo", "-p", "tests.selftest.misclassified_check",
-                                            "-k", "test_secretsmanager_4_rotated_within_90_days")
+                                            "-k", "test_secret_controls_are_met and SecretsManager.4")
     assert status == 1, output[-3000:]
     assert verdict.startswith("NOT READY: the read-only run changed the account: secret SecretArn: before"), verdict
     assert "the read-only run changed the account:" in output
 
 
 @pytest.mark.parametrize("selected, said", [
-    ("test_rds_2_database_is_not_publicly_accessible", "neither is there"),
-    ("test_secretsmanager_4_rotated_within_90_days", "is marked read_only but uses fixtures that change the account: "
+    ("test_network_controls_are_met and RDS.2", "neither is there"),
+    ("test_secret_controls_are_met and SecretsManager.4", "is marked read_only but uses fixtures that change the account: "
                                                     "first_rotation (rotates the workshop's secret"),
 ])
 def test_collection_refuses_a_check_not_classified(selected, said):

@@ -185,3 +185,54 @@ def test_interrupts_say_when_they_came():
         interrupts.handle(signals.SIGINT, None)
     assert interrupts.said().startswith("SIGTERM during the teardown; SIGINT during the teardown again: the cleanup "
                                         "was given up")
+
+
+# --- what the local AWS does not model: said with the verdict, READY staying READY
+NOT_MODELLED = ["AWS::RDS::DBInstance.MultiAZ", "AWS::RDS::DBInstance.StorageEncrypted"]
+
+
+def test_settings_not_modelled_offline_are_said_with_a_ready_verdict():
+    verdict = ledger(**ALL_PASSING).verdict(not_modelled=NOT_MODELLED)
+    assert verdict.ready
+    assert verdict.line == ("READY offline, 2 settings not modelled: AWS::RDS::DBInstance.MultiAZ, "
+                            "AWS::RDS::DBInstance.StorageEncrypted; passed: Template (offline), RDS (offline), "
+                            "Fargate (offline), TLS user (offline), App (offline), Audit (offline)")
+    assert ledger(rds_offline="passed").verdict(not_modelled=NOT_MODELLED[:1]).line.startswith(
+        "READY offline, 1 setting not modelled: AWS::RDS::DBInstance.MultiAZ; passed: RDS (offline)")
+
+
+def test_settings_not_modelled_follow_the_failures_of_a_not_ready_verdict():
+    verdict = ledger(rds_offline="failed").verdict(not_modelled=NOT_MODELLED[:1])
+    assert verdict.line == ("NOT READY: failed: RDS (offline); not run: Template, Fargate, TLS user, App, Audit; "
+                            "offline, 1 setting not modelled: AWS::RDS::DBInstance.MultiAZ")
+
+
+def test_a_run_the_environment_stopped_says_nothing_of_settings():
+    verdict = ledger(rds_offline="passed").verdict(environment_problem="offline: no bwrap", not_modelled=NOT_MODELLED)
+    assert verdict.line == ("NOT RUN: environment: offline: no bwrap; before it, the checks had 1 passed "
+                            "(not the workshop's verdict)")
+
+
+def test_settings_not_modelled_reach_every_channel_and_the_environment_table(tmp_path):
+    synthetic.write_project(tmp_path, phases=("rds",), not_modelled=tuple(NOT_MODELLED))
+    run = synthetic.run(tmp_path, marks="offline")
+    assert run.returncode == 0, run.terminal[-3000:]
+    expected = ("READY offline, 2 settings not modelled: AWS::RDS::DBInstance.MultiAZ, "
+                "AWS::RDS::DBInstance.StorageEncrypted; passed: RDS (offline)")
+    assert expected in run.verdict_line, run.terminal[-3000:]
+    assert run.junit_properties()["workshop_verdict"].startswith(expected)
+    assert run.terminal.count("not modelled offline (2)") == 1  # listed once in the run's log, one per line
+    assert "\n  AWS::RDS::DBInstance.MultiAZ\n" in run.terminal
+    page = run.html.read_text(encoding="utf-8")
+    assert 'class="verdict-ready"' in page
+    assert ("offline, 2 settings not modelled: AWS::RDS::DBInstance.MultiAZ, AWS::RDS::DBInstance.StorageEncrypted; "
+            "passed: RDS (offline)") in page
+    assert run.report_data()["environment"]["Not modelled offline"] == (
+        "2: AWS::RDS::DBInstance.MultiAZ, AWS::RDS::DBInstance.StorageEncrypted")
+
+
+def test_a_live_run_says_nothing_of_settings(tmp_path):
+    synthetic.write_project(tmp_path, phases=("rds",), not_modelled=tuple(NOT_MODELLED))
+    run = synthetic.run(tmp_path, marks="live")
+    assert "not modelled" not in run.verdict_line, run.terminal[-3000:]
+    assert "Not modelled offline" not in run.report_data()["environment"]

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-UNMARKED = "test_rds_2_database_is_not_publicly_accessible"
-READ_ONLY_BUT_ROTATES = "test_secretsmanager_4_rotated_within_90_days"
+from tests.selftest.misclassified_check import is_check
+
+UNMARKED = ("test_network_controls_are_met", "RDS.2")  # the check, and its rule (suite/controls/rules.py)
+READ_ONLY_BUT_ROTATES = ("test_secret_controls_are_met", "SecretsManager.4")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if getattr(item, "originalname", None) == UNMARKED:
+        if is_check(item, UNMARKED):
             item.own_markers[:] = [mark for mark in item.own_markers if mark.name != "read_only"]
-        if getattr(item, "originalname", None) == READ_ONLY_BUT_ROTATES:
+        if is_check(item, READ_ONLY_BUT_ROTATES):
             item._fixtureinfo.names_closure.append("first_rotation")
             item._fixtureinfo.name2fixturedefs["first_rotation"] = item.session._fixturemanager.getfixturedefs(
                 "first_rotation", item)
