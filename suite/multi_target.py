@@ -1,4 +1,4 @@
-"""Many targets at once: `--targets FILE` (live accounts) or `--accounts N` (offline: N accounts of one local AWS).
+"""Many targets at once: `--targets FILE` (live accounts) or `--accounts N` (offline: N local AWS accounts).
 
 Each target is a param of the session fixture `target` (which `aws` and `mode` take), so each check runs once
 per target, its node id ending in the target's name. pytest-xdist runs them: one worker per target (at most
@@ -7,7 +7,8 @@ target's session fixtures (its clients, its local AWS account or live session, i
 deployed stack) live in that worker alone. A target whose credentials, region or stack fail is NOT RUN for
 itself (suite/preflight.py skips its checks instead of ending the run); the others go on. Each worker sends its
 targets' outcomes back (xdist's workeroutput); suite/report/board.py turns them into the board.
-Offline, the controller starts the one local AWS every worker uses (an administrator per account) and stops it.
+Offline, each worker's target is an account of a local AWS of its own (started and stopped by the `aws` fixture
+as in a single run): one moto server serving three concurrent deployments failed them (see the README).
 Without --targets or --accounts nothing here acts: the single-target run is unchanged.
 """
 from __future__ import annotations
@@ -24,10 +25,8 @@ from suite.target_list import TargetSpec, TargetsFileError, load_targets, offlin
 SPECS_KEY = pytest.StashKey[list[TargetSpec]]()
 # target name -> what its worker said of it: problem, left_behind, changed, account, region, started, ended
 OUTCOMES_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
-SHARED_KEY = pytest.StashKey[Any]()  # offline: the controller's local AWS (localaws.service.LocalAWS)
 WORKER_INPUT = "smdemo_targets"
 WORKER_OUTPUT = "smdemo_target_outcomes"
-SHARED_INPUT = "smdemo_shared_local_aws"
 # Self-test only (tests/selftest/test_targets_board.py): these offline accounts get a key the local AWS never issued.
 UNUSABLE_ENV = "SMDEMO_SELFTEST_UNUSABLE_ACCOUNTS"
 
@@ -91,6 +90,8 @@ def pytest_configure(config: pytest.Config) -> None:
     path, accounts = config.getoption("--targets"), config.getoption("--accounts")
     if not (path or accounts):
         return
+    if accounts and "offline" not in (config.getoption("markexpr") or ""):
+        raise pytest.UsageError("--accounts is offline: add -m offline")
     if config.getoption("--keep-stack") or config.getoption("--local-aws"):
         raise pytest.UsageError("--keep-stack and --local-aws are for one target, not --targets / --accounts")
     config.stash[SPECS_KEY] = specs_of(config)
@@ -100,51 +101,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_configure_node(node: Any) -> None:
-    """What each worker needs: the targets, and offline where the shared local AWS serves."""
-    config = node.config
-    node.workerinput[WORKER_INPUT] = [spec.as_dict() for spec in targets_of(config)]
-    shared = config.stash.get(SHARED_KEY, None)
-    if shared is not None:
-        node.workerinput[SHARED_INPUT] = shared_description(shared)
-
-
-def shared_description(local: Any) -> dict[str, Any]:
-    return {"state_dir": str(local.state_dir), "region": local.region, "port": local.port,
-            "endpoint_url": local.endpoint_url,
-            "admins": {account: [key.access_key_id, key.secret_access_key] for account, key in local.admins.items()}}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Offline (--accounts), on the controller: the one local AWS, before xdist starts its workers."""
-    config = session.config
-    if is_worker(config) or not config.getoption("--accounts") or not targets_of(config):
-        return
-    if "offline" not in (config.getoption("markexpr") or ""):
-        raise pytest.UsageError("--accounts is offline: add -m offline")
-    from localaws.service import LocalAWS, LocalAWSError
-    from suite.redaction import REGISTRY
-    from suite.targets import EnvironmentProblem, offline_preflight
-
-    state = Path(config._tmp_path_factory.mktemp("localaws-accounts"))  # type: ignore[attr-defined]
-    try:
-        offline_preflight(state.parent)
-        local = LocalAWS(state, accounts=tuple(spec.account for spec in targets_of(config) if spec.account)).start()
-    except (EnvironmentProblem, LocalAWSError) as problem:
-        raise pytest.UsageError(f"offline: {problem}") from None
-    REGISTRY.register([key.secret_access_key for key in local.admins.values()])
-    config.stash[SHARED_KEY] = local
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    local = config.stash.get(SHARED_KEY, None)
-    if local is not None:
-        local.stop()
-
-
-def shared_local_aws(config: pytest.Config) -> dict[str, Any] | None:
-    """In a worker of an --accounts run: where the controller's local AWS serves."""
-    return getattr(config, "workerinput", {}).get(SHARED_INPUT)
+    """What each worker needs: the targets."""
+    node.workerinput[WORKER_INPUT] = [spec.as_dict() for spec in targets_of(node.config)]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -168,21 +168,24 @@ def kept_offline_target(state_dir: Path) -> AwsTarget:
     return _local_target(local, close=lambda: None, keep=True)
 
 
-def shared_offline_target(shared: dict[str, Any], account: str, unusable_key: bool = False) -> AwsTarget:
-    """One account of a local AWS that another process started and stops (--accounts: one local AWS for every
-    worker): `shared` says where it serves and each account's administrator key. `unusable_key` (a self-test):
-    a key the local AWS never issued, as a target whose credentials are wrong."""
-    offline_preflight(Path(shared["state_dir"]).parent)
-    local = LocalAWS(Path(shared["state_dir"]), region=shared["region"])
-    local.port, local.endpoint_url = shared["port"], shared["endpoint_url"]
-    key = shared["admins"][account]
-    local.admin = AccessKey(key[0], "not-the-key-it-issued" if unusable_key else key[1])
-    try:  # the same question live asks first: do these credentials work?
+def account_offline_target(state_dir: Path, account: str, unusable_key: bool = False) -> AwsTarget:
+    """A local AWS whose administrator is in `account` (--accounts: one per worker, each its own account, as
+    attendees' accounts are). `unusable_key` (a self-test): the suite signs with a key the local AWS never
+    issued, as a target whose credentials are wrong."""
+    offline_preflight(state_dir.parent)
+    try:
+        local = LocalAWS(state_dir, accounts=(account,)).start()
+    except LocalAWSError as failed:
+        raise EnvironmentProblem(f"offline: {failed}") from None
+    issued = local.admins[account]
+    local.admin = AccessKey(issued.access_key_id, "not-the-key-it-issued") if unusable_key else issued
+    try:  # the question live asks first: do these credentials work?
         identity = local.client("sts").get_caller_identity()
     except ClientError as refused:
+        local.stop()
         raise EnvironmentProblem(f"offline: account {account}'s credentials do not work ({refused}); "
                                  f"nothing was created") from None
-    return _local_target(local, close=lambda: None, keep=False, account_id=identity["Account"])
+    return _local_target(local, close=local.stop, keep=False, account_id=identity["Account"])
 
 
 def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool, account_id: str = ACCOUNT_ID
@@ -310,4 +313,4 @@ def caller_cidr() -> str:
 
 
 __all__ = ["AwsTarget", "EnvironmentProblem", "Timing", "kept_offline_target", "live_preflight", "live_target",
-           "offline_preflight", "offline_target", "shared_offline_target", "target_session"]
+           "offline_preflight", "offline_target", "account_offline_target", "target_session"]
