@@ -104,8 +104,8 @@ def main() -> None:
     finally:
         stop(loops)
     times = [took for _, took in outcomes]
-    passed = sum(1 for ok, _ in outcomes if ok)
-    print(f"App phase: {passed} of {len(outcomes)} runs passed, {options.load} busy loop(s) meanwhile on "
+    passed_runs = sum(1 for ok, _ in outcomes if ok)
+    print(f"App phase: {passed_runs} of {len(outcomes)} runs passed, {options.load} busy loop(s) meanwhile on "
           f"{os.cpu_count()} cores; {time.perf_counter() - began:.0f}s in all")
     if times:
         print(f"per run: median {statistics.median(times):.1f}s, best {min(times):.1f}s, worst {max(times):.1f}s; "

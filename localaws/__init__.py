@@ -13,8 +13,9 @@ Which extension drives which part:
   `ext/cfn_security_group_egress.py` → `network/host_wiring.py`, `network/reachability.py`).
 - `functions/`: Lambda's execution environments (`ext/lambda_runtime*.py`, `ext/lambda_execution_role.py`,
   and `ext/cfn_custom_resources.py`, whose providers answer CloudFormation at a presigned S3 URL).
-- top level: the database server standing in for RDS (`mysqld.py`, driven by `ext/rds_databases.py`),
-  processes that die with the server (`processes.py`), system tools, certificates (the RDS CA and
+- `database/`: the database server standing in for RDS (`database/server.py` and its MySQL front,
+  driven by `ext/rds_databases.py`).
+- top level: processes that die with the server (`processes.py`), system tools, certificates (the RDS CA and
   the HTTPS endpoints'), access keys and service roles (`ext/iam_enforcement.py`), resource policies,
   the TCP relay, and machinery failures the suite reads as `NOT RUN: environment`.
 """

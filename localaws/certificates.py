@@ -76,9 +76,9 @@ def _authority() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         _write_key(key_path, key)
         cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     certificate = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
-    return certificate, key
+    loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    assert isinstance(loaded, ec.EllipticCurvePrivateKey)
+    return certificate, loaded
 
 
 def bundle() -> Path:

@@ -29,7 +29,8 @@ def spawn(command: Sequence[str], *, signal: str | None = "TERM", **popen: Any) 
     """Start a long-lived process from the long-lived spawner thread, tied to it by `signal`
     (None: not tied; nothing in the local AWS uses that)."""
     argv = tied(command, signal) if signal else list(command)
-    return _SPAWNER.submit(subprocess.Popen, argv, **popen).result()
+    started: subprocess.Popen[bytes] = _SPAWNER.submit(lambda: subprocess.Popen(argv, **popen)).result()
+    return started
 
 
 def run(command: Sequence[str], *, signal: str = "KILL", **run_kwargs: Any) -> subprocess.CompletedProcess:

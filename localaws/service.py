@@ -184,7 +184,7 @@ class LocalAWS:
             return None
         start = (tracebacks or errors or [max(len(log) - lines, 0)])[-1]  # the last error, from its start
         shown = log[start:start + lines]
-        head = f"the local AWS exited with status {self.process.returncode}; " if died else ""
+        head = f"the local AWS exited with status {self.process.returncode}; " if died and self.process else ""
         return f"{head}{self.log_path}:\n" + "\n".join(shown)
 
     def _log_tail(self, lines: int = 20) -> str:

@@ -138,7 +138,7 @@ def lookup(cloudtrail: Any, start: datetime | float, end: datetime | float | Non
 def about_secret(*secret_ids: str) -> Callable[[TrailEvent], bool]:
     """Events that name one of these secrets, by full ARN, name or partial ARN (as SecretId may)."""
     wanted = set().union(*(_spellings(secret_id) for secret_id in secret_ids))
-    return lambda event: bool(event.secret) and bool(_spellings(event.secret) & wanted)
+    return lambda event: event.secret is not None and bool(_spellings(event.secret) & wanted)
 
 
 _SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")  # the random end of a secret's ARN
@@ -193,7 +193,7 @@ def from_record(record: dict[str, Any]) -> TrailEvent:
 
 def delivered_records(s3: Any, bucket: str) -> list[TrailEvent]:
     """Every record of every CloudTrail log file in the bucket (AWSLogs/<account>/CloudTrail/...)."""
-    records = []
+    records: list[TrailEvent] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for entry in page.get("Contents", []):
             if "/CloudTrail/" not in entry["Key"] or not entry["Key"].endswith(".json.gz"):

@@ -66,7 +66,7 @@ def started(run_id: str) -> datetime | None:
 # --------------------------------------------------------------------------- live
 
 def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
-    return {tag.get("Key", tag.get("key")): tag.get("Value", tag.get("value")) for tag in tags or []}
+    return {str(tag.get("Key", tag.get("key"))): str(tag.get("Value", tag.get("value"))) for tag in tags or []}
 
 
 def _old(tags: dict[str, str], cutoff: datetime) -> bool:
@@ -194,16 +194,16 @@ def offline_leftovers() -> Iterator[Leftover]:
             yield Leftover(f"folder {state}: the state of a kept local AWS that no longer runs", "",
                            functools.partial(shutil.rmtree, state, ignore_errors=True))
     for process in psutil.process_iter():
-        command = " ".join(_cmdline(process))
-        ours = ("mariadbd" in command and "--datadir=" in command and "/rds/" in command) or (
-            "bwrap" in command and ("/ec2-hosts/" in command or "/ecs-tasks/" in command))
+        command_line = " ".join(_cmdline(process))
+        ours = ("mariadbd" in command_line and "--datadir=" in command_line and "/rds/" in command_line) or (
+            "bwrap" in command_line and ("/ec2-hosts/" in command_line or "/ecs-tasks/" in command_line))
         if ours:
             try:
                 parent = process.ppid()
             except psutil.Error:
                 continue
             if parent not in servers and not _is_sandbox(parent):
-                yield Leftover(f"process {process.pid}: {command[:100]} (its local AWS is gone)", "",
+                yield Leftover(f"process {process.pid}: {command_line[:100]} (its local AWS is gone)", "",
                                _killer(process.pid))
     for socket_file in Path(tempfile.gettempdir()).glob("localaws-mysqld-*.sock"):
         if not any(f"--socket={socket_file}" in " ".join(_cmdline(p)) for p in psutil.process_iter()):

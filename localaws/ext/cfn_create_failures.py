@@ -117,7 +117,7 @@ _original_resources = Stack.stack_resources
 
 def outputs(self: Stack) -> Any:
     # moto resolves outputs lazily, which would create the failed resource again.
-    return [] if self.status in FAILED else _original_outputs.fget(self)  # type: ignore[attr-defined]
+    return [] if self.status in FAILED else _original_outputs.fget(self)
 
 
 class FailedResource:
@@ -136,7 +136,7 @@ def stack_resources(self: Stack) -> Any:
             made += [FailedResource(event.logical_resource_id, event.resource_type) for event in self.events
                      if event.resource_status == "CREATE_FAILED" and event.logical_resource_id != self.name]
         return made
-    return _original_resources.fget(self)  # type: ignore[attr-defined]
+    return _original_resources.fget(self)
 
 
 _original_resource_dto = StackResourceDTO.__init__
@@ -179,12 +179,12 @@ def list_stack_resources(self: CloudFormationResponse) -> Any:
 
 
 def install() -> None:
-    StackResourceDTO.__init__ = resource_dto  # type: ignore[method-assign]
-    CloudFormationResponse.list_stack_resources = list_stack_resources  # type: ignore[method-assign]
+    StackResourceDTO.__init__ = resource_dto
+    CloudFormationResponse.list_stack_resources = list_stack_resources
     parsing.parse_and_create_resource = parse_and_create_resource
-    Stack.create_resources = create_resources  # type: ignore[method-assign]
+    Stack.create_resources = create_resources
     global _original_create_stack
     _original_create_stack = CloudFormationResponse.create_stack
-    CloudFormationResponse.create_stack = create_stack  # type: ignore[method-assign]
-    Stack.outputs = property(outputs)  # type: ignore[method-assign,assignment]
-    Stack.stack_resources = property(stack_resources)  # type: ignore[method-assign,assignment]
+    CloudFormationResponse.create_stack = create_stack
+    Stack.outputs = property(outputs)
+    Stack.stack_resources = property(stack_resources)

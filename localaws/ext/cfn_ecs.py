@@ -16,7 +16,7 @@ from moto.ecs.models import TaskDefinition, ecs_backends
 from moto.moto_api._internal import mock_random
 from moto.core.utils import pascal_to_camelcase, remap_nested_keys
 
-_original_vpc_create = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_vpc_create = VPC.create_from_cloudformation_json.__func__
 
 
 def _task_definition_arguments(properties: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +61,6 @@ def create_vpc(cls: type, resource_name: str, cloudformation_json: Any, account_
 
 
 def install() -> None:
-    TaskDefinition.create_from_cloudformation_json = classmethod(create_task_definition)  # type: ignore[assignment]
-    TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)  # type: ignore[assignment]
-    VPC.create_from_cloudformation_json = classmethod(create_vpc)  # type: ignore[assignment]
+    TaskDefinition.create_from_cloudformation_json = classmethod(create_task_definition)
+    TaskDefinition.update_from_cloudformation_json = classmethod(update_task_definition)
+    VPC.create_from_cloudformation_json = classmethod(create_vpc)

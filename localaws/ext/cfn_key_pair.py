@@ -33,7 +33,7 @@ class CfnKeyPair(CloudFormationModel):
         return self.key_name
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> "CfnKeyPair":
         props = cloudformation_json.get("Properties", {})
@@ -47,7 +47,7 @@ class CfnKeyPair(CloudFormationModel):
         return cls(account_id, region_name, name)
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
         ec2_backends[account_id][region_name].delete_key_pair(resource_name)

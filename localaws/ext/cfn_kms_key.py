@@ -14,7 +14,7 @@ from typing import Any
 
 from moto.kms.models import Key
 
-_original_key_from_cloudformation = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_key_from_cloudformation = Key.create_from_cloudformation_json.__func__
 
 
 def key_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -28,4 +28,4 @@ def key_from_cloudformation(cls: type, resource_name: str, cloudformation_json: 
 
 
 def install() -> None:
-    Key.create_from_cloudformation_json = classmethod(key_from_cloudformation)  # type: ignore[method-assign,assignment]
+    Key.create_from_cloudformation_json = classmethod(key_from_cloudformation)

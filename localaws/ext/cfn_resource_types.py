@@ -83,7 +83,7 @@ _original_create_stack = CloudFormationBackend.create_stack
 
 def create_stack(self: CloudFormationBackend, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
     try:
-        document = Stack.parse_template(template)  # type: ignore[attr-defined]
+        document = Stack.parse_template(template)
     except Exception:  # noqa: BLE001 - moto's own parse answers a malformed template
         document = None
     # A Transform (SAM's) brings types of its own: only a template without one is checked.
@@ -101,7 +101,7 @@ def update_stack(self: CloudFormationBackend, name: str, template: str, *args: A
     """The same refusal for an update; a type the local AWS cannot create refuses the whole update
     (moto updates without rollback: a half-updated stack would say nothing)."""
     try:
-        document = Stack.parse_template(template)  # type: ignore[attr-defined]
+        document = Stack.parse_template(template)
     except Exception:  # noqa: BLE001 - moto's own parse answers a malformed template
         document = None
     if isinstance(document, dict) and not document.get("Transform"):
@@ -147,7 +147,7 @@ class CfnOptionGroup(CloudFormationModel):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> "CfnOptionGroup":
         props = cloudformation_json.get("Properties", {})
@@ -187,7 +187,7 @@ def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_j
 
 # --- SSM
 
-_original_parameter_from_cfn = Parameter.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_parameter_from_cfn = Parameter.create_from_cloudformation_json.__func__
 
 
 def parameter_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -234,10 +234,10 @@ def install() -> None:
     Parameter.has_cfn_attr = classmethod(parameter_has_attribute)
     Parameter.get_cfn_attribute = parameter_attribute
     LogGroup.get_cfn_attribute = log_group_attribute
-    CloudFormationBackend.create_stack = create_stack  # type: ignore[method-assign]
-    CloudFormationBackend.update_stack = update_stack  # type: ignore[method-assign]
-    DBParameterGroup.physical_resource_id = property(_parameter_group_id)  # type: ignore[attr-defined]
+    CloudFormationBackend.create_stack = create_stack
+    CloudFormationBackend.update_stack = update_stack
+    DBParameterGroup.physical_resource_id = property(_parameter_group_id)
     global _original_instance_from_cfn
-    _original_instance_from_cfn = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-    DBInstance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)  # type: ignore[assignment]
-    Parameter.create_from_cloudformation_json = classmethod(parameter_from_cloudformation)  # type: ignore[assignment]
+    _original_instance_from_cfn = DBInstance.create_from_cloudformation_json.__func__
+    DBInstance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)
+    Parameter.create_from_cloudformation_json = classmethod(parameter_from_cloudformation)

@@ -37,4 +37,4 @@ def create(cls: type, resource_name: str, cloudformation_json: Any, account_id: 
 
 
 def install() -> None:
-    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create)  # type: ignore[assignment]
+    SubnetRouteTableAssociation.create_from_cloudformation_json = classmethod(create)

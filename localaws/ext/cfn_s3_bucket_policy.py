@@ -34,7 +34,7 @@ class CfnBucketPolicy(CloudFormationModel):
         return self.bucket
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> "CfnBucketPolicy":
         props = cloudformation_json["Properties"]
@@ -44,7 +44,7 @@ class CfnBucketPolicy(CloudFormationModel):
         return cls(account_id, region_name, props["Bucket"])
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[misc]
+    def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
     ) -> None:
         bucket = cloudformation_json.get("Properties", {}).get("Bucket")

@@ -87,7 +87,7 @@ class CfnSecret(_SecretBound, CloudFormationModel):
         return "Name"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> "CfnSecret":
         props = cloudformation_json.get("Properties", {})
@@ -120,7 +120,7 @@ class CfnSecretTargetAttachment(_SecretBound, CloudFormationModel):
         return "AWS::SecretsManager::SecretTargetAttachment"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> "CfnSecretTargetAttachment":
         props = cloudformation_json["Properties"]
@@ -146,7 +146,7 @@ class CfnRotationSchedule(_SecretBound, CloudFormationModel):
         return "AWS::SecretsManager::RotationSchedule"
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[misc]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
     ) -> "CfnRotationSchedule":
         props = cloudformation_json["Properties"]

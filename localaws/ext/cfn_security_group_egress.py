@@ -22,7 +22,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupRule
 
-_original_create = SecurityGroup.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_create = SecurityGroup.create_from_cloudformation_json.__func__
 
 
 def authorize(backend: Any, group_id: str, rule: dict[str, Any]) -> list[SecurityGroupRule]:
@@ -87,7 +87,7 @@ class CfnSecurityGroupEgress(CloudFormationModel):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,  # type: ignore[misc]
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any,
                                         account_id: str, region_name: str, **kwargs: Any) -> "CfnSecurityGroupEgress":
         properties = cloudformation_json["Properties"]
         added = authorize(ec2_backends[account_id][region_name], properties["GroupId"], properties)
@@ -103,4 +103,4 @@ class CfnSecurityGroupEgress(CloudFormationModel):
 
 
 def install() -> None:
-    SecurityGroup.create_from_cloudformation_json = classmethod(create_group)  # type: ignore[method-assign,assignment]
+    SecurityGroup.create_from_cloudformation_json = classmethod(create_group)

@@ -204,7 +204,7 @@ def _delete_repository(self: Repository, account_id: str, region: str) -> None:
     ecr_backends[account_id][region].delete_repository(self.name, force=getattr(self, "empty_on_delete", False))
 
 
-_original_create_repository = Repository.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_create_repository = Repository.create_from_cloudformation_json.__func__
 
 
 def _create_repository(cls: type, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
@@ -245,16 +245,16 @@ def prep_nics(self: Instance, nic_spec: list[dict[str, Any]], *args: Any, **kwar
 
 
 def install() -> None:
-    Stack.delete = stack_delete  # type: ignore[method-assign]
-    CloudFormationBackend.delete_stack = delete_stack  # type: ignore[method-assign]
-    Instance.prep_nics = prep_nics  # type: ignore[method-assign]
-    EC2Backend.delete_subnet = delete_subnet  # type: ignore[method-assign]
-    EC2Backend.delete_vpc = delete_vpc  # type: ignore[method-assign]
-    Repository.create_from_cloudformation_json = classmethod(_create_repository)  # type: ignore[method-assign]
+    Stack.delete = stack_delete
+    CloudFormationBackend.delete_stack = delete_stack
+    Instance.prep_nics = prep_nics
+    EC2Backend.delete_subnet = delete_subnet
+    EC2Backend.delete_vpc = delete_vpc
+    Repository.create_from_cloudformation_json = classmethod(_create_repository)
     for model, delete in ((VPCEndPoint, _delete_vpc_endpoint), (InternetGateway, _delete_internet_gateway),
                           (VPCGatewayAttachment, _delete_gateway_attachment), (RouteTable, _delete_route_table),
                           (Route, _delete_route), (SubnetRouteTableAssociation, _delete_association),
                           (Repository, _delete_repository), (FakeBucket, _delete_bucket),
                           (Cluster, _delete_cluster), (TaskDefinition, _delete_task_definition),
                           (ManagedPolicy, _delete_managed_policy)):
-        model.delete = delete  # type: ignore[attr-defined]
+        model.delete = delete

@@ -56,4 +56,4 @@ def create(self: ResourceMap, template: dict[str, Any]) -> bool:
 
 
 def install() -> None:
-    ResourceMap.create = create  # type: ignore[method-assign]
+    ResourceMap.create = create

@@ -12,7 +12,7 @@ from typing import Any
 
 from moto.ec2.models.subnets import Subnet
 
-_original_create = Subnet.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_create = Subnet.create_from_cloudformation_json.__func__
 
 
 def create(cls: type, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
@@ -25,4 +25,4 @@ def create(cls: type, resource_name: str, cloudformation_json: Any, account_id: 
 
 
 def install() -> None:
-    Subnet.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    Subnet.create_from_cloudformation_json = classmethod(create)

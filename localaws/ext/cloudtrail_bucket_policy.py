@@ -76,5 +76,5 @@ def start_logging(self: CloudTrailBackend, name: str) -> None:
 
 
 def install() -> None:
-    CloudTrailBackend.create_trail = create_trail  # type: ignore[method-assign]
-    CloudTrailBackend.start_logging = start_logging  # type: ignore[method-assign]
+    CloudTrailBackend.create_trail = create_trail
+    CloudTrailBackend.start_logging = start_logging

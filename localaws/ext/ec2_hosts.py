@@ -130,6 +130,7 @@ class InstanceHost:
             if self.interface is None:  # EC2-Classic (no subnet): not in the network model
                 host_network.wait_serving(self.address, 22)
                 return
+            assert self.sandbox.namespace_pid is not None  # started with a network of its own
             host = host_network.attach(f"instance {self.instance.id}", self.instance.ec2_backend.account_id,
                                        self.instance.ec2_backend.region_name, self.interface, self.address, (22,),
                                        self.sandbox.namespace_pid, self.sandbox.root / "etc")
@@ -302,7 +303,7 @@ def get_console_output(self: General) -> ActionResult:
 _original_console = General.get_console_output
 
 
-_original_instance_from_cfn = Instance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_instance_from_cfn = Instance.create_from_cloudformation_json.__func__
 
 
 def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -329,10 +330,10 @@ def stop_all() -> None:
 
 
 def install() -> None:
-    InstanceBackend.run_instances = run_instances  # type: ignore[method-assign]
-    InstanceBackend.stop_instances = stop_instances  # type: ignore[method-assign]
-    InstanceBackend.start_instances = start_instances  # type: ignore[method-assign]
-    InstanceBackend.terminate_instances = terminate_instances  # type: ignore[method-assign]
-    General.get_console_output = get_console_output  # type: ignore[method-assign]
-    Instance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)  # type: ignore[method-assign,assignment]
+    InstanceBackend.run_instances = run_instances
+    InstanceBackend.stop_instances = stop_instances
+    InstanceBackend.start_instances = start_instances
+    InstanceBackend.terminate_instances = terminate_instances
+    General.get_console_output = get_console_output
+    Instance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)
 

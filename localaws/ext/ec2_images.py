@@ -21,4 +21,4 @@ def __init__(self: Ami, *args: Any, **kwargs: Any) -> None:
 
 
 def install() -> None:
-    Ami.__init__ = __init__  # type: ignore[method-assign]
+    Ami.__init__ = __init__

@@ -54,4 +54,4 @@ def complete_layer_upload(self: ECRBackend, repository_name: str, upload_id: str
 
 
 def install() -> None:
-    ECRBackend.complete_layer_upload = complete_layer_upload  # type: ignore[method-assign]
+    ECRBackend.complete_layer_upload = complete_layer_upload

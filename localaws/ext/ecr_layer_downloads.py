@@ -91,5 +91,5 @@ def dispatch(self: DomainDispatcherApplication, environ: dict[str, Any], start_r
 
 
 def install() -> None:
-    ECRResponse.get_download_url_for_layer = get_download_url_for_layer  # type: ignore[method-assign]
-    DomainDispatcherApplication.__call__ = dispatch  # type: ignore[method-assign]
+    ECRResponse.get_download_url_for_layer = get_download_url_for_layer
+    DomainDispatcherApplication.__call__ = dispatch

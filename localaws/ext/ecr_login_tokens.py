@@ -52,4 +52,4 @@ def caller_of(password: str) -> AccessKey | None:
 
 
 def install() -> None:
-    ECRResponse.get_authorization_token = get_authorization_token  # type: ignore[method-assign]
+    ECRResponse.get_authorization_token = get_authorization_token

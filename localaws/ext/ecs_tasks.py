@@ -78,6 +78,6 @@ def _set_last_status(self: Task, value: str) -> None:
 
 
 def install() -> None:
-    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]
-    EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
-    Task.last_status = property(_last_status, _set_last_status)  # type: ignore[assignment]
+    EC2ContainerServiceBackend.run_task = run_task
+    EC2ContainerServiceBackend.stop_task = stop_task
+    Task.last_status = property(_last_status, _set_last_status)

@@ -36,7 +36,7 @@ def install() -> None:
             host_network.refresh()
         return result
 
-    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+    BaseResponse.call_action = call_action
 
 
 def stop_all() -> None:

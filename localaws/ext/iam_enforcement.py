@@ -116,9 +116,9 @@ def _secret_policy_decision(request: IAMRequestBase, resource: str) -> str | Non
     statements = policy_statements(secret.policy)
     key = request._access_key
     names = _caller_principals(key)
-    account = [f"arn:{key.partition}:iam::{key.account_id}:root", key.account_id]
+    the_account = [f"arn:{key.partition}:iam::{key.account_id}:root", key.account_id]
     facts = {"aws:PrincipalArn": names[-1], "aws:PrincipalAccount": key.account_id, "aws:SecureTransport": "true"}
-    if any(decision(statements, name, request._action, resource, facts) == "Deny" for name in names + account):
+    if any(decision(statements, name, request._action, resource, facts) == "Deny" for name in names + the_account):
         return "Deny"  # a Deny naming the account applies to everyone in it
     if any(decision(statements, name, request._action, resource, facts) == "Allow" for name in names):
         return "Allow"  # an Allow naming only the account delegates to IAM: the identity policy decides
@@ -131,7 +131,9 @@ def _document(policy: Any) -> str:
         policy = next(version for version in policy.versions if version.is_default).document
     elif isinstance(policy, dict) and "policy_document" in policy:
         policy = policy["policy_document"]
-    return policy if isinstance(policy, (str, bytes)) else json.dumps(policy)
+    if isinstance(policy, bytes):
+        return policy.decode()
+    return policy if isinstance(policy, str) else json.dumps(policy)
 
 
 def _with_conditions_decided(policy: Any, facts: dict[str, str]) -> str:
@@ -219,9 +221,9 @@ def _create_aws_request(self: IAMRequestBase):  # noqa: ANN202 - botocore AWSReq
 
 def _raise_access_denied(self: IAMRequestBase) -> None:
     error = AccessDeniedError(user_arn=self._access_key.arn, action=self._action)
-    error.principal_arn = self._access_key.arn  # type: ignore[attr-defined]
-    error.iam_action = self._action  # type: ignore[attr-defined]
-    error.explicit = getattr(self, "_explicit_deny", False)  # type: ignore[attr-defined]
+    error.principal_arn = self._access_key.arn
+    error.iam_action = self._action
+    error.explicit = getattr(self, "_explicit_deny", False)
     raise error
 
 
@@ -276,11 +278,11 @@ def get_role_policy(self: IAMBackend, role_name: str, policy_name: str) -> tuple
 
 
 def install() -> None:
-    IAMBackend.get_role_policy = get_role_policy  # type: ignore[method-assign]
-    SecretsManagerResponse._determine_resource = secret_resource  # type: ignore[attr-defined]
-    ECRResponse._determine_resource = repository_resource  # type: ignore[attr-defined]
-    LogsResponse._determine_resource = log_stream_resource  # type: ignore[attr-defined]
-    IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
-    IAMRequestBase._create_aws_request = _create_aws_request  # type: ignore[method-assign]
-    access_control.IAMRequest._raise_access_denied = _raise_access_denied  # type: ignore[method-assign]
-    BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action  # type: ignore[method-assign]
+    IAMBackend.get_role_policy = get_role_policy
+    SecretsManagerResponse._determine_resource = secret_resource
+    ECRResponse._determine_resource = repository_resource
+    LogsResponse._determine_resource = log_stream_resource
+    IAMRequestBase.check_action_permitted = check_action_permitted
+    IAMRequestBase._create_aws_request = _create_aws_request
+    access_control.IAMRequest._raise_access_denied = _raise_access_denied
+    BaseResponse._authenticate_and_authorize_normal_action = _authenticate_and_authorize_normal_action

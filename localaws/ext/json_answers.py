@@ -60,4 +60,4 @@ def install() -> None:
                 body = json.dumps(cleaned)
         return status, headers, body
 
-    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+    BaseResponse.call_action = call_action

@@ -313,7 +313,7 @@ def install() -> None:
     cfn_dynamic_refs.resolve = resolve
     for name in ("create_stack", "update_stack"):
         setattr(CloudFormationResponse, name, _as_stack_caller(getattr(CloudFormationResponse, name)))
-    SecretsManagerResponse.get_secret_value = get_secret_value  # type: ignore[method-assign]
-    SecretsManagerResponse.put_secret_value = put_secret_value  # type: ignore[method-assign]
-    SecretsManagerResponse.update_secret = update_secret  # type: ignore[method-assign]
-    SecretsManagerResponse.create_secret = create_secret  # type: ignore[method-assign]
+    SecretsManagerResponse.get_secret_value = get_secret_value
+    SecretsManagerResponse.put_secret_value = put_secret_value
+    SecretsManagerResponse.update_secret = update_secret
+    SecretsManagerResponse.create_secret = create_secret

@@ -77,5 +77,5 @@ def install() -> None:
     global _original_create, _original_update
     _original_create = LambdaBackend.create_function
     _original_update = LambdaFunction.update_configuration
-    LambdaBackend.create_function = create_function  # type: ignore[method-assign]
-    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaBackend.create_function = create_function
+    LambdaFunction.update_configuration = update_configuration

@@ -133,5 +133,5 @@ def stop_all() -> None:
 
 
 def install() -> None:
-    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
-    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+    LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction.invoke = invoke

@@ -62,5 +62,5 @@ def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -
 
 
 def install() -> None:
-    LambdaBackend.create_function = create_function  # type: ignore[method-assign]
-    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaBackend.create_function = create_function
+    LambdaFunction.update_configuration = update_configuration

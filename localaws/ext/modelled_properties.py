@@ -48,9 +48,9 @@ class When:
 
 
 def _mysql_version(version: Any, where: Where) -> bool:
-    """A MySQL instance's server answers as its EngineVersion from 5.7 on (localaws/mysqld.py): VERSION(),
+    """A MySQL instance's server answers as its EngineVersion from 5.7 on (localaws/database/server.py): VERSION(),
     the greeting, MySQL's password statements and login plugin; other MySQL-only SQL is MariaDB's (README)."""
-    from localaws.mysqld import FRONTED_FROM, _numbers
+    from localaws.database.server import FRONTED_FROM, _numbers
 
     return str(where.properties.get("Engine", "")).lower() == "mysql" and _numbers(str(version)) >= FRONTED_FROM
 

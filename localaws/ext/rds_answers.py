@@ -60,6 +60,6 @@ def certificate_details(self: DBInstance) -> dict[str, Any]:
 
 
 def install() -> None:
-    DBInstance.__init__ = __init__  # type: ignore[method-assign]
-    DBInstance.endpoint = property(endpoint)  # type: ignore[assignment]
-    DBInstance.certificate_details = property(certificate_details)  # type: ignore[attr-defined]
+    DBInstance.__init__ = __init__
+    DBInstance.endpoint = property(endpoint)
+    DBInstance.certificate_details = property(certificate_details)

@@ -12,7 +12,7 @@ engine name mysql and storage type gp3: 5"): 20 GiB for gp2/gp3, 100 for io1/io2
 Every instance offers TLS with a certificate of the local AWS's CA (localaws/certificates.py),
 which stands in for the RDS CA bundle: clients that verify against the bundle negotiate TLS.
 An RDS MySQL instance's VERSION() is its EngineVersion, and MySQL 8's password statements do what
-they do there (localaws/mysqld.py `answers_as`, localaws/mysql_front.py).
+they do there (localaws/database/server.py `answers_as`, localaws/database/front.py).
 moto 5.2.5 only records metadata: there is no database and the password is never checked; an
 instance made by CloudFormation loses its VPCSecurityGroups (here they are kept).
 """
@@ -27,7 +27,7 @@ from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterVal
 from moto.rds.models import DBInstance, RDSBackend
 
 from localaws import certificates
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 
 ENGINES = {"mysql", "mariadb"}
 STATE_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "rds"
@@ -108,22 +108,22 @@ def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstanc
 
 def stop_db_instance(self: RDSBackend, db_instance_identifier: str, db_snapshot_identifier: str | None = None) -> DBInstance:
     database = _original_stop(self, db_instance_identifier, db_snapshot_identifier)
-    if _server(database):
-        _server(database).stop()
+    if server := _server(database):
+        server.stop()
     return database
 
 
 def start_db_instance(self: RDSBackend, db_instance_identifier: str) -> DBInstance:
     database = self.describe_db_instances(db_instance_identifier)[0]
-    if _server(database) and database.status == "stopped":
-        _server(database).start()
+    if (server := _server(database)) and database.status == "stopped":
+        server.start()
     return _original_start(self, db_instance_identifier)
 
 
 def delete_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
     database = _original_delete(self, db_instance_identifier, *args, **kwargs)
-    if _server(database):
-        _server(database).remove()
+    if server := _server(database):
+        server.remove()
     return database
 
 
@@ -131,8 +131,8 @@ def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs:
     refuse_bad_password(db_kwargs.get("master_user_password"))
     database = _original_modify(self, db_instance_identifier, db_kwargs)
     password = db_kwargs.get("master_user_password")
-    if password and _server(database):
-        with _server(database).admin_connect() as connection, connection.cursor() as cursor:
+    if password and (server := _server(database)):
+        with server.admin_connect() as connection, connection.cursor() as cursor:
             for host in ("%", "localhost"):
                 cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (database.master_username, host, password))
     return database
@@ -145,11 +145,11 @@ def stop_all() -> None:
     for account in rds_backends.values():
         for backend in account.values():
             for database in list(backend.databases.values()):
-                if _server(database):
-                    _server(database).remove()
+                if server := _server(database):
+                    server.remove()
 
 
-_original_from_cfn = DBInstance.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+_original_from_cfn = DBInstance.create_from_cloudformation_json.__func__
 
 
 def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -163,10 +163,10 @@ def instance_from_cloudformation(cls: type, resource_name: str, cloudformation_j
 
 
 def install() -> None:
-    DBInstance.address = property(_address)  # type: ignore[assignment]
-    DBInstance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)  # type: ignore[assignment]
-    RDSBackend.create_db_instance = create_db_instance  # type: ignore[method-assign]
-    RDSBackend.stop_db_instance = stop_db_instance  # type: ignore[method-assign]
-    RDSBackend.start_db_instance = start_db_instance  # type: ignore[method-assign]
-    RDSBackend.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
-    RDSBackend.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+    DBInstance.address = property(_address)
+    DBInstance.create_from_cloudformation_json = classmethod(instance_from_cloudformation)
+    RDSBackend.create_db_instance = create_db_instance
+    RDSBackend.stop_db_instance = stop_db_instance
+    RDSBackend.start_db_instance = start_db_instance
+    RDSBackend.delete_db_instance = delete_db_instance
+    RDSBackend.modify_db_instance = modify_db_instance

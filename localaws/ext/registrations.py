@@ -75,11 +75,11 @@ def create_stack(self: CloudFormationResponse) -> Any:
 
 
 def install() -> None:
-    TaskDefinition.__init__ = task_definition_init  # type: ignore[method-assign]
-    EC2ContainerServiceBackend.deregister_task_definition = deregister_task_definition  # type: ignore[method-assign]
-    EC2ContainerServiceResponse.register_task_definition = _as_caller(  # type: ignore[method-assign]
+    TaskDefinition.__init__ = task_definition_init
+    EC2ContainerServiceBackend.deregister_task_definition = deregister_task_definition
+    EC2ContainerServiceResponse.register_task_definition = _as_caller(
         EC2ContainerServiceResponse.register_task_definition)
     global _original_create_stack
     _original_create_stack = CloudFormationResponse.create_stack
-    CloudFormationResponse.create_stack = create_stack  # type: ignore[method-assign]
-    Stack.capabilities = []  # type: ignore[attr-defined]  # a stack made before: none given
+    CloudFormationResponse.create_stack = create_stack
+    Stack.capabilities = []  # a stack made before: none given

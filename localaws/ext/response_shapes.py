@@ -265,7 +265,7 @@ def install() -> None:
             log.debug("could not check an answer", exc_info=True)
         return result
 
-    BaseResponse.call_action = call_action  # type: ignore[method-assign]
+    BaseResponse.call_action = call_action
 
     from moto.s3.responses import S3Response
 
@@ -284,4 +284,4 @@ def install() -> None:
             log.debug("could not check an S3 answer", exc_info=True)
         return result
 
-    S3Response.bucket_response = bucket_response  # type: ignore[method-assign]
+    S3Response.bucket_response = bucket_response

@@ -30,4 +30,4 @@ def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
 
 
 def install() -> None:
-    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+    FakeBucket.get_permission = get_permission

@@ -98,8 +98,8 @@ def list_secret_version_ids(self: SecretsManagerResponse) -> str:
 
 
 def install() -> None:
-    SecretsManagerBackend.get_secret_value = get_secret_value  # type: ignore[method-assign]
-    FakeSecret.to_dict = to_dict  # type: ignore[method-assign]
-    SecretsManagerResponse.describe_secret = describe_secret  # type: ignore[method-assign]
-    SecretsManagerResponse.list_secrets = list_secrets  # type: ignore[method-assign]
-    SecretsManagerResponse.list_secret_version_ids = list_secret_version_ids  # type: ignore[method-assign]
+    SecretsManagerBackend.get_secret_value = get_secret_value
+    FakeSecret.to_dict = to_dict
+    SecretsManagerResponse.describe_secret = describe_secret
+    SecretsManagerResponse.list_secrets = list_secrets
+    SecretsManagerResponse.list_secret_version_ids = list_secret_version_ids

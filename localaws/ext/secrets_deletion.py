@@ -26,4 +26,4 @@ def create_secret(self: SecretsManagerBackend, name: str, *args: Any, **kwargs: 
 
 
 def install() -> None:
-    SecretsManagerBackend.create_secret = create_secret  # type: ignore[method-assign]
+    SecretsManagerBackend.create_secret = create_secret

@@ -239,6 +239,6 @@ def cancel_rotate_secret(self: SecretsManagerBackend, secret_id: str) -> str:
 
 
 def install() -> None:
-    FakeSecret.default_version_id = property(_current_version_id, _set_default_hint)  # type: ignore[assignment]
-    SecretsManagerBackend.rotate_secret = rotate_secret  # type: ignore[method-assign]
-    SecretsManagerBackend.cancel_rotate_secret = cancel_rotate_secret  # type: ignore[method-assign]
+    FakeSecret.default_version_id = property(_current_version_id, _set_default_hint)
+    SecretsManagerBackend.rotate_secret = rotate_secret
+    SecretsManagerBackend.cancel_rotate_secret = cancel_rotate_secret

@@ -117,8 +117,8 @@ def _add_secret(self: SecretsManagerBackend, secret_id: str, *args: Any, **kwarg
 
 
 def install() -> None:
-    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage  # type: ignore[method-assign]
-    FakeSecret.reset_default_version = reset_default_version  # type: ignore[method-assign]
-    SecretsManagerBackend._check_with_existing_secrets_and_versions = (  # type: ignore[method-assign]
+    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage
+    FakeSecret.reset_default_version = reset_default_version
+    SecretsManagerBackend._check_with_existing_secrets_and_versions = (
         _check_with_existing_secrets_and_versions)
-    SecretsManagerBackend._add_secret = _add_secret  # type: ignore[method-assign]
+    SecretsManagerBackend._add_secret = _add_secret

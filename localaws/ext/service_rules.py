@@ -122,7 +122,7 @@ def fargate_configurations() -> tuple[tuple[int, dict[str, Any]], ...]:
     import cfnlint
 
     document = json.loads((Path(cfnlint.__file__).parent / FARGATE_DATA[1]).read_text())
-    sizes = []
+    sizes: list[tuple[int, Any]] = []
     for branch in document["then"]["anyOf"]:
         cpu = branch["properties"]["Cpu"]["then"]["enum"]
         memory = branch["properties"]["Memory"]["then"]
@@ -234,9 +234,9 @@ def rate_interval_seconds(expression: str) -> int | None:
 
 
 def install() -> None:
-    EC2ContainerServiceBackend.register_task_definition = register_task_definition  # type: ignore[method-assign]
-    RDSBackend.create_subnet_group = create_subnet_group  # type: ignore[method-assign]
-    RDSBackend.modify_db_subnet_group = modify_db_subnet_group  # type: ignore[method-assign]
+    EC2ContainerServiceBackend.register_task_definition = register_task_definition
+    RDSBackend.create_subnet_group = create_subnet_group
+    RDSBackend.modify_db_subnet_group = modify_db_subnet_group
 
 
 if __name__ == "__main__":

@@ -149,10 +149,11 @@ def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) ->
                           StandardErrorContent="", ExecutionStartDateTime="", ExecutionEndDateTime="",
                           ExecutionElapsedTime="")
         host = ec2_hosts.host_of(invocation["InstanceId"])
+        assert host is not None, f"{invocation['InstanceId']} is not a managed node of the local AWS"
         threading.Thread(target=_run, args=(command, invocation, host.sandbox.namespace_pid),
                          name=f"ssm-{command.command_id}", daemon=True).start()
     return answer
 
 
 def install() -> None:
-    SimpleSystemManagerBackend.send_command = send_command  # type: ignore[method-assign]
+    SimpleSystemManagerBackend.send_command = send_command

@@ -147,12 +147,12 @@ class ImageBuilder:
         self.base = instruction.arguments
 
     def _arg(self, instruction: Instruction, *_: Any) -> None:
-        name, _, default = instruction.arguments.partition("=")
+        name, _equals, default = instruction.arguments.partition("=")
         self.args[name.strip()] = default.strip().strip('"')
 
     def _env(self, instruction: Instruction, *_: Any) -> None:
         for pair in shlex.split(instruction.arguments):
-            name, _, value = pair.partition("=")
+            name, _equals, value = pair.partition("=")
             self.env[name] = _expand(value, {**self.args, **self.env})
 
     def _label(self, *_: Any) -> None:

@@ -290,6 +290,7 @@ class TaskRuntime:
                 self.sandbox.start(argv, self._environment(image_config, secrets), log,
                                    cwd=image_config.get("WorkingDir") or "/")
             if self.interface is not None:
+                assert self.sandbox.namespace_pid is not None  # started with a network of its own
                 try:
                     host_network.attach(f"task {self.task.id}", self.account_id, self.region, self.interface,
                                         self.address, self._ports(), self.sandbox.namespace_pid,

@@ -82,10 +82,10 @@ class Peer:
 
 def _public_ranges() -> tuple[str, ...]:
     """Every IPv4 address but private, shared, loopback, link-local, multicast and reserved ones."""
-    ranges = [ipaddress.ip_network("0.0.0.0/0")]
+    ranges = [ipaddress.IPv4Network("0.0.0.0/0")]
     for special in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
                     "192.168.0.0/16", "224.0.0.0/3"):
-        hole = ipaddress.ip_network(special)
+        hole = ipaddress.IPv4Network(special)
         ranges = [part for network in ranges
                   for part in (network.address_exclude(hole) if hole.subnet_of(network) else [network])]
     return tuple(str(network) for network in sorted(ranges))

@@ -92,7 +92,7 @@ class AttendeeShell(Shell):
         except RetryError:
             raise BastionNotReady(f"instance {self.instance_id}: cloud-init did not finish within {timeout:.0f} s"
                                   ) from None
-        errors = result.get("v1", {}).get("errors") or []
+        errors = (result or {}).get("v1", {}).get("errors") or []
         if errors:
             tail = self.run(f"tail -n 25 {OUTPUT_LOG}", timeout=30, as_root=True).stdout
             raise BastionNotReady(f"instance {self.instance_id}: its user data failed ({'; '.join(errors)}); the end "

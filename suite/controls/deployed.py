@@ -18,7 +18,6 @@ audit phase runs them as the rules of suite/controls/rules.py (id, title, source
 from __future__ import annotations
 
 import json
-import re
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator

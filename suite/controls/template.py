@@ -389,14 +389,14 @@ def exclusion_problems(template: dict[str, Any]) -> list[tuple[str, str]]:
     """(logical id, problem): every generated database password excludes EXCLUDED_CHARACTERS, and a
     rotation function that makes passwords (EXCLUDE_CHARACTERS) excludes at least what those secrets do."""
     problems = []
-    generated = {}
+    generated: dict[str, set[str]] = {}
     for lid, res in resources(template, "AWS::SecretsManager::Secret").items():
         spec = properties(res).get("GenerateSecretString")
         if spec is None or lid not in database_secrets(template):
             continue
         excluded = spec.get("ExcludeCharacters")
         generated[lid] = set(excluded) if isinstance(excluded, str) else set()
-        missing = EXCLUDED_CHARACTERS - generated[lid]
+        missing = set(EXCLUDED_CHARACTERS - generated[lid])
         if missing:
             problems.append((lid, f"GenerateSecretString.ExcludeCharacters lacks {''.join(sorted(missing))!r}"))
     wanted = set(EXCLUDED_CHARACTERS).union(*generated.values())

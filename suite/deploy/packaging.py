@@ -49,6 +49,7 @@ def _library_files(name: str) -> list[tuple[Path, str]]:
     if spec is None or spec.origin is None and not spec.submodule_search_locations:
         raise RuntimeError(f"the lab's app needs the Python package {name!r}: pip install -r requirements.txt")
     if not spec.submodule_search_locations:  # a module (six.py)
+        assert spec.origin is not None
         return [(Path(spec.origin), Path(spec.origin).name)]
     root = Path(list(spec.submodule_search_locations)[0])
     files = []

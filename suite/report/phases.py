@@ -184,7 +184,7 @@ class Ledger:
         The settings the local AWS does not model are said with the verdict, READY staying READY."""
         rows = [row for row in self.rows() if row.phase in PHASES]
         if environment_problem:
-            counts = Counter()
+            counts: Counter[str] = Counter()
             for row in rows:
                 counts.update(row.counts)
             before = ", ".join(f"{counts[outcome]} {outcome}" for outcome in ("passed", "failed", "error")

@@ -34,7 +34,7 @@ def as_rows(events) -> list[list[str]]:
              e.error_code or ""] for e in events[:20]]
 
 
-# 1. GetSecretValue by the identity the RDS phase used
+# GetSecretValue by the identity the RDS phase used
 @pytest.mark.read_only
 @pytest.mark.guide_step("Audit 1")
 def test_operator_reads_are_recorded(audit, operator_arn, evidence):
@@ -44,7 +44,7 @@ def test_operator_reads_are_recorded(audit, operator_arn, evidence):
     assert events
 
 
-# 2. The task execution role read the secret when the task started
+# The task execution role read the secret when the task started
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Audit 1")
 def test_execution_role_read_the_secret_when_the_task_started(audit, workshop, running_task, evidence):
@@ -56,7 +56,7 @@ def test_execution_role_read_the_secret_when_the_task_started(audit, workshop, r
     assert min(e.time.timestamp() for e in events) <= running_task.started_at + 1
 
 
-# 3. The rotation: the caller asked, the rotation function's role did the work
+# The rotation: the caller asked, the rotation function's role did the work
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Audit 2")
 def test_rotation_is_recorded_with_its_principals(audit, workshop, operator_arn, first_rotation, evidence):
@@ -70,7 +70,7 @@ def test_rotation_is_recorded_with_its_principals(audit, workshop, operator_arn,
     assert asked and stored and moved
 
 
-# 4. The refused read, with the principal that was refused
+# The refused read, with the principal that was refused
 @pytest.mark.changes_account(CREATES_IAM_USER)
 @pytest.mark.guide_step("Audit 1")
 def test_denied_read_is_recorded(audit, denied_read, evidence):
@@ -82,7 +82,7 @@ def test_denied_read_is_recorded(audit, denied_read, evidence):
     assert events and all(e.error_code in ("AccessDenied", "AccessDeniedException") for e in events)
 
 
-# 5. No event anywhere holds a secret value
+# No event anywhere holds a secret value
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 4")
 def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, running_task, evidence):
@@ -100,7 +100,7 @@ def test_no_event_contains_a_secret_value(audit, workshop, first_rotation, runni
     assert not leaking, f"{len(leaking)} events hold a secret value: {[str(e) for e in leaking[:5]]}"
 
 
-# 6. What a security reviewer checks (AWS Config / Security Hub): the rules of suite/controls/rules.py,
+# What a security reviewer checks (AWS Config / Security Hub): the rules of suite/controls/rules.py,
 # one check per family, each rule under its own id and guide step
 def rules_of(family: str) -> list:
     return [pytest.param(rule, id=rule.id, marks=[

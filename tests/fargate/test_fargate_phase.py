@@ -22,7 +22,7 @@ from suite.rotations import rotate
 SHELL_METACHARACTERS = "it's `date` \"$HOME\" \\ $(id) ; a b\ttab\nsecond line"
 
 
-# 0. On the bastion: ./dockerbuild.sh, docker images, ./dockertagandpush.sh <repository URI>
+# On the bastion: ./dockerbuild.sh, docker images, ./dockertagandpush.sh <repository URI>
 @pytest.mark.changes_account(PUSHES_IMAGE)
 @pytest.mark.guide_step("Fargate 1")
 def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_bastion, evidence):
@@ -40,7 +40,7 @@ def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_basti
         "the digest in ECR is not the one the push printed")
 
 
-# 1. "Create new revision": replace SECRETNAME with the secret's ARN
+# "Create new revision": replace SECRETNAME with the secret's ARN
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 2")
 def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task_definition, evidence):
@@ -58,7 +58,7 @@ def test_task_definition_revision_names_the_secret(workshop, fargate_phase, task
     assert not leaked, f"the plain environment holds the secret's password: {leaked}"
 
 
-# 2. Run Task: PROVISIONING, PENDING, RUNNING
+# Run Task: PROVISIONING, PENDING, RUNNING
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 3")
 def test_task_reaches_running(fargate_phase, running_task, evidence):
@@ -85,7 +85,7 @@ def test_task_without_secret_access_does_not_start(workshop, fargate_phase, work
         "a container ran although its secrets could not be resolved")
 
 
-# 3. On the bastion (Session Manager, ec2-user): ssh <task private IP> with the container user's password
+# On the bastion (Session Manager, ec2-user): ssh <task private IP> with the container user's password
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 4")
 def test_attendee_sshes_from_the_bastion_into_the_task(task_from_the_bastion, evidence):
@@ -136,7 +136,7 @@ def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase
     assert envvar == expected_envvar
 
 
-# 4. ./mysql.newway.sh works; ./mysql.oldway.sh no longer does
+# ./mysql.newway.sh works; ./mysql.oldway.sh no longer does
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 5")
 def test_newway_script_reads_bookinfo(seeded_bookinfo, container_shell, evidence):
@@ -161,7 +161,7 @@ def test_oldway_script_fails_after_rotation(workshop, container_shell, first_rot
     assert "1045" in result.stderr or "Access denied" in result.stderr, result.stderr
 
 
-# 5. A value full of shell metacharacters reaches the login shell intact (the original's bug #1)
+# A value full of shell metacharacters reaches the login shell intact (the original's bug #1)
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, workshop_image, evidence):
@@ -189,7 +189,7 @@ def test_metacharacter_secret_arrives_byte_for_byte(workshop, fargate_phase, wor
     assert password == SHELL_METACHARACTERS, f"TASKDEF_PASSWORD arrived as {password!r}"
 
 
-# 6. ECS resolves secrets when a task starts
+# ECS resolves secrets when a task starts
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 3")
 def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_phase, container_shell,
@@ -215,7 +215,7 @@ def test_running_task_keeps_old_value_and_new_task_gets_new(workshop, fargate_ph
     assert fresh == current, "a task started after the rotation does not hold the new secret value"
 
 
-# 7. Safe to hand out: no secret where `ps` shows it, nothing secret baked into the image
+# Safe to hand out: no secret where `ps` shows it, nothing secret baked into the image
 @pytest.mark.changes_account("writes ~/oldway.cnf in the task's home (the task is stopped at the end)")
 @pytest.mark.guide_step("Fargate 5")
 def test_no_secret_in_the_container_process_list(workshop, container_shell, evidence):

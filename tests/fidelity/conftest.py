@@ -20,13 +20,12 @@ from suite.preflight import stop_for_environment
 from suite.report.phases import MODE_PARAM
 from suite.targets import EnvironmentProblem
 from tests.fidelity.answer_snapshots import AnswerSnapshots
-from tests.fidelity.ecs_helpers import public_subnet
-from tests.fidelity.helpers import unique
-from tests.fidelity.target import FidelityAWS, live_aws, offline_aws
+from tests.support.ecs_world import public_subnet
+from tests.support.aws_helpers import unique
+from tests.support.any_aws import FidelityAWS, live_aws, offline_aws
 from tests.fidelity.validation import can_meet_aws, check_markers
+from tests.support.private_database import ENGINE_VERSION, MASTER, PASSWORD
 
-MASTER, PASSWORD = "admin", "Before-Rotation-Passw0rd"
-ENGINE_VERSION = "8.0.46"  # the workshop's (workshop/template.yaml)
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 OFFLINE_ONLY = [param for param in MODE_PARAMS if param.values == ("offline",)]
 CREATED_KEY = pytest.StashKey[tuple[Path, int]]()  # live: the list of what the run made, and how many

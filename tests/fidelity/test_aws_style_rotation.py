@@ -10,7 +10,7 @@ the MySQL 8 branch.
 What it relies on, each the local AWS's doing: SECRETS_MANAGER_ENDPOINT reaching Secrets Manager over
 verified HTTPS (localaws/network/endpoints.py), GetRandomPassword, Amazon Linux's CA bundle at
 /etc/pki/tls/cert.pem trusting the RDS certificate (localaws/functions/sandbox.py, localaws/certificates.py),
-the database offering TLS and answering as MySQL 8 (localaws/ext/rds_databases.py, localaws/mysql_front.py).
+the database offering TLS and answering as MySQL 8 (localaws/ext/rds_databases.py, localaws/database/front.py).
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.fidelity.helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
+from tests.support.aws_helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
                                     unique, wait_for)
 
-from tests.fidelity.conftest import ENGINE_VERSION, MASTER, PASSWORD
+from tests.support.private_database import ENGINE_VERSION, MASTER, PASSWORD
 
 FUNCTION_SOURCE = Path(__file__).parent / "aws_style_rotation" / "lambda_function.py"
 # Both tests log in to the database themselves: in AWS a private subnet's database is out of this machine's reach.

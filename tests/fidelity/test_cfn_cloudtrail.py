@@ -6,7 +6,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import cloudtrail_bucket_policy, unique
+from tests.support.aws_helpers import cloudtrail_bucket_policy, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}

@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from localaws.ext.lambda_runtime_lifecycle import blocked
-from tests.fidelity.helpers import LAMBDA_TRUST, unique
+from tests.support.aws_helpers import LAMBDA_TRUST, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}

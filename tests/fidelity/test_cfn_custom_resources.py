@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from botocore.exceptions import WaiterError
 
-from tests.fidelity.helpers import BASIC_EXECUTION, LAMBDA_TRUST, VPC_ACCESS, log_messages, unique, wait_for
+from tests.support.aws_helpers import BASIC_EXECUTION, LAMBDA_TRUST, VPC_ACCESS, log_messages, unique, wait_for
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}

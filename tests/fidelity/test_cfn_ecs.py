@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.fidelity.ecs_helpers import ECS_TASKS_TRUST
-from tests.fidelity.helpers import unique, wait_for
+from tests.support.ecs_world import ECS_TASKS_TRUST
+from tests.support.aws_helpers import unique, wait_for
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}

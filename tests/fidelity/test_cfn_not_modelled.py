@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws.not_modelled import recorded
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 
 pytestmark = pytest.mark.local_only("reads the local AWS's record of what it does not model, in its state directory")
 

@@ -8,7 +8,7 @@ import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}

@@ -13,7 +13,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.fidelity.helpers import amazon_linux_image, unique
+from tests.support.aws_helpers import amazon_linux_image, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 20}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.fidelity.helpers import amazon_linux_image, unique
+from tests.support.aws_helpers import amazon_linux_image, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}

@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from suite.credentials import Credentials
-from tests.fidelity.helpers import cloudtrail_bucket, unique
-from tests.fidelity.helpers import iam_user as _user
-from tests.fidelity.helpers import policy_document as _policy
+from tests.support.aws_helpers import cloudtrail_bucket, unique
+from tests.support.aws_helpers import iam_user as _user
+from tests.support.aws_helpers import policy_document as _policy
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 
 from localaws.ext.service_rules import RULES
-from tests.fidelity.helpers import ROTATION_HANDLER, create_function, create_lambda_role, unique
+from tests.support.aws_helpers import ROTATION_HANDLER, create_function, create_lambda_role, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}

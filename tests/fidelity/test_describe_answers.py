@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 WAIT = {"Delay": 1, "MaxAttempts": 20}

@@ -9,8 +9,8 @@ import paramiko
 import pytest
 
 from suite.attendee.bastion import Bastion, new_key_pair, published_host_keys
-from tests.fidelity.ecs_helpers import public_subnet, ssh_server_key
-from tests.fidelity.helpers import amazon_linux_image, unique, wait_for
+from tests.support.ecs_world import public_subnet, ssh_server_key
+from tests.support.aws_helpers import amazon_linux_image, unique, wait_for
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 # This machine's own SSH host keys (Debian's openssh-server makes them when it is installed).

@@ -14,8 +14,8 @@ import json
 import pytest
 from botocore.exceptions import WaiterError
 
-from tests.fidelity.helpers import unique, wait_for
-from tests.fidelity.ssm_helpers import AGENT_POLICY, agent_profile, launch, run_command
+from tests.support.aws_helpers import unique
+from tests.support.ssm_agent import AGENT_POLICY, agent_profile, booted as _booted, launch, run_command
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 USER_DATA = """#!/bin/bash
@@ -25,13 +25,6 @@ echo "user data ran as $(id -un)" > /root/user-data-ran
 """
 IMDS = "http://169.254.169.254/latest"
 TOKEN = f'TOKEN=$(curl -s -X PUT {IMDS}/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")'
-
-
-def _booted(aws, instance: str) -> dict:
-    def done() -> dict | None:
-        result = run_command(aws, instance, "cat /run/cloud-init/result.json")
-        return json.loads(result["StandardOutputContent"]) if result["Status"] == "Success" else None
-    return wait_for(done, timeout=60, what="cloud-init to finish")
 
 
 @pytest.fixture(scope="module")

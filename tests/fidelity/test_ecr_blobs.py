@@ -13,8 +13,8 @@ import pytest
 
 from localaws.ext import ecr_blobs
 from localaws.hosts.images import digest, push_image
-from tests.fidelity.ecs_helpers import RUN_SH, SCRIPT_PATH, hand_made_image
-from tests.fidelity.helpers import unique
+from tests.support.ecs_world import RUN_SH, SCRIPT_PATH, hand_made_image
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 BLOBS = "reads the blobs the local AWS keeps in its state directory"

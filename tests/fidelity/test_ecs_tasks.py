@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from tests.fidelity.ecs_helpers import (CONTAINER, LOG_PREFIX, SCRIPT_PATH, create_world, detail, execution_role, public_subnet,
+from tests.support.ecs_world import (CONTAINER, LOG_PREFIX, SCRIPT_PATH, create_world, detail, execution_role, public_subnet,
                                         processes_matching, pull_statements, secret_statement, ssh_server_key)
-from tests.fidelity.helpers import secret_arn_pattern, unique, wait_for
+from tests.support.aws_helpers import secret_arn_pattern, unique, wait_for
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 ON_THIS_MACHINE = "looks for the container's processes on this machine (the local AWS's task sandboxes)"

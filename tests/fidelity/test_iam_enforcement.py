@@ -7,8 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from suite.credentials import Credentials
-from tests.fidelity.helpers import iam_user as _user
-from tests.fidelity.helpers import secret_arn_pattern, unique
+from tests.support.aws_helpers import iam_user as _user
+from tests.support.aws_helpers import secret_arn_pattern, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

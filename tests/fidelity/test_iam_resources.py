@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from suite.credentials import Credentials
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 POLICY_NAME = "pull-from-one-repository"

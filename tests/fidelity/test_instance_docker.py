@@ -14,9 +14,8 @@ import datetime
 
 import pytest
 
-from tests.fidelity.helpers import unique
-from tests.fidelity.ssm_helpers import AGENT_POLICY, agent_profile, launch, run_command
-from tests.fidelity.test_ec2_instance_boot import _booted
+from tests.support.aws_helpers import unique
+from tests.support.ssm_agent import AGENT_POLICY, agent_profile, booted as _booted, launch, run_command
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 DOCKERFILE = 'FROM public.ecr.aws/amazonlinux/amazonlinux:2023\nRUN echo built > /opt/built\nCMD ["cat", "/opt/built"]\n'

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from suite.credentials import Credentials
-from tests.fidelity.helpers import iam_user, policy_document, unique
+from tests.support.aws_helpers import iam_user, policy_document, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

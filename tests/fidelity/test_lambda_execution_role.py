@@ -18,7 +18,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.fidelity.helpers import LAMBDA_TRUST, RUNTIME, THIS_ACCOUNT, VPC_ACCESS, in_account, lambda_zip, unique
+from tests.support.aws_helpers import LAMBDA_TRUST, RUNTIME, THIS_ACCOUNT, VPC_ACCESS, in_account, lambda_zip, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."

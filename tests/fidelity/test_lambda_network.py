@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fidelity.helpers import probe_connection as _probe
+from tests.support.aws_helpers import probe_connection as _probe
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from localaws.ext.lambda_runtime_lifecycle import blocked
-from tests.fidelity.helpers import create_function, create_lambda_role, lambda_zip, log_messages, unique, wait_for
+from tests.support.aws_helpers import create_function, create_lambda_role, lambda_zip, log_messages, unique, wait_for
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 HANDLER = """

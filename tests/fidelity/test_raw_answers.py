@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.fidelity.helpers import cloudtrail_bucket, unique
+from tests.support.aws_helpers import cloudtrail_bucket, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from localaws.ext.request_validation import SERVICES
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

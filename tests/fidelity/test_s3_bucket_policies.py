@@ -6,7 +6,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

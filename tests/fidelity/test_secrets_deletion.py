@@ -15,7 +15,7 @@ import datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

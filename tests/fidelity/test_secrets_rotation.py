@@ -6,12 +6,12 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import (ROTATION_HANDLER, create_function, create_lambda_role, lambda_zip, log_messages,
+from tests.support.aws_helpers import (ROTATION_HANDLER, create_function, create_lambda_role, lambda_zip, log_messages,
                                     unique, wait_for)
-from tests.fidelity.helpers import THIS_ACCOUNT, in_account, rotatable_secret
-from tests.fidelity.helpers import label_holders as _holder
-from tests.fidelity.helpers import steps_logged as _steps_logged
-from tests.fidelity.helpers import version_stages as _stages
+from tests.support.aws_helpers import THIS_ACCOUNT, in_account, rotatable_secret
+from tests.support.aws_helpers import label_holders as _holder
+from tests.support.aws_helpers import steps_logged as _steps_logged
+from tests.support.aws_helpers import version_stages as _stages
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 SLOW_STEP_SECONDS = 1.5

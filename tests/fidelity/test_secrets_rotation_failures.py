@@ -12,11 +12,11 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.helpers import (ROTATION_HANDLER, create_function, create_lambda_role, log_messages,
+from tests.support.aws_helpers import (ROTATION_HANDLER, create_function, create_lambda_role, log_messages,
                                     rotatable_secret, unique, wait_for)
-from tests.fidelity.helpers import label_holders as _holder
-from tests.fidelity.helpers import steps_logged as _steps_logged
-from tests.fidelity.helpers import version_stages as _stages
+from tests.support.aws_helpers import label_holders as _holder
+from tests.support.aws_helpers import steps_logged as _steps_logged
+from tests.support.aws_helpers import version_stages as _stages
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 UNFINISHED = "A previous rotation isn't complete. That rotation will be reattempted."

@@ -18,9 +18,9 @@ import time
 import pytest
 
 from suite.attendee.bastion import published_host_keys
-from tests.fidelity.ecs_helpers import create_world, execution_role, pull_statements
-from tests.fidelity.helpers import probe_connection, unique
-from tests.fidelity.test_host_network import _group, _instance, _ssh_from_the_suite
+from tests.support.ecs_world import create_world, execution_role, pull_statements
+from tests.support.aws_helpers import probe_connection, unique
+from tests.support.ec2_instances import instance as _instance, security_group as _group, ssh_from_the_suite as _ssh_from_the_suite
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 ALL_OUT = ("-1", None, None, "0.0.0.0/0")

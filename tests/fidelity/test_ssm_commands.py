@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.fidelity.ssm_helpers import AGENT_POLICY, agent_profile, launch, run_command
+from tests.support.ssm_agent import AGENT_POLICY, agent_profile, launch, run_command
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

@@ -62,7 +62,7 @@ def bookinfo_on_the_bastion(attendee_shell, evidence, script: tuple[str, ...], h
     return result, rows
 
 
-# 0. Session Manager on smdemo-host, `sudo su - ec2-user`: the guide's files and tools are there
+# Session Manager on smdemo-host, `sudo su - ec2-user`: the guide's files and tools are there
 @pytest.mark.read_only
 @pytest.mark.guide_step("RDS 0")
 def test_bastion_has_the_guides_files_and_tools(bastion_shell, evidence):
@@ -79,7 +79,7 @@ def test_bastion_has_the_guides_files_and_tools(bastion_shell, evidence):
         f"a tool the guide uses is missing on the bastion: {ran.stderr.strip() or tools}")
 
 
-# 1. mysql.oldway.sh
+# mysql.oldway.sh
 @pytest.mark.changes_account(WRITES_OLDWAY_CNF)
 @pytest.mark.guide_step("RDS 1")
 def test_oldway_script_on_the_bastion_reads_bookinfo_before_rotation(seeded_bookinfo, attendee_shell, evidence):
@@ -103,7 +103,7 @@ def test_hardcoded_credentials_read_bookinfo_before_rotation(workshop, evidence)
     assert rows == [BOOKINFO_ROW]
 
 
-# 2. mysql.newway.sh
+# mysql.newway.sh
 @pytest.mark.read_only
 @pytest.mark.guide_step("RDS 3")
 def test_credentials_from_secret_read_bookinfo(workshop, evidence):
@@ -112,7 +112,7 @@ def test_credentials_from_secret_read_bookinfo(workshop, evidence):
     assert rows == [BOOKINFO_ROW]
 
 
-# 3. "Rotate immediately", then wait for the rotation to complete
+# "Rotate immediately", then wait for the rotation to complete
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_rotation_completes(first_rotation, evidence):
@@ -124,7 +124,7 @@ def test_rotation_completes(first_rotation, evidence):
     assert first_rotation.token not in first_rotation.before, "rotation did not create a new version"
 
 
-# 4. Staging labels, as the seed's tables show them
+# Staging labels, as the seed's tables show them
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_new_version_is_current_and_old_version_is_previous(first_rotation, evidence):
@@ -168,7 +168,7 @@ def test_second_rotation_moves_previous_off_the_first_version(first_rotation, se
         "the first rotation's version did not become AWSPREVIOUS")
 
 
-# 5. mysql.oldway.sh after rotation
+# mysql.oldway.sh after rotation
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_hardcoded_credentials_fail_after_rotation(workshop, first_rotation, evidence):
@@ -200,7 +200,7 @@ def test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation(seeded
     assert result.exit_status == 0 and rows == [BOOKINFO_TEXT], result.stderr[-500:]
 
 
-# 6. mysql.newway.sh after rotation
+# mysql.newway.sh after rotation
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("RDS 4")
 def test_credentials_from_secret_still_read_bookinfo(workshop, first_rotation, evidence):
@@ -209,7 +209,7 @@ def test_credentials_from_secret_still_read_bookinfo(workshop, first_rotation, e
     assert rows == [BOOKINFO_ROW]
 
 
-# 7. Only a principal allowed on this secret's ARN reads it (lab C's scoped policy)
+# Only a principal allowed on this secret's ARN reads it (lab C's scoped policy)
 @pytest.mark.changes_account(CREATES_IAM_USER)
 @pytest.mark.guide_step("Beyond the guide 1")
 def test_principal_without_allowance_is_denied(workshop, principal_without_allowance, evidence):
@@ -237,7 +237,7 @@ def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_withou
         assert error_code(denied.value) == "AccessDeniedException", f"the workshop's policy opens {what} too"
 
 
-# 8. Every password a rotation makes is one RDS accepts and the workshop declares (many rotations)
+# Every password a rotation makes is one RDS accepts and the workshop declares (many rotations)
 @pytest.mark.changes_account(ROTATES_SECRET)
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
@@ -259,7 +259,7 @@ def test_rotated_passwords_meet_the_policy(workshop, many_rotations, evidence):
     assert rows_read == [BOOKINFO_ROW], "after the rotations the credentials from the secret no longer read bookinfo"
 
 
-# 9. A rotation that cannot reach the database fails without moving AWSCURRENT
+# A rotation that cannot reach the database fails without moving AWSCURRENT
 @pytest.mark.changes_account(f"{STOPS_DATABASE}; leaves an AWSPENDING version (cleared at the end)")
 @pytest.mark.guide_step("Beyond the guide 2")
 def test_rotation_without_database_leaves_current_in_place(rotation_interrupted_by_outage, evidence):
@@ -281,7 +281,7 @@ def test_credentials_from_secret_work_once_the_database_is_back(workshop, rotati
     assert rows == [BOOKINFO_ROW]
 
 
-# 10. The rotation function, driven through Lambda Invoke as Secrets Manager drives it
+# The rotation function, driven through Lambda Invoke as Secrets Manager drives it
 @pytest.mark.changes_account("invokes the rotation function with requests Secrets Manager never sends "
                               "(refused: nothing changes)")
 @pytest.mark.guide_step("Beyond the guide 2")

@@ -12,7 +12,7 @@ import pytest
 
 from suite.report.guide_steps import BEFORE, BEYOND, BY_NAME, STEPS, check_title
 from suite.report.phases import folders
-from tests.report import synthetic
+from tests.support import synthetic_project as synthetic
 
 RDS_CHECK_1 = "tests/rds/test_rds_checks.py::test_rds_check_1"
 PLAIN = "tests/unit/test_plain.py::test_a_project_test_names_no_step"

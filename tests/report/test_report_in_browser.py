@@ -8,7 +8,7 @@ import pytest
 from localaws import system_tools
 from localaws.system_tools import MissingSystemTool
 from suite.report import browser
-from tests.report import synthetic
+from tests.support import synthetic_project as synthetic
 
 SEEN = {"verdict": "#workshop-verdict", "phases": "table.workshop-phases", "side_by_side": "table.workshop-guide",
         "failed_evidence": "tbody.failed .evidence-failed", "environment": "#environment",

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from tests.report import synthetic
+from tests.support import synthetic_project as synthetic
 
 MAX_REPORT_BYTES = 2 * 1024 * 1024
 

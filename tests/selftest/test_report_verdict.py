@@ -6,7 +6,7 @@ import pytest
 
 from suite.report.guide_steps import BY_NAME, STEPS
 from suite.report.phases import Ledger
-from tests.report import synthetic
+from tests.support import synthetic_project as synthetic
 
 
 def ledger(**outcomes: str) -> Ledger:

@@ -39,7 +39,7 @@ def login_refused(lab_c, credentials, tls: bool) -> int | None:
         return error.args[0]
 
 
-# 1. db_access_test.py -s <demouser's secret>: the secret through the role, TLS verified against the CA bundle
+# db_access_test.py -s <demouser's secret>: the secret through the role, TLS verified against the CA bundle
 @pytest.mark.changes_account(CREATES_DEMOUSER)
 @pytest.mark.guide_step("TLS user 4")
 def test_demouser_runs_the_lab_test_over_verified_tls(lab_c, evidence):
@@ -48,7 +48,7 @@ def test_demouser_runs_the_lab_test_over_verified_tls(lab_c, evidence):
     assert rows == LAB_ROWS
 
 
-# 2. REQUIRE SSL: the same credentials without TLS are refused
+# REQUIRE SSL: the same credentials without TLS are refused
 @pytest.mark.changes_account(CREATES_DEMOUSER)
 @pytest.mark.guide_step("TLS user 1")
 def test_demouser_without_tls_is_refused(lab_c, evidence):
@@ -58,7 +58,7 @@ def test_demouser_without_tls_is_refused(lab_c, evidence):
     assert code == ACCESS_DENIED
 
 
-# 3. Least privilege in the database: CREATE, INSERT, SELECT, DROP on its own database only
+# Least privilege in the database: CREATE, INSERT, SELECT, DROP on its own database only
 @pytest.mark.changes_account(CREATES_DEMOUSER)
 @pytest.mark.guide_step("TLS user 1")
 def test_demouser_cannot_touch_the_workshop_database(lab_c, evidence):
@@ -79,7 +79,7 @@ def test_demouser_cannot_touch_the_workshop_database(lab_c, evidence):
     assert set(refused.values()) <= {f"MySQL error {TABLE_ACCESS_DENIED}", f"MySQL error {DATABASE_ACCESS_DENIED}"}
 
 
-# 4. Take the policy away: AccessDeniedException naming the action and the secret; give it back: it reads again
+# Take the policy away: AccessDeniedException naming the action and the secret; give it back: it reads again
 @pytest.mark.changes_account("detaches the lab role's policy and attaches it again")
 @pytest.mark.guide_step("TLS user 3")
 def test_detached_policy_denies_the_read_and_reattached_allows(lab_c, evidence):
@@ -102,8 +102,8 @@ def test_detached_policy_denies_the_read_and_reattached_allows(lab_c, evidence):
     evidence.expect("policy attached again: the role reads the secret", f"read the credentials of {read_again.username}")
 
 
-# 5. Turn rotation on (the stack's function, 30 days) and rotate immediately: the lab's test still works,
-#    the old password does not
+# Turn rotation on (the stack's function, 30 days) and rotate immediately: the lab's test still works,
+#   the old password does not
 @pytest.mark.changes_account("turns rotation on for demouser's secret and rotates it (not undone)")
 @pytest.mark.guide_step("TLS user 5")
 def test_demouser_secret_rotates_and_the_lab_test_still_works(lab_c, evidence):
@@ -129,7 +129,7 @@ def test_demouser_secret_rotates_and_the_lab_test_still_works(lab_c, evidence):
     assert old == ACCESS_DENIED
 
 
-# 6. Cleanup as the lab teaches: delete with a 7-day recovery window, restore; the unrecoverable delete
+# Cleanup as the lab teaches: delete with a 7-day recovery window, restore; the unrecoverable delete
 @pytest.mark.changes_account("schedules demouser's secret for deletion and restores it; "
                               "creates and deletes a probe secret")
 @pytest.mark.guide_step("TLS user 7")

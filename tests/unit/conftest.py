@@ -7,9 +7,9 @@ from typing import Iterator
 
 import pytest
 
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 from suite.controls import template as tc
-from tests.unit.template_helpers import TEMPLATE_PATH
+from tests.support.template_file import TEMPLATE_PATH
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ from botocore.exceptions import ClientError
 
 from suite.cloudtrail import (MIN_REQUEST_INTERVAL, EventsNotFound, TrailEvent, about_secret, await_events,
                               lookup, whole_seconds)
-from tests.fidelity.helpers import unique
-from tests.fidelity.helpers import iam_user as _user
+from tests.support.aws_helpers import unique
+from tests.support.aws_helpers import iam_user as _user
+from tests.support.any_aws import offline_aws
 
 
 @pytest.fixture
@@ -24,9 +25,9 @@ def test_lookup_parses_who_asked_for_which_secret_and_the_outcome(local_aws, sec
     """An allowed and a denied GetSecretValue, made at a fractional second: both inside a window that
     starts then (lookup widens it to whole seconds), each with its principal, key, secret and error."""
     start = time.time()
-    reader_arn, reader = _user(local_aws, {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+    reader_arn, reader = _user(offline_aws(local_aws), {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
                                            "Resource": secret["arn"]})
-    stranger_arn, stranger = _user(local_aws, {"Effect": "Allow", "Action": "sts:GetCallerIdentity",
+    stranger_arn, stranger = _user(offline_aws(local_aws), {"Effect": "Allow", "Action": "sts:GetCallerIdentity",
                                                "Resource": "*"})
     local_aws.client("secretsmanager", reader).get_secret_value(SecretId=secret["arn"])
     with pytest.raises(ClientError):

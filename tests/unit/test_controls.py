@@ -7,9 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from suite.controls import deployed as controls
-from tests.fidelity.helpers import create_function, create_lambda_role, log_messages, unique, wait_for
-from tests.fidelity.helpers import ROTATION_HANDLER, cloudtrail_bucket
-from tests.fidelity.helpers import rotatable_secret as _rotatable_secret
+from tests.support.aws_helpers import create_function, create_lambda_role, log_messages, unique, wait_for
+from tests.support.aws_helpers import ROTATION_HANDLER, cloudtrail_bucket
+from tests.support.aws_helpers import rotatable_secret as _rotatable_secret
+from tests.support.any_aws import offline_aws
 
 WAIT = {"Delay": 1, "MaxAttempts": 30}
 
@@ -108,7 +109,7 @@ def test_a_name_prefix_pattern_reaches_the_secrets_sharing_it(local_aws):
 def test_trail_logging(local_aws):
     """GetTrailStatus IsLogging: true after StartLogging, false after StopLogging; a trail that does
     not exist is a finding too."""
-    bucket, trail = cloudtrail_bucket(local_aws, "controls-trail"), unique("controls-trail")
+    bucket, trail = cloudtrail_bucket(offline_aws(local_aws), "controls-trail"), unique("controls-trail")
     cloudtrail = local_aws.client("cloudtrail")
     cloudtrail.create_trail(Name=trail, S3BucketName=bucket)
     cloudtrail.start_logging(Name=trail)
@@ -159,16 +160,16 @@ def test_schedule_days(rules, days):
 def rotation(local_aws):
     """A role and two rotation functions (one that works, one that fails at setSecret)."""
     role = unique("controls-rotation")
-    role_arn = create_lambda_role(local_aws, role)
-    good = create_function(local_aws, unique("controls-ok"), ROTATION_HANDLER, role_arn)
-    bad = create_function(local_aws, unique("controls-fail"), ROTATION_HANDLER, role_arn,
+    role_arn = create_lambda_role(offline_aws(local_aws), role)
+    good = create_function(offline_aws(local_aws), unique("controls-ok"), ROTATION_HANDLER, role_arn)
+    bad = create_function(offline_aws(local_aws), unique("controls-fail"), ROTATION_HANDLER, role_arn,
                           environment={"FAIL_STEP": "setSecret"})
     return {"role": role, "good": good, "bad": bad}
 
 
 def _rotated(aws, rotation, function: str, days: int, immediately: bool) -> tuple[str, str | None]:
     """A new secret rotated by `function`: its ARN and the rotation's version (None: only tested)."""
-    arn = _rotatable_secret(aws, rotation["role"], "initial")
+    arn = _rotatable_secret(offline_aws(aws), rotation["role"], "initial")
     started = aws.client("secretsmanager").rotate_secret(
         SecretId=arn, RotationLambdaARN=function, RotateImmediately=immediately,
         RotationRules={"AutomaticallyAfterDays": days})
@@ -187,7 +188,7 @@ def _finished(aws, arn: str, token: str) -> None:
 
 def _failed(aws, function_arn: str) -> None:
     name = function_arn.split(":")[-1]
-    wait_for(lambda: any("failing at setSecret" in line for line in log_messages(aws, name)),
+    wait_for(lambda: any("failing at setSecret" in line for line in log_messages(offline_aws(aws), name)),
              timeout=60, what=f"{name} to fail")
 
 

@@ -1,18 +1,18 @@
-"""localaws.mysql8_statements: the MySQL 8 password statements, as MariaDB must run them to do what MySQL 8 does.
+"""localaws.database.mysql8_statements: the MySQL 8 password statements, as MariaDB must run them to do what MySQL 8 does.
 
 MySQL 8.0 / 8.4 reference manual: "SET PASSWORD Statement" (`SET PASSWORD [FOR user] = 'auth_string'`, the
 string being the clear-text password; "the PASSWORD() function ... removed in MySQL 8.0.11"), "ALTER USER
 Statement" (`ALTER USER USER() / CURRENT_USER() IDENTIFIED BY 'auth_string'` changes the connected account's
 password). MariaDB 10.11 takes `SET PASSWORD = 'string'` as a hash and ignores ALTER USER CURRENT_USER().
-Also the pieces of the caching_sha2_password login MySQL 8.4 asks for (localaws/mysql_sha2_login.py).
+Also the pieces of the caching_sha2_password login MySQL 8.4 asks for (localaws/database/sha2_login.py).
 """
 from __future__ import annotations
 
 import pytest
 
-from localaws.mysql8_statements import NEAR_MAX, Refusal, translate
-from localaws.mysql_front import error_packet, translated, without_compression
-from localaws.mysql_sha2_login import (as_sha2_greeting, greeting_fields, native_response, native_scramble,
+from localaws.database.mysql8_statements import NEAR_MAX, Refusal, translate
+from localaws.database.front import error_packet, translated, without_compression
+from localaws.database.sha2_login import (as_sha2_greeting, greeting_fields, native_response, native_scramble,
                                        parse_response)
 
 

@@ -1,4 +1,4 @@
-"""localaws.mysqld.MySQLServer: a real database server process for one emulated RDS instance."""
+"""localaws.database.server.MySQLServer: a real database server process for one emulated RDS instance."""
 from __future__ import annotations
 
 import gc
@@ -16,7 +16,7 @@ import pymysql
 import pytest
 
 from localaws import system_tools
-from localaws.mysqld import DatabaseStartError, MySQLServer
+from localaws.database.server import DatabaseStartError, MySQLServer
 from localaws.system_tools import MissingSystemTool
 
 MASTER = "admin"
@@ -154,7 +154,7 @@ def test_start_failure_names_the_cause_and_leaves_nothing_running(tmp_path):
 
 AS_A_NORMAL_USER = textwrap.dedent("""
     import sys, pymysql
-    from localaws.mysqld import MySQLServer
+    from localaws.database.server import MySQLServer
     server = MySQLServer(sys.argv[1], "admin", "Norm4l-user")
     server.start()
     try:

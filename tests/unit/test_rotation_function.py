@@ -17,12 +17,13 @@ import pytest
 
 from suite.deploy.packaging import build_rotation_zip
 from tests.support.workshop_code import rotation_function
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 from localaws.service import LocalAWS
 from suite.attendee.database import ACCESS_DENIED
-from tests.unit.rotation_helpers import db_user, login_error, rds_document
-from tests.fidelity.helpers import (BASIC_EXECUTION, LAMBDA_TRUST, RUNTIME, allow_secrets_manager, lambda_zip, log_messages,
+from tests.support.rotation_db import db_user, login_error, rds_document
+from tests.support.aws_helpers import (BASIC_EXECUTION, LAMBDA_TRUST, RUNTIME, allow_secrets_manager, lambda_zip, log_messages,
                                     secret_arn_pattern, unique, wait_for)
+from tests.support.any_aws import offline_aws
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_PREFIX = "rotfn/"
@@ -46,7 +47,7 @@ def role_arn(local_aws: LocalAWS) -> str:
         "Statement": [{"Effect": "Allow",
                        "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
                                   "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-                       "Resource": secret_arn_pattern(local_aws, SECRET_PREFIX + "*")}, BASIC_EXECUTION],
+                       "Resource": secret_arn_pattern(offline_aws(local_aws), SECRET_PREFIX + "*")}, BASIC_EXECUTION],
     }))
     return arn
 
@@ -59,7 +60,7 @@ def rotation_lambda(local_aws: LocalAWS, role_arn: str) -> dict[str, str]:
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="rotation_function.lambda_handler",
         Code={"ZipFile": build_rotation_zip(PROJECT_ROOT / "workshop" / "rotation")}, Timeout=30,
     )["FunctionArn"]
-    allow_secrets_manager(local_aws, name)
+    allow_secrets_manager(offline_aws(local_aws), name)
     return {"name": name, "arn": arn}
 
 
@@ -72,7 +73,7 @@ def noop_lambda(local_aws: LocalAWS, role_arn: str) -> dict[str, str]:
         FunctionName=name, Runtime=RUNTIME, Role=role_arn, Handler="index.handler",
         Code={"ZipFile": lambda_zip(NOOP_HANDLER)}, Timeout=30,
     )["FunctionArn"]
-    allow_secrets_manager(local_aws, name)
+    allow_secrets_manager(offline_aws(local_aws), name)
     return {"name": name, "arn": arn}
 
 
@@ -96,7 +97,7 @@ def _value(aws: LocalAWS, arn: str, **selector: str) -> dict[str, Any]:
 
 
 def _errors_for(aws: LocalAWS, function_name: str, arn: str) -> list[str]:
-    return [line for line in log_messages(aws, function_name) if line.startswith("[ERROR]") and arn in line]
+    return [line for line in log_messages(offline_aws(aws), function_name) if line.startswith("[ERROR]") and arn in line]
 
 
 def _enable_rotation(aws: LocalAWS, arn: str, function_arn: str) -> None:
@@ -109,7 +110,7 @@ def _pending_version(aws: LocalAWS, arn: str, noop: dict[str, str]) -> str:
     """Start a rotation whose function does nothing: what remains is Secrets Manager's own part of a
     rotation in progress -- rotation enabled and an empty AWSPENDING version with the token."""
     token = aws.client("secretsmanager").rotate_secret(SecretId=arn, RotationLambdaARN=noop["arn"])["VersionId"]
-    wait_for(lambda: f"NOOP finishSecret {arn} {token}" in log_messages(aws, noop["name"]), timeout=30,
+    wait_for(lambda: f"NOOP finishSecret {arn} {token}" in log_messages(offline_aws(aws), noop["name"]), timeout=30,
              what="the no-op rotation to finish")
     time.sleep(0.2)  # Secrets Manager's bookkeeping after the last step
     assert _stages(aws, arn)[token] == ["AWSPENDING"]
@@ -238,7 +239,7 @@ def test_unusable_secret_json_fails_the_rotation_naming_the_key(local_aws, datab
 def test_no_secret_value_reaches_the_function_log(local_aws, rotation_lambda, completed_rotation, unreachable_rotation):
     """The function's log group (/aws/lambda/<function>) holds no password: neither of a successful
     rotation (old and new) nor of a failed one (current and pending)."""
-    lines = log_messages(local_aws, rotation_lambda["name"])
+    lines = log_messages(offline_aws(local_aws), rotation_lambda["name"])
     assert any(completed_rotation["arn"] in line for line in lines)
     assert any(unreachable_rotation["arn"] in line for line in lines)
     passwords = [completed_rotation["old_password"], completed_rotation["new"]["password"],

@@ -20,10 +20,10 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 from suite.attendee.database import ACCESS_DENIED
 from tests.support.workshop_code import rotation_function
-from tests.unit.rotation_helpers import db_user, login_error, rds_document
+from tests.support.rotation_db import db_user, login_error, rds_document
 
 lambda_handler = rotation_function.lambda_handler
 

@@ -6,7 +6,7 @@ import pymysql
 import pytest
 
 from tests.support.workshop_code import rotation_function
-from tests.unit.rotation_helpers import db_user, rds_document
+from tests.support.rotation_db import db_user, rds_document
 
 
 def test_password_statement_per_server_version():

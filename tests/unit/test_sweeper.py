@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localaws.network.addresses import free_port
-from tests.fidelity.helpers import unique
+from tests.support.aws_helpers import unique
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD_RUN = "20250101000000abcd"

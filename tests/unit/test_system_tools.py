@@ -31,7 +31,7 @@ def test_missing_tool_message_names_the_package(bare_machine, tool, package):
 
 
 def test_database_server_class_names_its_package(bare_machine, tmp_path):
-    from localaws.mysqld import MySQLServer
+    from localaws.database.server import MySQLServer
 
     with pytest.raises(MissingSystemTool, match="mariadb-server"):
         MySQLServer(tmp_path, "user", "password")

@@ -14,7 +14,7 @@ import pytest
 
 from suite.controls import linters
 from suite.controls import template as tc
-from tests.unit.template_helpers import REQUIRED_PARAMS, TEMPLATE_PATH, props
+from tests.support.template_file import REQUIRED_PARAMS, TEMPLATE_PATH, props
 
 EXPECTED_OUTPUTS = {
     "VpcId", "SubnetIds", "BastionSGId", "TaskSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",

@@ -10,7 +10,7 @@ import pytest
 from cfnlint.template import Template
 
 from suite.controls import template as tc
-from tests.unit.template_helpers import REQUIRED_PARAMS
+from tests.support.template_file import REQUIRED_PARAMS
 
 # Resource types of the template that plain moto 5.2.5 has no CloudFormation model for
 # (create_stack skips them silently). Extensions may add models; no new gap may appear.

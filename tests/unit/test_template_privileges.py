@@ -11,7 +11,7 @@ import pytest
 
 from suite.controls import policy
 from suite.controls import template as tc
-from tests.unit.template_helpers import props
+from tests.support.template_file import props
 
 
 # --------------------------------------------------------------------------- least privilege

@@ -39,9 +39,9 @@ from localaws.ext.cloudtrail_events import recorder, responses, selectors
 
 def install() -> None:
     selectors.install()
-    BaseResponse.call_action = recorder.call_action  # type: ignore[method-assign]
-    S3Response.bucket_response = recorder.bucket_response  # type: ignore[method-assign]
-    S3Response.key_response = recorder.key_response  # type: ignore[method-assign]
-    CloudTrailResponse.lookup_events = responses.lookup_events  # type: ignore[attr-defined]
-    CloudTrailResponse.describe_trails = responses.describe_trails  # type: ignore[method-assign]
-    CloudTrailResponse.create_trail = responses.create_trail  # type: ignore[method-assign]
+    BaseResponse.call_action = recorder.call_action
+    S3Response.bucket_response = recorder.bucket_response
+    S3Response.key_response = recorder.key_response
+    CloudTrailResponse.lookup_events = responses.lookup_events
+    CloudTrailResponse.describe_trails = responses.describe_trails
+    CloudTrailResponse.create_trail = responses.create_trail

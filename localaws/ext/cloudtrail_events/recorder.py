@@ -63,7 +63,7 @@ def _parsed_response(response: BaseResponse, name: str, status: int, headers: An
 
 def _secret_arn(response: BaseResponse, secret_id: str) -> str:
     try:
-        return response.backend.secrets[secret_id].arn  # type: ignore[attr-defined]
+        return response.backend.secrets[secret_id].arn
     except Exception:
         return secret_id
 

@@ -80,5 +80,5 @@ def put_event_selectors(self: Trail, event_selectors: list[dict[str, Any]],
 
 
 def install() -> None:
-    Trail.get_event_selectors = get_event_selectors  # type: ignore[method-assign]
-    Trail.put_event_selectors = put_event_selectors  # type: ignore[method-assign]
+    Trail.get_event_selectors = get_event_selectors
+    Trail.put_event_selectors = put_event_selectors

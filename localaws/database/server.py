@@ -10,10 +10,10 @@ copied, so a start costs well under a second. The server dies with the local AWS
 Where only MariaDB is installed (Debian has no MySQL 8 server package), a server asked to answer as
 MySQL `answers_as` (the instance's EngineVersion) says that version in VERSION() and its greeting
 (MariaDB's `--version` startup option), and from MySQL 5.7 on it is reached through a front
-(localaws/mysql_front.py) that makes the MySQL 8 password statements do what they do in MySQL 8
+(localaws/database/front.py) that makes the MySQL 8 password statements do what they do in MySQL 8
 (`ALTER USER CURRENT_USER() IDENTIFIED BY`, `SET PASSWORD = '...'`, no PASSWORD() function).
 From MySQL 8.4 on, the front logs clients in with caching_sha2_password, MySQL 8.4's default
-(localaws/mysql_sha2_login.py); before, mysql_native_password (RDS MySQL 8.0's default).
+(localaws/database/sha2_login.py); before, mysql_native_password (RDS MySQL 8.0's default).
 Known gaps: it is still MariaDB 10.11 underneath: mysql.user names mysql_native_password for every
 account, an account IDENTIFIED WITH another plugin cannot log in to an 8.4 one, @@version_comment is
 MariaDB's, PASSWORD() is refused only inside SET PASSWORD, and other MySQL-8-only SQL (dual passwords
@@ -38,7 +38,7 @@ import pymysql
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 
 from localaws import processes
-from localaws.mysql_front import MySQLFront
+from localaws.database.front import MySQLFront
 from localaws.network.addresses import free_port
 from localaws.system_tools import require_tool
 

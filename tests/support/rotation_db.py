@@ -8,7 +8,7 @@ from typing import Any
 import pymysql
 
 from tests.support.workshop_code import rotation_function
-from localaws.mysqld import MySQLServer
+from localaws.database.server import MySQLServer
 
 
 def db_user(server: MySQLServer) -> tuple[str, str]:

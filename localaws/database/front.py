@@ -1,12 +1,12 @@
-"""A MySQL-protocol front that lets a MariaDB server answer as MySQL 8 (what localaws/mysqld.py uses
+"""A MySQL-protocol front that lets a MariaDB server answer as MySQL 8 (what localaws/database/server.py uses
 when an RDS MySQL 8 instance runs on MariaDB).
 
 Clients connect here; each connection is relayed to the server's own loopback port. Everything
 passes unchanged (the greeting, the login, every answer) but:
-- a query (COM_QUERY) goes through localaws/mysql8_statements.py: the few MySQL 8 statements
+- a query (COM_QUERY) goes through localaws/database/mysql8_statements.py: the few MySQL 8 statements
   MariaDB takes differently are rewritten, or refused with MySQL 8's error;
 - the greeting no longer offers protocol compression (compressed packets could not be read here);
-- for MySQL 8.4 (`sha2`), logins are caching_sha2_password's (localaws/mysql_sha2_login.py);
+- for MySQL 8.4 (`sha2`), logins are caching_sha2_password's (localaws/database/sha2_login.py);
 - TLS: when the client asks for it (SSLRequest), the front speaks TLS to the client with the
   instance's certificate, and TLS of the same protocol version to the server, so the session's
   Ssl_version and Ssl_cipher status stay true.
@@ -20,8 +20,8 @@ import ssl
 import threading
 from pathlib import Path
 
-from localaws import mysql_sha2_login as sha2_login
-from localaws.mysql8_statements import Refusal, translate
+from localaws.database import sha2_login
+from localaws.database.mysql8_statements import Refusal, translate
 from localaws.relay import serve_each
 
 CLIENT_COMPRESS = 1 << 5
@@ -84,7 +84,7 @@ class MySQLFront:
 
     def __init__(self, port: int, backend_port: int, tls: tuple[Path, Path] | None = None, sha2: bool = False):
         self.port = port
-        self.sha2 = sha2  # logins by caching_sha2_password, as MySQL 8.4's (localaws/mysql_sha2_login.py)
+        self.sha2 = sha2  # logins by caching_sha2_password, as MySQL 8.4's (localaws/database/sha2_login.py)
         self.backend_port = backend_port
         self._tls: ssl.SSLContext | None = None
         if tls:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.fidelity.helpers import amazon_linux_image, unique, wait_for
+from tests.support.aws_helpers import amazon_linux_image, unique, wait_for
 
 AGENT_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
     "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
@@ -47,3 +47,11 @@ def run_command(aws, instance: str, *commands: str, **parameters: list[str]) -> 
         invocation = ssm.get_command_invocation(CommandId=sent["CommandId"], InstanceId=instance)
         return invocation if invocation["Status"] not in ("Pending", "InProgress", "Delayed") else None
     return wait_for(finished, timeout=30, what="the command to finish")
+
+
+def booted(aws, instance: str) -> dict:
+    """Once cloud-init has finished on the instance: its result.json."""
+    def done() -> dict | None:
+        result = run_command(aws, instance, "cat /run/cloud-init/result.json")
+        return json.loads(result["StandardOutputContent"]) if result["Status"] == "Success" else None
+    return wait_for(done, timeout=60, what="cloud-init to finish")

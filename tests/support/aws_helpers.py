@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from suite.credentials import Credentials
 from suite.deploy.packaging import bundle_packages
-from tests.fidelity.target import FidelityAWS
+from tests.support.any_aws import FidelityAWS
 
 LAMBDA_TRUST = {
     "Version": "2012-10-17",

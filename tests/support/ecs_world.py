@@ -17,8 +17,8 @@ import paramiko
 
 from localaws.hosts.images import BuiltImage, digest, push_image
 from localaws.hosts.sandbox import DEFAULT_PATH
-from tests.fidelity.target import FidelityAWS
-from tests.fidelity.helpers import unique, wait_for
+from tests.support.any_aws import FidelityAWS
+from tests.support.aws_helpers import unique, wait_for
 
 ECS_TASKS_TRUST = {
     "Version": "2012-10-17",

@@ -1,4 +1,4 @@
-"""The caching_sha2_password login of MySQL 8.4, given to clients by localaws/mysql_front.py in front
+"""The caching_sha2_password login of MySQL 8.4, given to clients by localaws/database/front.py in front
 of a MariaDB server that only knows mysql_native_password.
 
 MySQL 8.4 (reference manual, "Caching SHA-2 Pluggable Authentication"; RDS for MySQL 8.4 and Aurora
