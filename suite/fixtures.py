@@ -169,11 +169,12 @@ def one_of_many(request: pytest.FixtureRequest, spec: TargetSpec, tmp_path_facto
     try:
         yield from serving(request, target)
     finally:  # what this target's fixtures left in the worker's stash is this target's, not the next one's
-        said = {name: config.stash.get(key, None) for name, key in (
+        said: dict[str, object] = {name: config.stash.get(key, None) for name, key in (
             ("problem", PROBLEM_KEY), ("left_behind", LEFT_BEHIND_KEY), ("changed", CHANGED_KEY))}
         for key in (PROBLEM_KEY, LEFT_BEHIND_KEY, CHANGED_KEY):
             if key in config.stash:
                 del config.stash[key]
+        said["not_modelled"] = target.not_modelled()  # read from its state folder, also once it has stopped
         record_outcome(config, spec.name, ended=time.time(), **{name: value for name, value in said.items() if value})
 
 

@@ -85,6 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if is_worker(config):
         given = config.workerinput.get(WORKER_INPUT, [])  # type: ignore[attr-defined]
         config.stash[SPECS_KEY] = [TargetSpec(**spec) for spec in given]
+        if given:  # a worker parses the command line as typed, without the --dist loadgroup set above
+            config.option.loadgroup = True
         config.workeroutput[WORKER_OUTPUT] = {}  # type: ignore[attr-defined]
         return
     path, accounts = config.getoption("--targets"), config.getoption("--accounts")
@@ -130,18 +132,22 @@ def target_in_nodeid(nodeid: str, names: list[str]) -> str | None:
                  if head.endswith(f"-{name}]") or f"-{name}-" in head or head.endswith(f"[{name}]")), None)
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)  # before xdist's own (trylast, registered after this plugin) reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """One target's checks together, in the targets' order (a worker given two targets deploys each once),
-    and in one xdist group: one worker."""
-    names = [spec.name for spec in targets_of(config)]
-    if not names:
-        return
-    items.sort(key=lambda item: names.index(target_of(item) or "") if target_of(item) in names else -1)
+    """Each target's checks in one xdist group: one worker. Without it xdist groups by module, and one worker
+    would verify every target's RDS phase after the other."""
     for item in items:
         name = target_of(item)
         if name:
             item.add_marker(pytest.mark.xdist_group(name))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """One target's checks together, in the targets' order: a worker given two targets deploys each once."""
+    names = [spec.name for spec in targets_of(session.config)]
+    if names:
+        session.items.sort(key=lambda item: names.index(target_of(item) or "") if target_of(item) in names else -1)
 
 
 def record_outcome(config: pytest.Config, name: str, **facts: Any) -> None:

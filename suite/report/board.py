@@ -36,7 +36,8 @@ def board(config: pytest.Config, ledger: Ledger, interrupted: str | None) -> lis
         own.checks = {nodeid: check for nodeid, check in ledger.checks.items()
                       if target_in_nodeid(nodeid, names) in (name, None) and check.phase in PHASES}
         said = outcomes.get(name, {})
-        verdict = own.verdict(said.get("problem"), said.get("left_behind"), interrupted, said.get("changed"))
+        verdict = own.verdict(said.get("problem"), said.get("left_behind"), interrupted, said.get("changed"),
+                              said.get("not_modelled"))
         failed = [row.phase + (f" ({row.mode})" if row.mode and len(own.modes) > 1 else "")
                   for row in own.rows() if row.phase in PHASES and row.status in ("failed", "unfinished")]
         seconds = (said["ended"] - said["started"]) if "ended" in said and "started" in said \
@@ -53,7 +54,9 @@ def overall(rows: list[BoardRow]) -> Verdict:
         named = [f"{row.name} ({row.verdict.reason})" for row in rows if row.verdict.headline == headline]
         if named:
             parts.append(f"{headline}: " + "; ".join(named))
-    return Verdict(len(ready) == len(rows), "; ".join(parts), ran=any(row.verdict.ran for row in rows))
+    unproven = sorted({setting for row in rows for setting in row.verdict.not_modelled})  # offline's disclosure
+    return Verdict(len(ready) == len(rows), "; ".join(parts), ran=any(row.verdict.ran for row in rows),
+                   not_modelled=tuple(unproven))
 
 
 def exit_status(rows: list[BoardRow], status: int) -> int:
