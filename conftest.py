@@ -5,6 +5,7 @@ pytest_plugins = [
     "suite.interrupts",
     "suite.redaction",
     "suite.preflight",
+    "suite.early_start",  # before suite.fixtures, which imports it
     "suite.account_changes",
     "suite.multi_target",
     "suite.fixtures",

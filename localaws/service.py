@@ -101,6 +101,24 @@ class LocalAWS:
         return self.state_dir / "localaws.log"
 
     def start(self) -> "LocalAWS":
+        """Launch the server (unless `launch` did), await it, and make its administrator."""
+        if self.process is None:
+            self.launch()
+        try:
+            self._wait_until_serving()
+            self.admin = self._bootstrap_admin()
+            self.admins = {ACCOUNT_ID: self.admin}
+            for account in self.extra_accounts:  # before IAM is enforced: moto's account header is honoured
+                self.admins[account] = self._bootstrap_admin(account)
+            self._enforce_iam()
+        except BaseException:  # a Ctrl-C while it starts, too
+            self.stop()
+            raise
+        return self
+
+    def launch(self) -> "LocalAWS":
+        """The server's process, started: it spends seconds importing moto, which the caller may spend on
+        other work before `start`. Call it from the thread that will stop it (the process dies with that thread)."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         env.setdefault("LOCALAWS_CUSTOM_RESOURCE_TIMEOUT", str(CUSTOM_RESOURCE_TIMEOUT))
@@ -113,16 +131,6 @@ class LocalAWS:
                 command if self.detached else processes.tied(command),
                 stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )
-        try:
-            self._wait_until_serving()
-            self.admin = self._bootstrap_admin()
-            self.admins = {ACCOUNT_ID: self.admin}
-            for account in self.extra_accounts:  # before IAM is enforced: moto's account header is honoured
-                self.admins[account] = self._bootstrap_admin(account)
-            self._enforce_iam()
-        except BaseException:  # a Ctrl-C while it starts, too
-            self.stop()
-            raise
         return self
 
     @retry(stop=stop_after_delay(30), wait=wait_fixed(0.1), retry=retry_if_exception_type(OSError), reraise=True)

@@ -48,7 +48,7 @@ class FargatePhase:
         return self.workshop.outputs["ClusterName"]
 
     @property
-    def _waiter(self) -> dict[str, int]:
+    def _waiter(self) -> dict[str, float]:
         return self.workshop.aws.timing.waiter(self.workshop.aws.timing.task_timeout)
 
     def register_revision(self, **changes: Any) -> str:

@@ -29,6 +29,7 @@ from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady
 from suite.report.phases import PHASES, mode_of, phase_of
+from suite import early_start
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
 from suite.multi_target import record_outcome
@@ -140,7 +141,9 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             # Outside pytest's temporary folders, which a later run may remove: the next run uses it.
             single = offline_target(Path(tempfile.mkdtemp(prefix=KEPT_PREFIX)), keep=True)
         elif request.param == "offline":
-            single = offline_target(tmp_path_factory.mktemp("localaws"))
+            launched = early_start.adopt(request.config)
+            single = offline_target(launched.state_dir if launched else tmp_path_factory.mktemp("localaws"),
+                                    launched=launched)
         else:
             single = live_target(request.config.getoption("--aws-region"))
     except EnvironmentProblem as problem:  # once, for the whole run: not each check's failure
@@ -251,7 +254,8 @@ def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Generat
         except DeployError as failure:
             pytest.fail(f"the workshop stack did not deploy: {failure}", pytrace=False)
         aws.bastion.attach(outputs["BastionPublicIp"], published_host_keys(
-            aws.client("ec2"), outputs["BastionInstanceId"], timeout=aws.timing.host_keys_timeout))
+            aws.client("ec2"), outputs["BastionInstanceId"], timeout=aws.timing.host_keys_timeout,
+            interval=aws.timing.poll_interval))
         workshop = captured(aws, request, stack, DEPLOYED_BY_THE_SUITE)
         with connect(workshop.hardcoded, aws.bastion) as connection:
             seed_bookinfo(connection)

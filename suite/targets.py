@@ -43,7 +43,8 @@ class Timing:
     figures follow what AWS documents or what its services take in practice)."""
 
     poll_interval: float  # between status polls: staging labels, log events, IAM
-    waiter_delay: int  # boto3 waiters (CloudFormation, ECS, RDS): seconds between attempts
+    waiter_delay: float  # boto3 waiters (CloudFormation, ECS, RDS): seconds between attempts (a fraction
+    # offline: a task or a stack deletion there takes a second or less, and botocore sleeps any float)
     stack_timeout: float  # a stack with an RDS instance: up to about 30 minutes
     task_timeout: float  # a Fargate task: PROVISIONING to RUNNING, or to STOPPED
     database_timeout: float  # StopDBInstance / StartDBInstance: 10 to 15 minutes each
@@ -59,12 +60,12 @@ class Timing:
     policy_rotations: int  # rotations whose passwords the password-policy check reads
     bastion_ready_timeout: float = 60  # the SSM Agent registered, cloud-init done (dnf installs, files)
 
-    def waiter(self, timeout: float) -> dict[str, int]:
+    def waiter(self, timeout: float) -> dict[str, float]:
         """WaiterConfig that polls every `waiter_delay` seconds for `timeout` seconds in all."""
         return {"Delay": self.waiter_delay, "MaxAttempts": max(1, math.ceil(timeout / self.waiter_delay))}
 
 
-OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=60, task_timeout=60, database_timeout=60,
+OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=0.2, stack_timeout=60, task_timeout=60, database_timeout=60,
                         rotation_timeout=60, rotation_settle=5, iam_propagation=5, new_role_settle=0, host_keys_timeout=30, events_timeout=10,
                         events_interval=0.5, lookup_interval=0, rotation_poll=0.05, policy_rotations=20,
                         bastion_ready_timeout=20)
@@ -147,12 +148,13 @@ def offline_preflight(state_parent: Path) -> None:
     require_free_disk(state_parent)
 
 
-def offline_target(state_dir: Path, keep: bool = False) -> AwsTarget:
+def offline_target(state_dir: Path, keep: bool = False, launched: LocalAWS | None = None) -> AwsTarget:
     """Start the local AWS (after the preflight, again: a target can be made without pytest). With `keep`
-    (--keep-stack) it is started detached and left serving at the end, its state in `state_dir`."""
+    (--keep-stack) it is started detached and left serving at the end, its state in `state_dir`; or finish
+    starting the one `launched` early (suite/early_start.py)."""
     offline_preflight(state_dir.parent)
     try:
-        local = LocalAWS(state_dir, detached=keep).start()
+        local = (launched or LocalAWS(state_dir, detached=keep)).start()
     except LocalAWSError as failed:
         raise EnvironmentProblem(f"offline: {failed}") from None
     return _local_target(local, close=local.keep if keep else local.stop, keep=keep)

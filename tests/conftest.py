@@ -28,6 +28,16 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
         f"  {v['service']} {v['member']}: {v['problem']}" for v in off_model)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: only when it is installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """`--dist loadfile`: each file on one worker, and all the phases on one (tests/support/parallel_runs.py)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from tests.support.parallel_runs import PhasesTogether
+
+    return PhasesTogether(config, log)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("smdemo").addoption(
         "--snapshot-update", action="store_true",

@@ -55,10 +55,11 @@ def checked_ssh_client(address: str, host_keys: list[str]) -> paramiko.SSHClient
     return client
 
 
-def published_host_keys(ec2: Any, instance_id: str, timeout: float = 600) -> list[str]:
-    """The bastion's SSH host keys from its console output (cloud-init prints them at boot)."""
+def published_host_keys(ec2: Any, instance_id: str, timeout: float = 600, interval: float | None = None) -> list[str]:
+    """The bastion's SSH host keys from its console output (cloud-init prints them at boot), read every
+    `interval` seconds (default: a twentieth of the timeout, within 0.2 to 15 s)."""
 
-    @retry(stop=stop_after_delay(timeout), wait=wait_fixed(min(15, max(timeout / 20, 0.2))),
+    @retry(stop=stop_after_delay(timeout), wait=wait_fixed(interval or min(15, max(timeout / 20, 0.2))),
            retry=retry_if_exception_type(HostKeysNotPublished), reraise=True)
     def read() -> list[str]:
         keys = host_keys_in(ec2.get_console_output(InstanceId=instance_id, Latest=True).get("Output", ""))

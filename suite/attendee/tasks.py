@@ -88,7 +88,7 @@ def describe_task(ecs: Any, cluster: str, task_arn: str) -> dict[str, Any]:
     return ecs.describe_tasks(cluster=cluster, tasks=[task_arn])["tasks"][0]
 
 
-def wait_running(ecs: Any, cluster: str, task_arn: str, waiter: dict[str, int]) -> RunningTask:
+def wait_running(ecs: Any, cluster: str, task_arn: str, waiter: dict[str, float]) -> RunningTask:
     """Wait for RUNNING with ECS's waiter (`waiter`: its WaiterConfig); a task that stops instead says why."""
     try:
         ecs.get_waiter("tasks_running").wait(cluster=cluster, tasks=[task_arn], WaiterConfig=waiter)
@@ -107,7 +107,7 @@ def private_address(task: dict[str, Any]) -> str:
     raise LookupError(f"task {task['taskArn']} has no private IPv4 address")
 
 
-def wait_stopped(ecs: Any, cluster: str, task_arn: str, waiter: dict[str, int]) -> dict[str, Any]:
+def wait_stopped(ecs: Any, cluster: str, task_arn: str, waiter: dict[str, float]) -> dict[str, Any]:
     ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=[task_arn], WaiterConfig=waiter)
     return describe_task(ecs, cluster, task_arn)
 

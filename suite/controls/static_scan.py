@@ -54,16 +54,37 @@ def _without_network() -> list[str]:
     return []
 
 
+class RunningScan:
+    """checkov started over a template, its answer read by `result()`: other work (cfn-lint) runs meanwhile;
+    `stop()` ends a scan nobody read (nothing outlives the run)."""
+
+    def __init__(self, template: Path):
+        if not CHECKOV.exists():
+            raise FileNotFoundError(f"{CHECKOV} is missing: run scripts/setup.sh (installs requirements-checkov.txt)")
+        self.process = subprocess.Popen(
+            [*_without_network(), str(CHECKOV), "--file", str(template), "--framework", "cloudformation",
+             "--skip-download", "--compact", "--output", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"})
+
+    def result(self) -> Scan:
+        try:
+            stdout, stderr = self.process.communicate(timeout=300)
+        finally:
+            self.stop()
+        return _read(subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
 def scan(template: Path) -> Scan:
-    if not CHECKOV.exists():
-        raise FileNotFoundError(f"{CHECKOV} is missing: run scripts/setup.sh (installs requirements-checkov.txt)")
-    done = subprocess.run(
-        [*_without_network(), str(CHECKOV), "--file", str(template), "--framework", "cloudformation",
-         "--skip-download", "--compact", "--output", "json"],
-        capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent",
-                                                          "LANG": "C.UTF-8"})
-    if done.returncode not in (0, 1):  # 1: some check failed
-        raise RuntimeError(f"checkov exited {done.returncode}: {done.stderr[-2000:]}")
+    return RunningScan(template).result()
+
+
+def _read(done: subprocess.CompletedProcess) -> Scan:
     report = json.loads(done.stdout)
     results = report["results"]
 

@@ -45,7 +45,7 @@ class StackSettings:
     run_id: str
     admin_cidr: str = "127.0.0.1/32"
     bastion_public_key: str = ""
-    waiter: dict[str, int] = field(default_factory=lambda: {"Delay": 15, "MaxAttempts": 160})  # WaiterConfig
+    waiter: dict[str, float] = field(default_factory=lambda: {"Delay": 15, "MaxAttempts": 160})  # WaiterConfig
 
     @property
     def tags(self) -> list[dict[str, str]]:

@@ -73,7 +73,19 @@ class InstructorReport:
         if report.failed:
             self.ledger.collection_error(report.nodeid)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        """The check's mode and guide step travel with its report: under pytest-xdist the process that writes
+        the report (the controller) collects nothing itself and learns the checks from their reports."""
+        report = yield
+        step = guide_steps.step_of(item)
+        report.check_mode, report.guide_step = mode_of(item), step.name if step else None
+        return report
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid not in self.ledger.checks:  # a worker's check (pytest-xdist)
+            self.ledger.collected(report.nodeid, getattr(report, "check_mode", None),
+                                  guide_steps.BY_NAME.get(getattr(report, "guide_step", None) or ""))
         self.ledger.record(report.nodeid, report.when, report.outcome, report.duration)
 
     # --- the verdict, before JUnit and pytest-html write their files

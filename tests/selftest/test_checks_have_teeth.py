@@ -1,6 +1,6 @@
 """Every check of the phases fails on a workshop broken the way it guards against.
 
-Each case copies the workshop folder (workshop/), breaks it (see faults.py), runs the
+Each case copies the workshop folder (workshop/), breaks it (see tests/support/faults/), runs the
 offline phase against the copy in a separate pytest, and reads that run's JUnit report. A valid
 variant (a workshop AWS accepts, changed the same way) runs whole phases, which must all pass.
 The runs share nothing but the machine (each has its own local AWS, database and loopback
@@ -22,8 +22,8 @@ from typing import Iterator
 import pytest
 
 from suite.report.phases import check_name
-from tests.selftest.faults import (ACCEPTED_VARIANTS, APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT,
-                                   FARGATE_FAULTS, FAULTS, SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY, SLOW_APP,
+from tests.support.faults import (ACCEPTED_VARIANTS, APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT,
+                                   FARGATE_FAULTS, RDS_FAULTS, SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY, SLOW_APP,
                                    TEARDOWN_FAULT, TEMPLATE_FAULTS, TLS_USER_FAULTS, Fault, Variant)
 
 SELFTEST_MODE = "offline"  # the mode every self-test run uses
@@ -79,7 +79,7 @@ def workshop_copy(tmp_path: Path, fault: Fault | Variant | None = None) -> Path:
 
 
 PHASE_FAULTS = (("tests/audit", AUDIT_FAULTS), ("tests/app", APP_FAULTS), ("tests/fargate", FARGATE_FAULTS),
-                ("tests/rds", FAULTS), ("tests/tls_user", TLS_USER_FAULTS),
+                ("tests/rds", RDS_FAULTS), ("tests/tls_user", TLS_USER_FAULTS),
                 ("tests/template", TEMPLATE_FAULTS))  # longest first (the Template phase deploys nothing: seconds)
 CASES = [pytest.param(phase, fault, id=f"{phase.rsplit('/', 1)[-1]}-{fault.name}")
          for phase, faults in PHASE_FAULTS for fault in faults]
@@ -88,7 +88,7 @@ NAME_FREED_ON_DELETE = "deleted-secret-frees-its-name"
 CLEANUP_CHECKS = ("test_lab_cleanup_deletes_recoverably_and_restores",)
 LEFT_BEHIND = "teardown-left-behind"
 PROTECTED = DELETION_PROTECTED_FAULT.name
-# Variants of faults.py's ACCEPTED_VARIANTS (each with the phases it runs): READY as well.
+# Variants of tests/support/faults' ACCEPTED_VARIANTS (each with the phases it runs): READY as well.
 VARIANTS = [pytest.param(variant, id=f"valid-{variant.name}") for variant in ACCEPTED_VARIANTS]
 RunResult = tuple[int, dict[str, str], str]
 # Valid variants: workshops AWS accepts, whose whole phases must pass offline.

@@ -13,6 +13,7 @@ read once for both modes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -20,7 +21,7 @@ from suite.deploy.packaging import build_rotation_zip
 from suite.controls import linters
 from suite.controls import rotation_package
 from suite.controls import template as tc
-from suite.controls.static_scan import scan
+from suite.controls.static_scan import RunningScan, scan
 from suite.workshop_folder import workshop_folder
 
 pytestmark = pytest.mark.usefixtures("mode")
@@ -44,13 +45,29 @@ def template(template_path: Path) -> dict:
 
 # Each tool runs once for the session's modes: the files are the same whichever AWS the other phases use.
 @pytest.fixture(scope="module")
-def cfn_lint_findings(workshop: Path, template_path: Path) -> list[linters.Finding]:
+def checkov_started(template_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningScan | None]:
+    """checkov, started as soon as the first tool runs when its check is selected: it scans in a process of
+    its own while cfn-lint lints in this one."""
+    if not any(item.name.startswith(test_checkov_finds_nothing_the_template_does_not_skip_with_a_reason.__name__)
+               for item in request.session.items):
+        yield None
+        return
+    running = RunningScan(template_path)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def cfn_lint_findings(workshop: Path, template_path: Path,
+                      checkov_started: RunningScan | None) -> list[linters.Finding]:
     return linters.cfn_lint(template_path, workshop)
 
 
 @pytest.fixture(scope="module")
-def checkov_scan(template_path: Path):
-    return scan(template_path)
+def checkov_scan(template_path: Path, checkov_started: RunningScan | None):
+    return checkov_started.result() if checkov_started else scan(template_path)
 
 
 @pytest.fixture(scope="module")

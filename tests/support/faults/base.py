@@ -1,0 +1,75 @@
+"""Ways to break the workshop, each the way one check guards against.
+
+A fault edits a copy of the workshop folder (`workshop/`): the template through YAML, the rotation
+function by appending overrides of its step functions (the handler looks them up at call
+time, so the last definition wins).
+"""
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from localaws.ext.lambda_runtime_lifecycle import blocked
+
+BLOCKED_RUNTIME = blocked("create-block")[-1]  # the newest one past its date (AWS moves the dates)
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    breaks: str  # what a workshop author would have got wrong
+    apply: Callable[[Path], None]
+    caught_by: tuple[str, ...]  # the checks that must then not pass
+
+
+def edit_template(*edits: Callable[[dict], None]) -> Callable[[Path], None]:
+    def apply(workshop: Path) -> None:
+        path = workshop / "template.yaml"
+        template = yaml.safe_load(path.read_text())
+        for edit in edits:
+            edit(template)
+        path.write_text(yaml.safe_dump(template, sort_keys=False))
+    return apply
+
+
+def append_to_rotation_function(code: str) -> Callable[[Path], None]:
+    def apply(workshop: Path) -> None:
+        path = workshop / "rotation" / "rotation_function.py"
+        path.write_text(path.read_text() + "\n\n# --- injected fault ---\n" + textwrap.dedent(code))
+    return apply
+
+
+def edit_workshop_file(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    """Replace `old` by `new` in the workshop's file `relative` (e.g. "app/web_app.py")."""
+    def apply(workshop: Path) -> None:
+        path = workshop / relative
+        text = path.read_text()
+        assert old in text, f"fault does not apply: {old!r} not in {relative}"
+        path.write_text(text.replace(old, new))
+    return apply
+
+
+def edit_docker_file(name: str, old: str, new: str) -> Callable[[Path], None]:
+    return edit_workshop_file(f"docker/{name}", old, new)
+
+
+def edit_lab_sql(old: str, new: str) -> Callable[[Path], None]:
+    def apply(workshop: Path) -> None:
+        path = workshop / "labs" / "demouser.sql"
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        path.write_text(text.replace(old, new))
+    return apply
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    changes: str  # what the workshop author did differently, which AWS accepts
+    apply: Callable[[Path], None]
+    phases: tuple[str, ...]  # the Template phase, and the deployed phase that uses the change
+    checks: tuple[str, ...] = ()  # the checks to run, as -k names them (all of the phases' when empty)
