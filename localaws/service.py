@@ -51,8 +51,13 @@ KEPT_FILE = "kept.json"  # how a later run reaches a server kept running (endpoi
 
 
 class LocalAWS:
-    def __init__(self, state_dir: Path, region: str = "us-east-1", detached: bool = False):
+    def __init__(self, state_dir: Path, region: str = "us-east-1", detached: bool = False,
+                 accounts: tuple[str, ...] = ()):
         self.state_dir = Path(state_dir)
+        # More accounts than its own (moto is multi-account): each with an administrator of its own, whose
+        # access key is what tells moto the account of a request (moto.iam.models.get_account_id_from).
+        self.extra_accounts = tuple(account for account in accounts if account != ACCOUNT_ID)
+        self.admins: dict[str, AccessKey] = {}
         self.region = region
         self.port = free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
@@ -104,6 +109,9 @@ class LocalAWS:
         try:
             self._wait_until_serving()
             self.admin = self._bootstrap_admin()
+            self.admins = {ACCOUNT_ID: self.admin}
+            for account in self.extra_accounts:  # before IAM is enforced: moto's account header is honoured
+                self.admins[account] = self._bootstrap_admin(account)
             self._enforce_iam()
         except BaseException:  # a Ctrl-C while it starts, too
             self.stop()
@@ -203,8 +211,11 @@ class LocalAWS:
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
                             config=Config(read_timeout=READ_TIMEOUT), **creds.as_client_kwargs())
 
-    def _bootstrap_admin(self) -> AccessKey:
+    def _bootstrap_admin(self, account: str | None = None) -> AccessKey:
         iam = self.client("iam")
+        if account:  # moto's server-mode header for "this request is in that account" (docs: multi_account)
+            iam.meta.events.register("before-sign.iam.*", lambda request, **_: request.headers.__setitem__(
+                "x-moto-account-id", account))
         iam.create_user(UserName=ADMIN_USER, Tags=[{"Key": "Project", "Value": "smproj"}])
         iam.put_user_policy(UserName=ADMIN_USER, PolicyName="administrator", PolicyDocument=json.dumps(ADMIN_POLICY))
         key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
