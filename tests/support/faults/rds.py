@@ -222,10 +222,9 @@ SECRET_KEY_NOBODY_MAY_USE = Fault(
 SECRET_KEY_NOT_FOR_THE_BASTION = Fault(
     "secret-key-not-for-the-bastion",
     "smdemo's customer managed key may be used by the rotation function and the tasks but not by the bastion's "
-    "role, so the guide's first step (~/oldway.cnf from the secret) and mysql.newway.sh are refused where "
-    "attendees run them ('Access to KMS is not allowed')",
+    "role, so mysql.newway.sh is refused where attendees run it ('Access to KMS is not allowed')",
     edit_template(_secret_with_customer_managed_key, _secret_key_usable_by_every_reader_but("BastionRole")),
-    ("test_bastion_has_the_guides_files_and_tools", "test_newway_script_on_the_bastion_reads_bookinfo",
+    ("test_newway_script_on_the_bastion_reads_bookinfo",
      "test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation"))
 SECRET_KEY_NOT_FOR_THE_READ_ONLY_POLICY = Fault(
     "secret-key-not-for-the-read-only-policy",
