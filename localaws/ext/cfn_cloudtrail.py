@@ -67,7 +67,8 @@ class CfnTrail(CloudFormationModel):
             tags_list=props.get("Tags", []),
         )
         if props.get("EventSelectors") or props.get("AdvancedEventSelectors"):
-            backend.put_event_selectors(name, props.get("EventSelectors") or [], props.get("AdvancedEventSelectors") or [])
+            backend.put_event_selectors(name, props.get("EventSelectors") or [], props.get("AdvancedEventSelectors")
+                                        or [])
         if _truthy(props["IsLogging"]):
             backend.start_logging(name)
         return cls(account_id, region_name, name, trail.arn)

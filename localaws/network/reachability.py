@@ -300,4 +300,5 @@ def function_reaches_internet(ec2: Any, vpc_config: dict[str, Any] | None, port:
         return True
     return (any(_through_nat(_default_route(_route_table(ec2, ec2.get_subnet(subnet_id))))
                 for subnet_id in vpc_config["SubnetIds"])
-            and (port is None or _admits(ec2, vpc_config.get("SecurityGroupIds") or [], port, _internet(), egress=True)))
+            and (port is None or _admits(ec2, vpc_config.get("SecurityGroupIds") or [], port, _internet(),
+                                         egress=True)))

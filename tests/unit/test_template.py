@@ -32,7 +32,8 @@ EXPECTED_OUTPUTS = {
 
 def test_long_form_only(text, template):
     # yaml.safe_load already refuses unknown tags; also make the intent explicit.
-    short_tags = [ln for ln in text.splitlines() if re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|Select|If|Equals|Not|Base64|GetAZs|Split|FindInMap|ImportValue|And|Or|Condition)\b", ln)]
+    short_tags = [ln for ln in text.splitlines()
+                  if re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|Select|If|Equals|Not|Base64|GetAZs|Split|FindInMap|ImportValue|And|Or|Condition)\b", ln)]
     assert short_tags == []
     assert template["AWSTemplateFormatVersion"] == "2010-09-09"
 
@@ -71,7 +72,8 @@ def test_parameters(template):
 
 def test_parameter_constraints(template):
     assert tc.parameter_value_problems(template, REQUIRED_PARAMS) == []
-    assert tc.parameter_value_problems(template, {**REQUIRED_PARAMS, "AdminCidr": "203.0.113.7/32", "DBPort": "5432"}) == []
+    assert tc.parameter_value_problems(template, {**REQUIRED_PARAMS, "AdminCidr": "203.0.113.7/32",
+                                                  "DBPort": "5432"}) == []
     bad = tc.parameter_value_problems(
         template,
         {**REQUIRED_PARAMS, "AdminCidr": "0.0.0.0", "DBPort": "80", "NamePrefix": "Bad_Prefix", "Nope": "x"},
@@ -128,16 +130,20 @@ def test_rotation_schedule(template):
     assert perm["Principal"] == "secretsmanager.amazonaws.com"
     assert perm["SourceAccount"] == {"Ref": "AWS::AccountId"}
     att = props(template, "SecretAttachment")
-    assert att == {"SecretId": {"Ref": "DBSecret"}, "TargetId": {"Ref": "DBInstance"}, "TargetType": "AWS::RDS::DBInstance"}
+    assert att == {"SecretId": {"Ref": "DBSecret"}, "TargetId": {"Ref": "DBInstance"},
+                   "TargetType": "AWS::RDS::DBInstance"}
 
 
 def test_rotation_schedule_checker_catches_bad_values():
     def sched(**p):
         return {"Resources": {"S": {"Type": "AWS::SecretsManager::RotationSchedule", "Properties": p}}}
-    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate="false", RotationRules={"AutomaticallyAfterDays": 30})) == []
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate="false",
+                                               RotationRules={"AutomaticallyAfterDays": 30})) == []
     assert tc.rotation_schedule_problems(sched(RotationRules={"AutomaticallyAfterDays": 30}))  # default is true
-    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 31}))
-    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 0}))
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
+                                               RotationRules={"AutomaticallyAfterDays": 31}))
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
+                                               RotationRules={"AutomaticallyAfterDays": 0}))
     assert tc.rotation_schedule_problems({"Resources": {}})
     assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
                                                RotationRules={"ScheduleExpression": "rate(4 hours)"})) == []
@@ -151,7 +157,8 @@ def test_rotation_function(template):
     assert p["Handler"] == "rotation_function.lambda_handler"
     assert p["Code"] == {"S3Bucket": {"Ref": "RotationCodeBucket"}, "S3Key": {"Ref": "RotationCodeKey"}}
     assert p["Timeout"] == 60
-    assert p["VpcConfig"] == {"SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroupIds": [{"Ref": "RotationFunctionSG"}]}
+    assert p["VpcConfig"] == {"SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}],
+                              "SecurityGroupIds": [{"Ref": "RotationFunctionSG"}]}
     assert props(template, "RotationFunctionLogGroup")["RetentionInDays"] == 3
     assert "SecurityGroupIngress" not in props(template, "RotationFunctionSG")
 
@@ -201,7 +208,8 @@ def test_network(template):
 
 def test_security_groups(template):
     def rules(lid):
-        return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in props(template, lid).get("SecurityGroupIngress", [])]
+        return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in props(template,
+                                                                                              lid).get("SecurityGroupIngress", [])]
     assert rules("BastionSG") == []  # attendees use Session Manager
     ssh = template["Resources"]["BastionSSHFromAdmin"]
     assert ssh["Condition"] == "HasBastionKey"  # only a deployment with its own key (the suite's) opens SSH
@@ -260,7 +268,8 @@ def test_task_definition(template):
     assert c["PortMappings"][0]["ContainerPort"] == 22
     assert c["Environment"] == [{"Name": "TASKDEF_ENVVAR", "Value": "TASKDEF_ENVVAR was set"}]
     assert c["Secrets"] == [{"Name": "TASKDEF_SECRET", "ValueFrom": {"Ref": "DBSecret"}},
-                            {"Name": "EC2_USER_PASSWORD", "ValueFrom": {"Fn::Sub": "${ContainerUserSecret}:password::"}}]
+                            {"Name": "EC2_USER_PASSWORD",
+                             "ValueFrom": {"Fn::Sub": "${ContainerUserSecret}:password::"}}]
     assert c["LogConfiguration"]["LogDriver"] == "awslogs"
     assert props(template, "TaskLogGroup")["RetentionInDays"] == 3
     repo = props(template, "Repo")
@@ -270,10 +279,16 @@ def test_task_definition(template):
 @pytest.mark.parametrize(
     "container, problem",
     [
-        ({"Environment": [{"Name": "DB_PASSWORD", "Value": "x"}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "name"),
-        ({"Environment": [{"Name": "X", "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "value"),
-        ({"Environment": [{"Name": "X", "Value": {"Ref": "DBSecret"}}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "derived"),
-        ({"Secrets": [{"Name": "S", "ValueFrom": "arn:aws:secretsmanager:REGION:ACCOUNT:secret:SECRETNAME"}]}, "ValueFrom"),
+        ({"Environment": [{"Name": "DB_PASSWORD", "Value": "x"}], "Secrets": [{"Name": "S",
+                                                                               "ValueFrom": {"Ref": "DBSecret"}}]},
+                                                                               "name"),
+        ({"Environment": [{"Name": "X",
+                           "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}}],
+                           "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "value"),
+        ({"Environment": [{"Name": "X", "Value": {"Ref": "DBSecret"}}], "Secrets": [{"Name": "S",
+                                                                                     "ValueFrom": {"Ref": "DBSecret"}}]}, "derived"),
+        ({"Secrets": [{"Name": "S", "ValueFrom": "arn:aws:secretsmanager:REGION:ACCOUNT:secret:SECRETNAME"}]},
+         "ValueFrom"),
         ({"Environment": [{"Name": "X", "Value": "y"}]}, "no container secret"),
     ],
 )

@@ -67,7 +67,8 @@ def test_no_aws_managed_policies(template):
 def test_wildcard_resources_only_where_aws_requires_them(template):
     """`*` resources are allowed only for actions that have no resource-level permissions."""
     allowed_star = {
-        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
         "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ecr:GetAuthorizationToken",
         "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:AcknowledgeMessage",
@@ -110,9 +111,11 @@ def test_trust_policies(template):
     [
         ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "DBSecret"}}, False),
         ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}, True),
-        ({"Effect": "Allow", "Action": ["s3:GetObject", "secretsmanager:*"], "Resource": {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:smdemo-*"}}, True),
+        ({"Effect": "Allow", "Action": ["s3:GetObject", "secretsmanager:*"],
+          "Resource": {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:smdemo-*"}}, True),
         ({"Effect": "Allow", "Action": "*", "Resource": ["arn:aws:s3:::b", "*"]}, True),
-        ({"Effect": "Allow", "Action": "secrets*:Get*", "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:smdemo-??????"}, True),
+        ({"Effect": "Allow", "Action": "secrets*:Get*",
+          "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:smdemo-??????"}, True),
         ({"Effect": "Allow", "NotAction": "iam:*", "Resource": {"Ref": "DBSecret"}}, False),
         ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "NotResource": {"Ref": "Other"}}, True),
         ({"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}, False),
@@ -121,7 +124,8 @@ def test_trust_policies(template):
 )
 def test_checkers_catch_bad_statements(statement, wildcard):
     t = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
-        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "x"}}]},
+        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "x"}}]},
         "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}]}}}}
     assert bool(tc.statements_granting_secretsmanager_on_wildcard(t)) is wildcard
     grants = statement["Effect"] == "Allow" and (

@@ -163,7 +163,8 @@ FARGATE_FAULTS = [
           edit_template(_bastion_role_without("push-workshop-image")),
           ("test_image_is_built_and_pushed_on_the_bastion",)),
     Fault("bastion-role-cannot-read-the-container-password",
-          "the bastion's role may not read the container user's secret, so the guide's ssh into the task has no password",
+          "the bastion's role may not read the container user's secret, so the guide's ssh into the task has no "
+          "password",
           edit_template(_bastion_role_without("container-password")),
           ("test_attendee_sshes_from_the_bastion_into_the_task",)),
     Fault("fargate-size-not-offered",
