@@ -55,8 +55,8 @@ def _stack(aws, resources: dict) -> tuple[str, dict[str, str]]:
         template.pop("Outputs")
     cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs",
-                                                                                                              [])}
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
     return name, outputs
 
 

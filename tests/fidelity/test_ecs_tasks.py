@@ -320,7 +320,8 @@ def test_task_needs_a_way_to_ecr_and_secrets_manager(aws, world, role, network):
         assert settled["lastStatus"] == "RUNNING", settled.get("stoppedReason")
     else:
         assert settled["lastStatus"] == "STOPPED"
-        assert settled["stoppedReason"].startswith("CannotPullContainerError: ") and "i/o timeout" in settled["stoppedReason"]
+        assert (settled["stoppedReason"].startswith("CannotPullContainerError: ")
+                and "i/o timeout" in settled["stoppedReason"])
 
 
 # -- the roles ECS assumes, and what it does as the execution role (issue 22)

@@ -20,7 +20,8 @@ import pytest
 from suite.attendee.bastion import published_host_keys
 from tests.support.ecs_world import create_world, execution_role, pull_statements
 from tests.support.aws_helpers import probe_connection, unique
-from tests.support.ec2_instances import instance as _instance, security_group as _group, ssh_from_the_suite as _ssh_from_the_suite
+from tests.support.ec2_instances import (instance as _instance, security_group as _group,
+                                         ssh_from_the_suite as _ssh_from_the_suite)
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 ALL_OUT = ("-1", None, None, "0.0.0.0/0")
@@ -86,8 +87,8 @@ def test_cloudformation_declared_egress_replaces_the_default_and_egress_resource
         assert _egress(ec2, outputs["Plain"]) == {ALL_OUT, ("tcp", 443, 443, "10.70.0.0/16")}
         assert _egress(ec2, outputs["Database"]) == {ALL_OUT}
         added = ec2.describe_security_group_rules(SecurityGroupRuleIds=[outputs["Added"]])["SecurityGroupRules"]
-        assert [(r["GroupId"], r["IsEgress"], r.get("PrefixListId")) for r in added] == [(outputs["Declared"], True,
-                                                                                          s3_list)]
+        assert [(r["GroupId"], r["IsEgress"], r.get("PrefixListId")) for r in added] \
+            == [(outputs["Declared"], True, s3_list)]
         [declared] = ec2.describe_security_groups(GroupIds=[outputs["Declared"]])["SecurityGroups"]
         assert {"Description": "MySQL to the database", "GroupId": outputs["Database"], "UserId": declared["OwnerId"]} \
             in [pair for permission in declared["IpPermissionsEgress"] for pair in permission["UserIdGroupPairs"]]

@@ -33,7 +33,8 @@ EXPECTED_OUTPUTS = {
 def test_long_form_only(text, template):
     # yaml.safe_load already refuses unknown tags; also make the intent explicit.
     short_tags = [ln for ln in text.splitlines()
-                  if re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|Select|If|Equals|Not|Base64|GetAZs|Split|FindInMap|ImportValue|And|Or|Condition)\b", ln)]
+                  if re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|Select|If|Equals|Not|Base64|GetAZs|Split|"
+                               r"FindInMap|ImportValue|And|Or|Condition)\b", ln)]
     assert short_tags == []
     assert template["AWSTemplateFormatVersion"] == "2010-09-09"
 
@@ -208,8 +209,8 @@ def test_network(template):
 
 def test_security_groups(template):
     def rules(lid):
-        return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in props(template,
-                                                                                              lid).get("SecurityGroupIngress", [])]
+        return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp"))
+                for r in props(template, lid).get("SecurityGroupIngress", [])]
     assert rules("BastionSG") == []  # attendees use Session Manager
     ssh = template["Resources"]["BastionSSHFromAdmin"]
     assert ssh["Condition"] == "HasBastionKey"  # only a deployment with its own key (the suite's) opens SSH
@@ -221,7 +222,8 @@ def test_security_groups(template):
     assert rules("EndpointSG") == [("tcp", 443, 443, "10.200.0.0/16")]
     assert rules("RotationFunctionSG") == []
     self_rules = {lid: p["Properties"] for lid, p in tc.resources(template, "AWS::EC2::SecurityGroupIngress").items()}
-    assert self_rules["DBSGSelfIngress"]["GroupId"] == self_rules["DBSGSelfIngress"]["SourceSecurityGroupId"] == {"Ref": "DBSG"}
+    assert self_rules["DBSGSelfIngress"]["GroupId"] == self_rules["DBSGSelfIngress"]["SourceSecurityGroupId"] \
+        == {"Ref": "DBSG"}
     # nothing but the bastion's SSH rule (with a key) is open to an address outside the VPC
     for lid, res in tc.resources(template, "AWS::EC2::SecurityGroup").items():
         for r in res["Properties"].get("SecurityGroupIngress", []):
@@ -238,7 +240,8 @@ def test_bastion(template):
     assert template["Resources"]["BastionKeyPair"]["Condition"] == "HasBastionKey"
     assert {"Key": "Name", "Value": {"Fn::Sub": "${NamePrefix}-host"}} in p["Tags"]
     user_data = p["UserData"]["Fn::Base64"]["Fn::Sub"]
-    assert user_data.startswith("#!/bin/bash") and "dnf install" in user_data and "mariadb" in user_data and "jq" in user_data
+    assert (user_data.startswith("#!/bin/bash") and "dnf install" in user_data and "mariadb" in user_data
+            and "jq" in user_data)
     # the workshop's files come from the deploy's staged copy of docker/, and become ec2-user's
     assert 's3://${RotationCodeBucket}/${BastionFilesKey}' in user_data
     assert "sudo -u ec2-user tar -xzf" in user_data and "-C /home/ec2-user" in user_data
@@ -279,14 +282,13 @@ def test_task_definition(template):
 @pytest.mark.parametrize(
     "container, problem",
     [
-        ({"Environment": [{"Name": "DB_PASSWORD", "Value": "x"}], "Secrets": [{"Name": "S",
-                                                                               "ValueFrom": {"Ref": "DBSecret"}}]},
-                                                                               "name"),
+        ({"Environment": [{"Name": "DB_PASSWORD", "Value": "x"}],
+          "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "name"),
         ({"Environment": [{"Name": "X",
                            "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}}],
-                           "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "value"),
-        ({"Environment": [{"Name": "X", "Value": {"Ref": "DBSecret"}}], "Secrets": [{"Name": "S",
-                                                                                     "ValueFrom": {"Ref": "DBSecret"}}]}, "derived"),
+          "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "value"),
+        ({"Environment": [{"Name": "X", "Value": {"Ref": "DBSecret"}}],
+          "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "derived"),
         ({"Secrets": [{"Name": "S", "ValueFrom": "arn:aws:secretsmanager:REGION:ACCOUNT:secret:SECRETNAME"}]},
          "ValueFrom"),
         ({"Environment": [{"Name": "X", "Value": "y"}]}, "no container secret"),
@@ -312,7 +314,8 @@ def test_trail(template):
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]
     stmts = {s["Sid"]: s for s in props(template, "TrailBucketPolicy")["PolicyDocument"]["Statement"]}
-    trail_arn = {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/${NamePrefix}-trail"}
+    trail_arn = {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/"
+                            "${NamePrefix}-trail"}
     assert stmts["AWSCloudTrailAclCheck"]["Action"] == "s3:GetBucketAcl"
     assert stmts["AWSCloudTrailAclCheck"]["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
     w = stmts["AWSCloudTrailWrite"]

@@ -30,7 +30,8 @@ def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
             assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "DemoUserSecret"}], str(s)
         elif s.logical_id == "DemoUserReadPolicy":  # lab C's application reads its own secret only
             assert s.resource == {"Ref": "DemoUserSecret"}, str(s)
-        elif s.statement.get("Sid") == "SshIntoTheTasksAsTheGuideDoes":  # the bastion's ssh into a task asks for its password
+        elif s.statement.get("Sid") == "SshIntoTheTasksAsTheGuideDoes":
+            # the bastion's ssh into a task asks for its password
             assert s.logical_id == "BastionRole" and s.actions == ["secretsmanager:GetSecretValue"], str(s)
             assert s.resource == {"Ref": "ContainerUserSecret"}, str(s)
         else:

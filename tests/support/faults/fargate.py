@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 from tests.support.faults.base import Fault, edit_docker_file, edit_template
-from tests.support.faults.rds import RDS_FAULTS, SECRET_KEY_NOT_FOR_THE_TASK_EXECUTION_ROLE, _bastion_role_without, _bastion_user_data_replacing, _bastion_user_data_without, _role_trusting
+from tests.support.faults.rds import (RDS_FAULTS, SECRET_KEY_NOT_FOR_THE_TASK_EXECUTION_ROLE, _bastion_role_without,
+                                      _bastion_user_data_replacing, _bastion_user_data_without, _role_trusting)
 
 
 ORIGINAL_QUOTING = """env | grep "^TASKDEF_" | awk -F= '{printf "export %s=%c%s%c\\\\n", $1, 39, $2, 39 }' > "${tmp}"
