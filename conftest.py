@@ -7,6 +7,7 @@ pytest_plugins = [
     "suite.preflight",
     "suite.early_start",  # before suite.fixtures, which imports it
     "suite.account_changes",
+    "suite.multi_target",
     "suite.fixtures",
     "suite.rotations",
     "suite.fargate",

@@ -12,7 +12,8 @@ Which extension drives which part:
 - `network/`: each host's namespace wired to what its VPC allows (`ext/host_network_wiring.py`,
   `ext/cfn_security_group_egress.py` → `network/host_wiring.py`, `network/reachability.py`).
 - `functions/`: Lambda's execution environments (`ext/lambda_runtime*.py`, `ext/lambda_execution_role.py`,
-  and `ext/cfn_custom_resources.py`, whose providers answer CloudFormation at a presigned S3 URL).
+  and `ext/cfn_custom_resources.py`, whose providers answer CloudFormation at a presigned S3 URL:
+  `ext/cfn_response_bucket.py`).
 - `database/`: the database server standing in for RDS (`database/server.py` and its MySQL front,
   driven by `ext/rds_databases.py`).
 - top level: processes that die with the server (`processes.py`), system tools, certificates (the RDS CA and

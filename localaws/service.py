@@ -51,13 +51,20 @@ KEPT_FILE = "kept.json"  # how a later run reaches a server kept running (endpoi
 
 
 class LocalAWS:
-    def __init__(self, state_dir: Path, region: str = "us-east-1", detached: bool = False):
+    def __init__(self, state_dir: Path, region: str = "us-east-1", detached: bool = False,
+                 accounts: tuple[str, ...] = ()):
         self.state_dir = Path(state_dir)
+        # More accounts than its own (moto is multi-account): each with an administrator of its own, whose
+        # access key is what tells moto the account of a request (moto.iam.models.get_account_id_from).
+        self.extra_accounts = tuple(account for account in accounts if account != ACCOUNT_ID)
+        self.admins: dict[str, AccessKey] = {}
         self.region = region
         self.port = free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.admin: AccessKey | None = None
+        self.caller: AccessKey | None = None  # act_as_caller: the principal the suite's clients sign as instead
+        self.caller_user: str | None = None
         self.stopping = False  # stop() was asked: the server's end is no failure
         # Detached (--keep-stack): not tied to the starting thread, so it outlives the run that started it
         # until `keep` hands it over or `stop` ends it; the sweeper finds it once its owner is gone.
@@ -102,6 +109,9 @@ class LocalAWS:
         try:
             self._wait_until_serving()
             self.admin = self._bootstrap_admin()
+            self.admins = {ACCOUNT_ID: self.admin}
+            for account in self.extra_accounts:  # before IAM is enforced: moto's account header is honoured
+                self.admins[account] = self._bootstrap_admin(account)
             self._enforce_iam()
         except BaseException:  # a Ctrl-C while it starts, too
             self.stop()
@@ -195,19 +205,47 @@ class LocalAWS:
             return ""
 
     def client(self, service: str, credentials: ClientCredentials | None = None) -> Any:
-        creds = credentials or self.admin or AccessKey("bootstrap", "bootstrap")
+        creds = credentials or self.caller or self.admin or AccessKey("bootstrap", "bootstrap")
         # The local AWS does inline what AWS does after answering (CreateStack creates the stack, running a
         # rotation function until its timeout): botocore's 60 s read timeout would retry a CreateStack
         # already under way, and AlreadyExistsException would hide the stack's real failure.
         return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url,
                             config=Config(read_timeout=READ_TIMEOUT), **creds.as_client_kwargs())
 
-    def _bootstrap_admin(self) -> AccessKey:
+    def _bootstrap_admin(self, account: str | None = None) -> AccessKey:
         iam = self.client("iam")
+        if account:  # moto's server-mode header for "this request is in that account" (docs: multi_account)
+            iam.meta.events.register("before-sign.iam.*", lambda request, **_: request.headers.__setitem__(
+                "x-moto-account-id", account))
         iam.create_user(UserName=ADMIN_USER, Tags=[{"Key": "Project", "Value": "smproj"}])
         iam.put_user_policy(UserName=ADMIN_USER, PolicyName="administrator", PolicyDocument=json.dumps(ADMIN_POLICY))
         key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
         return AccessKey(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def act_as_caller(self, policy_document: str, user: str) -> AccessKey:
+        """From now on the clients sign as a new IAM user `user` holding only `policy_document` (a managed policy,
+        as an account's administrator would hand a caller one): whatever the suite calls outside it is denied.
+        CreatePolicy refuses a document IAM would refuse (MalformedPolicyDocument)."""
+        iam = self.client("iam", self.admin)
+        arn = iam.create_policy(PolicyName=user, PolicyDocument=policy_document)["Policy"]["Arn"]
+        iam.create_user(UserName=user)
+        iam.attach_user_policy(UserName=user, PolicyArn=arn)
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        self.caller, self.caller_user = AccessKey(key["AccessKeyId"], key["SecretAccessKey"]), user
+        return self.caller
+
+    def remove_caller(self) -> None:
+        """Delete the user act_as_caller made, its key and its policy (a kept local AWS outlives the run)."""
+        if self.caller_user is None or self.admin is None:
+            return
+        iam, user = self.client("iam", self.admin), self.caller_user
+        arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/{user}"
+        for key in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        iam.detach_user_policy(UserName=user, PolicyArn=arn)
+        iam.delete_user(UserName=user)
+        iam.delete_policy(PolicyArn=arn)
+        self.caller = self.caller_user = None
 
     def _enforce_iam(self) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset-auth", data=b"0", method="POST",

@@ -6,6 +6,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${root}/scripts/setup.sh"
 cd "${root}"
 mkdir -p reports
+# The code's own checks first, in seconds (configuration: pyproject.toml).
+.venv/bin/ruff check --quiet .
+.venv/bin/python -m mypy
+shellcheck scripts/*.sh .ci/run
 # Two workers (SMDEMO_TEST_WORKERS): a file's tests stay on one, the workshop's phases all on one
 # (tests/support/parallel_runs.py); the self-tests' broken-workshop runs mostly wait on their subprocesses.
 exec .venv/bin/python -m pytest tests -n "${SMDEMO_TEST_WORKERS:-2}" --dist loadfile \

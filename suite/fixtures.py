@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Generator, Iterator
 
@@ -31,7 +32,10 @@ from suite.report.phases import PHASES, mode_of, phase_of
 from suite import early_start
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
-from suite.targets import AwsTarget, EnvironmentProblem, kept_offline_target, live_target, offline_target
+from suite.multi_target import record_outcome
+from suite.target_list import TargetSpec
+from suite.targets import (AwsTarget, EnvironmentProblem, account_offline_target, kept_offline_target, live_target,
+                           offline_target, target_session)
 from suite.sweeper import KEPT_PREFIX  # a kept local AWS's state folder: the sweeper finds it by this name
 from suite.teardown import LEFT_BEHIND_KEY, leftovers
 from suite.workshop import Workshop, read_secret_document
@@ -116,28 +120,77 @@ MODE_PARAMS = [
 @pytest.fixture(scope="session", params=MODE_PARAMS)
 def mode(request: pytest.FixtureRequest) -> str:
     """The mode of a check that needs no AWS (the Template phase): offline or live, selected by `-m` as
-    `aws` is, with nothing started and no credentials asked for."""
+    `aws` is, with nothing started and no credentials asked for (once for all targets of --targets / --accounts:
+    it reads the workshop's files, the same for every target)."""
     return request.param
 
 
 @pytest.fixture(scope="session", params=MODE_PARAMS)
-def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsTarget]:
-    """The AWS the workshop is deployed to: a real account (live) or the local AWS (offline)."""
+def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        target: TargetSpec | None) -> Iterator[AwsTarget]:
+    """The AWS the workshop is deployed to: a real account (live) or the local AWS (offline); with --targets
+    or --accounts, the target's (suite/multi_target.py)."""
+    if target is not None:
+        yield from one_of_many(request, target, tmp_path_factory)
+        return
     try:
         kept = request.config.getoption("--local-aws") or os.environ.get("SMDEMO_LOCAL_AWS")
         if request.param == "offline" and kept:
-            target = kept_offline_target(Path(kept))
+            single = kept_offline_target(Path(kept))
         elif request.param == "offline" and request.config.getoption("--keep-stack"):
             # Outside pytest's temporary folders, which a later run may remove: the next run uses it.
-            target = offline_target(Path(tempfile.mkdtemp(prefix=KEPT_PREFIX)), keep=True)
+            single = offline_target(Path(tempfile.mkdtemp(prefix=KEPT_PREFIX)), keep=True)
         elif request.param == "offline":
             launched = early_start.adopt(request.config)
-            target = offline_target(launched.state_dir if launched else tmp_path_factory.mktemp("localaws"),
+            single = offline_target(launched.state_dir if launched else tmp_path_factory.mktemp("localaws"),
                                     launched=launched)
         else:
-            target = live_target(request.config.getoption("--aws-region"))
+            single = live_target(request.config.getoption("--aws-region"))
     except EnvironmentProblem as problem:  # once, for the whole run: not each check's failure
         stop_for_environment(request.config, str(problem))
+    yield from serving(request, single)
+
+
+def one_of_many(request: pytest.FixtureRequest, spec: TargetSpec, tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[AwsTarget]:
+    """One target of many: its own clients (its profile, role or account), region and verdict. A target that
+    cannot be reached is not run, for itself alone: its checks are skipped with the reason, the others go on."""
+    config = request.config
+    started = time.time()
+    record_outcome(config, spec.name, started=started, region=spec.region or "", account=spec.account or "")
+    try:
+        if request.param == "live":
+            target = live_target(spec.region, target_session(spec.region, spec.profile, spec.role_arn))
+        elif spec.account:
+            target = account_offline_target(tmp_path_factory.mktemp("localaws"), spec.account, spec.unusable_key)
+        else:
+            raise EnvironmentProblem("offline: a targets file names live targets; offline, use --accounts N")
+    except EnvironmentProblem as problem:
+        record_outcome(config, spec.name, problem=str(problem), ended=time.time())
+        pytest.skip(f"not run: environment: {problem}")
+    record_outcome(config, spec.name, region=target.region, account=target.account_id)
+    try:
+        yield from serving(request, target)
+    finally:  # what this target's fixtures left in the worker's stash is this target's, not the next one's
+        said: dict[str, object] = {name: config.stash.get(key, None) for name, key in (
+            ("problem", PROBLEM_KEY), ("left_behind", LEFT_BEHIND_KEY), ("changed", CHANGED_KEY))}
+        for key in (PROBLEM_KEY, LEFT_BEHIND_KEY, CHANGED_KEY):
+            if key in config.stash:
+                del config.stash[key]
+        said["not_modelled"] = target.not_modelled()  # read from its state folder, also once it has stopped
+        record_outcome(config, spec.name, ended=time.time(), **{name: value for name, value in said.items() if value})
+
+
+def stop_target_for_environment(request: pytest.FixtureRequest, problem: str) -> None:
+    """The run stops for an environment problem; with many targets only this target's checks do."""
+    spec = request.getfixturevalue("target")
+    if spec is None:
+        stop_for_environment(request.config, problem)
+    request.config.stash[PROBLEM_KEY] = problem
+    pytest.skip(f"not run: environment: {problem}")
+
+
+def serving(request: pytest.FixtureRequest, target: AwsTarget) -> Iterator[AwsTarget]:
     watch_target(request.config, target.mode, target.cannot_run_checks)
     try:
         yield target
@@ -159,7 +212,8 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Workshop]:
     """The workshop stack: deployed by this run (its database seeded), or the one given with --stack (read
     only); its credentials before any rotation captured. A read-only run is watched for changes."""
-    existing = request.config.getoption("--stack")
+    spec = request.getfixturevalue("target")
+    existing = (spec.stack if spec else None) or request.config.getoption("--stack")
     made = existing_workshop(aws, request, existing) if existing else deployed_workshop(aws, request)
     workshop = next(made)
     try:
@@ -225,7 +279,7 @@ def existing_workshop(aws: AwsTarget, request: pytest.FixtureRequest, name: str
     try:
         outputs = stack.read()
     except StackNotVerifiable as why:
-        stop_for_environment(request.config, f"{aws.mode}: {why}; nothing was changed")
+        stop_target_for_environment(request, f"{aws.mode}: {why}; nothing was changed")
     # The checks name the stack and its secret as the target does for a stack of its own.
     aws.stack_name, aws.secret_name = name, outputs["SecretName"]
     yield captured(aws, request, stack, of_existing_stack(name, stack.deployed_by_the_suite))

@@ -77,7 +77,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     try:
         if "offline" in modes:
             offline_preflight(Path(str(config._tmp_path_factory.getbasetemp())))  # type: ignore[attr-defined]
-        if "live" in modes:
+        if "live" in modes and not config.getoption("--targets", None):  # each target's is its own (suite/fixtures.py)
             live_preflight(config.getoption("--aws-region"))
     except EnvironmentProblem as problem:
         stop_for_environment(config, str(problem))

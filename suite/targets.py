@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import boto3
 import botocore.config
+import botocore.exceptions
 from botocore.exceptions import (ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError,
                                  PartialCredentialsError, ReadTimeoutError)
 
@@ -27,7 +28,8 @@ from localaws.functions import sandbox as lambda_sandbox
 from localaws.network.addresses import AddressUnavailable, require_port
 from localaws.hosts.software import require_system_files
 from localaws.hosts.sandbox import SandboxError, require_root
-from localaws.service import LocalAWS, LocalAWSError
+from localaws.access_keys import AccessKey
+from localaws.service import ACCOUNT_ID, LocalAWS, LocalAWSError
 from localaws.system_tools import MissingSystemTool, require_tool
 from suite.attendee.bastion import Bastion
 from suite.credentials import Credentials
@@ -162,6 +164,35 @@ def offline_target(state_dir: Path, keep: bool = False, launched: LocalAWS | Non
     return _local_target(local, close=local.keep if keep else local.stop, keep=keep)
 
 
+CALLER_POLICY_VARIABLE = "SMDEMO_CALLER_POLICY"
+
+
+def _as_policy_caller(local: LocalAWS, close: Callable[[], None], keep: bool) -> Callable[[], None]:
+    """With SMDEMO_CALLER_POLICY=FILE (an IAM policy, e.g. iam/caller-full-run.json), the suite's clients sign
+    as a new IAM user holding only that policy instead of the administrator: a call outside it is denied, as it
+    would be for a live caller given that policy. Returns `close`, which on a local AWS left serving removes that
+    user first (nothing of the run outlives it)."""
+    path = os.environ.get(CALLER_POLICY_VARIABLE)
+    if not path:
+        return close
+    try:
+        document = Path(path).read_text()
+        caller = local.act_as_caller(document, user=f"workshop-caller-{secrets.token_hex(3)}")
+    except (OSError, ClientError) as refused:
+        close()
+        raise EnvironmentProblem(f"offline: {CALLER_POLICY_VARIABLE}={path}: {refused}") from None
+    REGISTRY.register(caller.secret_access_key)
+    if not keep:
+        return close  # the server stops, and the user with it
+
+    def remove_then_close() -> None:
+        try:
+            local.remove_caller()
+        finally:
+            close()
+    return remove_then_close
+
+
 def kept_offline_target(state_dir: Path) -> AwsTarget:
     """The local AWS a --keep-stack run left serving (--local-aws DIR): used, and left serving."""
     offline_preflight(state_dir.parent)
@@ -172,9 +203,31 @@ def kept_offline_target(state_dir: Path) -> AwsTarget:
     return _local_target(local, close=lambda: None, keep=True)
 
 
-def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool) -> AwsTarget:
+def account_offline_target(state_dir: Path, account: str, unusable_key: bool = False) -> AwsTarget:
+    """A local AWS whose administrator is in `account` (--accounts: one per worker, each its own account, as
+    attendees' accounts are). `unusable_key` (a self-test): the suite signs with a key the local AWS never
+    issued, as a target whose credentials are wrong."""
+    offline_preflight(state_dir.parent)
+    try:
+        local = LocalAWS(state_dir, accounts=(account,)).start()
+    except LocalAWSError as failed:
+        raise EnvironmentProblem(f"offline: {failed}") from None
+    issued = local.admins[account]
+    local.admin = AccessKey(issued.access_key_id, "not-the-key-it-issued") if unusable_key else issued
+    try:  # the question live asks first: do these credentials work?
+        identity = local.client("sts").get_caller_identity()
+    except ClientError as refused:
+        local.stop()
+        raise EnvironmentProblem(f"offline: account {account}'s credentials do not work ({refused}); "
+                                 f"nothing was created") from None
+    return _local_target(local, close=local.stop, keep=False, account_id=identity["Account"])
+
+
+def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool, account_id: str = ACCOUNT_ID
+                  ) -> AwsTarget:
     assert local.admin is not None
     REGISTRY.register(local.admin.secret_access_key)
+    close = _as_policy_caller(local, close, keep)
     import moto
 
     # The bastion is a real SSH host offline too: the database and the task are reached through it.
@@ -182,7 +235,7 @@ def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool) -> Aws
     note = (f"; the local AWS keeps serving it: verify it again with -m offline --local-aws {local.state_dir} "
             f"--stack smdemo; stop it with python -m suite.sweeper --offline --delete") if keep else ""
     return AwsTarget(
-        mode="offline", region=local.region, account_id="123456789012", run_id=new_run_id(),
+        mode="offline", region=local.region, account_id=account_id, run_id=new_run_id(),
         client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
         secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
@@ -194,10 +247,36 @@ def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool) -> Aws
     )
 
 
-def live_preflight(region: str | None) -> tuple[boto3.Session, dict[str, Any]]:
+# Many targets at once share the caller's API rate: botocore's adaptive mode retries throttled calls, slowing down.
+ADAPTIVE_RETRIES = botocore.config.Config(retries={"mode": "adaptive", "max_attempts": 10})
+
+
+def target_session(region: str | None, profile: str | None = None, role_arn: str | None = None) -> boto3.Session:
+    """The session of one target: a profile of the AWS config, or a role assumed from the default credentials
+    (botocore's assume-role provider refreshes its keys before they expire)."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except botocore.exceptions.ProfileNotFound as missing:
+        raise EnvironmentProblem(f"live: {missing}; nothing was created") from None
+    if not role_arn:
+        return session
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+
+    source = session.get_credentials()
+    if source is None:
+        raise EnvironmentProblem(f"live: no AWS credentials to assume {role_arn} with; nothing was created")
+    fetcher = AssumeRoleCredentialFetcher(session._session.create_client, source, role_arn,
+                                          extra_args={"RoleSessionName": "smdemo-verify"})
+    assumed = boto3.Session(region_name=session.region_name)
+    assumed._session._credentials = DeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
+    return assumed
+
+
+def live_preflight(region: str | None, session: boto3.Session | None = None) -> tuple[boto3.Session, dict[str, Any]]:
     """Credentials, a region with Secrets Manager, and AWS answering to them: (session, caller identity).
     Nothing is created; EnvironmentProblem says what is missing."""
-    session = boto3.Session(region_name=region) if region else boto3.Session()
+    if session is None:
+        session = boto3.Session(region_name=region) if region else boto3.Session()
     if session.get_credentials() is None:
         raise EnvironmentProblem("live: no AWS credentials configured (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
                                  "AWS_SECRET_ACCESS_KEY); nothing was created")
@@ -220,13 +299,19 @@ def live_preflight(region: str | None) -> tuple[boto3.Session, dict[str, Any]]:
                                  f"nothing was created") from None
 
 
-def live_target(region: str | None) -> AwsTarget:
-    session, identity = live_preflight(region)
+def live_target(region: str | None, session: boto3.Session | None = None) -> AwsTarget:
+    """The caller's account; `session` (--targets: a target's profile or role) instead of the default one."""
+    try:
+        session, identity = live_preflight(region, session)
+    except botocore.exceptions.BotoCoreError as failed:  # an assumed role's refusal, a profile's bad config
+        raise EnvironmentProblem(f"live: the target's credentials do not work ({failed}); "
+                                 f"nothing was created") from None
+    config = ADAPTIVE_RETRIES
 
     def client(service: str, credentials: Credentials | None = None) -> Any:
         if credentials is None:
-            return session.client(service)
-        return boto3.client(service, region_name=session.region_name, **credentials.as_client_kwargs())
+            return session.client(service, config=config)
+        return boto3.client(service, region_name=session.region_name, config=config, **credentials.as_client_kwargs())
 
     # Names per run: a deleted secret's name stays reserved for its recovery window.
     run_id = new_run_id()
@@ -264,4 +349,4 @@ def caller_cidr() -> str:
 
 
 __all__ = ["AwsTarget", "EnvironmentProblem", "Timing", "kept_offline_target", "live_preflight", "live_target",
-           "offline_preflight", "offline_target"]
+           "offline_preflight", "offline_target", "account_offline_target", "target_session"]

@@ -39,36 +39,27 @@ operation waits for the answer (the local AWS creates stacks inline); LOCALAWS_C
 """
 from __future__ import annotations
 
-import calendar
-import hashlib
-import hmac
 import json
 import logging
 import os
-import secrets
 import threading
 import time
-import urllib.parse
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.cloudformation import parsing
 from moto.cloudformation.models import Stack
 from moto.core.common_models import CloudFormationModel
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-from localaws.network.endpoint_names import cloudformation_response_bucket
+from localaws.ext import cfn_response_bucket
+from localaws.ext.cfn_response_bucket import Pending, awaiting, response_url
 
 log = logging.getLogger("localaws.cloudformation")
 
 AWS_TIMEOUT = 3600  # seconds: ServiceTimeout's default and its maximum
-URL_LIFETIME = 7200  # seconds a ResponseURL is good for (AWS's are presigned for two hours)
 MAX_RESPONSE = 4096  # bytes: "The total size of the response body can't exceed 4096 bytes."
 RETRY_DELAYS = (60, 120)  # seconds before Lambda's two retries of a failed asynchronous invocation
-BUCKET_PREFIX = cloudformation_response_bucket("")
-_KEY = secrets.token_bytes(32)
 
 
 class CustomResourceFailed(Exception):
@@ -80,48 +71,6 @@ class CustomResourceFailed(Exception):
         self.cfn_status_reason = reason  # localaws/ext/cfn_create_failures.py: no "Resource handler ..." around it
         self.physical_resource_id = physical_resource_id  # the one a FAILED answer gave
         self.update: tuple[Any, dict[str, Any]] | None = None  # a failed Update: (the resource, its new properties)
-
-
-def bucket_host(region: str) -> str:
-    """S3's name for the bucket (us-east-1's without the region, as S3's global endpoint)."""
-    bucket = cloudformation_response_bucket(region)
-    return f"{bucket}.s3.amazonaws.com" if region == "us-east-1" else f"{bucket}.s3.{region}.amazonaws.com"
-
-
-AMZ_DATE = "%Y%m%dT%H%M%SZ"
-
-
-def _signature(key: str, date: str, lifetime: str) -> str:
-    return hmac.new(_KEY, f"{key}\n{date}\n{lifetime}".encode(), hashlib.sha256).hexdigest()
-
-
-def response_url(region: str, stack_id: str, logical_id: str, request_id: str) -> str:
-    key = f"{stack_id}|{logical_id}|{request_id}"
-    date = time.strftime(AMZ_DATE, time.gmtime())
-    query = urllib.parse.urlencode({
-        "X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Date": date, "X-Amz-SignedHeaders": "host",
-        "X-Amz-Expires": URL_LIFETIME, "X-Amz-Signature": _signature(key, date, str(URL_LIFETIME))})
-    return f"https://{bucket_host(region)}/{urllib.parse.quote(key, safe='')}?{query}"
-
-
-def _expired(date: str, lifetime: str) -> bool:
-    try:
-        signed = calendar.timegm(time.strptime(date, AMZ_DATE))
-        return signed + int(lifetime) < time.time()
-    except ValueError:
-        return True
-
-
-@dataclass
-class Pending:
-    """A request sent and not yet answered; `answered` is set when its response arrives."""
-
-    answered: threading.Event = field(default_factory=threading.Event)
-    body: bytes = b""
-
-
-_PENDING: dict[str, Pending] = {}  # by the response's object key (STACKID|LOGICALID|REQUESTID)
-_LOCK = threading.Lock()
 
 
 def service_timeout(properties: dict[str, Any]) -> float:
@@ -184,18 +133,11 @@ def send(stack_id: str, logical_id: str, resource_type: str, properties: dict[st
         event["PhysicalResourceId"] = physical_id
     if old_properties is not None:
         event["OldResourceProperties"] = as_strings(old_properties)
-    key = f"{stack_id}|{logical_id}|{request_id}"
-    pending = Pending()
-    with _LOCK:
-        _PENDING[key] = pending
     deadline = time.monotonic() + service_timeout(properties)
-    threading.Thread(target=_invoke, args=(function, event, pending, deadline), daemon=True,
-                     name=f"custom-resource-{logical_id}").start()
-    try:
+    with awaiting(f"{stack_id}|{logical_id}|{request_id}") as pending:
+        threading.Thread(target=_invoke, args=(function, event, pending, deadline), daemon=True,
+                         name=f"custom-resource-{logical_id}").start()
         answered = pending.answered.wait(max(0.0, deadline - time.monotonic()))
-    finally:
-        with _LOCK:
-            _PENDING.pop(key, None)
     if not answered:
         raise CustomResourceFailed(
             f"CloudFormation did not receive a response from your Custom Resource. Please check your logs for "
@@ -365,54 +307,6 @@ def create_resources(self: Stack) -> None:
     self.events.append(final)
 
 
-# --- the ResponseURL's bucket, at S3's endpoint
-
-def _s3_error(start_response: Any, status: str, code: str, message: str) -> list[bytes]:
-    body = (f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message>'
-            "</Error>").encode()
-    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
-    return [body]
-
-
-def _serve_response(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    """S3's PutObject on a presigned URL: the answer is taken; an altered or expired URL is refused."""
-    if environ.get("REQUEST_METHOD") != "PUT":
-        return _s3_error(start_response, "403 Forbidden", "AccessDenied", "Access Denied")
-    key = urllib.parse.unquote(environ.get("PATH_INFO", "").lstrip("/"))
-    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-    date, lifetime, signature = ((query.get(name) or [""])[0]
-                                 for name in ("X-Amz-Date", "X-Amz-Expires", "X-Amz-Signature"))
-    if not hmac.compare_digest(signature, _signature(key, date, lifetime)):
-        return _s3_error(start_response, "403 Forbidden", "SignatureDoesNotMatch",
-                         "The request signature we calculated does not match the signature you provided.")
-    if _expired(date, lifetime):
-        return _s3_error(start_response, "403 Forbidden", "AccessDenied", "Request has expired")
-    length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
-    with _LOCK:
-        pending = _PENDING.get(key)
-    if pending is not None and not pending.answered.is_set():
-        pending.body = body
-        pending.answered.set()
-    etag = hashlib.md5(body).hexdigest()  # noqa: S324 - S3's ETag of a single-part object
-    start_response("200 OK", [("ETag", f'"{etag}"'), ("Content-Length", "0")])
-    return [b""]
-
-
-def _is_response_bucket(environ: dict[str, Any]) -> bool:
-    host = str(environ.get("HTTP_HOST", "")).split(":", 1)[0]
-    return host.startswith(BUCKET_PREFIX) and ".s3." in host
-
-
-_original_call = DomainDispatcherApplication.__call__
-
-
-def dispatch(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
-    if _is_response_bucket(environ):
-        return _serve_response(environ, start_response)
-    return _original_call(self, environ, start_response)
-
-
 _original_class_from_type: Any = None  # at install: what cfn_resource_types made of it
 
 
@@ -423,9 +317,8 @@ def resource_class_from_type(resource_type: str) -> Any:
 
 
 def install() -> None:
-    global _original_call, _original_class_from_type, _original_create_resources, _original_update
-    _original_call = DomainDispatcherApplication.__call__
-    DomainDispatcherApplication.__call__ = dispatch
+    global _original_class_from_type, _original_create_resources, _original_update
+    cfn_response_bucket.install()
     _original_class_from_type = parsing.resource_class_from_type
     parsing.resource_class_from_type = resource_class_from_type
     _original_create_resources = Stack.create_resources

@@ -20,7 +20,10 @@ moto 5.2.5 evaluates every Secrets Manager call against "*" and answers 403 with
 `AccessDenied` body. CloudWatch Logs authorises CreateLogStream and PutLogEvents against the log stream's
 ARN (`arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM`, so `log-group:GROUP:*` covers
 them) and CreateLogGroup against `...:log-group:GROUP:log-stream:`, as AWS's denials name them;
-moto 5.2.5 evaluates every Logs call against "*". Likewise a bad signature or unknown key on a JSON-protocol service
+moto 5.2.5 evaluates every Logs call against "*". Where moto names no resource for a request ("*": most
+services), a statement allowing the action on any resource allows it (the action is enforced, the resource only
+where the local AWS names it, as above); the action is IAM's name for it (`lambda:InvokeFunction`, not moto's
+`lambda:Invoke`). Likewise a bad signature or unknown key on a JSON-protocol service
 is `InvalidSignatureException` / `UnrecognizedClientException`, not moto's XML errors.
 """
 from __future__ import annotations
@@ -170,16 +173,55 @@ def identity_decision(policies: Iterable[Any], action: str, resource: str,
     return decided
 
 
+def _action_level(policy: Any) -> str:
+    """The policy as it applies to a request whose resource the local AWS does not name ("*": moto authorises
+    most services' actions against no ARN): an Allow of the action on any resource allows it (on AWS it would be
+    evaluated against the real ARN, which the policy's Resource was written for); a Deny on a named resource
+    is left out, being about some other resource as far as can be known here. The action is still checked."""
+    inline = isinstance(policy, dict) and "policy_document" not in policy  # an inline role policy of a stack
+    document = json.loads(json.dumps(policy) if inline else _document(policy))
+    kept = []
+    for statement in policy_statements(json.dumps(document)):
+        if not isinstance(statement, dict):
+            continue
+        resources = statement.get("Resource", [])
+        named = "NotResource" in statement or resources not in ("*", ["*"])
+        if statement.get("Effect") == "Allow":
+            statement = {name: value for name, value in statement.items() if name not in ("Resource", "NotResource")}
+            kept.append({**statement, "Resource": "*"})
+        elif not named:
+            kept.append(statement)
+    return json.dumps({**document, "Statement": kept})
+
+
+# moto names a request's action "<SigV4 signing name>:<operation>"; where IAM's action differs, AWS's name (Service
+# Authorization Reference: the Invoke API is authorized as lambda:InvokeFunction; the Resource Groups Tagging API,
+# signed as "tagging", has the prefix "tag").
+_IAM_ACTIONS = {"lambda:Invoke": "lambda:InvokeFunction"}
+_IAM_PREFIXES = {"tagging": "tag"}
+
+
+def iam_action(moto_action: str) -> str:
+    """The IAM action AWS authorizes a request as, from moto's name for it."""
+    prefix, _, operation = moto_action.partition(":")
+    named = f"{_IAM_PREFIXES.get(prefix, prefix)}:{operation}"
+    return _IAM_ACTIONS.get(named, named)
+
+
 def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     """moto's check, but remembering whether an explicit Deny decided it, and where."""
     if self._action == "sts:GetCallerIdentity":
         return
+    self._action = iam_action(self._action)
     from_resource = _secret_policy_decision(self, resource)
     if from_resource == "Deny":
         self._explicit_deny = "resource"
         self._raise_access_denied()
     permitted = from_resource == "Allow"
-    from_identity = identity_decision(self._access_key.collect_policies(), self._action, resource)
+    policies = self._access_key.collect_policies()
+    from_identity = identity_decision(policies, self._action, resource)
+    if from_identity == PermissionResult.NEUTRAL and resource == "*":
+        from_identity = identity_decision([_action_level(policy) for policy in policies], self._action, resource)
     if from_identity == PermissionResult.DENIED:
         self._explicit_deny = "identity"
         self._raise_access_denied()

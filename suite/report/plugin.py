@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from suite.report import guide_steps, guide_view
+from suite.report import board as targets_board, guide_steps, guide_view
 from suite.report import html as reporthtml
 from suite.report.phases import PHASES, OUTCOMES, Ledger, PhaseRow, Verdict, mode_of, phase_of
 from suite.interrupts import INTERRUPTS
@@ -49,6 +49,7 @@ class InstructorReport:
         self.started = time.time()
         self.duration = 0.0
         self.verdict: Verdict | None = None
+        self.board: list[targets_board.BoardRow] = []  # --targets / --accounts: a row per target
         self.html_data: Any = None  # pytest-html's ReportData, when an HTML report is written
         self.not_modelled: list[str] = []  # what the local AWS was given and does not model
 
@@ -104,6 +105,10 @@ class InstructorReport:
                      session.config.stash.get(FACTS_KEY, {}).items() if "not AWS" in facts.aws_endpoint]
         if elsewhere:
             self.verdict = dataclasses.replace(self.verdict, reason="; ".join([self.verdict.reason, *elsewhere]))
+        self.board = targets_board.board(session.config, self.ledger, INTERRUPTS.said())
+        if self.board:  # many targets: READY only when every target is (suite/report/board.py)
+            self.verdict = targets_board.overall(self.board)
+            session.exitstatus = targets_board.exit_status(self.board, session.exitstatus)
         try:
             from _pytest.junitxml import xml_key
         except ImportError:  # pragma: no cover - pytest moved it; the report still has the verdict
@@ -111,12 +116,18 @@ class InstructorReport:
         junit = session.config.stash.get(xml_key, None)
         if junit is not None:
             junit.add_global_property("workshop_verdict", self.verdict.line)
+            for target in self.board:
+                junit.add_global_property(f"workshop_verdict:{target.name}", target.verdict.line)
             for row in self.ledger.rows():
                 junit.add_global_property(f"phase {_row_name(row)}", f"{row.status}; {_counts(row)}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.verdict is None:
             return
+        if self.board:
+            terminalreporter.write_sep("-", "targets")
+            for line in targets_board.terminal_lines(self.board):
+                terminalreporter.write_line(line)
         if not self.verdict.ran:
             terminalreporter.write_sep("=", f"workshop verdict: {self.verdict.line}", bold=True, red=True)
             return
@@ -164,6 +175,8 @@ class InstructorReport:
         # pytest-html inserts environment values as HTML: escape (and mask) them.
         self.html_data.set_data("environment", {key: reporthtml.text(value) for key, value in {**own, **kept}.items()})
         prefix.append(self._verdict_html(own))
+        if self.board:
+            prefix.append(targets_board.html_table(self.board))
         for mode, problems in session.config.stash.get(LOCAL_AWS_PROBLEMS_KEY, {}).items():
             prefix.append(f'<h2>What went wrong inside the local AWS ({reporthtml.text(mode)})</h2>'
                           f'<pre class="local-aws-problems">{reporthtml.text(problems)}</pre>')

@@ -205,3 +205,27 @@ def test_role_trusting_an_account_is_assumed_by_its_principals_whose_policy_allo
     expected = "AccessDenied" if trusted == "another account's root" else "assumed"
     assert assume(allowed) == expected
     assert assume(not_allowed) == "AccessDenied"
+
+
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_invoke_is_authorized_as_lambda_invoke_function(aws):
+    """Service Authorization Reference, AWS Lambda: the Invoke API is authorized as `lambda:InvokeFunction`
+    (there is no `lambda:Invoke` action), and a denial names that action."""
+    _, credentials = _user(aws, {"Effect": "Allow", "Action": "lambda:GetFunction", "Resource": "*"})
+    with pytest.raises(ClientError) as denied:
+        aws.client("lambda", credentials).invoke(FunctionName=unique("no-such-function"), Payload=b"{}")
+    assert "not authorized to perform: lambda:InvokeFunction" in denied.value.response["Error"]["Message"]
+
+
+@pytest.mark.local_only("the local AWS names no resource for these services' requests: it checks the action")
+def test_an_action_allowed_on_some_resource_is_allowed_where_the_local_aws_names_none(aws):
+    """Where the local AWS authorizes a request on no ARN (moto's "*": most services but Secrets Manager, ECR,
+    CloudWatch Logs and IAM roles), a statement allowing the action on a named resource allows it, and one
+    that does not list the action still denies: the action is enforced, the resource is not."""
+    scoped = {"Effect": "Allow", "Action": "ecs:DescribeClusters", "Resource": "arn:aws:ecs:*:*:cluster/smdemo*"}
+    _, credentials = _user(aws, scoped)
+    ecs = aws.client("ecs", credentials)
+    assert "clusters" in ecs.describe_clusters(clusters=["smdemo"])
+    with pytest.raises(ClientError) as denied:
+        ecs.list_clusters()
+    assert "not authorized to perform: ecs:ListClusters" in str(denied.value)

@@ -1,0 +1,39 @@
+"""Many targets at once (--accounts, suite/multi_target.py): a broken target among healthy ones makes the board
+NOT READY naming that target only, and the others are verified all the same.
+
+Three accounts of one local AWS, one quick deployed check each, in parallel (pytest-xdist); account-2's
+credentials are a key the local AWS never issued (SMDEMO_SELFTEST_UNUSABLE_ACCOUNTS), as an attendee account
+whose role or profile is wrong: that target is NOT RUN, the two others READY, and the run is NOT READY.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from suite.multi_target import UNUSABLE_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK_CHECK = "test_credentials_from_secret_read_bookinfo"  # deploys, then one login with the secret
+
+
+def test_a_broken_target_is_named_alone_on_the_board(tmp_path):
+    junit = tmp_path / "junit.xml"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "-k", QUICK_CHECK, "--accounts", "3",
+         "-p", "no:cacheprovider", f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}"],
+        cwd=ROOT, env=dict(os.environ, **{UNUSABLE_ENV: "account-2"}), capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    properties = {prop.get("name"): prop.get("value", "") for prop in ET.parse(junit).getroot().iter("property")}
+    assert done.returncode == 1, output[-3000:]
+    assert properties["workshop_verdict:account-2"].startswith("NOT RUN: environment: "), properties
+    assert "credentials do not work" in properties["workshop_verdict:account-2"]
+    for healthy in ("account-1", "account-3"):
+        assert properties[f"workshop_verdict:{healthy}"].startswith("READY"), (properties, output[-3000:])
+    overall = properties["workshop_verdict"]
+    assert overall.startswith("NOT READY: 2 of 3 targets READY; NOT RUN: account-2 ("), overall
+    assert "account-1 (" not in overall and "account-3 (" not in overall, overall
+    board = [line.split()[:3] for line in output.splitlines() if line.startswith("account-")]  # the board's rows
+    assert board == [["account-1", "READY", "—"], ["account-2", "NOT", "RUN"], ["account-3", "READY", "—"]], output
