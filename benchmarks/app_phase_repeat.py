@@ -109,7 +109,8 @@ def main() -> None:
           f"{os.cpu_count()} cores; {time.perf_counter() - began:.0f}s in all")
     if times:
         print(f"per run: median {statistics.median(times):.1f}s, best {min(times):.1f}s, worst {max(times):.1f}s; "
-              f"load average after each run: median {statistics.median(loads):.1f}, {min(loads):.1f} to {max(loads):.1f}")
+              f"load average after each run: median {statistics.median(loads):.1f}, {min(loads):.1f} to "
+              f"{max(loads):.1f}")
     for name, count in failures.most_common():
         print(f"  failed {count}x: {name}")
     if failures:

@@ -96,7 +96,8 @@ def issue(name: str, dns_names: list[str], ip_addresses: list[str]) -> Issued:
         alternative = [x509.DNSName(dns) for dns in dns_names] + [
             x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
         certificate = (x509.CertificateBuilder()
-                       .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (dns_names or ip_addresses)[0])]))
+                       .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                                   (dns_names or ip_addresses)[0])]))
                        .issuer_name(ca_certificate.subject).public_key(key.public_key())
                        .serial_number(x509.random_serial_number())
                        .not_valid_before(_now() - datetime.timedelta(minutes=5))

@@ -124,7 +124,8 @@ class LocalAWS:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         env.setdefault("LOCALAWS_CUSTOM_RESOURCE_TIMEOUT", str(CUSTOM_RESOURCE_TIMEOUT))
-        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                     "AWS_SESSION_TOKEN"):
             env.pop(name, None)  # the server needs no real credentials and must not see any
         with open(self.log_path, "ab") as log:
             command = [sys.executable, "-m", "localaws.server_process", "--port", str(self.port),

@@ -99,7 +99,8 @@ _THROTTLE = _Throttle()
 
 def _throttled(cloudtrail: Any, interval: float) -> Any:
     if interval > 0 and not getattr(cloudtrail, "_smdemo_throttled", False):
-        cloudtrail.meta.events.register("before-call.cloudtrail.LookupEvents", functools.partial(_THROTTLE.wait, interval))
+        cloudtrail.meta.events.register("before-call.cloudtrail.LookupEvents",
+                                        functools.partial(_THROTTLE.wait, interval))
         cloudtrail._smdemo_throttled = True
     return cloudtrail
 

@@ -348,7 +348,8 @@ def verify_teardown(request: pytest.FixtureRequest, aws: AwsTarget, stack: Works
     if not problems and not left:
         return
     # Each problem on one line, with CloudFormation's reasons (DELETE_FAILED alone does not say why).
-    summary = "; ".join([*(" ".join(dict.fromkeys(line.strip() for line in problem.splitlines())) for problem in problems),
+    summary = "; ".join([*(" ".join(dict.fromkeys(line.strip() for line in problem.splitlines()))
+                           for problem in problems),
                          *left])
     request.config.stash[LEFT_BEHIND_KEY] = summary
     message = "\n".join(["the teardown left resources behind:", *problems,

@@ -66,17 +66,21 @@ class Timing:
 
 
 OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=0.2, stack_timeout=60, task_timeout=60, database_timeout=60,
-                        rotation_timeout=60, rotation_settle=5, iam_propagation=5, new_role_settle=0, host_keys_timeout=30, events_timeout=10,
+                        rotation_timeout=60, rotation_settle=5, iam_propagation=5, new_role_settle=0,
+                        host_keys_timeout=30, events_timeout=10,
                         events_interval=0.5, lookup_interval=0, rotation_poll=0.05, policy_rotations=20,
                         bastion_ready_timeout=20)
 # The live code path aimed at an AWS-compatible endpoint (AWS_ENDPOINT_URL): no AWS
 # propagation delays to wait out, so it polls as offline does, with more room.
 ENDPOINT_TIMING = Timing(poll_interval=0.2, waiter_delay=1, stack_timeout=600, task_timeout=300, database_timeout=300,
-                         rotation_timeout=120, rotation_settle=10, iam_propagation=10, new_role_settle=0, host_keys_timeout=120,
-                         events_timeout=60, events_interval=1, lookup_interval=0.5, rotation_poll=0.2, policy_rotations=20,
+                         rotation_timeout=120, rotation_settle=10, iam_propagation=10, new_role_settle=0,
+                         host_keys_timeout=120,
+                         events_timeout=60, events_interval=1, lookup_interval=0.5, rotation_poll=0.2,
+                         policy_rotations=20,
                          bastion_ready_timeout=180)
 LIVE_TIMING = Timing(poll_interval=10, waiter_delay=15, stack_timeout=2400, task_timeout=600, database_timeout=1800,
-                     rotation_timeout=600, rotation_settle=60, iam_propagation=60, new_role_settle=15, host_keys_timeout=600, events_timeout=15 * 60,
+                     rotation_timeout=600, rotation_settle=60, iam_propagation=60, new_role_settle=15,
+                     host_keys_timeout=600, events_timeout=15 * 60,
                      events_interval=30, lookup_interval=0.5, rotation_poll=5, policy_rotations=5,
                      bastion_ready_timeout=900)
 

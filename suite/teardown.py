@@ -70,7 +70,8 @@ def untagged_leftovers(client: Any, run_id: str, outputs: dict[str, str]) -> lis
     found = []
     logs = client("logs")
     for group in filter(None, (outputs.get("TaskLogGroupName"),
-                               outputs.get("RotationFunctionName") and f"/aws/lambda/{outputs['RotationFunctionName']}")):
+                               outputs.get("RotationFunctionName")
+                               and f"/aws/lambda/{outputs['RotationFunctionName']}")):
         if any(entry["logGroupName"] == group
                for entry in logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])):
             found.append(f"log group {group}")

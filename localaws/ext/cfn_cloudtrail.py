@@ -1,8 +1,8 @@
 """CloudFormation resource type AWS::CloudTrail::Trail (skipped silently by moto 5.2.5).
 
 AWS: creates the trail delivering to S3BucketName, with its EventSelectors or
-AdvancedEventSelectors; IsLogging (required) starts or leaves it stopped; Ref returns the trail name, GetAtt Arn the trail's ARN; deleting the resource
-deletes the trail.
+AdvancedEventSelectors; IsLogging (required) starts or leaves it stopped; Ref returns the trail name,
+GetAtt Arn the trail's ARN; deleting the resource deletes the trail.
 """
 from __future__ import annotations
 
@@ -67,7 +67,8 @@ class CfnTrail(CloudFormationModel):
             tags_list=props.get("Tags", []),
         )
         if props.get("EventSelectors") or props.get("AdvancedEventSelectors"):
-            backend.put_event_selectors(name, props.get("EventSelectors") or [], props.get("AdvancedEventSelectors") or [])
+            backend.put_event_selectors(name, props.get("EventSelectors") or [],
+                                        props.get("AdvancedEventSelectors") or [])
         if _truthy(props["IsLogging"]):
             backend.start_logging(name)
         return cls(account_id, region_name, name, trail.arn)

@@ -151,7 +151,8 @@ def resource_dto(self: StackResourceDTO, stack: Stack, resource: Any) -> None:
     self.drift_information = {"StackResourceDriftStatus": "NOT_CHECKED"}
     if stack.status in FAILED or stack.status == "DELETE_FAILED":
         events = [event for event in stack.events
-                  if event.logical_resource_id == self.logical_resource_id and event.stack_name != event.logical_resource_id]
+                  if event.logical_resource_id == self.logical_resource_id
+                  and event.stack_name != event.logical_resource_id]
         self.resource_status = events[-1].resource_status if events else "CREATE_COMPLETE"
         if events and events[-1].resource_status_reason:
             self.resource_status_reason = events[-1].resource_status_reason

@@ -28,7 +28,8 @@ def parse_reference(body: str) -> dict[str, str | None]:
     rest += [""] * (4 - len(rest))
     value_type, json_key, stage, version_id = rest[:4]
     if value_type not in ("", "SecretString"):
-        raise ValidationError(message=f"Dynamic reference to {secret_id}: only SecretString is supported, got {value_type!r}")
+        raise ValidationError(message=f"Dynamic reference to {secret_id}: only SecretString is supported, got "
+                              f"{value_type!r}")
     return {"secret_id": secret_id, "json_key": json_key or None,
             "stage": stage or None, "version_id": version_id or None}
 
@@ -40,13 +41,15 @@ def resolve(body: str, account_id: str, region: str) -> str:
     try:
         value = backend.get_secret_value(ref["secret_id"], ref["version_id"], stage)["SecretString"]
     except Exception as error:
-        raise ValidationError(message=f"Dynamic reference to secret {ref['secret_id']} could not be resolved: {type(error).__name__}")
+        raise ValidationError(message=f"Dynamic reference to secret {ref['secret_id']} could not be resolved: "
+                              f"{type(error).__name__}")
     if ref["json_key"] is None:
         return value
     try:
         return str(json.loads(value)[ref["json_key"]])
     except (ValueError, KeyError, TypeError):
-        raise ValidationError(message=f"Dynamic reference: secret {ref['secret_id']} has no JSON key {ref['json_key']!r}")
+        raise ValidationError(message=f"Dynamic reference: secret {ref['secret_id']} has no JSON key "
+                              f"{ref['json_key']!r}")
 
 
 _original_clean_json = parsing.clean_json

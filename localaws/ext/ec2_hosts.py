@@ -230,7 +230,8 @@ def _gets_public_ip(instance: Instance) -> bool:
         return instance.nics[0].public_ip is not None
     if from_cfn is not None:
         return str(from_cfn).lower() == "true"
-    return bool(instance.subnet_id) and instance.ec2_backend.get_subnet(instance.subnet_id).map_public_ip_on_launch is True
+    return (bool(instance.subnet_id)
+            and instance.ec2_backend.get_subnet(instance.subnet_id).map_public_ip_on_launch is True)
 
 
 def run_instances(self: InstanceBackend, *args: Any, **kwargs: Any) -> Any:

@@ -33,7 +33,8 @@ stops it ("UserInitiated"); a stopped task's network interface is deleted.
 moto 5.2.5 only records the task, RUNNING at once, with a random IP and nothing running.
 Nothing is created on a role's behalf that AWS would not create: no log group.
 
-The agent's half is localaws/hosts/task_agent.py: the container runs in a bubblewrap sandbox (localaws.hosts.sandbox) built from the image's
+The agent's half is localaws/hosts/task_agent.py: the container runs in a bubblewrap sandbox
+(localaws.hosts.sandbox) built from the image's
 pulled layer, and its IP is a loopback address of its own. The one setting the runtime adds
 to the image: sshd is pinned to that address (on Fargate, the ENI is the only interface). The
 sandbox has a network namespace of its own, wired to what the task's subnet, public IP and

@@ -106,7 +106,8 @@ def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstanc
     return database
 
 
-def stop_db_instance(self: RDSBackend, db_instance_identifier: str, db_snapshot_identifier: str | None = None) -> DBInstance:
+def stop_db_instance(self: RDSBackend, db_instance_identifier: str,
+                     db_snapshot_identifier: str | None = None) -> DBInstance:
     database = _original_stop(self, db_instance_identifier, db_snapshot_identifier)
     if server := _server(database):
         server.stop()

@@ -89,7 +89,8 @@ class Environment:
         self.stop()
         last_lines = self._new_log().strip()
         last_words = f": {last_lines.splitlines()[-1]}" if last_lines else ""
-        return RuntimeDidNotStart(machinery.record("the local AWS's Lambda sandbox", f"{cause}{last_words}", last_lines),
+        return RuntimeDidNotStart(machinery.record("the local AWS's Lambda sandbox", f"{cause}{last_words}",
+                                                   last_lines),
                                   last_lines)
 
     def invoke(self, function_arn: str, event: object, timeout: float, memory: int, version: str) -> Outcome:

@@ -54,7 +54,8 @@ def plan(function: LambdaFunction) -> Plan:
                                    lambda service: network_paths.function_reaches_service(ec2, vpc_config, service),
                                    buckets=[endpoint_names.cloudformation_response_bucket(function.region)])
     databases, refused = database_flows(function.account_id, function.region,
-                                        lambda database: network_paths.function_reaches_database(ec2, vpc_config, database))
+                                        lambda database: network_paths.function_reaches_database(
+                                            ec2, vpc_config, database))
     result = Plan(hosts="\n".join(["127.0.0.1\tlocalhost", *services.lines]) + "\n",
                   flows={**services.flows(), **databases}, refused=services.refused + refused)
     if network_paths.function_reaches_internet(ec2, vpc_config):
@@ -66,4 +67,6 @@ def plan(function: LambdaFunction) -> Plan:
 
 
 def describe(function: Any) -> str:
-    return f"{function.function_name} ({'VPC ' + ','.join(function._vpc_config.get('SubnetIds', [])) if getattr(function, '_vpc_config', None) else 'no VPC'})"
+    network = ("VPC " + ",".join(function._vpc_config.get("SubnetIds", []))
+               if getattr(function, "_vpc_config", None) else "no VPC")
+    return f"{function.function_name} ({network})"

@@ -5,7 +5,8 @@ AWS (Lambda developer guide, "Lambda runtimes", "Configure ephemeral storage"): 
 else is read-only; Amazon Linux keeps its trusted CAs at /etc/pki/tls/cert.pem (and
 /etc/pki/tls/certs/ca-bundle.crt, /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem; the first is
 OpenSSL's default there), and AWS's rotation functions verify RDS certificates against it; AWS's
-endpoints have certificates the SDK's own trust store (certifi) accepts; `https://<service>.<region>.amazonaws.com` resolves.
+endpoints have certificates the SDK's own trust store (certifi) accepts;
+`https://<service>.<region>.amazonaws.com` resolves.
 The runtime gives the code the standard library and the SDK for Python (boto3, botocore and their
 dependencies) in /var/runtime, and nothing else: a module the package does not bundle fails its
 import (Runtime.ImportModuleError).

@@ -100,7 +100,8 @@ class DockerEngine:
             self._listener.bind(f"/proc/self/fd/{directory}/{socket_path.name}")
         finally:
             os.close(directory)
-        os.chmod(socket_path, 0o666)  # the instance's docker command checks the docker group, as the socket's mode would
+        # the instance's docker command checks the docker group, as the socket's mode would
+        os.chmod(socket_path, 0o666)
         self._listener.listen(16)
         self._closed = threading.Event()
         threading.Thread(target=serve_each, args=(self._listener, self._closed, self._serve, "docker-request"),

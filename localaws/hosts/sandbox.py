@@ -66,7 +66,8 @@ class Sandbox:
 
     def _bwrap(self, extra_binds: Sequence[tuple[str, str]] = ()) -> list[str]:
         args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-pid", "--unshare-uts",
-                "--unshare-ipc", *(["--unshare-net"] if self.own_network else []), "--hostname", self.hostname, "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
+                "--unshare-ipc", *(["--unshare-net"] if self.own_network else []), "--hostname", self.hostname,
+                "--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
         for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             if os.path.islink(f"/{link}"):
                 args += ["--symlink", os.readlink(f"/{link}"), f"/{link}"]
@@ -78,7 +79,8 @@ class Sandbox:
         for name in SCRATCH:  # /tmp and /var/tmp are writable by every user, as in any container (1777)
             args += (["--perms", "1777"] if name.endswith("tmp") else []) + ["--tmpfs", f"/{name}"]
         args += ["--dev", "/dev", "--proc", "/proc"]
-        for parent in sorted({os.path.dirname(target) for _, target in extra_binds if target.startswith("/run/")} - {"/run"}):
+        for parent in sorted({os.path.dirname(target) for _, target in extra_binds
+                              if target.startswith("/run/")} - {"/run"}):
             args += ["--perms", "0755", "--dir", parent]  # readable by every user (bwrap's own are root's only)
         for source, target in extra_binds:
             args += ["--ro-bind", source, target]

@@ -74,10 +74,14 @@ case "${{command}}" in
   clean|makecache|check-update) exit 0 ;;
   *) echo "local AWS: dnf ${{command}} is not emulated (only install)" >&2; exit 1 ;;
 esac
-[ "$(id -u)" -eq 0 ] || {{ echo "Error: This command has to be run with superuser privileges (under the root user on most systems)." >&2; exit 1; }}
+[ "$(id -u)" -eq 0 ] || {{
+  echo "Error: This command has to be run with superuser privileges (under the root user on most systems)." >&2
+  exit 1
+}}
 missing=()
 for package in "${{packages[@]}}"; do
-  if [[ " ${{preinstalled[*]}} " == *" ${{package}} "* ]] || grep -qxF -- "${{package}}" "${{installed}}" 2>/dev/null; then
+  if [[ " ${{preinstalled[*]}} " == *" ${{package}} "* ]] ||
+     grep -qxF -- "${{package}}" "${{installed}}" 2>/dev/null; then
     echo "Package ${{package}} is already installed."
   elif [[ " ${{known[*]}} " != *" ${{package}} "* ]]; then
     echo "No match for argument: ${{package}}"

@@ -110,7 +110,8 @@ def _prefix_list_holds(ec2: Any, prefix_list_id: str, peer: Peer) -> bool:
     if prefix_list is None:
         return False
     if prefix_list.owner_id == "AWS":  # com.amazonaws.<region>.<service>: that service's public addresses
-        return peer.service is not None and prefix_list.prefix_list_name == f"com.amazonaws.{ec2.region_name}.{peer.service}"
+        return (peer.service is not None
+                and prefix_list.prefix_list_name == f"com.amazonaws.{ec2.region_name}.{peer.service}")
     entries = prefix_list.entries.get(prefix_list.version) or []
     return _overlaps([entry["Cidr"] for entry in entries if "." in entry.get("Cidr", "")], peer.cidrs)
 
@@ -300,4 +301,5 @@ def function_reaches_internet(ec2: Any, vpc_config: dict[str, Any] | None, port:
         return True
     return (any(_through_nat(_default_route(_route_table(ec2, ec2.get_subnet(subnet_id))))
                 for subnet_id in vpc_config["SubnetIds"])
-            and (port is None or _admits(ec2, vpc_config.get("SecurityGroupIds") or [], port, _internet(), egress=True)))
+            and (port is None or _admits(ec2, vpc_config.get("SecurityGroupIds") or [], port, _internet(),
+                                         egress=True)))

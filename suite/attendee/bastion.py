@@ -50,7 +50,8 @@ def checked_ssh_client(address: str, host_keys: list[str]) -> paramiko.SSHClient
     client = paramiko.SSHClient()
     for line in host_keys:
         key_type, key_data = line.split()[:2]
-        client.get_host_keys().add(address, key_type, paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
+        client.get_host_keys().add(address, key_type,
+                                   paramiko.PKey.from_type_string(key_type, base64.b64decode(key_data)))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     return client
 

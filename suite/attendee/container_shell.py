@@ -29,7 +29,8 @@ class ContainerShell(Shell):
 
     def connect(self) -> "ContainerShell":
         client = checked_ssh_client(self.address, self.host_keys)
-        client.connect(self.address, username=self.user, password=self.password, sock=self.route.socket_to(self.address, 22),
+        client.connect(self.address, username=self.user, password=self.password,
+                       sock=self.route.socket_to(self.address, 22),
                        timeout=30, allow_agent=False, look_for_keys=False)
         self._client = client
         return self

@@ -52,5 +52,6 @@ def write_oldway_cnf_from_the_secret(shell: Shell, secret_arn: str, version_id: 
     text (Run Command keeps it), none in its output."""
     version = f" --version-id {shlex.quote(version_id)}" if version_id else ""
     template = r'"[client]\nhost=\(.host)\nport=\(.port)\nuser=\(.username)\npassword=\"\(.password)\""'
-    return shell.run(f"set -o pipefail && umask 077 && aws secretsmanager get-secret-value --secret-id {shlex.quote(secret_arn)}{version} "
+    return shell.run(f"set -o pipefail && umask 077 && aws secretsmanager get-secret-value --secret-id "
+                     f"{shlex.quote(secret_arn)}{version} "
                      f"--query SecretString --output text | jq -r {shlex.quote(template)} > {OLDWAY_CNF}")

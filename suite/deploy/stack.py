@@ -150,7 +150,8 @@ class WorkshopStack:
         try:
             for page in cfn.get_paginator("describe_stack_events").paginate(StackName=self.settings.stack_name):
                 for event in page["StackEvents"]:
-                    if event.get("ResourceStatus", "").endswith(status) and (since is None or event["Timestamp"] >= since):
+                    if event.get("ResourceStatus", "").endswith(status) and (since is None
+                                                                             or event["Timestamp"] >= since):
                         lines.append(f"  {event['LogicalResourceId']}: {event.get('ResourceStatusReason', '')}")
         except ClientError as error:
             lines.append(f"  (events unavailable: {error.response['Error']['Code']})")

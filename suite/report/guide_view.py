@@ -28,7 +28,8 @@ def results_row(cells: list[str], step: Step | None, nodeid: str, when: str) -> 
     """pytest-html sorts a column by its cell's HTML: a hidden key first puts the rows in the guide's order.
     Cells stay on one line (pytest-html reads them with a single-line pattern)."""
     key = step.sort_key if step else UNMARKED_SORT_KEY
-    cells.insert(1, f'<td class="col-{COLUMN}"><span hidden>{key}</span>{reporthtml.text(step.label if step else NO_STEP)}</td>')
+    cells.insert(1, f'<td class="col-{COLUMN}"><span hidden>{key}</span>'
+                 f'{reporthtml.text(step.label if step else NO_STEP)}</td>')
     shown = nodeid if when in ("call", "collect") else f"{nodeid}::{when}"  # as pytest-html names a setup error
     cells[:] = [f'<td class="col-testId">{reporthtml.text(check_title(nodeid))}'
                 f'<div class="check-nodeid">{reporthtml.text(shown)}</div></td>'
@@ -45,7 +46,8 @@ def steps_table(ledger: Ledger) -> str:
     for step, checks in grouped:
         statuses = {mode: PhaseRow(step.phase, mode, Counter(outcomes[mode] for outcomes in checks.values()
                                                              if mode in outcomes)).status for mode in modes}
-        worst = next((status for status in ("failed", "unfinished", "passed", "skipped") if status in statuses.values()),
+        worst = next((status for status in ("failed", "unfinished", "passed", "skipped")
+                      if status in statuses.values()),
                      "not-run")
         said = "" if not checks else " · ".join(f"{mode}: {status}" for mode, status in statuses.items()) \
             if len(modes) > 1 else next(iter(statuses.values()), "")

@@ -1,7 +1,8 @@
 """What ran, phase by phase and mode by mode, and the verdict an instructor reads.
 
 A check belongs to a phase by its folder (PHASES, the one place the phases are spelled; `python -m
-suite.report.phases` prints their folders, for scripts/verify-offline.sh) and to a mode by the `aws` fixture's param, or, for a check that needs no AWS (the Template phase
+suite.report.phases` prints their folders, for scripts/verify-offline.sh) and to a mode by the `aws` fixture's
+param, or, for a check that needs no AWS (the Template phase
 reads the workshop's files), by the `mode` fixture's, which has the same params and starts nothing. Each check
 ends with one outcome; the verdict is READY only when no phase failed, none stopped half-way, and at least one
 check passed. What the local AWS was given and does not model is said with it ("READY offline, N settings not

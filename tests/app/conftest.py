@@ -58,7 +58,8 @@ def lab_app(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[LabAp
                     pytrace=False)
     try:
         for port in PORTS.values():
-            @retry(stop=stop_after_delay(30), wait=wait_fixed(0.2), retry=retry_if_result(lambda s: s.status == UNREACHABLE))
+            @retry(stop=stop_after_delay(30), wait=wait_fixed(0.2),
+                   retry=retry_if_result(lambda s: s.status == UNREACHABLE))
             def answering() -> Sample:
                 return ask(workshop.route(), port)
             if answering().status == UNREACHABLE:

@@ -32,7 +32,8 @@ def _before_the_first_mark(watch, variant: str) -> str:
     first_mark = watch.marks[0][0]
     answered = watch.answered_before(variant, first_mark)
     in_flight = [sample for sample in watch.samples[variant] if sample.at < first_mark <= sample.answered]
-    shown = [f"{sample.at - first_mark:+.2f}s {sample.status} {sample.error} (took {sample.took:.2f}s)".replace("  ", " ")
+    shown = [f"{sample.at - first_mark:+.2f}s {sample.status} {sample.error} (took {sample.took:.2f}s)"
+             .replace("  ", " ")
              for sample in answered[-4:]]
     shown += [f"in flight at the change: {sample.at - first_mark:+.2f}s {sample.status} (took {sample.took:.2f}s)"
               for sample in in_flight]
@@ -76,7 +77,8 @@ def test_secret_reading_app_stays_connected_through_two_rotations(app_through_tw
     assert _connected_before_the_first_mark(watched.watch, variant), (
         f"the {variant} app never connected: {_before_the_first_mark(watched.watch, variant)}")
     assert last is not None and last.status == CONNECTED, (
-        f"the {variant} app answers {last.status if last else 'nothing'} after two rotations: {last.error if last else ''}")
+        f"the {variant} app answers {last.status if last else 'nothing'} after two rotations: "
+        f"{last.error if last else ''}")
 
 
 @pytest.mark.changes_account("puts a new password into the secret alone, then rotates (not undone)")
@@ -97,7 +99,8 @@ def test_secret_changed_without_the_database_disconnects_until_a_rotation(app_th
     assert between and between[-1].status == "DISCONNECTED", (
         "the app still connected with a password the database never got")
     assert watched.rotation.error is None, f"the rotation did not repair the secret: {watched.rotation.error}"
-    assert last is not None and last.status == CONNECTED, f"after the rotation the app answers {last.status if last else 'nothing'}"
+    assert last is not None and last.status == CONNECTED, (
+        f"after the rotation the app answers {last.status if last else 'nothing'}")
 
 
 @pytest.mark.changes_account(STARTS_APP)
@@ -108,6 +111,8 @@ def test_secret_reader_raises_on_access_denied(workshop, lab_app, evidence):
     result = read_with_the_labs_reader(lab_app.attendee, denied_secret)
     evidence.text("on smdemo-host, as ec2-user (Session Manager)", result.shown())
     evidence.expect("get_secret on a secret the role may not read raises, naming AccessDeniedException",
-                    f"exit {result.exit_status}: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.stdout.strip()}")
-    assert result.exit_status != 0 and "SecretReadError" in result.stderr and "AccessDeniedException" in result.stderr, (
+                    f"exit {result.exit_status}: "
+                    f"{result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.stdout.strip()}")
+    assert (result.exit_status != 0 and "SecretReadError" in result.stderr
+            and "AccessDeniedException" in result.stderr), (
         f"the secret reader did not raise on AccessDenied (exit {result.exit_status}): {result.stdout.strip()[-200:]}")

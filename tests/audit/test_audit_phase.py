@@ -190,7 +190,8 @@ def test_no_secret_value_in_the_function_or_task_logs(workshop, first_rotation, 
         time.sleep(timing.events_interval)
         messages = {group: read(group) for group in groups}
     scanned = {group: len(lines) for group, lines in messages.items()}
-    findings = [finding for group, lines in messages.items() for finding in secret_findings(f"log group {group}", lines)]
+    findings = [finding for group, lines in messages.items()
+                for finding in secret_findings(f"log group {group}", lines)]
     evidence.table("Log events holding a secret value (masked)", ["finding"], [[f] for f in findings] or [["none"]])
     evidence.expect(f"none of the {versions} secret versions the stack holds appears in {', '.join(groups)}",
                     f"{len(findings)} of {sum(scanned.values())} log events hold one")

@@ -30,7 +30,8 @@ def test_image_is_built_and_pushed_on_the_bastion(workshop, image_from_the_basti
                   "\n".join(done.shown() for done in image_from_the_bastion.transcript))
     listed = [line.split()[:2] for line in image_from_the_bastion.transcript[1].stdout.splitlines()[1:]]
     ecr = workshop.aws.client("ecr")
-    pushed = [image for image in ecr.describe_images(repositoryName=workshop.outputs["ECRRepositoryName"])["imageDetails"]
+    pushed = [image
+              for image in ecr.describe_images(repositoryName=workshop.outputs["ECRRepositoryName"])["imageDetails"]
               if "latest" in image.get("imageTags", [])]
     evidence.expect("docker images lists smdemo:latest; the repository holds the pushed image as latest",
                     f"docker images: {listed}; ECR latest: {[image['imageDigest'][:19] for image in pushed]}")

@@ -111,7 +111,8 @@ def private_network(aws):
               for name in ("function", "database", "endpoint")}
     for group, port in (("database", 3306), ("endpoint", 443)):
         ec2.authorize_security_group_ingress(GroupId=groups[group], IpPermissions=[{
-            "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": groups["function"]}]}])
+            "IpProtocol": "tcp", "FromPort": port, "ToPort": port,
+            "UserIdGroupPairs": [{"GroupId": groups["function"]}]}])
     ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{aws.region}.secretsmanager",
                             VpcEndpointType="Interface", SubnetIds=subnets, SecurityGroupIds=[groups["endpoint"]],
                             PrivateDnsEnabled=True)
@@ -122,7 +123,8 @@ def private_network(aws):
 def private_database(aws, private_network):
     rds = aws.client("rds")
     name = unique("aws-style-subnets")
-    rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="fidelity", SubnetIds=private_network["subnets"])
+    rds.create_db_subnet_group(DBSubnetGroupName=name, DBSubnetGroupDescription="fidelity",
+                               SubnetIds=private_network["subnets"])
     identifier = unique("aws-style-db")
     endpoint = rds.create_db_instance(DBInstanceIdentifier=identifier, Engine="mysql", EngineVersion=ENGINE_VERSION,
                                       DBInstanceClass="db.t3.micro", AllocatedStorage=20, MasterUsername=MASTER,

@@ -21,7 +21,8 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from tests.support.aws_helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip, log_messages,
+from tests.support.aws_helpers import (RUNTIME, VPC_ACCESS, allow_secrets_manager, create_lambda_role, lambda_zip,
+                                       log_messages,
                                     unique, wait_for)
 
 from tests.support.private_database import ENGINE_VERSION, MASTER, PASSWORD
@@ -62,7 +63,8 @@ def test_aws_style_function_rotates_over_tls_unchanged(aws, private_network, pri
     # What the function's documentation asks for: the secret's actions on its ARN, GetRandomPassword on *.
     role_name = unique("aws-style-role")
     role_arn = create_lambda_role(aws, role_name, [
-        {"Effect": "Allow", "Resource": arn, "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+        {"Effect": "Allow", "Resource": arn, "Action": ["secretsmanager:DescribeSecret",
+                                                        "secretsmanager:GetSecretValue",
                                                        "secretsmanager:PutSecretValue",
                                                        "secretsmanager:UpdateSecretVersionStage"]},
         {"Effect": "Allow", "Resource": "*", "Action": "secretsmanager:GetRandomPassword"}, VPC_ACCESS])

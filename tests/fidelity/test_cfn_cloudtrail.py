@@ -108,7 +108,8 @@ def test_trail_refused_without_a_bucket_policy_for_it(aws, policy):
     assert refused.value.response["Error"]["Code"] == "InsufficientS3BucketPolicyException"
     assert refused.value.response["Error"]["Message"] == f"Incorrect S3 bucket policy is detected for bucket: {bucket}"
 
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}", aws.account_id)))
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}",
+                                                                                   aws.account_id)))
     name = unique("ct-accepted")
     cloudtrail.create_trail(Name=name, S3BucketName=bucket)
     s3.delete_bucket_policy(Bucket=bucket)

@@ -37,7 +37,8 @@ def _network(cidr: str, image: str) -> dict:
                         "Properties": {"SubnetId": {"Ref": "Subnet"}, "RouteTableId": {"Ref": "Table"}}},
         "Group": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "fid", "VpcId": vpc}},
         "Endpoint": {"Type": "AWS::EC2::VPCEndpoint",
-                     "Properties": {"VpcId": vpc, "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.secretsmanager"},
+                     "Properties": {"VpcId": vpc,
+                                    "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.secretsmanager"},
                                     "VpcEndpointType": "Interface", "SubnetIds": [{"Ref": "Subnet"}],
                                     "SecurityGroupIds": [{"Ref": "Group"}]}},
         "Instance": {"Type": "AWS::EC2::Instance",
@@ -54,7 +55,8 @@ def _stack(aws, resources: dict) -> tuple[str, dict[str, str]]:
         template.pop("Outputs")
     cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
     cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
+    outputs = {o["OutputKey"]: o["OutputValue"]
+               for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
     return name, outputs
 
 
@@ -64,7 +66,8 @@ def _in_vpc(ec2, vpc_id: str) -> dict[str, list[str]]:
     return {
         "vpcs": [v["VpcId"] for v in ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Vpcs"]],
         "subnets": [s["SubnetId"] for s in ec2.describe_subnets(Filters=by_vpc)["Subnets"]],
-        "interfaces": [n["NetworkInterfaceId"] for n in ec2.describe_network_interfaces(Filters=by_vpc)["NetworkInterfaces"]],
+        "interfaces": [n["NetworkInterfaceId"]
+                       for n in ec2.describe_network_interfaces(Filters=by_vpc)["NetworkInterfaces"]],
         "endpoints": [e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints(Filters=by_vpc)["VpcEndpoints"]],
         "route tables": [t["RouteTableId"] for t in ec2.describe_route_tables(Filters=by_vpc)["RouteTables"]
                          if not any(a.get("Main") for a in t.get("Associations", []))],

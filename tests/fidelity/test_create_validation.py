@@ -181,7 +181,8 @@ def test_rotate_secret_keeps_a_four_hour_schedule_and_refuses_one_hour(aws, rota
                              RotateImmediately=False)
         assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
         assert message in refused.value.response["Error"]["Message"]
-    assert sm.describe_secret(SecretId=arn)["RotationRules"] == {"ScheduleExpression": "rate(4 hours)", "Duration": "2h"}
+    assert sm.describe_secret(SecretId=arn)["RotationRules"] == {"ScheduleExpression": "rate(4 hours)",
+                                                                 "Duration": "2h"}
 
 
 @pytest.mark.parametrize("expression", ["rate(4 hours)", "rate(1 hour)"])

@@ -20,7 +20,8 @@ MACHINE_HOST_KEYS = sorted(Path("/etc/ssh").glob("ssh_host_*_key.pub"))
 @pytest.fixture(scope="module")
 def network(aws) -> dict[str, str]:
     """A subnet that maps public IPs on launch, routed to an internet gateway, and a group that admits SSH
-    from the suite (the internet: offline 127.0.0.1, live this machine's address) and from its own members: where a bastion lives."""
+    from the suite (the internet: offline 127.0.0.1, live this machine's address) and from its own members:
+    where a bastion lives."""
     ec2 = aws.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.62.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.62.1.0/24")["Subnet"]["SubnetId"]

@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.support.ecs_world import (CONTAINER, LOG_PREFIX, SCRIPT_PATH, create_world, detail, execution_role, public_subnet,
+from tests.support.ecs_world import (CONTAINER, LOG_PREFIX, SCRIPT_PATH, create_world, detail, execution_role,
+                                     public_subnet,
                                         processes_matching, pull_statements, secret_statement, ssh_server_key)
 from tests.support.aws_helpers import secret_arn_pattern, unique, wait_for
 from tests.fidelity.validation import NOT_YET_VALIDATED
@@ -300,7 +301,8 @@ def test_task_needs_a_way_to_ecr_and_secrets_manager(aws, world, role, network):
     if network == "no-public-ip":
         public_subnet(ec2, vpc, subnet)
     if network in ("endpoint-refuses", "endpoints"):
-        endpoint_group = ec2.create_security_group(GroupName=unique("fid-net-ep"), Description="e", VpcId=vpc)["GroupId"]
+        endpoint_group = ec2.create_security_group(GroupName=unique("fid-net-ep"), Description="e",
+                                                   VpcId=vpc)["GroupId"]
         if network == "endpoints":
             ec2.authorize_security_group_ingress(GroupId=endpoint_group, IpPermissions=[{
                 "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": task_group}]}])
@@ -318,7 +320,8 @@ def test_task_needs_a_way_to_ecr_and_secrets_manager(aws, world, role, network):
         assert settled["lastStatus"] == "RUNNING", settled.get("stoppedReason")
     else:
         assert settled["lastStatus"] == "STOPPED"
-        assert settled["stoppedReason"].startswith("CannotPullContainerError: ") and "i/o timeout" in settled["stoppedReason"]
+        assert (settled["stoppedReason"].startswith("CannotPullContainerError: ")
+                and "i/o timeout" in settled["stoppedReason"])
 
 
 # -- the roles ECS assumes, and what it does as the execution role (issue 22)
@@ -383,7 +386,8 @@ def test_awslogs_create_group_creates_it_as_the_execution_role(aws, world):
                                         environment={"SHOW": "MODE", "MODE": "wait"}))
         if allowed:
             assert world.wait_status(task["taskArn"], "RUNNING")["lastStatus"] == "RUNNING"
-            assert wait_for(lambda: world.log_lines(task["taskArn"], group), what="the task's log")[0] == "env MODE=wait"
+            assert wait_for(lambda: world.log_lines(task["taskArn"], group),
+                            what="the task's log")[0] == "env MODE=wait"
             world.ecs.stop_task(cluster=world.cluster, task=task["taskArn"], reason="fidelity test clean-up")
         else:
             stopped = _stopped(world, task["taskArn"])

@@ -14,7 +14,8 @@ import time
 import pytest
 
 from suite.attendee.bastion import published_host_keys
-from tests.support.ec2_instances import instance as _instance, security_group as _group, ssh_from_the_suite as _ssh_from_the_suite
+from tests.support.ec2_instances import (instance as _instance, security_group as _group,
+                                         ssh_from_the_suite as _ssh_from_the_suite)
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 

@@ -168,8 +168,10 @@ def test_secret_resource_policy_counts_with_identity_policies(aws):
                                                 "Resource": arn})
     bare_arn, bare = _user(aws, {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"})
     sm.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Principal": {"AWS": allowed_arn}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
-        {"Effect": "Allow", "Principal": {"AWS": bare_arn}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+        {"Effect": "Deny", "Principal": {"AWS": allowed_arn}, "Action": "secretsmanager:GetSecretValue",
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": bare_arn}, "Action": "secretsmanager:GetSecretValue",
+         "Resource": "*"}]}))
     with pytest.raises(ClientError) as denied:
         aws.client("secretsmanager", allowed).get_secret_value(SecretId=arn)
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"

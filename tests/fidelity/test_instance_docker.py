@@ -18,7 +18,8 @@ from tests.support.aws_helpers import unique
 from tests.support.ssm_agent import AGENT_POLICY, agent_profile, booted as _booted, launch, run_command
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-DOCKERFILE = 'FROM public.ecr.aws/amazonlinux/amazonlinux:2023\nRUN echo built > /opt/built\nCMD ["cat", "/opt/built"]\n'
+DOCKERFILE = ('FROM public.ecr.aws/amazonlinux/amazonlinux:2023\nRUN echo built > /opt/built\n'
+              'CMD ["cat", "/opt/built"]\n')
 PUSH_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
                 "ecr:CompleteLayerUpload", "ecr:PutImage"]
 

@@ -19,7 +19,8 @@ def test_function_reaches_the_database_only_as_the_vpc_allows(aws, private_netwo
     """"Connect your function to a VPC to access resources in it"; the database's security group must admit
     the function's (Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC").
     A flow that is not allowed is dropped, so the connection times out rather than being refused."""
-    vpc_config = {"SubnetIds": private_network["subnets"], "SecurityGroupIds": [private_network[group]]} if attached else None
+    vpc_config = {"SubnetIds": private_network["subnets"],
+                  "SecurityGroupIds": [private_network[group]]} if attached else None
     answer = _probe(aws, vpc_config, private_database["Address"], private_database["Port"])
     assert answer["outcome"] == expected, answer
 

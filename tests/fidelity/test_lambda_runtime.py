@@ -43,8 +43,9 @@ def handler(event, context):
             root_writable = False
         endpoint = f"https://secretsmanager.{os.environ['AWS_REGION']}.amazonaws.com"
         secrets = boto3.client("secretsmanager", endpoint_url=endpoint).list_secrets()["SecretList"]
-        return {"cwd": os.getcwd(), "task_root": os.environ.get("LAMBDA_TASK_ROOT"), "ca_is_pem": "BEGIN CERTIFICATE" in ca,
-                "tmp_writable": tmp_writable, "root_writable": root_writable, "listed": isinstance(secrets, list),
+        return {"cwd": os.getcwd(), "task_root": os.environ.get("LAMBDA_TASK_ROOT"),
+                "ca_is_pem": "BEGIN CERTIFICATE" in ca, "tmp_writable": tmp_writable, "root_writable": root_writable,
+                "listed": isinstance(secrets, list),
                 "endpoint_setting": os.environ.get("AWS_ENDPOINT_URL")}
     if action == "fail":
         raise ValueError("deliberate failure " + event["marker"])

@@ -75,11 +75,13 @@ def test_stopped_instance_refuses_connections_and_keeps_its_data_after_start(aws
         cursor.execute("INSERT INTO kept VALUES ('still here')")
 
     rds.stop_db_instance(DBInstanceIdentifier=instance["id"])
-    assert rds.describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"][0]["DBInstanceStatus"] == "stopped"
+    assert rds.describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"][0]["DBInstanceStatus"] \
+        == "stopped"
     assert _error_code(endpoint, PASSWORD) == CANNOT_CONNECT
 
     rds.start_db_instance(DBInstanceIdentifier=instance["id"])
-    assert rds.describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"][0]["DBInstanceStatus"] == "available"
+    assert rds.describe_db_instances(DBInstanceIdentifier=instance["id"])["DBInstances"][0]["DBInstanceStatus"] \
+        == "available"
     with _connect(endpoint, PASSWORD, database="appdb") as connection, connection.cursor() as cursor:
         cursor.execute("SELECT note FROM kept")
         assert cursor.fetchall() == (("still here",),)

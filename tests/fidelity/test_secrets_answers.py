@@ -52,7 +52,8 @@ def test_last_accessed_date_is_the_day_of_the_last_read(aws, secret_with_history
     sm.get_secret_value(SecretId=arn)
     accessed = sm.describe_secret(SecretId=arn)["LastAccessedDate"]
     assert accessed.timestamp() % DAY == 0 and time.time() - accessed.timestamp() < DAY
-    current = next(v for v in sm.list_secret_version_ids(SecretId=arn)["Versions"] if "AWSCURRENT" in v["VersionStages"])
+    current = next(v for v in sm.list_secret_version_ids(SecretId=arn)["Versions"]
+                   if "AWSCURRENT" in v["VersionStages"])
     assert current["LastAccessedDate"] == accessed
 
 

@@ -20,7 +20,8 @@ import pytest
 from suite.attendee.bastion import published_host_keys
 from tests.support.ecs_world import create_world, execution_role, pull_statements
 from tests.support.aws_helpers import probe_connection, unique
-from tests.support.ec2_instances import instance as _instance, security_group as _group, ssh_from_the_suite as _ssh_from_the_suite
+from tests.support.ec2_instances import (instance as _instance, security_group as _group,
+                                         ssh_from_the_suite as _ssh_from_the_suite)
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 ALL_OUT = ("-1", None, None, "0.0.0.0/0")
@@ -44,7 +45,8 @@ def _delete(aws, name: str) -> None:
 
 def _egress(ec2, group_id: str) -> set[tuple]:
     """The group's outbound rules as (protocol, from, to, destination), as DescribeSecurityGroupRules lists them."""
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id",
+                                                        "Values": [group_id]}])["SecurityGroupRules"]
     return {(r["IpProtocol"], r.get("FromPort") if r["IpProtocol"] != "-1" else None,
              r.get("ToPort") if r["IpProtocol"] != "-1" else None,
              r.get("CidrIpv4") or r.get("CidrIpv6") or r.get("PrefixListId") or r["ReferencedGroupInfo"]["GroupId"])
@@ -62,17 +64,21 @@ def test_cloudformation_declared_egress_replaces_the_default_and_egress_resource
                    if p["PrefixListName"] == f"com.amazonaws.{aws.region}.s3")
     template = {"Resources": {
         "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.70.0.0/16"}},
-        "Database": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "db", "VpcId": {"Ref": "Vpc"}}},
+        "Database": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "db",
+                                                                       "VpcId": {"Ref": "Vpc"}}},
         "Declared": {"Type": "AWS::EC2::SecurityGroup", "Properties": {
             "GroupDescription": "declared", "VpcId": {"Ref": "Vpc"}, "SecurityGroupEgress": [
-                {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "DestinationSecurityGroupId": {"Ref": "Database"},
+                {"IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306,
+                 "DestinationSecurityGroupId": {"Ref": "Database"},
                  "Description": "MySQL to the database"},
                 {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.70.0.0/16"}]}},
         "Added": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
             "GroupId": {"Ref": "Declared"}, "IpProtocol": "-1", "DestinationPrefixListId": s3_list}},
-        "Plain": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "plain", "VpcId": {"Ref": "Vpc"}}},
+        "Plain": {"Type": "AWS::EC2::SecurityGroup", "Properties": {"GroupDescription": "plain",
+                                                                    "VpcId": {"Ref": "Vpc"}}},
         "AddedToPlain": {"Type": "AWS::EC2::SecurityGroupEgress", "Properties": {
-            "GroupId": {"Ref": "Plain"}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.70.0.0/16"}}},
+            "GroupId": {"Ref": "Plain"}, "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+            "CidrIp": "10.70.0.0/16"}}},
         "Outputs": {key: {"Value": {"Ref": key}} for key in ("Database", "Declared", "Added", "Plain")}}
     name, outputs = _stack(aws, template)
     try:
@@ -81,13 +87,15 @@ def test_cloudformation_declared_egress_replaces_the_default_and_egress_resource
         assert _egress(ec2, outputs["Plain"]) == {ALL_OUT, ("tcp", 443, 443, "10.70.0.0/16")}
         assert _egress(ec2, outputs["Database"]) == {ALL_OUT}
         added = ec2.describe_security_group_rules(SecurityGroupRuleIds=[outputs["Added"]])["SecurityGroupRules"]
-        assert [(r["GroupId"], r["IsEgress"], r.get("PrefixListId")) for r in added] == [(outputs["Declared"], True, s3_list)]
+        assert [(r["GroupId"], r["IsEgress"], r.get("PrefixListId")) for r in added] \
+            == [(outputs["Declared"], True, s3_list)]
         [declared] = ec2.describe_security_groups(GroupIds=[outputs["Declared"]])["SecurityGroups"]
         assert {"Description": "MySQL to the database", "GroupId": outputs["Database"], "UserId": declared["OwnerId"]} \
             in [pair for permission in declared["IpPermissionsEgress"] for pair in permission["UserIdGroupPairs"]]
     finally:
         _delete(aws, name)
-    assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": list(outputs.values())}])["SecurityGroups"]
+    assert not ec2.describe_security_groups(Filters=[{"Name": "group-id",
+                                                      "Values": list(outputs.values())}])["SecurityGroups"]
 
 
 def _network(aws, private_network) -> tuple[str, str]:
@@ -142,9 +150,11 @@ def test_function_egress_through_the_ec2_api(aws, private_network, private_datab
     for target, port in ((private_network["database"], 3306), (private_network["endpoint"], 443)):
         ec2.authorize_security_group_ingress(GroupId=target, IpPermissions=[{
             "IpProtocol": "tcp", "FromPort": port, "ToPort": port, "UserIdGroupPairs": [{"GroupId": group}]}])
-    ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[{"IpProtocol": "-1",
+                                                                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[{
-        "IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306, "UserIdGroupPairs": [{"GroupId": private_network["database"]}]}])
+        "IpProtocol": "tcp", "FromPort": 3306, "ToPort": 3306,
+        "UserIdGroupPairs": [{"GroupId": private_network["database"]}]}])
     vpc_config = {"SubnetIds": private_network["subnets"], "SecurityGroupIds": [group]}
     endpoint = f"secretsmanager.{aws.region}.amazonaws.com"
 
@@ -222,7 +232,8 @@ def test_task_reaches_public_endpoints_only_as_its_egress_lets_it_out(aws, world
     ec2 = aws.client("ec2")
     vpc = ec2.describe_subnets(SubnetIds=[world.subnet])["Subnets"][0]["VpcId"]
     group = ec2.create_security_group(GroupName=unique("fid-egress-task"), Description="task", VpcId=vpc)["GroupId"]
-    ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    ec2.revoke_security_group_egress(GroupId=group, IpPermissions=[{"IpProtocol": "-1",
+                                                                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": destination}]}])
     tasks = dataclasses.replace(world, security_group=group)  # the same cluster, image and clean-up list

@@ -296,7 +296,8 @@ def test_rotation_function_refuses_what_is_not_its_rotation(workshop, rotation_i
     rows, accepted = [], []
     for what, (step, token) in attempts.items():
         error, payload = rotation_function.invoke(step, token)
-        rows.append([what, f"{error}: {payload.get('errorType')}: {payload.get('errorMessage')}" if error else "accepted"])
+        rows.append([what, f"{error}: {payload.get('errorType')}: {payload.get('errorMessage')}" if error
+                     else "accepted"])
         if not error:
             accepted.append(what)
     evidence.table("Invoke with what Secrets Manager would never send", ["request", "answer"], rows)

@@ -39,7 +39,8 @@ def test_results_table_has_a_guide_step_column_sorted_in_the_guides_order(guided
             in re.sub(r">\s+<", "><", page))
     assert guided.report_data()["initialSort"] == "guideStep"  # the results open in the guide's order
     shown = {nodeid: tests[0]["guideStep"] for nodeid, tests in guided.report_data()["tests"].items()}
-    assert shown[f"{RDS_CHECK_1}[offline]"] == f'<span hidden>{BY_NAME["RDS 4"].sort_key}</span>{html.escape(BY_NAME["RDS 4"].label)}'
+    assert shown[f"{RDS_CHECK_1}[offline]"] == (f'<span hidden>{BY_NAME["RDS 4"].sort_key}</span>'
+                                                f'{html.escape(BY_NAME["RDS 4"].label)}')
     assert shown[PLAIN] == f"<span hidden>{len(STEPS):03d}</span>—"  # no step: after every step
     keys = sorted(shown.values())  # as pytest-html sorts: by the cell's HTML, the hidden key first
     labels = [html.unescape(key.split("</span>", 1)[1]) for key in keys]

@@ -14,7 +14,7 @@ def test_each_variant_is_a_row_of_coloured_spans_with_the_rotations_marked():
 
 
 def test_seconds_not_connected_count_each_answer_until_the_next():
-    samples = [Sample(0.0, "CONNECTED"), Sample(1.0, "DISCONNECTED"), Sample(2.5, "CONNECTED"), Sample(3.0, "UNREACHABLE"),
-               Sample(4.0, "CONNECTED")]
+    samples = [Sample(0.0, "CONNECTED"), Sample(1.0, "DISCONNECTED"), Sample(2.5, "CONNECTED"),
+               Sample(3.0, "UNREACHABLE"), Sample(4.0, "CONNECTED")]
     assert seconds_not_connected(samples, 0.0, 4.0) == 2.5
     assert seconds_not_connected(samples, 2.0, 3.5) == 1.0  # the window cuts the spans

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-MISCLASSIFIED = ("test_secret_controls_are_met", "SecretsManager.4")  # the check, and its rule (suite/controls/rules.py)
+# the check, and its rule (suite/controls/rules.py)
+MISCLASSIFIED = ("test_secret_controls_are_met", "SecretsManager.4")
 SELECTED = f"{MISCLASSIFIED[0]} and {MISCLASSIFIED[1]}"  # as -k selects it
 
 

@@ -63,8 +63,10 @@ def run_phase_against(workshop: Path, phase: str | tuple[str, ...], report_dir: 
     junit = report_dir / "junit.xml"
     env = dict(os.environ, **environment)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", SELFTEST_MODE, *([phase] if isinstance(phase, str) else phase), *selection(checks), "-q", "-p", "no:cacheprovider",
-         f"--junitxml={junit}", "--rotation-timeout", "8", "--workshop", str(workshop), f"--basetemp={report_dir / 'tmp'}"],
+        [sys.executable, "-m", "pytest", "-m", SELFTEST_MODE, *([phase] if isinstance(phase, str) else phase),
+         *selection(checks), "-q", "-p", "no:cacheprovider",
+         f"--junitxml={junit}", "--rotation-timeout", "8", "--workshop", str(workshop),
+         f"--basetemp={report_dir / 'tmp'}"],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     return done.returncode, outcomes(junit) if junit.exists() else {}, done.stdout[-3000:]

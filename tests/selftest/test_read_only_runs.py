@@ -109,7 +109,8 @@ def test_a_read_only_run_fails_when_a_check_changes_the_account(kept_stack, tmp_
 
 @pytest.mark.parametrize("selected, said", [
     ("test_network_controls_are_met and RDS.2", "neither is there"),
-    ("test_secret_controls_are_met and SecretsManager.4", "is marked read_only but uses fixtures that change the account: "
+    ("test_secret_controls_are_met and SecretsManager.4", "is marked read_only but uses fixtures that change the "
+     "account: "
                                                     "first_rotation (rotates the workshop's secret"),
 ])
 def test_collection_refuses_a_check_not_classified(selected, said):

@@ -162,7 +162,8 @@ def test_an_environment_problem_mid_run_is_not_run_and_blames_no_phase():
         environment_problem="offline: the local AWS's Lambda sandbox: bwrap: execvp x: No such file or directory")
     assert not verdict.ran and not verdict.ready
     assert verdict.line == ("NOT RUN: environment: offline: the local AWS's Lambda sandbox: bwrap: execvp x: No such "
-                            "file or directory; before it, the checks had 1 passed, 1 failed (not the workshop's verdict)")
+                            "file or directory; before it, the checks had 1 passed, 1 failed (not the workshop's "
+                            "verdict)")
 
 
 def test_a_run_interrupted_in_its_teardown_says_so_and_is_never_ready():

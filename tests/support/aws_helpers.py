@@ -194,7 +194,8 @@ def cloudtrail_bucket_policy(bucket_arn: Any, account: str | None = None) -> dic
         "Fn::Sub": ["${Bucket}/AWSLogs/${AWS::AccountId}/*", {"Bucket": bucket_arn}]}
     service = {"Service": "cloudtrail.amazonaws.com"}
     return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "AclCheck", "Effect": "Allow", "Principal": service, "Action": "s3:GetBucketAcl", "Resource": bucket_arn},
+        {"Sid": "AclCheck", "Effect": "Allow", "Principal": service, "Action": "s3:GetBucketAcl",
+         "Resource": bucket_arn},
         {"Sid": "Write", "Effect": "Allow", "Principal": service, "Action": "s3:PutObject", "Resource": logs,
          "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}
 
@@ -204,7 +205,8 @@ def cloudtrail_bucket(aws: FidelityAWS, prefix: str) -> str:
     bucket = unique(prefix)
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=bucket)
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}", aws.account_id)))
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_bucket_policy(f"arn:aws:s3:::{bucket}",
+                                                                                   aws.account_id)))
     return bucket
 
 

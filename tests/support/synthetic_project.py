@@ -1,7 +1,7 @@
 """A synthetic workshop run for the report's own tests: the report plugins over small checks in
 tests/template, tests/rds, tests/fargate, tests/tls_user, tests/app and tests/audit of a project in tmp_path,
-in both modes, with no AWS and no database. Each check names a guide step (in the reverse of the guide's order) and records
-evidence holding a registered secret.
+in both modes, with no AWS and no database. Each check names a guide step (in the reverse of the guide's
+order) and records evidence holding a registered secret.
 """
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "workshop" / "template.yaml"
-REQUIRED_PARAMS = {"BastionImageId": "ami-12c6146b", "RotationCodeBucket": "code-bucket", "RotationCodeKey": "rotation.zip",
+REQUIRED_PARAMS = {"BastionImageId": "ami-12c6146b", "RotationCodeBucket": "code-bucket",
+                   "RotationCodeKey": "rotation.zip",
                    "BastionFilesKey": "bastion/files.tar.gz"}
 
 

@@ -178,7 +178,8 @@ def rotation_functions(template: dict) -> dict[str, dict]:
 @pytest.mark.guide_step("Before class 6")
 def test_rotation_function_package_runs_on_its_declared_runtime(workshop, template, evidence):
     functions = rotation_functions(template)
-    assert functions, "no AWS::Lambda::Function in the template takes its Code from RotationCodeKey (workshop/rotation/)"
+    assert functions, ("no AWS::Lambda::Function in the template takes its Code from RotationCodeKey "
+                       "(workshop/rotation/)")
     source = workshop / "rotation"
     package = build_rotation_zip(source)
     problems = []

@@ -99,7 +99,8 @@ def test_detached_policy_denies_the_read_and_reattached_allows(lab_c, evidence):
     named = lab_c.secret_arn.rsplit(":", 1)[-1].rsplit("-", 1)[0]  # AWS names the secret as the call did
     assert lab_c.secret_arn in message or named in message, message
     read_again = lab_c.read_as_application()  # waits while the re-attached grant propagates
-    evidence.expect("policy attached again: the role reads the secret", f"read the credentials of {read_again.username}")
+    evidence.expect("policy attached again: the role reads the secret",
+                    f"read the credentials of {read_again.username}")
 
 
 # Turn rotation on (the stack's function, 30 days) and rotate immediately: the lab's test still works,
@@ -125,7 +126,8 @@ def test_demouser_secret_rotates_and_the_lab_test_still_works(lab_c, evidence):
     rows, tls = lab_test_as_evidence(lab_c, after, evidence, "after the rotation")
     assert tls and rows == LAB_ROWS
     old = login_refused(lab_c, before, tls=True)
-    evidence.expect("the password before the rotation is refused (1045)", "logged in" if old is None else f"MySQL error {old}")
+    evidence.expect("the password before the rotation is refused (1045)", "logged in" if old is None
+                    else f"MySQL error {old}")
     assert old == ACCESS_DENIED
 
 
@@ -142,7 +144,8 @@ def test_lab_cleanup_deletes_recoverably_and_restores(lab_c, evidence):
     try:
         described = sm.describe_secret(SecretId=arn)
         unreadable = _refusal(lambda: sm.get_secret_value(SecretId=arn))
-        taken = _refusal(lambda: sm.create_secret(Name=described["Name"], SecretString="{}", Tags=lab_c.workshop.aws.tags))
+        taken = _refusal(lambda: sm.create_secret(Name=described["Name"], SecretString="{}",
+                                                  Tags=lab_c.workshop.aws.tags))
     finally:
         sm.restore_secret(SecretId=arn)
     window = (deleted["DeletionDate"] - asked).total_seconds() / 86400

@@ -72,7 +72,8 @@ def test_a_request_in_flight_at_a_change_is_not_what_was_seen_before_it():
 
 
 def test_answered_before_keeps_the_answers_that_came_in_the_window():
-    samples = [Sample(0.0, CONNECTED, took=0.5), Sample(0.6, CONNECTED, took=0.2), Sample(0.9, "DISCONNECTED", took=0.5)]
+    samples = [Sample(0.0, CONNECTED, took=0.5), Sample(0.6, CONNECTED, took=0.2),
+               Sample(0.9, "DISCONNECTED", took=0.5)]
     watch = Watch(None, {}, samples={"get-secret": samples})
     assert watch.answered_before("get-secret", 1.0) == samples[:2]  # the third came at 1.4
     assert watch.answered_before("get-secret", 1.0, since=0.5) == samples[1:2]

@@ -126,7 +126,8 @@ def test_an_instance_image_is_honoured_when_it_is_amazon_linux_2023():
 
 
 def test_an_engine_version_is_honoured_for_mysql_from_5_7():
-    """The local MySQL answers as its EngineVersion from 5.7 on (localaws/database/server.py); MariaDB's is the server's own."""
+    """The local MySQL answers as its EngineVersion from 5.7 on (localaws/database/server.py);
+    MariaDB's is the server's own."""
     from localaws.ext.modelled_properties import Where
 
     where = Where("123456789012", "us-east-1")

@@ -65,7 +65,8 @@ def test_live_against_an_aws_compatible_endpoint_runs_and_says_so(local_aws, tmp
     junit = tmp_path / "live.xml"
     run = live_against(local_aws, tmp_path, "tests/rds", f"--junitxml={junit}")
     assert run.returncode == 0, run.stdout[-3000:]
-    assert f"passed: RDS (live); not run: Template, Fargate, TLS user, App, Audit; live ran against {local_aws.endpoint_url} " \
+    assert f"passed: RDS (live); not run: Template, Fargate, TLS user, App, Audit; live ran against " \
+           f"{local_aws.endpoint_url} " \
            f"(not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL))" in run.stdout, run.stdout[-2000:]
     assert f"{checks_in('tests/rds/test_rds_phase.py')} passed" in run.stdout
 

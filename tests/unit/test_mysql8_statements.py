@@ -1,4 +1,5 @@
-"""localaws.database.mysql8_statements: the MySQL 8 password statements, as MariaDB must run them to do what MySQL 8 does.
+"""localaws.database.mysql8_statements: the MySQL 8 password statements, as MariaDB must run them to do
+what MySQL 8 does.
 
 MySQL 8.0 / 8.4 reference manual: "SET PASSWORD Statement" (`SET PASSWORD [FOR user] = 'auth_string'`, the
 string being the clear-text password; "the PASSWORD() function ... removed in MySQL 8.0.11"), "ALTER USER

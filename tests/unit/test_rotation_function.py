@@ -21,7 +21,8 @@ from localaws.database.server import MySQLServer
 from localaws.service import LocalAWS
 from suite.attendee.database import ACCESS_DENIED
 from tests.support.rotation_db import db_user, login_error, rds_document
-from tests.support.aws_helpers import (BASIC_EXECUTION, LAMBDA_TRUST, RUNTIME, allow_secrets_manager, lambda_zip, log_messages,
+from tests.support.aws_helpers import (BASIC_EXECUTION, LAMBDA_TRUST, RUNTIME, allow_secrets_manager, lambda_zip,
+                                       log_messages,
                                     secret_arn_pattern, unique, wait_for)
 from tests.support.any_aws import offline_aws
 
@@ -97,7 +98,8 @@ def _value(aws: LocalAWS, arn: str, **selector: str) -> dict[str, Any]:
 
 
 def _errors_for(aws: LocalAWS, function_name: str, arn: str) -> list[str]:
-    return [line for line in log_messages(offline_aws(aws), function_name) if line.startswith("[ERROR]") and arn in line]
+    return [line for line in log_messages(offline_aws(aws), function_name) if line.startswith("[ERROR]")
+            and arn in line]
 
 
 def _enable_rotation(aws: LocalAWS, arn: str, function_arn: str) -> None:

@@ -194,7 +194,8 @@ def test_own_network_has_only_its_loopback_and_reaches_nothing_outside(tmp_path)
     with socket.create_server(("127.0.0.1", 0)) as outside:
         port = outside.getsockname()[1]
         try:
-            probe = f"awk -F: 'NR > 2 {{ gsub(/ /, \"\", $1); print $1 }}' /proc/net/dev; (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo reached || echo unreachable"
+            probe = (f"awk -F: 'NR > 2 {{ gsub(/ /, \"\", $1); print $1 }}' /proc/net/dev; "
+                     f"(exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo reached || echo unreachable")
             done = box.run(["/bin/bash", "-c", probe], ENV, timeout=30)
             assert done.stdout.decode().split() == ["lo", "unreachable"]
             assert box.namespace_pid is not None and box.namespace_pid > 0

@@ -32,7 +32,9 @@ EXPECTED_OUTPUTS = {
 
 def test_long_form_only(text, template):
     # yaml.safe_load already refuses unknown tags; also make the intent explicit.
-    short_tags = [ln for ln in text.splitlines() if re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|Select|If|Equals|Not|Base64|GetAZs|Split|FindInMap|ImportValue|And|Or|Condition)\b", ln)]
+    short_tags = [ln for ln in text.splitlines()
+                  if re.search(r"(^|[\s:\-\[,])!(Ref|Sub|GetAtt|Join|Select|If|Equals|Not|Base64|GetAZs|Split|"
+                               r"FindInMap|ImportValue|And|Or|Condition)\b", ln)]
     assert short_tags == []
     assert template["AWSTemplateFormatVersion"] == "2010-09-09"
 
@@ -71,7 +73,8 @@ def test_parameters(template):
 
 def test_parameter_constraints(template):
     assert tc.parameter_value_problems(template, REQUIRED_PARAMS) == []
-    assert tc.parameter_value_problems(template, {**REQUIRED_PARAMS, "AdminCidr": "203.0.113.7/32", "DBPort": "5432"}) == []
+    assert tc.parameter_value_problems(template, {**REQUIRED_PARAMS, "AdminCidr": "203.0.113.7/32",
+                                                  "DBPort": "5432"}) == []
     bad = tc.parameter_value_problems(
         template,
         {**REQUIRED_PARAMS, "AdminCidr": "0.0.0.0", "DBPort": "80", "NamePrefix": "Bad_Prefix", "Nope": "x"},
@@ -128,16 +131,20 @@ def test_rotation_schedule(template):
     assert perm["Principal"] == "secretsmanager.amazonaws.com"
     assert perm["SourceAccount"] == {"Ref": "AWS::AccountId"}
     att = props(template, "SecretAttachment")
-    assert att == {"SecretId": {"Ref": "DBSecret"}, "TargetId": {"Ref": "DBInstance"}, "TargetType": "AWS::RDS::DBInstance"}
+    assert att == {"SecretId": {"Ref": "DBSecret"}, "TargetId": {"Ref": "DBInstance"},
+                   "TargetType": "AWS::RDS::DBInstance"}
 
 
 def test_rotation_schedule_checker_catches_bad_values():
     def sched(**p):
         return {"Resources": {"S": {"Type": "AWS::SecretsManager::RotationSchedule", "Properties": p}}}
-    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate="false", RotationRules={"AutomaticallyAfterDays": 30})) == []
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate="false",
+                                               RotationRules={"AutomaticallyAfterDays": 30})) == []
     assert tc.rotation_schedule_problems(sched(RotationRules={"AutomaticallyAfterDays": 30}))  # default is true
-    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 31}))
-    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False, RotationRules={"AutomaticallyAfterDays": 0}))
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
+                                               RotationRules={"AutomaticallyAfterDays": 31}))
+    assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
+                                               RotationRules={"AutomaticallyAfterDays": 0}))
     assert tc.rotation_schedule_problems({"Resources": {}})
     assert tc.rotation_schedule_problems(sched(RotateImmediatelyOnUpdate=False,
                                                RotationRules={"ScheduleExpression": "rate(4 hours)"})) == []
@@ -151,7 +158,8 @@ def test_rotation_function(template):
     assert p["Handler"] == "rotation_function.lambda_handler"
     assert p["Code"] == {"S3Bucket": {"Ref": "RotationCodeBucket"}, "S3Key": {"Ref": "RotationCodeKey"}}
     assert p["Timeout"] == 60
-    assert p["VpcConfig"] == {"SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}], "SecurityGroupIds": [{"Ref": "RotationFunctionSG"}]}
+    assert p["VpcConfig"] == {"SubnetIds": [{"Ref": "Subnet1"}, {"Ref": "Subnet2"}],
+                              "SecurityGroupIds": [{"Ref": "RotationFunctionSG"}]}
     assert props(template, "RotationFunctionLogGroup")["RetentionInDays"] == 3
     assert "SecurityGroupIngress" not in props(template, "RotationFunctionSG")
 
@@ -201,7 +209,8 @@ def test_network(template):
 
 def test_security_groups(template):
     def rules(lid):
-        return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp")) for r in props(template, lid).get("SecurityGroupIngress", [])]
+        return [(r["IpProtocol"], r["FromPort"], r["ToPort"], r.get("CidrIp"))
+                for r in props(template, lid).get("SecurityGroupIngress", [])]
     assert rules("BastionSG") == []  # attendees use Session Manager
     ssh = template["Resources"]["BastionSSHFromAdmin"]
     assert ssh["Condition"] == "HasBastionKey"  # only a deployment with its own key (the suite's) opens SSH
@@ -213,7 +222,8 @@ def test_security_groups(template):
     assert rules("EndpointSG") == [("tcp", 443, 443, "10.200.0.0/16")]
     assert rules("RotationFunctionSG") == []
     self_rules = {lid: p["Properties"] for lid, p in tc.resources(template, "AWS::EC2::SecurityGroupIngress").items()}
-    assert self_rules["DBSGSelfIngress"]["GroupId"] == self_rules["DBSGSelfIngress"]["SourceSecurityGroupId"] == {"Ref": "DBSG"}
+    assert self_rules["DBSGSelfIngress"]["GroupId"] == self_rules["DBSGSelfIngress"]["SourceSecurityGroupId"] \
+        == {"Ref": "DBSG"}
     # nothing but the bastion's SSH rule (with a key) is open to an address outside the VPC
     for lid, res in tc.resources(template, "AWS::EC2::SecurityGroup").items():
         for r in res["Properties"].get("SecurityGroupIngress", []):
@@ -230,7 +240,8 @@ def test_bastion(template):
     assert template["Resources"]["BastionKeyPair"]["Condition"] == "HasBastionKey"
     assert {"Key": "Name", "Value": {"Fn::Sub": "${NamePrefix}-host"}} in p["Tags"]
     user_data = p["UserData"]["Fn::Base64"]["Fn::Sub"]
-    assert user_data.startswith("#!/bin/bash") and "dnf install" in user_data and "mariadb" in user_data and "jq" in user_data
+    assert (user_data.startswith("#!/bin/bash") and "dnf install" in user_data and "mariadb" in user_data
+            and "jq" in user_data)
     # the workshop's files come from the deploy's staged copy of docker/, and become ec2-user's
     assert 's3://${RotationCodeBucket}/${BastionFilesKey}' in user_data
     assert "sudo -u ec2-user tar -xzf" in user_data and "-C /home/ec2-user" in user_data
@@ -260,7 +271,8 @@ def test_task_definition(template):
     assert c["PortMappings"][0]["ContainerPort"] == 22
     assert c["Environment"] == [{"Name": "TASKDEF_ENVVAR", "Value": "TASKDEF_ENVVAR was set"}]
     assert c["Secrets"] == [{"Name": "TASKDEF_SECRET", "ValueFrom": {"Ref": "DBSecret"}},
-                            {"Name": "EC2_USER_PASSWORD", "ValueFrom": {"Fn::Sub": "${ContainerUserSecret}:password::"}}]
+                            {"Name": "EC2_USER_PASSWORD",
+                             "ValueFrom": {"Fn::Sub": "${ContainerUserSecret}:password::"}}]
     assert c["LogConfiguration"]["LogDriver"] == "awslogs"
     assert props(template, "TaskLogGroup")["RetentionInDays"] == 3
     repo = props(template, "Repo")
@@ -270,10 +282,15 @@ def test_task_definition(template):
 @pytest.mark.parametrize(
     "container, problem",
     [
-        ({"Environment": [{"Name": "DB_PASSWORD", "Value": "x"}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "name"),
-        ({"Environment": [{"Name": "X", "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "value"),
-        ({"Environment": [{"Name": "X", "Value": {"Ref": "DBSecret"}}], "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "derived"),
-        ({"Secrets": [{"Name": "S", "ValueFrom": "arn:aws:secretsmanager:REGION:ACCOUNT:secret:SECRETNAME"}]}, "ValueFrom"),
+        ({"Environment": [{"Name": "DB_PASSWORD", "Value": "x"}],
+          "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "name"),
+        ({"Environment": [{"Name": "X",
+                           "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}}],
+          "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "value"),
+        ({"Environment": [{"Name": "X", "Value": {"Ref": "DBSecret"}}],
+          "Secrets": [{"Name": "S", "ValueFrom": {"Ref": "DBSecret"}}]}, "derived"),
+        ({"Secrets": [{"Name": "S", "ValueFrom": "arn:aws:secretsmanager:REGION:ACCOUNT:secret:SECRETNAME"}]},
+         "ValueFrom"),
         ({"Environment": [{"Name": "X", "Value": "y"}]}, "no container secret"),
     ],
 )
@@ -297,7 +314,8 @@ def test_trail(template):
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]
     stmts = {s["Sid"]: s for s in props(template, "TrailBucketPolicy")["PolicyDocument"]["Statement"]}
-    trail_arn = {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/${NamePrefix}-trail"}
+    trail_arn = {"Fn::Sub": "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/"
+                            "${NamePrefix}-trail"}
     assert stmts["AWSCloudTrailAclCheck"]["Action"] == "s3:GetBucketAcl"
     assert stmts["AWSCloudTrailAclCheck"]["Condition"]["StringEquals"]["aws:SourceArn"] == trail_arn
     w = stmts["AWSCloudTrailWrite"]

@@ -30,7 +30,8 @@ def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
             assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "DemoUserSecret"}], str(s)
         elif s.logical_id == "DemoUserReadPolicy":  # lab C's application reads its own secret only
             assert s.resource == {"Ref": "DemoUserSecret"}, str(s)
-        elif s.statement.get("Sid") == "SshIntoTheTasksAsTheGuideDoes":  # the bastion's ssh into a task asks for its password
+        elif s.statement.get("Sid") == "SshIntoTheTasksAsTheGuideDoes":
+            # the bastion's ssh into a task asks for its password
             assert s.logical_id == "BastionRole" and s.actions == ["secretsmanager:GetSecretValue"], str(s)
             assert s.resource == {"Ref": "ContainerUserSecret"}, str(s)
         else:
@@ -67,7 +68,8 @@ def test_no_aws_managed_policies(template):
 def test_wildcard_resources_only_where_aws_requires_them(template):
     """`*` resources are allowed only for actions that have no resource-level permissions."""
     allowed_star = {
-        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DeleteNetworkInterface",
+        "ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
         "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ecr:GetAuthorizationToken",
         "ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel", "ec2messages:AcknowledgeMessage",
@@ -110,9 +112,11 @@ def test_trust_policies(template):
     [
         ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": {"Ref": "DBSecret"}}, False),
         ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}, True),
-        ({"Effect": "Allow", "Action": ["s3:GetObject", "secretsmanager:*"], "Resource": {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:smdemo-*"}}, True),
+        ({"Effect": "Allow", "Action": ["s3:GetObject", "secretsmanager:*"],
+          "Resource": {"Fn::Sub": "arn:aws:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:smdemo-*"}}, True),
         ({"Effect": "Allow", "Action": "*", "Resource": ["arn:aws:s3:::b", "*"]}, True),
-        ({"Effect": "Allow", "Action": "secrets*:Get*", "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:smdemo-??????"}, True),
+        ({"Effect": "Allow", "Action": "secrets*:Get*",
+          "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:smdemo-??????"}, True),
         ({"Effect": "Allow", "NotAction": "iam:*", "Resource": {"Ref": "DBSecret"}}, False),
         ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "NotResource": {"Ref": "Other"}}, True),
         ({"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}, False),
@@ -121,7 +125,8 @@ def test_trust_policies(template):
 )
 def test_checkers_catch_bad_statements(statement, wildcard):
     t = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
-        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "x"}}]},
+        "AssumeRolePolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": "x"}}]},
         "Policies": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17", "Statement": [statement]}}]}}}}
     assert bool(tc.statements_granting_secretsmanager_on_wildcard(t)) is wildcard
     grants = statement["Effect"] == "Allow" and (

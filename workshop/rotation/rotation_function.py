@@ -94,7 +94,8 @@ def set_secret(client: Any, arn: str, token: str) -> None:
         if connection:
             break
     if connection is None:
-        raise ValueError(f"setSecret: unable to log into database with current or previous credentials for secret {arn}")
+        raise ValueError(f"setSecret: unable to log into database with current or previous credentials for secret "
+                         f"{arn}")
     try:
         with connection.cursor() as cursor:
             cursor.execute(password_statement(connection.get_server_info()), (pending["password"],))

@@ -10,6 +10,7 @@ from tests.support.faults.template import TEMPLATE_FAULTS
 from tests.support.faults.tls_user import TLS_USER_FAULTS
 from tests.support.faults.variants import ACCEPTED_VARIANTS
 
-__all__ = ["ACCEPTED_VARIANTS", "APP_FAULTS", "AUDIT_FAULTS", "DELETION_PROTECTED_FAULT", "FARGATE_FAULTS", "RDS_FAULTS",
+__all__ = ["ACCEPTED_VARIANTS", "APP_FAULTS", "AUDIT_FAULTS", "DELETION_PROTECTED_FAULT", "FARGATE_FAULTS",
+           "RDS_FAULTS",
            "SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY", "SLOW_APP", "TEARDOWN_FAULT", "TEMPLATE_FAULTS",
            "TLS_USER_FAULTS", "Fault", "Variant"]

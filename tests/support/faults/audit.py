@@ -28,7 +28,8 @@ def _task_role_on_secret_name_prefix(template: dict) -> None:
 def _password_in_task_environment(template: dict) -> None:
     container = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
     container["Environment"].append(
-        {"Name": "TASKDEF_DBPASSWORD", "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}})
+        {"Name": "TASKDEF_DBPASSWORD",
+         "Value": {"Fn::Sub": "{{resolve:secretsmanager:${DBSecret}:SecretString:password}}"}})
 
 
 def _task_without_db_secret(template: dict) -> None:
@@ -88,7 +89,8 @@ DELETION_PROTECTED_FAULT = Fault("database-deletion-protected",
 # Valid variants of the workshop AWS accepts: each must stay READY offline.
 AUDIT_FAULTS = [
     Fault("newway-traces-its-commands",
-          "mysql.newway.sh runs with `set -x`, so its trace prints the password where it runs (and Run Command keeps it)",
+          "mysql.newway.sh runs with `set -x`, so its trace prints the password where it runs (and Run Command keeps "
+          "it)",
           edit_docker_file("mysql.newway.sh", "set -euo pipefail", "set -euxo pipefail"),
           ("test_no_secret_value_in_the_bastions_run_command_history",)),
     Fault("rotation-once-a-year",

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Callable
 from tests.support.faults.base import Fault, edit_docker_file, edit_template
-from tests.support.faults.rds import RDS_FAULTS, SECRET_KEY_NOT_FOR_THE_TASK_EXECUTION_ROLE, _bastion_role_without, _bastion_user_data_replacing, _bastion_user_data_without, _role_trusting
+from tests.support.faults.rds import (RDS_FAULTS, SECRET_KEY_NOT_FOR_THE_TASK_EXECUTION_ROLE, _bastion_role_without,
+                                      _bastion_user_data_replacing, _bastion_user_data_without, _role_trusting)
 
 
 ORIGINAL_QUOTING = """env | grep "^TASKDEF_" | awk -F= '{printf "export %s=%c%s%c\\\\n", $1, 39, $2, 39 }' > "${tmp}"
@@ -163,7 +164,8 @@ FARGATE_FAULTS = [
           edit_template(_bastion_role_without("push-workshop-image")),
           ("test_image_is_built_and_pushed_on_the_bastion",)),
     Fault("bastion-role-cannot-read-the-container-password",
-          "the bastion's role may not read the container user's secret, so the guide's ssh into the task has no password",
+          "the bastion's role may not read the container user's secret, so the guide's ssh into the task has no "
+          "password",
           edit_template(_bastion_role_without("container-password")),
           ("test_attendee_sshes_from_the_bastion_into_the_task",)),
     Fault("fargate-size-not-offered",

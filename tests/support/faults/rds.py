@@ -16,7 +16,8 @@ def _secret_not_attached(template: dict) -> None:
     schedule["DependsOn"] = [d for d in ([depends] if isinstance(depends, str) else depends) if d != "SecretAttachment"]
 
 
-SECRET_NAME_PREFIX = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretName}*"}
+SECRET_NAME_PREFIX = {"Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                                 "${SecretName}*"}
 
 
 def _reader_policy_on_secret_name_prefix(template: dict) -> None:
