@@ -15,12 +15,11 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.iam.access_control import AssumedRoleAccessKey, PermissionResult
-from moto.iam.models import iam_backends
-from moto.sts.models import sts_backends
-from moto.utilities.utils import get_partition
 
 from localaws.service_roles import RoleNotAssumable, service_may_assume
+
+# moto's models are imported where the server uses them: the suite imports AccessKey alone, and moto's import
+# costs it a third of a second.
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,9 @@ class AccessKey:
     def allows(self, account_id: str, region: str, action: str, resource: str = "*") -> bool:
         """Whether this role session's identity policies allow `action` on `resource`, as IAM decides
         a request signed with it (localaws/ext/iam_enforcement.py): what a service checks before acting."""
+        from moto.iam.access_control import AssumedRoleAccessKey, PermissionResult
+        from moto.utilities.utils import get_partition
+
         from localaws.ext.iam_enforcement import identity_decision
 
         session = AssumedRoleAccessKey(account_id, get_partition(region), self.access_key_id,
@@ -56,6 +58,9 @@ def assume_service_role(account_id: str, region: str, role_arn: str, session_nam
                         facts: dict[str, str] | None = None, duration: int = 900) -> AccessKey:
     """The role's temporary credentials, as `service` obtains them (RoleNotAssumable when the role's
     trust policy does not admit `service` with these request `facts`)."""
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
     if not service_may_assume(account_id, region, role_arn, service, facts):
         raise RoleNotAssumable(role_arn, service)
     role = sts_backends[account_id][get_partition(region)].assume_role(
@@ -68,6 +73,10 @@ def assume_service_role(account_id: str, region: str, role_arn: str, session_nam
 def key_of(account_id: str, region: str, access_key_id: str) -> AccessKey | None:
     """The whole key (secret, session token) of an access key id this local AWS handed out: what a
     service that was given a token standing for the caller (ECR's docker login) signs with."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
     partition = get_partition(region)
     key = iam_backends[account_id][partition].access_keys.get(access_key_id)
     if key is None:

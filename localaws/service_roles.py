@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import json
 
-from moto.iam.models import iam_backends
-from moto.utilities.utils import get_partition
-
 from localaws.resource_policies import decision, policy_statements
 
 LAMBDA = "lambda.amazonaws.com"
@@ -37,6 +34,9 @@ class RoleNotAssumable(Exception):
 def service_may_assume(account_id: str, region: str, role_arn: str, service: str,
                        facts: dict[str, str] | None = None) -> bool:
     """Whether the trust policy of `role_arn` lets `service` assume it, given the request's `facts`."""
+    from moto.iam.models import iam_backends  # the server's: the suite, which imports this module too, never calls it
+    from moto.utilities.utils import get_partition
+
     try:
         role = iam_backends[account_id][get_partition(region)].get_role_by_arn(role_arn)
     except Exception:  # noqa: BLE001 - moto's IAMNotFoundException, or an ARN of another account

@@ -10,8 +10,8 @@ mkdir -p reports
 .venv/bin/ruff check --quiet .
 .venv/bin/python -m mypy
 shellcheck scripts/*.sh .ci/run
-# SMDEMO_TEST_WORKERS=2 runs on two workers (16.5 min instead of ~20; one interrupted-run self-test still fails
-# there, see README): a file's tests stay on one, the workshop's phases all on one
-# (tests/support/parallel_runs.py); the self-tests' broken-workshop runs mostly wait on their subprocesses.
-exec .venv/bin/python -m pytest tests -n "${SMDEMO_TEST_WORKERS:-0}" --dist loadfile \
+# Two pytest-xdist workers (SMDEMO_TEST_WORKERS; 0 runs them in one process): a file's tests stay on one, the
+# workshop's phases all on one (tests/support/parallel_runs.py); the self-tests' broken-workshop runs mostly wait on
+# their subprocesses.
+exec .venv/bin/python -m pytest tests -n "${SMDEMO_TEST_WORKERS:-2}" --dist loadfile \
   --html=reports/tests.html --self-contained-html --junitxml=reports/tests.xml "$@"

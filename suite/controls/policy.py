@@ -13,7 +13,8 @@ import fnmatch
 from functools import lru_cache
 from typing import Any
 
-from parliament import expand_action, is_glob_match
+from localaws.resource_policies import is_glob_match  # parliament's, imported at first use
+
 
 # Secrets Manager actions that take no secret ARN: AWS authorises them on "*".
 ACCOUNT_LEVEL_ACTIONS = {"secretsmanager:getrandompassword", "secretsmanager:listsecrets",
@@ -53,6 +54,8 @@ def only_account_level(statement: dict[str, Any]) -> bool:
 @lru_cache(maxsize=None)
 def _expanded(pattern: str) -> frozenset[str]:
     """`secretsmanager:Get*` -> {"secretsmanager:getsecretvalue", ...} (lower case); unknown -> empty."""
+    from parliament import expand_action  # at first use: importing parliament loads its 10 MB IAM definition
+
     return frozenset(f"{a['service']}:{a['action']}".lower() for a in expand_action(pattern, raise_exceptions=False))
 
 
