@@ -11,10 +11,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pytest_run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """A run of the suite; its timeout only a safety net, as the self-tests' (a Fargate phase took over 2 minutes
+    while the other pytest-xdist worker and other sessions loaded the machine)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     clean.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent", **env)
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=600)
 
 
 def live_against(local_aws, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
