@@ -42,3 +42,23 @@ def test_a_refused_resource_rolls_the_stack_back(aws):
     role_names = [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]]
     assert not [role for role in role_names if role.startswith(f"{name}-Role-")]
     cloudformation.delete_stack(StackName=name)
+
+
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_resource_whose_condition_is_false_is_not_made_nor_listed(aws):
+    """ListStackResources and DescribeStackResources list only the resources made."""
+    cfn = aws.client("cloudformation")
+    name = unique("fid-condition")
+    template = {"Parameters": {"Make": {"Type": "String", "Default": ""}},
+                "Conditions": {"Making": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Make"}, ""]}]}},
+                "Resources": {"Always": {"Type": "AWS::SQS::Queue"},
+                              "Sometimes": {"Type": "AWS::SQS::Queue", "Condition": "Making"}}}
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    try:
+        cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        listed = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        described = cfn.describe_stack_resources(StackName=name)["StackResources"]
+        assert [item["LogicalResourceId"] for item in listed] == ["Always"]
+        assert [item["LogicalResourceId"] for item in described] == ["Always"]
+    finally:
+        cfn.delete_stack(StackName=name)
