@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from suite.attendee.ssm_tunnel import DOCUMENT, SessionManagerRoute
 from tests.fidelity.validation import NOT_YET_VALIDATED
-from tests.support.aws_helpers import wait_for
+from tests.support.aws_helpers import iam_user, wait_for
 from tests.support.ssm_agent import AGENT_POLICY, agent_profile, launch, run_command
 
 SERVER_PORT = 8099
@@ -96,3 +96,29 @@ def test_an_instance_that_is_no_managed_node_is_not_connected(aws, vpc):
         assert refused.value.response["Error"]["Message"] == f"{instance} is not connected."
     finally:
         aws.client("ec2").terminate_instances(InstanceIds=[instance])
+
+
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_start_session_is_authorized_against_the_instance_and_the_document(aws, managed):
+    """ssm:StartSession needs an Allow on the instance's ARN and one on the session document's ARN (an
+    AWS-owned document: no account in its ARN); with only the first, the document's ARN is the one denied."""
+    ssm_client = aws.client("ssm")
+    region = ssm_client.meta.region_name
+    instance_only = {"Effect": "Allow", "Action": "ssm:StartSession", "Resource": "arn:aws:ec2:*:*:instance/*"}
+    document = f"arn:aws:ssm:{region}::document/{DOCUMENT}"
+    for statements, denied in (([instance_only], document),
+                               ([{**instance_only, "Resource": document}], f"instance/{managed}")):
+        user_arn, credentials = iam_user(aws, *statements)
+        with pytest.raises(ClientError) as refused:
+            aws.client("ssm", credentials).start_session(
+                Target=managed, DocumentName=DOCUMENT, Parameters={"host": ["127.0.0.1"], "portNumber": ["22"]})
+        error = refused.value.response["Error"]
+        assert error["Code"] == "AccessDeniedException", error
+        assert error["Message"].startswith(f"User: {user_arn} is not authorized to perform: ssm:StartSession on "
+                                           f"resource: ") and denied in error["Message"], error["Message"]
+    user_arn, credentials = iam_user(aws, instance_only, {"Effect": "Allow", "Action": "ssm:StartSession",
+                                                          "Resource": document})
+    started = aws.client("ssm", credentials).start_session(
+        Target=managed, DocumentName=DOCUMENT, Parameters={"host": ["127.0.0.1"], "portNumber": ["22"]})
+    assert started["SessionId"].startswith(user_arn.rsplit("/", 1)[-1] + "-")
+    ssm_client.terminate_session(SessionId=started["SessionId"])
