@@ -7,10 +7,9 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from localaws.ext.lambda_runtime_lifecycle import blocked
-from tests.support.aws_helpers import LAMBDA_TRUST, unique
+from tests.support.aws_helpers import await_stack, create_stack, LAMBDA_TRUST, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 30}
 
 
 @pytest.mark.local_only(NOT_YET_VALIDATED)
@@ -28,7 +27,7 @@ def test_a_refused_resource_rolls_the_stack_back(aws):
             "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"}}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     with pytest.raises(WaiterError):
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "create", timeout=30)
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
@@ -48,14 +47,12 @@ def test_a_refused_resource_rolls_the_stack_back(aws):
 def test_a_resource_whose_condition_is_false_is_not_made_nor_listed(aws):
     """ListStackResources and DescribeStackResources list only the resources made."""
     cfn = aws.client("cloudformation")
-    name = unique("fid-condition")
     template = {"Parameters": {"Make": {"Type": "String", "Default": ""}},
                 "Conditions": {"Making": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Make"}, ""]}]}},
                 "Resources": {"Always": {"Type": "AWS::SQS::Queue"},
                               "Sometimes": {"Type": "AWS::SQS::Queue", "Condition": "Making"}}}
-    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    name, _ = create_stack(aws, "fid-condition", template)
     try:
-        cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
         listed = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
         described = cfn.describe_stack_resources(StackName=name)["StackResources"]
         assert [item["LogicalResourceId"] for item in listed] == ["Always"]
