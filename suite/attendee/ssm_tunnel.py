@@ -31,7 +31,10 @@ DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 # commit 1c217c8): this is a released plugin version past both, which speaks what this module does.
 CLIENT_VERSION = "1.2.650.0"
 MESSAGE_SCHEMA_VERSION = "1.0"
-RESEND_AFTER = 0.2  # seconds: the agent's and plugin's default retransmission timeout (DefaultTransmissionTimeout)
+# Retransmission as the plugin does it (src/config/config.go, streaming.go CalculateRetransmissionTimeout): every
+# 100 ms, what is unacknowledged for longer than the timeout is sent again; the timeout starts at 200 ms and follows
+# the acknowledgements' round trips (smoothed time + 4 x its variation, at least 10 ms over it, at most 1 s).
+RESEND_EVERY, FIRST_TIMEOUT, FIRST_ROUND_TRIP, MAX_TIMEOUT, CLOCK_GRANULARITY = 0.1, 0.2, 0.1, 1.0, 0.01
 CHUNK = 1024  # bytes of the session's stream per message, as the plugin and agent send (StreamDataPayloadSize)
 FIRST_STREAM_ID = 3  # smux's client opens stream ids 3, 5, 7, ... (session.go: nextStreamID = 1, += 2)
 
@@ -96,7 +99,8 @@ class _PortSession:
         self.session_id: str = started["SessionId"]
         self._lock = threading.Lock()  # sequence numbers, the unacknowledged messages, the websocket's sends
         self._next_sequence = 0
-        self._unacknowledged: dict[int, tuple[bytes, float]] = {}
+        self._unacknowledged: dict[int, tuple[bytes, float]] = {}  # message, when last sent
+        self._round_trip, self._variation, self._resend_after = FIRST_ROUND_TRIP, 0.0, FIRST_TIMEOUT
         self._expected = 0
         self._early: dict[int, wire.Message] = {}
         self._incoming = bytearray()  # the session's stream from the agent, not yet whole frames
@@ -148,15 +152,25 @@ class _PortSession:
                 raise
 
     def _resend(self) -> None:
-        """Until acknowledged, each message again after RESEND_AFTER (the agent drops what comes before it
-        has connected, unacknowledged)."""
-        while not self.closed.wait(RESEND_AFTER / 2):
+        """Until acknowledged, each message again after the retransmission timeout (the agent drops what
+        comes before it is ready, unacknowledged)."""
+        while not self.closed.wait(RESEND_EVERY):
             now = time.monotonic()
             with self._lock:
                 for sequence, (message, sent) in sorted(self._unacknowledged.items()):
-                    if now - sent >= RESEND_AFTER:
+                    if now - sent >= self._resend_after:
                         self._unacknowledged[sequence] = (message, now)
                         self._send_raw(message)
+
+    def _acknowledged(self, sequence: int) -> None:
+        with self._lock:
+            sent = self._unacknowledged.pop(sequence, None)
+            if sent is None:
+                return
+            round_trip = time.monotonic() - sent[1]  # since it was last sent, as the plugin measures it
+            self._variation = 0.75 * self._variation + 0.25 * abs(self._round_trip - round_trip)
+            self._round_trip = 0.875 * self._round_trip + 0.125 * round_trip
+            self._resend_after = min(MAX_TIMEOUT, self._round_trip + max(CLOCK_GRANULARITY, 4 * self._variation))
 
     # --- receiving
     def _read(self) -> None:
@@ -164,16 +178,14 @@ class _PortSession:
             for data in self.ws:
                 if isinstance(data, bytes):
                     self._receive(wire.parse(data))
-        except (ConnectionClosed, OSError, wire.BadMessage) as error:
+        except (ConnectionClosed, OSError, ValueError, KeyError) as error:  # ValueError: wire.BadMessage, bad JSON
             self._closed(f"the data channel closed: {error}")
         else:
             self._closed("the data channel closed")
 
     def _receive(self, message: wire.Message) -> None:
         if message.message_type == wire.ACKNOWLEDGE:
-            acknowledged = json.loads(message.payload)
-            with self._lock:
-                self._unacknowledged.pop(acknowledged["AcknowledgedMessageSequenceNumber"], None)
+            self._acknowledged(json.loads(message.payload)["AcknowledgedMessageSequenceNumber"])
         elif message.message_type == wire.OUTPUT:
             with self._lock:
                 self._send_raw(wire.acknowledgement(message).to_bytes())
