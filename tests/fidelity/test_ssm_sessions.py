@@ -122,3 +122,10 @@ def test_start_session_is_authorized_against_the_instance_and_the_document(aws, 
         Target=managed, DocumentName=DOCUMENT, Parameters={"host": ["127.0.0.1"], "portNumber": ["22"]})
     assert started["SessionId"].startswith(user_arn.rsplit("/", 1)[-1] + "-")
     ssm_client.terminate_session(SessionId=started["SessionId"])
+
+
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_resume_session_of_a_session_that_never_was_does_not_exist(aws):
+    with pytest.raises(ClientError) as refused:
+        aws.client("ssm").resume_session(SessionId="nobody-0123456789abcdef0")
+    assert refused.value.response["Error"]["Code"] == "DoesNotExistException"
