@@ -166,8 +166,10 @@ def interrupted_runs(request: pytest.FixtureRequest,
     wanted = {item.callspec.id for item in request.session.items
               if item.module is request.module and hasattr(item, "callspec")}
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
-        # The latest stages take longest: started first, the pool stays full to the end.
-        runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp(case), *CASES[case])
+        # The latest stages take longest: started first, the pool stays full to the end. Each run's folder has a
+        # short name: its TMPDIR holds the database's unix socket, whose path MariaDB refuses beyond 107 bytes (the
+        # longest case's name under a pytest-xdist worker's folder went past it).
+        runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp("run"), *CASES[case])
                 for case in reversed(CASES) if case in wanted}
         try:
             yield runs
