@@ -8,6 +8,7 @@ pytest_plugins = [
     "suite.early_start",  # before suite.fixtures, which imports it
     "suite.account_changes",
     "suite.multi_target",
+    "suite.shared_local_aws",  # --accounts: the run's one local AWS
     "suite.fixtures",
     "suite.rotations",
     "suite.fargate",

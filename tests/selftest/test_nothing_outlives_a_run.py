@@ -88,7 +88,10 @@ CASES = {
     "sigterm-at-rotation": (printed("test_rotation_completes"), [signal.SIGTERM]),
     "sighup-at-deploy": (has_process("mariadbd"), [signal.SIGHUP]),
     "sigkill-at-fargate": (printed("tests/fargate/"), [signal.SIGKILL]),
+    # --accounts: the controller's one local AWS, the workers' deployments in it (suite/shared_local_aws.py).
+    "accounts-ctrl-c-at-deploy": (has_process("mariadbd"), [signal.SIGINT]),
 }
+EXTRA_ARGS = {"accounts-ctrl-c-at-deploy": ["--accounts", "2"]}
 
 
 @dataclass
@@ -101,7 +104,7 @@ class Outcome:
     output: str
 
 
-def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int]) -> Outcome:
+def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int], extra: list[str]) -> Outcome:
     tmpdir = folder / "tmpdir"
     basetemp = tmpdir / "basetemp"
     tmpdir.mkdir(parents=True)
@@ -109,7 +112,7 @@ def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-v",
          "--setup-show",
-         "-p", "no:cacheprovider", f"--basetemp={basetemp}"],
+         "-p", "no:cacheprovider", f"--basetemp={basetemp}", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     run = Watched(process)
     reader = threading.Thread(target=lambda: run.output.extend(iter(process.stdout.readline, "")), daemon=True)
@@ -165,7 +168,8 @@ def interrupted_runs(request: pytest.FixtureRequest,
               if item.module is request.module and hasattr(item, "callspec")}
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
         # The latest stages take longest: started first, the pool stays full to the end.
-        runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp(case), *CASES[case])
+        runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp(case), *CASES[case],
+                                  EXTRA_ARGS.get(case, []))
                 for case in reversed(CASES) if case in wanted}
         try:
             yield runs
@@ -184,6 +188,11 @@ def test_nothing_outlives_an_interrupted_run(case: str, interrupted_runs):
     if "sigkill" not in case:  # pytest itself ran its cleanup and said how the run ended
         assert outcome.returncode != 0 and "workshop verdict" in outcome.output, outcome.output
         verdict = outcome.output.split("workshop verdict: ", 1)[1].split("\n", 1)[0]
-        assert verdict.startswith("NOT READY: the run was interrupted (") and "READY: passed" not in verdict, verdict
+        if case in EXTRA_ARGS:  # the board's verdict names each target, each interrupted
+            assert verdict.startswith("NOT READY: 0 of 2 targets READY"), verdict
+            assert "the run was interrupted" in verdict, verdict
+        else:
+            assert verdict.startswith("NOT READY: the run was interrupted (") and "READY: passed" not in verdict, \
+                verdict
     if case.endswith("at-teardown"):  # the checks had all passed: the verdict must still say why it is not READY
         assert "the run was interrupted (SIGINT during the teardown" in outcome.output, outcome.output
