@@ -6,10 +6,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.aws_helpers import cloudtrail_bucket_policy, unique
+from tests.support.aws_helpers import await_stack, cloudtrail_bucket_policy, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 30}
 
 
 def _template(logging_trail: str, stopped_trail: str) -> str:
@@ -42,7 +41,7 @@ def stack(aws):
     name = unique("trail-stack")
     trails = {"logging": unique("trail-on"), "stopped": unique("trail-off")}
     cfn.create_stack(StackName=name, TemplateBody=_template(trails["logging"], trails["stopped"]))
-    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create", timeout=30)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
     return {"name": name, "trails": trails, "outputs": outputs}
 
@@ -78,7 +77,7 @@ def test_deleting_the_stack_deletes_the_trails(aws, stack):
     TrailNotFoundException)."""
     cfn = aws.client("cloudformation")
     cfn.delete_stack(StackName=stack["name"])
-    cfn.get_waiter("stack_delete_complete").wait(StackName=stack["name"], WaiterConfig=WAIT)
+    await_stack(aws, stack["name"], "delete", timeout=30)
     cloudtrail = aws.client("cloudtrail")
     for name in stack["trails"].values():
         with pytest.raises(ClientError) as missing:

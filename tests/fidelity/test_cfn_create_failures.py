@@ -7,10 +7,9 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from localaws.ext.lambda_runtime_lifecycle import blocked
-from tests.support.aws_helpers import LAMBDA_TRUST, unique
+from tests.support.aws_helpers import await_stack, LAMBDA_TRUST, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 30}
 
 
 @pytest.mark.local_only(NOT_YET_VALIDATED)
@@ -28,7 +27,7 @@ def test_a_refused_resource_rolls_the_stack_back(aws):
             "Code": {"ZipFile": "def handler(event, context):\n    return 1\n"}}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     with pytest.raises(WaiterError):
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "create", timeout=30)
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
     events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]

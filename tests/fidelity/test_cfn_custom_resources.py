@@ -14,10 +14,10 @@ import urllib.request
 import pytest
 from botocore.exceptions import WaiterError
 
-from tests.support.aws_helpers import BASIC_EXECUTION, LAMBDA_TRUST, VPC_ACCESS, log_messages, unique, wait_for
+from tests.support.aws_helpers import (BASIC_EXECUTION, LAMBDA_TRUST, VPC_ACCESS, await_stack, log_messages, unique,
+                                      wait_for)
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 60}
 
 # Our provider: what it answers is chosen by the resource's Mode property; it logs each request it gets.
 PROVIDER = """\
@@ -70,7 +70,7 @@ def provider(aws) -> tuple[str, str]:
         "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Provider", "Arn"]}},
                     "Name": {"Value": {"Ref": "Provider"}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create")
     [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     yield outputs["Arn"], outputs["Name"]
@@ -116,7 +116,7 @@ def test_a_success_answer_makes_the_resource_with_its_data(aws, provider):
                                 "Stack")}
     | {"Ref": {"Value": {"Ref": "Greeting"}}, "Plain": {"Value": {"Fn::GetAtt": ["Plain", "Greeting"]}}}}
     stack_id = cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))["StackId"]
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create")
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs["RequestKeys"] == ",".join(sorted(["RequestType", "ServiceToken", "ResponseURL", "StackId",
@@ -142,7 +142,7 @@ def test_a_success_answer_makes_the_resource_with_its_data(aws, provider):
     # resource then gets a Delete.
     template["Resources"]["Greeting"]["Properties"]["Name"] = "again"
     cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "update")
     # (each invocation's log lines arrive when it ends, which may be after the answer it sent: wait for them)
     requests = wait_for(lambda: _at_least(3, _requests(aws, function, "Greeting")),
                         what="the Update and Delete requests in the provider's log")
@@ -154,7 +154,7 @@ def test_a_success_answer_makes_the_resource_with_its_data(aws, provider):
 
     # Deleting the stack sends each custom resource a Delete with its PhysicalResourceId.
     cloudformation.delete_stack(StackName=name)
-    cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_id, WaiterConfig=WAIT)
+    await_stack(aws, stack_id, "delete")
     assert wait_for(lambda: {"type": "Delete", "logical": "Greeting", "physical": "phys-again", "old": None}
                     in _requests(aws, function, "Greeting"), what="the Delete request in the provider's log")
     assert wait_for(lambda: sorted(r["type"] for r in _requests(aws, function, "Plain")) == ["Create", "Delete"],
@@ -171,7 +171,7 @@ def test_a_failed_answer_fails_the_resource_with_its_reason_and_the_rollback_del
     template = {"Resources": {"Refused": _custom(arn, Mode="fail", Name="x", Size="1", Flag="x")}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
     with pytest.raises(WaiterError):
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "create")
     assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
     reason = _failed_reason(cloudformation, name, "Refused")
     assert reason.startswith("Received response status [FAILED] from custom resource. Message returned: "
@@ -193,7 +193,7 @@ def test_no_answer_times_out_after_the_service_timeout(aws, provider):
     template = {"Resources": {"Silent": _custom(arn, Mode="silent", ServiceTimeout=3, Name="x", Size="1", Flag="x")}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), DisableRollback=True)
     with pytest.raises(WaiterError):
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "create")
     assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "CREATE_FAILED"
     reason = _failed_reason(cloudformation, name, "Silent")
     assert reason.startswith("CloudFormation did not receive a response from your Custom Resource. Please check "
@@ -216,7 +216,7 @@ def test_a_missing_data_key_fails_the_resource_that_asks_for_it(aws, provider):
             "Type": "String", "Value": {"Fn::GetAtt": ["Greeting", "Missing"]}}}}}
     stack_id = cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))["StackId"]
     with pytest.raises(WaiterError):
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "create")
     reason = _failed_reason(cloudformation, name, "Uses")
     assert reason.startswith("CustomResource attribute error: Vendor response doesn't contain Missing attribute in "
                              f"object {stack_id}|Greeting|")
@@ -231,7 +231,7 @@ def test_a_refused_delete_leaves_the_stack_delete_failed(aws, provider):
     name = unique("fid-custom-keep")
     template = {"Resources": {"Kept": _custom(arn, Mode="refuse-delete", Name="kept", Size="1", Flag="x")}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create")
     cloudformation.delete_stack(StackName=name)
     assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
     assert _failed_reason(cloudformation, name, "Kept", "DELETE_FAILED").startswith(
@@ -284,7 +284,7 @@ def test_a_provider_in_a_vpc_answers_only_where_its_network_reaches_s3(aws, gate
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}),
                                 Capabilities=["CAPABILITY_IAM"], DisableRollback=True)
     try:
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "create")
     except WaiterError:
         pass
     status = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
@@ -309,11 +309,11 @@ def test_a_failed_update_rolls_the_stack_back(aws, provider):
     template = {"Resources": {"Changing": _custom(arn, Name="first", Size="1", Flag="x")},
                 "Outputs": {"Ref": {"Value": {"Ref": "Changing"}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create")
     template["Resources"]["Changing"]["Properties"]["Mode"] = "fail"
     cloudformation.update_stack(StackName=name, TemplateBody=json.dumps(template))
     with pytest.raises(WaiterError):
-        cloudformation.get_waiter("stack_update_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "update")
     assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     assert _failed_reason(cloudformation, name, "Changing", "UPDATE_FAILED").startswith(
         "Received response status [FAILED] from custom resource. Message returned: the answer is no (RequestId: ")

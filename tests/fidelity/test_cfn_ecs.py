@@ -7,10 +7,9 @@ import json
 import pytest
 
 from tests.support.ecs_world import ECS_TASKS_TRUST
-from tests.support.aws_helpers import unique, wait_for
+from tests.support.aws_helpers import await_stack, unique, wait_for
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 30}
 TAGS = [{"Key": "Project", "Value": "smproj"}]
 
 
@@ -67,7 +66,7 @@ def stack(aws):
     cfn = aws.client("cloudformation")
     name, family = unique("fid-ecs-stack"), unique("fid-family")
     cfn.create_stack(StackName=name, TemplateBody=json.dumps(_template(family)), Capabilities=["CAPABILITY_IAM"])
-    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create", timeout=30)
     yield {"name": name, "family": family, **_outputs(cfn, name)}
     cfn.delete_stack(StackName=name)
 
@@ -108,7 +107,7 @@ def test_updated_task_definition_is_a_new_revision_with_every_property(aws, stac
     cfn = aws.client("cloudformation")
     cfn.update_stack(StackName=stack["name"], TemplateBody=json.dumps(_template(stack["family"], memory="1024")),
                      Capabilities=["CAPABILITY_IAM"])
-    cfn.get_waiter("stack_update_complete").wait(StackName=stack["name"], WaiterConfig=WAIT)
+    await_stack(aws, stack["name"], "update", timeout=30)
     new_arn = _outputs(cfn, stack["name"])["TaskDefinitionArn"]
     assert new_arn != stack["TaskDefinitionArn"]
     definition = _described(aws, new_arn)["taskDefinition"]

@@ -13,30 +13,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 
-from tests.support.aws_helpers import unique
+from tests.support.aws_helpers import create_stack, failed_reasons, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 60}
 
 
 def _deploy(aws, template: dict, parameters: dict | None = None) -> tuple[str, dict]:
-    cloudformation = aws.client("cloudformation")
-    name = unique("fid-schema")
-    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), Parameters=[
+    return create_stack(aws, "fid-schema", template, Parameters=[
         {"ParameterKey": key, "ParameterValue": value} for key, value in (parameters or {}).items()])
-    try:
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
-    except WaiterError:
-        pass
-    return name, cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-
-
-def _reasons(aws, name: str) -> dict[str, str]:
-    events = aws.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
-    return {e["LogicalResourceId"]: e.get("ResourceStatusReason", "") for e in events
-            if e["ResourceStatus"] == "CREATE_FAILED"}
 
 
 @pytest.mark.local_only(NOT_YET_VALIDATED)
@@ -47,7 +33,7 @@ def test_a_value_outside_the_schema_fails_the_resource_and_rolls_back(aws):
     name, stack = _deploy(aws, {"Resources": {
         "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": group, "RetentionInDays": 13}}}})
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert _reasons(aws, name)["Logs"] == ("Properties validation failed for resource Logs with message: "
+    assert failed_reasons(aws, name)["Logs"] == ("Properties validation failed for resource Logs with message: "
                                                  "#/RetentionInDays: failed validation constraint for keyword [enum]")
     assert not aws.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
 
@@ -61,7 +47,7 @@ def test_a_value_known_only_at_deploy_time_is_checked_as_resolved(aws):
         "Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {
             "LogGroupName": {"Fn::Sub": "/ecs/${AWS::StackName}${Suffix}"}}}}}, {"Suffix": ":tasks"})
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert _reasons(aws, name)["Logs"] == ("Properties validation failed for resource Logs with message: "
+    assert failed_reasons(aws, name)["Logs"] == ("Properties validation failed for resource Logs with message: "
                                                  "#/LogGroupName: failed validation constraint for keyword [pattern]")
 
 
@@ -71,7 +57,7 @@ def test_every_problem_is_listed_in_cloudformation_s_words(aws):
     name, stack = _deploy(aws, {"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {
         "RoleName": ["a"], "Description": "d" * 1001, "Unknown": 1}}}})
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    assert _reasons(aws, name)["Role"] == (
+    assert failed_reasons(aws, name)["Role"] == (
         "Properties validation failed for resource Role with message: "
         "#: extraneous key [Unknown] is not permitted\n"
         "#: required key [AssumeRolePolicyDocument] not found\n"
@@ -96,7 +82,7 @@ def test_intrinsics_dynamic_references_and_converted_values_pass(aws):
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": {
                 "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}, "Action": "kms:*",
                 "Resource": "*"}]}}}}})
-    assert stack["StackStatus"] == "CREATE_COMPLETE", _reasons(aws, name)
+    assert stack["StackStatus"] == "CREATE_COMPLETE", failed_reasons(aws, name)
     aws.client("cloudformation").delete_stack(StackName=name)
 
 

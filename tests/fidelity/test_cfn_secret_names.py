@@ -19,10 +19,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.support.aws_helpers import unique
+from tests.support.aws_helpers import await_stack, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 60}
 SCHEDULED = "You can't create this secret because a secret with this name is already scheduled for deletion."
 
 
@@ -31,31 +30,31 @@ def _template(secret_name: str) -> str:
         "Name": secret_name, "GenerateSecretString": {"PasswordLength": 20}}}}})
 
 
-def _deploy(cfn, stack: str, secret_name: str) -> None:
-    cfn.create_stack(StackName=stack, TemplateBody=_template(secret_name))
-    cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig=WAIT)
+def _deploy(aws, stack: str, secret_name: str) -> None:
+    aws.client("cloudformation").create_stack(StackName=stack, TemplateBody=_template(secret_name))
+    await_stack(aws, stack, "create")
 
 
-def _tear_down(cfn, stack: str) -> None:
-    cfn.delete_stack(StackName=stack)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=stack, WaiterConfig=WAIT)
+def _tear_down(aws, stack: str) -> None:
+    aws.client("cloudformation").delete_stack(StackName=stack)
+    await_stack(aws, stack, "delete")
 
 
 @pytest.mark.local_only(NOT_YET_VALIDATED)
 def test_a_teardown_deletes_the_secret_without_recovery_and_the_next_deployment_takes_its_name(aws):
-    cfn, sm = aws.client("cloudformation"), aws.client("secretsmanager")
+    sm = aws.client("secretsmanager")
     stack, secret_name = unique("fid-names"), unique("cfn/names")
-    _deploy(cfn, stack, secret_name)
+    _deploy(aws, stack, secret_name)
     first_arn = sm.describe_secret(SecretId=secret_name)["ARN"]
-    _tear_down(cfn, stack)
+    _tear_down(aws, stack)
     with pytest.raises(ClientError) as gone:
         sm.describe_secret(SecretId=first_arn)
     assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException", "the secret is not gone for good"
 
-    _deploy(cfn, stack, secret_name)  # the second deployment into the same account
+    _deploy(aws, stack, secret_name)  # the second deployment into the same account
 
     assert sm.describe_secret(SecretId=secret_name)["ARN"] != first_arn
-    _tear_down(cfn, stack)
+    _tear_down(aws, stack)
 
 
 @pytest.mark.local_only(NOT_YET_VALIDATED)
@@ -67,7 +66,7 @@ def test_a_name_scheduled_for_deletion_fails_the_deployment_with_secrets_manager
 
     cfn.create_stack(StackName=stack, TemplateBody=_template(secret_name))
     with pytest.raises(WaiterError):
-        cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig=WAIT)
+        await_stack(aws, stack, "create")
 
     assert cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
     [failed] = [event for event in cfn.describe_stack_events(StackName=stack)["StackEvents"]
@@ -83,16 +82,16 @@ def test_a_name_scheduled_for_deletion_fails_the_deployment_with_secrets_manager
 def test_a_teardown_after_a_recoverable_delete_frees_the_name(aws):
     """Lab C's cleanup deletes its secret with a 7-day window; deleting the stack afterwards still deletes it
     for good (CloudFormation's forced delete), so the next deployment takes the name."""
-    cfn, sm = aws.client("cloudformation"), aws.client("secretsmanager")
+    sm = aws.client("secretsmanager")
     stack, secret_name = unique("fid-cleanup"), unique("cfn/cleanup")
-    _deploy(cfn, stack, secret_name)
+    _deploy(aws, stack, secret_name)
     sm.delete_secret(SecretId=secret_name, RecoveryWindowInDays=7)
     with pytest.raises(ClientError) as taken:
         sm.create_secret(Name=secret_name, SecretString="too early")
     assert taken.value.response["Error"]["Message"] == SCHEDULED
 
-    _tear_down(cfn, stack)
-    _deploy(cfn, stack, secret_name)
+    _tear_down(aws, stack)
+    _deploy(aws, stack, secret_name)
 
     assert "DeletedDate" not in sm.describe_secret(SecretId=secret_name)
-    _tear_down(cfn, stack)
+    _tear_down(aws, stack)

@@ -8,10 +8,9 @@ import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.aws_helpers import unique
+from tests.support.aws_helpers import await_stack, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 60}
 USERNAME = "dbmaster"
 PASSWORD_LENGTH = 40  # RDS MySQL takes master passwords of 8 to 41 characters
 # The workshop's exclusions plus letters and digits, so that a generator ignoring them is caught
@@ -72,7 +71,7 @@ def stack(aws):
     names = {"stack": unique("secret-stack"), "secret": unique("cfn/db-secret"), "db": unique("cfn-db"),
              "parameter": unique("/fidelity/username")}
     cfn.create_stack(StackName=names["stack"], TemplateBody=_template(names["secret"], names["db"], names["parameter"]))
-    cfn.get_waiter("stack_create_complete").wait(StackName=names["stack"], WaiterConfig=WAIT)
+    await_stack(aws, names["stack"], "create")
     outputs = {o["OutputKey"]: o["OutputValue"]
                for o in cfn.describe_stacks(StackName=names["stack"])["Stacks"][0]["Outputs"]}
     sm = aws.client("secretsmanager")
@@ -149,7 +148,7 @@ def test_delete_stack_removes_the_secret_and_stops_the_database(aws, stack):
     (DeleteDBInstance), whose endpoint then accepts no connection."""
     cfn = aws.client("cloudformation")
     cfn.delete_stack(StackName=stack["stack"])
-    cfn.get_waiter("stack_delete_complete").wait(StackName=stack["stack"], WaiterConfig=WAIT)
+    await_stack(aws, stack["stack"], "delete")
     with pytest.raises(ClientError) as missing:
         aws.client("secretsmanager").describe_secret(SecretId=stack["arn"])
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -13,10 +13,9 @@ import json
 import pytest
 from botocore.exceptions import ClientError, WaiterError
 
-from tests.support.aws_helpers import amazon_linux_image, unique
+from tests.support.aws_helpers import await_stack, amazon_linux_image, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 20}
 
 
 def _network(cidr: str, image: str) -> dict:
@@ -54,7 +53,7 @@ def _stack(aws, resources: dict) -> tuple[str, dict[str, str]]:
     if not template["Outputs"]:
         template.pop("Outputs")
     cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create", timeout=20)
     outputs = {o["OutputKey"]: o["OutputValue"]
                for o in cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])}
     return name, outputs
@@ -85,7 +84,7 @@ def test_a_network_stack_goes_completely(aws):
     gateways = [g["InternetGatewayId"] for g in ec2.describe_internet_gateways(
         Filters=[{"Name": "attachment.vpc-id", "Values": [outputs["VpcId"]]}])["InternetGateways"]]
     cfn.delete_stack(StackName=name)
-    cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "delete", timeout=20)
     assert _in_vpc(ec2, outputs["VpcId"]) == {kind: [] for kind in _in_vpc(ec2, "vpc-none")}
     assert not [g for g in ec2.describe_internet_gateways()["InternetGateways"] if g["InternetGatewayId"] in gateways]
 
@@ -99,7 +98,7 @@ def test_what_cannot_be_deleted_fails_the_stack_and_the_stack_stays(aws):
 
     cfn.delete_stack(StackName=name)  # answers at once, no DependencyViolation
     with pytest.raises(WaiterError, match="DELETE_FAILED"):
-        cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "delete", timeout=20)
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     events = cfn.describe_stack_events(StackName=name)["StackEvents"]
     failed = {e["LogicalResourceId"]: e.get("ResourceStatusReason", "") for e in events
@@ -112,7 +111,7 @@ def test_what_cannot_be_deleted_fails_the_stack_and_the_stack_stays(aws):
 
     ec2.delete_network_interface(NetworkInterfaceId=stray)
     cfn.delete_stack(StackName=name)  # deleting again finishes the job
-    cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "delete", timeout=20)
     assert _in_vpc(ec2, outputs["VpcId"])["vpcs"] == []
 
 
@@ -134,7 +133,7 @@ def test_a_repository_with_images_goes_only_with_empty_on_delete(aws, empty_on_d
     ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag="latest")
     cfn.delete_stack(StackName=name)
     try:
-        cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "delete", timeout=20)
         found = "DELETE_COMPLETE"
     except WaiterError:
         found = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]

@@ -10,10 +10,9 @@ import json
 
 import pytest
 
-from tests.support.aws_helpers import unique
+from tests.support.aws_helpers import await_stack, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 20}
 
 
 @pytest.mark.local_only(NOT_YET_VALIDATED)
@@ -28,7 +27,7 @@ def test_the_tagging_api_finds_every_resource_of_a_stack_by_the_stacks_tag(aws):
             "Group": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": f"/fid/{name}"}},
             "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.93.0.0/16"}},
         }}))
-    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create", timeout=20)
 
     found = {mapping["ResourceARN"]: {tag["Key"]: tag["Value"] for tag in mapping["Tags"]}
              for mapping in aws.client("resourcegroupstaggingapi").get_resources(

@@ -7,10 +7,9 @@ import re
 
 import pytest
 
-from tests.support.aws_helpers import unique
+from tests.support.aws_helpers import await_stack, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 60}
 
 
 def _template(region: str, log_group: str, parameter: str, alias: str) -> dict:
@@ -58,7 +57,7 @@ def test_endpoints_logs_parameters_aliases_and_repositories_deploy_and_read_back
     name = unique("fid-workshop-types")
     log_group, parameter, alias = f"/{name}/logs", f"/{name}/setting", f"alias/{name}"
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(_template(region, log_group, parameter, alias)))
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create")
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
@@ -118,7 +117,7 @@ def test_each_resource_reports_its_progress_and_its_own_times(aws):
                   "Properties": {"Type": "String", "Value": "one"}},
         "Second": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": {"Ref": "First"}}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create")
     events = list(reversed(cloudformation.describe_stack_events(StackName=name)["StackEvents"]))  # oldest first
     steps = [(e["LogicalResourceId"], e["ResourceStatus"], e.get("ResourceStatusReason")) for e in events]
     assert steps == [
@@ -154,7 +153,7 @@ def test_fn_sub_takes_an_attribute_whose_name_has_dots(aws):
         "Address": {"Type": "AWS::SSM::Parameter", "Properties": {
             "Type": "String", "Value": {"Fn::Sub": "${Database.Endpoint.Address}:${Database.Endpoint.Port}"}}}}}
     cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template))
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "create")
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
                 for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]}
     [database] = aws.client("rds").describe_db_instances(DBInstanceIdentifier=physical["Database"])["DBInstances"]

@@ -8,30 +8,20 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 
 from localaws.ext.service_rules import RULES
-from tests.support.aws_helpers import ROTATION_HANDLER, create_function, create_lambda_role, unique
+from tests.support.aws_helpers import (ROTATION_HANDLER, await_stack, create_function, create_lambda_role,
+                                      create_stack, failed_reasons, unique)
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 60}
 PASSWORD = "Create-Validation-Passw0rd"
 
 
 def _deploy(aws, resources: dict, **kwargs) -> tuple[str, dict]:
     """Create a stack of these resources and wait for it to end: its name and description."""
-    cloudformation = aws.client("cloudformation")
-    name = unique("fid-create")
-    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": resources}),
-                                Capabilities=["CAPABILITY_IAM"], **kwargs)
-    try:
-        cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
-    except WaiterError:
-        pass
-    return name, cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return create_stack(aws, "fid-create", {"Resources": resources}, Capabilities=["CAPABILITY_IAM"], **kwargs)
 
 
 def _failed_events(aws, name: str) -> dict[str, str]:
-    events = aws.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
-    return {e["LogicalResourceId"]: e.get("ResourceStatusReason", "") for e in events
-            if e["ResourceStatus"] in ("CREATE_FAILED", "DELETE_FAILED") and e["LogicalResourceId"] != name}
+    return failed_reasons(aws, name, ("CREATE_FAILED", "DELETE_FAILED"))
 
 
 def _resource(aws, name: str, logical_id: str) -> dict:
@@ -229,7 +219,7 @@ def test_a_protected_database_refuses_deletion_so_its_stack_ends_delete_failed(a
 
     cloudformation.delete_stack(StackName=name)
     with pytest.raises(WaiterError):
-        cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=WAIT)
+        await_stack(aws, name, "delete")
     assert cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
     assert _failed_events(aws, name)["Database"] == \
         "Cannot delete protected DB Instance, please disable deletion protection and try again."
@@ -237,7 +227,7 @@ def test_a_protected_database_refuses_deletion_so_its_stack_ends_delete_failed(a
 
     rds.modify_db_instance(DBInstanceIdentifier=identifier, DeletionProtection=False, ApplyImmediately=True)
     cloudformation.delete_stack(StackName=name)
-    cloudformation.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(aws, name, "delete")
 
 
 # --- 4. DB subnet groups cover two zones

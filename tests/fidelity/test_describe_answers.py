@@ -17,7 +17,6 @@ import pytest
 from tests.support.aws_helpers import unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
-WAIT = {"Delay": 1, "MaxAttempts": 20}
 
 
 @pytest.mark.local_only(NOT_YET_VALIDATED)

@@ -6,6 +6,7 @@ instance from, and the CA bundle RDS certificates chain to. `mode` is for messag
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
@@ -26,6 +27,11 @@ class FidelityAWS:
     admin_cidr: Callable[[], str]  # where this machine's connections to an instance come from
     rds_ca_bundle: Callable[[], str]  # PEM: what a TLS client verifies an RDS instance with
     created: list[dict[str, Any]] = field(default_factory=list)  # live: what the run made (see CREATING)
+    stack_poll: float = 5.0  # seconds between a stack waiter's polls: a local stack moves in fractions of one
+
+    def waiter_config(self, timeout: float) -> dict[str, int | float]:
+        """A boto3 WaiterConfig polling every `stack_poll` seconds for `timeout` seconds in all."""
+        return {"Delay": self.stack_poll, "MaxAttempts": max(1, math.ceil(timeout / self.stack_poll))}
 
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
         return self.client_factory(service, credentials)
@@ -53,7 +59,8 @@ def offline_aws(local: LocalAWS) -> FidelityAWS:
     assert admin is not None, "the local AWS was not started"
     return FidelityAWS(mode="offline", region=local.region, client_factory=local.client,
                        caller=Credentials(admin.access_key_id, admin.secret_access_key),
-                       admin_cidr=lambda: "127.0.0.1/32", rds_ca_bundle=lambda: local.rds_ca_bundle.read_text())
+                       admin_cidr=lambda: "127.0.0.1/32", rds_ca_bundle=lambda: local.rds_ca_bundle.read_text(),
+                       stack_poll=0.1)
 
 
 # The calls that make something that bills or stays: a live run lists what they made, for deleting by hand.

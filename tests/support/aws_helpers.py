@@ -9,6 +9,8 @@ import uuid
 import zipfile
 from typing import Any, Callable
 
+from botocore.exceptions import WaiterError
+
 from suite.credentials import Credentials
 from suite.deploy.packaging import bundle_packages
 from tests.support.any_aws import FidelityAWS
@@ -116,6 +118,33 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def await_stack(aws: FidelityAWS, name: str, state: str = "create", timeout: float = 60) -> None:
+    """Until the stack is `state`-complete (create, update, delete), polling as fast as the AWS moves;
+    a stack that ends otherwise raises botocore's WaiterError."""
+    aws.client("cloudformation").get_waiter(f"stack_{state}_complete").wait(
+        StackName=name, WaiterConfig=aws.waiter_config(timeout))
+
+
+def create_stack(aws: FidelityAWS, prefix: str, template: dict[str, Any], timeout: float = 60,
+                 **create_args: Any) -> tuple[str, dict[str, Any]]:
+    """Create a stack of `template` and wait until it has ended, completed or not: its name and description."""
+    cloudformation = aws.client("cloudformation")
+    name = unique(prefix)
+    cloudformation.create_stack(StackName=name, TemplateBody=json.dumps(template), **create_args)
+    try:
+        await_stack(aws, name, "create", timeout)
+    except WaiterError:
+        pass  # failed or rolled back: the description says which
+    return name, cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+
+
+def failed_reasons(aws: FidelityAWS, name: str, statuses: tuple[str, ...] = ("CREATE_FAILED",)) -> dict[str, str]:
+    """Logical id -> CloudFormation's reason, for each resource event of the stack in one of `statuses`."""
+    events = aws.client("cloudformation").describe_stack_events(StackName=name)["StackEvents"]
+    return {e["LogicalResourceId"]: e.get("ResourceStatusReason", "") for e in events
+            if e["ResourceStatus"] in statuses and e["LogicalResourceId"] != name}
 
 
 def secret_arn_pattern(aws: FidelityAWS, name_glob: str) -> str:

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from suite.controls import deployed as controls
-from tests.support.aws_helpers import create_function, create_lambda_role, log_messages, unique, wait_for
+from tests.support.aws_helpers import await_stack, create_function, create_lambda_role, log_messages, unique, wait_for
 from tests.support.aws_helpers import ROTATION_HANDLER, cloudtrail_bucket
 from tests.support.aws_helpers import rotatable_secret as _rotatable_secret
 from tests.support.any_aws import offline_aws
 
-WAIT = {"Delay": 1, "MaxAttempts": 30}
 
 
 def _statement(action, resource, **extra) -> dict:
@@ -38,7 +37,7 @@ def _stack(aws, resources: dict) -> str:
         "Name": unique("controls/secret"), "GenerateSecretString": {"PasswordLength": 20}}}
     cloudformation.create_stack(StackName=name, Capabilities=["CAPABILITY_IAM"], TemplateBody=json.dumps(
         {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Secret": secret, **resources}}))
-    cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig=WAIT)
+    await_stack(offline_aws(aws), name, "create", timeout=30)
     return name
 
 
