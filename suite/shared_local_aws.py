@@ -69,7 +69,7 @@ def pytest_configure_node(node: Any) -> None:
 def pytest_runtestloop(session: pytest.Session) -> None:
     """Await the server, make each account's administrator, and hand their keys to the workers."""
     local = session.config.stash.get(LOCAL_KEY, None)
-    if local is None:
+    if local is None or session.config.option.collectonly:
         return
     from localaws.service import LocalAWSError
     from suite.redaction import REGISTRY
