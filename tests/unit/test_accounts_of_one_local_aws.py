@@ -11,7 +11,6 @@ import pytest
 
 from localaws.access_keys import AccessKey
 from localaws.service import LocalAWS
-from suite.attendee.bastion import new_key_pair
 from suite.deploy.stack import StackSettings, WorkshopStack
 from suite.target_list import offline_accounts
 from suite.workshop_folder import workshop_folder
@@ -40,7 +39,7 @@ def deploy(local: LocalAWS, account: str) -> dict[str, str]:
         return local.client(service, credentials or admin)
 
     settings = StackSettings(stack_name="smdemo", secret_name="smdemo", name_prefix="smdemo", run_id=account[-6:],
-                             bastion_public_key=new_key_pair()[1], waiter={"Delay": 1, "MaxAttempts": 300})
+                             waiter={"Delay": 1, "MaxAttempts": 300})
     return WorkshopStack(client=client, region=local.region, workshop=workshop_folder(), settings=settings).deploy()
 
 
