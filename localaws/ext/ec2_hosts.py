@@ -33,7 +33,6 @@ forwarding reaches only the tasks and databases its group may reach.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -58,6 +57,7 @@ from localaws.ext import ecr_login_tokens
 from localaws.hosts.metadata import InstanceMetadata
 from localaws.network.reachability import Interface
 from localaws.hosts.sandbox import Sandbox
+from localaws.removals import remove_later
 from localaws.system_tools import require_tool
 
 HOST_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ec2-hosts"
@@ -174,7 +174,7 @@ class InstanceHost:
         if self.docker is not None:
             self.docker.close()
         self.sandbox.remove()
-        shutil.rmtree(self.sandbox.root.with_suffix(".software"), ignore_errors=True)
+        remove_later(self.sandbox.root.with_suffix(".software"))
 
 
 def instance_profile(instance: Instance) -> Any | None:
