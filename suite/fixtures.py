@@ -24,7 +24,6 @@ from suite.account_snapshot import CHANGED_KEY, differences, snapshot
 from suite.deploy.existing import ExistingStack, StackNotVerifiable
 from suite.deploy.stack import DeployError, StackSettings, WorkshopStack
 from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SuiteAdditions, of_existing_stack
-from suite.attendee.bastion import published_host_keys
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady
@@ -221,6 +220,7 @@ def workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Iterator[Worksho
         with watched_for_changes(request, workshop):
             yield workshop
     finally:
+        aws.bastion.close()  # its sessions end before the stack goes: nothing of the run outlives it
         made.close()
 
 
@@ -241,11 +241,11 @@ def captured(aws: AwsTarget, request: pytest.FixtureRequest, stack: WorkshopStac
 
 
 def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Generator[Workshop, None, None]:
-    """Deploy the workshop folder with the suite's additions (its key on the bastion, SSH from the caller's
-    address, the artifact bucket, the seeded row); deleted at the end unless --keep-stack."""
+    """Deploy the workshop folder as handed out (no key of the suite's, no inbound rule: the checks reach the
+    bastion's network through Session Manager), with the artifact bucket and the seeded row; deleted at the
+    end unless --keep-stack."""
     settings = StackSettings(
         stack_name=aws.stack_name, secret_name=aws.secret_name, name_prefix="smdemo", run_id=aws.run_id,
-        admin_cidr=aws.admin_cidr(), bastion_public_key=aws.bastion.public_key,
         waiter=aws.timing.waiter(aws.timing.stack_timeout),
     )
     stack = WorkshopStack(client=aws.client, region=aws.region, workshop=workshop_folder(), settings=settings)
@@ -254,9 +254,7 @@ def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Generat
             outputs = stack.deploy()
         except DeployError as failure:
             pytest.fail(f"the workshop stack did not deploy: {failure}", pytrace=False)
-        aws.bastion.attach(outputs["BastionPublicIp"], published_host_keys(
-            aws.client("ec2"), outputs["BastionInstanceId"], timeout=aws.timing.host_keys_timeout,
-            interval=aws.timing.poll_interval))
+        attach_route(aws, outputs)
         workshop = captured(aws, request, stack, DEPLOYED_BY_THE_SUITE)
         with connect(workshop.hardcoded, aws.bastion) as connection:
             seed_bookinfo(connection)
@@ -272,6 +270,13 @@ def deployed_workshop(aws: AwsTarget, request: pytest.FixtureRequest) -> Generat
             verify_teardown(request, aws, stack)
 
 
+def attach_route(aws: AwsTarget, outputs: dict[str, str]) -> None:
+    """The checks' way into the stack's network: Session Manager port forwarding through the bastion (its
+    first session waits for the bastion to become a managed node)."""
+    aws.bastion.attach(lambda: aws.client("ssm"), outputs["BastionInstanceId"],
+                       ready_timeout=aws.timing.bastion_ready_timeout, interval=aws.timing.poll_interval)
+
+
 def existing_workshop(aws: AwsTarget, request: pytest.FixtureRequest, name: str
                       ) -> Generator[Workshop, None, None]:
     """The stack given with --stack: read, never deployed, changed by a deploy or deleted; none of the
@@ -283,6 +288,7 @@ def existing_workshop(aws: AwsTarget, request: pytest.FixtureRequest, name: str
         stop_target_for_environment(request, f"{aws.mode}: {why}; nothing was changed")
     # The checks name the stack and its secret as the target does for a stack of its own.
     aws.stack_name, aws.secret_name = name, outputs["SecretName"]
+    attach_route(aws, outputs)
     yield captured(aws, request, stack, of_existing_stack(name, stack.deployed_by_the_suite))
 
 

@@ -32,7 +32,7 @@ from localaws.hosts.sandbox import SandboxError, require_root
 from localaws.access_keys import AccessKey
 from localaws.service import ACCOUNT_ID, LocalAWS, LocalAWSError
 from localaws.system_tools import MissingSystemTool, require_tool
-from suite.attendee.bastion import Bastion
+from suite.attendee.ssm_tunnel import SessionManagerRoute
 from suite.credentials import Credentials
 from suite.environment import EnvironmentProblem, require_free_disk
 from suite.redaction import REGISTRY
@@ -93,11 +93,10 @@ class AwsTarget:
     account_id: str
     run_id: str
     client_factory: Callable[..., Any]
-    bastion: Bastion  # smdemo-host: the database and the tasks are reached through it
+    bastion: SessionManagerRoute  # the database, the tasks and the lab app, reached from smdemo-host
     timing: Timing
     stack_name: str
     secret_name: str
-    admin_cidr: Callable[[], str]  # where the suite reaches the bastion from ("the internet")
     can_keep_stack: bool = False  # --keep-stack: an account outlives the run; offline, a local AWS started detached
     kept_note: str = ""  # how to point another run at what --keep-stack kept
     endpoint_url: str | None = None  # not AWS's own endpoints: the local AWS, or AWS_ENDPOINT_URL
@@ -241,14 +240,13 @@ def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool, accoun
     close = _as_policy_caller(local, close, keep)
     import moto
 
-    # The bastion is a real SSH host offline too: the database and the task are reached through it.
     # One local AWS per run: the workshop's own names.
     note = (f"; the local AWS keeps serving it: verify it again with -m offline --local-aws {local.state_dir} "
             f"--stack smdemo; stop it with python -m suite.sweeper --offline --delete") if keep else ""
     return AwsTarget(
         mode="offline", region=local.region, account_id=account_id, run_id=new_run_id(),
-        client_factory=local.client, bastion=Bastion(), timing=OFFLINE_TIMING, stack_name="smdemo",
-        secret_name="smdemo", admin_cidr=lambda: "127.0.0.1/32", endpoint_url=local.endpoint_url,
+        client_factory=local.client, bastion=SessionManagerRoute(), timing=OFFLINE_TIMING, stack_name="smdemo",
+        secret_name="smdemo", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
         versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=close,
         problems=local.problems,
@@ -328,8 +326,9 @@ def live_target(region: str | None, session: boto3.Session | None = None) -> Aws
     run_id = new_run_id()
     elsewhere = not_aws_endpoint()
     return AwsTarget(mode="live", region=session.region_name, account_id=identity["Account"], run_id=run_id,
-                     client_factory=client, bastion=Bastion(), timing=ENDPOINT_TIMING if elsewhere else LIVE_TIMING,
-                     stack_name=f"smdemo-{run_id}", secret_name=f"smdemo-{run_id}", admin_cidr=caller_cidr,
+                     client_factory=client, bastion=SessionManagerRoute(),
+                     timing=ENDPOINT_TIMING if elsewhere else LIVE_TIMING,
+                     stack_name=f"smdemo-{run_id}", secret_name=f"smdemo-{run_id}",
                      can_keep_stack=True, endpoint_url=elsewhere,
                      endpoint_note="not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL)" if elsewhere else "")
 
@@ -349,14 +348,6 @@ def rds_global_bundle() -> str:
 def not_aws_endpoint() -> str | None:
     """The endpoint live is pointed at instead of AWS (botocore's AWS_ENDPOINT_URL), if any."""
     return os.environ.get("AWS_ENDPOINT_URL") or None
-
-
-def caller_cidr() -> str:
-    """The address SSH to the live bastion comes from (override: SMDEMO_ADMIN_CIDR)."""
-    if os.environ.get("SMDEMO_ADMIN_CIDR"):
-        return os.environ["SMDEMO_ADMIN_CIDR"]
-    with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=10) as answer:
-        return answer.read().decode().strip() + "/32"
 
 
 __all__ = ["AwsTarget", "EnvironmentProblem", "Timing", "kept_offline_target", "live_preflight", "live_target",

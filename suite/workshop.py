@@ -16,7 +16,7 @@ from tenacity import RetryError, retry, retry_if_exception, retry_if_result, sto
 from suite.attendee.database import DBCredentials, connect, read_bookinfo
 from suite.deploy.existing import ExistingStack
 from suite.deploy.stack import WorkshopStack
-from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SSH, SuiteAdditions
+from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SuiteAdditions
 from suite.redaction import REGISTRY
 from suite.targets import AwsTarget
 
@@ -188,9 +188,8 @@ class Workshop:
 
     # --- the database
     def route(self) -> Any:
-        """The suite's own way to the private database and the tasks (its SSH through the bastion);
-        a check on a stack without it is not run (suite/needs.py)."""
-        self.additions.require(SSH)
+        """The suite's way to the private database, the tasks and the lab app: port forwarding through
+        the bastion with Session Manager (suite/attendee/ssm_tunnel.py), on any stack."""
         return self.aws.bastion
 
     def read_bookinfo(self, credentials: DBCredentials) -> list[tuple]:

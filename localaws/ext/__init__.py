@@ -55,6 +55,7 @@ from localaws.ext import (
     secrets_staging_labels,
     service_rules,
     ssm_commands,
+    ssm_sessions,
 )
 
 MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_deletion, cfn_dynamic_refs,
@@ -76,7 +77,7 @@ MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_de
            # create_resources it wraps: a rollback sends the failed resource a Delete) and ecr_layer_downloads
            # (whose dispatch it wraps)
            cfn_custom_resources,
-           ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands,
+           ecr_login_tokens, ecs_tasks, ec2_hosts, ec2_images, ssm_commands, ssm_sessions,
            cfn_dropped_properties,  # after every module that replaces a CloudFormation create
            cfn_not_modelled,  # says what a stack asks for that none of the above models
            iam_enforcement,

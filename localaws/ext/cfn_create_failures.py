@@ -13,7 +13,10 @@ resources already made stay, listed, until the stack is deleted (CreateStack API
 OnFailure and DisableRollback); DescribeStackResources and ListStackResources then list the failed
 resource too, CREATE_FAILED with its reason. With OnFailure DELETE, what was made is deleted and so is the stack
 (DELETE_COMPLETE: DescribeStacks knows it by its id only).
-moto 5.2.5 lets the service's exception escape CreateStack itself (a JSON error body inside an
+A resource whose Condition is false is not made, and not listed (CloudFormation user guide,
+"Conditions": "resources ... are created only when the condition is true").
+moto 5.2.5 lists such a resource as an entry without a logical id or a type; it lets the service's
+exception escape CreateStack itself (a JSON error body inside an
 XML API, which boto3 cannot even parse) and leaves the stack CREATE_IN_PROGRESS; it ignores
 OnFailure and DisableRollback.
 """
@@ -136,7 +139,7 @@ def stack_resources(self: Stack) -> Any:
             made += [FailedResource(event.logical_resource_id, event.resource_type) for event in self.events
                      if event.resource_status == "CREATE_FAILED" and event.logical_resource_id != self.name]
         return made
-    return _original_resources.fget(self)
+    return [resource for resource in _original_resources.fget(self) if resource is not None]  # a false Condition
 
 
 _original_resource_dto = StackResourceDTO.__init__

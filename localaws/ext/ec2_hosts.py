@@ -27,8 +27,9 @@ Here the host is a bubblewrap sandbox running sshd (localaws.hosts.sandbox) on a
 of its own, which becomes the instance's public IP (when AWS would give it one: its subnet maps
 public IPs on launch, or the launch asked for one). The sandbox has a network namespace of its
 own, wired to what its subnet and security groups allow (localaws/network/host_wiring.py): an instance
-whose group does not admit the admin CIDR does not answer SSH from the suite, and its sshd's
-forwarding reaches only the tasks and databases its group may reach.
+whose group does not admit this machine's address (127.0.0.1/32, "the internet") does not answer SSH
+from it, and what runs in it (its sshd's forwarding, a Session Manager port forwarding session:
+localaws/ext/ssm_sessions.py) reaches only the tasks and databases its group may reach.
 """
 from __future__ import annotations
 

@@ -91,6 +91,12 @@ def attach(name: str, account_id: str, region: str, interface: Interface, addres
     return host
 
 
+def host_named(name: str) -> Host | None:
+    """The host `name` ("instance i-0abc..."), while it is wired."""
+    with _LOCK:
+        return _HOSTS.get(name)
+
+
 def detach(name: str) -> None:
     with _LOCK:
         host = _HOSTS.pop(name, None)

@@ -42,7 +42,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-INTERNET = "127.0.0.1/32"  # the suite offline, which deploys with this as the admin CIDR (suite/targets.py)
+INTERNET = "127.0.0.1/32"  # this machine's address: "the internet" a public IP is reached from
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
-"""The bastion `smdemo-host`: the private database and the tasks are reached through it.
+"""SSH to an instance with a key of one's own, the host key checked, never blindly accepted.
 
-The deploy generates a per-run key pair (the public half becomes the bastion's EC2 key
-pair), the bastion's SSH host keys are read from its console output (cloud-init prints
-them), and paramiko opens direct-tcpip channels through it: the host key is checked, never
-blindly accepted. The same in both modes: offline the bastion is a real sshd too.
+The suite reaches the workshop's bastion through Session Manager only (suite/attendee/ssm_tunnel.py);
+what is here serves the fidelity tests of the local AWS's hosts (an instance launched with a
+per-run key pair, its SSH host keys read from its console output, where cloud-init prints them)
+and the host-key parsing the tasks' SSH uses (`host_keys_in`, `checked_ssh_client`).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""A login shell in the workshop's container, reached as the workshop does it: SSH to the
-bastion, and from there (a direct-tcpip channel) to the task's private IP as ec2-user with
-the container user's password. The container's host key must be one it published in its
-log; an unknown key is refused.
+"""A login shell in the workshop's container, reached from the bastion's network as the workshop
+does it: SSH to the task's private IP as ec2-user with the container user's password, over a
+Session Manager port forwarding stream through the bastion (suite/attendee/ssm_tunnel.py). The
+container's host key must be one it published in its log; an unknown key is refused.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from suite.attendee.shell import Result, Shell
 
 @dataclass
 class ContainerShell(Shell):
-    """A login shell in the container (suite/attendee/shell.py's API), over the suite's own SSH."""
+    """A login shell in the container (suite/attendee/shell.py's API), over the suite's own SSH client."""
 
-    route: Any  # suite.attendee.bastion.Bastion
+    route: Any  # suite.attendee.ssm_tunnel.SessionManagerRoute: socket_to(host, port) from the bastion
     address: str
     host_keys: list[str] = field(repr=False)
     password: str = field(repr=False)

@@ -1,7 +1,7 @@
 """The workshop's database: connecting with a set of credentials, the `bookinfo` table.
 
 Connections go through a route: the database is private in the VPC and is reached through
-the bastion (an SSH direct-tcpip channel), in both modes; `DirectRoute` connects straight
+the bastion (Session Manager port forwarding), in both modes; `DirectRoute` connects straight
 to it (the report's synthetic run, which has no bastion).
 """
 from __future__ import annotations

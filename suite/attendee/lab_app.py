@@ -1,6 +1,6 @@
 """The lab's web app (seed 003) on the bastion: started by app/start.sh through Session Manager,
-and asked for `/` many times a second, as a user's browser would, through the suite's SSH route to
-the bastion (the app listens on the bastion's 127.0.0.1).
+and asked for `/` many times a second, as a user's browser would, through Session Manager port
+forwarding to the bastion's 127.0.0.1, where the app listens (each request a stream of one session).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """One shell API for the attendee's ways in, in pytest-testinfra's manner: each transport (Session
-Manager on the bastion, ssh from the bastion into a task, the suite's own SSH into the container)
+Manager on the bastion, ssh from the bastion into a task, the suite's own SSH client into the container)
 says how to `run` one command; what the checks ask of a shell is written once here, every
 argument quoted:
 

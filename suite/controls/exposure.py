@@ -5,8 +5,10 @@ controls read it:
 - EC2.13: "Security groups should not allow ingress from 0.0.0.0/0 or ::/0 to port 22".
 - EC2.19: "Security groups should not allow unrestricted access to ports with high risk"
   (the control's port list; the database's own port is added when it is not 3306).
-- SSH paths: the bastion admits port 22 only from the admin CIDR; a task admits it only from
-  the bastion's security group (no address range at all).
+- Session Manager only: the bastion admits port 22 from no address and no group, and carries no
+  key pair (the workshop as handed out: attendees reach it through Session Manager; a deployment
+  that added a key and an inbound rule for someone's address is not the workshop).
+- SSH paths: a task admits port 22 only from the bastion's security group (no address range at all).
 """
 from __future__ import annotations
 
@@ -85,13 +87,18 @@ def task_group_ids(ec2: Any, ecs: Any, cluster: str, task_arn: str) -> list[str]
     return [group["GroupId"] for interface in interfaces for group in interface.get("Groups", [])]
 
 
-def ssh_path_findings(ec2: Any, bastion_groups: list[str], task_groups: list[str], admin_cidr: str) -> list[str]:
+def session_manager_only_findings(ec2: Any, instance_id: str) -> list[str]:
+    """What lets anyone reach the bastion other than through Session Manager: an SSH rule, a key pair."""
+    findings = [f"the bastion admits SSH from {source}" for source in
+                sorted(ssh_sources(groups_by_id(ec2, instance_group_ids(ec2, instance_id))))]
+    reservations = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+    for key in sorted({i["KeyName"] for r in reservations for i in r["Instances"] if i.get("KeyName")}):
+        findings.append(f"the bastion carries the key pair {key}")
+    return findings
+
+
+def ssh_path_findings(ec2: Any, bastion_groups: list[str], task_groups: list[str]) -> list[str]:
     findings = []
-    bastion_sources = ssh_sources(groups_by_id(ec2, bastion_groups))
-    for source in sorted(bastion_sources - {admin_cidr}):
-        findings.append(f"the bastion admits SSH from {source}, not only from the admin CIDR {admin_cidr}")
-    if admin_cidr not in bastion_sources:
-        findings.append(f"the bastion does not admit SSH from the admin CIDR {admin_cidr}")
     task_sources = ssh_sources(groups_by_id(ec2, task_groups))
     for source in sorted(task_sources - set(bastion_groups)):
         findings.append(f"a task admits SSH from {source}, not only from the bastion's group")

@@ -97,7 +97,11 @@ def _ssh_paths(workshop: Any, fargate_phase: Any, running_task: Any) -> list[str
     ec2 = workshop.aws.client("ec2")
     bastion_groups = exposure.instance_group_ids(ec2, workshop.outputs["BastionInstanceId"])
     task_groups = exposure.task_group_ids(ec2, fargate_phase.ecs, fargate_phase.cluster, running_task.arn)
-    return exposure.ssh_path_findings(ec2, bastion_groups, task_groups, workshop.stack.settings.admin_cidr)
+    return exposure.ssh_path_findings(ec2, bastion_groups, task_groups)
+
+
+def _session_manager_only(workshop: Any) -> list[str]:
+    return exposure.session_manager_only_findings(workshop.aws.client("ec2"), workshop.outputs["BastionInstanceId"])
 
 
 RULES = [
@@ -133,7 +137,11 @@ RULES = [
     Rule("EC2.19", "no security group admits 0.0.0.0/0 or ::/0 to a high-risk port (the database's included)",
          f"{SECURITY_HUB}/ec2-controls.html#ec2-19", "network", "Beyond the guide 6",
          ("workshop",), _high_risk_ports_closed_to_the_internet),
-    Rule("ssh-paths", "the bastion only from {settings.admin_cidr}, a task only from the bastion's security group",
+    Rule("session-manager-only", "the bastion admits no SSH and carries no key pair: it is reached through Session "
+                                 "Manager only, as attendees reach it",
+         "https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager.html", "network",
+         "Beyond the guide 6", ("workshop",), _session_manager_only),
+    Rule("ssh-paths", "a task admits SSH only from the bastion's security group",
          "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/security-group-rules-reference.html", "network",
          "Beyond the guide 6", ("workshop", "fargate_phase", "running_task"), _ssh_paths, RUNS_TASKS),
 ]

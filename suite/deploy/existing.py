@@ -62,9 +62,7 @@ class ExistingStack:
     def settings(self) -> StackSettings:
         """The deployment's settings as the checks read them (the stack's own parameters)."""
         return StackSettings(stack_name=self.stack_name, secret_name=self.outputs.get("SecretName", ""),
-                             name_prefix=self.parameters.get("NamePrefix", ""), run_id=self.run_id,
-                             admin_cidr=self.parameters.get("AdminCidr", ""),
-                             bastion_public_key=self.parameters.get("BastionPublicKey", ""))
+                             name_prefix=self.parameters.get("NamePrefix", ""), run_id=self.run_id)
 
     def template_text(self) -> str:
         """The template the stack was created from, as CloudFormation holds it."""

@@ -43,8 +43,6 @@ class StackSettings:
     secret_name: str
     name_prefix: str
     run_id: str
-    admin_cidr: str = "127.0.0.1/32"
-    bastion_public_key: str = ""
     waiter: dict[str, float] = field(default_factory=lambda: {"Delay": 15, "MaxAttempts": 160})  # WaiterConfig
 
     @property
@@ -106,8 +104,6 @@ class WorkshopStack:
             "RotationCodeKey": code_key,
             "BastionFilesKey": files_key,
             "BastionImageId": self._bastion_image_id(),
-            "AdminCidr": self.settings.admin_cidr,
-            "BastionPublicKey": self.settings.bastion_public_key,
         }
         return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items()]
 

@@ -65,8 +65,8 @@ def _note_workshop(facts: dict[str, RunFacts], workshop: Any) -> None:
     found = facts.setdefault(workshop.aws.mode, RunFacts(mode=workshop.aws.mode))
     outputs = workshop.outputs
     found.database_endpoint = f"{outputs.get('DBEndpointAddress', '?')}:{outputs.get('DBEndpointPort', '?')}"
-    if outputs.get("BastionPublicIp"):
-        found.database_endpoint += f" via the bastion {outputs['BastionPublicIp']}"
+    if outputs.get("BastionInstanceId"):
+        found.database_endpoint += f" via Session Manager on the bastion {outputs['BastionInstanceId']}"
     found.template = workshop.stack.template_identity()
     found.database_server = database_version(workshop)
 

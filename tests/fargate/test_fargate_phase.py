@@ -120,7 +120,8 @@ def test_taskdef_secret_seen_over_the_bastions_ssh_is_the_secret(workshop, task_
         f"TASKDEF_SECRET over the bastion's ssh: {result.stdout.strip()} {result.stderr.strip()[-300:]}")
 
 
-# The suite's own SSH (through the bastion) for the byte-for-byte checks: env | grep TASKDEF_SECRET
+# The suite's own SSH client (over Session Manager port forwarding from the bastion) for the byte-for-byte
+# checks: env | grep TASKDEF_SECRET
 @pytest.mark.changes_account(RUNS_TASKS)
 @pytest.mark.guide_step("Fargate 6")
 def test_login_shell_has_taskdef_secret(workshop, container_shell, fargate_phase, task_definition, evidence):

@@ -90,7 +90,8 @@ def vpc(aws) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def route(aws):
-    """The suite's bastion route: its ed25519 public key imported as the key pair `name`."""
+    """SSH to an instance with a key of its own (the fidelity tests of the hosts' sshd): its ed25519 public key
+    imported as the key pair `name`."""
     route = Bastion()
     name = unique("fid-key")
     aws.client("ec2").import_key_pair(KeyName=name, PublicKeyMaterial=route.public_key.encode())

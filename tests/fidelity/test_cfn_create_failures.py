@@ -7,7 +7,7 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from localaws.ext.lambda_runtime_lifecycle import blocked
-from tests.support.aws_helpers import await_stack, LAMBDA_TRUST, unique
+from tests.support.aws_helpers import await_stack, create_stack, LAMBDA_TRUST, unique
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
 
@@ -41,3 +41,21 @@ def test_a_refused_resource_rolls_the_stack_back(aws):
     role_names = [r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]]
     assert not [role for role in role_names if role.startswith(f"{name}-Role-")]
     cloudformation.delete_stack(StackName=name)
+
+
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_a_resource_whose_condition_is_false_is_not_made_nor_listed(aws):
+    """ListStackResources and DescribeStackResources list only the resources made."""
+    cfn = aws.client("cloudformation")
+    template = {"Parameters": {"Make": {"Type": "String", "Default": ""}},
+                "Conditions": {"Making": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Make"}, ""]}]}},
+                "Resources": {"Always": {"Type": "AWS::SQS::Queue"},
+                              "Sometimes": {"Type": "AWS::SQS::Queue", "Condition": "Making"}}}
+    name, _ = create_stack(aws, "fid-condition", template)
+    try:
+        listed = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        described = cfn.describe_stack_resources(StackName=name)["StackResources"]
+        assert [item["LogicalResourceId"] for item in listed] == ["Always"]
+        assert [item["LogicalResourceId"] for item in described] == ["Always"]
+    finally:
+        cfn.delete_stack(StackName=name)

@@ -26,7 +26,7 @@ FULL_RUN = ROOT / "iam" / "caller-full-run.json"
 READ_ONLY = ROOT / "iam" / "caller-read-only.json"
 KEPT = re.compile(r"--local-aws (\S+) --stack smdemo")
 CALLER_DENIED = re.compile(r"workshop-caller-\w+ is not authorized to perform: \S+")  # the checks' own denials differ
-EVERY_CHECK = 72  # the Template phase and every deployed phase, offline
+EVERY_CHECK = 73  # the Template phase and every deployed phase, offline
 
 
 def offline_run(tmp_path: Path, name: str, policy: Path | None, *args: str) -> tuple[int, str, str]:

@@ -91,6 +91,7 @@ def test_a_kept_stack_verified_read_only_is_left_as_it_was(kept_stack, tmp_path)
     print(f"--stack smdemo, read-only, offline: {seconds:.1f} s")  # the README's figure
     assert status == 0 and verdict.startswith("READY"), output[-3000:]
     assert "not run: would change the account: rotates the workshop's secret" in output
+    assert "needs the suite's SSH" not in output  # the direct checks reach the stack through Session Manager too
     assert re.search(r"\d+ passed, \d+ skipped", output), output[-1000:]
     for kept in ("secret SecretArn", "secret ContainerUserSecretArn", "secret DemoUserSecretArn", "stack resources",
                  "task definitions"):

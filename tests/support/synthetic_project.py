@@ -51,7 +51,7 @@ def aws(request):
                      client_factory=lambda service, credentials=None: boto3.client(service, region_name="eu-west-1"),
                      bastion=DirectRoute(), timing=LIVE_TIMING if live else OFFLINE_TIMING,
                      stack_name="smdemo-synthetic" if live else "smdemo", secret_name="smdemo",
-                     admin_cidr=lambda: "127.0.0.1/32", endpoint_url=None if live else "http://127.0.0.1:9",
+                     endpoint_url=None if live else "http://127.0.0.1:9",
                      endpoint_note="" if live else "the local AWS",
                      versions={{}} if live else {{"moto": "5.2.5"}},
                      not_modelled=lambda: [] if live else {not_modelled!r})

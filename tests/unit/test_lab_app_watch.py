@@ -12,8 +12,8 @@ from suite.attendee.lab_app import CONNECTED, Sample, Watch
 
 
 class HeldApp:
-    """An app on a route (as the bastion's SSH route gives it) that answers what the database says
-    when it serves a request; once `hold` is set, a request waits until `release` is set."""
+    """An app on a route (as Session Manager port forwarding from the bastion gives it) that answers what the
+    database says when it serves a request; once `hold` is set, a request waits until `release` is set."""
 
     def __init__(self):
         self.status = CONNECTED

@@ -1,6 +1,7 @@
 """The Audit phase's faults: the trail, the grants, the task definition, the rotation's principals."""
 from __future__ import annotations
 
+from suite.attendee.bastion import new_key_pair
 from tests.support.faults.base import Fault, append_to_rotation_function, edit_docker_file, edit_template
 from tests.support.faults.rds import RDS_FAULTS, SECRET_NAME_PREFIX, _rotation_role_without_own_log_group
 
@@ -42,7 +43,15 @@ def _database_publicly_accessible(template: dict) -> None:
 
 
 def _ssh_open_to_the_world(template: dict) -> None:
-    template["Resources"]["BastionSSHFromAdmin"]["Properties"]["CidrIp"] = "0.0.0.0/0"
+    rule = template["Resources"]["BastionSSHFromAdmin"]
+    rule.pop("Condition", None)
+    rule["Properties"]["CidrIp"] = "0.0.0.0/0"
+
+
+def _bastion_with_a_key_and_an_admin_rule(template: dict) -> None:
+    """What a deployment that brings its own SSH route adds: a key pair and SSH from one address."""
+    template["Parameters"]["BastionPublicKey"]["Default"] = new_key_pair()[1]
+    template["Parameters"]["AdminCidr"]["Default"] = "203.0.113.7/32"
 
 
 def _database_port_open_to_the_world(template: dict) -> None:
@@ -131,7 +140,12 @@ AUDIT_FAULTS = [
           edit_template(_ssh_open_to_the_world),
           ("test_network_controls_are_met[EC2.13]",
            "test_network_controls_are_met[EC2.19]",
-           "test_network_controls_are_met[ssh-paths]")),
+           "test_network_controls_are_met[session-manager-only]")),
+    Fault("bastion-with-a-key-and-an-admin-rule",
+          "the stack gives the bastion a key pair and admits SSH to it from one address (not the workshop as "
+          "handed out: attendees use Session Manager)",
+          edit_template(_bastion_with_a_key_and_an_admin_rule),
+          ("test_network_controls_are_met[session-manager-only]",)),
     Fault("database-port-open-to-the-world",
           "the database's security group admits 0.0.0.0/0 to 3306",
           edit_template(_database_port_open_to_the_world),
