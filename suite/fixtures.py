@@ -27,7 +27,7 @@ from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SuiteAdditions, of_existi
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady
-from suite.report.phases import PHASES, mode_of, phase_of
+from suite.report.phases import RUN_ORDER, mode_of, phase_of
 from suite import early_start
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
@@ -90,9 +90,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The workshop's order, whatever order the folders were given in: the template (read, not deployed),
-    RDS, then Fargate, ..., then audit (which looks for what the others did), each mode's checks together."""
-    phases = list(PHASES)
+    """The workshop's order, whatever order the folders were given in: RDS, then Fargate, ..., then audit (which
+    looks for what the others did); the template's checks before audit (its tools ran meanwhile: RUN_ORDER); each
+    mode's checks together."""
+    phases = list(RUN_ORDER)
     modes = ["offline", "live"]
 
     def rank(item: pytest.Item) -> tuple[int, int]:

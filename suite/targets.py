@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field, replace
@@ -121,8 +122,18 @@ class AwsTarget:
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     rds_ca_bundle: Callable[[], str] = lambda: rds_global_bundle()  # PEM: what TLS clients verify the DB with
 
+    # One client per service and credentials for the whole run: making a botocore client costs tens of
+    # milliseconds of CPU (its class and every operation's method are built anew), and the checks ask for
+    # hundreds. botocore's clients are thread-safe; nothing registers a handler on one that others must not see.
+    _clients: dict[tuple[str, Credentials | None], Any] = field(default_factory=dict, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
-        return self.client_factory(service, credentials)
+        with self._clients_lock:
+            key = (service, credentials)
+            if key not in self._clients:
+                self._clients[key] = self.client_factory(service, credentials)
+            return self._clients[key]
 
     def cannot_run_checks(self) -> str | None:
         """Why this AWS cannot be trusted to try the workshop any more (it died, or its machinery failed)."""

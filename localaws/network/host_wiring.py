@@ -159,7 +159,7 @@ def refresh() -> None:
             _OUTSIDE.append(NamespaceForwards(None))
         hosts = [host for host in hosts if _modelled(host)]
         _apply(_OUTSIDE[0], _plan_outside(hosts), "the internet")
-        internet = addresses.internet_ports() if hosts else set()  # once: it reads every process's sockets
+        internet = addresses.internet_ports() if hosts else set()  # once: it reads the machine's listeners
         for host in hosts:
             try:
                 plan = _plan_inside(host, hosts, internet)
