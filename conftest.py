@@ -6,8 +6,10 @@ pytest_plugins = [
     "suite.redaction",
     "suite.preflight",
     "suite.early_start",  # before suite.fixtures, which imports it
+    "suite.template_tools",
     "suite.account_changes",
     "suite.multi_target",
+    "suite.shared_local_aws",  # --accounts: the run's one local AWS
     "suite.fixtures",
     "suite.rotations",
     "suite.fargate",

@@ -14,6 +14,9 @@ import sys
 import traceback
 
 
+SWITCH_INTERVAL = 0.0005  # seconds
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -25,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["LOCALAWS_ENDPOINT"] = f"http://127.0.0.1:{args.port}"
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Many threads share the server's GIL: requests, relays, and CPU work such as an instance's image build.
+    # A thread waiting on I/O gets it back within this, not Python's 5 ms: an instance metadata service that
+    # answers after the SDK's 1 s timeout (AWS answers in milliseconds) leaves the instance without credentials.
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     from localaws.ext import install_all, stop_all
     from moto import server

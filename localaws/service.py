@@ -164,7 +164,7 @@ class LocalAWS:
     def gone(self) -> str | None:
         """Why the server no longer serves (it exited on its own), or None while it runs or after stop()."""
         if self.attached_pid is not None and not self.stopping and not _alive(self.attached_pid):
-            return f"the local AWS kept in {self.state_dir} (process {self.attached_pid}) stopped during the run"
+            return f"the local AWS serving from {self.state_dir} (process {self.attached_pid}) stopped during the run"
         if self.process is None or self.stopping or self.process.poll() is None:
             return None
         return f"the local AWS exited with status {self.process.returncode} during the run (see {self.log_path})"

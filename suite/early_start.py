@@ -1,20 +1,23 @@
-"""The local AWS starts while the checks that need no AWS run.
+"""The local AWS starts while pytest collects the checks.
 
-Its server spends seconds importing moto before it serves. When a run begins with phase checks that need
-no AWS (the Template phase) and then needs the local AWS, its process is launched as the checks begin, on
-pytest's main thread (the server dies with the thread that started it), and the `aws` fixture adopts
-it: it is already serving, or nearly, when the first deployed check needs it. A launched server nobody
-adopted (the run stopped first) is stopped at the session's end.
+Its server spends seconds importing moto before it serves. When the run is the offline verification (every
+path given is a phase's folder or in one, and `-m` selects offline checks), its process is launched before
+the collection, on pytest's main thread (the server dies with the thread that started it), and the `aws`
+fixture adopts it: it is already serving, or nearly, when the first deployed check needs it. If the run then
+needs none (no offline deployed check collected, or the environment is not ready), it is stopped before the
+checks begin; one nobody adopted (the run stopped first) is stopped at the session's end.
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+from _pytest.mark.expression import Expression  # what -m compiles (pytest pinned in requirements.txt)
 
 from localaws.service import LocalAWS
 from suite.preflight import environment_problem
-from suite.report.phases import PHASES, mode_of, phase_of
+from suite.report.phases import DEPLOYED_PHASES, PHASES, mode_of
 
 LAUNCHED_KEY = pytest.StashKey[LocalAWS]()
 
@@ -30,19 +33,53 @@ def reuses_or_keeps(config: pytest.Config) -> bool:
                 or config.getoption("--keep-stack", False))
 
 
+def _only_offline(mark: str, /, **kwargs: str | int | bool | None) -> bool:
+    """A check marked `offline` alone, as `-m` sees it."""
+    return mark == "offline"
+
+
+def verifies_offline(config: pytest.Config) -> bool:
+    """The run is the offline verification of deployed phases: `-m` selects offline checks, every path given
+    is a phase's folder or in one (the project's own tests, which may take minutes, are not among them), and
+    one is a deployed phase's."""
+    try:
+        offline = Expression.compile(config.option.markexpr or "").evaluate(_only_offline)
+    except SyntaxError:
+        return False
+    paths = [Path(config.invocation_params.dir, arg.split("::", 1)[0]).resolve() for arg in config.args]
+
+    def in_phase(path: Path, phases: tuple[str, ...]) -> bool:
+        folders = [Path(config.rootpath, PHASES[phase]).resolve() for phase in phases]
+        return any(path == folder or folder in path.parents for folder in folders)
+
+    return (offline and all(in_phase(path, tuple(PHASES)) for path in paths)
+            and any(in_phase(path, DEPLOYED_PHASES) for path in paths))
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_runtestloop(session: pytest.Session) -> None:
-    """After the collection and the preflight: launch the local AWS if a check that needs it comes later."""
+def pytest_collection(session: pytest.Session) -> None:
+    """Before the collection: launch the local AWS if the run verifies phases offline."""
     config = session.config
-    items = session.items
-    first = next((number for number, item in enumerate(items) if needs_local_aws(item)), 0)
-    if (not first or config.option.collectonly or environment_problem(config) or reuses_or_keeps(config)
-            or hasattr(config, "workerinput")):  # a pytest-xdist worker: it runs some of the items only
-        return
-    if not all(phase_of(item.nodeid) in PHASES for item in items[:first]):  # only checks of seconds come first
+    if (config.option.collectonly or reuses_or_keeps(config) or hasattr(config, "workerinput")
+            or getattr(config.option, "numprocesses", None)  # pytest-xdist: a worker starts its own
+            or config.getoption("--targets", None) or config.getoption("--accounts", None)
+            or not verifies_offline(config)):
         return
     state_dir = config._tmp_path_factory.mktemp("localaws")  # type: ignore[attr-defined]  # tmp_path_factory's
-    config.stash[LAUNCHED_KEY] = LocalAWS(state_dir).launch()
+    try:
+        config.stash[LAUNCHED_KEY] = LocalAWS(state_dir).launch()
+    except Exception:  # noqa: BLE001 - a machine that cannot launch it: the preflight and the fixture say why
+        return
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """After the collection and the preflight: a launched local AWS the checks do not need is stopped."""
+    launched = session.config.stash.get(LAUNCHED_KEY, None)
+    if launched is not None and (environment_problem(session.config)
+                                 or not any(needs_local_aws(item) for item in session.items)):
+        adopt(session.config)
+        launched.stop()
 
 
 def adopt(config: pytest.Config) -> LocalAWS | None:

@@ -27,14 +27,15 @@ from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SuiteAdditions, of_existi
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady
-from suite.report.phases import PHASES, mode_of, phase_of
+from suite.report.phases import RUN_ORDER, mode_of, phase_of
 from suite import early_start
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
 from suite.multi_target import record_outcome
+from suite.shared_local_aws import shared_of
 from suite.target_list import TargetSpec
-from suite.targets import (AwsTarget, EnvironmentProblem, account_offline_target, kept_offline_target, live_target,
-                           offline_target, target_session)
+from suite.targets import (AwsTarget, EnvironmentProblem, kept_offline_target, live_target, offline_target,
+                           shared_offline_target, target_session)
 from suite.sweeper import KEPT_PREFIX  # a kept local AWS's state folder: the sweeper finds it by this name
 from suite.teardown import LEFT_BEHIND_KEY, leftovers
 from suite.workshop import Workshop, read_secret_document
@@ -89,9 +90,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The workshop's order, whatever order the folders were given in: the template (read, not deployed),
-    RDS, then Fargate, ..., then audit (which looks for what the others did), each mode's checks together."""
-    phases = list(PHASES)
+    """The workshop's order, whatever order the folders were given in: RDS, then Fargate, ..., then audit (which
+    looks for what the others did); the template's checks before audit (its tools ran meanwhile: RUN_ORDER); each
+    mode's checks together."""
+    phases = list(RUN_ORDER)
     modes = ["offline", "live"]
 
     def rank(item: pytest.Item) -> tuple[int, int]:
@@ -130,7 +132,7 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """The AWS the workshop is deployed to: a real account (live) or the local AWS (offline); with --targets
     or --accounts, the target's (suite/multi_target.py)."""
     if target is not None:
-        yield from one_of_many(request, target, tmp_path_factory)
+        yield from one_of_many(request, target)
         return
     try:
         kept = request.config.getoption("--local-aws") or os.environ.get("SMDEMO_LOCAL_AWS")
@@ -150,8 +152,7 @@ def aws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     yield from serving(request, single)
 
 
-def one_of_many(request: pytest.FixtureRequest, spec: TargetSpec, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[AwsTarget]:
+def one_of_many(request: pytest.FixtureRequest, spec: TargetSpec) -> Iterator[AwsTarget]:
     """One target of many: its own clients (its profile, role or account), region and verdict. A target that
     cannot be reached is not run, for itself alone: its checks are skipped with the reason, the others go on."""
     config = request.config
@@ -160,8 +161,8 @@ def one_of_many(request: pytest.FixtureRequest, spec: TargetSpec, tmp_path_facto
     try:
         if request.param == "live":
             target = live_target(spec.region, target_session(spec.region, spec.profile, spec.role_arn))
-        elif spec.account:
-            target = account_offline_target(tmp_path_factory.mktemp("localaws"), spec.account, spec.unusable_key)
+        elif spec.account and shared_of(config) is not None:
+            target = shared_offline_target(shared_of(config), spec.account, spec.unusable_key)  # type: ignore[arg-type]
         else:
             raise EnvironmentProblem("offline: a targets file names live targets; offline, use --accounts N")
     except EnvironmentProblem as problem:

@@ -1,4 +1,4 @@
-"""Many targets at once: `--targets FILE` (live accounts) or `--accounts N` (offline: N local AWS accounts).
+"""Many targets at once: `--targets FILE` (live accounts) or `--accounts N` (offline: N accounts of one local AWS).
 
 Each target is a param of the session fixture `target` (which `aws` and `mode` take), so each check runs once
 per target, its node id ending in the target's name. pytest-xdist runs them: one worker per target (at most
@@ -7,8 +7,8 @@ target's session fixtures (its clients, its local AWS account or live session, i
 deployed stack) live in that worker alone. A target whose credentials, region or stack fail is NOT RUN for
 itself (suite/preflight.py skips its checks instead of ending the run); the others go on. Each worker sends its
 targets' outcomes back (xdist's workeroutput); suite/report/board.py turns them into the board.
-Offline, each worker's target is an account of a local AWS of its own (started and stopped by the `aws` fixture
-as in a single run): one moto server serving three concurrent deployments failed them (see the README).
+Offline, the controller starts the one local AWS every worker uses, an administrator per account, and stops it
+(suite/shared_local_aws.py).
 Without --targets or --accounts nothing here acts: the single-target run is unchanged.
 """
 from __future__ import annotations
@@ -103,7 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_configure_node(node: Any) -> None:
-    """What each worker needs: the targets."""
+    """What each worker needs: the targets (offline, where the run's local AWS serves: suite/shared_local_aws.py)."""
     node.workerinput[WORKER_INPUT] = [spec.as_dict() for spec in targets_of(node.config)]
 
 
@@ -132,22 +132,24 @@ def target_in_nodeid(nodeid: str, names: list[str]) -> str | None:
                  if head.endswith(f"-{name}]") or f"-{name}-" in head or head.endswith(f"[{name}]")), None)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own (trylast, registered after this plugin) reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Each target's checks in one xdist group: one worker. Without it xdist groups by module, and one worker
-    would verify every target's RDS phase after the other."""
-    for item in items:
-        name = target_of(item)
-        if name:
-            item.add_marker(pytest.mark.xdist_group(name))
+    would verify every target's RDS phase after the other. Marked as collected: before any
+    pytest_collection_modifyitems, among them the xdist worker's, which names each check's group in its node id."""
+    name = target_of(item)
+    if name:
+        item.add_marker(pytest.mark.xdist_group(name))
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """One target's checks together, in the targets' order: a worker given two targets deploys each once."""
-    names = [spec.name for spec in targets_of(session.config)]
+@pytest.hookimpl(trylast=True)  # after suite/fixtures.py's phase order, which this keeps within each target
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """One target's checks together, in the targets' order: a worker given two targets deploys each once.
+    Here, not in pytest_collection_finish: a worker sends its collection to the controller from there, and the
+    controller then names each check to run by its index in that list; a list sorted after it was sent would
+    run other targets' checks (each worker would deploy every target, at once, in the same account)."""
+    names = [spec.name for spec in targets_of(config)]
     if names:
-        session.items.sort(key=lambda item: names.index(target_of(item) or "") if target_of(item) in names else -1)
+        items.sort(key=lambda item: names.index(target_of(item) or "") if target_of(item) in names else -1)
 
 
 def record_outcome(config: pytest.Config, name: str, **facts: Any) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import os
 import secrets
+import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -59,6 +60,17 @@ class Timing:
     rotation_poll: float  # between staging-label polls while a rotation runs
     policy_rotations: int  # rotations whose passwords the password-policy check reads
     bastion_ready_timeout: float = 60  # the SSM Agent registered, cloud-init done (dnf installs, files)
+
+    def sharing(self, targets: int) -> "Timing":
+        """The waits of one of `targets` targets verified at once on one machine (--accounts: one local AWS and
+        the workers share its CPU): each polls `targets` times less often, since every poll is an API call, work
+        for the client and the local AWS alike (the N targets poll as often as one does), and may wait `targets`
+        times longer."""
+        slower = {name: getattr(self, name) * targets for name in (
+            "poll_interval", "waiter_delay", "events_interval", "lookup_interval", "rotation_poll",
+            "stack_timeout", "task_timeout", "database_timeout", "rotation_timeout", "rotation_settle",
+            "iam_propagation", "host_keys_timeout", "events_timeout", "bastion_ready_timeout")}
+        return replace(self, **slower)
 
     def waiter(self, timeout: float) -> dict[str, float]:
         """WaiterConfig that polls every `waiter_delay` seconds for `timeout` seconds in all."""
@@ -110,8 +122,18 @@ class AwsTarget:
     started_at: float = field(default_factory=time.time)  # the run's window opens here (CloudTrail)
     rds_ca_bundle: Callable[[], str] = lambda: rds_global_bundle()  # PEM: what TLS clients verify the DB with
 
+    # One client per service and credentials for the whole run: making a botocore client costs tens of
+    # milliseconds of CPU (its class and every operation's method are built anew), and the checks ask for
+    # hundreds. botocore's clients are thread-safe; nothing registers a handler on one that others must not see.
+    _clients: dict[tuple[str, Credentials | None], Any] = field(default_factory=dict, repr=False)
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     def client(self, service: str, credentials: Credentials | None = None) -> Any:
-        return self.client_factory(service, credentials)
+        with self._clients_lock:
+            key = (service, credentials)
+            if key not in self._clients:
+                self._clients[key] = self.client_factory(service, credentials)
+            return self._clients[key]
 
     def cannot_run_checks(self) -> str | None:
         """Why this AWS cannot be trusted to try the workshop any more (it died, or its machinery failed)."""
@@ -202,28 +224,34 @@ def kept_offline_target(state_dir: Path) -> AwsTarget:
     return _local_target(local, close=lambda: None, keep=True)
 
 
-def account_offline_target(state_dir: Path, account: str, unusable_key: bool = False) -> AwsTarget:
-    """A local AWS whose administrator is in `account` (--accounts: one per worker, each its own account, as
-    attendees' accounts are). `unusable_key` (a self-test): the suite signs with a key the local AWS never
-    issued, as a target whose credentials are wrong."""
-    offline_preflight(state_dir.parent)
-    try:
-        local = LocalAWS(state_dir, accounts=(account,)).start()
-    except LocalAWSError as failed:
-        raise EnvironmentProblem(f"offline: {failed}") from None
-    issued = local.admins[account]
-    local.admin = AccessKey(issued.access_key_id, "not-the-key-it-issued") if unusable_key else issued
+def shared_offline_target(shared: dict[str, Any], account: str, unusable_key: bool = False) -> AwsTarget:
+    """One account of the local AWS the run's controller started and stops (--accounts: one local AWS for every
+    worker, suite/shared_local_aws.py): `shared` says where it serves; its administrator's key comes once the
+    server serves. `unusable_key` (a self-test): a key the local AWS never issued, as a target whose credentials
+    are wrong."""
+    from suite.shared_local_aws import accounts_of
+
+    if "problem" in shared:
+        raise EnvironmentProblem(shared["problem"])
+    offline_preflight(Path(shared["state_dir"]).parent)
+    ready = accounts_of(shared)
+    if "problem" in ready:
+        raise EnvironmentProblem(ready["problem"])
+    local = LocalAWS(Path(shared["state_dir"]), region=shared["region"])
+    local.port, local.endpoint_url, local.attached_pid = shared["port"], shared["endpoint_url"], ready["pid"]
+    key = ready["admins"][account]
+    local.admin = AccessKey(key[0], "not-the-key-it-issued" if unusable_key else key[1])
     try:  # the question live asks first: do these credentials work?
         identity = local.client("sts").get_caller_identity()
     except ClientError as refused:
-        local.stop()
         raise EnvironmentProblem(f"offline: account {account}'s credentials do not work ({refused}); "
                                  f"nothing was created") from None
-    return _local_target(local, close=local.stop, keep=False, account_id=identity["Account"])
+    return _local_target(local, close=lambda: None, keep=False, account_id=identity["Account"],
+                         timing=OFFLINE_TIMING.sharing(shared.get("targets_at_once", 1)))
 
 
-def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool, account_id: str = ACCOUNT_ID
-                  ) -> AwsTarget:
+def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool, account_id: str = ACCOUNT_ID,
+                  timing: Timing = OFFLINE_TIMING) -> AwsTarget:
     assert local.admin is not None
     REGISTRY.register(local.admin.secret_access_key)
     close = _as_policy_caller(local, close, keep)
@@ -234,7 +262,7 @@ def _local_target(local: LocalAWS, close: Callable[[], None], keep: bool, accoun
             f"--stack smdemo; stop it with python -m suite.sweeper --offline --delete") if keep else ""
     return AwsTarget(
         mode="offline", region=local.region, account_id=account_id, run_id=new_run_id(),
-        client_factory=local.client, bastion=SessionManagerRoute(), timing=OFFLINE_TIMING, stack_name="smdemo",
+        client_factory=local.client, bastion=SessionManagerRoute(), timing=timing, stack_name="smdemo",
         secret_name="smdemo", endpoint_url=local.endpoint_url,
         endpoint_note="the local AWS",
         versions={"moto": moto.__version__, "Lambda runtime": lambda_sandbox.stand_in()}, close=close,
@@ -340,4 +368,4 @@ def not_aws_endpoint() -> str | None:
 
 
 __all__ = ["AwsTarget", "EnvironmentProblem", "Timing", "kept_offline_target", "live_preflight", "live_target",
-           "offline_preflight", "offline_target", "account_offline_target", "target_session"]
+           "offline_preflight", "offline_target", "shared_offline_target", "target_session"]

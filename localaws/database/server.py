@@ -40,6 +40,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
 from localaws import processes
 from localaws.database.front import MySQLFront
 from localaws.network.addresses import free_port
+from localaws.removals import remove_later
 from localaws.system_tools import require_tool
 
 SERVER_PACKAGE = "mariadb-server"
@@ -241,6 +242,10 @@ class MySQLServer:
         self.process = None
 
     def remove(self) -> None:
+        """The instance deleted: its data goes with it, so no clean shutdown is owed (SIGKILL at once)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=5)
         self.stop()
-        shutil.rmtree(self.base_dir, ignore_errors=True)
+        remove_later(self.base_dir)
         self.socket_path.unlink(missing_ok=True)  # it may live outside base_dir

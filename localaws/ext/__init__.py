@@ -5,6 +5,7 @@ backend methods, the response classes' authorisation hook) before the server sta
 """
 import os
 
+from localaws import removals
 from localaws.ext import (
     cfn_cloudtrail,
     cfn_create_failures,
@@ -106,7 +107,8 @@ def install_all() -> None:
 
 
 def stop_all() -> None:
-    """Stop every process the extensions started (databases, tasks, hosts)."""
+    """Stop every process the extensions started (databases, tasks, hosts), and remove their sandboxes."""
     for module in MODULES:
         if hasattr(module, "stop_all"):
             module.stop_all()
+    removals.wait_for_removals()

@@ -34,7 +34,6 @@ localaws/ext/ssm_sessions.py) reaches only the tasks and databases its group may
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -59,6 +58,7 @@ from localaws.ext import ecr_login_tokens
 from localaws.hosts.metadata import InstanceMetadata
 from localaws.network.reachability import Interface
 from localaws.hosts.sandbox import Sandbox
+from localaws.removals import remove_later
 from localaws.system_tools import require_tool
 
 HOST_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ec2-hosts"
@@ -175,7 +175,7 @@ class InstanceHost:
         if self.docker is not None:
             self.docker.close()
         self.sandbox.remove()
-        shutil.rmtree(self.sandbox.root.with_suffix(".software"), ignore_errors=True)
+        remove_later(self.sandbox.root.with_suffix(".software"))
 
 
 def instance_profile(instance: Instance) -> Any | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Mapping, Sequence
 
 from localaws import machinery, processes
+from localaws.removals import remove_later
 from localaws.system_tools import require_tool
 
 # Directories the image and the running process may write (relative to /).
@@ -141,8 +142,7 @@ class Sandbox:
 
     def remove(self) -> None:
         self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
+        remove_later(self.root)
 
 
 def run_inside(pid: int, shell: str, script: str, timeout: float, stdin: bytes | None = None

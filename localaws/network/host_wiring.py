@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
@@ -158,9 +159,13 @@ def refresh() -> None:
             _OUTSIDE.append(NamespaceForwards(None))
         hosts = [host for host in hosts if _modelled(host)]
         _apply(_OUTSIDE[0], _plan_outside(hosts), "the internet")
-        internet = addresses.internet_ports() if hosts else set()  # once: it reads every process's sockets
+        internet = addresses.internet_ports() if hosts else set()  # once: it reads the machine's listeners
         for host in hosts:
-            _apply(host.wiring, _plan_inside(host, hosts, internet), host.name)
+            try:
+                plan = _plan_inside(host, hosts, internet)
+            except EC2ClientError:  # its subnet or groups went since _modelled (its stack is being deleted)
+                continue
+            _apply(host.wiring, plan, host.name)
 
 
 def _modelled(host: Host) -> bool:
@@ -179,7 +184,10 @@ def _plan_outside(hosts: list[Host]) -> Plan:
         ec2 = ec2_backends[host.account_id][host.region]
         refused = []
         for port in host.ports:
-            why = network_paths.internet_reaches_host(ec2, host.interface, port)
+            try:
+                why = network_paths.internet_reaches_host(ec2, host.interface, port)
+            except EC2ClientError:  # its subnet or groups went meanwhile: another account's teardown, say
+                why = "a subnet or security group is gone (a stack being deleted)"
             plan[(host.address, port)] = (HOLE, None) if why else (f"forward to {host.name}:{port}", _into(host, port))
             if why:
                 refused.append(f"{host.name} port {port}: {why}")
@@ -195,7 +203,10 @@ def _plan_inside(host: Host, hosts: list[Host], internet: set[int]) -> Plan:
         if other is host or (other.account_id, other.region) != (host.account_id, host.region):
             continue
         for port in other.ports:
-            why = network_paths.host_reaches_host(ec2, host.interface, other.interface, port)
+            try:
+                why = network_paths.host_reaches_host(ec2, host.interface, other.interface, port)
+            except EC2ClientError:  # the other host's subnet or groups went meanwhile (its stack is being deleted)
+                why = "a subnet or security group is gone (a stack being deleted)"
             plan[(other.address, port)] = (HOLE, None) if why else (f"forward to {other.name}:{port}",
                                                                     _into(other, port))
             if why:

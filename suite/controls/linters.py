@@ -11,6 +11,8 @@ message, file and line.
 """
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import json
 import shutil
 import subprocess
@@ -18,6 +20,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.background import BackgroundProcess
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ERROR = "error"
 CFN_LINT_REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 SHELLS = ("sh", "bash", "dash", "ksh")  # what shellcheck reads (zsh, fish... it does not)
@@ -57,9 +62,8 @@ def _relative(path: str | Path, root: Path) -> str:
 
 
 def cfn_lint_version() -> str:
-    from cfnlint.version import __version__
-
-    return __version__
+    """The installed cfn-lint's version, from its package metadata (importing cfnlint takes seconds)."""
+    return importlib.metadata.version("cfn-lint")
 
 
 def cfn_lint(template: Path, root: Path) -> list[Finding]:
@@ -70,6 +74,24 @@ def cfn_lint(template: Path, root: Path) -> list[Finding]:
                                                       include_experimental=True))
     return [Finding(m.rule.id, str(m.rule.severity).lower(), m.message, _relative(m.filename or template, root),
                     m.linenumber) for m in matches]
+
+
+class RunningCfnLint:
+    """`cfn_lint` in a process of its own (suite/background.py), its findings read by `result()`; `stop()`
+    ends one nobody read."""
+
+    def __init__(self, template: Path, root: Path):
+        self.background = BackgroundProcess(
+            [sys.executable, "-m", "suite.controls.linters", "cfn-lint", str(template), str(root)], cwd=PROJECT_ROOT)
+
+    def result(self) -> list[Finding]:
+        done = self.background.output()
+        if done.returncode != 0:
+            raise RuntimeError(f"cfn-lint exited {done.returncode}: {done.stderr[-2000:]}")
+        return [Finding(**finding) for finding in json.loads(done.stdout)]
+
+    def stop(self) -> None:
+        self.background.stop()
 
 
 def shell_scripts(workshop: Path) -> list[Path]:
@@ -143,3 +165,15 @@ def hadolint(dockerfile: Path, root: Path) -> list[Finding]:
 def hadolint_version() -> str:
     done = subprocess.run([hadolint_binary(), "--version"], capture_output=True, text=True, timeout=30)
     return done.stdout.strip()
+
+
+def main(argv: list[str]) -> None:
+    """`python -m suite.controls.linters cfn-lint TEMPLATE ROOT`: cfn_lint's findings as JSON (RunningCfnLint)."""
+    tool, template, root = argv
+    if tool != "cfn-lint":
+        raise SystemExit(f"unknown tool {tool!r}: cfn-lint")
+    json.dump([dataclasses.asdict(finding) for finding in cfn_lint(Path(template), Path(root))], sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -20,6 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.background import BackgroundProcess
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
 
@@ -55,29 +57,22 @@ def _without_network() -> list[str]:
 
 
 class RunningScan:
-    """checkov started over a template, its answer read by `result()`: other work (cfn-lint) runs meanwhile;
+    """checkov started over a template in the background (suite/background.py), its answer read by `result()`;
     `stop()` ends a scan nobody read (nothing outlives the run)."""
 
     def __init__(self, template: Path):
         if not CHECKOV.exists():
             raise FileNotFoundError(f"{CHECKOV} is missing: run scripts/setup.sh (installs requirements-checkov.txt)")
-        self.process = subprocess.Popen(
+        self.background = BackgroundProcess(
             [*_without_network(), str(CHECKOV), "--file", str(template), "--framework", "cloudformation",
              "--skip-download", "--compact", "--output", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"})
 
     def result(self) -> Scan:
-        try:
-            stdout, stderr = self.process.communicate(timeout=300)
-        finally:
-            self.stop()
-        return _read(subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr))
+        return _read(self.background.output())
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+        self.background.stop()
 
 
 def scan(template: Path) -> Scan:

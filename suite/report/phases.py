@@ -18,6 +18,10 @@ from suite.report.guide_steps import STEPS, Step
 PHASES = {"Template": "tests/template/", "RDS": "tests/rds/", "Fargate": "tests/fargate/",
           "TLS user": "tests/tls_user/", "App": "tests/app/", "Audit": "tests/audit/"}
 DEPLOYED_PHASES = tuple(phase for phase in PHASES if phase != "Template")  # the ones that need a deployment
+# The order the phases run in: the Template phase's slow tools work in the background from the run's start
+# (suite/template_tools.py), and its checks read them after the App phase, the longest; the Audit phase stays
+# last (it looks for what the others did, and the deployment's teardown is its time). Reports list PHASES.
+RUN_ORDER = ("RDS", "Fargate", "TLS user", "App", "Template", "Audit")
 
 
 def folders(phases: tuple[str, ...] | None = None) -> list[str]:

@@ -131,7 +131,8 @@ class InstructorReport:
         if not self.verdict.ran:
             terminalreporter.write_sep("=", f"workshop verdict: {self.verdict.line}", bold=True, red=True)
             return
-        if not any(check.phase in PHASES for check in self.ledger.checks.values()):
+        if not any(check.phase in PHASES for check in self.ledger.checks.values()) and not (
+                INTERRUPTS.said() and not self.ledger.checks):  # interrupted while collecting: it says so
             return  # only the project's own tests ran: there is no workshop verdict to give
         for mode, problems in terminalreporter.config.stash.get(LOCAL_AWS_PROBLEMS_KEY, {}).items():
             terminalreporter.write_sep("-", f"what went wrong inside the local AWS ({mode})", red=True)

@@ -90,7 +90,10 @@ CASES = {
     "sigterm-at-rotation": (printed("test_rotation_completes"), [signal.SIGTERM]),
     "sighup-at-deploy": (has_process("mariadbd"), [signal.SIGHUP]),
     "sigkill-at-fargate": (printed("tests/fargate/"), [signal.SIGKILL]),
+    # --accounts: the controller's one local AWS, the workers' deployments in it (suite/shared_local_aws.py).
+    "accounts-ctrl-c-at-deploy": (has_process("mariadbd"), [signal.SIGINT]),
 }
+EXTRA_ARGS = {"accounts-ctrl-c-at-deploy": ["--accounts", "2"]}
 
 
 @dataclass
@@ -103,7 +106,7 @@ class Outcome:
     output: str
 
 
-def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int]) -> Outcome:
+def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int], extra: list[str]) -> Outcome:
     tmpdir = folder / "tmpdir"
     basetemp = tmpdir / "basetemp"
     tmpdir.mkdir(parents=True)
@@ -111,7 +114,7 @@ def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-v",
          "--setup-show",
-         "-p", "no:cacheprovider", f"--basetemp={basetemp}"],
+         "-p", "no:cacheprovider", f"--basetemp={basetemp}", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     run = Watched(process)
     reader = threading.Thread(target=lambda: run.output.extend(iter(process.stdout.readline, "")), daemon=True)
@@ -169,7 +172,8 @@ def interrupted_runs(request: pytest.FixtureRequest,
         # The latest stages take longest: started first, the pool stays full to the end. Each run's folder has a
         # short name: its TMPDIR holds the database's unix socket, whose path MariaDB refuses beyond 107 bytes (the
         # longest case's name under a pytest-xdist worker's folder went past it).
-        runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp("run"), *CASES[case])
+        runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp("run"), *CASES[case],
+                                  EXTRA_ARGS.get(case, []))
                 for case in reversed(CASES) if case in wanted}
         try:
             yield runs
@@ -185,7 +189,9 @@ def test_nothing_outlives_an_interrupted_run(case: str, interrupted_runs):
     assert not outcome.leftover_processes, f"{case}: still running {SETTLE:.0f}s later: {outcome.leftover_processes}"
     assert not outcome.leftover_listeners, f"{case}: still listening: {outcome.leftover_listeners}"
     assert not outcome.leftover_files, f"{case}: files left outside the run's directory: {outcome.leftover_files}"
-    if "sigkill" not in case:  # pytest itself ran its cleanup and said how the run ended
+    if case in EXTRA_ARGS:  # pytest-xdist's controller stops with its workers: the board, not the verdict line
+        assert outcome.returncode != 0 and "account-1  NOT READY" in outcome.output, outcome.output
+    elif "sigkill" not in case:  # pytest itself ran its cleanup and said how the run ended
         assert outcome.returncode != 0 and "workshop verdict" in outcome.output, outcome.output
         verdict = outcome.output.split("workshop verdict: ", 1)[1].split("\n", 1)[0]
         assert verdict.startswith("NOT READY: the run was interrupted (") and "READY: passed" not in verdict, verdict

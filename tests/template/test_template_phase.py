@@ -8,12 +8,12 @@ function's package (rotation/, as the deploy zips it) against the runtime the te
 
 The checks run in both modes like every phase (`-m offline`, `-m live`), through the `mode` fixture:
 nothing is deployed, no local AWS is started, no credentials are needed, and the tools' results are
-read once for both modes.
+read once for both modes. cfn-lint and checkov work in the background from the run's start and these checks
+run after the App phase (suite/template_tools.py); the report lists them first.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -21,7 +21,8 @@ from suite.deploy.packaging import build_rotation_zip
 from suite.controls import linters
 from suite.controls import rotation_package
 from suite.controls import template as tc
-from suite.controls.static_scan import RunningScan, scan
+from suite.controls.static_scan import RunningScan
+from suite import template_tools
 from suite.workshop_folder import workshop_folder
 
 pytestmark = pytest.mark.usefixtures("mode")
@@ -43,31 +44,26 @@ def template(template_path: Path) -> dict:
     return tc.load_template(template_path)
 
 
-# Each tool runs once for the session's modes: the files are the same whichever AWS the other phases use.
+# cfn-lint and checkov run once for the session's modes, in the background from the run's start
+# (suite/template_tools.py): the files are the same whichever AWS the other phases use.
 @pytest.fixture(scope="module")
-def checkov_started(template_path: Path, request: pytest.FixtureRequest) -> Iterator[RunningScan | None]:
-    """checkov, started as soon as the first tool runs when its check is selected: it scans in a process of
-    its own while cfn-lint lints in this one."""
-    if not any(item.name.startswith(test_checkov_finds_nothing_the_template_does_not_skip_with_a_reason.__name__)
-               for item in request.session.items):
-        yield None
-        return
-    running = RunningScan(template_path)
-    try:
-        yield running
-    finally:
-        running.stop()
+def cfn_lint_run(request: pytest.FixtureRequest) -> linters.RunningCfnLint:
+    return template_tools.running(request.config, "cfn-lint")  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
-def cfn_lint_findings(workshop: Path, template_path: Path,
-                      checkov_started: RunningScan | None) -> list[linters.Finding]:
-    return linters.cfn_lint(template_path, workshop)
+def cfn_lint_findings(cfn_lint_run: linters.RunningCfnLint) -> list[linters.Finding]:
+    return cfn_lint_run.result()
 
 
 @pytest.fixture(scope="module")
-def checkov_scan(template_path: Path, checkov_started: RunningScan | None):
-    return checkov_started.result() if checkov_started else scan(template_path)
+def checkov_run(request: pytest.FixtureRequest) -> RunningScan:
+    return template_tools.running(request.config, "checkov")  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def checkov_scan(checkov_run: RunningScan):
+    return checkov_run.result()
 
 
 @pytest.fixture(scope="module")
@@ -99,22 +95,24 @@ def findings_as_evidence(evidence, tool: str, findings: list[linters.Finding], r
 
 
 @pytest.mark.guide_step("Before class 1")
-def test_cfnlint_finds_no_error_in_the_template(workshop, template_path, cfn_lint_findings, evidence):
+def test_cfnlint_finds_no_error_in_the_template(workshop, template_path, cfn_lint_findings, cfn_lint_run, evidence):
     findings = cfn_lint_findings
     errors = findings_as_evidence(
         evidence, "cfn-lint", findings,
         f"{template_path.relative_to(workshop)} with cfn-lint {linters.cfn_lint_version()}, regions "
-        f"{', '.join(linters.CFN_LINT_REGIONS)}, informational and experimental rules included")
+        f"{', '.join(linters.CFN_LINT_REGIONS)}, informational and experimental rules included; "
+        f"{cfn_lint_run.background.said}")
     assert not errors, "cfn-lint's errors (AWS would refuse or fail these):\n" + "\n".join(map(str, errors))
 
 
 @pytest.mark.guide_step("Before class 2")
 def test_checkov_finds_nothing_the_template_does_not_skip_with_a_reason(workshop, template_path, checkov_scan,
-                                                                       evidence):
+                                                                       checkov_run, evidence):
     result = checkov_scan
     where = template_path.relative_to(workshop)
     evidence.text("What checkov read", f"{where} with checkov {result.version} (framework cloudformation, no "
-                                       f"network), the skips written in each resource's Metadata")
+                                       f"network), the skips written in each resource's Metadata; "
+                                       f"{checkov_run.background.said}")
     rows = [[f.check_id, "FAILED", f.name, f"{where}:{f.line} ({f.resource})"] for f in result.failed]
     rows += [[f.check_id, "skipped", f"{f.name}: {f.comment or '(no reason written)'}",
               f"{where}:{f.line} ({f.resource})"] for f in result.skipped]

@@ -9,6 +9,7 @@ from suite.multi_target import target_in_nodeid
 from suite.report.board import BoardRow, exit_status, overall
 from suite.report.phases import Verdict
 from suite.target_list import TargetsFileError, load_targets, offline_accounts
+from suite.targets import OFFLINE_TIMING
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +41,14 @@ def test_offline_accounts_are_distinct_accounts():
     specs = offline_accounts(3)
     assert [spec.name for spec in specs] == ["account-1", "account-2", "account-3"]
     assert len({spec.account for spec in specs}) == 3 and specs[0].account == "123456789012"
+
+
+def test_targets_sharing_a_machine_poll_as_often_as_one_does():
+    three = OFFLINE_TIMING.sharing(3)
+    assert three.rotation_poll == 3 * OFFLINE_TIMING.rotation_poll
+    assert three.poll_interval == 3 * OFFLINE_TIMING.poll_interval
+    assert three.rotation_timeout == 3 * OFFLINE_TIMING.rotation_timeout
+    assert three.policy_rotations == OFFLINE_TIMING.policy_rotations and OFFLINE_TIMING.sharing(1) == OFFLINE_TIMING
 
 
 def test_a_report_names_its_target():
