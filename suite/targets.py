@@ -60,6 +60,7 @@ class Timing:
     rotation_poll: float  # between staging-label polls while a rotation runs
     policy_rotations: int  # rotations whose passwords the password-policy check reads
     bastion_ready_timeout: float = 60  # the SSM Agent registered, cloud-init done (dnf installs, files)
+    watch_interval: float = 0.02  # the App lesson: from one answer of the lab app to the next request (reloading)
 
     def sharing(self, targets: int) -> "Timing":
         """The waits of one of `targets` targets verified at once on one machine (--accounts: one local AWS and
@@ -69,7 +70,7 @@ class Timing:
         slower = {name: getattr(self, name) * targets for name in (
             "poll_interval", "waiter_delay", "events_interval", "lookup_interval", "rotation_poll",
             "stack_timeout", "task_timeout", "database_timeout", "rotation_timeout", "rotation_settle",
-            "iam_propagation", "host_keys_timeout", "events_timeout", "bastion_ready_timeout")}
+            "iam_propagation", "host_keys_timeout", "events_timeout", "bastion_ready_timeout", "watch_interval")}
         return replace(self, **slower)
 
     def waiter(self, timeout: float) -> dict[str, float]:

@@ -27,7 +27,7 @@ class LabApp:
 
     def watch(self) -> Watch:
         """Each variant asked again as soon as it answered (a user reloading): many times a second."""
-        return Watch(self.workshop.route(), dict(PORTS), interval=0.02).start()
+        return Watch(self.workshop.route(), dict(PORTS), interval=self.workshop.aws.timing.watch_interval).start()
 
     def settle(self) -> float:
         """How long to keep watching before and after a change: several answers' worth."""

@@ -48,6 +48,7 @@ def test_targets_sharing_a_machine_poll_as_often_as_one_does():
     assert three.rotation_poll == 3 * OFFLINE_TIMING.rotation_poll
     assert three.poll_interval == 3 * OFFLINE_TIMING.poll_interval
     assert three.rotation_timeout == 3 * OFFLINE_TIMING.rotation_timeout
+    assert three.watch_interval == 3 * OFFLINE_TIMING.watch_interval  # the App lesson asks its apps less often too
     assert three.policy_rotations == OFFLINE_TIMING.policy_rotations and OFFLINE_TIMING.sharing(1) == OFFLINE_TIMING
 
 
