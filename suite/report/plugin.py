@@ -53,6 +53,21 @@ class InstructorReport:
         self.html_data: Any = None  # pytest-html's ReportData, when an HTML report is written
         self.not_modelled: list[str] = []  # what the local AWS was given and does not model
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """A Ctrl-C that lands in an import (the local AWS starts while pytest collects) can leave a traceback
+        entry with no line number (Python 3.11's frozen importlib), on which pytest's own rendering of the
+        interrupt raises TypeError and the verdict is never said: such entries are unlinked first."""
+        try:
+            entry = excinfo.tb
+            while entry is not None and entry.tb_next is not None:
+                if entry.tb_next.tb_lineno is None:
+                    entry.tb_next = entry.tb_next.tb_next
+                else:
+                    entry = entry.tb_next
+        except Exception:  # noqa: BLE001 - best effort: pytest renders what is left as it would have
+            pass
+
     # --- what ran
     @pytest.hookimpl(wrapper=True)
     def pytest_pycollect_makeitem(self, collector: pytest.Collector, name: str, obj: object) -> Any:
