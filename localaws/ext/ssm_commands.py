@@ -88,14 +88,32 @@ def _iso(moment: datetime.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _run(command: Command, invocation: dict[str, Any], pid: int) -> None:
+# moto's serializer reads an answer's members one at a time and may yield the GIL between two of them:
+# an invocation changed in place could be read half before, half after (Status "Success" with the
+# ResponseCode -1 of InProgress). Each change therefore puts a new dict in place of the old one.
+_CHANGES = threading.Lock()
+
+
+def _change(command: Command, instance_id: str, **fields: Any) -> None:
+    """The instance's invocation with `fields` changed, as one new dict; the command's status once none runs."""
+    with _CHANGES:
+        command.invocations = [dict(item, **fields) if item["InstanceId"] == instance_id else item
+                               for item in command.invocations]
+        states = {item["Status"] for item in command.invocations}
+        if not states & {"Pending", "InProgress"}:
+            command.status = "Success" if states == {"Success"} else "TimedOut" if "TimedOut" in states else "Failed"
+            command.status_details = command.status
+            command.completed_count = len(command.invocations)
+
+
+def _run(command: Command, instance_id: str, pid: int) -> None:
     parameters = command.parameters or {}
     script = "\n".join(parameters.get("commands") or [])
     directory = (parameters.get("workingDirectory") or ["/"])[0] or "/"
     timeout = float((parameters.get("executionTimeout") or ["3600"])[0])
     started = _now()
     # The command itself stays Pending until its invocations end (SendCommand answers Pending).
-    invocation.update(Status="InProgress", StatusDetails="InProgress", ExecutionStartDateTime=_iso(started))
+    _change(command, instance_id, Status="InProgress", StatusDetails="InProgress", ExecutionStartDateTime=_iso(started))
     try:
         done = run_inside(pid, "/bin/sh", f"cd -- {shlex.quote(directory)} || exit 1\n{script}", timeout)
         code, out, err = done.returncode, done.stdout, done.stderr
@@ -104,16 +122,10 @@ def _run(command: Command, invocation: dict[str, Any], pid: int) -> None:
         code, out, err = -1, expired.stdout or b"", expired.stderr or b""
         status, details = "TimedOut", "ExecutionTimedOut"
     ended = _now()
-    invocation.update(Status=status, StatusDetails=details, ResponseCode=code,
-                      StandardOutputContent=out.decode(errors="replace")[:STDOUT_LIMIT],
-                      StandardErrorContent=err.decode(errors="replace")[:STDERR_LIMIT],
-                      ExecutionEndDateTime=_iso(ended),
-                      ExecutionElapsedTime=f"PT{(ended - started).total_seconds():.3f}S")
-    states = {item["Status"] for item in command.invocations}
-    if not states & {"Pending", "InProgress"}:
-        command.status = "Success" if states == {"Success"} else "TimedOut" if "TimedOut" in states else "Failed"
-        command.status_details = command.status
-        command.completed_count = len(command.invocations)
+    _change(command, instance_id, Status=status, StatusDetails=details, ResponseCode=code,
+            StandardOutputContent=out.decode(errors="replace")[:STDOUT_LIMIT],
+            StandardErrorContent=err.decode(errors="replace")[:STDERR_LIMIT],
+            ExecutionEndDateTime=_iso(ended), ExecutionElapsedTime=f"PT{(ended - started).total_seconds():.3f}S")
 
 
 _original_send = SimpleSystemManagerBackend.send_command
@@ -150,7 +162,7 @@ def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) ->
                           ExecutionElapsedTime="")
         host = ec2_hosts.host_of(invocation["InstanceId"])
         assert host is not None, f"{invocation['InstanceId']} is not a managed node of the local AWS"
-        threading.Thread(target=_run, args=(command, invocation, host.sandbox.namespace_pid),
+        threading.Thread(target=_run, args=(command, invocation["InstanceId"], host.sandbox.namespace_pid),
                          name=f"ssm-{command.command_id}", daemon=True).start()
     return answer
 

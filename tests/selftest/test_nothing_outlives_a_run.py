@@ -103,7 +103,11 @@ class Outcome:
     leftover_processes: list[str]
     leftover_listeners: list[tuple[str, int]]
     leftover_files: list[str]
-    output: str
+    output: str  # all of it: pytest writes the verdict before its short summary, which can be long
+
+    @property
+    def tail(self) -> str:
+        return self.output[-3000:]
 
 
 def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int], extra: list[str]) -> Outcome:
@@ -146,7 +150,7 @@ def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list
         time.sleep(0.2)
         alive, listening = _leftovers(run)
     files = sorted(str(path.relative_to(tmpdir)) for path in tmpdir.iterdir() if path != basetemp)
-    return Outcome(signalled, process.returncode, alive, listening, files, run.text()[-3000:])
+    return Outcome(signalled, process.returncode, alive, listening, files, run.text())
 
 
 def _leftovers(run: Watched) -> tuple[list[str], list[tuple[str, int]]]:
@@ -185,15 +189,15 @@ def interrupted_runs(request: pytest.FixtureRequest,
 @pytest.mark.parametrize("case", list(CASES))
 def test_nothing_outlives_an_interrupted_run(case: str, interrupted_runs):
     outcome = interrupted_runs[case].result()
-    assert outcome.signalled, f"the run never reached the stage of {case}:\n{outcome.output}"
+    assert outcome.signalled, f"the run never reached the stage of {case}:\n{outcome.tail}"
     assert not outcome.leftover_processes, f"{case}: still running {SETTLE:.0f}s later: {outcome.leftover_processes}"
     assert not outcome.leftover_listeners, f"{case}: still listening: {outcome.leftover_listeners}"
     assert not outcome.leftover_files, f"{case}: files left outside the run's directory: {outcome.leftover_files}"
     if case in EXTRA_ARGS:  # pytest-xdist's controller stops with its workers: the board, not the verdict line
-        assert outcome.returncode != 0 and "account-1  NOT READY" in outcome.output, outcome.output
+        assert outcome.returncode != 0 and "account-1  NOT READY" in outcome.output, outcome.tail
     elif "sigkill" not in case:  # pytest itself ran its cleanup and said how the run ended
-        assert outcome.returncode != 0 and "workshop verdict" in outcome.output, outcome.output
+        assert outcome.returncode != 0 and "workshop verdict" in outcome.output, outcome.tail
         verdict = outcome.output.split("workshop verdict: ", 1)[1].split("\n", 1)[0]
         assert verdict.startswith("NOT READY: the run was interrupted (") and "READY: passed" not in verdict, verdict
     if case.endswith("at-teardown"):  # the checks had all passed: the verdict must still say why it is not READY
-        assert "the run was interrupted (SIGINT during the teardown" in outcome.output, outcome.output
+        assert "the run was interrupted (SIGINT during the teardown" in outcome.output, outcome.tail
