@@ -11,6 +11,7 @@ A problem only met later (the local AWS not starting) ends the run the same way.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -72,6 +73,10 @@ def selected_modes(items: list[pytest.Item]) -> set[str]:
 def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if config.option.collectonly or not session.items:
+        return
+    # pytest calls this hook from a `finally`: also when Ctrl-C cut the collection short, before `-m` deselected
+    # anything (live checks among the items of an offline run). Nothing will run: there is nothing to ask.
+    if sys.exc_info()[1] is not None:
         return
     modes = selected_modes(session.items)
     try:
