@@ -1,0 +1,84 @@
+"""Print where the CPU of one offline run goes, by process: the suite's pytest, the local AWS, the hosts' tools.
+
+Usage: .venv/bin/python benchmarks/run_cpu.py [runs] [-- pytest arguments]
+Default run: the RDS phase's rotation check alone (a deployment, a rotation, a teardown), as most of the
+self-tests' broken-workshop runs are. CPU, unlike wall time, hardly moves with the machine's load: the
+figure to compare before and after a change when other work shares the machine. The process tree is
+sampled every 50 ms (psutil); a process that lives less than that is missed.
+With LOCALAWS_CPU_PROFILE=FILE the local AWS also writes a cProfile of its threads' CPU to FILE
+(localaws/server_process.py); read it with `python -m pstats FILE`.
+"""
+from __future__ import annotations
+
+import collections
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ["-m", "offline", "tests/rds", "-k", "test_rotation_completes"]
+# A process is counted under the first of these its command line contains.
+GROUPS = ("localaws.server_process", "pytest", "bootstrap.py", "mariadbd", "ssh-keygen", "sshd", "bin/aws",
+          "dockerd", "bwrap", "nsenter", "cloud-init")
+
+
+def group_of(process: psutil.Process) -> str:
+    command = " ".join(process.cmdline()) or process.name()
+    return next((group for group in GROUPS if group in command), process.name())
+
+
+def one_run(arguments: list[str]) -> tuple[float, dict[str, float]]:
+    """(wall seconds, CPU seconds by group) of one pytest run."""
+    seen: dict[tuple[int, float], list] = {}
+    started = time.perf_counter()
+    run = subprocess.Popen([sys.executable, "-m", "pytest", *arguments, "-q", "-p", "no:cacheprovider"], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root = psutil.Process(run.pid)
+    while run.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            tree = []
+        for process in tree:
+            try:
+                with process.oneshot():
+                    key = (process.pid, process.create_time())
+                    if key not in seen:
+                        seen[key] = [group_of(process), 0.0]
+                    times = process.cpu_times()
+                    seen[key][1] = times.user + times.system
+            except psutil.Error:
+                continue
+        time.sleep(0.05)
+    wall = time.perf_counter() - started
+    if run.returncode != 0:
+        sys.exit(f"the run failed (exit {run.returncode}): pytest {' '.join(arguments)}")
+    groups: dict[str, float] = collections.defaultdict(float)
+    for group, cpu in seen.values():
+        groups[group] += cpu
+    return wall, groups
+
+
+def main() -> None:
+    arguments = sys.argv[1:]
+    extra = arguments[arguments.index("--") + 1:] if "--" in arguments else []
+    counted = [argument for argument in (arguments[:arguments.index("--")] if "--" in arguments else arguments)]
+    runs = int(counted[0]) if counted else 3
+    results = [one_run(extra or DEFAULT) for _ in range(runs)]
+    totals = [sum(groups.values()) for _, groups in results]
+    print(f"runs: {runs}; wall {statistics.median(wall for wall, _ in results):.1f} s, "
+          f"CPU {statistics.median(totals):.2f} s (median; each: {', '.join(f'{total:.2f}' for total in totals)})")
+    names = sorted({name for _, groups in results for name in groups},
+                   key=lambda name: -statistics.median(groups.get(name, 0.0) for _, groups in results))
+    for name in names:
+        cpu = statistics.median(groups.get(name, 0.0) for _, groups in results)
+        if cpu >= 0.01:
+            print(f"  {cpu:6.2f} s  {name}")
+
+
+if __name__ == "__main__":
+    main()
