@@ -29,6 +29,7 @@ from localaws.ext import (
     cfn_stack_deletion,
     cfn_stack_tags,
     cfn_subnet_public_ip,
+    cfn_template_yaml,
     cloudtrail_events,
     ec2_hosts,
     ec2_images,
@@ -58,7 +59,8 @@ from localaws.ext import (
     ssm_sessions,
 )
 
-MODULES = (secrets_rotation, secrets_staging_labels, secrets_answers, secrets_deletion, cfn_dynamic_refs,
+MODULES = (cfn_template_yaml,  # moto parses templates with libyaml (CPU only)
+           secrets_rotation, secrets_staging_labels, secrets_answers, secrets_deletion, cfn_dynamic_refs,
            cfn_sub_attributes,  # after cfn_dynamic_refs: both wrap clean_json
            cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
            cfn_stack_tags, cfn_create_failures,
