@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import jsonschema
@@ -38,6 +37,9 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
+
+from localaws import cfnlint_data
+
 
 class Unknown:
     """A value the local AWS cannot know at this point: it satisfies every constraint."""
@@ -166,9 +168,7 @@ CfnValidator = jsonschema.validators.extend(Draft7Validator, CONVERTING, type_ch
 def _schema_hashes(region: str) -> dict[str, str]:
     """Type -> schema file of the region, as cfn-lint 1.58.0 bundles them (read directly: cfn-lint's own
     schema manager may prefer a newer set it downloaded into its cache, which would unpin the rules)."""
-    import cfnlint
-
-    providers = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+    providers = cfnlint_data.folder() / "schemas" / "providers"
     path = providers / f"{region}.json"
     return json.loads((path if path.exists() else providers / "us-east-1.json").read_text())
 
@@ -176,12 +176,10 @@ def _schema_hashes(region: str) -> dict[str, str]:
 @lru_cache(maxsize=None)
 def validator_for(region: str, resource_type: str) -> Any | None:
     """The type's schema in the region, compiled once per server; None: no schema (custom resources)."""
-    import cfnlint
-
     schema_hash = _schema_hashes(region).get(resource_type)
     if schema_hash is None:
         return None  # Custom::*, or a type cfn_resource_types refuses
-    path = Path(cfnlint.__file__).parent / "data" / "schemas" / "resources" / f"{schema_hash}.json"
+    path = cfnlint_data.folder() / "schemas" / "resources" / f"{schema_hash}.json"
     return CfnValidator(json.loads(path.read_text()))
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -40,6 +39,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.rds.models import DBInstance, DBParameterGroup, rds_backends
 from moto.logs.models import LogGroup
 from moto.ssm.models import Parameter
+
+from localaws import cfnlint_data
 
 
 class UnsupportedOffline(Exception):
@@ -53,9 +54,7 @@ class UnsupportedOffline(Exception):
 @lru_cache(maxsize=None)
 def aws_resource_types(region: str) -> frozenset[str]:
     """The resource types CloudFormation has in the region, as cfn-lint's provider list has them."""
-    import cfnlint
-
-    providers = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
+    providers = cfnlint_data.folder() / "schemas" / "providers"
     path = providers / f"{region}.json"
     return frozenset(json.loads((path if path.exists() else providers / "us-east-1.json").read_text()))
 

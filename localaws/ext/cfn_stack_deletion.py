@@ -48,6 +48,8 @@ from moto.s3.exceptions import BucketNotEmpty
 from moto.s3.models import FakeBucket, s3_backends
 from moto.utilities.utils import get_partition
 
+from localaws import template_dependencies
+
 log = logging.getLogger("localaws.cloudformation")
 
 
@@ -57,22 +59,10 @@ class DeletionFailed(Exception):
         self.reasons = reasons  # logical id -> why it could not be deleted
 
 
-def dependencies(template: dict[str, Any], region: str) -> dict[str, set[str]]:
-    """logical id -> the stack's resources it depends on (Ref, Fn::GetAtt, Fn::Sub, DependsOn),
-    from the template's graph as cfn-lint builds it."""
-    from cfnlint.template import Template  # imported here: only a deletion needs it
-
-    graph = Template("stack", template, [region]).graph.graph
-    resources = template.get("Resources") or {}
-    return {logical_id: {needed for needed in (graph.successors(logical_id) if logical_id in graph else ())
-                         if needed in resources and needed != logical_id}
-            for logical_id in resources}
-
-
 def delete_in_order(self: ResourceMap, stack: Stack) -> None:
     """Delete dependents first; a failure keeps what it depends on, and the rest goes on."""
     resources = self._resource_json_map
-    needs = dependencies(self._template, self._region_name)
+    needs = template_dependencies.dependencies(self._template)
     remaining = {logical_id for logical_id, resource in resources.items()
                  if resource.get("DeletionPolicy") != "Retain" and logical_id in self._parsed_resources}
     failed: dict[str, str] = {}

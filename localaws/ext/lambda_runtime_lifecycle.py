@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from importlib import resources
 from typing import Any
 
 from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 
+from localaws import cfnlint_data
+
 
 def _lifecycle() -> dict[str, dict[str, Any]]:
-    table = resources.files("cfnlint") / "data" / "AdditionalSpecs" / "LmbdRuntimeLifecycle.json"
+    table = cfnlint_data.folder() / "AdditionalSpecs" / "LmbdRuntimeLifecycle.json"
     return json.loads(table.read_text())
 
 

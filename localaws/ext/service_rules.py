@@ -35,13 +35,14 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from moto.ecs.exceptions import EcsClientException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.rds.exceptions import RDSClientError
 from moto.rds.models import RDSBackend
+
+from localaws import cfnlint_data
 
 
 @dataclass(frozen=True)
@@ -113,15 +114,13 @@ RULES = (
 
 # --- ECS: Fargate task sizes, from cfn-lint's data
 
-FARGATE_DATA = ("cfnlint", "data/schemas/extensions/aws_ecs_taskdefinition/fargate_cpu_memory.json")
+FARGATE_DATA = "schemas/extensions/aws_ecs_taskdefinition/fargate_cpu_memory.json"  # in cfn-lint's data
 
 
 @lru_cache(maxsize=1)
 def fargate_configurations() -> tuple[tuple[int, dict[str, Any]], ...]:
     """(cpu units, the memory constraint for it in MiB: enum, or minimum/maximum/multipleOf)."""
-    import cfnlint
-
-    document = json.loads((Path(cfnlint.__file__).parent / FARGATE_DATA[1]).read_text())
+    document = json.loads((cfnlint_data.folder() / FARGATE_DATA).read_text())
     sizes: list[tuple[int, Any]] = []
     for branch in document["then"]["anyOf"]:
         cpu = branch["properties"]["Cpu"]["then"]["enum"]
