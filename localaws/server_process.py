@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
     if profile_to:
         profiles = _profile_every_thread()
 
+    from localaws import shared_data_loader
+    shared_data_loader.install()  # before moto's import, which makes boto3 sessions
     from localaws.ext import install_all, stop_all
     from moto import server
 
