@@ -33,6 +33,7 @@ from localaws.ext import (
     cloudtrail_events,
     ec2_hosts,
     ec2_images,
+    ec2_resource_ids,
     ecr_blobs,
     ecr_layer_downloads,
     ecr_login_tokens,
@@ -44,6 +45,7 @@ from localaws.ext import (
     lambda_execution_role,
     lambda_runtime,
     lambda_runtime_lifecycle,
+    moto_module_names,
     rds_answers,
     registrations,
     request_validation,
@@ -60,6 +62,8 @@ from localaws.ext import (
 )
 
 MODULES = (cfn_template_yaml,  # moto parses templates with libyaml (CPU only)
+           ec2_resource_ids,  # EC2 ids with one random call each (CPU only)
+           moto_module_names,  # moto's package list read once (CPU only)
            secrets_rotation, secrets_staging_labels, secrets_answers, secrets_deletion, cfn_dynamic_refs,
            cfn_sub_attributes,  # after cfn_dynamic_refs: both wrap clean_json
            cfn_secretsmanager, cfn_cloudtrail, cfn_stack_deletion,
