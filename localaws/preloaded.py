@@ -162,6 +162,8 @@ def _serve_forked(request: dict[str, Any]) -> None:
 
 def main(socket_path: str) -> None:
     # The import every server shares; no thread may run yet (a fork copies only the forking one).
+    from localaws import shared_data_loader
+    shared_data_loader.install()  # before moto's import, which makes boto3 sessions (serve installs it too)
     import moto.server  # noqa: F401
     import localaws.ext  # noqa: F401
     import localaws.server_process  # noqa: F401
