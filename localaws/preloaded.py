@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 EXIT_STATUS_FILE = "server-exit-status"  # in the state directory: how a forked server ended (not our child)
+# The services whose models a run's server reads (a service not listed is read by the server itself, as before).
+SERVICES = ("cloudformation", "cloudtrail", "ec2", "ecr", "ecs", "iam", "lambda", "logs", "rds",
+            "resourcegroupstaggingapi", "s3", "secretsmanager", "ssm", "sts")
 
 
 class PreloadedUnavailable(OSError):
@@ -168,6 +171,7 @@ def main(socket_path: str) -> None:
     import localaws.ext  # noqa: F401
     import localaws.server_process  # noqa: F401
 
+    shared_data_loader.preload(SERVICES)
     gc.collect()
     gc.freeze()  # the imported modules: never scanned again by the servers' collections, nor copied by them
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -41,6 +41,19 @@ def _moto_loader() -> Any:
     return loaders.create_loader()
 
 
+def preload(services: tuple[str, ...]) -> None:
+    """Read the services' models as a server does (moto's, and its backends' region lists): in the preloaded
+    process, every server it forks then has them."""
+    from moto.core.base_backend import AccountSpecificBackend
+    from moto.core.utils import get_service_model
+
+    session = AccountSpecificBackend.get_session()
+    for service in services:
+        get_service_model(service)
+        for partition in session.get_available_partitions():
+            session.get_available_regions(service, partition_name=partition)
+
+
 def install() -> None:
     boto3.session.Session._setup_loader = _setup_loader
     from moto.core import utils  # after the line above: importing moto makes sessions

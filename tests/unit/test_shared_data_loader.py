@@ -57,3 +57,14 @@ def test_moto_reads_its_models_with_one_loader_and_the_same_models(monkeypatch: 
     for service in ("ec2", "secretsmanager"):
         assert utils._load_service_model(service, "service-2") == \
             loaders.create_loader().load_service_model(service, "service-2")
+
+
+def test_preloaded_models_are_the_ones_a_server_reads(installed: None, monkeypatch: pytest.MonkeyPatch):
+    from moto.core import utils
+    from moto.core.base_backend import AccountSpecificBackend
+    monkeypatch.setattr(utils, "create_loader", utils.create_loader)
+    shared_data_loader.install()
+    shared_data_loader.preload(("secretsmanager",))
+    loader = AccountSpecificBackend.get_session()._loader  # the session moto's backends ask for their regions
+    assert any(key[:2] == ("load_service_model", "secretsmanager") for key in loader._cache)
+    assert utils.get_service_model("secretsmanager").service_name == "secretsmanager"
