@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -102,21 +101,16 @@ def fork_server(socket_path: str, port: int, state_dir: Path, environment: dict[
     return ForkedServer(int(answer["pid"]), state_dir)
 
 
-def start_preloaded(socket_path: Path) -> subprocess.Popen[bytes]:
-    """The preloaded process, tied to the calling thread (it dies with it), serving once its socket exists."""
+def start_preloaded(socket_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The preloaded process, tied to the calling thread (it dies with it); it serves once `socket_path` exists,
+    seconds later (not awaited: a run that asks before then launches its own server). Its output goes to `log`."""
     from localaws import processes
     from localaws.service import PROJECT_ROOT
 
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    started = subprocess.Popen(processes.tied([sys.executable, "-m", "localaws.preloaded", str(socket_path)]),
-                               env=env, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not socket_path.exists():
-        if started.poll() is not None or time.monotonic() > deadline:
-            started.kill()
-            raise PreloadedUnavailable(f"the preloaded local AWS did not start (exit {started.poll()})")
-        time.sleep(0.05)
-    return started
+    with open(log, "ab") as output:
+        return subprocess.Popen(processes.tied([sys.executable, "-m", "localaws.preloaded", str(socket_path)]),
+                                env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
 
 
 # --- the preloaded process

@@ -6,6 +6,8 @@ so the default client acts as the administrator user LocalAWS bootstraps.
 from __future__ import annotations
 
 import os
+import time
+import warnings
 from typing import Iterator
 
 import pytest
@@ -34,13 +36,21 @@ def preloaded_local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     runs given LOCALAWS_PRELOADED=<it> start theirs in a fraction of a second of CPU instead of two."""
     from localaws.preloaded import start_preloaded
 
-    socket_path = tmp_path_factory.mktemp("preloaded") / "socket"
-    process = start_preloaded(socket_path)
+    folder = tmp_path_factory.mktemp("preloaded")
+    socket_path, log = folder / "socket", folder / "preloaded.log"
+    process = start_preloaded(socket_path, log)
+    deadline = time.monotonic() + 60  # its import: seconds; on a loaded machine, more (the first runs wait for it)
+    while not socket_path.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     try:
-        yield str(socket_path)
+        yield str(socket_path)  # while it does not serve, runs launch their own (localaws/service.py)
     finally:
+        ended = process.poll()
         process.kill()
         process.wait()
+        if ended is not None or not socket_path.exists():  # the runs were slower, not wrong: said, not failed
+            warnings.warn(f"the preloaded local AWS never served (exit {ended}); its log {log}:\n"
+                          f"{log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: only when it is installed

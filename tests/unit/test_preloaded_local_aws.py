@@ -26,8 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def preloaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    socket_path = tmp_path_factory.mktemp("preloaded") / "socket"
-    process = start_preloaded(socket_path)
+    folder = tmp_path_factory.mktemp("preloaded")
+    socket_path = folder / "socket"
+    process = start_preloaded(socket_path, folder / "preloaded.log")
+    deadline = time.monotonic() + 120
+    while not socket_path.exists():
+        assert process.poll() is None and time.monotonic() < deadline, (folder / "preloaded.log").read_text()
+        time.sleep(0.1)
     yield str(socket_path)
     process.kill()
     process.wait()
@@ -80,3 +85,13 @@ def test_a_forked_process_takes_loopback_addresses_from_its_own_place():
         os._exit(0)
     os.waitpid(child, 0)
     assert int(os.read(read, 32)) == (child % 250) * 250 + 1
+
+
+def test_a_run_launches_its_own_server_while_no_preloaded_process_answers(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALAWS_PRELOADED", str(tmp_path / "not-yet-a-socket"))
+    aws = LocalAWS(tmp_path / "state").start()
+    try:
+        assert isinstance(aws.process, subprocess.Popen)
+        assert aws.client("sts").get_caller_identity()["Account"] == "123456789012"
+    finally:
+        aws.stop()
