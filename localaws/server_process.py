@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+from typing import Callable
 
 
 SWITCH_INTERVAL = 0.0005  # seconds
@@ -53,9 +54,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--owner-pid", type=int, default=None)
     args = parser.parse_args(argv)
+    serve(args.port, args.state_dir)
 
-    os.environ["LOCALAWS_STATE_DIR"] = args.state_dir
-    os.environ["LOCALAWS_ENDPOINT"] = f"http://127.0.0.1:{args.port}"
+
+def serve(port: int, state_dir: str, on_exit: Callable[[int], None] | None = None) -> None:
+    """Serve on `port` until SIGTERM or SIGINT, then stop what the extensions started; exits the process
+    (`on_exit` is told its status first)."""
+    os.environ["LOCALAWS_STATE_DIR"] = state_dir
+    os.environ["LOCALAWS_ENDPOINT"] = f"http://127.0.0.1:{port}"
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # Many threads share the server's GIL: requests, relays, and CPU work such as an instance's image build.
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     install_all()
     status = 0
     try:
-        server.main(["-H", "127.0.0.1", "-p", str(args.port)])
+        server.main(["-H", "127.0.0.1", "-p", str(port)])
     except SystemExit as stopped:  # SIGTERM or SIGINT: moto's handler exits 0
         status = stopped.code if isinstance(stopped.code, int) else 1
     except BaseException:  # noqa: BLE001 - said in the log, and in the exit status
@@ -88,6 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
+    if on_exit is not None:
+        on_exit(status)
     os._exit(status)
 
 

@@ -25,6 +25,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 from localaws import certificates, machinery, not_modelled, processes
 from localaws.access_keys import AccessKey
 from localaws.network.addresses import free_port
+from localaws.preloaded import ForkedServer, PreloadedUnavailable, fork_server
 
 ACCOUNT_ID = "123456789012"
 READ_TIMEOUT = 900  # seconds: longer than any work the local AWS does within one request
@@ -61,7 +62,7 @@ class LocalAWS:
         self.region = region
         self.port = free_port()
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | ForkedServer | None = None
         self.admin: AccessKey | None = None
         self.caller: AccessKey | None = None  # act_as_caller: the principal the suite's clients sign as instead
         self.caller_user: str | None = None
@@ -127,6 +128,13 @@ class LocalAWS:
         for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                      "AWS_SESSION_TOKEN"):
             env.pop(name, None)  # the server needs no real credentials and must not see any
+        preloaded = os.environ.get("LOCALAWS_PRELOADED")
+        if preloaded and not self.detached:  # the project's tests: forked, the import already done
+            try:
+                self.process = fork_server(preloaded, self.port, self.state_dir, env, self.log_path)
+                return self
+            except PreloadedUnavailable:
+                pass
         with open(self.log_path, "ab") as log:
             command = [sys.executable, "-m", "localaws.server_process", "--port", str(self.port),
                        "--state-dir", str(self.state_dir), "--owner-pid", str(os.getpid())]

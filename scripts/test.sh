@@ -10,8 +10,14 @@ mkdir -p reports
 .venv/bin/ruff check --quiet .
 .venv/bin/python -m mypy
 shellcheck scripts/*.sh .ci/run
-# Two pytest-xdist workers (SMDEMO_TEST_WORKERS; 0 runs them in one process): a file's tests stay on one, the
-# workshop's phases all on one (tests/support/parallel_runs.py); the self-tests' broken-workshop runs mostly wait on
-# their subprocesses.
-exec .venv/bin/python -m pytest tests -n "${SMDEMO_TEST_WORKERS:-2}" --dist loadfile \
+# The phases' checks run once, as the README's first command from a clone of the project
+# (tests/selftest/test_runs_wherever_cloned.py, which also opens its report): not again in this process.
+ignored=()
+read -r -a phases <<< "$(.venv/bin/python -m suite.report.phases)"
+for phase in "${phases[@]}"; do
+  ignored+=("--ignore=${phase}")
+done
+# Two pytest-xdist workers (SMDEMO_TEST_WORKERS; 0 runs them in one process): a file's tests stay on one
+# (tests/support/parallel_runs.py); the self-tests' broken-workshop runs mostly wait on their subprocesses.
+exec .venv/bin/python -m pytest tests "${ignored[@]}" -n "${SMDEMO_TEST_WORKERS:-2}" --dist loadfile \
   --html=reports/tests.html --self-contained-html --junitxml=reports/tests.xml "$@"

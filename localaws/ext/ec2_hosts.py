@@ -33,9 +33,7 @@ localaws/ext/ssm_sessions.py) reaches only the tasks and databases its group may
 """
 from __future__ import annotations
 
-import os
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -46,6 +44,7 @@ from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
 from moto.ec2.utils import Base64EncodedString, parse_user_data
 
+from localaws.state import state_dir
 from localaws import certificates
 from localaws.network import addresses
 from localaws.network import host_wiring as host_network
@@ -61,7 +60,11 @@ from localaws.hosts.sandbox import Sandbox
 from localaws.removals import remove_later
 from localaws.system_tools import require_tool
 
-HOST_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ec2-hosts"
+
+def host_root() -> Path:
+    return state_dir() / "ec2-hosts"
+
+
 SSHD_SETTINGS = """\
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -94,7 +97,7 @@ class InstanceHost:
         self.public_ip = public_ip
         self.address = addresses.allocate()
         self.interface = _interface(instance, public_ip)
-        self.sandbox = Sandbox(HOST_ROOT / instance.id, hostname=f"ip-{instance.private_ip.replace('.', '-')}",
+        self.sandbox = Sandbox(host_root() / instance.id, hostname=f"ip-{instance.private_ip.replace('.', '-')}",
                                own_network=self.interface is not None)
         self.metadata = InstanceMetadata(instance, lambda: _role_arn(instance))
         self.software: list[tuple[str, str]] = []

@@ -8,14 +8,17 @@ digest, where the local ECS reads them when a task starts.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from moto.ecr.models import ECRBackend
 
-BLOB_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ecr-blobs"
+from localaws.state import state_dir
+
+
+def blob_root() -> Path:
+    return state_dir() / "ecr-blobs"
+
 
 _original_complete = ECRBackend.complete_layer_upload
 
@@ -28,7 +31,7 @@ def blob_path(digest: str) -> Path:
     algorithm, _, hex_digest = digest.partition(":")
     if algorithm != "sha256" or len(hex_digest) != 64:
         raise BlobNotFound(f"not a sha256 digest: {digest!r}")
-    return BLOB_ROOT / hex_digest
+    return blob_root() / hex_digest
 
 
 def read_blob(digest: str) -> bytes:
@@ -45,8 +48,8 @@ def complete_layer_upload(self: ECRBackend, repository_name: str, upload_id: str
     blob = bytes(upload.layer_parts) if upload is not None else None
     result = _original_complete(self, repository_name, upload_id, layer_digests, registry_id)
     if blob is not None:
-        target = BLOB_ROOT / hashlib.sha256(blob).hexdigest()
-        BLOB_ROOT.mkdir(parents=True, exist_ok=True)
+        target = blob_root() / hashlib.sha256(blob).hexdigest()
+        blob_root().mkdir(parents=True, exist_ok=True)
         staging = target.with_suffix(f".{upload_id}")
         staging.write_bytes(blob)
         staging.replace(target)

@@ -18,7 +18,6 @@ import base64
 import hashlib
 import io
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -30,23 +29,25 @@ from moto.awslambda.models import LambdaFunction
 from moto.iam.access_control import PermissionResult
 from moto.iam.models import iam_backends
 
+from localaws.state import state_dir
 from localaws.network import endpoints
 from localaws.functions import network as lambda_network
 from localaws.ext.iam_enforcement import identity_decision
 from localaws.ext.lambda_execution_role import execution_role
 from localaws.functions.environments import ENVIRONMENTS
 
-STATE_DIR = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir()))
-CODE_ROOT = STATE_DIR / "lambda-code"
+
+def code_root() -> Path:
+    return state_dir() / "lambda-code"
 
 
 def _code_dir(function: LambdaFunction) -> Path:
     """Unpack the deployment package once per distinct zip."""
     digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
-    target = CODE_ROOT / f"{function.function_name}-{digest}"
+    target = code_root() / f"{function.function_name}-{digest}"
     if not target.exists():
-        CODE_ROOT.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=CODE_ROOT))  # same directory: the rename is atomic
+        code_root().mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=code_root()))  # same directory: the rename is atomic
         with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
             archive.extractall(staging)
         try:

@@ -18,19 +18,21 @@ instance made by CloudFormation loses its VPCSecurityGroups (here they are kept)
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from moto.rds.exceptions import InvalidParameterCombination, InvalidParameterValue
 from moto.rds.models import DBInstance, RDSBackend
 
+from localaws.state import state_dir
 from localaws import certificates
 from localaws.database.server import MySQLServer
 
 ENGINES = {"mysql", "mariadb"}
-STATE_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "rds"
+
+
+def databases_root() -> Path:
+    return state_dir() / "rds"
 
 
 def _server(database: DBInstance) -> MySQLServer | None:
@@ -83,7 +85,7 @@ def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstanc
     name = f"{self.account_id}-{self.region_name}-{database.db_instance_identifier}"
     issued = certificates.issue(f"rds-{name}", ["localhost", _address(database)], [MySQLServer.host])
     server = MySQLServer(
-        STATE_ROOT / name,
+        databases_root() / name,
         master_username=database.master_username,
         master_password=db_kwargs.get("master_user_password") or "",
         tls=(certificates.bundle(), issued.certificate, issued.key),

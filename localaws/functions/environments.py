@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from localaws.state import state_dir
 from localaws import machinery, processes
 from localaws.functions import sandbox as lambda_sandbox
 from localaws.hosts.sandbox import SandboxError, child_pid
@@ -145,15 +146,14 @@ class Environment:
 class Environments:
     """Warm environments by function and configuration; an invocation takes an idle one or starts one."""
 
-    def __init__(self, state_dir: Path):
-        self.state_dir = state_dir
+    def __init__(self) -> None:
         self._idle: dict[str, list[Environment]] = {}  # configuration key -> idle environments
         self._key_of_function: dict[str, str] = {}  # function ARN -> its current configuration key
         self._all: list[Environment] = []
         self._lock = threading.Lock()
 
     def _start(self, code_dir: Path, handler: str, env: dict[str, str], network: Any) -> Environment:
-        logs = self.state_dir / "lambda-logs"
+        logs = state_dir() / "lambda-logs"
         logs.mkdir(parents=True, exist_ok=True)
         uid = uuid.uuid4().hex
         log_path, hosts = logs / f"{uid}.log", logs / f"{uid}.hosts"
@@ -237,4 +237,4 @@ class Environments:
             environment.log_path.unlink(missing_ok=True)
 
 
-ENVIRONMENTS = Environments(Path(os.environ.get("LOCALAWS_STATE_DIR", "/tmp")))
+ENVIRONMENTS = Environments()

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from moto.ec2.models import ec2_backends
 from moto.ecs.models import EC2ContainerServiceBackend, Task
 
+from localaws.state import state_dir
 from localaws.network import addresses
 from localaws.network import host_wiring as host_network
 from localaws.network import reachability as network_paths
@@ -30,7 +29,10 @@ from localaws.hosts.awslogs_driver import TaskStartFailure, error_text
 from localaws.hosts.sandbox import DEFAULT_PATH, Sandbox, SandboxError
 
 
-TASK_ROOT = Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / "ecs-tasks"
+def task_root() -> Path:
+    return state_dir() / "ecs-tasks"
+
+
 _RUNNING: dict[str, "TaskRuntime"] = {}
 _LOCK = threading.Lock()
 
@@ -70,7 +72,7 @@ class TaskRuntime:
         self.container = task_definition.container_definitions[0]
         self.address = addresses.allocate()
         self.interface = self._interface()
-        self.sandbox = Sandbox(TASK_ROOT / task.id, hostname=f"ip-{self.address.replace('.', '-')}",
+        self.sandbox = Sandbox(task_root() / task.id, hostname=f"ip-{self.address.replace('.', '-')}",
                                own_network=self.interface is not None)
         self.stopping = False
         self._start_lock = threading.Lock()  # StopTask while PENDING must win over the start
@@ -240,7 +242,7 @@ class TaskRuntime:
         manifest = json.loads(found["images"][0]["imageManifest"])
         try:
             config = json.loads(read_blob(manifest["config"]["digest"]))
-            layer_dir = TASK_ROOT / f"{self.task.id}.layers"
+            layer_dir = task_root() / f"{self.task.id}.layers"
             layer_dir.mkdir(parents=True, exist_ok=True)
             layers = []
             for index, layer in enumerate(manifest.get("layers", [])):
@@ -281,7 +283,7 @@ class TaskRuntime:
             self.container.get("command") or image_config.get("Cmd") or [])
         if not argv:
             raise TaskStartFailure("TaskFailedToStart", "CannotStartContainerError: no command in the image or task")
-        log_path = TASK_ROOT / f"{self.task.id}.log"
+        log_path = task_root() / f"{self.task.id}.log"
         with self._start_lock:
             if self.stopping:  # StopTask arrived while the task was PENDING: it never starts
                 self.sandbox.remove()

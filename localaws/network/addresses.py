@@ -17,6 +17,15 @@ import threading
 # so that several local AWSs (a test session's and a self-test's) never share one.
 _counter = itertools.count((os.getpid() % 250) * 250 + 1)
 _lock = threading.Lock()
+
+
+def _own_place() -> None:
+    """A server forked from another (localaws/preloaded.py) starts at its own place too."""
+    global _counter
+    _counter = itertools.count((os.getpid() % 250) * 250 + 1)
+
+
+os.register_at_fork(after_in_child=_own_place)
 BASE = (127, 77)
 
 

@@ -35,6 +35,7 @@ class ExistingStack:
     outputs: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    created_at: float | None = None  # epoch seconds: CloudFormation's CreationTime
 
     def read(self) -> dict[str, str]:
         try:
@@ -48,6 +49,7 @@ class ExistingStack:
         self.outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
         self.parameters = {item["ParameterKey"]: item.get("ParameterValue", "") for item in stack.get("Parameters", [])}
         self.tags = {item["Key"]: item["Value"] for item in stack.get("Tags", [])}
+        self.created_at = stack["CreationTime"].timestamp() if stack.get("CreationTime") else None
         lacking = [name for name in REQUIRED_OUTPUTS if name not in self.outputs]
         if lacking:
             raise StackNotVerifiable(f"stack {self.stack_name!r} lacks the workshop's outputs {lacking}: "

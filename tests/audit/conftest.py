@@ -25,12 +25,19 @@ class Audit:
     def cloudtrail(self) -> Any:
         return self.workshop.aws.client("cloudtrail")
 
+    @property
+    def since_the_stack_was_made(self) -> float:
+        """When the stack came to be: its CloudFormation CreationTime if it was given (--stack), else this run's
+        start (the run deployed it)."""
+        created = getattr(self.workshop.stack, "created_at", None)
+        return min(created, self.workshop.aws.started_at) if created else self.workshop.aws.started_at
+
     def events(self, event_name: str, matches: Callable[[TrailEvent], bool] = lambda _: True,
-               until: Callable[[list[TrailEvent]], bool] = bool) -> list[TrailEvent]:
-        """Events named `event_name` on the stack's secret since the run began, awaited (bounded)."""
+               until: Callable[[list[TrailEvent]], bool] = bool, since: float | None = None) -> list[TrailEvent]:
+        """Events named `event_name` on the stack's secret since the run began (or `since`), awaited (bounded)."""
         timing = self.workshop.aws.timing
         about = about_secret(self.workshop.secret_arn)
-        return await_events(self.cloudtrail, start=self.workshop.aws.started_at,
+        return await_events(self.cloudtrail, start=since or self.workshop.aws.started_at,
                             attribute={"EventName": event_name},
                             matches=lambda event: about(event) and matches(event), until=until,
                             timeout=timing.events_timeout, interval=timing.events_interval,

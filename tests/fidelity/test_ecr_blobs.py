@@ -23,7 +23,7 @@ BLOBS = "reads the blobs the local AWS keeps in its state directory"
 @pytest.fixture
 def blobs(local_aws, monkeypatch):
     """ecr_blobs' readers pointed at the local AWS's state directory, where its server keeps the blobs."""
-    monkeypatch.setattr(ecr_blobs, "BLOB_ROOT", local_aws.state_dir / "ecr-blobs")
+    monkeypatch.setenv("LOCALAWS_STATE_DIR", str(local_aws.state_dir))
     return ecr_blobs
 
 

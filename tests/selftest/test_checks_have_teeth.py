@@ -107,12 +107,15 @@ EXTRA_RUNS = {"test_audit_checks_fail_without_event_history": WITHOUT_EVENT_HIST
 
 
 @pytest.fixture(scope="module")
-def broken_workshop_runs(request: pytest.FixtureRequest,
-                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[RunResult]]]:
-    """The offline runs of the selected cases, all submitted at once: case id -> its run's result."""
+def broken_workshop_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                         preloaded_local_aws: str) -> Iterator[dict[str, Future[RunResult]]]:
+    """The offline runs of the selected cases, all submitted at once: case id -> its run's result. Each run's
+    local AWS is forked from one that imported moto once (what a run does with it is the same)."""
     wanted = {item.callspec.id if hasattr(item, "callspec") else EXTRA_RUNS.get(item.name, item.name)
               for item in request.session.items if item.module is request.module}
-    with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
+    with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool, \
+            pytest.MonkeyPatch.context() as environment:
+        environment.setenv("LOCALAWS_PRELOADED", preloaded_local_aws)
         runs: dict[str, Future[RunResult]] = {}
         if WITHOUT_EVENT_HISTORY in wanted:
             folder = tmp_path_factory.mktemp(WITHOUT_EVENT_HISTORY)

@@ -115,6 +115,7 @@ def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list
     basetemp = tmpdir / "basetemp"
     tmpdir.mkdir(parents=True)
     env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
+    env.pop("LOCALAWS_PRELOADED", None)  # the run launches its own local AWS, a process of its own tree
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-v",
          "--setup-show",
