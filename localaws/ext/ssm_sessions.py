@@ -15,7 +15,12 @@ moto 5.2.5 has none of these actions.
 
 Here the document AWS-StartPortForwardingSessionToRemoteHost is served (a port session; its connections
 are made from inside the instance's network namespace); any other session document is said to be not
-modelled (InvalidDocument naming the local AWS).
+modelled (InvalidDocument naming the local AWS). The account's Session Manager preferences (the document
+SSM-SessionManagerRunShell: KMS encryption of sessions, idle and maximum session durations) are not applied:
+a session started while they are set writes them down as not modelled (localaws/not_modelled.py), and the
+report lists them. A Session document (as the preferences are) runs on every platform: CreateDocument and
+DescribeDocument answer PlatformTypes Windows, Linux and MacOS, where moto 5.2.5 answers "Not Implemented (moto)"
+for every document.
 """
 from __future__ import annotations
 
@@ -26,9 +31,11 @@ from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 from moto.ec2.models import ec2_backends
+from moto.ssm.models import Document
 from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.utilities.utils import get_partition
 
+from localaws import not_modelled
 from localaws.ext import ssm_commands
 from localaws.ext.cloudtrail_events.identity import find_caller
 from localaws.hosts.session_channel import DataChannels, PortSession
@@ -36,6 +43,9 @@ from localaws.network import host_wiring
 
 log = logging.getLogger("localaws.ssm_sessions")
 PORT_FORWARDING_TO_REMOTE_HOST = "AWS-StartPortForwardingSessionToRemoteHost"
+PREFERENCES = "SSM-SessionManagerRunShell"
+# The preferences a port session would follow in AWS, and this local AWS does not (the session plugin's inputs).
+UNMODELLED_PREFERENCES = ("kmsKeyId", "idleSessionTimeout", "maxSessionDuration")
 _CHANNELS = DataChannels()
 
 
@@ -94,6 +104,7 @@ def start_session(self: SimpleSystemManagerResponse) -> str:
     if why:
         log.warning("StartSession: %s is no managed node: %s", target, why)
         raise JsonRESTError("TargetNotConnected", f"{target} is not connected.")
+    _say_preferences_not_modelled(self)
     properties = {"host": (parameters.get("host") or [""])[0],
                   "portNumber": (parameters.get("portNumber") or ["80"])[0], "type": "LocalPortForwarding",
                   "localPortNumber": (parameters.get("localPortNumber") or ["0"])[0]}
@@ -102,6 +113,18 @@ def start_session(self: SimpleSystemManagerResponse) -> str:
     _CHANNELS.add(session)
     return json.dumps({"SessionId": session_id, "TokenValue": session.token,
                        "StreamUrl": _CHANNELS.stream_url(session_id, self.region)})
+
+
+def _say_preferences_not_modelled(self: SimpleSystemManagerResponse) -> None:
+    """The account's Session Manager preferences a session would follow in AWS, written down as not modelled."""
+    try:
+        content = self.ssm_backend.get_document(PREFERENCES, "", "", "JSON")["Content"]
+        inputs = json.loads(content).get("inputs") or {}
+    except Exception:  # noqa: BLE001 - no preferences document in this account: AWS's defaults, which are modelled
+        return
+    settings = [f"{PREFERENCES}.inputs.{name}" for name in UNMODELLED_PREFERENCES if inputs.get(name)]
+    if settings:
+        not_modelled.record("Session Manager preferences", settings)
 
 
 def terminate_session(self: SimpleSystemManagerResponse) -> str:
@@ -123,7 +146,18 @@ def resume_session(self: SimpleSystemManagerResponse) -> str:
                        "StreamUrl": _CHANNELS.stream_url(session_id, self.region)})
 
 
+SESSION_PLATFORMS = ["Windows", "Linux", "MacOS"]
+_original_document_init = Document.__init__
+
+
+def document_init(self: Document, *args: Any, **kwargs: Any) -> None:
+    _original_document_init(self, *args, **kwargs)
+    if self.document_type == "Session":
+        self.platform_types = list(SESSION_PLATFORMS)
+
+
 def install() -> None:
+    Document.__init__ = document_init
     SimpleSystemManagerResponse._determine_resource = ssm_resource
     SimpleSystemManagerResponse.start_session = start_session
     SimpleSystemManagerResponse.terminate_session = terminate_session

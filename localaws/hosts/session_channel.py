@@ -25,11 +25,9 @@ loses nothing), idle-session timeouts. Payloads are never logged: secrets pass t
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import socket
-import struct
 import threading
 import time
 import uuid
@@ -39,6 +37,10 @@ from typing import Callable
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
+from localaws.network import session_wire as wire
+from localaws.network.session_wire import (CONNECT_TO_PORT_ERROR, FIN, FLAG, HANDSHAKE_COMPLETE, HANDSHAKE_REQUEST,
+                                           HANDSHAKE_RESPONSE, PAYLOAD_OUTPUT, PSH, SYN, TERMINATE_SESSION, Message)
+
 log = logging.getLogger("localaws.ssm_sessions")
 AGENT_VERSION = "3.3.1142.0"
 MUX_FROM_CLIENT_VERSION = (1, 1, 70)
@@ -46,31 +48,11 @@ CHUNK = 1024  # the agent's StreamDataPayloadSize
 CONNECT_TIMEOUT = 20.0  # seconds the agent's connection to host:port may take here
 OPEN_TIMEOUT = 30.0  # seconds the service waits for OpenDataChannel
 
-_HEADER = struct.Struct(">I32sIQqQ16s32sII")
-_FRAME = struct.Struct("<BBHI")
-OUTPUT, HANDSHAKE_REQUEST, HANDSHAKE_RESPONSE, HANDSHAKE_COMPLETE, FLAG = 1, 5, 6, 7, 10
-TERMINATE_SESSION, CONNECT_TO_PORT_ERROR = 2, 3
-SYN, FIN, PSH, NOP = 0, 1, 2, 3
 Connector = Callable[[str, int, float], socket.socket]
 
 
 def _message(message_type: str, sequence: int, flags: int, payload_type: int, payload: bytes) -> bytes:
-    message_id = uuid.uuid4().bytes
-    return _HEADER.pack(_HEADER.size - 4, message_type.encode().ljust(32, b" "), 1, int(time.time() * 1000),
-                        sequence, flags, message_id[8:] + message_id[:8], hashlib.sha256(payload).digest(),
-                        payload_type, len(payload)) + payload
-
-
-def _parsed(data: bytes) -> tuple[str, int, str, int, bytes]:
-    """(type, sequence number, message id, payload type, payload) of a client's message; ValueError if bad."""
-    if len(data) < _HEADER.size:
-        raise ValueError("short message")
-    length, kind, _, created, sequence, _, wire_id, digest, payload_type, _ = _HEADER.unpack_from(data)
-    payload = data[length + 4:]
-    if created == 0 or hashlib.sha256(payload).digest() != digest:
-        raise ValueError("a message without a creation date, or whose digest does not match")
-    return (kind.strip(b"\x00 ").decode(), sequence, str(uuid.UUID(bytes=wire_id[8:] + wire_id[:8])), payload_type,
-            payload)
+    return Message(message_type, sequence, flags, uuid.uuid4(), payload_type, payload).to_bytes()
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -112,7 +94,7 @@ class _AgentSide:
         with self.lock:
             if self.ended:
                 return
-            message = _message("output_stream_data", self.sequence, 0, payload_type, payload)
+            message = _message(wire.OUTPUT, self.sequence, 0, payload_type, payload)
             self.sequence += 1
             self._send(message)
 
@@ -121,7 +103,7 @@ class _AgentSide:
             for start in range(0, len(data), CHUNK):
                 if self.ended:
                     return
-                self._send(_message("output_stream_data", self.sequence, 0, OUTPUT, data[start:start + CHUNK]))
+                self._send(_message(wire.OUTPUT, self.sequence, 0, PAYLOAD_OUTPUT, data[start:start + CHUNK]))
                 self.sequence += 1
 
     def _send(self, data: bytes) -> None:
@@ -142,15 +124,13 @@ class _AgentSide:
                     break
                 if isinstance(data, str):
                     continue
-                kind, sequence, message_id, payload_type, payload = _parsed(data)
-                if kind != "input_stream_data":
+                message = wire.parse(data)
+                if message.message_type != wire.INPUT:
                     continue  # acknowledgements: nothing is resent here
                 with self.lock:
-                    self._send(_message("acknowledge", 0, 3, 0, json.dumps({
-                        "AcknowledgedMessageType": kind, "AcknowledgedMessageId": message_id,
-                        "AcknowledgedMessageSequenceNumber": sequence, "IsSequentialMessage": True}).encode()))
-                if sequence >= self.expected:
-                    self.early[sequence] = (payload_type, payload)
+                    self._send(wire.acknowledgement(message).to_bytes())
+                if message.sequence_number >= self.expected:
+                    self.early[message.sequence_number] = (message.payload_type, message.payload)
                 while self.expected in self.early:
                     self._handle(*self.early.pop(self.expected), started)
                     self.expected += 1
@@ -176,16 +156,11 @@ class _AgentSide:
             self.handshake_done = True
         elif not self.handshake_done:
             return  # the agent ignores stream data until the handshake is complete
-        elif payload_type == OUTPUT:
+        elif payload_type == PAYLOAD_OUTPUT:
             self.incoming.extend(payload)
-            while len(self.incoming) >= _FRAME.size:
-                _, command, length, stream_id = _FRAME.unpack_from(self.incoming)
-                if len(self.incoming) < _FRAME.size + length:
-                    break
-                data = bytes(self.incoming[_FRAME.size:_FRAME.size + length])
-                del self.incoming[:_FRAME.size + length]
+            for command, stream_id, data in wire.frames(self.incoming):
                 self._frame(command, stream_id, data)
-        elif payload_type == FLAG and struct.unpack(">I", payload[:4])[0] == TERMINATE_SESSION:
+        elif payload_type == FLAG and payload[:4] == wire.flag_payload(TERMINATE_SESSION):
             self.session.terminated.set()
             self.end("")
 
@@ -204,7 +179,7 @@ class _AgentSide:
             if self.ended:
                 return
             session = self.session
-            self._send(_message("channel_closed", 0, 0, 0, json.dumps({
+            self._send(_message(wire.CHANNEL_CLOSED, 0, 0, 0, json.dumps({
                 "MessageId": str(uuid.uuid4()), "CreatedDate": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
                 "DestinationId": session.target, "SessionId": session.session_id, "MessageType": "channel_closed",
                 "SchemaVersion": 1, "Output": output}).encode()))
@@ -230,8 +205,8 @@ class _TargetConnection:
         try:
             sock = self.agent.session.connect(host, port, CONNECT_TIMEOUT)
         except OSError:
-            self.agent.send_stream(FLAG, struct.pack(">I", CONNECT_TO_PORT_ERROR))
-            self.agent.send_mux(_FRAME.pack(1, FIN, 0, self.stream_id))
+            self.agent.send_stream(FLAG, wire.flag_payload(CONNECT_TO_PORT_ERROR))
+            self.agent.send_mux(wire.frame(FIN, self.stream_id))
             return
         with self.lock:
             if self.closed:
@@ -242,10 +217,10 @@ class _TargetConnection:
                 sock.sendall(self.pending)
         try:
             while data := sock.recv(32768):
-                self.agent.send_mux(_FRAME.pack(1, PSH, len(data), self.stream_id) + data)
+                self.agent.send_mux(wire.frame(PSH, self.stream_id, data))
         except OSError:
             pass
-        self.agent.send_mux(_FRAME.pack(1, FIN, 0, self.stream_id))
+        self.agent.send_mux(wire.frame(FIN, self.stream_id))
         self.close()
 
     def write(self, data: bytes) -> None:

@@ -3,7 +3,7 @@
 What `aws ssm start-session --document-name AWS-StartPortForwardingSessionToRemoteHost` and the
 session-manager-plugin do, in the suite's own code (the caller needs credentials only, no plugin):
 StartSession gives a stream URL and a token; a websocket to it carries the data channel
-(suite/attendee/session_wire.py): the token (OpenDataChannel), the agent's handshake, then the port
+(localaws/network/session_wire.py): the token (OpenDataChannel), the agent's handshake, then the port
 session's bytes, each message acknowledged and resent until acknowledged. The agent multiplexes the
 session (smux): each `socket_to` is a new stream of the session for that host:port, and the agent
 connects to host:port for it from the bastion, so the bastion's security groups and routes apply.
@@ -22,7 +22,7 @@ from typing import Any, Callable
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from suite.attendee import session_wire as wire
+from localaws.network import session_wire as wire
 
 DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
 # The plugin version the client announces. The agent multiplexes a LocalPortForwarding session when the

@@ -8,6 +8,7 @@ localaws/hosts/session_channel.py). The client is the suite's own (suite/attende
 """
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -129,3 +130,25 @@ def test_resume_session_of_a_session_that_never_was_does_not_exist(aws):
     with pytest.raises(ClientError) as refused:
         aws.client("ssm").resume_session(SessionId="nobody-0123456789abcdef0")
     assert refused.value.response["Error"]["Code"] == "DoesNotExistException"
+
+
+@pytest.mark.local_only("reads the local AWS's record of what it does not model, in its state directory")
+def test_session_preferences_the_local_aws_does_not_apply_are_said_not_modelled(aws, local_aws, managed):
+    """An account whose Session Manager preferences (SSM-SessionManagerRunShell) encrypt sessions with KMS or
+    time them out: a session started there would follow them in AWS; here they are written down as not modelled."""
+    ssm = aws.client("ssm")
+    preferences = {"schemaVersion": "1.0", "description": "Session Manager preferences",
+                   "sessionType": "Standard_Stream",
+                   "inputs": {"kmsKeyId": "alias/sessions", "idleSessionTimeout": "20", "s3BucketName": ""}}
+    created = ssm.create_document(Name="SSM-SessionManagerRunShell", DocumentType="Session", DocumentFormat="JSON",
+                                  Content=json.dumps(preferences))["DocumentDescription"]
+    assert sorted(created["PlatformTypes"]) == ["Linux", "MacOS", "Windows"]  # a Session document: every platform
+    try:
+        started = ssm.start_session(Target=managed, DocumentName=DOCUMENT,
+                                    Parameters={"host": ["127.0.0.1"], "portNumber": [str(SERVER_PORT)]})
+        ssm.terminate_session(SessionId=started["SessionId"])
+    finally:
+        ssm.delete_document(Name="SSM-SessionManagerRunShell")
+    said = local_aws.not_modelled()
+    assert {f"SSM-SessionManagerRunShell.inputs.{name}" for name in ("kmsKeyId", "idleSessionTimeout")} <= set(said)
+    assert "SSM-SessionManagerRunShell.inputs.s3BucketName" not in said

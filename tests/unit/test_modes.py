@@ -5,7 +5,10 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,45 +64,61 @@ def test_live_with_a_wrong_region_says_so():
     assert "Traceback" not in run.stdout
 
 
-def test_live_against_an_aws_compatible_endpoint_runs_and_says_so(local_aws, tmp_path):
+@pytest.fixture(scope="module")
+def live_run_of_the_deployed_phases(local_aws, tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """`pytest -m live` of the RDS, TLS user, Fargate and App phases (one deployment), aimed with AWS_ENDPOINT_URL at
+    the local AWS; TLS verified against the CA bundle SMDEMO_RDS_CA_BUNDLE names (here the local AWS's; live, AWS's
+    global bundle); no docker on the PATH. (run, its JUnit file)"""
+    tmp_path = tmp_path_factory.mktemp("live")
+    junit = tmp_path / "live.xml"
+    run = live_against(local_aws, tmp_path, "tests/rds", "tests/tls_user", "tests/fargate", "tests/app",
+                       f"--junitxml={junit}", SMDEMO_RDS_CA_BUNDLE=str(local_aws.rds_ca_bundle),
+                       PATH="/usr/sbin:/usr/bin:/sbin:/bin")
+    return run, junit
+
+
+def passed_in(junit: Path, path: str) -> tuple[int, int]:
+    """(passed, not passed) checks of one phase's file in a run's JUnit file."""
+    module = path.removesuffix(".py").replace("/", ".")
+    cases = [case for case in ET.parse(junit).getroot().iter("testcase") if case.get("classname") == module]
+    passed = sum(1 for case in cases if not list(case))
+    return passed, len(cases) - passed
+
+
+def test_live_against_an_aws_compatible_endpoint_runs_and_says_so(local_aws, live_run_of_the_deployed_phases):
     """The live code path, pointed with AWS_ENDPOINT_URL at the local AWS: the RDS phase passes, and
     the verdict and the environment table name the endpoint (it is not AWS)."""
-    junit = tmp_path / "live.xml"
-    run = live_against(local_aws, tmp_path, "tests/rds", f"--junitxml={junit}")
+    run, junit = live_run_of_the_deployed_phases
     assert run.returncode == 0, run.stdout[-3000:]
-    assert f"passed: RDS (live); not run: Template, Fargate, TLS user, App, Audit; live ran against " \
-           f"{local_aws.endpoint_url} " \
+    assert "passed: RDS (live), Fargate (live), TLS user (live), App (live); not run: Template, Audit; live ran " \
+           f"against {local_aws.endpoint_url} " \
            f"(not AWS: an AWS-compatible endpoint (AWS_ENDPOINT_URL))" in run.stdout, run.stdout[-2000:]
-    assert f"{checks_in('tests/rds/test_rds_phase.py')} passed" in run.stdout
+    assert passed_in(junit, "tests/rds/test_rds_phase.py") == (checks_in("tests/rds/test_rds_phase.py"), 0)
 
 
-def test_live_tls_user_phase_against_an_aws_compatible_endpoint(local_aws, tmp_path):
-    """Lab C on the live code path (AWS_ENDPOINT_URL at the local AWS), its TLS verified against the
-    CA bundle SMDEMO_RDS_CA_BUNDLE names (here the local AWS's; live, AWS's global bundle)."""
-    run = live_against(local_aws, tmp_path, "tests/tls_user", SMDEMO_RDS_CA_BUNDLE=str(local_aws.rds_ca_bundle))
-    assert run.returncode == 0, run.stdout[-3000:]
+def test_live_tls_user_phase_against_an_aws_compatible_endpoint(live_run_of_the_deployed_phases):
+    """Lab C on the live code path, its TLS verified against the CA bundle SMDEMO_RDS_CA_BUNDLE names."""
+    run, junit = live_run_of_the_deployed_phases
     checks = checks_in("tests/tls_user/test_tls_user_phase.py")
-    assert f"{checks} passed" in run.stdout and "passed: TLS user (live)" in run.stdout, run.stdout[-2000:]
+    assert passed_in(junit, "tests/tls_user/test_tls_user_phase.py") == (checks, 0), run.stdout[-3000:]
+    assert "TLS user (live)" in run.stdout.split("passed: ", 1)[-1].split(";")[0], run.stdout[-2000:]
 
 
-def test_live_fargate_phase_against_an_aws_compatible_endpoint_needs_no_docker_engine(local_aws, tmp_path):
+def test_live_fargate_phase_against_an_aws_compatible_endpoint_needs_no_docker_engine(live_run_of_the_deployed_phases):
     """The Fargate phase on the live code path: the image is built and pushed on the bastion by the
     workshop's scripts (through Run Command), so nothing is skipped on a machine without Docker."""
-    run = live_against(local_aws, tmp_path, "tests/fargate", PATH="/usr/sbin:/usr/bin:/sbin:/bin")  # no docker
-    assert run.returncode == 0, run.stdout[-3000:]
-    summary = run.stdout.strip().splitlines()[-1]
+    run, junit = live_run_of_the_deployed_phases
     checks = checks_in("tests/fargate/test_fargate_phase.py")
-    assert f"{checks} passed" in summary and "skipped" not in summary, run.stdout[-2000:]
-    assert "passed: Fargate (live)" in run.stdout, run.stdout[-2000:]
+    assert passed_in(junit, "tests/fargate/test_fargate_phase.py") == (checks, 0), run.stdout[-3000:]
+    assert "Fargate (live)" in run.stdout.split("passed: ", 1)[-1].split(";")[0], run.stdout[-2000:]
 
 
-def test_live_app_phase_against_an_aws_compatible_endpoint(local_aws, tmp_path):
+def test_live_app_phase_against_an_aws_compatible_endpoint(live_run_of_the_deployed_phases):
     """Lab B on the live code path: the web app on the bastion through two rotations and a secret
     changed without the database."""
-    run = live_against(local_aws, tmp_path, "tests/app")
-    assert run.returncode == 0, run.stdout[-3000:]
-    summary = run.stdout.strip().splitlines()[-1]
-    assert "5 passed" in summary and "skipped" not in summary and "passed: App (live)" in run.stdout, run.stdout[-2000:]
+    run, junit = live_run_of_the_deployed_phases
+    assert passed_in(junit, "tests/app/test_app_phase.py") == (5, 0), run.stdout[-3000:]
+    assert "App (live)" in run.stdout.split("passed: ", 1)[-1].split(";")[0], run.stdout[-2000:]
 
 
 def test_live_stack_without_credentials_stops_with_the_reason():

@@ -1,6 +1,7 @@
-"""suite/attendee/session_wire.py: the data channel's messages and smux frames, byte for byte as the
-session-manager-plugin lays them out (src/message/messageparser.go), and as the local AWS's agent side
-(localaws/hosts/session_channel.py, written apart) reads and writes them."""
+"""localaws/network/session_wire.py: the data channel's messages and smux frames, byte for byte as the
+session-manager-plugin lays them out and checks them (src/message/messageparser.go, clientmessage.go Validate,
+which the agent shares); the client (suite/attendee/ssm_tunnel.py) and the local AWS's agent side
+(localaws/hosts/session_channel.py) both speak it through this one module."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,7 @@ import uuid
 import pytest
 
 from localaws.hosts import session_channel as agent
-from suite.attendee import session_wire as wire
+from localaws.network import session_wire as wire
 
 
 def test_a_message_is_laid_out_as_the_plugin_serializes_it():
@@ -43,12 +44,18 @@ def test_an_acknowledgement_names_the_message_it_acknowledges():
                                        "AcknowledgedMessageSequenceNumber": 3, "IsSequentialMessage": True}
 
 
-def test_the_client_and_the_local_agent_read_each_others_messages():
-    sent = wire.stream_message(wire.INPUT, 9, wire.FLAG, wire.flag_payload(wire.TERMINATE_SESSION))
-    kind, sequence, message_id, payload_type, payload = agent._parsed(sent.to_bytes())
-    assert (kind, sequence, message_id, payload_type) == ("input_stream_data", 9, str(sent.message_id), 10)
-    assert struct.unpack(">I", payload) == (wire.TERMINATE_SESSION,)
-    answered = wire.parse(agent._message("output_stream_data", 4, 0, agent.HANDSHAKE_COMPLETE, b"{}"))
+def test_a_message_without_a_creation_date_is_refused_and_an_empty_payload_needs_no_digest():
+    empty = bytearray(wire.stream_message(wire.INPUT, 1, wire.PAYLOAD_OUTPUT, b"").to_bytes())
+    empty[80:112] = bytes(32)  # PayloadDigest: Validate checks it only when PayloadLength is not 0
+    assert wire.parse(bytes(empty)).payload == b""
+    undated = bytearray(wire.stream_message(wire.INPUT, 1, wire.PAYLOAD_OUTPUT, b"x").to_bytes())
+    undated[40:48] = bytes(8)  # CreatedDate
+    with pytest.raises(wire.BadMessage):
+        wire.parse(bytes(undated))
+
+
+def test_the_local_agent_writes_what_the_client_reads():
+    answered = wire.parse(agent._message(wire.OUTPUT, 4, 0, wire.HANDSHAKE_COMPLETE, b"{}"))
     assert (answered.message_type, answered.sequence_number, answered.payload_type) == (wire.OUTPUT, 4, 7)
 
 

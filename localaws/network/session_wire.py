@@ -1,4 +1,5 @@
-"""The Session Manager data channel's wire format, as the client side speaks it.
+"""The Session Manager data channel's wire format, both sides': the client's (suite/attendee/ssm_tunnel.py) and
+the agent's (localaws/hosts/session_channel.py).
 
 From AWS's session-manager-plugin (github.com/aws/session-manager-plugin, src/message/clientmessage.go
 and messageparser.go, commit 61cf128): every message on the websocket after the OpenDataChannel text
@@ -60,7 +61,8 @@ class BadMessage(ValueError):
 
 
 def parse(data: bytes) -> Message:
-    """A received client message, its digest checked (the plugin's Validate)."""
+    """A received client message, checked as the plugin and the agent check it (their shared Validate: a header
+    length, a type and a creation date; the payload's digest when it has one)."""
     if len(data) < _HEADER.size:
         raise BadMessage(f"a message of {len(data)} bytes is shorter than the header")
     (header_length, message_type, schema, created, sequence, flags, wire_id, digest, payload_type,
