@@ -16,4 +16,5 @@ pytest_plugins = [
     "suite.report.evidence",
     "suite.report.runfacts",
     "suite.report.plugin",
+    "suite.heap",
 ]

@@ -26,9 +26,10 @@ GROUPS = ("localaws.server_process", "pytest", "bootstrap.py", "mariadbd", "ssh-
           "dockerd", "bwrap", "nsenter", "cloud-init")
 
 
-def group_of(process: psutil.Process) -> str:
-    command = " ".join(process.cmdline()) or process.name()
-    return next((group for group in GROUPS if group in command), process.name())
+def group_of(process: psutil.Process) -> str | None:
+    """Its group, from its command line; None once it has none left to read (a zombie)."""
+    command = " ".join(process.cmdline())
+    return next((group for group in GROUPS if group in command), process.name()) if command else None
 
 
 def one_run(arguments: list[str]) -> tuple[float, dict[str, float]]:
@@ -47,10 +48,11 @@ def one_run(arguments: list[str]) -> tuple[float, dict[str, float]]:
             try:
                 with process.oneshot():
                     key = (process.pid, process.create_time())
-                    if key not in seen:
-                        seen[key] = [group_of(process), 0.0]
                     times = process.cpu_times()
-                    seen[key][1] = times.user + times.system
+                    # Labelled again each time: a process first seen between its fork and its exec is its
+                    # parent's image until then (a forked server looked like pytest).
+                    group = group_of(process) or (seen[key][0] if key in seen else process.name())
+                    seen[key] = [group, times.user + times.system]
             except psutil.Error:
                 continue
         time.sleep(0.05)

@@ -6,6 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${root}/scripts/setup.sh"
 cd "${root}"
 mkdir -p reports
+# The tests start hundreds of Python processes: each compiles the project's modules (and pytest rewrites its
+# tests) once, not again in every process, as it would where the environment forbids writing bytecode.
+unset PYTHONDONTWRITEBYTECODE
 # The code's own checks first, in seconds (configuration: pyproject.toml).
 .venv/bin/ruff check --quiet .
 .venv/bin/python -m mypy

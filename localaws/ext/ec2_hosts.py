@@ -84,7 +84,11 @@ if [ -n "$AUTHORIZED_KEY" ]; then
   chown ec2-user:ec2-user /home/ec2-user/.ssh/authorized_keys
   chmod 0600 /home/ec2-user/.ssh/authorized_keys
 fi
-ssh-keygen -A >/dev/null
+# AL2023's host keys: ed25519 and ECDSA, no RSA (its cloud-init's ssh_genkeytypes; AWS's AL2023 guide, "Default
+# SSH server configuration"). ssh-keygen -A would add an RSA key: most of a host's boot CPU.
+for type in ed25519 ecdsa; do
+  ssh-keygen -q -t "$type" -N '' -f "/etc/ssh/ssh_host_${type}_key" >/dev/null
+done
 """
 _HOSTS: dict[str, "InstanceHost"] = {}
 _LOCK = threading.Lock()

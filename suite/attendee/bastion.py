@@ -11,12 +11,14 @@ import base64
 import io
 import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
+
+if TYPE_CHECKING:  # imported where an SSH connection is made: a run that makes none does without (0.1 s CPU)
+    import paramiko
 
 HOST_KEYS_BEGIN = "-----BEGIN SSH HOST KEY KEYS-----"
 HOST_KEYS_END = "-----END SSH HOST KEY KEYS-----"
@@ -24,6 +26,8 @@ HOST_KEYS_END = "-----END SSH HOST KEY KEYS-----"
 
 def new_key_pair() -> tuple[paramiko.PKey, str]:
     """A fresh ed25519 key: (paramiko private key, OpenSSH public key line)."""
+    import paramiko
+
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                 serialization.NoEncryption()).decode()
@@ -47,6 +51,8 @@ def host_keys_in(text: str) -> list[str] | None:
 
 def checked_ssh_client(address: str, host_keys: list[str]) -> paramiko.SSHClient:
     """An SSH client that accepts only these host keys for `address` (RejectPolicy otherwise)."""
+    import paramiko
+
     client = paramiko.SSHClient()
     for line in host_keys:
         key_type, key_data = line.split()[:2]
@@ -84,6 +90,8 @@ class Bastion:
         self.client = client
 
     def socket_to(self, host: str, port: int, timeout: float = 30) -> paramiko.Channel:
+        import paramiko
+
         if self.client is None:
             raise RuntimeError("the bastion is not attached yet: the stack is not deployed")
         transport = self.client.get_transport()

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
-
-import paramiko
+from typing import TYPE_CHECKING, Any
 
 from suite.attendee.bastion import checked_ssh_client
 from suite.attendee.shell import Result, Shell
+
+if TYPE_CHECKING:  # the client comes from checked_ssh_client
+    import paramiko
 
 
 @dataclass
