@@ -173,15 +173,26 @@ def _owner_alive(command: list[str]) -> bool:
     return psutil.pid_exists(owner) and psutil.Process(owner).status() != psutil.STATUS_ZOMBIE
 
 
+def _in_this_tmpdir(state: Path | None) -> bool:
+    """A server whose state is under this TMPDIR (where the runs it sweeps for keep theirs): another TMPDIR's
+    runs, a test session's beside a self-test's, are not this sweep's to judge."""
+    if state is None:
+        return True
+    return Path(tempfile.gettempdir()).resolve() in (state.resolve(), *state.resolve().parents)
+
+
 def offline_leftovers() -> Iterator[Leftover]:
     servers = {}
     for process in psutil.process_iter():
         command = _cmdline(process)
         if "localaws.server_process" in command:
             servers[process.pid] = command
+    # Servers forked from a preloaded one (localaws/preloaded.py) and that process itself: their databases and
+    # sandboxes have a local AWS; each ends with its own owner (no --owner-pid in its command line to read).
+    preloaded = {process.pid for process in psutil.process_iter() if "localaws.preloaded" in _cmdline(process)}
     kept_dirs = {_state_dir(command) for command in servers.values()}
     for pid, command in servers.items():
-        if not _owner_alive(command):
+        if not _owner_alive(command) and _in_this_tmpdir(_state_dir(command)):
             state = _state_dir(command)
             if state and state.name.startswith(KEPT_PREFIX):  # --keep-stack left it serving, on purpose
                 yield Leftover(f"process {pid}: a local AWS kept by --keep-stack (state in {state})", "",
@@ -202,7 +213,7 @@ def offline_leftovers() -> Iterator[Leftover]:
                 parent = process.ppid()
             except psutil.Error:
                 continue
-            if parent not in servers and not _is_sandbox(parent):
+            if parent not in servers and parent not in preloaded and not _is_sandbox(parent):
                 yield Leftover(f"process {process.pid}: {command_line[:100]} (its local AWS is gone)", "",
                                _killer(process.pid))
     for socket_file in Path(tempfile.gettempdir()).glob("localaws-mysqld-*.sock"):

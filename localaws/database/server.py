@@ -242,6 +242,9 @@ class MySQLServer:
             self._finalizer()
         self._finalizer = None
         self.process = None
+        # A server stopped the hard way (its shutdown ran out of time) leaves its socket file behind, which may
+        # live outside base_dir, in TMPDIR: nothing of a run may outlive it.
+        self.socket_path.unlink(missing_ok=True)
 
     def remove(self) -> None:
         """The instance deleted: its data goes with it, so no clean shutdown is owed (SIGKILL at once)."""

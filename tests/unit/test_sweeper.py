@@ -105,3 +105,21 @@ def test_offline_finds_a_local_aws_whose_suite_is_gone_and_a_stale_socket(local_
         if orphan.poll() is None:
             orphan.send_signal(signal.SIGKILL)
             orphan.wait()
+
+
+def test_offline_leaves_the_local_aws_of_another_tmpdir_alone(local_aws, tmp_path):
+    """A sweep judges the runs of its own TMPDIR: a test session's self-test sweeping its folder must not stop
+    the local AWS another test kept (--keep-stack) in /tmp meanwhile."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    elsewhere = subprocess.Popen([sys.executable, "-m", "localaws.server_process", "--port", str(free_port()),
+                                  "--state-dir", str(tmp_path / "elsewhere" / "state"), "--owner-pid", str(gone.pid)],
+                                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    (tmp_path / "here").mkdir()
+    try:
+        listed = sweep(local_aws, "--offline", TMPDIR=str(tmp_path / "here"))
+        assert f"process {elsewhere.pid}" not in listed.stdout, listed.stdout
+        assert elsewhere.poll() is None
+    finally:
+        elsewhere.send_signal(signal.SIGKILL)
+        elsewhere.wait()
