@@ -49,6 +49,21 @@ def _dump(profiles: list, path: str) -> None:
         merged.dump_stats(path)
 
 
+_stopping = False
+
+
+def _stop_once(signum: int, frame: object) -> None:
+    """The first SIGTERM or SIGINT stops the server; the cleanup that follows is not cut short by another. The
+    kernel sends a parent-death signal again each time the server's parent is reparented to another thread of its
+    dying owner: a SIGKILLed suite with many threads sends several, and the second once interrupted stop_all, which
+    left a database's socket file behind."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
+    sys.exit(0)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -79,6 +94,7 @@ def serve(port: int, state_dir: str, on_exit: Callable[[int], None] | None = Non
     from localaws.ext import install_all, stop_all
     from moto import server
 
+    server.signal_handler = _stop_once  # moto installs it for SIGTERM and SIGINT when it starts serving
     install_all()
     # moto's thousands of modules, classes and functions live as long as the process: the cyclic
     # garbage collector need not look at them again at every full collection.
