@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from localaws.state import state_dir
 
 _LOCK = threading.Lock()
 NAME = "Local AWS root CA (stands in for the RDS CA)"
@@ -34,7 +34,7 @@ class Issued:
 
 
 def _bundle_path() -> Path:
-    return bundle_in(Path(os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())))
+    return bundle_in(state_dir())
 
 
 def _root() -> Path:

@@ -8,17 +8,17 @@ never recorded here: AWS would fail it too.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
+
+from localaws.state import state_dir as localaws_state_dir
 
 FILE_NAME = "machinery-failures.jsonl"
 _lock = threading.Lock()
 
 
 def _path(state_dir: Path | None = None) -> Path:
-    return Path(state_dir or os.environ.get("LOCALAWS_STATE_DIR", tempfile.gettempdir())) / FILE_NAME
+    return (state_dir or localaws_state_dir()) / FILE_NAME
 
 
 def record(part: str, cause: str, last_lines: str = "") -> str:

@@ -105,12 +105,12 @@ def start_preloaded(socket_path: Path, log: Path) -> subprocess.Popen[bytes]:
     """The preloaded process, tied to the calling thread (it dies with it); it serves once `socket_path` exists,
     seconds later (not awaited: a run that asks before then launches its own server). Its output goes to `log`."""
     from localaws import processes
-    from localaws.service import PROJECT_ROOT
+    from localaws.service import server_environment
 
-    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with open(log, "ab") as output:
         return subprocess.Popen(processes.tied([sys.executable, "-m", "localaws.preloaded", str(socket_path)]),
-                                env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+                                env=server_environment(), stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT)
 
 
 # --- the preloaded process

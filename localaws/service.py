@@ -51,6 +51,16 @@ class ClientCredentials(Protocol):
 KEPT_FILE = "kept.json"  # how a later run reaches a server kept running (endpoint, its pid, the admin's key)
 
 
+def server_environment() -> dict[str, str]:
+    """A local AWS process's environment: this one's, the project importable, and no AWS credentials (the server
+    needs none and must not see any)."""
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.setdefault("LOCALAWS_CUSTOM_RESOURCE_TIMEOUT", str(CUSTOM_RESOURCE_TIMEOUT))
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
 class LocalAWS:
     def __init__(self, state_dir: Path, region: str = "us-east-1", detached: bool = False,
                  accounts: tuple[str, ...] = ()):
@@ -123,11 +133,7 @@ class LocalAWS:
         """The server's process, started: it spends seconds importing moto, which the caller may spend on
         other work before `start`. Call it from the thread that will stop it (the process dies with that thread)."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        env.setdefault("LOCALAWS_CUSTOM_RESOURCE_TIMEOUT", str(CUSTOM_RESOURCE_TIMEOUT))
-        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                     "AWS_SESSION_TOKEN"):
-            env.pop(name, None)  # the server needs no real credentials and must not see any
+        env = server_environment()
         preloaded = os.environ.get("LOCALAWS_PRELOADED")
         if preloaded and not self.detached:  # the project's tests: forked, the import already done
             try:

@@ -176,20 +176,20 @@ def _owner_alive(command: list[str]) -> bool:
 def _in_this_tmpdir(state: Path | None) -> bool:
     """A server whose state is under this TMPDIR (where the runs it sweeps for keep theirs): another TMPDIR's
     runs, a test session's beside a self-test's, are not this sweep's to judge."""
-    if state is None:
-        return True
-    return Path(tempfile.gettempdir()).resolve() in (state.resolve(), *state.resolve().parents)
+    return state is None or state.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
 
 
 def offline_leftovers() -> Iterator[Leftover]:
     servers = {}
+    # Servers forked from a preloaded one (localaws/preloaded.py) and that process itself: their databases and
+    # sandboxes have a local AWS; each ends with its own owner (no --owner-pid in its command line to read).
+    preloaded = set()
     for process in psutil.process_iter():
         command = _cmdline(process)
         if "localaws.server_process" in command:
             servers[process.pid] = command
-    # Servers forked from a preloaded one (localaws/preloaded.py) and that process itself: their databases and
-    # sandboxes have a local AWS; each ends with its own owner (no --owner-pid in its command line to read).
-    preloaded = {process.pid for process in psutil.process_iter() if "localaws.preloaded" in _cmdline(process)}
+        elif "localaws.preloaded" in command:
+            preloaded.add(process.pid)
     kept_dirs = {_state_dir(command) for command in servers.values()}
     for pid, command in servers.items():
         if not _owner_alive(command) and _in_this_tmpdir(_state_dir(command)):

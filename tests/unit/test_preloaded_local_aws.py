@@ -12,30 +12,26 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 import pytest
 
 from localaws.network import addresses
-from localaws.preloaded import ForkedServer, start_preloaded
+from localaws.preloaded import ForkedServer
 from localaws.service import LocalAWS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def preloaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("preloaded")
-    socket_path = folder / "socket"
-    process = start_preloaded(socket_path, folder / "preloaded.log")
+def preloaded(preloaded_local_aws: str) -> str:
+    """The session's preloaded process (tests/conftest.py), serving: here its absence is the failure."""
+    socket_path = Path(preloaded_local_aws)
     deadline = time.monotonic() + 120
     while not socket_path.exists():
-        assert process.poll() is None and time.monotonic() < deadline, (folder / "preloaded.log").read_text()
+        assert time.monotonic() < deadline, (socket_path.parent / "preloaded.log").read_text()
         time.sleep(0.1)
-    yield str(socket_path)
-    process.kill()
-    process.wait()
+    return preloaded_local_aws
 
 
 def test_a_forked_server_serves_and_stops_when_its_run_stops_it(preloaded, tmp_path, monkeypatch):
