@@ -36,22 +36,27 @@ done
 for file in "${!files[@]}"; do
   [ -e "${file}" ] || missing+=("${files[${file}]}")
 done
-python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# Without python3-venv no virtualenv can be made: that package is installed first, on its own.
+venv_missing=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || venv_missing=(python3-venv)
 # The report's browser test screenshots text: chromium only recommends a font.
 [ -d /usr/share/fonts/truetype/liberation ] || missing+=(fonts-liberation)
 
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "setup: installing system packages: ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-      echo "setup: not root and no sudo: install these packages first: ${missing[*]}" >&2
-      exit 1
-    fi
+sudo=""
+if [ "$((${#missing[@]} + ${#venv_missing[@]}))" -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "setup: not root and no sudo: install these packages first: ${venv_missing[*]} ${missing[*]}" >&2
+    exit 1
   fi
-  ${sudo} apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive ${sudo} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+apt_updated=""
+# apt_install PACKAGE...: Debian's packages, quietly (the package lists read once).
+apt_install() {
+  echo "setup: installing system packages: $*"
+  if [ -z "${apt_updated}" ]; then ${sudo} apt-get update -qq; apt_updated=yes; fi
+  DEBIAN_FRONTEND=noninteractive ${sudo} apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+[ "${#venv_missing[@]}" -eq 0 ] || apt_install "${venv_missing[@]}"
 
 python3 - <<'PY' || { echo "setup: Python 3.11 or newer is required (python3 is $(python3 -V 2>&1))" >&2; exit 1; }
 import sys
@@ -70,6 +75,18 @@ venv_with() {
     echo "${wanted}" > "${stamp}"
   fi
 }
-venv_with "${venv}" "${root}/requirements.txt"
-# checkov pins a boto3 and a networkx of its own: it gets a virtualenv of its own.
-venv_with "${root}/.venv-checkov" "${root}/requirements-checkov.txt"
+
+# The system packages and the two virtualenvs are installed at the same time: on a fresh machine each
+# mostly waits for its downloads. checkov pins a boto3 and a networkx of its own: it gets a virtualenv of its own.
+jobs=()
+if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}" & jobs+=("$!"); fi
+venv_with "${venv}" "${root}/requirements.txt" & jobs+=("$!")
+venv_with "${root}/.venv-checkov" "${root}/requirements-checkov.txt" & jobs+=("$!")
+failed=0
+for job in "${jobs[@]}"; do
+  wait "${job}" || failed=1
+done
+if [ "${failed}" -ne 0 ]; then
+  echo "setup: an installation failed (its error is above)" >&2
+  exit 1
+fi

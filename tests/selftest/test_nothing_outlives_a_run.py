@@ -39,7 +39,7 @@ class Watched:
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
     processes: dict[int, float] = field(default_factory=dict)  # pid -> create time
-    listeners: set[tuple[str, int]] = field(default_factory=set)
+    listeners: dict[tuple[str, int], float] = field(default_factory=dict)  # (address, port) -> last seen (epoch)
 
     def text(self) -> str:
         return "".join(self.output)
@@ -56,7 +56,7 @@ class Watched:
                 self.processes.setdefault(child.pid, child.create_time())
                 for connection in child.net_connections(kind="tcp"):
                     if connection.status == psutil.CONN_LISTEN:
-                        self.listeners.add((connection.laddr.ip, connection.laddr.port))
+                        self.listeners[(connection.laddr.ip, connection.laddr.port)] = time.time()
             except psutil.Error:
                 continue
 
@@ -168,8 +168,20 @@ def _leftovers(run: Watched) -> tuple[list[str], list[tuple[str, int]]]:
         except psutil.Error:
             continue
     listening = {(c.laddr.ip, c.laddr.port) for c in psutil.net_connections(kind="tcp")
-                 if c.status == psutil.CONN_LISTEN}
-    return alive, sorted(run.listeners & listening)
+                 if c.status == psutil.CONN_LISTEN and (c.laddr.ip, c.laddr.port) in run.listeners
+                 and not _came_after(c.pid, run.listeners[(c.laddr.ip, c.laddr.port)])}
+    return alive, sorted(listening)
+
+
+def _came_after(pid: int | None, last_seen: float) -> bool:
+    """The listener's process began after the run's own listener there was last seen: another run's (the
+    address was freed, and a local AWS of a run beside this one took it), not a leftover of this run."""
+    if pid is None:
+        return False
+    try:
+        return psutil.Process(pid).create_time() > last_seen
+    except psutil.Error:
+        return False
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +218,12 @@ def test_nothing_outlives_an_interrupted_run(case: str, interrupted_runs):
         assert verdict.startswith("NOT READY: the run was interrupted (") and "READY: passed" not in verdict, verdict
     if case.endswith("at-teardown"):  # the checks had all passed: the verdict must still say why it is not READY
         assert "the run was interrupted (SIGINT during the teardown" in outcome.output, outcome.tail
+
+
+def test_a_listener_begun_after_the_runs_own_was_last_seen_is_another_runs():
+    """A freed loopback address taken by a run beside this one is not this run's leftover; one held by a
+    process that was there while the run's listener was is."""
+    began = psutil.Process().create_time()
+    assert _came_after(os.getpid(), began - 1)
+    assert not _came_after(os.getpid(), time.time())
+    assert not _came_after(None, 0.0)
