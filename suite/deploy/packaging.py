@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import io
+import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -53,15 +54,13 @@ def _library_files(name: str) -> list[tuple[Path, str]]:
         return [(Path(spec.origin), Path(spec.origin).name)]
     root = Path(list(spec.submodule_search_locations)[0])
     files = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if not path.is_file() or "__pycache__" in relative.parts:
-            continue
-        if name == "botocore" and relative.parts[0] == "data" and len(relative.parts) > 2 \
-                and relative.parts[1] not in APP_SERVICES:
-            continue
-        files.append((path, str(Path(name) / relative)))
-    return files
+    # os.walk, pruned: botocore's data holds hundreds of services, of which the app needs two.
+    for folder, subfolders, names in os.walk(root):
+        inside = Path(folder).relative_to(root)
+        subfolders[:] = sorted(sub for sub in subfolders if sub != "__pycache__" and not (
+            name == "botocore" and inside.parts == ("data",) and sub not in APP_SERVICES))
+        files += [(Path(folder) / file, str(Path(name) / inside / file)) for file in sorted(names)]
+    return sorted(files, key=lambda member: Path(member[1]))
 
 
 def build_bastion_files(docker_dir: Path, app_dir: Path) -> bytes:
