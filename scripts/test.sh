@@ -20,7 +20,8 @@ read -r -a phases <<< "$(.venv/bin/python -m suite.report.phases)"
 for phase in "${phases[@]}"; do
   ignored+=("--ignore=${phase}")
 done
-# Two pytest-xdist workers (SMDEMO_TEST_WORKERS; 0 runs them in one process): a file's tests stay on one
-# (tests/support/parallel_runs.py); the self-tests' broken-workshop runs mostly wait on their subprocesses.
-exec .venv/bin/python -m pytest tests "${ignored[@]}" -n "${SMDEMO_TEST_WORKERS:-2}" --dist loadfile \
+# Three pytest-xdist workers (SMDEMO_TEST_WORKERS; 0 runs them in one process): a file's tests stay on one
+# (tests/support/parallel_runs.py); the self-tests' broken-workshop runs mostly wait on their subprocesses, so on
+# two cores a third worker fills time two leave idle.
+exec .venv/bin/python -m pytest tests "${ignored[@]}" -n "${SMDEMO_TEST_WORKERS:-3}" --dist loadfile \
   --html=reports/tests.html --self-contained-html --junitxml=reports/tests.xml "$@"

@@ -25,9 +25,10 @@ class LabApp:
     attendee: AttendeeShell
     started: list
 
-    def watch(self) -> Watch:
+    def watch(self, variants: tuple[str, ...] = tuple(PORTS)) -> Watch:
         """Each variant asked again as soon as it answered (a user reloading): many times a second."""
-        return Watch(self.workshop.route(), dict(PORTS), interval=self.workshop.aws.timing.watch_interval).start()
+        return Watch(self.workshop.route(), {variant: PORTS[variant] for variant in variants},
+                     interval=self.workshop.aws.timing.watch_interval).start()
 
     def settle(self) -> float:
         """How long to keep watching before and after a change: several answers' worth."""
@@ -96,6 +97,12 @@ def app_through_two_rotations(lab_app: LabApp) -> WatchedRotations:
     return WatchedRotations(watch, rotations, start, time.time())
 
 
+# The lesson of a secret changed alone is get_secret's (seed 003); the hard-coded variant is shown beside it. The
+# caching variant is watched through the two rotations: here its forced refresh after the repairing rotation
+# (AWS's caching client first waits 2.5 to 5 s) would only lengthen a watch whose checks do not judge it.
+DESYNC_VARIANTS = ("hardcoded", "get-secret")
+
+
 @dataclass
 class WatchedDesync:
     watch: Watch
@@ -115,7 +122,7 @@ def app_through_a_secret_changed_alone(lab_app: LabApp, app_through_two_rotation
     document["password"] = fresh["RandomPassword"]
     changed = json.dumps(document)
     REGISTRY.register_secret_string(changed)
-    watch = lab_app.watch()
+    watch = lab_app.watch(DESYNC_VARIANTS)
     start = time.time()
     try:
         lab_app.watch_before_a_change(watch, start)

@@ -1,4 +1,4 @@
-"""How `scripts/test.sh` splits the project's tests over pytest-xdist workers (`-n 2 --dist loadfile`).
+"""How `scripts/test.sh` splits the project's tests over pytest-xdist workers (`-n 3 --dist loadfile`).
 
 Each test file goes to one worker whole, as loadfile does: a module's fixtures (the self-tests' pools of
 broken-workshop runs, which submit every selected case of their module at once) are made once. The
