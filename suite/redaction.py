@@ -22,12 +22,14 @@ MASK = "***"
 MIN_LENGTH = 4  # shorter strings would mask ordinary words
 CUT = "..."  # where pytest's saferepr shortened a long value
 FRAGMENT = 6  # the shortest piece of a cut secret worth masking
+RECOMPILE_AFTER = 64  # forms registered since the pattern was compiled, looked for one by one until then
 
 
 class SecretRegistry:
     def __init__(self) -> None:
         self._forms: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._pattern: re.Pattern[str] | None = None  # every form but the pending ones
+        self._pending: set[str] = set()  # registered since the pattern was compiled
         self._lock = threading.Lock()
 
     def register(self, value: Any) -> None:
@@ -43,10 +45,9 @@ class SecretRegistry:
         if not isinstance(value, str) or len(value) < MIN_LENGTH:
             return
         with self._lock:
-            before = len(self._forms)
-            self._forms.update(form for form in encoded_forms(value) if len(form) >= MIN_LENGTH)
-            if len(self._forms) != before:
-                self._pattern = None
+            new = {form for form in encoded_forms(value) if len(form) >= MIN_LENGTH} - self._forms
+            self._forms |= new
+            self._pending |= new
 
     def register_secret_string(self, secret_string: str) -> None:
         """A SecretString: the whole value, and each value of its JSON keys that holds a secret."""
@@ -65,13 +66,20 @@ class SecretRegistry:
     def mask(self, text: str) -> str:
         if not self._forms or not text:
             return text
-        pattern = self._pattern
-        if pattern is None:
-            with self._lock:
-                ordered = sorted(self._forms, key=len, reverse=True)  # longest form first
-                pattern = self._pattern = re.compile("|".join(re.escape(form) for form in ordered))
-        masked = pattern.sub(MASK, text)
+        masked = self._pattern_for(text).sub(MASK, text)
         return self._mask_cut_ends(masked) if CUT in masked else masked
+
+    def _pattern_for(self, text: str) -> re.Pattern[str]:
+        """The compiled pattern, compiled again (every form) only when a form registered since is in the text
+        or many are: a run registers each rotation's password, and compiling hundreds of forms is what costs.
+        Where no pending form occurs in the text, the pattern of the others masks exactly what all of them would."""
+        with self._lock:
+            pattern, pending = self._pattern, self._pending
+            if pattern is not None and (not pending or len(pending) <= RECOMPILE_AFTER
+                                        and not any(form in text for form in pending)):
+                return pattern
+            self._pattern, self._pending = re.compile(trie_pattern(self._forms)), set()
+            return self._pattern
 
     def _mask_cut_ends(self, text: str) -> str:
         """pytest shortens a long repr to its start + '...' + its end: a secret cut in two no longer
@@ -90,6 +98,30 @@ class SecretRegistry:
             position = end + after
         out.append(text[position:])
         return "".join(out)
+
+
+def trie_pattern(forms: Iterable[str]) -> str:
+    """One regular expression matching any of `forms`, the longest where several begin at one place, as a
+    trie: at each character one branch is followed, where an alternation of hundreds of values (every
+    password a run has seen, in each of its encodings) tries each in turn at every position of the text."""
+    trie: dict[str, Any] = {}
+    for form in forms:
+        node = trie
+        for character in form:
+            node = node.setdefault(character, {})
+        node[""] = {}  # a form ends here
+
+    def branch(node: dict[str, Any]) -> str:
+        ends = "" in node
+        alternatives = [re.escape(character) + branch(node[character]) for character in sorted(node) if character]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        if ends:  # greedy: the longer form is tried first
+            return f"(?:{body})?"
+        return body
+
+    return branch(trie)
 
 
 SECRET_KEYS = {"password", "secretaccesskey", "secret_access_key", "sessiontoken", "session_token"}

@@ -61,7 +61,7 @@ class Timing:
     rotation_poll: float  # between staging-label polls while a rotation runs
     policy_rotations: int  # rotations whose passwords the password-policy check reads
     bastion_ready_timeout: float = 60  # the SSM Agent registered, cloud-init done (dnf installs, files)
-    watch_interval: float = 0.02  # the App lesson: from one answer of the lab app to the next request (reloading)
+    watch_interval: float = 0.1  # the App lesson: from one answer of the lab app to the next request (reloading)
 
     def sharing(self, targets: int) -> "Timing":
         """The waits of one of `targets` targets verified at once on one machine (--accounts: one local AWS and
