@@ -7,6 +7,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "${root}/scripts/setup.sh"
 cd "${root}"
 mkdir -p reports
+# The run starts many Python processes (the local AWS, its functions' runtimes): each compiles the project's
+# modules once, not again in every process, as it would where the environment forbids writing bytecode.
+unset PYTHONDONTWRITEBYTECODE
 status=0
 read -r -a phases <<< "$(.venv/bin/python -m suite.report.phases)"  # the phases' folders, in the guide's order
 .venv/bin/python -m pytest -m offline "${phases[@]}" \
