@@ -106,7 +106,8 @@ FARGATE_FAULTS = [
           "the task execution role may create the task's log stream but not PutLogEvents: the task runs, its "
           "output (the host keys its sshd publishes) never reaches CloudWatch Logs",
           edit_template(_execution_role_log_actions("logs:CreateLogStream")),
-          ("test_login_shell_has_taskdef_secret",)),
+          ("test_login_shell_has_taskdef_secret",),
+          waits=30),  # the host keys never reach the task's log
     Fault("task-log-stream-prefix-with-a-colon",
           "the task definition's awslogs-stream-prefix has a colon: CloudWatch Logs refuses the stream name "
           "(InvalidParameterException: ... 'logStreamName' failed to satisfy constraint: Member must satisfy "
@@ -148,7 +149,8 @@ FARGATE_FAULTS = [
     Fault("bastion-not-admitted-to-the-task",
           "the tasks' security group admits SSH from the VPC's default group, not from the bastion's",
           edit_template(_bastion_not_admitted_to_the_task),
-          ("test_login_shell_has_taskdef_secret", "test_attendee_sshes_from_the_bastion_into_the_task")),
+          ("test_login_shell_has_taskdef_secret", "test_attendee_sshes_from_the_bastion_into_the_task"),
+          waits=45),  # ssh's ConnectTimeout, then the tunnel's
     Fault("bastion-without-docker",
           "the bastion's user data does not install Docker (AL2023 has none), so ./dockerbuild.sh cannot run",
           edit_template(_bastion_user_data_without("systemctl enable --now docker", "usermod -aG docker"),

@@ -349,7 +349,8 @@ RDS_FAULTS = [
     Fault("no-secrets-manager-endpoint",
           "the VPC has no Secrets Manager endpoint (and no NAT), so the rotation function cannot call Secrets Manager",
           edit_template(_no_secrets_manager_endpoint),
-          ("test_hardcoded_credentials_read_bookinfo_before_rotation",)),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation",),
+          waits=60),  # the rotation function's Timeout: it cannot reach Secrets Manager
     Fault("rotation-role-trusts-ec2",
           "the rotation function's role trusts ec2.amazonaws.com, not lambda.amazonaws.com (CreateFunction: "
           "\"The role defined for the function cannot be assumed by Lambda.\")",
@@ -371,7 +372,8 @@ RDS_FAULTS = [
           "cannot reach the Secrets Manager endpoint",
           edit_template(_function_lets_out_only_to_the_database),
           # The stack's RotationSchedule tests the configuration (testSecret) at deploy: the deploy fails.
-          ("test_hardcoded_credentials_read_bookinfo_before_rotation", "test_rotation_completes")),
+          ("test_hardcoded_credentials_read_bookinfo_before_rotation", "test_rotation_completes"),
+          waits=60),  # the rotation function's Timeout
     Fault("rotation-function-on-a-blocked-runtime",
           f"the rotation function uses {BLOCKED_RUNTIME}, which Lambda no longer lets anyone create",
           edit_template(_blocked_runtime),
