@@ -11,17 +11,43 @@ run's tags for the sweeper.
 Python runs a signal handler between any two bytecodes, finalizers included, where a raised
 KeyboardInterrupt is swallowed as "unraisable"; an interrupt pytest never saw is raised again
 at the next check boundary, and a run that finished anyway exits as interrupted (2).
+Two places are worse than others to raise in: a finalizer (the interrupt is lost) and a context manager's
+`__enter__`/`__exit__` (a lock just acquired is never released: urllib3's connection pool, say, and the next
+request waits for it forever). A signal that comes there is delivered again a moment later, where the run is
+then (at most DEFER_AT_MOST times).
 """
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from types import FrameType
+from typing import Callable
 
 import pytest
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+DEFER_FOR = 0.02  # seconds until a signal that came at an unsafe place is delivered again
+DEFER_AT_MOST = 100  # times (2 s): then it is raised wherever the run is
+
+
+def unsafe_place(frame: FrameType | None) -> str | None:
+    """Why raising at `frame` would break the run, or None: in a finalizer, or in a context manager's
+    __enter__/__exit__ (between a lock's acquire and the with-block that releases it)."""
+    if frame is not None and frame.f_code.co_name in ("__enter__", "__exit__"):
+        return f"{frame.f_code.co_name} of {frame.f_code.co_filename}"
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return f"a finalizer in {frame.f_code.co_filename}"
+        frame = frame.f_back
+    return None
+
+
+def _deliver_again(number: int) -> None:
+    timer = threading.Timer(DEFER_FOR, os.kill, (os.getpid(), number))
+    timer.daemon = True
+    timer.start()
 
 
 class Interrupts:
@@ -34,6 +60,9 @@ class Interrupts:
         self.during_cleanup = 0
         self.finished = False
         self.raised = False
+        self.deferred: str | None = None  # the message of a signal to be delivered again
+        self.deferrals = 0
+        self.deliver_again: Callable[[int], None] = _deliver_again
 
     def install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -42,22 +71,36 @@ class Interrupts:
             signal.signal(number, self.handle)
 
     def handle(self, number: int, frame: FrameType | None) -> None:
-        name = signal.Signals(number).name
+        if self.deferred is None:
+            message = self._received(signal.Signals(number).name)
+            if message is None:
+                return
+        else:  # a signal that came at an unsafe place, delivered again
+            message, self.deferred = self.deferred, None
+        if unsafe_place(frame) and self.deferrals < DEFER_AT_MOST:
+            self.deferrals += 1
+            self.deferred = message
+            self.deliver_again(number)
+            return
+        raise KeyboardInterrupt(message)
+
+    def _received(self, name: str) -> str | None:
+        """A signal's bookkeeping: the KeyboardInterrupt's message, or None when it raises none."""
         self.received.append(name)
         if self.finished:
             self.stages.append("after the run")
-            return  # pytest is done and the process is exiting: nothing left to interrupt
+            return None  # pytest is done and the process is exiting: nothing left to interrupt
         if not self.cleaning:
             self.stages.append("the checks")
             self.cleaning = self.raised = True
-            raise KeyboardInterrupt(f"{name}: the run stops here; cleaning up")
+            return f"{name}: the run stops here; cleaning up"
         self.during_cleanup += 1
         self.stages.append("the teardown" if self.during_cleanup == 1 else "the teardown again")
         if self.during_cleanup == 1:
             sys.stderr.write(f"\nsmdemo: {name}: still cleaning up (the stack, the local AWS); one more "
                              f"gives the cleanup up\n")
-            return
-        raise KeyboardInterrupt(f"{name}: cleanup given up")
+            return None
+        return f"{name}: cleanup given up"
 
     def said(self) -> str | None:
         """How the run was interrupted, for its verdict: None if it was not."""

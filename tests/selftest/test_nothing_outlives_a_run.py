@@ -40,6 +40,7 @@ class Watched:
     output: list[str] = field(default_factory=list)
     processes: dict[int, float] = field(default_factory=dict)  # pid -> create time
     listeners: dict[tuple[str, int], float] = field(default_factory=dict)  # (address, port) -> last seen (epoch)
+    seen: list[psutil.Process] = field(default_factory=list)  # its processes at the last record (one walk of /proc)
 
     def text(self) -> str:
         return "".join(self.output)
@@ -51,7 +52,8 @@ class Watched:
             return []
 
     def record(self) -> None:
-        for child in self.descendants():
+        self.seen = self.descendants()
+        for child in self.seen:
             try:
                 self.processes.setdefault(child.pid, child.create_time())
                 for connection in child.net_connections(kind="tcp"):
@@ -62,7 +64,7 @@ class Watched:
 
 
 def has_process(marker: str) -> Callable[[Watched], bool]:
-    return lambda run: any(marker in " ".join(_cmdline(child)) for child in run.descendants())
+    return lambda run: any(marker in " ".join(_cmdline(child)) for child in run.seen)  # as just recorded
 
 
 def printed(*markers: str) -> Callable[[Watched], bool]:
