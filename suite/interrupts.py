@@ -32,16 +32,16 @@ DEFER_FOR = 0.02  # seconds until a signal that came at an unsafe place is deliv
 DEFER_AT_MOST = 100  # times (2 s): then it is raised wherever the run is
 
 
-def unsafe_place(frame: FrameType | None) -> str | None:
-    """Why raising at `frame` would break the run, or None: in a finalizer, or in a context manager's
-    __enter__/__exit__ (between a lock's acquire and the with-block that releases it)."""
+def unsafe_place(frame: FrameType | None) -> bool:
+    """Raising at `frame` would break the run: it is in a finalizer, or in a context manager's __enter__/__exit__
+    (between a lock's acquire and the with-block that releases it)."""
     if frame is not None and frame.f_code.co_name in ("__enter__", "__exit__"):
-        return f"{frame.f_code.co_name} of {frame.f_code.co_filename}"
+        return True
     while frame is not None:
         if frame.f_code.co_name == "__del__":
-            return f"a finalizer in {frame.f_code.co_filename}"
+            return True
         frame = frame.f_back
-    return None
+    return False
 
 
 def _deliver_again(number: int) -> None:

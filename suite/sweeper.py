@@ -192,8 +192,8 @@ def offline_leftovers() -> Iterator[Leftover]:
             preloaded.add(process.pid)
     kept_dirs = {_state_dir(command) for command in servers.values()}
     for pid, command in servers.items():
-        if not _owner_alive(command) and _in_this_tmpdir(_state_dir(command)):
-            state = _state_dir(command)
+        state = _state_dir(command)
+        if not _owner_alive(command) and _in_this_tmpdir(state):
             if state and state.name.startswith(KEPT_PREFIX):  # --keep-stack left it serving, on purpose
                 yield Leftover(f"process {pid}: a local AWS kept by --keep-stack (state in {state})", "",
                                _killer(pid, then_remove=state))

@@ -57,10 +57,10 @@ def _library_files(name: str) -> list[tuple[Path, str]]:
     # os.walk, pruned: botocore's data holds hundreds of services, of which the app needs two.
     for folder, subfolders, names in os.walk(root):
         inside = Path(folder).relative_to(root)
-        subfolders[:] = sorted(sub for sub in subfolders if sub != "__pycache__" and not (
-            name == "botocore" and inside.parts == ("data",) and sub not in APP_SERVICES))
-        files += [(Path(folder) / file, str(Path(name) / inside / file)) for file in sorted(names)]
-    return sorted(files, key=lambda member: Path(member[1]))
+        subfolders[:] = [sub for sub in subfolders if sub != "__pycache__" and not (
+            name == "botocore" and inside.parts == ("data",) and sub not in APP_SERVICES)]
+        files += [(Path(folder) / file, str(Path(name) / inside / file)) for file in names]
+    return sorted(files, key=lambda member: Path(member[1]))  # the bundle's order: the same bytes every time
 
 
 def build_bastion_files(docker_dir: Path, app_dir: Path) -> bytes:
