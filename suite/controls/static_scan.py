@@ -21,9 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.background import BackgroundProcess
+from suite.environment import EnvironmentProblem
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
+# checkov's script is run by its virtualenv's interpreter, not through its `#!` line: a shebang cannot hold a
+# path with a space in it (a clone under "/tmp/my clone": "cannot execute: required file not found").
+CHECKOV_PYTHON = CHECKOV.parent / "python"
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,8 @@ class RunningScan:
         if not CHECKOV.exists():
             raise FileNotFoundError(f"{CHECKOV} is missing: run scripts/setup.sh (installs requirements-checkov.txt)")
         self.background = BackgroundProcess(
-            [*_without_network(), str(CHECKOV), "--file", str(template), "--framework", "cloudformation",
-             "--skip-download", "--compact", "--output", "json"],
+            [*_without_network(), str(CHECKOV_PYTHON), str(CHECKOV), "--file", str(template),
+             "--framework", "cloudformation", "--skip-download", "--compact", "--output", "json"],
             env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"})
 
     def result(self) -> Scan:
@@ -80,7 +84,11 @@ def scan(template: Path) -> Scan:
 
 
 def _read(done: subprocess.CompletedProcess) -> Scan:
-    report = json.loads(done.stdout)
+    try:
+        report = json.loads(done.stdout)
+    except ValueError:  # checkov did not run: this machine's problem, not the workshop's
+        raise EnvironmentProblem(f"checkov ({CHECKOV}) gave no report (exit {done.returncode}): "
+                                 f"{done.stderr.strip()[-300:] or 'no output'}; run scripts/setup.sh") from None
     results = report["results"]
 
     def findings(kind: str) -> list[Finding]:

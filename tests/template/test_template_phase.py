@@ -22,6 +22,8 @@ from suite.controls import linters
 from suite.controls import rotation_package
 from suite.controls import template as tc
 from suite.controls.static_scan import RunningScan
+from suite.environment import EnvironmentProblem
+from suite.preflight import stop_for_environment
 from suite import template_tools
 from suite.workshop_folder import workshop_folder
 
@@ -62,8 +64,11 @@ def checkov_run(request: pytest.FixtureRequest) -> RunningScan:
 
 
 @pytest.fixture(scope="module")
-def checkov_scan(checkov_run: RunningScan):
-    return checkov_run.result()
+def checkov_scan(checkov_run: RunningScan, request: pytest.FixtureRequest):
+    try:
+        return checkov_run.result()
+    except EnvironmentProblem as problem:  # the verdict: NOT RUN, naming it; no phase is blamed
+        stop_for_environment(request.config, f"Template: {problem}")
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,14 @@ every check it does not skip, and gives each skip its reason, is the Template ph
 over the workshop under test."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from suite.controls.static_scan import scan
+from suite.controls.static_scan import CHECKOV, CHECKOV_PYTHON, RunningScan, _read, scan
+from suite.environment import EnvironmentProblem
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "workshop" / "template.yaml"
 
@@ -22,3 +25,21 @@ def test_scan_fails_a_template_that_opens_the_database_and_ssh(tmp_path):
     broken.write_text(yaml.safe_dump(template, sort_keys=False))
     failed = {finding.check_id for finding in scan(broken).failed}
     assert {"CKV_AWS_17", "CKV_AWS_24"} <= failed, failed
+
+
+def test_a_checkov_that_gives_no_report_is_this_machines_problem():
+    """checkov that cannot run (its interpreter gone, a broken virtualenv) stops the run as NOT RUN: environment,
+    naming it and what it said, never a Template failure blamed on the workshop."""
+    with pytest.raises(EnvironmentProblem, match=r"checkov .* gave no report \(exit 126\): cannot execute.*setup\.sh"):
+        _read(subprocess.CompletedProcess(["checkov"], 126, "", "cannot execute: required file not found\n"))
+
+
+def test_checkov_is_run_by_its_virtualenvs_interpreter():
+    """Not through the script's `#!` line, which cannot hold a path with a space (a clone under "/tmp/my clone":
+    "cannot execute: required file not found"; shown by the README's first command from such a clone)."""
+    running = RunningScan(TEMPLATE)
+    try:
+        argv = running.background.argv
+        assert argv[argv.index(str(CHECKOV)) - 1] == str(CHECKOV_PYTHON), argv
+    finally:
+        running.stop()
