@@ -3,16 +3,16 @@ guide's order, the guide's steps in order with their checks, the pytest node id 
 of a phase that names no step, or a step the guide does not have, fails collection."""
 from __future__ import annotations
 
+import os
 import html
 import re
-import subprocess
-import sys
 
 import pytest
 
 from suite.report.guide_steps import BEFORE, BEYOND, BY_NAME, STEPS, check_title
 from suite.report.phases import folders
 from tests.support import synthetic_project as synthetic
+from tests.support.forked_pytest import run_pytest
 
 RDS_CHECK_1 = "tests/rds/test_rds_checks.py::test_rds_check_1"
 PLAIN = "tests/unit/test_plain.py::test_a_project_test_names_no_step"
@@ -85,9 +85,8 @@ def test_an_unknown_or_missing_step_fails_collection(tmp_path, marker, message):
 
 def test_every_check_of_the_workshop_names_its_step():
     """The suite's own phases collect: each of their checks names a step the guide has."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "offline or live",
-                           *folders()],
-                          cwd=synthetic.PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+    done = run_pytest(["--collect-only", "-q", "-m", "offline or live", *folders()],
+                      cwd=synthetic.PROJECT_ROOT, env=os.environ, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "tests collected" in done.stdout
 

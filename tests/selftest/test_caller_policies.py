@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -20,6 +18,7 @@ import pytest
 
 from suite.report.phases import DEPLOYED_PHASES, folders
 from suite.sweeper import offline_leftovers
+from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL_RUN = ROOT / "iam" / "caller-full-run.json"
@@ -36,9 +35,9 @@ def offline_run(tmp_path: Path, name: str, policy: Path | None, *args: str) -> t
     env.pop("SMDEMO_CALLER_POLICY", None)
     if policy is not None:
         env["SMDEMO_CALLER_POLICY"] = str(policy)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "offline", "-q", "-p", "no:cacheprovider", "-rs",
-                           f"--junitxml={junit}", f"--basetemp={tmp_path / name}", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1200, env=env)
+    done = run_pytest(["-m", "offline", "-q", "-p", "no:cacheprovider", "-rs",
+                       f"--junitxml={junit}", f"--basetemp={tmp_path / name}", *args],
+                      cwd=ROOT, env=env, timeout=1200)
     found = re.search(r"workshop verdict: (.*?) =*$", done.stdout, re.MULTILINE)
     return done.returncode, done.stdout + done.stderr, found.group(1) if found else ""
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any, Iterator
 import pytest
 
 from suite.report.phases import check_name
+from tests.support.forked_pytest import run_pytest
 from tests.support.faults import (ACCEPTED_VARIANTS, APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT,
                                    FARGATE_FAULTS, RDS_FAULTS, SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY, SLOW_APP,
                                    TEARDOWN_FAULT, TEMPLATE_FAULTS, TLS_USER_FAULTS, Fault, Variant)
@@ -63,12 +62,12 @@ def run_phase_against(workshop: Path, phase: str | tuple[str, ...], report_dir: 
     and do what they need), or the whole phase."""
     junit = report_dir / "junit.xml"
     env = dict(os.environ, **environment)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", SELFTEST_MODE, *([phase] if isinstance(phase, str) else phase),
+    done = run_pytest(
+        ["-m", SELFTEST_MODE, *([phase] if isinstance(phase, str) else phase),
          *selection(checks), "-q", "-p", "no:cacheprovider",
          f"--junitxml={junit}", "--rotation-timeout", "8", "--workshop", str(workshop),
          f"--basetemp={report_dir / 'tmp'}"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+        cwd=PROJECT_ROOT, env=env, timeout=600,
     )
     return done.returncode, outcomes(junit) if junit.exists() else {}, done.stdout[-3000:]
 

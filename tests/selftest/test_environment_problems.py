@@ -18,6 +18,7 @@ import pytest
 
 from suite.preflight import ENVIRONMENT_EXIT, EnvironmentProblem, require_free_disk
 from suite.report.phases import DEPLOYED_PHASES, folders
+from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PHASES = folders(DEPLOYED_PHASES)
@@ -30,8 +31,11 @@ def run(tmp_path: Path, *args: str, user: int | None = None, **env: str) -> tupl
                f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}", *args]
     if user is not None:  # tmp_path must then be one that user can reach
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
-    done = subprocess.run(command, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True,
-                          timeout=300)
+    if user is None:
+        done = run_pytest(command[3:], cwd=ROOT, env=dict(os.environ, **env), timeout=300)
+    else:
+        done = subprocess.run(command, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True,
+                              timeout=300)
     verdict = ""
     if junit.exists():
         verdict = next((prop.get("value", "") for prop in ET.parse(junit).getroot().iter("property")

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -25,6 +23,7 @@ from localaws.service import LocalAWS
 from suite.account_snapshot import differences, snapshot
 from suite.report.phases import DEPLOYED_PHASES, folders
 from suite.sweeper import offline_leftovers
+from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KEPT = re.compile(r"--local-aws (\S+) --stack smdemo")
@@ -34,9 +33,9 @@ def pytest_run(tmp_path: Path, name: str, *args: str) -> tuple[int, str, str, fl
     """(exit status, terminal output, JUnit verdict, seconds) of an offline run."""
     junit = tmp_path / f"{name}.xml"
     began = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "offline", "-q", "-p", "no:cacheprovider", "-rs",
-                           f"--junitxml={junit}", f"--basetemp={tmp_path / name}", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = run_pytest(["-m", "offline", "-q", "-p", "no:cacheprovider", "-rs",
+                       f"--junitxml={junit}", f"--basetemp={tmp_path / name}", *args],
+                      cwd=ROOT, env=os.environ, timeout=600)
     seconds = time.monotonic() - began
     verdict = ""
     if junit.exists():
@@ -115,8 +114,8 @@ def test_a_read_only_run_fails_when_a_check_changes_the_account(kept_stack, tmp_
                                                     "first_rotation (rotates the workshop's secret"),
 ])
 def test_collection_refuses_a_check_not_classified(selected, said):
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "offline", "tests/audit", "--collect-only", "-q",
-                           "-p", "no:cacheprovider", "-p", "tests.selftest.unclassified_check", "-k", selected],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    done = run_pytest(["-m", "offline", "tests/audit", "--collect-only", "-q",
+                       "-p", "no:cacheprovider", "-p", "tests.selftest.unclassified_check", "-k", selected],
+                      cwd=ROOT, env=os.environ, timeout=120)
     assert done.returncode != 0
     assert said in done.stdout + done.stderr, (done.stdout + done.stderr)[-2000:]

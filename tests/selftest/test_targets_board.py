@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from suite.multi_target import UNUSABLE_ENV
+from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Deployed, then one login with the secret; and a read of the stack: two phases, which suite/fixtures.py orders
@@ -26,10 +25,10 @@ QUICK_CHECKS = "test_credentials_from_secret_read_bookinfo or test_no_secret_val
 
 def test_a_broken_target_is_named_alone_on_the_board(tmp_path):
     junit = tmp_path / "junit.xml"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/audit", "-k", QUICK_CHECKS,
+    done = run_pytest(
+        ["-m", "offline", "tests/rds", "tests/audit", "-k", QUICK_CHECKS,
          "--accounts", "3", "-v", "-p", "no:cacheprovider", f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}"],
-        cwd=ROOT, env=dict(os.environ, **{UNUSABLE_ENV: "account-2"}), capture_output=True, text=True, timeout=600)
+        cwd=ROOT, env=dict(os.environ, **{UNUSABLE_ENV: "account-2"}), timeout=600)
     output = done.stdout + done.stderr
     properties = {prop.get("name"): prop.get("value", "") for prop in ET.parse(junit).getroot().iter("property")}
     assert done.returncode == 1, output[-3000:]

@@ -10,8 +10,6 @@ import html
 import json
 import os
 import re
-import subprocess
-import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 from suite.redaction import encoded_forms
 from suite.report.guide_steps import BEFORE, STEPS
 from suite.report.phases import PHASES, folders
+from tests.support.forked_pytest import run_pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PHASE_FOLDERS = tuple(folder.removeprefix("tests/") for folder in folders())
@@ -142,10 +141,9 @@ def write_project(root: Path, phases: tuple[str, ...] = PHASE_FOLDERS, failing: 
 
 def run(root: Path, *args: str, marks: str = "offline or live") -> SyntheticRun:
     report, junit = root / "reports" / "report.html", root / "reports" / "report.xml"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests", "-m", marks, "-p", "no:cacheprovider", "-rA",
-         f"--html={report}", "--self-contained-html", f"--junitxml={junit}", *args],
-        cwd=root, env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)), capture_output=True, text=True, timeout=300)
+    done = run_pytest(["tests", "-m", marks, "-p", "no:cacheprovider", "-rA",
+                       f"--html={report}", "--self-contained-html", f"--junitxml={junit}", *args],
+                      cwd=root, env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)), timeout=300)
     return SyntheticRun(done.returncode, done.stdout + done.stderr, report, junit)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,8 +18,7 @@ def pytest_run(*args: str, **env: str) -> subprocess.CompletedProcess:
     while the other pytest-xdist worker and other sessions loaded the machine)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     clean.update(AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent", **env)
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=600)
+    return run_pytest(["-p", "no:cacheprovider", *args], cwd=ROOT, env=clean, timeout=600)
 
 
 def live_against(local_aws, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

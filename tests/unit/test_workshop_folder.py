@@ -2,13 +2,13 @@
 clear usage error before anything runs."""
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
 
 from suite.workshop_folder import MEMBERS, NotAWorkshopFolder, REPOSITORY_WORKSHOP, WorkshopFolder, point_at
+from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,8 +27,7 @@ def test_a_folder_without_a_template_is_refused_naming_what_a_workshop_holds(tmp
 
 
 def test_a_wrong_workshop_option_stops_the_run_with_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "offline", "tests/template", "-q",
-                           "-p", "no:cacheprovider", "--workshop", str(tmp_path / "absent")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = run_pytest(["-m", "offline", "tests/template", "-q", "-p", "no:cacheprovider", "--workshop",
+                       str(tmp_path / "absent")], cwd=ROOT, env=os.environ, timeout=120)
     assert done.returncode == 4, done.stdout + done.stderr
     assert f"--workshop {tmp_path / 'absent'}: no such directory" in done.stderr
