@@ -2,6 +2,7 @@
 instructor report: each check's `evidence` (suite/report/evidence.py), the run's facts (suite/report/runfacts.py),
 the verdict and phase table on top of the HTML report (suite/report/plugin.py)."""
 pytest_plugins = [
+    "suite.scratch",  # where the run keeps its files: in memory when there is room
     "suite.interrupts",
     "suite.redaction",
     "suite.preflight",
