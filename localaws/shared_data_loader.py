@@ -54,7 +54,11 @@ def preload(services: tuple[str, ...]) -> None:
             session.get_available_regions(service, partition_name=partition)
 
 
-def install() -> None:
+def share_among_boto3_sessions() -> None:
     boto3.session.Session._setup_loader = _setup_loader
+
+
+def install() -> None:
+    share_among_boto3_sessions()
     from moto.core import utils  # after the line above: importing moto makes sessions
     utils.create_loader = _moto_loader

@@ -29,6 +29,7 @@ PRELOADED = (
     "cryptography.hazmat.primitives.asymmetric.rsa",
     "yaml", "psutil", "tenacity", "websockets.sync.client", "dateutil.parser", "configparser", "email.message",
     "xml.etree.ElementTree", "concurrent.futures", "json", "tarfile", "ssl", "http.client",
+    "tests.support.preloaded_aws_models",  # last: it reads the services' models with boto3
 )
 _forkserver = multiprocessing.get_context("forkserver")
 _forkserver.set_forkserver_preload(list(PRELOADED))
