@@ -164,6 +164,7 @@ def main(socket_path: str) -> None:
     import moto.server  # noqa: F401
     import localaws.ext  # noqa: F401
     import localaws.server_process  # noqa: F401
+    import parliament  # noqa: F401  # resource policies' wildcards (localaws/resource_policies.py): 10 MB read at import
 
     shared_data_loader.preload(SERVICES)
     gc.collect()

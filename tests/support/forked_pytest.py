@@ -23,6 +23,9 @@ from typing import Mapping, Sequence
 
 PRELOADED = (
     "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.junitxml", "_pytest.terminal", "_pytest.pytester",
+    "_pytest.faulthandler", "_pytest.helpconfig", "_pytest.pastebin", "_pytest.setuponly", "_pytest.setupplan",
+    "_pytest.skipping", "_pytest.threadexception", "_pytest.tracemalloc", "_pytest.unittest",
+    "_pytest.unraisableexception", "_pytest.warnings", "pdb", "tomllib",
     "pluggy", "execnet", "jinja2", "pygments.lexers.python", "pygments.formatters.terminal",
     "boto3", "boto3.session", "botocore.session", "botocore.client", "botocore.loaders", "botocore.credentials",
     "s3transfer.manager", "urllib3", "paramiko", "pymysql", "cryptography.x509",
