@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,18 +23,35 @@ ROOT = Path(__file__).resolve().parents[2]
 PHASES = folders(DEPLOYED_PHASES)
 
 
-def run(tmp_path: Path, *args: str, user: int | None = None, **env: str) -> tuple[int, str, str]:
-    """An offline run of the three phases: (exit status, terminal output, JUnit verdict)."""
+# Holds 0.0.0.0:22, as a machine's own sshd does, then runs the command it is given. It runs in a network
+# namespace of its own (`unshare --net`): the other runs on this machine never find port 22 taken meanwhile, and
+# theirs never make this one find it taken.
+PORT_22_HOLDER = """
+import socket, subprocess, sys
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+with socket.socket() as holder:
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("0.0.0.0", 22))
+    holder.listen()
+    sys.exit(subprocess.run(sys.argv[1:]).returncode)
+"""
+IN_A_NETWORK_WITH_PORT_22_TAKEN = ["unshare", "--net", "--", sys.executable, "-c", PORT_22_HOLDER]
+
+
+def run(tmp_path: Path, *args: str, user: int | None = None, within: tuple[str, ...] = (),
+        **env: str) -> tuple[int, str, str]:
+    """An offline run of the three phases: (exit status, terminal output, JUnit verdict); as `user`, or within
+    the command `within` (a wrapper), a python -m pytest of its own, else forked."""
     junit = tmp_path / "junit.xml"
-    command = [sys.executable, "-m", "pytest", "-m", "offline", *PHASES, "-q", "-p", "no:cacheprovider",
-               f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}", *args]
+    arguments = ["-m", "offline", *PHASES, "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+                 f"--basetemp={tmp_path / 'run'}", *args]
     if user is not None:  # tmp_path must then be one that user can reach
-        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
-    if user is None:
-        done = run_pytest(command[3:], cwd=ROOT, env=dict(os.environ, **env), timeout=300)
+        within = ("setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *within)
+    if within:
+        done = subprocess.run([*within, sys.executable, "-m", "pytest", *arguments], cwd=ROOT,
+                              env=dict(os.environ, **env), capture_output=True, text=True, timeout=300)
     else:
-        done = subprocess.run(command, cwd=ROOT, env=dict(os.environ, **env), capture_output=True, text=True,
-                              timeout=300)
+        done = run_pytest(arguments, cwd=ROOT, env=dict(os.environ, **env), timeout=300)
     verdict = ""
     if junit.exists():
         verdict = next((prop.get("value", "") for prop in ET.parse(junit).getroot().iter("property")
@@ -56,14 +72,7 @@ def test_missing_tool_names_its_package(tmp_path):
 
 
 def test_port_22_taken_says_what_to_do(tmp_path):
-    with socket.socket() as holder:
-        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            holder.bind(("0.0.0.0", 22))
-        except OSError:
-            pytest.skip("this machine's own sshd holds 0.0.0.0:22: the offline suite could not run here either")
-        holder.listen()
-        status, output, verdict = run(tmp_path)
+    status, output, verdict = run(tmp_path, within=tuple(IN_A_NETWORK_WITH_PORT_22_TAKEN))
     stopped_before_anything(status, output, verdict, "make the machine's sshd listen on a specific address")
 
 
