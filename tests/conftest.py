@@ -6,13 +6,16 @@ so the default client acts as the administrator user LocalAWS bootstraps.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import warnings
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from localaws.service import LocalAWS
+from tests.support.own_local_aws import PRELOADED
 
 # A custom resource whose provider never answers fails a test in two minutes, not the suite's ten.
 os.environ.setdefault("LOCALAWS_CUSTOM_RESOURCE_TIMEOUT", "120")
@@ -30,15 +33,46 @@ def local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAWS]:
         f"  {v['service']} {v['member']}: {v['problem']}" for v in off_model)
 
 
+_PRELOADED_PROCESS = pytest.StashKey[subprocess.Popen]()
+
+
+def _start_preloaded(folder: Path) -> tuple[subprocess.Popen, Path, Path]:
+    from localaws.preloaded import start_preloaded
+
+    socket_path, log = folder / "socket", folder / "preloaded.log"
+    return start_preloaded(socket_path, log), socket_path, log
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's tmpdir plugin, whose folder it uses
+def pytest_configure(config: pytest.Config) -> None:
+    """With pytest-xdist, one preloaded local AWS for the whole session, started before the workers: they inherit
+    LOCALAWS_PRELOADED, so every run of theirs (the session's own local AWS, the self-tests' runs) forks its server
+    from it instead of importing moto again. Self-tests that watch a run's own processes, or run a clone of the
+    project, take it out of their run's environment."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None) or os.environ.get(PRELOADED):
+        return
+    process, socket_path, _ = _start_preloaded(config._tmp_path_factory.mktemp("preloaded"))  # type: ignore[attr-defined]
+    config.stash[_PRELOADED_PROCESS] = process
+    os.environ[PRELOADED] = str(socket_path)  # while it does not serve yet, runs launch their own
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    process = config.stash.get(_PRELOADED_PROCESS, None)
+    if process is not None:
+        process.kill()
+        process.wait()
+        os.environ.pop(PRELOADED, None)
+
+
 @pytest.fixture(scope="session")
 def preloaded_local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The socket of a process that forks local AWS servers with moto already imported (localaws/preloaded.py):
-    runs given LOCALAWS_PRELOADED=<it> start theirs in a fraction of a second of CPU instead of two."""
-    from localaws.preloaded import start_preloaded
-
-    folder = tmp_path_factory.mktemp("preloaded")
-    socket_path, log = folder / "socket", folder / "preloaded.log"
-    process = start_preloaded(socket_path, log)
+    runs given LOCALAWS_PRELOADED=<it> start theirs in a fraction of a second of CPU instead of two. The
+    session's (pytest_configure) where there is one, else one of this process's own."""
+    if os.environ.get(PRELOADED):
+        yield os.environ[PRELOADED]
+        return
+    process, socket_path, log = _start_preloaded(tmp_path_factory.mktemp("preloaded"))
     deadline = time.monotonic() + 60  # its import: seconds; on a loaded machine, more (the first runs wait for it)
     while not socket_path.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -17,6 +17,7 @@ import pytest
 
 from suite.preflight import ENVIRONMENT_EXIT, EnvironmentProblem, require_free_disk
 from suite.report.phases import DEPLOYED_PHASES, folders
+from tests.support.own_local_aws import without_the_sessions_local_aws
 from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,7 +102,7 @@ def test_a_local_aws_that_dies_stops_the_run_with_its_last_words(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-m", "offline", *PHASES, "-q", "-p", "no:cacheprovider",
          f"--junitxml={tmp_path / 'junit.xml'}", f"--basetemp={tmp_path / 'run'}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=without_the_sessions_local_aws())
     deadline = time.monotonic() + 120
     killed = False
     while process.poll() is None and time.monotonic() < deadline and not killed:

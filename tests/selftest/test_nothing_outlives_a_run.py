@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 
 import psutil
 import pytest
+from tests.support.own_local_aws import without_the_sessions_local_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE = 10.0  # seconds the run's processes have to go after it ends
@@ -120,8 +121,8 @@ def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list
     tmpdir = folder / "tmpdir"
     basetemp = tmpdir / "basetemp"
     tmpdir.mkdir(parents=True)
-    env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
-    env.pop("LOCALAWS_PRELOADED", None)  # the run launches its own local AWS, a process of its own tree
+    # The run launches its own local AWS, a process of its own tree.
+    env = dict(without_the_sessions_local_aws(), TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-k", CHECKS,
          "-v", "--setup-show",

@@ -28,6 +28,7 @@ from localaws.system_tools import MissingSystemTool, require_tool
 from suite.preflight import ENVIRONMENT_EXIT
 from suite.report import browser
 from suite.report.phases import PHASES
+from tests.support.own_local_aws import without_the_sessions_local_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_REPORT_BYTES = 2 * 1024 * 1024
@@ -72,7 +73,7 @@ def readmes_first_command_from_a_clone(tmp_path_factory: pytest.TempPathFactory)
         clone = project_copy(parent)
         done = subprocess.run(["bash", "scripts/verify-offline.sh", "-q", "-p", "no:cacheprovider",
                                f"--basetemp={parent / 'run'}"], cwd=clone, capture_output=True, text=True,
-                              timeout=900)
+                              timeout=900, env=without_the_sessions_local_aws())
         if (clone / "reports").is_dir():
             shutil.copytree(clone / "reports", kept, dirs_exist_ok=True)
         return ClonedRun(done.returncode, done.stdout[-3000:], kept)
@@ -127,7 +128,8 @@ def test_a_sandbox_that_cannot_start_its_runtime_is_not_run_environment(tmp_path
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "-q", "-p", "no:cacheprovider",
          f"--junitxml={junit}", f"--basetemp={tmp_path / 'run'}"],
-        cwd=ROOT, env=dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}"), capture_output=True,
+        cwd=ROOT, env=dict(without_the_sessions_local_aws(), PATH=f"{tools}{os.pathsep}{os.environ['PATH']}"),
+        capture_output=True,
         text=True, timeout=600)
     verdict = junit_verdict(junit)
     assert done.returncode == ENVIRONMENT_EXIT, done.stdout[-3000:]
