@@ -6,21 +6,38 @@ removed costs CPU in the kernel (on this project's 2-core machines, ext4: about 
 0.45 s of CPU against 0.01 s on tmpfs); the six phases spent 13 % more CPU with their files on disk.
 So a run not given --basetemp keeps them in a folder of its own on the memory file system /dev/shm, when that is a
 tmpfs that lets files run (not noexec: the hosts run their scripts from there) with MIN_FREE_BYTES free, and removes
-the folder when it ends. A folder whose run was killed (SIGKILL ends a process before it can clean) is removed by
-the next run. Elsewhere, and with --basetemp, pytest's own place, as before.
+the folder when it ends. Memory is not a disk to leave things on: a process tied to the run by a parent-death signal
+(localaws/processes.py) removes the folder when the run ends however it ends, SIGKILL included; a folder left all the
+same (the machine stopped) is removed by the next run. Elsewhere, and with --basetemp, pytest's own place, as before.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+from localaws import processes
+from localaws.system_tools import MissingSystemTool
 
 MEMORY = Path("/dev/shm")
 MIN_FREE_BYTES = 4 * 2**30  # several deployments at once, with room to spare for the machine's own use of it
 PREFIX = "smdemo-run-"
 _FOLDER = pytest.StashKey[Path]()
+_REMOVER = pytest.StashKey[subprocess.Popen[bytes]]()
+# Waits for the parent-death signal (or the run's own word), then removes the folder (again a moment later: the run's
+# other processes, dying at the same time, may still be writing into it).
+REMOVE_WHEN_TOLD = (
+    "import shutil, signal, sys, time\n"
+    "signal.sigwait({signal.SIGTERM})\n"
+    "for _ in range(3):\n"
+    "    shutil.rmtree(sys.argv[1], ignore_errors=True)\n"
+    "    time.sleep(0.5)\n"
+)
 
 
 def _is_tmpfs_that_runs_files(path: Path) -> bool:
@@ -67,9 +84,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.basetemp or hasattr(config, "workerinput"):
         return
     folder = in_memory_folder()
-    if folder is not None:
-        config.stash[_FOLDER] = folder
-        config.option.basetemp = str(folder / "basetemp")
+    if folder is None:
+        return
+    try:
+        config.stash[_REMOVER] = processes.spawn(
+            [sys.executable, "-c", REMOVE_WHEN_TOLD, str(folder)], stdin=subprocess.DEVNULL,
+            preexec_fn=_block_termination, start_new_session=True)  # a Ctrl-C is the run's, not the remover's
+    except MissingSystemTool:  # no setpriv: the preflight names it; the files go where pytest keeps them
+        folder.rmdir()
+        return
+    config.stash[_FOLDER] = folder
+    config.option.basetemp = str(folder / "basetemp")
+
+
+def _block_termination() -> None:
+    """In the remover before it runs: SIGTERM waits for its sigwait, however early it comes."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
 
 
 @pytest.hookimpl(trylast=True)
@@ -77,3 +107,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     folder = config.stash.get(_FOLDER, None)
     if folder is not None:
         shutil.rmtree(folder, ignore_errors=True)
+        remover = config.stash[_REMOVER]
+        remover.kill()
+        remover.wait()

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,38 @@ def test_a_runs_files_are_in_memory_and_go_with_it(tmp_path, given):
         assert scratch.MEMORY not in used.parents
     after = set(scratch.MEMORY.glob(f"{scratch.PREFIX}*")) if scratch.MEMORY.is_dir() else set()
     assert after <= before
+
+
+SLOW_CHECK = """
+import time
+
+def test_waits(tmp_path):
+    open({where!r}, "w").write(str(tmp_path))
+    time.sleep(120)
+"""
+
+
+def test_a_runs_folder_in_memory_goes_when_the_run_is_killed(tmp_path):
+    """SIGKILL leaves the run no time to clean: its remover, tied to it by a parent-death signal, does."""
+    if not memory_has_room():
+        pytest.skip("no tmpfs with room at /dev/shm: the run's files are where pytest keeps them")
+    where = tmp_path / "where"
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "test_waits.py").write_text(textwrap.dedent(SLOW_CHECK.format(where=str(where))))
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "suite.scratch",
+                            "-c", os.devnull, str(tmp_path / "checks")], cwd=tmp_path,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not where.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        used = Path(where.read_text())
+        run_folder = scratch.MEMORY / used.relative_to(scratch.MEMORY).parts[0]
+        assert run_folder.is_dir()
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 10
+    while run_folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not run_folder.exists()
