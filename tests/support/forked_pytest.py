@@ -6,8 +6,9 @@ A run forked from multiprocessing's forkserver, which imported those once (`PREL
 `python -m pytest ARGS` started in `cwd` with `env` would be: its own process (its own pid, signal handlers and
 process tree), arguments, environment, working directory and `sys.path[0]`, its output captured, its exit status.
 Never preloaded: what pytest rewrites the asserts of (conftests, test modules, the suite's plugins, installed
-pytest plugins such as pytest-html), nor the project's own modules, which read their environment as they load:
-a forked run imports them as a fresh one does.
+pytest plugins such as pytest-html), nor the suite's modules, some of which read their environment as they load:
+a forked run imports them as a fresh one does. Of the project's own, only what shares botocore's loaded models
+(tests/support/preloaded_aws_models.py), which reads nothing from the environment.
 Self-tests that watch a run's processes, signals or terminal start `python -m pytest` itself instead.
 """
 from __future__ import annotations
