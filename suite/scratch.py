@@ -19,6 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 from localaws import processes
@@ -51,10 +52,10 @@ def _is_tmpfs_that_runs_files(path: Path) -> bool:
 
 
 def _started(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot), which tells it from a later one given the same pid."""
+    """The process's start time, which tells it from a later one given the same pid."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except psutil.Error:
         return None
 
 

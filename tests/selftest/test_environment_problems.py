@@ -36,7 +36,7 @@ with socket.socket() as holder:
     holder.listen()
     sys.exit(subprocess.run(sys.argv[1:]).returncode)
 """
-IN_A_NETWORK_WITH_PORT_22_TAKEN = ["unshare", "--net", "--", sys.executable, "-c", PORT_22_HOLDER]
+IN_A_NETWORK_WITH_PORT_22_TAKEN = ("unshare", "--net", "--", sys.executable, "-c", PORT_22_HOLDER)
 
 
 def run(tmp_path: Path, *args: str, user: int | None = None, within: tuple[str, ...] = (),
@@ -73,7 +73,7 @@ def test_missing_tool_names_its_package(tmp_path):
 
 
 def test_port_22_taken_says_what_to_do(tmp_path):
-    status, output, verdict = run(tmp_path, within=tuple(IN_A_NETWORK_WITH_PORT_22_TAKEN))
+    status, output, verdict = run(tmp_path, within=IN_A_NETWORK_WITH_PORT_22_TAKEN)
     stopped_before_anything(status, output, verdict, "make the machine's sshd listen on a specific address")
 
 
