@@ -28,6 +28,10 @@ from localaws.system_tools import MissingSystemTool
 MEMORY = Path("/dev/shm")
 MIN_FREE_BYTES = 4 * 2**30  # several deployments at once, with room to spare for the machine's own use of it
 PREFIX = "smdemo-run-"
+OWNER = "owner"
+# The run's basetemp: a path no longer than pytest's own (/tmp/pytest-of-root/pytest-NNNN), since the runs' unix
+# sockets live under it and a socket's path may not exceed 107 bytes (mysqld: "The socket file path is too long").
+BASETEMP = "run"
 _FOLDER = pytest.StashKey[Path]()
 _REMOVER = pytest.StashKey[subprocess.Popen[bytes]]()
 # Waits for the parent-death signal (or the run's own word), then removes the folder (again a moment later: the run's
@@ -60,9 +64,14 @@ def _started(pid: int) -> str | None:
 
 
 def _sweep_abandoned(memory: Path) -> None:
-    """The folders of runs that ended without removing theirs."""
+    """The folders of runs that ended without removing theirs (each names its owner's pid; its OWNER file holds the
+    owner's start time, which tells that run from a later process given the same pid)."""
     for folder in memory.glob(f"{PREFIX}*"):
-        pid, _, started = folder.name[len(PREFIX):].partition("-")
+        pid = folder.name[len(PREFIX):]
+        try:
+            started = (folder / OWNER).read_text()
+        except OSError:
+            started = None
         if pid.isdigit() and _started(int(pid)) != started:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -74,8 +83,9 @@ def in_memory_folder(memory: Path = MEMORY) -> Path | None:
     _sweep_abandoned(memory)
     if shutil.disk_usage(memory).free < MIN_FREE_BYTES:
         return None
-    folder = memory / f"{PREFIX}{os.getpid()}-{_started(os.getpid())}"
+    folder = memory / f"{PREFIX}{os.getpid()}"
     folder.mkdir(mode=0o700)
+    (folder / OWNER).write_text(_started(os.getpid()) or "")
     return folder
 
 
@@ -95,7 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         folder.rmdir()
         return
     config.stash[_FOLDER] = folder
-    config.option.basetemp = str(folder / "basetemp")
+    config.option.basetemp = str(folder / BASETEMP)
 
 
 def _block_termination() -> None:

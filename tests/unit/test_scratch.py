@@ -32,14 +32,21 @@ def test_a_folder_on_disk_is_not_taken_for_memory(tmp_path):
 def test_folders_of_runs_that_are_gone_are_swept_and_a_live_runs_kept(tmp_path):
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
-    mine = tmp_path / f"{scratch.PREFIX}{os.getpid()}-{scratch._started(os.getpid())}"
-    gone = tmp_path / f"{scratch.PREFIX}{ended.pid}-{12345}"  # its pid, no longer running
-    reused = tmp_path / f"{scratch.PREFIX}{os.getpid()}-1"  # this pid, but an earlier process's start time
+    mine, gone, reused, unowned = (tmp_path / f"{scratch.PREFIX}{pid}" for pid in (os.getpid(), ended.pid, 1, 2))
     other = tmp_path / "someone-elses"
-    for folder in (mine, gone, reused, other):
-        (folder / "basetemp").mkdir(parents=True)
+    for folder, owner in ((mine, scratch._started(os.getpid())), (gone, "12345"), (reused, "1.00"), (unowned, None),
+                          (other, None)):
+        (folder / scratch.BASETEMP).mkdir(parents=True)
+        if owner is not None:  # pid 1 is running, but started at another time: its pid was given again
+            (folder / scratch.OWNER).write_text(owner)
     scratch._sweep_abandoned(tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([mine.name, other.name])
+
+
+def test_a_runs_basetemp_in_memory_is_no_longer_than_pytests_own():
+    """Unix sockets live under it (the database's, in the self-tests' TMPDIRs): at most 107 bytes of path."""
+    longest = scratch.MEMORY / f"{scratch.PREFIX}4194304" / scratch.BASETEMP  # the largest pid Linux gives
+    assert len(str(longest)) <= len("/tmp/pytest-of-root/pytest-10000")
 
 
 CHECK = """
