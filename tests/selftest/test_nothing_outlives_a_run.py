@@ -28,6 +28,7 @@ from tests.support.own_local_aws import without_the_sessions_local_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE = 10.0  # seconds the run's processes have to go after it ends
+LISTENERS_EVERY = 0.5  # seconds between two readings of a run's listening sockets
 # A run that never reaches its stage fails the case; on a loaded machine (two pytest-xdist workers, each with
 # runs of its own) the teardown comes more than 2 minutes in: the deadline is only a safety net.
 STAGE_TIMEOUT = 600.0
@@ -42,6 +43,7 @@ class Watched:
     processes: dict[int, float] = field(default_factory=dict)  # pid -> create time
     listeners: dict[tuple[str, int], float] = field(default_factory=dict)  # (address, port) -> last seen (epoch)
     seen: list[psutil.Process] = field(default_factory=list)  # its processes at the last record (one walk of /proc)
+    listeners_read: float = float("-inf")  # when the listeners were last read (monotonic)
 
     def text(self) -> str:
         return "".join(self.output)
@@ -53,10 +55,19 @@ class Watched:
             return []
 
     def record(self) -> None:
+        """Its processes, every call; their listeners, at most every LISTENERS_EVERY seconds (reading a process's
+        sockets is most of a record's CPU, and a listener lives as long as its server: a leaked one outlives the
+        run, and its process, recorded at once, is a leftover itself)."""
         self.seen = self.descendants()
+        now = time.monotonic()
+        listeners_too = now - self.listeners_read >= LISTENERS_EVERY
+        if listeners_too:
+            self.listeners_read = now
         for child in self.seen:
             try:
                 self.processes.setdefault(child.pid, child.create_time())
+                if not listeners_too:
+                    continue
                 for connection in child.net_connections(kind="tcp"):
                     if connection.status == psutil.CONN_LISTEN:
                         self.listeners[(connection.laddr.ip, connection.laddr.port)] = time.time()

@@ -1,11 +1,13 @@
 """Verifying a stack already deployed changes nothing of it, and a read-only run that does fails.
 
-A stack is deployed offline and kept (--keep-stack: the local AWS keeps serving it), then verified with
---local-aws DIR --stack smdemo, read-only: what an attendee can see (the secrets' versions and labels, the
-stack's resources, the task definitions, ...) is read before and after by the test itself and must be the
-same. On the same stack, a run in which a read-only check rotates the secret (tests/selftest/misclassified_check.py)
-must fail, naming the change. The sweeper then finds the kept local AWS and stops it. The collection refuses a
-check that does not say whether it changes the account (tests/selftest/unclassified_check.py).
+A stack is deployed offline and kept (--keep-stack: the local AWS keeps serving it) by a caller holding only the
+README's full-run policy, then verified with --local-aws DIR --stack smdemo, read-only, by a caller holding only its
+read-only policy (SMDEMO_CALLER_POLICY, see tests/selftest/test_caller_policies.py): READY, no call of the suite
+denied, and what an attendee can see (the secrets' versions and labels, the stack's resources, the task
+definitions, ...) is read before and after by the test itself and must be the same. On the same stack, a run in
+which a read-only check rotates the secret (tests/selftest/misclassified_check.py) must fail, naming the change. The
+sweeper then finds the kept local AWS and stops it. The collection refuses a check that does not say whether it
+changes the account (tests/selftest/unclassified_check.py).
 """
 from __future__ import annotations
 
@@ -23,19 +25,23 @@ from localaws.service import LocalAWS
 from suite.account_snapshot import differences, snapshot
 from suite.report.phases import DEPLOYED_PHASES, folders
 from suite.sweeper import offline_leftovers
+from tests.selftest.test_caller_policies import CALLER_DENIED, FULL_RUN, READ_ONLY
 from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KEPT = re.compile(r"--local-aws (\S+) --stack smdemo")
 
 
-def pytest_run(tmp_path: Path, name: str, *args: str) -> tuple[int, str, str, float]:
-    """(exit status, terminal output, JUnit verdict, seconds) of an offline run."""
+def pytest_run(tmp_path: Path, name: str, *args: str, policy: Path | None = None) -> tuple[int, str, str, float]:
+    """(exit status, terminal output, JUnit verdict, seconds) of an offline run (as a caller holding `policy`)."""
     junit = tmp_path / f"{name}.xml"
+    env = {name: value for name, value in os.environ.items() if name != "SMDEMO_CALLER_POLICY"}
+    if policy is not None:
+        env["SMDEMO_CALLER_POLICY"] = str(policy)
     began = time.monotonic()
     done = run_pytest(["-m", "offline", "-q", "-p", "no:cacheprovider", "-rs",
                        f"--junitxml={junit}", f"--basetemp={tmp_path / name}", *args],
-                      cwd=ROOT, env=os.environ, timeout=600)
+                      cwd=ROOT, env=env, timeout=600)
     seconds = time.monotonic() - began
     verdict = ""
     if junit.exists():
@@ -53,10 +59,11 @@ def seen_by_attendees(state_dir: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def kept_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The workshop deployed offline by one run and kept: the state folder of the local AWS serving it."""
+    """The workshop deployed offline by one run (a caller holding the full-run policy) and kept: the state folder
+    of the local AWS serving it."""
     tmp_path = tmp_path_factory.mktemp("kept")
     status, output, verdict, _ = pytest_run(tmp_path, "deploy", "tests/rds", "--keep-stack",
-                                            "-k", "test_bastion_has_the_guides_files_and_tools")
+                                            "-k", "test_bastion_has_the_guides_files_and_tools", policy=FULL_RUN)
     found = KEPT.search(output)
     state_dir = Path(found.group(1)) if found else None
     try:
@@ -85,10 +92,12 @@ def _readable(process: psutil.Process) -> bool:
 def test_a_kept_stack_verified_read_only_is_left_as_it_was(kept_stack, tmp_path):
     before = seen_by_attendees(kept_stack)
     status, output, verdict, seconds = pytest_run(tmp_path, "verify", *folders(DEPLOYED_PHASES),
-                                                  "--local-aws", str(kept_stack), "--stack", "smdemo")
+                                                  "--local-aws", str(kept_stack), "--stack", "smdemo", policy=READ_ONLY)
     after = seen_by_attendees(kept_stack)
     print(f"--stack smdemo, read-only, offline: {seconds:.1f} s")  # the README's figure
     assert status == 0 and verdict.startswith("READY"), output[-3000:]
+    denied = CALLER_DENIED.search(output)
+    assert not denied, denied.group(0)  # the read-only policy is enough
     assert "not run: would change the account: rotates the workshop's secret" in output
     assert "needs the suite's SSH" not in output  # the direct checks reach the stack through Session Manager too
     assert re.search(r"\d+ passed, \d+ skipped", output), output[-1000:]

@@ -6,7 +6,9 @@ machine's problem, never the workshop's.
   Lambda sandbox mounts a fresh /tmp and /var; it once hid the virtualenv's interpreter there.) Its
   report, every phase's: under 2 MB, and it opens in headless Chromium with the verdict and the phases
   on its first screen. This run is the project's tests' one full offline verification (scripts/test.sh
-  does not run the phases' checks again in its own process).
+  does not run the phases' checks again in its own process), made as a caller holding only the policy the
+  README ships for a full run (SMDEMO_CALLER_POLICY=iam/caller-full-run.json, see
+  tests/selftest/test_caller_policies.py): every check passes, and no call of the suite is denied.
 - A Lambda sandbox that cannot start its runtime (a bwrap that fails as it did then, "execvp ...: No
   such file or directory"): the verdict is NOT RUN: environment, naming the sandbox and its last words.
 """
@@ -28,10 +30,12 @@ from localaws.system_tools import MissingSystemTool, require_tool
 from suite.preflight import ENVIRONMENT_EXIT
 from suite.report import browser
 from suite.report.phases import PHASES
+from tests.selftest.test_caller_policies import CALLER_DENIED
 from tests.support.own_local_aws import without_the_sessions_local_aws
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_REPORT_BYTES = 2 * 1024 * 1024
+EVERY_CHECK = 73  # the Template phase and every deployed phase, offline
 
 
 def junit_verdict(junit: Path) -> str:
@@ -59,13 +63,18 @@ def project_copy(parent: Path) -> Path:
 @dataclass
 class ClonedRun:
     returncode: int
-    output: str
+    output: str  # all of the terminal's
     reports: Path  # the clone's reports/ folder, kept after the clone is removed
+
+    @property
+    def tail(self) -> str:
+        return self.output[-3000:]
 
 
 @pytest.fixture(scope="module")
 def readmes_first_command_from_a_clone(tmp_path_factory: pytest.TempPathFactory) -> ClonedRun:
-    """`bash scripts/verify-offline.sh` in a copy of the project under /tmp (a path with spaces, .venv symlinked)."""
+    """`bash scripts/verify-offline.sh` in a copy of the project under /tmp (a path with spaces, .venv symlinked),
+    as a caller holding only the README's full-run policy."""
     parent = Path(os.path.realpath("/tmp")) / tmp_path_factory.mktemp("clone").name  # not pytest's own folder
     parent.mkdir()
     kept = tmp_path_factory.mktemp("clone-reports")
@@ -73,10 +82,11 @@ def readmes_first_command_from_a_clone(tmp_path_factory: pytest.TempPathFactory)
         clone = project_copy(parent)
         done = subprocess.run(["bash", "scripts/verify-offline.sh", "-q", "-p", "no:cacheprovider",
                                f"--basetemp={parent / 'run'}"], cwd=clone, capture_output=True, text=True,
-                              timeout=900, env=without_the_sessions_local_aws())
+                              timeout=900, env=dict(without_the_sessions_local_aws(),
+                                                    SMDEMO_CALLER_POLICY=str(clone / "iam" / "caller-full-run.json")))
         if (clone / "reports").is_dir():
             shutil.copytree(clone / "reports", kept, dirs_exist_ok=True)
-        return ClonedRun(done.returncode, done.stdout[-3000:], kept)
+        return ClonedRun(done.returncode, done.stdout + done.stderr, kept)
     finally:
         subprocess.run(["rm", "-rf", str(parent)], check=False)
 
@@ -85,12 +95,20 @@ def test_the_readmes_first_command_is_ready_from_a_clone_under_tmp(readmes_first
     run = readmes_first_command_from_a_clone
     verdict = junit_verdict(run.reports / "offline.xml") if (run.reports / "offline.xml").is_file() else ""
     assert run.returncode == 0 and verdict.split(":")[0].split(",")[0] in ("READY", "READY offline"), (
-        verdict, run.output)
+        verdict, run.tail)
+
+
+def test_a_caller_holding_only_the_full_run_policy_runs_every_check(readmes_first_command_from_a_clone):
+    """The README's full-run policy is enough: every check of every phase passed, no call of the suite denied."""
+    run = readmes_first_command_from_a_clone
+    assert re.search(rf"\b{EVERY_CHECK} passed\b", run.output), run.tail
+    denied = CALLER_DENIED.search(run.output)
+    assert not denied, denied.group(0)
 
 
 def test_its_report_is_ready_small_and_opens_in_chromium(readmes_first_command_from_a_clone):
     report = readmes_first_command_from_a_clone.reports / "offline.html"
-    assert report.is_file(), readmes_first_command_from_a_clone.output
+    assert report.is_file(), readmes_first_command_from_a_clone.tail
     assert report.stat().st_size < MAX_REPORT_BYTES, f"the report is {report.stat().st_size} bytes"
     try:
         seen = browser.visible(report, {"verdict": "#workshop-verdict", "phases": "table.workshop-phases"})
@@ -103,7 +121,10 @@ def test_its_report_is_ready_small_and_opens_in_chromium(readmes_first_command_f
                     r"App \(offline\), Audit \(offline\)", seen["verdict"]["text"]), seen
     for phase in PHASES:
         assert f"{phase}\toffline\tpassed" in seen["phases"]["text"], seen["phases"]
-    assert browser.screenshot(report).is_file()
+    # The README's first command took its screenshot itself (python -m suite.report.browser): not taken again here.
+    screenshot = report.with_suffix(".png")
+    assert screenshot.is_file() and screenshot.read_bytes().startswith(b"\x89PNG"), \
+        readmes_first_command_from_a_clone.tail
 
 
 FAILING_BWRAP = """#!/bin/sh
