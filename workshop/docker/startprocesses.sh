@@ -29,8 +29,13 @@ else
 fi
 unset EC2_USER_PASSWORD
 
-# Host keys are made per task, and published in the task's log so clients can check them.
-ssh-keygen -A >/dev/null
+# Host keys are made per task (those missing, as ssh-keygen -A makes them), and published in the task's log so
+# clients can check them. ECDSA and Ed25519 only (image-setup.sh's HostKey lines): an RSA key took most of a task's
+# start-up CPU, and every SSH client of the workshop's (OpenSSH on the bastion) takes these.
+for type in ecdsa ed25519; do
+  key="/etc/ssh/ssh_host_${type}_key"
+  [ -e "${key}" ] || ssh-keygen -q -t "${type}" -N '' -f "${key}" >/dev/null
+done
 echo "-----BEGIN SSH HOST KEY KEYS-----"
 cat /etc/ssh/ssh_host_*_key.pub
 echo "-----END SSH HOST KEY KEYS-----"
