@@ -87,14 +87,6 @@ def preloaded_local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
                           f"{log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """A pytest-xdist worker's collection, the order its files are handed out in: the longest first."""
-    if hasattr(config, "workerinput"):
-        from tests.support.parallel_runs import longest_first
-
-        longest_first(items)
-
-
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: only when it is installed
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     """`--dist loadfile`: each file on one worker, and all the phases on one (tests/support/parallel_runs.py)."""

@@ -1,13 +1,10 @@
 """scripts/test.sh's two pytest-xdist workers: the phases stay together, and the report still knows each check."""
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 from suite.report.plugin import InstructorReport
-from tests.support.parallel_runs import LONGEST_FIRST, PHASES_UNIT, PhasesTogether, longest_first
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.parallel_runs import PHASES_UNIT, PhasesTogether
 
 
 def scope(nodeid: str) -> str:
@@ -21,19 +18,6 @@ def test_every_phase_check_is_one_unit_and_any_other_test_goes_with_its_file():
     assert scope("tests/selftest/test_checks_have_teeth.py::test_check_fails_on_broken_workshop[rds-x]") == \
         "tests/selftest/test_checks_have_teeth.py"
     assert scope("tests/unit/test_mysqld.py::test_x") == "tests/unit/test_mysqld.py"
-
-
-def test_the_longest_files_are_handed_out_first_and_the_rest_keep_their_order():
-    assert all((ROOT / path).is_file() for path in LONGEST_FIRST), "a file of LONGEST_FIRST is gone: update it"
-    items = [SimpleNamespace(nodeid=nodeid) for nodeid in (
-        "tests/fidelity/test_a.py::test_1", LONGEST_FIRST[1] + "::test_x",
-        "tests/rds/test_rds_phase.py::test_2[offline]", LONGEST_FIRST[0] + "::test_y[a]",
-        "tests/unit/test_b.py::test_3", LONGEST_FIRST[0] + "::test_y[b]")]
-    longest_first(items)  # type: ignore[arg-type]
-    assert [item.nodeid for item in items] == [
-        LONGEST_FIRST[0] + "::test_y[a]", LONGEST_FIRST[0] + "::test_y[b]", LONGEST_FIRST[1] + "::test_x",
-        "tests/fidelity/test_a.py::test_1", "tests/rds/test_rds_phase.py::test_2[offline]",
-        "tests/unit/test_b.py::test_3"]
 
 
 def test_a_check_run_by_a_worker_is_known_by_its_report():
