@@ -15,7 +15,7 @@ import json
 import os
 import re
 from pathlib import Path
-
+from typing import Mapping
 
 from tests.support.forked_pytest import run_pytest
 
@@ -23,18 +23,24 @@ ROOT = Path(__file__).resolve().parents[2]
 FULL_RUN = ROOT / "iam" / "caller-full-run.json"
 READ_ONLY = ROOT / "iam" / "caller-read-only.json"
 CALLER_DENIED = re.compile(r"workshop-caller-\w+ is not authorized to perform: \S+")  # the checks' own denials differ
+CALLER_POLICY = "SMDEMO_CALLER_POLICY"
+
+
+def as_caller(policy: Path | None, environment: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """`environment` for a run that signs as a caller holding only `policy` (None: as the local AWS's administrator,
+    whatever this process was given)."""
+    env = {key: value for key, value in environment.items() if key != CALLER_POLICY}
+    if policy is not None:
+        env[CALLER_POLICY] = str(policy)
+    return env
 
 
 def offline_run(tmp_path: Path, name: str, policy: Path | None, *args: str) -> tuple[int, str, str]:
     """(exit status, terminal output, workshop verdict) of an offline run as a caller holding `policy`."""
     junit = tmp_path / f"{name}.xml"
-    env = dict(os.environ)
-    env.pop("SMDEMO_CALLER_POLICY", None)
-    if policy is not None:
-        env["SMDEMO_CALLER_POLICY"] = str(policy)
     done = run_pytest(["-m", "offline", "-q", "-p", "no:cacheprovider", "-rs",
                        f"--junitxml={junit}", f"--basetemp={tmp_path / name}", *args],
-                      cwd=ROOT, env=env, timeout=1200)
+                      cwd=ROOT, env=as_caller(policy), timeout=1200)
     found = re.search(r"workshop verdict: (.*?) =*$", done.stdout, re.MULTILINE)
     return done.returncode, done.stdout + done.stderr, found.group(1) if found else ""
 

@@ -25,7 +25,7 @@ from localaws.service import LocalAWS
 from suite.account_snapshot import differences, snapshot
 from suite.report.phases import DEPLOYED_PHASES, folders
 from suite.sweeper import offline_leftovers
-from tests.selftest.test_caller_policies import CALLER_DENIED, FULL_RUN, READ_ONLY
+from tests.selftest.test_caller_policies import CALLER_DENIED, FULL_RUN, READ_ONLY, as_caller
 from tests.support.forked_pytest import run_pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,13 +35,10 @@ KEPT = re.compile(r"--local-aws (\S+) --stack smdemo")
 def pytest_run(tmp_path: Path, name: str, *args: str, policy: Path | None = None) -> tuple[int, str, str, float]:
     """(exit status, terminal output, JUnit verdict, seconds) of an offline run (as a caller holding `policy`)."""
     junit = tmp_path / f"{name}.xml"
-    env = {name: value for name, value in os.environ.items() if name != "SMDEMO_CALLER_POLICY"}
-    if policy is not None:
-        env["SMDEMO_CALLER_POLICY"] = str(policy)
     began = time.monotonic()
     done = run_pytest(["-m", "offline", "-q", "-p", "no:cacheprovider", "-rs",
                        f"--junitxml={junit}", f"--basetemp={tmp_path / name}", *args],
-                      cwd=ROOT, env=env, timeout=600)
+                      cwd=ROOT, env=as_caller(policy), timeout=600)
     seconds = time.monotonic() - began
     verdict = ""
     if junit.exists():

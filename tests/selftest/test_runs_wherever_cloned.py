@@ -30,7 +30,7 @@ from localaws.system_tools import MissingSystemTool, require_tool
 from suite.preflight import ENVIRONMENT_EXIT
 from suite.report import browser
 from suite.report.phases import PHASES
-from tests.selftest.test_caller_policies import CALLER_DENIED
+from tests.selftest.test_caller_policies import CALLER_DENIED, as_caller
 from tests.support.own_local_aws import without_the_sessions_local_aws
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,8 +82,8 @@ def readmes_first_command_from_a_clone(tmp_path_factory: pytest.TempPathFactory)
         clone = project_copy(parent)
         done = subprocess.run(["bash", "scripts/verify-offline.sh", "-q", "-p", "no:cacheprovider",
                                f"--basetemp={parent / 'run'}"], cwd=clone, capture_output=True, text=True,
-                              timeout=900, env=dict(without_the_sessions_local_aws(),
-                                                    SMDEMO_CALLER_POLICY=str(clone / "iam" / "caller-full-run.json")))
+                              timeout=900, env=as_caller(clone / "iam" / "caller-full-run.json",
+                                                         without_the_sessions_local_aws()))
         if (clone / "reports").is_dir():
             shutil.copytree(clone / "reports", kept, dirs_exist_ok=True)
         return ClonedRun(done.returncode, done.stdout + done.stderr, kept)
