@@ -13,7 +13,9 @@ pytest_plugins = [
     "suite.shared_local_aws",  # --accounts: the run's one local AWS
     "suite.fixtures",
     "suite.rotations",
+    "suite.beside",  # work a later phase needs, started beside the phases before it
     "suite.fargate",
+    "suite.app_lesson",  # lab B, beside the RDS, Fargate and TLS user phases when it has a secret of its own
     "suite.report.evidence",
     "suite.report.runfacts",
     "suite.report.plugin",

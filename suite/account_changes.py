@@ -32,6 +32,9 @@ WRITES_OLDWAY_CNF = ("writes ~/oldway.cnf in ec2-user's home on the bastion (lef
 CREATES_IAM_USER = "creates an IAM user (deleted at the end)"
 CREATES_SECRET = "creates a secret (deleted at the end)"
 CREATES_DEMOUSER = "creates demouser in the database and its table (left there)"
+CREATES_APPUSER = "creates appuser, the lab app's database user (left there), and turns its secret's rotation on"
+ROTATES_APP_SECRET = ("rotates the lab app's secret, or the workshop's when the app has none of its own (not undone: "
+                      "the password before it no longer works)")
 STARTS_APP = "starts the lab's web app on the bastion (stopped at the end)"
 STOPS_DATABASE = "stops the database and starts it again"
 

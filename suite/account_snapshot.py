@@ -13,7 +13,7 @@ from typing import Any, Callable
 import pytest
 from botocore.exceptions import ClientError
 
-SECRET_OUTPUTS = ("SecretArn", "ContainerUserSecretArn", "DemoUserSecretArn")
+SECRET_OUTPUTS = ("SecretArn", "ContainerUserSecretArn", "AppUserSecretArn", "DemoUserSecretArn")
 CHANGED_KEY = pytest.StashKey[str]()  # what a read-only run changed: the verdict names it
 
 

@@ -22,6 +22,7 @@ from suite.attendee.container_shell import ContainerShell
 from suite.attendee.session_manager import AttendeeShell
 from suite.attendee.shell import Result
 from suite.attendee.task_ssh import TaskFromTheBastion
+from suite.beside import STARTS, Beside, Start
 from suite.controls.policy import grants_service
 from suite.redaction import REGISTRY
 from suite.workshop import Workshop, read_secret_document
@@ -169,9 +170,7 @@ class ImageFromTheBastion:
     transcript: list[Result]
 
 
-@pytest.fixture(scope="session")
-@changes_account(PUSHES_IMAGE)
-def image_from_the_bastion(workshop: Workshop, attendee_shell: AttendeeShell) -> ImageFromTheBastion:
+def build_and_push_on_the_bastion(workshop: Workshop, attendee_shell: AttendeeShell) -> ImageFromTheBastion:
     """On the bastion, as the guide has it: ./dockerbuild.sh, docker images, ./dockertagandpush.sh
     <repository URI>; the image in the stack's ECR repository."""
     repository = workshop.outputs["ECRRepositoryUri"]
@@ -184,6 +183,28 @@ def image_from_the_bastion(workshop: Workshop, attendee_shell: AttendeeShell) ->
             pytest.fail(f"on the bastion, {command} failed (exit {done.exit_status}):\n"
                         f"{(done.stdout + done.stderr).strip()[-1500:]}", pytrace=False)
     return ImageFromTheBastion(f"{repository}:latest", transcript)
+
+
+@pytest.fixture(scope="session")
+@changes_account(PUSHES_IMAGE)
+def image_build(workshop: Workshop, attendee_shell: AttendeeShell) -> Iterator[Beside]:
+    """The image's build and push: nothing the RDS phase does reads or changes the image, its scripts or the
+    repository, so it runs beside that phase (suite/beside.py)."""
+    build = Beside("image-build", {"image": lambda: build_and_push_on_the_bastion(workshop, attendee_shell)})
+    try:
+        yield build
+    finally:
+        build.stop(timeout=60)
+
+
+STARTS.append(Start("image_build", ("RDS",), "Fargate", lambda request: True))
+
+
+@pytest.fixture(scope="session")
+@changes_account(PUSHES_IMAGE)
+def image_from_the_bastion(image_build: Beside) -> ImageFromTheBastion:
+    """The image built and pushed on the bastion (awaited if it was built beside the RDS phase)."""
+    return image_build.result("image")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from typing import Generator, Iterator
 
 import pytest
 
-from suite.account_changes import WRITES_OLDWAY_CNF, changes_account, read_only_requested
+from suite.account_changes import STOPS_DATABASE, WRITES_OLDWAY_CNF, changes_account, changes_of, read_only_requested
 from suite.account_snapshot import CHANGED_KEY, differences, snapshot
 from suite.deploy.existing import ExistingStack, StackNotVerifiable
 from suite.deploy.stack import DeployError, StackSettings, WorkshopStack
@@ -27,7 +27,7 @@ from suite.needs import DEPLOYED_BY_THE_SUITE, SEEDED, SuiteAdditions, of_existi
 from suite.attendee.database import DBCredentials, connect, seed_bookinfo
 from suite.attendee.mysql_scripts import write_oldway_cnf_from_the_secret
 from suite.attendee.session_manager import AttendeeShell, BastionNotReady
-from suite.report.phases import RUN_ORDER, mode_of, phase_of
+from suite.report.phases import DEPLOYED_PHASES, RUN_ORDER, mode_of, phase_of
 from suite import early_start
 from suite.interrupts import INTERRUPTS
 from suite.preflight import LOCAL_AWS_PROBLEMS_KEY, PROBLEM_KEY, stop_for_environment, watch_target
@@ -96,11 +96,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     phases = list(RUN_ORDER)
     modes = ["offline", "live"]
 
-    def rank(item: pytest.Item) -> tuple[int, int]:
+    def rank(item: pytest.Item) -> tuple[int, float]:
         mode = mode_of(item)
         phase = phase_of(item.nodeid)
         if mode is None or phase not in phases:
             return (-1, 0)  # the project's own tests, before any deployment
+        if phase in DEPLOYED_PHASES and any(STOPS_DATABASE in what for what in changes_of(item)):
+            # The database is stopped once no lab uses it: after the App phase, whose lesson may run beside the
+            # phases before it (suite/app_lesson.py).
+            return (modes.index(mode), phases.index("App") + 0.5)
         return (modes.index(mode), phases.index(phase))
 
     items.sort(key=rank)

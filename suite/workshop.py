@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from botocore.exceptions import ClientError
@@ -75,6 +75,9 @@ class Workshop:
     # secret_output="DemoUserSecretArn") is the same workshop seen through lab C's secret.
     secret_output: str = "SecretArn"
     additions: SuiteAdditions = DEPLOYED_BY_THE_SUITE  # what of the suite's the stack has (suite/needs.py)
+    # (secret ARN, version id) of each version read and registered: a version's value never changes (Secrets
+    # Manager refuses a different value for a version id it has), so it is read once a run. Shared by the views.
+    versions_read: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -103,10 +106,10 @@ class Workshop:
         return DBCredentials.from_secret(self.secret_document(**selector), where=f"secret {self.secret_arn}")
 
     def known_secret_values(self) -> int:
-        """Read every version of every secret of the stack (the workshop's, the container user's,
+        """Read every version of every secret of the stack (the workshop's, the container user's, the lab app's,
         demouser's), so that the registry knows each value the run has seen; returns how many versions."""
         secrets_manager, count = self.secrets_manager(), 0
-        names = ("SecretArn", "ContainerUserSecretArn", "DemoUserSecretArn")
+        names = ("SecretArn", "ContainerUserSecretArn", "AppUserSecretArn", "DemoUserSecretArn")
         for arn in [self.outputs[name] for name in names if name in self.outputs]:
             versions, token = [], None
             while True:  # boto3 has no paginator for ListSecretVersionIds
@@ -116,8 +119,12 @@ class Workshop:
                 if not (token := page.get("NextToken")):
                     break
             for version in versions:
+                if (arn, version["VersionId"]) in self.versions_read:
+                    count += 1
+                    continue
                 try:
                     read_secret_string(secrets_manager, arn, VersionId=version["VersionId"])
+                    self.versions_read.add((arn, version["VersionId"]))
                     count += 1
                 except ClientError as error:  # a version without a value (a rotation that stopped at createSecret)
                     if error.response["Error"]["Code"] != "ResourceNotFoundException":
@@ -239,7 +246,8 @@ class Workshop:
         return token
 
     def rotation_error(self, since: float) -> str | None:
-        """The last error the rotation function logged since `since` (epoch seconds), if any."""
+        """The last error the rotation function logged since `since` (epoch seconds), if any: one that names this
+        secret when there is one (the function rotates the stack's other secrets too, maybe at the same time)."""
         logs = self.aws.client("logs")
         group = f"/aws/lambda/{self.outputs['RotationFunctionName']}"
         try:
@@ -247,7 +255,8 @@ class Workshop:
         except logs.exceptions.ResourceNotFoundException:
             return None
         errors = [event["message"] for event in events if "[ERROR]" in event["message"]]
-        return errors[-1] if errors else None
+        own = [error for error in errors if self.secret_arn in error]
+        return (own or errors or [None])[-1]
 
     def wait_for_rotation_error(self, since: float) -> str:
         """Bounded wait for the rotation function to report an error in its log group."""

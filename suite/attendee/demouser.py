@@ -19,29 +19,37 @@ TABLE_ACCESS_DENIED = 1142  # ER_TABLEACCESS_DENIED_ERROR
 DATABASE_ACCESS_DENIED = 1044  # ER_DBACCESS_DENIED_ERROR
 
 
-def lab_sql(workshop: WorkshopFolder) -> str:
-    return (workshop.labs / "demouser.sql").read_text()
+def lab_sql(workshop: WorkshopFolder, name: str = "demouser.sql") -> str:
+    """One of the labs' SQL files (labs/demouser.sql, lab B's labs/appuser.sql)."""
+    return (workshop.labs / name).read_text()
 
 
 class LabSQLFailed(RuntimeError):
     pass
 
 
-def create_demouser(admin: pymysql.connections.Connection, secret: dict[str, Any], sql: str) -> None:
-    """Run the lab's SQL as the master user, with demouser's secret's values put in as SQL literals.
-    The statements hold the password: they are split before it is put in (it may hold a `;`), and
-    neither they nor the server's error text (which quotes them) are ever shown."""
-    values = {"username": admin.escape(secret["username"]), "password": admin.escape(secret["password"]),
-              "dbname": "`" + str(secret["dbname"]).replace("`", "``") + "`"}
+def create_demouser(admin: pymysql.connections.Connection, secret: dict[str, Any], sql: str,
+                    source: str = "labs/demouser.sql") -> None:
+    """Run a lab's SQL that makes a database user (demouser; lab B's appuser) as the master user, with the user's
+    secret's values put in as SQL literals. The statements hold the password: they are split before it is put in
+    (it may hold a `;`), and neither they nor the server's error text (which quotes them) are ever shown."""
+    values = {"username": admin.escape(secret["username"]), "password": admin.escape(secret["password"])}
+    if "dbname" in secret:
+        values["dbname"] = "`" + str(secret["dbname"]).replace("`", "``") + "`"
     code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     templates = [statement.strip() for statement in code.split(";") if statement.strip()]
     with admin.cursor() as cursor:
         for number, template in enumerate(templates, 1):
             try:
-                cursor.execute(template.format(**values))
+                statement = template.format(**values)
+            except KeyError as missing:
+                raise LabSQLFailed(f"{source}, statement {number}: {{{missing.args[0]}}} is not a value of the "
+                                   f"user's secret") from None
+            try:
+                cursor.execute(statement)
             except pymysql.MySQLError as error:
                 code_number = error.args[0] if error.args else "?"
-                raise LabSQLFailed(f"labs/demouser.sql, statement {number} ({template.split()[0]} ...): "
+                raise LabSQLFailed(f"{source}, statement {number} ({template.split()[0]} ...): "
                                    f"MySQL error {code_number}") from None
     admin.commit()
 

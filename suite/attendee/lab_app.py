@@ -118,9 +118,10 @@ class Watch:
         self.marks.append((time.time(), what))
 
     def wait_answered_since(self, moment: float, timeout: float) -> None:
-        """Until every variant has answered a request made after `moment` (or `timeout` passed)."""
+        """Until every variant has answered a request made after `moment` (or `timeout` passed, or the watch was
+        stopped)."""
         deadline = time.time() + timeout
-        while time.time() < deadline and not all(
+        while time.time() < deadline and not self._stop.is_set() and not all(
                 samples and samples[-1].at >= moment for samples in self.samples.values()):
             time.sleep(0.05)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.account_changes import ROTATES_SECRET, STARTS_APP
+from suite.account_changes import ROTATES_APP_SECRET, STARTS_APP
 from suite.attendee.lab_app import CONNECTED, read_with_the_labs_reader, seconds_not_connected
 from suite.report.timeline import timeline_svg
 
@@ -46,7 +46,7 @@ def _connected_before_the_first_mark(watch, variant: str) -> bool:
     return bool(before) and before[-1].status == CONNECTED
 
 
-@pytest.mark.changes_account(ROTATES_SECRET)
+@pytest.mark.changes_account(ROTATES_APP_SECRET)
 @pytest.mark.guide_step("App 1")
 def test_hardcoded_app_is_disconnected_after_rotation(app_through_two_rotations, evidence):
     watched = app_through_two_rotations
@@ -62,7 +62,7 @@ def test_hardcoded_app_is_disconnected_after_rotation(app_through_two_rotations,
         f"the hard-coded app still answers {last.status if last else 'nothing'} after rotation")
 
 
-@pytest.mark.changes_account(ROTATES_SECRET)
+@pytest.mark.changes_account(ROTATES_APP_SECRET)
 @pytest.mark.guide_step("App 2")
 @pytest.mark.parametrize("variant", ["get-secret", "cached"])
 def test_secret_reading_app_stays_connected_through_two_rotations(app_through_two_rotations, variant, evidence):

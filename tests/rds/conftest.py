@@ -9,6 +9,7 @@ from typing import Iterator
 import pytest
 
 from suite.account_changes import CREATES_IAM_USER, CREATES_SECRET, STOPS_DATABASE, changes_account
+from suite.beside import await_all
 from suite.rotations import Rotation
 from suite.controls.deployed import sibling_secret_name
 from suite.principals import Principal
@@ -53,10 +54,13 @@ class InterruptedRotation:
 
 @pytest.fixture(scope="module")
 @changes_account(STOPS_DATABASE)
-def rotation_interrupted_by_outage(workshop: Workshop, second_rotation: Rotation) -> Iterator[InterruptedRotation]:
+def rotation_interrupted_by_outage(workshop: Workshop, second_rotation: Rotation,
+                                   request: pytest.FixtureRequest) -> Iterator[InterruptedRotation]:
     """Stop the DB instance (StopDBInstance, awaited), rotate, await the function's error, start the
     DB again. The AWSPENDING version is left for the checks that resume it; afterwards it is cleared
-    if still there, as AWS documents for a failed rotation."""
+    if still there, as AWS documents for a failed rotation. Work started beside the phases (the App lab's
+    lesson uses the database too) has ended first."""
+    await_all(request.config)
     current_before = workshop.current_version()
     workshop.stop_database()
     try:

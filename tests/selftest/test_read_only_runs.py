@@ -98,8 +98,8 @@ def test_a_kept_stack_verified_read_only_is_left_as_it_was(kept_stack, tmp_path)
     assert "not run: would change the account: rotates the workshop's secret" in output
     assert "needs the suite's SSH" not in output  # the direct checks reach the stack through Session Manager too
     assert re.search(r"\d+ passed, \d+ skipped", output), output[-1000:]
-    for kept in ("secret SecretArn", "secret ContainerUserSecretArn", "secret DemoUserSecretArn", "stack resources",
-                 "task definitions"):
+    for kept in ("secret SecretArn", "secret ContainerUserSecretArn", "secret AppUserSecretArn",
+                 "secret DemoUserSecretArn", "stack resources", "task definitions"):
         assert kept in before and before[kept] == after[kept], f"{kept}: {differences(before, after)}"
     assert not differences(before, after)
 

@@ -19,7 +19,7 @@ from tests.support.template_file import REQUIRED_PARAMS, TEMPLATE_PATH, props
 EXPECTED_OUTPUTS = {
     "VpcId", "SubnetIds", "BastionSGId", "TaskSGId", "DBSGId", "RotationFunctionSGId", "DBInstanceId",
     "DBEndpointAddress", "DBEndpointPort", "DBName", "SecretArn", "SecretName", "SecretReadOnlyPolicyArn",
-    "ContainerUserSecretArn", "DemoUserSecretArn", "DemoUserRoleArn", "DemoUserReadPolicyArn",
+    "ContainerUserSecretArn", "AppUserSecretArn", "DemoUserSecretArn", "DemoUserRoleArn", "DemoUserReadPolicyArn",
     "RotationFunctionName", "RotationFunctionArn", "RotationFunctionRoleArn", "BastionInstanceId",
     "BastionPublicIp", "BastionRoleArn", "ECRRepositoryName", "ECRRepositoryUri", "ClusterName",
     "TaskDefinitionArn", "TaskExecutionRoleArn", "TaskRoleArn", "TaskLogGroupName", "TrailName",

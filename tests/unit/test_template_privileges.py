@@ -26,8 +26,11 @@ def test_every_secretsmanager_grant_is_on_the_secret_arn_only(template):
     for s in stmts:
         if s.logical_id == "TaskExecutionRole":  # it also resolves the container user's password
             assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "ContainerUserSecret"}], str(s)
-        elif s.logical_id == "RotationFunctionRole":  # it rotates lab C's demouser too
-            assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "DemoUserSecret"}], str(s)
+        elif s.logical_id == "RotationFunctionRole":  # it rotates lab B's appuser and lab C's demouser too
+            assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "AppUserSecret"}, {"Ref": "DemoUserSecret"}], str(s)
+        elif s.statement.get("Sid") == "ReadTheWorkshopAndAppSecretsOnly":  # lab B's app runs on the bastion
+            assert s.logical_id == "BastionRole", str(s)
+            assert s.resource == [{"Ref": "DBSecret"}, {"Ref": "AppUserSecret"}], str(s)
         elif s.logical_id == "DemoUserReadPolicy":  # lab C's application reads its own secret only
             assert s.resource == {"Ref": "DemoUserSecret"}, str(s)
         elif s.statement.get("Sid") == "SshIntoTheTasksAsTheGuideDoes":

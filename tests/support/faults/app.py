@@ -1,8 +1,15 @@
 """The App phase's faults (lab B): the web app's secret reading, and the rotation it must survive."""
 from __future__ import annotations
 
-from tests.support.faults.base import Fault, edit_workshop_file
+from tests.support.faults.base import Fault, edit_template, edit_workshop_file
 from tests.support.faults.rds import RDS_FAULTS
+
+
+def _rotation_role_without_the_apps_secret(template: dict) -> None:
+    policies = template["Resources"]["RotationFunctionRole"]["Properties"]["Policies"]
+    statements = next(p for p in policies if p["PolicyName"] == "rotate-db-secret")["PolicyDocument"]["Statement"]
+    for statement in statements:
+        statement["Resource"] = [arn for arn in statement["Resource"] if arn != {"Ref": "AppUserSecret"}]
 
 APP_FAULTS = [
     Fault("app-cache-never-refreshes",
@@ -24,6 +31,12 @@ APP_FAULTS = [
           edit_workshop_file("rotation/rotation_function.py", 'for stage in ("AWSCURRENT", "AWSPREVIOUS"):',
                              'for stage in ("AWSCURRENT",):'),
           ("test_secret_changed_without_the_database_disconnects_until_a_rotation",)),
+    Fault("rotation-role-without-the-apps-secret",
+          "the rotation function's role names smdemo and demouser's secrets but not the app's: its rotations fail",
+          edit_template(_rotation_role_without_the_apps_secret),
+          ("test_hardcoded_app_is_disconnected_after_rotation",
+           "test_secret_reading_app_stays_connected_through_two_rotations"),
+          waits=8),  # the runs' rotation timeout: the lab's first rotation never finishes
     Fault("rotation-keeps-the-apps-password",
           "createSecret copies the current password, so the hard-coded app never notices a rotation",
           next(fault.apply for fault in RDS_FAULTS if fault.name == "create-keeps-password"),
