@@ -239,12 +239,17 @@ def two_tasks_host_keys(fargate_phase: FargatePhase, task_definition: str, conta
 
 @pytest.fixture(scope="session")
 def task_from_the_bastion(workshop: Workshop, fargate_phase: FargatePhase, attendee_shell: AttendeeShell,
-                          running_task: tasks.RunningTask, task_definition: str) -> TaskFromTheBastion:
+                          running_task: tasks.RunningTask, task_definition: str) -> Iterator[TaskFromTheBastion]:
     """The attendee's `ssh ec2-user@<task private IP>` on the bastion (Session Manager), with the
-    container user's password, the task's host key pinned from its log."""
-    return TaskFromTheBastion(attendee_shell, running_task.address,
+    container user's password, the task's host key pinned from its log; its shared login ended at the end."""
+    task = TaskFromTheBastion(attendee_shell, running_task.address,
                               fargate_phase.published_host_keys(running_task, task_definition),
                               workshop.outputs["ContainerUserSecretArn"])
+    try:
+        yield task
+    finally:
+        if not workshop.aws.gone():
+            task.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,17 +16,24 @@ from suite.attendee.shell import VARIABLE, Result, Shell
 
 KNOWN_HOSTS = "~/.ssh/known_hosts_smdemo_tasks"
 ASKPASS = "~/.ssh/smdemo-askpass"
+# One login reused by the commands after it, as an attendee stays logged in: ssh's connection sharing, its socket in
+# ec2-user's ~/.ssh (mode 0700), closed at the end (and by ssh itself a minute after its last use).
+CONTROL = ["-o", "ControlPath=~/.ssh/smdemo-task-%C", "-o", "ControlPersist=60"]
 
 
-def ssh_command(address: str, host_keys: list[str], password_secret_arn: str, remote: str) -> str:
+def ssh_command(address: str, host_keys: list[str], password_secret_arn: str, remote: str,
+                log_in: bool = False) -> str:
     """The bastion's commands: pin the host keys, make the askpass program, ssh with `remote` run in a
-    login shell (as after an interactive ssh: /etc/profile.d/ecs.sh is read)."""
+    login shell (as after an interactive ssh: /etc/profile.d/ecs.sh is read). Through the login shared by an
+    earlier command if there is one, else logging in with the password; `log_in` always logs in anew (it is
+    the check that the password login works) and shares its login with the commands after it."""
     known = "".join(f"{address} {key}\n" for key in host_keys)
     askpass = (f"#!/bin/sh\naws secretsmanager get-secret-value --secret-id {shlex.quote(password_secret_arn)} "
                f"--query SecretString --output text | jq -r .password\n")
     options = ["-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=no",
                "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive",
-               "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=30", "-o", "LogLevel=ERROR"]
+               "-o", "NumberOfPasswordPrompts=1", "-o", "ConnectTimeout=30", "-o", "LogLevel=ERROR",
+               "-o", f"ControlMaster={'yes' if log_in else 'auto'}", *CONTROL]
     return (f"install -d -m 0700 ~/.ssh && printf %s {shlex.quote(known)} > {KNOWN_HOSTS}\n"
             f"printf %s {shlex.quote(askpass)} > {ASKPASS} && chmod 0700 {ASKPASS}\n"
             f"SSH_ASKPASS={ASKPASS} SSH_ASKPASS_REQUIRE=force ssh {' '.join(options)} "
@@ -46,11 +53,11 @@ class TaskFromTheBastion(Shell):
     password_secret_arn: str
     transcript: list[Result] = field(default_factory=list, repr=False)
 
-    def ssh(self, remote: str) -> str:
-        return ssh_command(self.address, self.host_keys, self.password_secret_arn, remote)
+    def ssh(self, remote: str, log_in: bool = False) -> str:
+        return ssh_command(self.address, self.host_keys, self.password_secret_arn, remote, log_in)
 
-    def run(self, remote: str, timeout: float = 120) -> Result:
-        done = self.attendee.run(self.ssh(remote), timeout)
+    def run(self, remote: str, timeout: float = 120, log_in: bool = False) -> Result:
+        done = self.attendee.run(self.ssh(remote, log_in), timeout)
         # What the attendee sees: their ssh and the command, not the askpass plumbing.
         result = Result(f"ssh ec2-user@{self.address}  # then: {remote}", done.exit_status, done.stdout, done.stderr)
         self.transcript.append(result)
@@ -58,7 +65,12 @@ class TaskFromTheBastion(Shell):
 
     def log_in(self) -> Result:
         """The guide's first look after ssh: who one is, and that the login shell can read ecs.sh."""
-        return self.run(f"whoami; test -r {shlex.quote(ECS_PROFILE)} && echo ecs.sh readable")
+        return self.run(f"whoami; test -r {shlex.quote(ECS_PROFILE)} && echo ecs.sh readable", log_in=True)
+
+    def close(self) -> Result:
+        """The shared login ended (`ssh -O exit`); nothing to end when there is none."""
+        return self.attendee.run(f"ssh {' '.join(CONTROL)} -O exit ec2-user@{shlex.quote(self.address)} 2>/dev/null "
+                                 "|| true")
 
     def compare_on_the_bastion(self, variable: str, secret_arn: str) -> Result:
         """Whether the task's `variable` equals the secret's AWSCURRENT SecretString, compared on the
