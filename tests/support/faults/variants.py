@@ -74,6 +74,19 @@ def _subnets_in_endpoint_zones(template: dict) -> None:
             "Fn::Select": [index, {"Fn::Split": [",", {"Fn::GetAtt": ["EndpointZones", "Zones"]}]}]}
 
 
+def _app_reads_the_workshop_secret(template: dict) -> None:
+    """Lab B without a secret of its own: the app reads smdemo, as the workshop had it before appuser."""
+    resources = template["Resources"]
+    for name in ("AppUserSecret", "AppUserSecretAttachment"):
+        del resources[name]
+    del template["Outputs"]["AppUserSecretArn"]
+    for role in ("RotationFunctionRole", "BastionRole"):
+        for policy in resources[role]["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if isinstance(statement["Resource"], list):
+                    statement["Resource"] = [arn for arn in statement["Resource"] if arn != {"Ref": "AppUserSecret"}]
+
+
 ACCEPTED_VARIANTS = [
     Variant("db-parameter-group", "the DB instance uses its own DB parameter group (mysql8.0, max_connections)",
             edit_template(_with_parameter_group), ("tests/template", "tests/rds")),
@@ -85,4 +98,10 @@ ACCEPTED_VARIANTS = [
             "Manager's endpoint, as the original workshop did",
             edit_template(_subnets_in_endpoint_zones), ("tests/template", "tests/rds"),
             ("test_template_phase", "test_credentials_from_secret_read_bookinfo")),
+    # The lesson then reads the secret the RDS phase rotates: it must not run beside that phase, but after it.
+    Variant("app-reads-the-workshop-secret",
+            "lab B's app reads smdemo: the workshop has no AppUserSecret (appuser) for it",
+            edit_template(_app_reads_the_workshop_secret), ("tests/template", "tests/rds", "tests/app"),
+            ("test_template_phase", "test_newway_script_on_the_bastion_reads_bookinfo",
+             "test_newway_script_on_the_bastion_still_reads_bookinfo_after_rotation", "test_app_phase")),
 ]
