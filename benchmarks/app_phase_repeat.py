@@ -1,11 +1,13 @@
 """Print how often the App phase passes when run again and again, and how long each run takes.
 
 Usage: .venv/bin/python benchmarks/app_phase_repeat.py [runs] [--load N] [-k EXPRESSION] [--keep DIR]
+                                                        [--beside]
 
 Each run is a fresh `pytest -m offline tests/app` process (local AWS, MariaDB, deploy, the App
-phase's checks, teardown), one after the other. `--load N` keeps N busy loops running for the
-whole measurement (each bounded by `timeout`, and stopped at the end), as other work on a shared
-machine does. For a run that did not pass, its last lines and its report are kept in DIR
+phase's checks, teardown), one after the other. `--beside` runs the RDS, Fargate and TLS user phases too, so
+that the App lab's lesson runs beside them (suite/beside.py), as in the whole offline verification. `--load N`
+keeps N busy loops running for the whole measurement (each bounded by `timeout`, and stopped at the end), as
+other work on a shared machine does. For a run that did not pass, its last lines and its report are kept in DIR
 (default: a fresh folder under /tmp), and which checks failed is printed.
 """
 from __future__ import annotations
@@ -47,11 +49,14 @@ def failed_checks(junit: Path) -> list[str]:
             if case.find("failure") is not None or case.find("error") is not None]
 
 
-def one_run(number: int, keep: Path, expression: str | None) -> tuple[bool, float, list[str]]:
+BESIDE = ["tests/rds", "tests/fargate", "tests/tls_user"]  # the phases the App lab's lesson runs beside
+
+
+def one_run(number: int, keep: Path, expression: str | None, beside: bool = False) -> tuple[bool, float, list[str]]:
     junit = keep / f"run{number:03d}.xml"
     html = keep / f"run{number:03d}.html"
-    command = [sys.executable, "-m", "pytest", "-m", "offline", "tests/app", "-q", "-p", "no:cacheprovider",
-               f"--junitxml={junit}", f"--html={html}", "--self-contained-html"]
+    command = [sys.executable, "-m", "pytest", "-m", "offline", *(BESIDE if beside else []), "tests/app", "-q",
+               "-p", "no:cacheprovider", f"--junitxml={junit}", f"--html={html}", "--self-contained-html"]
     if expression:
         command += ["-k", expression]
     started = time.perf_counter()
@@ -85,6 +90,7 @@ def main() -> None:
     parser.add_argument("--load", type=int, default=0, help="busy loops running meanwhile")
     parser.add_argument("-k", dest="expression", help="pytest -k, e.g. get-secret")
     parser.add_argument("--keep", type=Path, help="where failed runs' output and reports go")
+    parser.add_argument("--beside", action="store_true", help="with the phases the lesson runs beside")
     options = parser.parse_args()
     keep = options.keep or Path(tempfile.mkdtemp(prefix="app-phase-repeat-"))
     keep.mkdir(parents=True, exist_ok=True)
@@ -95,7 +101,7 @@ def main() -> None:
     began = time.perf_counter()
     try:
         for number in range(1, options.runs + 1):
-            passed, took, failed = one_run(number, keep, options.expression)
+            passed, took, failed = one_run(number, keep, options.expression, options.beside)
             outcomes.append((passed, took))
             failures.update(failed)
             loads.append(os.getloadavg()[0])
@@ -105,7 +111,8 @@ def main() -> None:
         stop(loops)
     times = [took for _, took in outcomes]
     passed_runs = sum(1 for ok, _ in outcomes if ok)
-    print(f"App phase: {passed_runs} of {len(outcomes)} runs passed, {options.load} busy loop(s) meanwhile on "
+    print(f"App phase{' beside RDS, Fargate and TLS user' if options.beside else ''}: {passed_runs} of "
+          f"{len(outcomes)} runs passed, {options.load} busy loop(s) meanwhile on "
           f"{os.cpu_count()} cores; {time.perf_counter() - began:.0f}s in all")
     if times:
         print(f"per run: median {statistics.median(times):.1f}s, best {min(times):.1f}s, worst {max(times):.1f}s; "
