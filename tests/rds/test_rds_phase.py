@@ -231,6 +231,8 @@ def test_scoped_policy_reads_this_secret_and_no_other(workshop, principal_withou
     assert own_arn == workshop.secret_arn
     others = {"a secret whose name starts with the workshop secret's": other_secret,
               "the stack's container user secret": workshop.outputs["ContainerUserSecretArn"]}
+    if "AppUserSecretArn" in workshop.outputs:  # lab B's own secret, where the workshop gives its app one
+        others["the lab app's secret"] = workshop.outputs["AppUserSecretArn"]
     for what, arn in others.items():
         denied = denied_as_evidence(evidence, f"with the same policy, GetSecretValue on {what}: "
                                     "AccessDeniedException", lambda: reader.get_secret_value(SecretId=arn))
