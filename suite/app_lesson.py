@@ -23,7 +23,7 @@ from tenacity import retry, retry_if_result, stop_after_delay, stop_when_event_s
 from suite.account_changes import CREATES_APPUSER, STARTS_APP, changes_account
 from suite.attendee import lab_app as app
 from suite.attendee.database import connect
-from suite.attendee.demouser import create_demouser, lab_sql
+from suite.attendee.demouser import lab_sql, make_lab_user
 from suite.attendee.lab_app import PORTS, UNREACHABLE, Sample, Watch, ask
 from suite.attendee.session_manager import AttendeeShell
 from suite.beside import STARTS, Beside, Start, Stopped
@@ -52,7 +52,7 @@ def lab_b_of(workshop: Workshop) -> LabB:
         return LabB(workshop, own_secret=False)
     view = dataclasses.replace(workshop, secret_output=OWN_SECRET)
     with connect(workshop.credentials_from_secret(), workshop.route()) as admin:
-        create_demouser(admin, view.secret_document(), lab_sql(workshop_folder(), "appuser.sql"), "labs/appuser.sql")
+        make_lab_user(admin, view.secret_document(), lab_sql(workshop_folder(), "appuser.sql"), "labs/appuser.sql")
     return LabB(view, own_secret=True)
 
 

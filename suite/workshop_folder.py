@@ -2,7 +2,7 @@
 
     template.yaml   the CloudFormation template
     rotation/       the rotation function's code (zipped by suite/deploy/packaging.py)
-    labs/           the labs' SQL (labs/demouser.sql)
+    labs/           the labs' SQL (labs/demouser.sql, labs/appuser.sql)
     docker/         the container: Dockerfile and the attendee's scripts
     app/            the lab's web app
 

@@ -3,7 +3,8 @@
 The master user makes it with the lab's SQL (the workshop folder's labs/demouser.sql) and the password its secret
 generated; the lab's test (`db_access_test.py -s secret_Demouser`) then reads the secret, connects
 over TLS verified against the RDS CA bundle, creates a table, inserts three rows, reads them back
-and drops the table.
+and drops the table. Lab B's appuser, the web app's own database user, is made the same way from labs/appuser.sql
+(`make_lab_user`).
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ class LabSQLFailed(RuntimeError):
     pass
 
 
-def create_demouser(admin: pymysql.connections.Connection, secret: dict[str, Any], sql: str,
-                    source: str = "labs/demouser.sql") -> None:
+def make_lab_user(admin: pymysql.connections.Connection, secret: dict[str, Any], sql: str,
+                  source: str = "labs/demouser.sql") -> None:
     """Run a lab's SQL that makes a database user (demouser; lab B's appuser) as the master user, with the user's
     secret's values put in as SQL literals. The statements hold the password: they are split before it is put in
     (it may hold a `;`), and neither they nor the server's error text (which quotes them) are ever shown."""

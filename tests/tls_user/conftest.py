@@ -9,7 +9,7 @@ import pytest
 
 from suite.account_changes import CREATES_DEMOUSER, changes_account
 from suite.attendee.database import DBCredentials, connect, verified_tls
-from suite.attendee.demouser import create_demouser, lab_sql
+from suite.attendee.demouser import lab_sql, make_lab_user
 from suite.credentials import Credentials
 from suite.workshop_folder import workshop_folder
 from suite.redaction import REGISTRY
@@ -62,6 +62,6 @@ def lab_c(workshop: Workshop) -> LabC:
     view = dataclasses.replace(workshop, secret_output="DemoUserSecretArn")
     secret = view.secret_document()
     with connect(workshop.credentials_from_secret(), workshop.route()) as admin:
-        create_demouser(admin, secret, lab_sql(workshop_folder()))
+        make_lab_user(admin, secret, lab_sql(workshop_folder()))
     return LabC(view, workshop.outputs["DemoUserRoleArn"], workshop.outputs["DemoUserReadPolicyArn"],
                 workshop.aws.rds_ca_bundle())
