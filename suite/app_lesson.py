@@ -111,27 +111,33 @@ class LabApp:
 
 
 def start_lab_app(lab: LabB, attendee: AttendeeShell, stopping: threading.Event) -> LabApp:
-    """`./app/start.sh VARIANT PORT SECRET` for each variant, on the bastion as ec2-user, answering."""
+    """`./app/start.sh VARIANT PORT SECRET` for each variant, on the bastion as ec2-user, answering; what did
+    start is stopped again if the app as a whole does not (the lesson's teardown stops an app that did)."""
     workshop = lab.workshop
     workshop.route()  # the app's answers are asked for through the suite's own route: not started without it
     started = []
-    for variant, port in PORTS.items():
-        if stopping.is_set():  # no app started after the run's end stopped the others
-            raise Stopped("the run ended before the lab's app started")
-        started.append(app.start(attendee, variant, port, workshop.secret_arn))
-    failed = [done for done in started if done.exit_status != 0]
-    if failed:
-        pytest.fail("the lab's app did not start on the bastion:\n" + "\n".join(done.shown()[-800:] for done in failed),
-                    pytrace=False)
-    for port in PORTS.values():
-        @retry(stop=stop_after_delay(30) | stop_when_event_set(stopping), wait=wait_fixed(0.2),
-               retry=retry_if_result(lambda s: s.status == UNREACHABLE))
-        def answering() -> Sample:
-            return ask(workshop.route(), port)
-        if answering().status == UNREACHABLE:
-            logs = app.logs(attendee)
-            pytest.fail(f"the lab's app does not answer on the bastion's port {port}:\n{logs.stdout[-1500:]}",
-                        pytrace=False)
+    try:
+        for variant, port in PORTS.items():
+            if stopping.is_set():  # no app started after the run's end stopped the others
+                raise Stopped("the run ended before the lab's app started")
+            started.append(app.start(attendee, variant, port, workshop.secret_arn))
+        failed = [done for done in started if done.exit_status != 0]
+        if failed:
+            pytest.fail("the lab's app did not start on the bastion:\n"
+                        + "\n".join(done.shown()[-800:] for done in failed), pytrace=False)
+        for port in PORTS.values():
+            @retry(stop=stop_after_delay(30) | stop_when_event_set(stopping), wait=wait_fixed(0.2),
+                   retry=retry_if_result(lambda s: s.status == UNREACHABLE))
+            def answering() -> Sample:
+                return ask(workshop.route(), port)
+            if answering().status == UNREACHABLE:
+                logs = app.logs(attendee)
+                pytest.fail(f"the lab's app does not answer on the bastion's port {port}:\n{logs.stdout[-1500:]}",
+                            pytrace=False)
+    except BaseException:
+        if started:
+            app.stop(attendee)
+        raise
     return LabApp(workshop, attendee, started, stopping)
 
 
@@ -199,15 +205,7 @@ def watch_secret_changed_alone(lab_app: LabApp) -> WatchedDesync:
     return WatchedDesync(watch, rotation, start, put_at, time.time())
 
 
-@dataclass
-class StartedApps:
-    """What the lesson started on the bastion, stopped at the end."""
-
-    begun: bool = False  # the app's start was begun (some variants may run though it failed)
-    lab_app: LabApp | None = None
-
-
-def app_lesson_of(lab: LabB, attendee: AttendeeShell, apps: StartedApps) -> Beside:
+def app_lesson_of(lab: LabB, attendee: AttendeeShell) -> Beside:
     """The lesson's steps: rotation turned on for the lab's own secret and the app started, watched through two
     rotations, then through a secret changed alone."""
     lesson = Beside("app-lesson", {})
@@ -215,9 +213,7 @@ def app_lesson_of(lab: LabB, attendee: AttendeeShell, apps: StartedApps) -> Besi
     def lab_app() -> LabApp:
         if lab.own_secret:
             turn_on_rotation(lab)
-        apps.begun = True
-        apps.lab_app = start_lab_app(lab, attendee, lesson.stopping)
-        return apps.lab_app
+        return start_lab_app(lab, attendee, lesson.stopping)
 
     lesson.steps.update({"lab_app": lab_app,
                          "two_rotations": lambda: watch_two_rotations(lesson.results["lab_app"]),
@@ -225,14 +221,15 @@ def app_lesson_of(lab: LabB, attendee: AttendeeShell, apps: StartedApps) -> Besi
     return lesson
 
 
-def stop_lesson(lesson: Beside, lab: LabB, apps: StartedApps, attendee: AttendeeShell) -> None:
+def stop_lesson(lesson: Beside, lab: LabB, attendee: AttendeeShell) -> None:
     """Its watches and thread stopped (a rotation under way ends within the rotation timeout), then the app
-    stopped on the bastion if its start was begun."""
+    stopped on the bastion if it started (one that failed to start has stopped what of it did)."""
     lesson.stopping.set()
-    if apps.lab_app is not None:
-        apps.lab_app.stop_watching()
+    started: LabApp | None = lesson.results.get("lab_app")
+    if started is not None:
+        started.stop_watching()
     lesson.stop(timeout=lab.workshop.rotation_timeout + 5)
-    if apps.begun:
+    if "lab_app" in lesson.results:
         app.stop(attendee)
 
 
@@ -246,12 +243,11 @@ def lab_b(workshop: Workshop) -> LabB:
 @changes_account(STARTS_APP)
 def app_lesson(lab_b: LabB, attendee_shell: AttendeeShell) -> Iterator[Beside]:
     """Lab B's lesson (its steps awaited or run by the App phase's fixtures); its app stopped at the end."""
-    apps = StartedApps()
-    lesson = app_lesson_of(lab_b, attendee_shell, apps)
+    lesson = app_lesson_of(lab_b, attendee_shell)
     try:
         yield lesson
     finally:
-        stop_lesson(lesson, lab_b, apps, attendee_shell)
+        stop_lesson(lesson, lab_b, attendee_shell)
 
 
 def _has_its_own_secret(request: pytest.FixtureRequest) -> bool:
