@@ -6,7 +6,8 @@ is on) and speaks HTTPS to it with a certificate a default trust store accepts.
 Here one TLS listener on port 443 of a loopback address of its own stands for every such name
 (certificate from localaws/certificates.py, for `*.<region>.amazonaws.com` and `*.amazonaws.com`)
 and hands each connection, decrypted, to the local AWS's own HTTP endpoint; the Host header names
-the service, as it does in AWS. Sandboxed code reaches it through its /etc/hosts
+the service, as it does in AWS. The client's connection is kept alive between requests, as AWS's
+endpoints do (localaws/network/kept_alive.py). Sandboxed code reaches it through its /etc/hosts
 (localaws/functions/network.py).
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import ssl
 import threading
 
 from localaws import certificates
+from localaws.network import kept_alive
 from localaws.network.addresses import allocate
 from localaws.relay import serve_each
 
@@ -62,15 +64,21 @@ class Endpoints:
         except (ssl.SSLError, OSError):
             client.close()
             return
+        secured.settimeout(IDLE)
+        secured.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle: small writes must not wait for ACKs
         try:
-            backend = socket.create_connection(("127.0.0.1", self.backend_port), timeout=30)
-        except OSError:
+            kept_alive.serve(secured, self._backend, lambda _, backend: _relay_tls(secured, backend))
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
             secured.close()
-            return
-        for end in (secured, backend):  # no Nagle: a request's small writes must not wait for ACKs
-            end.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _backend(self) -> socket.socket:
+        """A connection to the local AWS's own HTTP endpoint, for one request (it closes after each answer)."""
+        backend = socket.create_connection(("127.0.0.1", self.backend_port), timeout=30)
+        backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         backend.settimeout(None)
-        _relay_tls(secured, backend)
+        return backend
 
     def stop(self) -> None:
         self._stopped.set()
