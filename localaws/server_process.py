@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 import traceback
 from typing import Callable
 
@@ -96,6 +97,7 @@ def serve(port: int, state_dir: str, on_exit: Callable[[int], None] | None = Non
 
     server.signal_handler = _stop_once  # moto installs it for SIGTERM and SIGINT when it starts serving
     install_all()
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     # moto's thousands of modules, classes and functions live as long as the process: the cyclic
     # garbage collector need not look at them again at every full collection.
     gc.freeze()
@@ -119,6 +121,17 @@ def serve(port: int, state_dir: str, on_exit: Callable[[int], None] | None = Non
     if on_exit is not None:
         on_exit(status)
     os._exit(status)
+
+
+def _warm_up() -> None:
+    """What the first requests would read at their first use (the services' models, parliament's IAM definition:
+    about two seconds of CPU, mostly during the stack's creation), read while the server waits for its first
+    requests. A server forked from the preloaded process has all of it already: this then costs nothing."""
+    from localaws import shared_data_loader
+    from localaws.preloaded import SERVICES
+
+    import parliament  # noqa: F401  # read at import (localaws/resource_policies.py)
+    shared_data_loader.preload(SERVICES)
 
 
 if __name__ == "__main__":
