@@ -28,9 +28,6 @@ from pathlib import Path
 from typing import Any
 
 EXIT_STATUS_FILE = "server-exit-status"  # in the state directory: how a forked server ended (not our child)
-# The services whose models a run's server reads (a service not listed is read by the server itself, as before).
-SERVICES = ("cloudformation", "cloudtrail", "ec2", "ecr", "ecs", "iam", "lambda", "logs", "rds",
-            "resourcegroupstaggingapi", "s3", "secretsmanager", "ssm", "sts")
 
 
 class PreloadedUnavailable(OSError):
@@ -163,10 +160,9 @@ def main(socket_path: str) -> None:
     shared_data_loader.install()  # before moto's import, which makes boto3 sessions (serve installs it too)
     import moto.server  # noqa: F401
     import localaws.ext  # noqa: F401
-    import localaws.server_process  # noqa: F401
-    import parliament  # noqa: F401  # resource policies' wildcards (localaws/resource_policies.py): 10 MB read at import
+    from localaws import server_process
 
-    shared_data_loader.preload(SERVICES)
+    server_process.read_ahead()
     gc.collect()
     gc.freeze()  # the imported modules: never scanned again by the servers' collections, nor copied by them
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

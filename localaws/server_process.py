@@ -18,6 +18,9 @@ from typing import Callable
 
 
 SWITCH_INTERVAL = 0.0005  # seconds
+# The services whose models a run's server reads ahead (a service not listed is read at its first use, as before).
+SERVICES = ("cloudformation", "cloudtrail", "ec2", "ecr", "ecs", "iam", "lambda", "logs", "rds",
+            "resourcegroupstaggingapi", "s3", "secretsmanager", "ssm", "sts")
 
 
 def _profile_every_thread() -> list:
@@ -97,7 +100,9 @@ def serve(port: int, state_dir: str, on_exit: Callable[[int], None] | None = Non
 
     server.signal_handler = _stop_once  # moto installs it for SIGTERM and SIGINT when it starts serving
     install_all()
-    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+    # Read ahead while the server waits for its first requests, not during the stack's creation (a server forked
+    # from the preloaded process has read it all already: then this costs nothing).
+    threading.Thread(target=read_ahead, name="read-ahead", daemon=True).start()
     # moto's thousands of modules, classes and functions live as long as the process: the cyclic
     # garbage collector need not look at them again at every full collection.
     gc.freeze()
@@ -123,14 +128,12 @@ def serve(port: int, state_dir: str, on_exit: Callable[[int], None] | None = Non
     os._exit(status)
 
 
-def _warm_up() -> None:
-    """What the first requests would read at their first use (the services' models, parliament's IAM definition:
-    about two seconds of CPU, mostly during the stack's creation), read while the server waits for its first
-    requests. A server forked from the preloaded process has all of it already: this then costs nothing."""
+def read_ahead() -> None:
+    """What a server's first requests would read at their first use: the services' models and parliament's IAM
+    definition (about two seconds of CPU, mostly during a stack's creation)."""
     from localaws import shared_data_loader
-    from localaws.preloaded import SERVICES
 
-    import parliament  # noqa: F401  # read at import (localaws/resource_policies.py)
+    import parliament  # noqa: F401  # resource policies' wildcards (localaws/resource_policies.py): 10 MB read at import
     shared_data_loader.preload(SERVICES)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import boto3.session
 
-from localaws.preloaded import SERVICES
+from localaws.server_process import SERVICES
 from localaws.shared_data_loader import share_among_boto3_sessions
 
 share_among_boto3_sessions()
