@@ -7,7 +7,10 @@ every SDK call from a function, an instance or a task would make a new connectio
 and, in botocore, a new load of its CA bundle (tens of milliseconds of CPU each time).
 
 So the endpoint reads one request at a time from the client, sends it to the backend on a
-connection of its own, and returns the answer without the backend's `Connection: close`. A request
+connection of its own, and returns the answer without the backend's `Connection: close`. werkzeug,
+after each answer, reads on for 10 ms in case more of the request comes, and only then closes: the
+endpoint tells it the request has ended (shuts its side for writing), and passes an answer on as soon
+as its Content-Length is there, so the client's next request does not wait for that close. A request
 it does not take apart (an upgrade, a chunked body, a malformed head) is relayed as it was before:
 byte for byte, and the connection ends with it.
 """
@@ -88,6 +91,14 @@ def _without(fields: list[tuple[str, str]], *names: str) -> list[tuple[str, str]
     return [(key, value) for key, value in fields if key.lower() not in names]
 
 
+def _length(fields: list[tuple[str, str]]) -> int | None:
+    """The body's length a Content-Length field gives (not when chunks are sent, which take precedence)."""
+    length = _value(fields, "content-length")
+    if length is None or _value(fields, "transfer-encoding") is not None or not length.isdigit():
+        return None
+    return int(length)
+
+
 def _receive_all(sock: socket.socket) -> bytes:
     chunks = []
     while data := sock.recv(65536):
@@ -131,6 +142,9 @@ def serve(client: socket.socket, connect_backend: Callable[[], socket.socket],
             return
         try:
             backend.sendall(_head(start, _without(fields, "connection", "keep-alive")) + body)
+            # The request is all the backend gets: werkzeug reads on for 10 ms after each answer in case more of
+            # the request comes, and closes only then; told the end, it closes at once.
+            backend.shutdown(socket.SHUT_WR)
             if not _answer(backend, client, method, closing):
                 return
         except OSError:
@@ -160,7 +174,16 @@ def _answer(backend: socket.socket, client: socket.socket, method: str, closing:
         status = "HTTP/1.1 " + status[len("HTTP/1.0 "):]
     delimited = (_value(fields, "content-length") is not None or _value(fields, "transfer-encoding") is not None
                  or method == "HEAD" or code in NO_BODY_STATUSES or 100 <= code < 200)
-    if delimited:
+    length = _length(fields)
+    if length is not None:  # where the answer ends is known: the backend's close is not awaited
+        bodiless = method == "HEAD" or code in NO_BODY_STATUSES or 100 <= code < 200
+        try:
+            body = b"" if bodiless else answer.exactly(length)
+        except _Ended:  # the backend closed short of its own length
+            client.sendall(head + answer.rest())
+            return False
+        client.sendall(_head(status, fields) + body)
+    elif delimited:
         client.sendall(_head(status, fields) + answer.rest())
         while data := backend.recv(65536):
             client.sendall(data)
