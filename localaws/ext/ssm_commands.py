@@ -19,6 +19,12 @@ account (it reads the empty Targets as "no filter"). Targets (tag selection) is 
 
 Here the script runs in the instance's sandbox (localaws/ext/ec2_hosts.py): `nsenter` enters its
 namespaces (mount, network, hostname, IPC, processes) and root.
+
+AWS answers GetCommandInvocation at once, and a client polls it until the invocation has ended. Here an
+answer about an invocation still Pending or InProgress waits up to HOLD seconds for it to end (a long
+poll): what it says is the invocation's state when it is sent, so a client sees the same statuses in
+the same order, only sooner than its next poll would have (that wait was about half a poll interval
+for every command the suite types).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import logging
 import shlex
 import subprocess
 import threading
+import time
 from typing import Any
 
 from moto.core.exceptions import ServiceException
@@ -88,10 +95,13 @@ def _iso(moment: datetime.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+RUNNING = ("Pending", "InProgress")
+HOLD = 0.25  # seconds an answer about a running invocation may wait for it to end
+
 # moto's serializer reads an answer's members one at a time and may yield the GIL between two of them:
 # an invocation changed in place could be read half before, half after (Status "Success" with the
 # ResponseCode -1 of InProgress). Each change therefore puts a new dict in place of the old one.
-_CHANGES = threading.Lock()
+_CHANGES = threading.Condition()  # held while an invocation changes; notified after each change
 
 
 def _change(command: Command, instance_id: str, **fields: Any) -> None:
@@ -100,10 +110,11 @@ def _change(command: Command, instance_id: str, **fields: Any) -> None:
         command.invocations = [dict(item, **fields) if item["InstanceId"] == instance_id else item
                                for item in command.invocations]
         states = {item["Status"] for item in command.invocations}
-        if not states & {"Pending", "InProgress"}:
+        if not states & set(RUNNING):
             command.status = "Success" if states == {"Success"} else "TimedOut" if "TimedOut" in states else "Failed"
             command.status_details = command.status
             command.completed_count = len(command.invocations)
+        _CHANGES.notify_all()
 
 
 def _run(command: Command, instance_id: str, pid: int) -> None:
@@ -167,5 +178,21 @@ def send_command(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) ->
     return answer
 
 
+_original_get_invocation = SimpleSystemManagerBackend.get_command_invocation
+
+
+def get_command_invocation(self: SimpleSystemManagerBackend, command_id: str, instance_id: str,
+                           plugin_name: str | None) -> dict[str, Any]:
+    """The invocation as it is when answered: one still running is answered once it ends, or after HOLD."""
+    deadline = time.monotonic() + HOLD
+    answer = _original_get_invocation(self, command_id, instance_id, plugin_name)
+    with _CHANGES:
+        while answer.get("Status") in RUNNING and (left := deadline - time.monotonic()) > 0:
+            _CHANGES.wait(left)
+            answer = _original_get_invocation(self, command_id, instance_id, plugin_name)
+    return answer
+
+
 def install() -> None:
     SimpleSystemManagerBackend.send_command = send_command
+    SimpleSystemManagerBackend.get_command_invocation = get_command_invocation

@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 from tests.support.ssm_agent import AGENT_POLICY, agent_profile, launch, run_command
 from tests.fidelity.validation import NOT_YET_VALIDATED
 
+RUNNING = ("Pending", "InProgress")
+
 
 @pytest.fixture(scope="module")
 def managed(aws, route, vpc):
@@ -86,3 +88,27 @@ def test_an_instance_that_is_no_managed_node_is_refused(aws, route, vpc, case):
         assert f"Instances [[{instance}]] not in a valid state" in refused.value.response["Error"]["Message"]
     finally:
         aws.client("ec2").terminate_instances(InstanceIds=[instance])
+
+
+@pytest.mark.local_only(NOT_YET_VALIDATED)
+def test_an_answer_about_a_running_command_is_held_until_it_ends_or_a_quarter_second(aws, managed):
+    """AWS answers GetCommandInvocation at once; the local AWS holds an answer about a running invocation up to
+    0.25 s for it to end (a long poll: a client polling sees the same statuses in the same order, sooner)."""
+    import time
+
+    ssm = aws.client("ssm")
+    quick = ssm.send_command(InstanceIds=[managed], DocumentName="AWS-RunShellScript",
+                             Parameters={"commands": ["sleep 0.1; echo done"]})["Command"]["CommandId"]
+    calls = 0
+    while (answer := ssm.get_command_invocation(CommandId=quick, InstanceId=managed))["Status"] in RUNNING:
+        calls += 1  # no pause: answered at once, this loop would ask dozens of times
+    assert (answer["Status"], answer["StandardOutputContent"]) == ("Success", "done\n")
+    assert calls <= 3, f"{calls} answers said the command still ran"
+    slow = ssm.send_command(InstanceIds=[managed], DocumentName="AWS-RunShellScript",
+                            Parameters={"commands": ["sleep 2"]})["Command"]["CommandId"]
+    started = time.monotonic()
+    answer = ssm.get_command_invocation(CommandId=slow, InstanceId=managed)
+    held = time.monotonic() - started
+    assert (answer["Status"], answer["ResponseCode"]) == ("InProgress", -1)
+    assert 0.2 <= held < 1.5, f"the answer took {held:.2f} s"
+    assert run_command(aws, managed, "true")["Status"] == "Success"  # others are answered meanwhile
