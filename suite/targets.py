@@ -79,7 +79,7 @@ class Timing:
         return {"Delay": self.waiter_delay, "MaxAttempts": max(1, math.ceil(timeout / self.waiter_delay))}
 
 
-OFFLINE_TIMING = Timing(poll_interval=0.2, waiter_delay=0.2, stack_timeout=60, task_timeout=60, database_timeout=60,
+OFFLINE_TIMING = Timing(poll_interval=0.1, waiter_delay=0.1, stack_timeout=60, task_timeout=60, database_timeout=60,
                         rotation_timeout=60, rotation_settle=5, iam_propagation=5, new_role_settle=0,
                         host_keys_timeout=30, events_timeout=10,
                         events_interval=0.5, lookup_interval=0, rotation_poll=0.05, policy_rotations=20,
