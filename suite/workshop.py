@@ -221,7 +221,9 @@ class Workshop:
         def current() -> dict[str, list[str]]:
             return self.labels()
 
-        @retry(stop=stop_after_delay(self.aws.timing.rotation_settle), wait=wait_fixed(poll),
+        # AWSCURRENT is seen while finishSecret still runs; AWSPENDING goes once it has returned, moments later:
+        # asked again sooner than a whole poll interval.
+        @retry(stop=stop_after_delay(self.aws.timing.rotation_settle), wait=wait_fixed(poll / 5),
                retry=retry_if_result(lambda labels: "AWSPENDING" in labels.get(token, [])))
         def settled() -> dict[str, list[str]]:
             return self.labels()
