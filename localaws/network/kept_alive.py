@@ -172,11 +172,11 @@ def _answer(backend: socket.socket, client: socket.socket, method: str, closing:
     fields = _without(fields, "connection", "keep-alive") + ([("Connection", "close")] if closing else [])
     if status.startswith("HTTP/1.0 "):
         status = "HTTP/1.1 " + status[len("HTTP/1.0 "):]
-    delimited = (_value(fields, "content-length") is not None or _value(fields, "transfer-encoding") is not None
-                 or method == "HEAD" or code in NO_BODY_STATUSES or 100 <= code < 200)
+    bodiless = method == "HEAD" or code in NO_BODY_STATUSES or 100 <= code < 200
+    delimited = (bodiless or _value(fields, "content-length") is not None
+                 or _value(fields, "transfer-encoding") is not None)
     length = _length(fields)
     if length is not None:  # where the answer ends is known: the backend's close is not awaited
-        bodiless = method == "HEAD" or code in NO_BODY_STATUSES or 100 <= code < 200
         try:
             body = b"" if bodiless else answer.exactly(length)
         except _Ended:  # the backend closed short of its own length

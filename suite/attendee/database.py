@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
@@ -61,6 +62,23 @@ def verified_tls(ca_bundle: str) -> ssl.SSLContext:
     return ssl.create_default_context(cadata=ca_bundle)
 
 
+class _Connection(pymysql.connections.Connection):
+    """pymysql's connection, its PREFERRED-mode TLS context made once: the driver makes it with
+    ssl.create_default_context(), which loads the system's CA bundle (about 37 ms of CPU at every
+    connection) for a context that then verifies nothing (CERT_NONE). The same context serves them all."""
+
+    _preferred: ssl.SSLContext | None = None
+    _lock = threading.Lock()
+
+    def _create_ssl_ctx(self, sslp: Any) -> ssl.SSLContext:
+        if sslp != {}:  # TLS the caller asked for: as the driver makes it
+            return super()._create_ssl_ctx(sslp)
+        with _Connection._lock:
+            if _Connection._preferred is None:
+                _Connection._preferred = super()._create_ssl_ctx(sslp)
+            return _Connection._preferred
+
+
 @contextlib.contextmanager
 def connect(credentials: DBCredentials, route: Route, timeout: int = 10,
             tls: ssl.SSLContext | bool | None = None) -> Iterator[pymysql.connections.Connection]:
@@ -70,7 +88,7 @@ def connect(credentials: DBCredentials, route: Route, timeout: int = 10,
         options["ssl"] = tls
     elif tls is False:
         options["ssl_disabled"] = True
-    connection = pymysql.connect(
+    connection = _Connection(
         host=credentials.host, port=credentials.port, user=credentials.username, password=credentials.password,
         database=credentials.dbname, connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,
         defer_connect=True, **options,
