@@ -19,9 +19,11 @@ PHASES = {"Template": "tests/template/", "RDS": "tests/rds/", "Fargate": "tests/
           "TLS user": "tests/tls_user/", "App": "tests/app/", "Audit": "tests/audit/"}
 DEPLOYED_PHASES = tuple(phase for phase in PHASES if phase != "Template")  # the ones that need a deployment
 # The order the phases run in: the Template phase's slow tools work in the background from the run's start
-# (suite/template_tools.py), and its checks read them after the App phase, the longest; the Audit phase stays
-# last (it looks for what the others did, and the deployment's teardown is its time). Reports list PHASES.
-RUN_ORDER = ("RDS", "Fargate", "TLS user", "App", "Template", "Audit")
+# (suite/template_tools.py), and its checks read them after the RDS, Fargate and TLS user phases, while the App
+# lab's lesson, which runs beside those (suite/app_lesson.py) and mostly waits, may still be finishing; the Audit
+# phase stays last (it looks for what the others did, and the deployment's teardown is its time). Reports list
+# PHASES.
+RUN_ORDER = ("RDS", "Fargate", "TLS user", "Template", "App", "Audit")
 
 
 def folders(phases: tuple[str, ...] | None = None) -> list[str]:
