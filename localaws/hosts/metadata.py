@@ -34,6 +34,9 @@ TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 SESSION_SECONDS = 3600
 RENEW_BEFORE = 300  # seconds: AWS makes new keys available well before the old ones expire
+# How often the server looks whether close() asked it to stop: an instance's termination waits up to this long
+# (socketserver's default, half a second, was most of a run's teardown).
+SHUTDOWN_POLL = 0.05
 
 
 class InstanceMetadata:
@@ -46,7 +49,8 @@ class InstanceMetadata:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name=f"imds-{instance.id}", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(SHUTDOWN_POLL,), name=f"imds-{instance.id}",
+                         daemon=True).start()
 
     @property
     def address(self) -> tuple[str, int]:
