@@ -35,6 +35,7 @@ def task_root() -> Path:
 
 _RUNNING: dict[str, "TaskRuntime"] = {}
 _LOCK = threading.Lock()
+LOG_FORWARD_INTERVAL = 0.05  # seconds between two looks at the container's output for the awslogs driver
 
 
 def _now() -> datetime.datetime:
@@ -312,7 +313,7 @@ class TaskRuntime:
             offset = awslogs_driver.forward(log_path, offset, target, final=exited)
             if exited:
                 break
-            time.sleep(0.2)
+            time.sleep(LOG_FORWARD_INTERVAL)
         if self.stopping:
             return
         code = _exit_code(self.sandbox.process.returncode if self.sandbox.process else None)
