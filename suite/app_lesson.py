@@ -92,8 +92,9 @@ class LabApp:
             watch.stop()
 
     def settle(self) -> float:
-        """How long to keep watching before and after a change: several answers' worth."""
-        return min(max(0.5, self.workshop.aws.timing.rotation_poll * 10), 30)
+        """How long to keep watching before and after a change: a few answers' worth (offline 0.3 s, two or three
+        answers of each variant). What a check judges is awaited apart: an answer to a request made after it."""
+        return min(max(0.3, self.workshop.aws.timing.rotation_poll * 6), 30)
 
     def watch_a_little_more(self, watch: Watch) -> None:
         """The settling time, then until each variant has answered a request made after it."""
@@ -126,7 +127,8 @@ def start_lab_app(lab: LabB, attendee: AttendeeShell, stopping: threading.Event)
             pytest.fail("the lab's app did not start on the bastion:\n"
                         + "\n".join(done.shown()[-800:] for done in failed), pytrace=False)
         for port in PORTS.values():
-            @retry(stop=stop_after_delay(30) | stop_when_event_set(stopping), wait=wait_fixed(0.2),
+            @retry(stop=stop_after_delay(30) | stop_when_event_set(stopping),
+                   wait=wait_fixed(workshop.aws.timing.watch_interval),
                    retry=retry_if_result(lambda s: s.status == UNREACHABLE))
             def answering() -> Sample:
                 return ask(workshop.route(), port)
