@@ -3,11 +3,12 @@ persistent connections: an SDK's connection pool makes one connection for many c
 server (moto's), which closes its connection after every answer (localaws/network/kept_alive.py)."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from werkzeug.serving import make_server
@@ -125,62 +126,32 @@ def test_a_chunked_request_is_relayed_as_it_came_and_ends_the_connection(front: 
         assert sock.recv(10) == b""
 
 
-def test_an_answer_that_ends_with_its_connection_gets_a_length() -> None:
-    """An HTTP/1.0-style answer (no length, no chunks: it ends when the connection does) is measured, so that
-    the client's connection can carry the next request."""
-    old_style = socket.create_server(("127.0.0.1", 0))
+@contextlib.contextmanager
+def _front_of(handle: Callable[[socket.socket], None]) -> Iterator[Front]:
+    """A Front before a backend of our own making: each of its connections handled by `handle` on a thread."""
+    backend = socket.create_server(("127.0.0.1", 0))
 
-    def answer_once() -> None:
+    def accept() -> None:
         while True:
             try:
-                conn, _ = old_style.accept()
+                conn, _ = backend.accept()
             except OSError:
                 return
-            with conn:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=answer_once, daemon=True).start()
-    front = Front(lambda: socket.create_connection(old_style.getsockname()))
+    threading.Thread(target=accept, daemon=True).start()
+    front = Front(lambda: socket.create_connection(backend.getsockname()))
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
-        for _ in range(2):
-            connection.request("GET", "/")
-            answer = connection.getresponse()
-            assert (answer.version, answer.getheader("Content-Length"), answer.read(), answer.will_close) == (
-                11, "13", b"until the end", False)
+        yield front
     finally:
         front.listener.close()
-        old_style.close()
+        backend.close()
 
 
-def test_an_answer_with_a_length_is_passed_on_without_awaiting_the_backends_close() -> None:
-    """A backend that keeps its connection open after answering (werkzeug reads on for 10 ms after each answer,
-    in case more of the request comes) does not hold up the client's next request: an answer ends where its
-    Content-Length says."""
-    lingering = socket.create_server(("127.0.0.1", 0))
-
-    def answer_and_linger() -> None:
-        while True:
-            try:
-                conn, _ = lingering.accept()
-            except OSError:
-                return
-            threading.Thread(target=_answer_then_linger, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=answer_and_linger, daemon=True).start()
-    front = Front(lambda: socket.create_connection(lingering.getsockname()))
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
-        started = time.monotonic()
-        for _ in range(2):
-            connection.request("GET", "/")
-            answer = connection.getresponse()
-            assert (answer.read(), answer.will_close) == (b"hello", False)
-        assert time.monotonic() - started < 1, "the second request waited for the first one's backend to close"
-    finally:
-        front.listener.close()
-        lingering.close()
+def _answer_old_style(conn: socket.socket) -> None:
+    with conn:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end")
 
 
 def _answer_then_linger(conn: socket.socket) -> None:
@@ -190,6 +161,32 @@ def _answer_then_linger(conn: socket.socket) -> None:
             request += conn.recv(65536)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
         time.sleep(2)
+
+
+def test_an_answer_that_ends_with_its_connection_gets_a_length() -> None:
+    """An HTTP/1.0-style answer (no length, no chunks: it ends when the connection does) is measured, so that
+    the client's connection can carry the next request."""
+    with _front_of(_answer_old_style) as front:
+        connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+        for _ in range(2):
+            connection.request("GET", "/")
+            answer = connection.getresponse()
+            assert (answer.version, answer.getheader("Content-Length"), answer.read(), answer.will_close) == (
+                11, "13", b"until the end", False)
+
+
+def test_an_answer_with_a_length_is_passed_on_without_awaiting_the_backends_close() -> None:
+    """A backend that keeps its connection open after answering (werkzeug reads on for 10 ms after each answer,
+    in case more of the request comes) does not hold up the client's next request: an answer ends where its
+    Content-Length says."""
+    with _front_of(_answer_then_linger) as front:
+        connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+        started = time.monotonic()
+        for _ in range(2):
+            connection.request("GET", "/")
+            answer = connection.getresponse()
+            assert (answer.read(), answer.will_close) == (b"hello", False)
+        assert time.monotonic() - started < 1, "the second request waited for the first one's backend to close"
 
 
 def test_werkzeug_is_told_the_request_has_ended_so_it_closes_at_once(front: Front, backend: Backend) -> None:
