@@ -3,8 +3,9 @@
 The Template phase reads the workshop's files and needs no AWS. Its two slow tools start, each in a
 process of its own at a low priority (suite/background.py), as soon as the checks begin; the deployed
 phases run meanwhile (their waits leave a core idle), and the Template phase's checks run after the
-RDS, Fargate and TLS user phases (suite/report/phases.py RUN_ORDER), reading what the tools found by then. The report still lists the
-Template phase first, in the guide's order; each check's evidence says how long it waited for its tool.
+RDS, Fargate and TLS user phases (suite/report/phases.py RUN_ORDER), reading what the tools found by
+then. The report still lists the Template phase first, in the guide's order; each check's evidence
+says how long it waited for its tool.
 A pytest-xdist worker (which runs some of the checks only) starts a tool when its check asks.
 """
 from __future__ import annotations
