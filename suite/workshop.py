@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from botocore.exceptions import ClientError
-from tenacity import RetryError, retry, retry_if_exception, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import (RetryError, retry, retry_if_exception, retry_if_result, stop_after_delay, wait_exponential,
+                      wait_fixed)
 
 from suite.attendee.database import DBCredentials, connect, read_bookinfo
 from suite.deploy.existing import ExistingStack
@@ -222,8 +223,10 @@ class Workshop:
             return self.labels()
 
         # AWSCURRENT is seen while finishSecret still runs; AWSPENDING goes once it has returned, moments later:
-        # asked again sooner than a whole poll interval.
-        @retry(stop=stop_after_delay(self.aws.timing.rotation_settle), wait=wait_fixed(poll / 5),
+        # asked again after a fifth of a poll interval, then less and less often, up to the interval (a function
+        # that leaves AWSPENDING is not asked about hundreds of times).
+        @retry(stop=stop_after_delay(self.aws.timing.rotation_settle), wait=wait_exponential(multiplier=poll / 5,
+                                                                                             max=poll),
                retry=retry_if_result(lambda labels: "AWSPENDING" in labels.get(token, [])))
         def settled() -> dict[str, list[str]]:
             return self.labels()
