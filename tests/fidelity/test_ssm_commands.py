@@ -103,7 +103,7 @@ def test_an_answer_about_a_running_command_is_held_until_it_ends_or_a_quarter_se
     while (answer := ssm.get_command_invocation(CommandId=quick, InstanceId=managed))["Status"] in RUNNING:
         calls += 1  # no pause: answered at once, this loop would ask dozens of times
     assert (answer["Status"], answer["StandardOutputContent"]) == ("Success", "done\n")
-    assert calls <= 3, f"{calls} answers said the command still ran"
+    assert calls <= 5, f"{calls} answers said the command still ran"
     slow = ssm.send_command(InstanceIds=[managed], DocumentName="AWS-RunShellScript",
                             Parameters={"commands": ["sleep 2"]})["Command"]["CommandId"]
     started = time.monotonic()
