@@ -148,6 +148,14 @@ def _front_of(handle: Callable[[socket.socket], None]) -> Iterator[Front]:
         backend.close()
 
 
+def _request_head(conn: socket.socket) -> bytes:
+    """What a backend reads of a request before it answers: up to the blank line that ends its head."""
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += conn.recv(65536)
+    return request
+
+
 def _answer_old_style(conn: socket.socket) -> None:
     with conn:
         conn.recv(65536)
@@ -156,9 +164,7 @@ def _answer_old_style(conn: socket.socket) -> None:
 
 def _answer_then_linger(conn: socket.socket) -> None:
     with conn:
-        request = b""
-        while b"\r\n\r\n" not in request:
-            request += conn.recv(65536)
+        _request_head(conn)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
         time.sleep(3)
 
@@ -198,9 +204,7 @@ def test_the_backend_is_told_the_request_has_ended() -> None:
 
     def answer_once_the_request_ended(conn: socket.socket) -> None:
         with conn:
-            request = b""
-            while b"\r\n\r\n" not in request:
-                request += conn.recv(65536)
+            _request_head(conn)
             conn.settimeout(5)
             try:
                 saw_the_end.append(conn.recv(1) == b"")
