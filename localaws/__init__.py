@@ -18,5 +18,6 @@ Which extension drives which part:
   driven by `ext/rds_databases.py`).
 - top level: processes that die with the server (`processes.py`), system tools, certificates (the RDS CA and
   the HTTPS endpoints'), access keys and service roles (`ext/iam_enforcement.py`), resource policies,
-  the TCP relay, and machinery failures the suite reads as `NOT RUN: environment`.
+  the TCP relay, machinery failures the suite reads as `NOT RUN: environment`, and reads of moto's resources
+  made again when another thread changed them meanwhile (`live_state.py`).
 """

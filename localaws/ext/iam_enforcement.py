@@ -113,7 +113,8 @@ def _secret_policy_decision(request: IAMRequestBase, resource: str) -> str | Non
 
     account = resource.split(":")[4]
     backend = secretsmanager_backends[account][request._region]
-    secret = next((s for s in backend.secrets.values() if getattr(s, "arn", None) == resource), None)
+    # A copy of the secrets: another call may be creating one meanwhile (localaws/live_state.py).
+    secret = next((s for s in list(backend.secrets.values()) if getattr(s, "arn", None) == resource), None)
     if secret is None or not getattr(secret, "policy", None):
         return None
     statements = policy_statements(secret.policy)

@@ -68,7 +68,7 @@ UNFINISHED = "A previous rotation isn't complete. That rotation will be reattemp
 
 def _current_version_id(secret: FakeSecret) -> str | None:
     """The version holding AWSCURRENT: AWS has no other notion of a default version."""
-    for version_id, version in secret.versions.items():
+    for version_id, version in list(secret.versions.items()):  # PutSecretValue may add one meanwhile
         if "AWSCURRENT" in version["version_stages"]:
             return version_id
     return secret.__dict__.get("_default_hint")

@@ -38,6 +38,7 @@ from moto.rds.models import rds_backends
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
+from localaws.live_state import read_again_if_changed
 from localaws.network import addresses
 from localaws.network import reachability as network_paths
 from localaws.network import endpoint_names as service_hosts
@@ -124,6 +125,7 @@ def wait_serving(host: Host | str, port: int, timeout: float = 10) -> None:
             time.sleep(0.05)
 
 
+@read_again_if_changed
 def database_flows(account_id: str, region: str, why_not: Callable[[Any], str | None]) -> tuple[Plan, list[str]]:
     """Each local database's address and port: a forward where `why_not(database)` is None, a black
     hole where it says why not; and those reasons, for the log."""
@@ -168,6 +170,7 @@ def refresh() -> None:
             _apply(host.wiring, plan, host.name)
 
 
+@read_again_if_changed
 def _modelled(host: Host) -> bool:
     """False for a host whose subnet is gone (a stack being deleted): nothing reaches it any more."""
     subnets = ec2_backends[host.account_id][host.region].subnets.values()

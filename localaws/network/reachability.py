@@ -34,6 +34,8 @@ public endpoint, where its groups let 443 out to it (the prefix list, or a publi
 no internet route or public IP.
 Only IPv4 TCP is modelled: an IPv6-only rule lets nothing out.
 The answer is a sentence saying why not, or None.
+Each decision reads moto's resources as they are, on whichever thread asks; one that another thread
+changed in the middle of the reading is made again (localaws/live_state.py).
 """
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ import functools
 import ipaddress
 from dataclasses import dataclass
 from typing import Any, Iterable
+
+from localaws.live_state import read_again_if_changed
 
 INTERNET = "127.0.0.1/32"  # this machine's address: "the internet" a public IP is reached from
 
@@ -228,12 +232,14 @@ def database_port(database: Any) -> int:
 
 # --------------------------------------------------------------------------- hosts: instances and tasks
 
+@read_again_if_changed
 def host_reaches_database(ec2: Any, source: Interface, database: Any) -> str | None:
     """Why a host cannot open a connection to an RDS instance, or None."""
     return _database_admits(ec2, database, [ec2.get_subnet(source.subnet_id)], source.group_ids,
                             [source.private_cidr], "the host")
 
 
+@read_again_if_changed
 def host_reaches_host(ec2: Any, source: Interface, target: Interface, port: int) -> str | None:
     """Why a host cannot open a connection to another host's private address on `port`, or None."""
     if ec2.get_subnet(source.subnet_id).vpc_id != ec2.get_subnet(target.subnet_id).vpc_id:
@@ -245,6 +251,7 @@ def host_reaches_host(ec2: Any, source: Interface, target: Interface, port: int)
     return None
 
 
+@read_again_if_changed
 def internet_reaches_host(ec2: Any, target: Interface, port: int) -> str | None:
     """Why the internet (INTERNET) cannot open a connection to a host's public IP on `port`, or None."""
     if not target.public_ip:
@@ -256,11 +263,13 @@ def internet_reaches_host(ec2: Any, target: Interface, port: int) -> str | None:
     return None
 
 
+@read_again_if_changed
 def host_reaches_service(ec2: Any, source: Interface, service: str) -> str | None:
     """Why a host cannot reach an AWS service's endpoint (e.g. "secretsmanager"), or None."""
     return unreachable(ec2, source.subnet_id, list(source.group_ids), source.public_ip, service, source.private_cidr)
 
 
+@read_again_if_changed
 def host_reaches_internet(ec2: Any, source: Interface, port: int | None = None) -> bool:
     """Through its subnet's internet gateway route with a public IP, or a NAT gateway route (with a
     `port`: and its security groups let the port out to the internet)."""
@@ -271,6 +280,7 @@ def host_reaches_internet(ec2: Any, source: Interface, port: int | None = None) 
 
 # --------------------------------------------------------------------------- a Lambda function's flows
 
+@read_again_if_changed
 def function_reaches_database(ec2: Any, vpc_config: dict[str, Any] | None, database: Any) -> str | None:
     """Why a function (its VpcConfig) cannot open a connection to an RDS instance, or None."""
     if not vpc_config or not vpc_config.get("SubnetIds"):
@@ -284,6 +294,7 @@ def function_reaches_database(ec2: Any, vpc_config: dict[str, Any] | None, datab
                             [subnet.cidr_block for subnet in subnets], "the function")
 
 
+@read_again_if_changed
 def function_reaches_service(ec2: Any, vpc_config: dict[str, Any] | None, service: str) -> str | None:
     """Why a function cannot reach an AWS service's endpoint, or None (outside a VPC it can: Lambda
     gives it internet access; inside, its ENIs have no public IP)."""
@@ -294,6 +305,7 @@ def function_reaches_service(ec2: Any, vpc_config: dict[str, Any] | None, servic
     return None if any(reason is None for reason in reasons) else reasons[0]
 
 
+@read_again_if_changed
 def function_reaches_internet(ec2: Any, vpc_config: dict[str, Any] | None, port: int | None = None) -> bool:
     """Outside a VPC a function has internet access; inside, only through a NAT gateway route (with a
     `port`: and its security groups let the port out to the internet)."""

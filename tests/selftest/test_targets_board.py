@@ -35,7 +35,8 @@ def test_a_broken_target_is_named_alone_on_the_board(tmp_path):
     assert properties["workshop_verdict:account-2"].startswith("NOT RUN: environment: "), properties
     assert "credentials do not work" in properties["workshop_verdict:account-2"]
     for healthy in ("account-1", "account-3"):
-        assert properties[f"workshop_verdict:{healthy}"].startswith("READY"), (properties, output[-3000:])
+        verdict = properties[f"workshop_verdict:{healthy}"]
+        assert verdict.startswith("READY"), f"{healthy}: {verdict}\n{_errors(output)}"
     overall = properties["workshop_verdict"]
     assert overall.startswith("NOT READY: 2 of 3 targets READY; NOT RUN: account-2 ("), overall
     assert "account-1 (" not in overall and "account-3 (" not in overall, overall
@@ -49,3 +50,10 @@ def test_a_broken_target_is_named_alone_on_the_board(tmp_path):
     assert sorted(workers) == ["account-1", "account-2", "account-3"], output[-3000:]
     assert all(len(ran_on) == 1 for ran_on in workers.values()), workers
     assert len(set.union(*workers.values())) == 3, workers  # a worker per target
+
+
+def _errors(output: str) -> str:
+    """What a run printed of its errors and failures, whole: a deployment's failure reasons among them."""
+    start = min((output.find(header) for header in ("= ERRORS =", "= FAILURES =") if header in output),
+                default=max(0, len(output) - 3000))
+    return output[start:][-20000:]
