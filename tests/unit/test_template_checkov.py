@@ -43,3 +43,17 @@ def test_checkov_is_run_by_its_virtualenvs_interpreter():
         assert argv[argv.index(str(CHECKOV)) - 1] == str(CHECKOV_PYTHON), argv
     finally:
         running.stop()
+
+
+def test_checkovs_jsonpath_parsers_read_the_tables_setup_wrote():
+    """scripts/setup.sh writes the PLY tables bc_jsonpath_ng never writes (suite/controls/checkov_parse_tables.py):
+    a JSONPath parse then builds no table. Without them the same parse builds one, 25 times per scan."""
+    building_refused = (
+        "import ply.yacc\n"
+        "def refuse(*args, **kwargs): raise SystemExit('built the tables again')\n"
+        "ply.yacc.LRGeneratedTable.__init__ = refuse\n"
+        "from bc_jsonpath_ng import parse\n"
+        "from bc_jsonpath_ng.ext import parse as parse_extended\n"
+        "parse('$.Resources.a'); parse_extended('$.Resources[?(@.Type == \"AWS::RDS::DBInstance\")]')\n")
+    done = subprocess.run([str(CHECKOV_PYTHON), "-c", building_refused], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
