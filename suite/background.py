@@ -5,11 +5,13 @@ The deployed phases spend much of their time waiting (on AWS, a rotation, a cach
 background process uses the CPU they leave idle. While nobody waits for it, it runs at a lower priority (nice
 5), so it does not slow the work a check is waiting for; once a check waits for its output, it runs at the
 normal priority. It is tied to the thread that started it (PR_SET_PDEATHSIG, localaws/processes.py): start
-it from pytest's main thread, and nothing of it outlives the run.
+it from pytest's main thread, and nothing of it outlives the run: its temporary files go to a folder of its own
+(TMPDIR), removed when it ends, unless the environment it is given names one (checkov's: suite/controls/static_scan.py).
 """
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -31,8 +33,12 @@ class BackgroundProcess:
         self.waited = 0.0  # seconds the check then waited for it
         # Its output goes to files, not pipes: a tool whose output outgrows a pipe would wait for a reader.
         self.stdout, self.stderr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        environment = dict(env if env is not None else os.environ)
+        self.tmpdir: str | None = None
+        if env is None or "TMPDIR" not in env:
+            self.tmpdir = environment["TMPDIR"] = tempfile.mkdtemp(prefix="smdemo-tool-")
         self.process = subprocess.Popen(tied(self.argv, "KILL"), stdout=self.stdout, stderr=self.stderr,
-                                        env=dict(env) if env is not None else None, cwd=cwd)
+                                        env=environment, cwd=cwd)
         _renice(self.process.pid, IDLE_NICENESS)
 
     def output(self, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -54,10 +60,12 @@ class BackgroundProcess:
                 f"checks ran); the check waited {self.waited:.1f} s for it")
 
     def stop(self) -> None:
-        """Ends it if it still runs (nobody read it)."""
+        """Ends it if it still runs (nobody read it), and removes its temporary files."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
 def _read(output: IO[bytes]) -> str:

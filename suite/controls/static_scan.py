@@ -28,6 +28,10 @@ CHECKOV = PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
 # checkov's script is run by its virtualenv's interpreter, not through its `#!` line: a shebang cannot hold a
 # path with a space in it (a clone under "/tmp/my clone": "cannot execute: required file not found").
 CHECKOV_PYTHON = CHECKOV.parent / "python"
+# checkov's temporary folder: in its virtualenv, not the machine's. Its HCL parser (lark) keeps a grammar cache in the
+# temporary folder, 240 KB, never removed, that saves 2 s of every scan: made there by scripts/setup.sh
+# (suite/controls/checkov_parse_tables.py), read by every scan, and nothing of a run is left in /tmp.
+CHECKOV_TEMP = CHECKOV.parent.parent / "tmp"
 
 
 @dataclass(frozen=True)
@@ -67,10 +71,11 @@ class RunningScan:
     def __init__(self, template: Path):
         if not CHECKOV.exists():
             raise FileNotFoundError(f"{CHECKOV} is missing: run scripts/setup.sh (installs requirements-checkov.txt)")
+        CHECKOV_TEMP.mkdir(exist_ok=True)
         self.background = BackgroundProcess(
             [*_without_network(), str(CHECKOV_PYTHON), str(CHECKOV), "--file", str(template),
              "--framework", "cloudformation", "--skip-download", "--compact", "--output", "json"],
-            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8"})
+            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8", "TMPDIR": str(CHECKOV_TEMP)})
 
     def result(self) -> Scan:
         return _read(self.background.output())

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 from localaws.network.addresses import internet_ports, ipv4_listeners
 from localaws.removals import remove_later, wait_for_removals
@@ -37,6 +39,19 @@ def test_a_background_process_nobody_reads_is_stopped():
     idle = BackgroundProcess([sys.executable, "-c", "import time; time.sleep(60)"])
     idle.stop()
     assert idle.process.poll() is not None
+
+
+def test_a_background_process_keeps_its_temporary_files_in_a_folder_removed_when_it_ends():
+    """A tool's temporary files (checkov's parser cache, 240 KB at every scan) do not outlive it."""
+    writer = BackgroundProcess([sys.executable, "-c", (
+        "import tempfile\n"
+        "handle, path = tempfile.mkstemp(prefix='.cache_')\n"
+        "print(path)")], env={"PATH": "/usr/bin:/bin"})
+    done = writer.output(timeout=60)
+    written = Path(done.stdout.strip())
+    assert done.returncode == 0 and written.name.startswith(".cache_"), done.stderr
+    assert written.parent != Path(tempfile.gettempdir())  # a folder of its own, even with an environment given
+    assert not written.parent.exists()
 
 
 def test_the_phases_run_each_once_the_audit_last():

@@ -4,12 +4,13 @@ over the workshop under test."""
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
-from suite.controls.static_scan import CHECKOV, CHECKOV_PYTHON, RunningScan, _read, scan
+from suite.controls.static_scan import CHECKOV, CHECKOV_PYTHON, CHECKOV_TEMP, RunningScan, _read, scan
 from suite.environment import EnvironmentProblem
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "workshop" / "template.yaml"
@@ -57,3 +58,18 @@ def test_checkovs_jsonpath_parsers_read_the_tables_setup_wrote():
         "parse('$.Resources.a'); parse_extended('$.Resources[?(@.Type == \"AWS::RDS::DBInstance\")]')\n")
     done = subprocess.run([str(CHECKOV_PYTHON), "-c", building_refused], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_scan_keeps_its_parser_cache_in_checkovs_virtualenv_not_in_the_temporary_folder():
+    """checkov's HCL parser (lark) keeps a grammar cache file, `.lark_cache_*.tmp`, in the temporary folder and never
+    removes it (when the file is there, it reads it: one an earlier scan left in the machine's folder is removed
+    first). A scan's temporary folder is checkov's own, in its virtualenv, where scripts/setup.sh built the cache:
+    nothing is left in the machine's, and no scan builds the grammar again (2 s of each)."""
+    for earlier in Path(tempfile.gettempdir()).glob(".lark_cache_*"):
+        earlier.unlink(missing_ok=True)
+    running = RunningScan(TEMPLATE)
+    environment = Path(f"/proc/{running.background.process.pid}/environ").read_bytes().split(b"\0")
+    running.result()
+    assert f"TMPDIR={CHECKOV_TEMP}".encode() in environment
+    assert list(CHECKOV_TEMP.glob(".lark_cache_*"))
+    assert not list(Path(tempfile.gettempdir()).glob(".lark_cache_*"))
