@@ -35,7 +35,7 @@ class BackgroundProcess:
         self.stdout, self.stderr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
         environment = dict(env if env is not None else os.environ)
         self.tmpdir: str | None = None
-        if env is None or "TMPDIR" not in env:
+        if "TMPDIR" not in (env or {}):  # unless the environment given names one (not inherited: this run's)
             self.tmpdir = environment["TMPDIR"] = tempfile.mkdtemp(prefix="smdemo-tool-")
         self.process = subprocess.Popen(tied(self.argv, "KILL"), stdout=self.stdout, stderr=self.stderr,
                                         env=environment, cwd=cwd)
