@@ -16,6 +16,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from localaws.hosts import warm_cli
 from localaws.system_tools import MissingSystemTool
 
 INSTALLED = "/etc/localaws-installed-packages"  # the instance's package database, in its own /etc
@@ -168,7 +169,7 @@ def prepare(directory: Path, docker_socket: Path) -> list[tuple[str, str]]:
         (tools / name).write_text(text)
         (tools / name).chmod(0o755)
     binds = [(str(tools), "/usr/local/bin"), (str(Path(__file__).with_name("docker_cli.py")), DOCKER_CLI),
-             (str(docker_socket), DOCKER_SOCKET)]
+             (str(docker_socket), DOCKER_SOCKET), *warm_cli.binds()]
     for package, files in PACKAGES.items():
         for path in files:
             if not Path(path).exists():
