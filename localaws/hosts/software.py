@@ -9,7 +9,8 @@ Here an instance's sandbox sees this machine's /usr, so the commands a dnf packa
 hidden behind a gate each (bound over the real file) until a `dnf` stand-in (this instance's
 /usr/local/bin, empty on AL2023 otherwise) records the package as installed; the gate then runs
 the real command. The AWS CLI is this machine's (Debian's awscli, the same v2 CLI), trusting
-the local AWS's CA because the instance's trust store holds it (localaws/ext/ec2_hosts.py).
+the local AWS's CA because the instance's trust store holds it (localaws/ext/ec2_hosts.py), and started warm:
+forked from a process that imported it once (localaws/hosts/warm_cli).
 """
 from __future__ import annotations
 

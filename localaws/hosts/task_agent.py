@@ -299,8 +299,12 @@ class TaskRuntime:
                                         self.address, self._ports(), self.sandbox.namespace_pid,
                                         self.sandbox.root / "etc")
                 except Exception:
-                    self.sandbox.remove()
-                    raise
+                    # A container whose command ended at once (`exit 3`) takes its network namespace with it
+                    # before it is wired: it did start, and its exit is reported as AWS does (_watch), not as a
+                    # failure to start.
+                    if self.sandbox.process is None or self.sandbox.process.poll() is None:
+                        self.sandbox.remove()
+                        raise
             self._set("RUNNING", started_at=_now(), pull_started_at=_now(), pull_stopped_at=_now())
         threading.Thread(target=self._watch, args=(log_path, log_target), name=f"ecs-watch-{self.task.id}",
                          daemon=True).start()

@@ -204,7 +204,7 @@ def test_essential_container_exit_stops_the_task_with_its_exit_code(aws, world, 
     "Essential container in task exited", the container's exitCode is the process's; its ENI is deleted."""
     task = world.run(world.register(role, environment={"MODE": "exit", "EXIT_CODE": "3"}))
     stopped = _stopped(world, task["taskArn"])
-    assert stopped["stopCode"] == "EssentialContainerExited"
+    assert stopped["stopCode"] == "EssentialContainerExited", stopped.get("stoppedReason")
     assert stopped["stoppedReason"] == "Essential container in task exited"
     assert stopped["containers"][0]["exitCode"] == 3
     assert _eni_deleted(aws, stopped)

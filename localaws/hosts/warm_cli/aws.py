@@ -84,8 +84,9 @@ def warm() -> int | None:
     try:
         for fd in (0, 1, 2):
             os.fstat(fd)
-        call = json.dumps({"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd(),
-                           "umask": _umask()}).encode()
+        call = json.dumps({"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd(), "umask": _umask(),
+                           "ignored": [number for number in FORWARDED if signal.getsignal(number) == signal.SIG_IGN]
+                           }).encode()
     except OSError:
         return None
     client = daemon_connection(daemon_name())
@@ -104,9 +105,10 @@ def warm() -> int | None:
         verdict = json.loads(answer)
         if "refused" in verdict:
             return None
-        # From here the CLI runs: signals this process gets go to it.
+        # From here the CLI runs: the signals this process gets go to it (those it ignores, it ignores too).
         for number in FORWARDED:
-            signal.signal(number, lambda received, _frame: client.sendall(b"%d\n" % received))
+            if signal.getsignal(number) != signal.SIG_IGN:
+                signal.signal(number, lambda received, _frame: client.sendall(b"%d\n" % received))
         answer = answers.readline()
     if not answer:
         sys.stderr.write("aws: the local AWS's CLI daemon ended before the command did\n")
@@ -124,7 +126,7 @@ def main() -> None:
     status = warm()
     if status is None:
         cold()
-    sys.stdout.flush()
+        return
     if status < 0:  # ended by a signal: so does this process, as the CLI's would have
         signal.signal(-status, signal.SIG_DFL)
         os.kill(os.getpid(), -status)

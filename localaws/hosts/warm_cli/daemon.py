@@ -96,7 +96,7 @@ def watch(connection: socket.socket, cli: int) -> int | None:
     pidfd = os.pidfd_open(cli)
     pending = b""
     while True:
-        ready, _, _ = select.select([connection, pidfd], [], [])
+        ready, _, _ = select.select([connection.fileno(), pidfd], [], [])
         if pidfd in ready:
             _, status = os.waitpid(cli, 0)
             return os.waitstatus_to_exitcode(status)
@@ -119,7 +119,7 @@ def run_cli(call: dict, fds: list[int]) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
-    status = 0
+    status: object = 0
     try:
         os.chdir(call["cwd"])
         os.umask(call["umask"])
@@ -129,7 +129,10 @@ def run_cli(call: dict, fds: list[int]) -> None:
         for name in IMPORT_UNSET:
             os.environ.pop(name, None)
         sys.argv = ["/usr/bin/aws", *call["argv"]]
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+            # As the interpreter starts: what the caller ignores stays ignored, SIGINT raises KeyboardInterrupt.
+            signal.signal(number, signal.SIG_IGN if number in call["ignored"] else
+                          signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
         status = awscli.clidriver.main()
     except SystemExit as ended:
         status = ended.code
@@ -148,7 +151,7 @@ def run_cli(call: dict, fds: list[int]) -> None:
             stream.flush()
         except (OSError, ValueError):
             status = 120 if status == 0 else status
-    os._exit(status & 0xFF)
+    os._exit(int(status) & 0xFF)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,151 @@
+"""localaws.hosts.warm_cli: an instance's /usr/bin/aws is Debian's AWS CLI, started warm.
+
+What it must keep: what Debian's /usr/bin/aws prints, on which stream, and its exit status, for a call that
+succeeds, one the CLI refuses and one that fails on the network; the call's own arguments, environment, working
+directory and standard input; a caller that is killed takes the CLI with it; a user is served by a daemon of its
+own, never by another user's. What it saves: the CLI's import, once per daemon.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from localaws.hosts import warm_cli
+from localaws.hosts.sandbox import DEFAULT_PATH, Sandbox
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes run as root")
+# No credentials or region from this machine: a call's own environment says them.
+ENV = {"PATH": DEFAULT_PATH, "HOME": "/root", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x",
+       "AWS_DEFAULT_REGION": "eu-west-1", "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"}
+# Debian's /usr/bin/aws, which the warm one hides in the sandbox: its code, as /tmp/debian-aws.
+DEBIAN_AWS = "/tmp/debian-aws"
+# Written in the sandbox first: Debian's CLI, and a program that interrupts (SIGINT) a command after 2 s.
+SETUP = """cat > /tmp/debian-aws <<'END'
+#!/usr/bin/python3
+import sys, awscli.clidriver
+sys.argv[0] = "/usr/bin/aws"
+sys.exit(awscli.clidriver.main())
+END
+chmod +x /tmp/debian-aws
+cat > /tmp/interrupt.py <<'END'
+import signal, subprocess, sys, time
+call = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+time.sleep(2)
+call.send_signal(signal.SIGINT)
+print("interrupted status", call.wait())
+END
+"""
+# (environment of the call, arguments)
+CALLS = (("", "--version"),
+         ("", "configure list"),
+         ("", "secretsmanager get-secret-value"),  # a required argument missing: usage on stderr, 252
+         ("", "secretsmanager get-secret-value --secret-id smdemo --endpoint-url http://127.0.0.1:9"),  # refused: 255
+         # parameters from stdin, then from a file named relative to the working directory, refused by the CLI's
+         # validation, which prints them
+         ("", "secretsmanager get-secret-value --cli-input-json file:///dev/stdin --endpoint-url http://127.0.0.1:9"),
+         ("", "secretsmanager get-secret-value --cli-input-json file://input --endpoint-url http://127.0.0.1:9"),
+         # a variable the CLI reads as it runs (the daemon started without it)
+         ("HTTP_PROXY=http://127.0.0.1:7 ", "secretsmanager list-secrets --endpoint-url http://127.0.0.1:9"))
+# The daemons in the sandbox: user and socket name (bwrap's own command line names the daemon's file too).
+DAEMONS = "ps -eo user=,args= | awk '$2 == \"/usr/bin/python3\" && $3 == \"/run/localaws/aws-cli-daemon.py\"' | sort"
+
+
+@pytest.fixture(scope="module")
+def instance_root(tmp_path_factory):
+    box = Sandbox(tmp_path_factory.mktemp("warm-cli") / "root", hostname="warm-cli-unit").prepare()
+    yield box
+    box.remove()
+
+
+def in_sandbox(box: Sandbox, script: str, env: dict[str, str] | None = None) -> str:
+    done = box.run(["/bin/bash", "-c", SETUP + script], env or ENV, timeout=120, extra_binds=warm_cli.binds())
+    return done.stdout.decode(errors="replace")
+
+
+def outcome(command: str) -> str:
+    """A call's stdout, stderr and status, told apart (the sandbox's own output is one stream)."""
+    return (f"{command} </tmp/stdin >/tmp/out 2>/tmp/err; status=$?; "
+            "echo \"[status $status]\"; echo '[stdout]'; cat /tmp/out; echo '[stderr]'; "
+            "cat /tmp/err; echo '[end]'")
+
+
+def test_each_call_prints_and_ends_as_debians_cli(instance_root):
+    script = ["mkdir /tmp/cwd && cd /tmp/cwd && echo '{\"SecretId\": [\"from-stdin\"]}' > /tmp/stdin",
+              "echo '{\"SecretId\": [\"from-the-working-directory\"]}' > input"]
+    for env, arguments in CALLS:
+        script += [outcome(f"{env}{DEBIAN_AWS} {arguments}"), outcome(f"{env}aws {arguments}"),
+                   outcome(f"{env}aws {arguments}")]
+    output = in_sandbox(instance_root, "\n".join(script))
+    results = output.split("[end]\n")[:-1]
+    assert len(results) == 3 * len(CALLS), output
+    for index, (_, arguments) in enumerate(CALLS):
+        debian, first, warm = results[3 * index:3 * index + 3]
+        assert first == debian and warm == debian, f"aws {arguments}:\n{debian}\n---\n{first}\n---\n{warm}"
+    assert "[status 252]" in results[6] and "[status 255]" in results[9]  # the CLI's own statuses, kept
+    assert "eu-west-1" in results[3] and "from-stdin" in results[12]  # the call's environment and stdin
+    assert "from-the-working-directory" in results[15] and "proxy" in results[18]
+
+
+def test_a_user_runs_many_calls_on_one_daemon_and_another_user_gets_its_own(instance_root):
+    calls = "for i in 1 2 3; do aws --version >/dev/null; done"
+    output = in_sandbox(instance_root, f"{calls}; setpriv --reuid=nobody --regid=nogroup --clear-groups "
+                                       f"env HOME=/tmp bash -c '{calls}'; {DAEMONS}")
+    assert [line.split()[0] for line in output.splitlines()] == ["nobody", "root"], output
+
+
+def test_another_users_call_is_refused_by_a_daemon_and_runs_itself(instance_root):
+    """nobody, knocking on root's daemon, is refused (the daemon serves its own user only): the call runs cold."""
+    probe = """
+import importlib.machinery, sys
+aws = importlib.machinery.SourceFileLoader("aws", "/usr/bin/aws").load_module()
+name, sys.argv = b"\\0" + sys.argv[1].encode(), ["aws", "--version"]
+aws.daemon_name = lambda: name
+print("warm status", aws.warm())
+"""
+    script = (f"cat > /tmp/probe.py <<'EOF'{probe}EOF\naws --version >/dev/null\n"
+              f"name=$({DAEMONS} | awk '{{print $4}}')\n"
+              "setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 /tmp/probe.py \"$name\" 2>&1")
+    output = in_sandbox(instance_root, script)
+    assert "warm status None" in output, output
+
+
+def test_a_killed_caller_takes_its_cli_with_it(instance_root):
+    """A call that hangs on an endpoint that never answers; its `aws` killed (SIGKILL): no CLI process is left.
+    Sent SIGTERM instead, the CLI gets it and the caller ends by it, as Debian's would."""
+    server = ("python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", 8999)); s.listen(); "
+              "time.sleep(60)' &")
+    hang = "aws secretsmanager list-secrets --endpoint-url http://127.0.0.1:8999 --cli-read-timeout 50 </dev/null &"
+    script = (f"{server} sleep 0.5; aws --version >/dev/null; "
+              f"{hang} caller=$!; sleep 2; kill -KILL $caller; sleep 1; "
+              f"echo \"left: $({DAEMONS} | wc -l)\"; "
+              f"{hang} caller=$!; sleep 2; kill -TERM $caller; wait $caller; echo \"term status $?\"")
+    output = in_sandbox(instance_root, script)
+    # the daemon, alone: no handler or CLI process of the killed call
+    assert "left: 1" in output, output
+    assert "term status 143" in output, output
+
+
+def test_ctrl_c_reaches_the_cli_as_it_reaches_debians(instance_root):
+    """SIGINT to a hanging call: the CLI's own KeyboardInterrupt handling decides its status, as for Debian's."""
+    server = ("python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", 8998)); s.listen(); "
+              "time.sleep(60)' &")
+    hang = "secretsmanager list-secrets --endpoint-url http://127.0.0.1:8998 --cli-read-timeout 50"
+    script = (f"{server} sleep 0.5; aws --version >/dev/null; "
+              f"python3 /tmp/interrupt.py {DEBIAN_AWS} {hang}; python3 /tmp/interrupt.py aws {hang}")
+    statuses = [line for line in in_sandbox(instance_root, script).splitlines() if line.startswith("interrupted")]
+    assert len(statuses) == 2 and statuses[0] == statuses[1], statuses
+
+
+def test_a_terminal_gets_debians_cli_itself(instance_root):
+    """The CLI's pager and prompts want the controlling terminal: with one, no daemon is started."""
+    output = in_sandbox(instance_root, f"script -qec 'aws --version' /dev/null; {DAEMONS}")
+    assert output.startswith("aws-cli/") and output.strip().endswith("prompt/off"), output
+
+
+def test_the_binds_name_the_files_the_stub_and_daemon_are():
+    binds = dict((target, source) for source, target in warm_cli.binds())
+    assert os.access(binds["/usr/bin/aws"], os.X_OK)
+    assert f'DAEMON = "{warm_cli.DAEMON}"' in open(binds["/usr/bin/aws"]).read()
+    assert subprocess.run(["/usr/bin/python3", "-m", "py_compile", binds[warm_cli.DAEMON]]).returncode == 0
