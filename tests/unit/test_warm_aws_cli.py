@@ -21,7 +21,9 @@ ENV = {"PATH": DEFAULT_PATH, "HOME": "/root", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE"
        "AWS_DEFAULT_REGION": "eu-west-1", "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"}
 # Debian's /usr/bin/aws, which the warm one hides in the sandbox: its code, as /tmp/debian-aws.
 DEBIAN_AWS = "/tmp/debian-aws"
-# Written in the sandbox first: Debian's CLI, and a program that interrupts (SIGINT) a command after 2 s.
+# Written in the sandbox first: Debian's CLI; an endpoint that takes requests and never answers them (each
+# connection a line in /tmp/connections); a program that interrupts (SIGINT) a command once it is connected
+# there, and another that waits for the next connection (a call in the middle of its request, whatever the load).
 SETUP = """cat > /tmp/debian-aws <<'END'
 #!/usr/bin/python3
 import sys, awscli.clidriver
@@ -29,14 +31,41 @@ sys.argv[0] = "/usr/bin/aws"
 sys.exit(awscli.clidriver.main())
 END
 chmod +x /tmp/debian-aws
+cat > /tmp/never-answers.py <<'END'
+import socket
+server = socket.create_server(("127.0.0.1", 8999))
+open("/tmp/listening", "w").close()
+held = []
+while True:
+    held.append(server.accept()[0])
+    with open("/tmp/connections", "a") as connections:
+        connections.write("connected\\n")
+END
+cat > /tmp/next-connection.py <<'END'
+import os, time
+def count():
+    return open("/tmp/connections").read().count("\\n") if os.path.exists("/tmp/connections") else 0
+def wait_for_next(seen):
+    deadline = time.monotonic() + 60
+    while count() <= seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+if __name__ == "__main__":
+    wait_for_next(int(os.environ["SEEN"]))
+END
 cat > /tmp/interrupt.py <<'END'
-import signal, subprocess, sys, time
+import signal, subprocess, sys
+sys.path.insert(0, "/tmp")
+from importlib import import_module
+waiting = import_module("next-connection")
+seen = waiting.count()
 call = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-time.sleep(2)
+waiting.wait_for_next(seen)
 call.send_signal(signal.SIGINT)
 print("interrupted status", call.wait())
 END
 """
+NEVER_ANSWERS = "python3 /tmp/never-answers.py & until [ -e /tmp/listening ]; do sleep 0.05; done; "
+HANG = "secretsmanager list-secrets --endpoint-url http://127.0.0.1:8999 --cli-read-timeout 50"
 # (environment of the call, arguments)
 CALLS = (("", "--version"),
          ("", "configure list"),
@@ -114,13 +143,12 @@ print("warm status", aws.warm())
 def test_a_killed_caller_takes_its_cli_with_it(instance_root):
     """A call that hangs on an endpoint that never answers; its `aws` killed (SIGKILL): no CLI process is left.
     Sent SIGTERM instead, the CLI gets it and the caller ends by it, as Debian's would."""
-    server = ("python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", 8999)); s.listen(); "
-              "time.sleep(60)' &")
-    hang = "aws secretsmanager list-secrets --endpoint-url http://127.0.0.1:8999 --cli-read-timeout 50 </dev/null &"
-    script = (f"{server} sleep 0.5; aws --version >/dev/null; "
-              f"{hang} caller=$!; sleep 2; kill -KILL $caller; sleep 1; "
+    script = (f"{NEVER_ANSWERS}aws --version >/dev/null; "
+              f"seen=$(cat /tmp/connections 2>/dev/null | wc -l); aws {HANG} </dev/null & caller=$!; "
+              f"SEEN=$seen python3 /tmp/next-connection.py; kill -KILL $caller; sleep 1; "
               f"echo \"left: $({DAEMONS} | wc -l)\"; "
-              f"{hang} caller=$!; sleep 2; kill -TERM $caller; wait $caller; echo \"term status $?\"")
+              f"seen=$(cat /tmp/connections | wc -l); aws {HANG} </dev/null & caller=$!; "
+              f"SEEN=$seen python3 /tmp/next-connection.py; kill -TERM $caller; wait $caller; echo \"term status $?\"")
     output = in_sandbox(instance_root, script)
     # the daemon, alone: no handler or CLI process of the killed call
     assert "left: 1" in output, output
@@ -128,12 +156,10 @@ def test_a_killed_caller_takes_its_cli_with_it(instance_root):
 
 
 def test_ctrl_c_reaches_the_cli_as_it_reaches_debians(instance_root):
-    """SIGINT to a hanging call: the CLI's own KeyboardInterrupt handling decides its status, as for Debian's."""
-    server = ("python3 -c 'import socket,time; s=socket.socket(); s.bind((\"127.0.0.1\", 8998)); s.listen(); "
-              "time.sleep(60)' &")
-    hang = "secretsmanager list-secrets --endpoint-url http://127.0.0.1:8998 --cli-read-timeout 50"
-    script = (f"{server} sleep 0.5; aws --version >/dev/null; "
-              f"python3 /tmp/interrupt.py {DEBIAN_AWS} {hang}; python3 /tmp/interrupt.py aws {hang}")
+    """SIGINT to a call in the middle of its request: the CLI's own KeyboardInterrupt handling decides its status,
+    as for Debian's."""
+    script = (f"{NEVER_ANSWERS}aws --version >/dev/null; "
+              f"python3 /tmp/interrupt.py {DEBIAN_AWS} {HANG}; python3 /tmp/interrupt.py aws {HANG}")
     statuses = [line for line in in_sandbox(instance_root, script).splitlines() if line.startswith("interrupted")]
     assert len(statuses) == 2 and statuses[0] == statuses[1], statuses
 
