@@ -64,8 +64,12 @@ def daemon_connection(name: bytes) -> socket.socket | None:
     client = connected(name)
     if client is not None:
         return client
-    daemon = subprocess.Popen([sys.executable, DAEMON, name[1:].decode()], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
+    try:
+        daemon = subprocess.Popen([sys.executable, DAEMON, name[1:].decode()], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+                                  start_new_session=True)
+    except OSError:  # no daemon can start here: the call runs cold
+        return None
     deadline = time.monotonic() + DAEMON_START
     while time.monotonic() < deadline:
         client = connected(name)
