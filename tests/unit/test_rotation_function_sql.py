@@ -2,6 +2,9 @@
 and TLS first with a fall back to plain text only where the secret allows it."""
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 import pymysql
 import pytest
 
@@ -35,3 +38,17 @@ def test_ssl_key(database, ssl, logs_in):
     assert (connection is not None) == logs_in
     if connection:
         connection.close()
+
+
+def test_tls_context_is_made_once_per_ca_bundle(monkeypatch, tmp_path):
+    """A rotation logs in three times: the CA bundle is read once per execution environment, and a bundle named
+    by DB_CA_BUNDLE gets a context of its own, verified against it."""
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text(Path(ssl.get_default_verify_paths().openssl_cafile).read_text())
+    monkeypatch.delenv("DB_CA_BUNDLE", raising=False)
+    plain = rotation_function.tls_context()
+    assert rotation_function.tls_context() is plain
+    monkeypatch.setenv("DB_CA_BUNDLE", str(bundle))
+    named = rotation_function.tls_context()
+    assert named is not plain and named is rotation_function.tls_context()
+    assert named.verify_mode == ssl.CERT_REQUIRED and named.check_hostname
