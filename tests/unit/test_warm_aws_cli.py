@@ -31,6 +31,20 @@ sys.argv[0] = "/usr/bin/aws"
 sys.exit(awscli.clidriver.main())
 END
 chmod +x /tmp/debian-aws
+cat > /tmp/daemons.py <<'END'
+import os, pwd
+found = []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+        owner = pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
+    except OSError:
+        continue
+    if argv[:2] == [b"/usr/bin/python3", b"/run/localaws/aws-cli-daemon.py"]:
+        found.append(f"{owner} {argv[2].decode()}")
+for line in sorted(found):
+    print(line)
+END
 cat > /tmp/never-answers.py <<'END'
 import socket
 server = socket.create_server(("127.0.0.1", 8999))
@@ -78,7 +92,7 @@ CALLS = (("", "--version"),
          # a variable the CLI reads as it runs (the daemon started without it)
          ("HTTP_PROXY=http://127.0.0.1:7 ", "secretsmanager list-secrets --endpoint-url http://127.0.0.1:9"))
 # The daemons in the sandbox: user and socket name (bwrap's own command line names the daemon's file too).
-DAEMONS = "ps -eo user=,args= | awk '$2 == \"/usr/bin/python3\" && $3 == \"/run/localaws/aws-cli-daemon.py\"' | sort"
+DAEMONS = "python3 /tmp/daemons.py"
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +132,10 @@ def test_each_call_prints_and_ends_as_debians_cli(instance_root):
 
 
 def test_a_user_runs_many_calls_on_one_daemon_and_another_user_gets_its_own(instance_root):
+    """nobody, with root's environment (HOME included), is still a user of its own: a daemon of its own."""
     calls = "for i in 1 2 3; do aws --version >/dev/null; done"
     output = in_sandbox(instance_root, f"{calls}; setpriv --reuid=nobody --regid=nogroup --clear-groups "
-                                       f"env HOME=/tmp bash -c '{calls}'; {DAEMONS}")
+                                       f"env HOME=/root bash -c '{calls}'; {DAEMONS}")
     assert [line.split()[0] for line in output.splitlines()] == ["nobody", "root"], output
 
 
@@ -134,7 +149,7 @@ aws.daemon_name = lambda: name
 print("warm status", aws.warm())
 """
     script = (f"cat > /tmp/probe.py <<'EOF'{probe}EOF\naws --version >/dev/null\n"
-              f"name=$({DAEMONS} | awk '{{print $4}}')\n"
+              f"name=$({DAEMONS} | cut -d' ' -f2)\n"
               "setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 /tmp/probe.py \"$name\" 2>&1")
     output = in_sandbox(instance_root, script)
     assert "warm status None" in output, output
