@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -158,12 +159,12 @@ print("warm status", aws.warm())
 def test_a_killed_caller_takes_its_cli_with_it(instance_root):
     """A call that hangs on an endpoint that never answers; its `aws` killed (SIGKILL): no CLI process is left.
     Sent SIGTERM instead, the CLI gets it and the caller ends by it, as Debian's would."""
-    script = (f"{NEVER_ANSWERS}aws --version >/dev/null; "
-              f"seen=$(cat /tmp/connections 2>/dev/null | wc -l); aws {HANG} </dev/null & caller=$!; "
-              f"SEEN=$seen python3 /tmp/next-connection.py; kill -KILL $caller; sleep 1; "
-              f"echo \"left: $({DAEMONS} | wc -l)\"; "
-              f"seen=$(cat /tmp/connections | wc -l); aws {HANG} </dev/null & caller=$!; "
-              f"SEEN=$seen python3 /tmp/next-connection.py; kill -TERM $caller; wait $caller; echo \"term status $?\"")
+    # hang: a call in the background ($caller), once it is connected
+    hang = (f"hang() {{ seen=$(cat /tmp/connections 2>/dev/null | wc -l); aws {HANG} </dev/null & caller=$!; "
+            "SEEN=$seen python3 /tmp/next-connection.py; }; ")
+    script = (f"{hang}{NEVER_ANSWERS}aws --version >/dev/null; "
+              f"hang; kill -KILL $caller; sleep 1; echo \"left: $({DAEMONS} | wc -l)\"; "
+              "hang; kill -TERM $caller; wait $caller; echo \"term status $?\"")
     output = in_sandbox(instance_root, script)
     # the daemon, alone: no handler or CLI process of the killed call
     assert "left: 1" in output, output
@@ -188,5 +189,5 @@ def test_a_terminal_gets_debians_cli_itself(instance_root):
 def test_the_binds_name_the_files_the_stub_and_daemon_are():
     binds = dict((target, source) for source, target in warm_cli.binds())
     assert os.access(binds["/usr/bin/aws"], os.X_OK)
-    assert f'DAEMON = "{warm_cli.DAEMON}"' in open(binds["/usr/bin/aws"]).read()
+    assert f'DAEMON = "{warm_cli.DAEMON}"' in Path(binds["/usr/bin/aws"]).read_text()
     assert subprocess.run(["/usr/bin/python3", "-m", "py_compile", binds[warm_cli.DAEMON]]).returncode == 0

@@ -88,9 +88,10 @@ def warm() -> int | None:
     try:
         for fd in (0, 1, 2):
             os.fstat(fd)
+        # The CLI's process takes these signals' dispositions from this one (ignored, or as the interpreter sets them).
+        signals = {number: signal.getsignal(number) == signal.SIG_IGN for number in FORWARDED}
         call = json.dumps({"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd(), "umask": _umask(),
-                           "ignored": [number for number in FORWARDED if signal.getsignal(number) == signal.SIG_IGN]
-                           }).encode()
+                           "ignored": signals}).encode()
     except OSError:
         return None
     client = daemon_connection(daemon_name())
@@ -110,8 +111,8 @@ def warm() -> int | None:
         if "refused" in verdict:
             return None
         # From here the CLI runs: the signals this process gets go to it (those it ignores, it ignores too).
-        for number in FORWARDED:
-            if signal.getsignal(number) != signal.SIG_IGN:
+        for number, ignored in signals.items():
+            if not ignored:
                 signal.signal(number, lambda received, _frame: client.sendall(b"%d\n" % received))
         answer = answers.readline()
     if not answer:

@@ -129,10 +129,10 @@ def run_cli(call: dict, fds: list[int]) -> None:
         for name in IMPORT_UNSET:
             os.environ.pop(name, None)
         sys.argv = ["/usr/bin/aws", *call["argv"]]
-        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        for number, ignored in call["ignored"].items():  # the signals aws.py forwards
             # As the interpreter starts: what the caller ignores stays ignored, SIGINT raises KeyboardInterrupt.
-            signal.signal(number, signal.SIG_IGN if number in call["ignored"] else
-                          signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL)
+            signal.signal(int(number), signal.SIG_IGN if ignored else
+                          signal.default_int_handler if int(number) == signal.SIGINT else signal.SIG_DFL)
         status = awscli.clidriver.main()
     except SystemExit as ended:
         status = ended.code
