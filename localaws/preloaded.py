@@ -163,6 +163,11 @@ def main(socket_path: str) -> None:
     from localaws import server_process
 
     server_process.read_ahead()
+    from localaws.hosts import warm_cli
+    try:
+        warm_cli.share(Path(socket_path).parent)  # the instances' AWS CLI: one import for all the servers
+    except OSError:  # each server starts its own
+        traceback.print_exc()
     gc.collect()
     gc.freeze()  # the imported modules: never scanned again by the servers' collections, nor copied by them
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -11,15 +11,19 @@ import os
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 
 from localaws.hosts import warm_cli
 from localaws.hosts.sandbox import DEFAULT_PATH, Sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes run as root")
-# No credentials or region from this machine: a call's own environment says them.
-ENV = {"PATH": DEFAULT_PATH, "HOME": "/root", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x",
-       "AWS_DEFAULT_REGION": "eu-west-1", "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"}
+# No credentials or region from this machine: a call's own environment says them. Without credentials in it (an
+# instance's calls take its role's from its metadata), a daemon is forked from the local AWS's zygote (zygotes.py);
+# with them, it starts in the sandbox.
+WITHOUT_CREDENTIALS = {"PATH": DEFAULT_PATH, "HOME": "/root", "AWS_DEFAULT_REGION": "eu-west-1",
+                       "AWS_MAX_ATTEMPTS": "1", "AWS_EC2_METADATA_DISABLED": "true"}
+ENV = {**WITHOUT_CREDENTIALS, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"}
 # Debian's /usr/bin/aws, which the warm one hides in the sandbox: its code, as /tmp/debian-aws.
 DEBIAN_AWS = "/tmp/debian-aws"
 # Written in the sandbox first: Debian's CLI; an endpoint that takes requests and never answers them (each
@@ -42,7 +46,11 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     if argv[:2] == [b"/usr/bin/python3", b"/run/localaws/aws-cli-daemon.py"]:
-        found.append(f"{owner} {argv[2].decode()}")
+        # forked from a zygote: its environment is the one the CLI was imported with (no PATH)
+        environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\\0")
+        origin = "started-here" if any(v.startswith(b"PATH=") for v in environ) else "forked"
+        parent = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+        found.append(f"{owner} {argv[2].decode()} {origin} ppid={parent}")
 for line in sorted(found):
     print(line)
 END
@@ -115,21 +123,26 @@ def outcome(command: str) -> str:
             "cat /tmp/err; echo '[end]'")
 
 
-def test_each_call_prints_and_ends_as_debians_cli(instance_root):
+@pytest.mark.parametrize("environment", [ENV, WITHOUT_CREDENTIALS], ids=["daemon-started-here", "daemon-forked"])
+def test_each_call_prints_and_ends_as_debians_cli(instance_root, environment):
     script = ["mkdir /tmp/cwd && cd /tmp/cwd && echo '{\"SecretId\": [\"from-stdin\"]}' > /tmp/stdin",
               "echo '{\"SecretId\": [\"from-the-working-directory\"]}' > input"]
     for env, arguments in CALLS:
         script += [outcome(f"{env}{DEBIAN_AWS} {arguments}"), outcome(f"{env}aws {arguments}"),
                    outcome(f"{env}aws {arguments}")]
-    output = in_sandbox(instance_root, "\n".join(script))
+    output = in_sandbox(instance_root, "\n".join(script) + f"\n{DAEMONS}", environment)
     results = output.split("[end]\n")[:-1]
     assert len(results) == 3 * len(CALLS), output
+    daemons = output.split("[end]\n")[-1]
+    assert ("forked" if environment is WITHOUT_CREDENTIALS else "started-here") in daemons, daemons
+    assert "ppid=1" in daemons, daemons
     for index, (_, arguments) in enumerate(CALLS):
         debian, first, warm = results[3 * index:3 * index + 3]
         assert first == debian and warm == debian, f"aws {arguments}:\n{debian}\n---\n{first}\n---\n{warm}"
-    assert "[status 252]" in results[6] and "[status 255]" in results[9]  # the CLI's own statuses, kept
+    assert "[status 252]" in results[6] and "[status 25" in results[9]  # the CLI's own statuses, kept
     assert "eu-west-1" in results[3] and "from-stdin" in results[12]  # the call's environment and stdin
-    assert "from-the-working-directory" in results[15] and "proxy" in results[18]
+    assert "from-the-working-directory" in results[15]
+    assert "proxy" in results[18] or environment is WITHOUT_CREDENTIALS
 
 
 def test_a_user_runs_many_calls_on_one_daemon_and_another_user_gets_its_own(instance_root):
@@ -191,3 +204,56 @@ def test_the_binds_name_the_files_the_stub_and_daemon_are():
     assert os.access(binds["/usr/bin/aws"], os.X_OK)
     assert f'DAEMON = "{warm_cli.DAEMON}"' in Path(binds["/usr/bin/aws"]).read_text()
     assert subprocess.run(["/usr/bin/python3", "-m", "py_compile", binds[warm_cli.DAEMON]]).returncode == 0
+
+
+def zygotes() -> list[psutil.Process]:
+    """The zygotes of this process's manager (localaws/hosts/warm_cli/zygotes.py)."""
+    folder = str(warm_cli.binds()[-1][0])
+    [manager] = [process for process in psutil.process_iter(["cmdline"])
+                 if process.info["cmdline"] and process.info["cmdline"][-1] == f"{folder}/{warm_cli.SOCKET}"]
+    return manager.children()
+
+
+def test_sandboxes_share_a_zygote_per_loading_environment(instance_root, tmp_path):
+    """Two sandboxes, root and nobody (another HOME) in each: two zygotes imported the CLI, not four daemons."""
+    before = {process.pid for process in zygotes()}
+    calls = ("aws --version >/dev/null; "
+             "setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp aws --version")
+    other = Sandbox(tmp_path / "other", hostname="warm-cli-other").prepare()
+    try:
+        for box in (instance_root, other):
+            output = in_sandbox(box, f"{calls} >/dev/null; {DAEMONS}", WITHOUT_CREDENTIALS)
+            assert [line.split()[::2] for line in output.splitlines()] == [["nobody", "forked"], ["root", "forked"]], \
+                output
+    finally:
+        other.remove()
+    new = [process for process in zygotes() if process.pid not in before]
+    assert len(new) <= 2 and len(zygotes()) >= 2, [process.cmdline() for process in zygotes()]
+
+
+def test_a_sandbox_whose_interpreter_starts_otherwise_starts_its_daemon_itself(tmp_path):
+    """Its own time zone (read as the CLI loads): a zygote's interpreter would not be what starts there."""
+    box = Sandbox(tmp_path / "tokyo", hostname="warm-cli-tokyo").prepare()
+    try:
+        output = in_sandbox(box, f"rm -f /etc/localtime; cp /usr/share/zoneinfo/Asia/Tokyo /etc/localtime; "
+                                 f"aws --version >/dev/null; {DAEMONS}", WITHOUT_CREDENTIALS)
+    finally:
+        box.remove()
+    assert output.split()[::2] == ["root", "started-here"], output
+
+
+def test_a_forked_daemon_is_in_its_callers_sandbox_as_its_user(instance_root):
+    """Its namespaces, root, user, groups, capabilities and no-new-privileges flag (bwrap's) are its caller's, as
+    for a daemon started there."""
+    facts = ("for kind in ipc mnt net pid uts; do readlink /proc/$1/ns/$kind; done; readlink /proc/$1/root "
+             "/proc/$1/cwd; grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/$1/status")
+    script = (f"facts() {{ {facts}; }}; cd / && aws --version >/dev/null && "
+              f"daemon=$(pgrep -f '^/usr/bin/python3 /run/localaws/aws-cli-daemon.py') && {DAEMONS} && "
+              "echo caller && facts $$ && echo daemon && facts $daemon")
+    output = in_sandbox(instance_root, f"cat > /tmp/facts.sh <<'EOF'\n{script}\nEOF\n"
+                                       "setpriv --reuid=nobody --regid=nogroup --groups=nogroup,users "
+                                       "env HOME=/tmp bash /tmp/facts.sh", WITHOUT_CREDENTIALS)
+    daemons, rest = output.split("caller\n")
+    caller, daemon = rest.split("daemon\n")
+    assert daemons.split()[::2] == ["nobody", "forked"], output
+    assert caller == daemon and "NoNewPrivs:\t1" in daemon and "Groups:\t100 65534" in daemon, output

@@ -30,13 +30,16 @@ IMPORT_SET = {name: value for name, value in os.environ.items() if ENVIRONMENT_A
 IMPORT_UNSET = set(ENVIRONMENT_AT_START) - set(os.environ)
 
 
-def main(name: str) -> None:
+def main(name: str, listening=None) -> None:
+    """Serve NAME; `listening()` is called once it does (zygotes.py waits for it)."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         listener.bind(b"\0" + name.encode())
     except OSError:  # another caller's daemon serves this name already
         sys.exit(0)
     listener.listen(64)
+    if listening is not None:
+        listening()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped by the kernel
     while True:
         connection, _ = listener.accept()
