@@ -58,6 +58,7 @@ class Interrupts:
         self.session: pytest.Session | None = None
         self.cleaning = False
         self.during_cleanup = 0
+        self.gave_up = False  # a signal during the cleanup cut it short
         self.finished = False
         self.raised = False
         self.deferred: str | None = None  # the message of a signal to be delivered again
@@ -100,17 +101,27 @@ class Interrupts:
             sys.stderr.write(f"\nsmdemo: {name}: still cleaning up (the stack, the local AWS); one more "
                              f"gives the cleanup up\n")
             return None
+        if not self._fixtures_left():  # nothing left to give up: raised now, it would only cut the summary short
+            sys.stderr.write(f"\nsmdemo: {name}: the cleanup is over; the run is ending\n")
+            return None
+        self.gave_up = True
         return f"{name}: cleanup given up"
+
+    def _fixtures_left(self) -> bool:
+        """Fixtures still to tear down (the stack, the local AWS), or no telling: pytest's setup state (pytest
+        pinned in requirements.txt) is empty once the session's fixtures are torn down."""
+        state = getattr(self.session, "_setupstate", None)
+        return state is None or bool(getattr(state, "stack", True))
 
     def said(self) -> str | None:
         """How the run was interrupted, for its verdict: None if it was not."""
         if not self.received:
             return None
         what = "; ".join(f"{name} during {stage}" for name, stage in zip(self.received, self.stages))
-        if self.during_cleanup > 1:
+        if self.gave_up:
             return f"{what}: the cleanup was given up (offline every process went with it; live, the sweeper " \
                    f"finds what is left by the run's tags)"
-        if self.during_cleanup == 1:
+        if self.during_cleanup:
             return f"{what}: the cleanup went on to its end"
         return what
 

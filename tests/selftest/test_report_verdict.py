@@ -188,6 +188,28 @@ def test_interrupts_say_when_they_came():
                                         "was given up")
 
 
+def test_a_second_interrupt_once_the_fixtures_are_torn_down_leaves_the_summary_and_verdict_be():
+    """Ctrl-C twice at the teardown, the second one after the session's fixtures are gone (pytest is writing its
+    summary): nothing is left to give up, so nothing is raised there (a run printed a traceback and no verdict)."""
+    from types import SimpleNamespace
+
+    from suite.interrupts import Interrupts
+    import signal as signals
+
+    interrupts = Interrupts()
+    state = SimpleNamespace(stack={"session": "its fixtures"})
+    interrupts.session = SimpleNamespace(_setupstate=state)  # type: ignore[assignment]
+    interrupts.cleaning = True
+    interrupts.handle(signals.SIGINT, None)
+    state.stack = {}  # pytest tore the session's fixtures down
+    interrupts.handle(signals.SIGINT, None)  # not raised
+    assert interrupts.said() == ("SIGINT during the teardown; SIGINT during the teardown again: the cleanup went on "
+                                 "to its end")
+    state.stack = {"session": "its fixtures"}
+    with pytest.raises(KeyboardInterrupt):  # while they are still there, a second one gives the cleanup up
+        interrupts.handle(signals.SIGINT, None)
+
+
 # --- what the local AWS does not model: said with the verdict, READY staying READY
 NOT_MODELLED = ["AWS::RDS::DBInstance.MultiAZ", "AWS::RDS::DBInstance.StorageEncrypted"]
 

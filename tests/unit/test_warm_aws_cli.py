@@ -231,12 +231,15 @@ def test_sandboxes_share_a_zygote_per_loading_environment(instance_root, tmp_pat
     assert len(new) <= 2 and len(zygotes()) >= 2, [process.cmdline() for process in zygotes()]
 
 
-def test_a_sandbox_whose_interpreter_starts_otherwise_starts_its_daemon_itself(tmp_path):
-    """Its own time zone (read as the CLI loads): a zygote's interpreter would not be what starts there."""
-    box = Sandbox(tmp_path / "tokyo", hostname="warm-cli-tokyo").prepare()
+@pytest.mark.parametrize("otherwise", [
+    "rm -f /etc/localtime; cp /usr/share/zoneinfo/Asia/Tokyo /etc/localtime",  # read as the CLI loads
+    "export PYTHONDONTWRITEBYTECODE=1",  # a zygote (outside) never takes what says where to read or write code
+], ids=["own-time-zone", "python-variable"])
+def test_a_caller_whose_interpreter_starts_otherwise_starts_its_daemon_itself(tmp_path, otherwise):
+    """A zygote's interpreter would not be what starts there: the daemon is started in the sandbox."""
+    box = Sandbox(tmp_path / "otherwise", hostname="warm-cli-otherwise").prepare()
     try:
-        output = in_sandbox(box, f"rm -f /etc/localtime; cp /usr/share/zoneinfo/Asia/Tokyo /etc/localtime; "
-                                 f"aws --version >/dev/null; {DAEMONS}", WITHOUT_CREDENTIALS)
+        output = in_sandbox(box, f"{otherwise}; aws --version >/dev/null; {DAEMONS}", WITHOUT_CREDENTIALS)
     finally:
         box.remove()
     assert output.split()[::2] == ["root", "started-here"], output

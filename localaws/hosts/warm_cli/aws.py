@@ -78,7 +78,9 @@ def facts() -> list:
         except OSError:
             return None
 
-    return [sys.executable, list(sys.flags), sys.path[1:], sys.getfilesystemencoding(),
+    # A zygote starts with -s (never a user's site-packages): the module path says whether this one has any.
+    flags = [value for name, value in zip(sys.flags.__match_args__, sys.flags) if name != "no_user_site"]
+    return [sys.executable, flags, sys.path[1:], sys.getfilesystemencoding(),
             locale.setlocale(locale.LC_CTYPE), [content(path) for path in ("/etc/ssl/openssl.cnf", "/etc/localtime")]]
 
 

@@ -30,6 +30,7 @@ import sys
 HERE = os.path.dirname(os.path.realpath(__file__))  # a zygote runs this file as /dev/fd/N
 AWS_FILE = os.path.join(HERE, "aws.py")
 NAMESPACES = ("ipc", "uts", "net", "pid", "mnt")  # entered in this order: the mount namespace (and root) last
+SHARED_NAMESPACES = ("user", "cgroup", "time")  # not entered: the caller's must be this process's
 # What must be the caller's in the daemon's process, as /proc/PID/status says it.
 SAME_STATUS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")
 PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE = 38, 4
@@ -67,11 +68,12 @@ def manager(socket_path: str) -> None:
             except (OSError, ValueError):
                 continue
             try:
-                key = json.dumps(request["loading"])
+                environment = _zygote_environment(request["loading"])
+                key = json.dumps(sorted(environment.items()))
                 message = json.dumps({**request, "peer": [pid, uid, gid]}).encode()
                 for _ in range(2):  # a zygote that ended is started again
                     if key not in zygotes:
-                        zygotes[key] = _start_zygote(dict(request["loading"]))
+                        zygotes[key] = _start_zygote(environment)
                     try:
                         socket.send_fds(zygotes[key], [message], [connection.fileno(), pidfd])
                         break
@@ -83,12 +85,25 @@ def manager(socket_path: str) -> None:
                 os.close(pidfd)
 
 
+def _zygote_environment(loading: list) -> dict:
+    """What a zygote is started with: only the variables the CLI's modules read as they load, never one that would
+    make a process outside the sandboxes run code or read modules from a path the caller names (PYTHONPATH,
+    PYTHONSTARTUP...; a user's site-packages is not read either: `python3 -s`, its sys.path compared)."""
+    stub = _aws_module()
+    environment = {}
+    for name, value in loading:
+        if not (name in stub.LOADING_VARIABLES or name.startswith(stub.LOADING_PREFIXES)) or name.startswith("PYTHON"):
+            raise RuntimeError(f"{name} in the environment")
+        environment[name] = value
+    return environment
+
+
 def _start_zygote(environment: dict) -> socket.socket:
     """A zygote: `python3 /dev/fd/SCRIPT CHANNEL:` and padding to a daemon's command line's length (no path of
     this machine in it: the daemons show it in their sandboxes until they rewrite it)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     script = os.open(os.path.join(HERE, "zygotes.py"), os.O_RDONLY)
-    argv = ["/usr/bin/python3", f"/dev/fd/{script}", f"{theirs.fileno()}:"]
+    argv = ["/usr/bin/python3", "-s", f"/dev/fd/{script}", f"{theirs.fileno()}:"]
     argv[-1] += "-" * (COMMAND_LINE_LENGTH - sum(len(argument) + 1 for argument in argv))
     try:  # setpriv: it ends with this manager, however that ends
         subprocess.Popen([SETPRIV, "--pdeathsig", "KILL", "--", *argv], env=environment,
@@ -137,6 +152,9 @@ def _serve(request: dict, facts: list, daemon, connection: socket.socket, pidfd:
             raise RuntimeError("the daemon's interpreter would start otherwise here")
         pid = request["peer"][0]
         status = _status(pid)
+        if any(os.stat(f"/proc/{pid}/ns/{kind}").st_ino != os.stat(f"/proc/self/ns/{kind}").st_ino
+               for kind in SHARED_NAMESPACES if os.path.exists(f"/proc/self/ns/{kind}")):
+            raise RuntimeError("the caller is in a user, cgroup or time namespace of its own")
         entries = [os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY) for kind in NAMESPACES]
         root = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY)
         limits = _read(f"/proc/{pid}/limits")
