@@ -8,14 +8,17 @@ Python (started by localaws/hosts/warm_cli/__init__.py):
 - `zygotes.py manager SOCKET` takes aws.py's requests on SOCKET (bound into each sandbox) and hands each to the
   zygote of its loading environment (what the CLI's modules read as they load: aws.py's LOADING_*), started at the
   first request that has it;
-- `zygotes.py zygote CHANNEL DAEMON_FILE`, started with exactly that environment, imports daemon.py (the CLI with
-  it) once, then forks a process for each request that enters the caller's sandbox as `nsenter` does (its
-  namespaces and root, found from the connection's peer) and becomes its user (user, groups, and the no-new-
-  privileges flag bwrap sets), then forks the daemon there, with the caller's environment, umask and command line
-  (`/usr/bin/python3 /run/localaws/aws-cli-daemon.py NAME`, as aws.py would start it).
+- a zygote (`python3 -s /dev/fd/SCRIPT CHANNEL:---`, padded to a daemon's command line's length), started with
+  exactly that environment, imports daemon.py (the CLI with it) once, then forks a process for each request that
+  enters the caller's sandbox as `nsenter` does (its namespaces and root, found from the connection's peer) and
+  becomes its user (user, groups, and the no-new-privileges flag bwrap sets), then forks the daemon there, with the
+  caller's environment, umask and command line (`/usr/bin/python3 /run/localaws/aws-cli-daemon.py NAME`, as aws.py
+  would start it).
 A request is refused (aws.py then starts the daemon in the sandbox, as before) whenever the daemon would not be what
-a start there makes: an interpreter that starts otherwise (its flags, module path, locale, the sandbox's OpenSSL
-configuration or time zone), or a process that differs from the caller's (capabilities, seccomp, limits).
+a start there makes: an interpreter that starts otherwise (its flags, module path, a user's site-packages included,
+locale, the sandbox's OpenSSL configuration or time zone), a process that differs from the caller's (capabilities,
+seccomp, limits, namespaces not entered), or a loading environment with a PYTHON* variable (a process outside the
+sandboxes never reads code from where a caller says).
 """
 import ctypes
 import importlib.machinery
