@@ -8,6 +8,7 @@ own, never by another user's. What it saves: the CLI's import, once per daemon.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -246,11 +247,12 @@ def test_a_caller_whose_interpreter_starts_otherwise_starts_its_daemon_itself(tm
 
 
 def test_a_forked_daemon_is_in_its_callers_sandbox_as_its_user(instance_root):
-    """Its namespaces, root, user, groups, capabilities and no-new-privileges flag (bwrap's) are its caller's, as
-    for a daemon started there."""
+    """Its namespaces, root, user, groups, capabilities, no-new-privileges flag (bwrap's) and resource limits (a login's
+    lower ones here) are its caller's, as for a daemon started there."""
     facts = ("for kind in ipc mnt net pid uts; do readlink /proc/$1/ns/$kind; done; readlink /proc/$1/root "
-             "/proc/$1/cwd; grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/$1/status")
-    script = (f"facts() {{ {facts}; }}; cd / && aws --version >/dev/null && "
+             "/proc/$1/cwd; grep -E '^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):' /proc/$1/status; "
+             "cat /proc/$1/limits")
+    script = (f"facts() {{ {facts}; }}; ulimit -Sn 1000 && ulimit -Hc 0 && cd / && aws --version >/dev/null && "
               f"daemon=$(pgrep -f '^/usr/bin/python3 /run/localaws/aws-cli-daemon.py') && {DAEMONS} && "
               "echo caller && facts $$ && echo daemon && facts $daemon")
     output = in_sandbox(instance_root, f"cat > /tmp/facts.sh <<'EOF'\n{script}\nEOF\n"
@@ -260,3 +262,4 @@ def test_a_forked_daemon_is_in_its_callers_sandbox_as_its_user(instance_root):
     caller, daemon = rest.split("daemon\n")
     assert daemons.split()[::2] == ["nobody", "forked"], output
     assert caller == daemon and "NoNewPrivs:\t1" in daemon and "Groups:\t100 65534" in daemon, output
+    assert re.search(r"Max open files +1000 ", daemon) and re.search(r"Max core file size +0 +0 ", daemon), output

@@ -17,13 +17,14 @@ Python (started by localaws/hosts/warm_cli/__init__.py):
 A request is refused (aws.py then starts the daemon in the sandbox, as before) whenever the daemon would not be what
 a start there makes: an interpreter that starts otherwise (its flags, module path, a user's site-packages included,
 locale, the sandbox's OpenSSL configuration or time zone), a process that differs from the caller's (capabilities,
-seccomp, limits, namespaces not entered), or a loading environment with a PYTHON* variable (a process outside the
-sandboxes never reads code from where a caller says).
+seccomp, resource limits it cannot take, namespaces not entered), or a loading environment with a PYTHON* variable
+(a process outside the sandboxes never reads code from where a caller says).
 """
 import ctypes
 import importlib.machinery
 import json
 import os
+import resource
 import signal
 import socket
 import struct
@@ -166,6 +167,7 @@ def _serve(request: dict, facts: list, daemon, connection: socket.socket, pidfd:
         signal.pidfd_send_signal(pidfd, 0)  # still the process that asked: the namespaces and status are its own
         for entry in entries:
             _check(_libc.setns(entry, 0), "setns")
+        _take_limits(limits)
         os.fchdir(root)
         os.chroot(".")
         os.chdir("/")
@@ -226,6 +228,20 @@ def _become_daemon(request: dict, daemon, ready_write: int) -> None:
         daemon.main(request["name"], listening=listening)
     finally:
         os._exit(0)
+
+
+def _take_limits(limits: str) -> None:
+    """The caller's resource limits (/proc/PID/limits), as a process it starts inherits them: set where they may be
+    (lowered; a hard limit raised would need a privilege the sandbox's root may not have either)."""
+    for number, line in enumerate(limits.splitlines()[1:]):  # Linux lists them by number (RLIMIT_CPU is 0)
+        soft, hard = line[26:47].strip(), line[47:68].strip()
+        low, high = (resource.RLIM_INFINITY if value == "unlimited" else int(value) for value in (soft, hard))
+        wanted = (low, high)
+        if resource.getrlimit(number) != wanted:
+            try:
+                resource.setrlimit(number, wanted)
+            except (OSError, ValueError):
+                pass  # left as it is: the comparison that follows refuses the request
 
 
 def _status(pid, proc: int | None = None) -> dict:
