@@ -21,6 +21,7 @@ seccomp, resource limits it cannot take, namespaces not entered), or a loading e
 (a process outside the sandboxes never reads code from where a caller says).
 """
 import ctypes
+import functools
 import importlib.machinery
 import json
 import os
@@ -46,8 +47,9 @@ SETPRIV = "/usr/bin/setpriv"  # util-linux's (the zygotes' environment has no PA
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
+@functools.cache
 def _aws_module():
-    """aws.py, the stub: its facts() and loading variables are what a request is compared with."""
+    """aws.py, the stub (loaded once): its facts() and loading variables are what a request is compared with."""
     return importlib.machinery.SourceFileLoader("localaws_aws_cli_stub", AWS_FILE).load_module()
 
 
@@ -103,7 +105,7 @@ def _zygote_environment(loading: list) -> dict:
 
 
 def _start_zygote(environment: dict) -> socket.socket:
-    """A zygote: `python3 /dev/fd/SCRIPT CHANNEL:` and padding to a daemon's command line's length (no path of
+    """A zygote: `python3 -s /dev/fd/SCRIPT CHANNEL:` and padding to a daemon's command line's length (no path of
     this machine in it: the daemons show it in their sandboxes until they rewrite it)."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     script = os.open(os.path.join(HERE, "zygotes.py"), os.O_RDONLY)
@@ -155,15 +157,15 @@ def _serve(request: dict, facts: list, daemon, connection: socket.socket, pidfd:
         if request["facts"] != facts:
             raise RuntimeError("the daemon's interpreter would start otherwise here")
         pid = request["peer"][0]
-        status = _status(pid)
-        if any(os.stat(f"/proc/{pid}/ns/{kind}").st_ino != os.stat(f"/proc/self/ns/{kind}").st_ino
+        proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)  # this machine's, read from here on, in any root
+        status = _status(pid, proc)
+        if any(os.stat(f"{pid}/ns/{kind}", dir_fd=proc).st_ino != os.stat(f"self/ns/{kind}", dir_fd=proc).st_ino
                for kind in SHARED_NAMESPACES if os.path.exists(f"/proc/self/ns/{kind}")):
             raise RuntimeError("the caller is in a user, cgroup or time namespace of its own")
-        entries = [os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY) for kind in NAMESPACES]
-        root = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY)
-        limits = _read(f"/proc/{pid}/limits")
-        host_proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)  # this process's, once in the caller's root
-        _rewrite_command_line([*DAEMON_ARGV[:2], request["name"]], _read("self/stat", host_proc))
+        entries = [os.open(f"{pid}/ns/{kind}", os.O_RDONLY, dir_fd=proc) for kind in NAMESPACES]
+        root = os.open(f"{pid}/root", os.O_RDONLY | os.O_DIRECTORY, dir_fd=proc)
+        limits = _read(f"{pid}/limits", proc)
+        _rewrite_command_line([*DAEMON_ARGV[:2], request["name"]], _read("self/stat", proc))
         signal.pidfd_send_signal(pidfd, 0)  # still the process that asked: the namespaces and status are its own
         for entry in entries:
             _check(_libc.setns(entry, 0), "setns")
@@ -179,16 +181,14 @@ def _serve(request: dict, facts: list, daemon, connection: socket.socket, pidfd:
         os.setresuid(*uids)
         # Dumpable again (a change of user clears it; an exec'd process is): its /proc files its user's, as a
         # daemon started there has them.
-        _check(_libc.prctl(PR_SET_DUMPABLE, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                           ctypes.c_ulong(0)), "prctl")
+        _prctl(PR_SET_DUMPABLE, 1)
         if status["NoNewPrivs"] == "1":
-            _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0),
-                               ctypes.c_ulong(0)), "prctl")
-        mine = _status("self", host_proc)
+            _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        mine = _status("self", proc)
         differ = [field for field in SAME_STATUS if mine.get(field) != status.get(field)]
-        if limits != _read("self/limits", host_proc):
+        if limits != _read("self/limits", proc):
             differ.append("limits")
-        os.close(host_proc)
+        os.close(proc)
         if differ:
             raise RuntimeError(f"the daemon's process would differ from the caller's: {', '.join(differ)}")
         ready_read, ready_write = os.pipe()
@@ -244,22 +244,19 @@ def _take_limits(limits: str) -> None:
                 pass  # left as it is: the comparison that follows refuses the request
 
 
-def _status(pid, proc: int | None = None) -> dict:
+def _status(pid, proc: int) -> dict:
+    """/proc/PID/status (PID: a number or "self"; `proc`: /proc, opened), by field."""
     fields = {}
-    with open(_opened(f"{pid}/status", proc) if proc is not None else f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            fields[key] = value.strip()
+    for line in _read(f"{pid}/status", proc).splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
     return fields
 
 
-def _read(path: str, proc: int | None = None) -> str:
-    with open(_opened(path, proc) if proc is not None else path) as handle:
+def _read(path: str, proc: int) -> str:
+    """A file of /proc (`proc`, opened), by its path there."""
+    with open(os.open(path, os.O_RDONLY, dir_fd=proc)) as handle:
         return handle.read()
-
-
-def _opened(path: str, directory: int) -> int:
-    return os.open(path, os.O_RDONLY, dir_fd=directory)
 
 
 def _rewrite_command_line(argv: list, stat: str) -> None:
@@ -270,6 +267,11 @@ def _rewrite_command_line(argv: list, stat: str) -> None:
     if len(data) != end - start:
         raise RuntimeError("the daemon's command line would differ")
     ctypes.memmove(start, data, len(data))
+
+
+def _prctl(option: int, value: int) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(value), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)),
+           "prctl")
 
 
 def _check(result: int, call: str) -> None:
