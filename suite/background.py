@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import IO, Any, Callable, Mapping, Protocol, Sequence
 
 import psutil
 
@@ -25,8 +25,31 @@ from localaws.processes import tied
 IDLE_NICENESS = 5  # while nobody waits: a third of a busy core, so the run's own work keeps its core
 
 
+class Started(Protocol):
+    """What of subprocess.Popen a background process uses (a process forked for it elsewhere has it too)."""
+
+    pid: int
+    returncode: Any  # int | None once it has ended, as Popen's
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
+# (argv, output file, error file, environment, working folder) -> the process, started
+Starter = Callable[[list[str], IO[bytes], IO[bytes], dict[str, str], "Path | None"], Started]
+
+
+def popen(argv: list[str], stdout: IO[bytes], stderr: IO[bytes], env: dict[str, str], cwd: Path | None) -> Started:
+    """The process started here, tied to this thread."""
+    return subprocess.Popen(tied(argv, "KILL"), stdout=stdout, stderr=stderr, env=env, cwd=cwd)
+
+
 class BackgroundProcess:
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None):
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                 start: Starter = popen):
         self.argv = list(argv)
         self.started = time.monotonic()
         self.ahead = 0.0  # seconds it ran before a check asked for its output
@@ -37,8 +60,13 @@ class BackgroundProcess:
         self.tmpdir: str | None = None
         if "TMPDIR" not in (env or {}):  # unless the environment given names one (not inherited: this run's)
             self.tmpdir = environment["TMPDIR"] = tempfile.mkdtemp(prefix="smdemo-tool-")
-        self.process = subprocess.Popen(tied(self.argv, "KILL"), stdout=self.stdout, stderr=self.stderr,
-                                        env=environment, cwd=cwd)
+        try:
+            self.process = start(self.argv, self.stdout, self.stderr, environment, cwd)
+        except BaseException:
+            self.stdout.close()
+            self.stderr.close()
+            self._discard()
+            raise
         _renice(self.process.pid, IDLE_NICENESS)
 
     def output(self, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -64,8 +92,13 @@ class BackgroundProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._discard()
+
+    def _discard(self) -> None:
+        """Its temporary files (its output files are closed when read)."""
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
 
 
 def _read(output: IO[bytes]) -> str:

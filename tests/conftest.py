@@ -72,18 +72,35 @@ def preloaded_local_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     if os.environ.get(PRELOADED):
         yield os.environ[PRELOADED]
         return
-    process, socket_path, log = _start_preloaded(tmp_path_factory.mktemp("preloaded"))
+    # While it does not serve, runs launch their own (localaws/service.py).
+    yield from _serving("the preloaded local AWS", *_start_preloaded(tmp_path_factory.mktemp("preloaded")))
+
+
+@pytest.fixture(scope="session")
+def warm_checkov(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The socket of a checkov that imported itself once (suite/controls/warm_checkov.py): runs given
+    SMDEMO_WARM_CHECKOV=<it> fork their scans from it, in a second of CPU instead of five."""
+    from suite.controls.static_scan import start_warm_checkov
+
+    folder = tmp_path_factory.mktemp("warm-checkov")
+    socket_path, log = folder / "socket", folder / "warm-checkov.log"
+    # While it does not serve, runs start checkov themselves (suite/controls/static_scan.py).
+    yield from _serving("the warm checkov", start_warm_checkov(socket_path, log), socket_path, log)
+
+
+def _serving(what: str, process: subprocess.Popen, socket_path: Path, log: Path) -> Iterator[str]:
+    """`socket_path`, once `process` serves there (or it is given up on); at the end the process is ended."""
     deadline = time.monotonic() + 60  # its import: seconds; on a loaded machine, more (the first runs wait for it)
     while not socket_path.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     try:
-        yield str(socket_path)  # while it does not serve, runs launch their own (localaws/service.py)
+        yield str(socket_path)
     finally:
         ended = process.poll()
         process.kill()
         process.wait()
         if ended is not None or not socket_path.exists():  # the runs were slower, not wrong: said, not failed
-            warnings.warn(f"the preloaded local AWS never served (exit {ended}); its log {log}:\n"
+            warnings.warn(f"{what} never served (exit {ended}); its log {log}:\n"
                           f"{log.read_text(errors='replace')[-2000:] if log.exists() else ''}")
 
 

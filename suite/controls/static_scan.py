@@ -14,12 +14,20 @@ Metadata:
 """
 from __future__ import annotations
 
+import array
+import functools
 import json
+import os
+import select
 import shutil
+import signal
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
+from localaws.processes import tied
 from suite.background import BackgroundProcess
 from suite.environment import EnvironmentProblem
 
@@ -64,24 +72,120 @@ def _without_network() -> list[str]:
     return []
 
 
+def _environment() -> dict[str, str]:
+    """A scan's whole environment: nothing of the run's."""
+    return {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8", "TMPDIR": str(CHECKOV_TEMP)}
+
+
 class RunningScan:
     """checkov started over a template in the background (suite/background.py), its answer read by `result()`;
-    `stop()` ends a scan nobody read (nothing outlives the run)."""
+    `stop()` ends a scan nobody read (nothing outlives the run). Where the run is given a warm checkov
+    (WARM_CHECKOV, the self-tests'), the scan is forked from it; where that one refuses or is gone, started here."""
 
     def __init__(self, template: Path):
         if not CHECKOV.exists():
             raise FileNotFoundError(f"{CHECKOV} is missing: run scripts/setup.sh (installs requirements-checkov.txt)")
         CHECKOV_TEMP.mkdir(exist_ok=True)
-        self.background = BackgroundProcess(
-            [*_without_network(), str(CHECKOV_PYTHON), str(CHECKOV), "--file", str(template),
-             "--framework", "cloudformation", "--skip-download", "--compact", "--output", "json"],
-            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "LANG": "C.UTF-8", "TMPDIR": str(CHECKOV_TEMP)})
+        scan = [str(CHECKOV_PYTHON), str(CHECKOV), "--file", str(template),
+                "--framework", "cloudformation", "--skip-download", "--compact", "--output", "json"]
+        warm = os.environ.get(WARM_CHECKOV)
+        if warm:
+            try:
+                self.background = BackgroundProcess(scan, env=_environment(), start=functools.partial(_fork, warm))
+                return
+            except WarmCheckovUnavailable:
+                pass
+        self.background = BackgroundProcess([*_without_network(), *scan], env=_environment())
 
     def result(self) -> Scan:
         return _read(self.background.output())
 
     def stop(self) -> None:
         self.background.stop()
+
+
+# --- a warm checkov: scans forked from one process that imported checkov once (suite/controls/warm_checkov.py)
+WARM_CHECKOV = "SMDEMO_WARM_CHECKOV"  # its socket, for the runs given one
+WARM_SCRIPT = Path(__file__).resolve().with_name("warm_checkov.py")
+
+
+class WarmCheckovUnavailable(OSError):
+    """The warm checkov refused the scan, or does not answer: the caller starts checkov itself."""
+
+
+def start_warm_checkov(socket_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The warm checkov, tied to the calling thread, started as a scan is (its interpreter, its environment, its
+    network namespace); it serves once `socket_path` exists, seconds later (not awaited: a scan asked for before then
+    is started by its run)."""
+    CHECKOV_TEMP.mkdir(exist_ok=True)
+    with open(log, "ab") as output:
+        return subprocess.Popen(
+            tied([*_without_network(), str(CHECKOV_PYTHON), str(WARM_SCRIPT), str(socket_path), str(CHECKOV)], "KILL"),
+            env=_environment(), stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT)
+
+
+class ForkedScan:
+    """A scan the warm checkov forked, as much of subprocess.Popen as a background process uses. Its connection
+    stays open while it runs: closed (stopped, or this process ended), the scan is killed."""
+
+    def __init__(self, socket_path: str, argv: list[str], stdout: IO[bytes], stderr: IO[bytes], env: dict[str, str],
+                 cwd: Path | None):
+        self.returncode: int | None = None
+        self._buffer = b""
+        request = {"argv": argv[1:], "cwd": str(cwd or os.getcwd()), "environment": env}
+        self._connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._connection.settimeout(30)
+            self._connection.connect(socket_path)
+            self._connection.sendmsg([json.dumps(request).encode() + b"\n"], [
+                (socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [stdout.fileno(), stderr.fileno()]))])
+            answer = self._answer(30)
+        except (OSError, ValueError) as error:
+            self._connection.close()
+            raise WarmCheckovUnavailable(f"no warm checkov at {socket_path}: {error}") from None
+        if "pid" not in answer:
+            self._connection.close()
+            raise WarmCheckovUnavailable(f"the warm checkov refused: {answer.get('refused', 'no answer')}")
+        self.pid = int(answer["pid"])
+
+    def _answer(self, timeout: float | None) -> dict[str, Any]:
+        """The next answer line ({} when the connection ended first); TimeoutError after `timeout` seconds."""
+        while b"\n" not in self._buffer:
+            ready, _, _ = select.select([self._connection], [], [], timeout)
+            if not ready:
+                raise TimeoutError
+            chunk = self._connection.recv(4096)
+            if not chunk:
+                return {}
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def poll(self) -> int | None:
+        try:
+            return self.wait(0)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                answer = self._answer(timeout)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(f"checkov {self.pid}", timeout or 0) from None
+            self.returncode = int(answer.get("status", -signal.SIGKILL))  # no status: it was killed
+            self._connection.close()
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            self._connection.shutdown(socket.SHUT_WR)  # its supervisor kills it, then closes the connection
+
+
+def _fork(socket_path: str, argv: list[str], stdout: IO[bytes], stderr: IO[bytes], env: dict[str, str],
+          cwd: Path | None) -> ForkedScan:
+    return ForkedScan(socket_path, argv, stdout, stderr, env, cwd)
 
 
 def scan(template: Path) -> Scan:

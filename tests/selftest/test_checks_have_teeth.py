@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from suite.controls.static_scan import WARM_CHECKOV
 from suite.report.phases import check_name
 from tests.support.forked_pytest import run_pytest
 from tests.support.faults import (ACCEPTED_VARIANTS, APP_FAULTS, AUDIT_FAULTS, DELETION_PROTECTED_FAULT,
@@ -108,14 +109,16 @@ EXTRA_RUNS = {"test_audit_checks_fail_without_event_history": WITHOUT_EVENT_HIST
 
 @pytest.fixture(scope="module")
 def broken_workshop_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-                         preloaded_local_aws: str) -> Iterator[dict[str, Future[RunResult]]]:
+                         preloaded_local_aws: str, warm_checkov: str) -> Iterator[dict[str, Future[RunResult]]]:
     """The offline runs of the selected cases, all submitted at once: case id -> its run's result. Each run's
-    local AWS is forked from one that imported moto once (what a run does with it is the same)."""
+    local AWS is forked from one that imported moto once, and its checkov scan from one that imported checkov once
+    (what a run does with them is the same)."""
     wanted = {item.callspec.id if hasattr(item, "callspec") else EXTRA_RUNS.get(item.name, item.name)
               for item in request.session.items if item.module is request.module}
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool, \
             pytest.MonkeyPatch.context() as environment:
         environment.setenv("LOCALAWS_PRELOADED", preloaded_local_aws)
+        environment.setenv(WARM_CHECKOV, warm_checkov)
         runs: dict[str, Future[RunResult]] = {}
 
         def submit_case(case: Any) -> None:  # one of CASES (a pytest.param)

@@ -3,29 +3,97 @@ every check it does not skip, and gives each skip its reason, is the Template ph
 over the workshop under test."""
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from suite.controls.static_scan import CHECKOV, CHECKOV_PYTHON, CHECKOV_TEMP, RunningScan, _read, scan
+from suite.controls.static_scan import (CHECKOV, CHECKOV_PYTHON, CHECKOV_TEMP, WARM_CHECKOV, ForkedScan, RunningScan,
+                                        WarmCheckovUnavailable, _environment, _read)
 from suite.environment import EnvironmentProblem
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "workshop" / "template.yaml"
 
 
-def test_scan_fails_a_template_that_opens_the_database_and_ssh(tmp_path):
-    """The scan has teeth: the faults the audit phase catches on the deployed stack, caught statically."""
+@pytest.fixture(scope="module")
+def open_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workshop's template with its database and the bastion's SSH open to the internet."""
     template = yaml.safe_load(TEMPLATE.read_text())
     resources = template["Resources"]
     resources["DBInstance"]["Properties"]["PubliclyAccessible"] = True
     resources["BastionSSHFromAdmin"]["Properties"]["CidrIp"] = "0.0.0.0/0"
-    broken = tmp_path / "template.yaml"
+    broken = tmp_path_factory.mktemp("open") / "template.yaml"
     broken.write_text(yaml.safe_dump(template, sort_keys=False))
-    failed = {finding.check_id for finding in scan(broken).failed}
+    return broken
+
+
+@pytest.fixture(scope="module")
+def open_template_scanned_here(open_template: Path) -> subprocess.CompletedProcess[str]:
+    """checkov started here over the open template: its exit status and output."""
+    with pytest.MonkeyPatch.context() as environment:
+        environment.delenv(WARM_CHECKOV, raising=False)
+        return RunningScan(open_template).background.output()
+
+
+def test_scan_fails_a_template_that_opens_the_database_and_ssh(open_template_scanned_here):
+    """The scan has teeth: the faults the audit phase catches on the deployed stack, caught statically."""
+    failed = {finding.check_id for finding in _read(open_template_scanned_here).failed}
     assert {"CKV_AWS_17", "CKV_AWS_24"} <= failed, failed
+
+
+def test_a_scan_forked_from_the_warm_checkov_says_what_one_started_here_says(open_template, open_template_scanned_here,
+                                                                               warm_checkov, monkeypatch):
+    """The self-tests' runs fork their scans from a checkov that imported itself once (suite/controls/warm_checkov.py):
+    the report is that of checkov started here, with the scan's own arguments (checkov takes their default from the
+    interpreter's arguments as it loads), but for the order of each result's `evaluated_keys`: a set's, which
+    differs from one interpreter to the next as their string hashes do."""
+    monkeypatch.setenv(WARM_CHECKOV, warm_checkov)
+    running = RunningScan(open_template)
+    assert isinstance(running.background.process, ForkedScan)
+    forked = running.background.output()
+    assert forked.returncode == open_template_scanned_here.returncode, forked.stderr[-2000:]
+    assert _keys_sorted(json.loads(forked.stdout)) == _keys_sorted(json.loads(open_template_scanned_here.stdout))
+
+
+def _keys_sorted(report: Any) -> Any:
+    """The report with every `evaluated_keys` list in order."""
+    if isinstance(report, dict):
+        return {key: sorted(value) if key == "evaluated_keys" else _keys_sorted(value) for key, value in report.items()}
+    if isinstance(report, list):
+        return [_keys_sorted(value) for value in report]
+    return report
+
+
+def test_the_warm_checkov_refuses_what_it_would_not_run_as_a_scan_started_here(warm_checkov, monkeypatch, tmp_path):
+    """Another environment (checkov reads its settings from it as it loads) or another script is refused; a run
+    whose warm checkov refuses, or is gone, starts checkov itself."""
+    with tempfile.TemporaryFile() as output:
+        for environment, argv in (({"HOME": "/root"}, [str(CHECKOV_PYTHON), str(CHECKOV)]),
+                                  (_environment(), [str(CHECKOV_PYTHON), str(tmp_path / "checkov")])):
+            with pytest.raises(WarmCheckovUnavailable, match="refused"):
+                ForkedScan(warm_checkov, argv, output, output, environment, None)
+    monkeypatch.setenv(WARM_CHECKOV, str(tmp_path / "gone"))
+    running = RunningScan(TEMPLATE)
+    try:
+        assert isinstance(running.background.process, subprocess.Popen)
+    finally:
+        running.stop()
+
+
+def test_a_forked_scan_nobody_reads_is_killed(warm_checkov, monkeypatch):
+    """Stopped (its run ended before its check read it), the forked scan is gone, as one started here is."""
+    monkeypatch.setenv(WARM_CHECKOV, warm_checkov)
+    running = RunningScan(TEMPLATE)
+    process = running.background.process
+    assert isinstance(process, ForkedScan) and process.poll() is None
+    running.stop()
+    assert process.returncode == -signal.SIGKILL
+    assert not Path(f"/proc/{process.pid}").exists()
 
 
 def test_a_checkov_that_gives_no_report_is_this_machines_problem():
