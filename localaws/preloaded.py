@@ -164,8 +164,10 @@ def main(socket_path: str) -> None:
 
     server_process.read_ahead()
     from localaws.hosts import warm_cli
+    from localaws.functions import zygote
     try:
         warm_cli.share(Path(socket_path).parent)  # the instances' AWS CLI: one import for all the servers
+        zygote.share()  # and the Lambda runtime's libraries
     except OSError:  # each server starts its own
         traceback.print_exc()
     gc.collect()

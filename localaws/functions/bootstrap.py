@@ -23,6 +23,8 @@ import sys
 import time
 import traceback
 
+FORKED_FROM = "--forked-from"  # FD: ask the zygote on the connection FD to fork this environment's runtime
+
 
 class LambdaContext:
     """The attributes the Python runtime's context object has."""
@@ -74,7 +76,53 @@ def _error(error: BaseException) -> dict:
     return {"errorMessage": str(error), "errorType": error_type}
 
 
+def interpreter_facts() -> dict:
+    """How this interpreter started, as its imports would see it: a runtime forked from the zygote
+    (localaws/functions/zygote.py) must have started as this one did."""
+    import locale
+
+    return {"version": sys.version, "executable": sys.executable, "flags": repr(sys.flags), "path": list(sys.path),
+            "filesystem": [sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()],
+            "streams": [[stream.encoding, stream.errors, stream.line_buffering]
+                        for stream in (sys.stdin, sys.stdout, sys.stderr)],
+            "locale": [locale.getpreferredencoding(False), locale.setlocale(locale.LC_CTYPE)]}
+
+
+def _forked_runtime(connection_fd: int):
+    """This environment's runtime, forked from the zygote that imported the runtime's libraries once, given this
+    process's standard streams, arguments, environment and namespaces: its exit status once it ended (this process
+    keeps its streams open until then, as the runtime's own process would), or None when the zygote refused (the
+    runtime then starts here, as before)."""
+    import array
+    import socket
+
+    with socket.socket(fileno=connection_fd) as connection:
+        request = {"pid": os.getpid(), "argv": sys.argv, "orig_argv": sys.orig_argv, "environment": dict(os.environ),
+                   "cwd": os.getcwd(), "umask": os.umask(os.umask(0)), "facts": interpreter_facts(),
+                   "entries": sorted(os.listdir(sys.argv[1]))}
+        try:
+            connection.sendmsg([json.dumps(request).encode() + b"\n"],
+                               [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1, 2]))])
+            answers = connection.makefile("rb")
+            if "pid" not in json.loads(answers.readline() or b"{}"):
+                return None
+            return int(json.loads(answers.readline() or b'{"status": 1}')["status"])
+        except (OSError, ValueError):  # the zygote went away before it forked: nothing of the function ran yet
+            return None
+
+
 def main() -> int:
+    if sys.argv[1] == FORKED_FROM:  # a connection to the zygote, passed by the local AWS
+        connection_fd = int(sys.argv[2])
+        del sys.argv[1:3]
+        del sys.orig_argv[-4:-2]
+        status = _forked_runtime(connection_fd)
+        if status is not None and status < 0:  # killed by a signal: so is this process
+            import signal
+            signal.signal(-status, signal.SIG_DFL)
+            os.kill(os.getpid(), -status)
+        if status is not None:
+            os._exit(status & 0xFF)
     code_dir, handler_spec = sys.argv[1:3]
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # the runtime's boto3, after the standard library
     channel = os.fdopen(os.dup(1), "w")  # results; fd 1 becomes the log, as fd 2 already is

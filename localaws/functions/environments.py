@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from localaws.state import state_dir
 from localaws import machinery, processes
-from localaws.functions import sandbox as lambda_sandbox
+from localaws.functions import sandbox as lambda_sandbox, zygote
 from localaws.hosts.sandbox import SandboxError, child_pid
 
 RUNTIME_START_TIMEOUT = 30.0  # seconds for the runtime to say it is up (the sandbox and the interpreter)
@@ -160,17 +160,22 @@ class Environments:
         hosts.write_text(network.hosts)
         stream = new_stream_name()
         info_read, info_write = os.pipe()
-        argv = lambda_sandbox.command(code_dir, hosts, info_write, handler)
+        forked_from = zygote.connection()  # the runtime, forked from the zygote where it can be
+        passed = (info_write,) if forked_from is None else (info_write, forked_from.fileno())
+        argv = lambda_sandbox.command(code_dir, hosts, info_write, handler,
+                                      None if forked_from is None else forked_from.fileno())
         try:
             with open(log_path, "ab") as log:
                 log_path.chmod(0o600)
                 # setpriv ties bwrap to this process, bwrap the runtime to itself (--die-with-parent);
                 # the spawner thread outlives requests.
                 process = processes.spawn(argv, signal="KILL", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=log, pass_fds=(info_write,),
+                                          stderr=log, pass_fds=passed,
                                           env={**env, "LAMBDA_TASK_ROOT": lambda_sandbox.TASK_ROOT})
         finally:
             os.close(info_write)
+            if forked_from is not None:
+                forked_from.close()
         environment = Environment(process, log_path, stream)
         try:
             try:

@@ -10,8 +10,8 @@ endpoints have certificates the SDK's own trust store (certifi) accepts;
 The runtime gives the code the standard library and the SDK for Python (boto3, botocore and their
 dependencies) in /var/runtime, and nothing else: a module the package does not bundle fails its
 import (Runtime.ImportModuleError).
-Here: the host's root read-only, /tmp and /var fresh, the code bound at /var/task; the runtime is
-this machine's Python interpreter without its site-packages (`-I -S`: no virtualenv, no
+Here: the host's root read-only, /tmp fresh and writable, /var fresh and read-only, the code bound at /var/task;
+the runtime is this machine's Python interpreter without its site-packages (`-I -S`: no virtualenv, no
 /usr/lib/python3/dist-packages), with boto3 & co. bound from where the local AWS has them into
 /var/runtime, and the bootstrap beside them; so nothing depends on where the project or its
 virtualenv lives (a clone under /tmp, a symlinked .venv). The CA paths and botocore's bundle hold
@@ -40,6 +40,9 @@ AMAZON_LINUX_CA_PATHS = ("/etc/pki/tls/cert.pem", "/etc/pki/tls/certs/ca-bundle.
 # Python": the runtime includes the SDK for Python, Boto3), with the packages Boto3 needs.
 RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 BOOTSTRAP = Path(__file__).resolve().with_name("bootstrap.py")
+ZYGOTE = BOOTSTRAP.with_name("runtime_zygote.py")
+FORKED_SCRIPTS = BOOTSTRAP.parents[1] / "forked_scripts.py"
+FORKED_FROM = "--forked-from"  # bootstrap.py's option: a connection to the zygote
 # CA bundles a function's package may carry, which its HTTPS clients trust instead of the system's.
 PACKAGED_CA_BUNDLES = ("certifi/cacert.pem", "botocore/cacert.pem")
 
@@ -84,14 +87,38 @@ def runtime_libraries() -> tuple[tuple[str, str], ...]:
     return tuple(binds)
 
 
-def command(code_dir: Path, hosts: Path, info_fd: int, handler: str) -> list[str]:
+def _sandbox() -> list[str]:
+    """bwrap with what an environment and the runtime's zygote share: the machine read-only, /tmp and /var fresh,
+    a network namespace of their own."""
+    return [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-net", "--ro-bind", "/", "/",
+            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var"]
+
+
+def _runtime_files() -> list[str]:
+    """The interpreter's installation (wherever it is: under /tmp or /var it would be hidden), the runtime's
+    libraries and the bootstrap, where an environment has them."""
+    args = ["--ro-bind", sys.base_prefix, sys.base_prefix]
+    for source, target in runtime_libraries():
+        args += ["--ro-bind", source, target]
+    return args + ["--ro-bind", str(BOOTSTRAP), f"{RUNTIME_ROOT}/bootstrap.py"]
+
+
+def zygote_command(listener_fd: int) -> list[str]:
+    """The runtime's zygote (localaws/functions/runtime_zygote.py), in a sandbox with the runtime's files where an
+    environment has them, accepting on `listener_fd`."""
+    python, _ = interpreter()
+    return [*_sandbox(), *_runtime_files(), "--ro-bind", str(ZYGOTE), "/tmp/runtime_zygote.py",
+            "--ro-bind", str(FORKED_SCRIPTS), "/tmp/forked_scripts.py",
+            "--", python, "-I", "-S", "/tmp/runtime_zygote.py", str(listener_fd)]
+
+
+def command(code_dir: Path, hosts: Path, info_fd: int, handler: str, forked_from: int | None = None) -> list[str]:
     """The runtime for `handler`: in the sandbox, in /var/task, in a network namespace of its own
-    (localaws/functions/network.py wires it); bwrap writes the runtime's pid to `info_fd`."""
+    (localaws/functions/network.py wires it); bwrap writes the runtime's pid to `info_fd`. Given a connection to
+    the runtime's zygote (`forked_from`, a file descriptor), the bootstrap asks it for the runtime first."""
     trust = str(certificates.bundle())
     python, _ = interpreter()
-    args = [require_tool(["bwrap"], "bubblewrap"), "--die-with-parent", "--unshare-net", "--info-fd", str(info_fd),
-            "--ro-bind", "/", "/",
-            "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var", "--tmpfs", "/etc"]
+    args = [*_sandbox(), "--info-fd", str(info_fd), "--tmpfs", "/etc"]
     for entry in sorted(os.listdir("/etc")):
         source = f"/etc/{entry}"
         if entry == "hosts":
@@ -103,14 +130,14 @@ def command(code_dir: Path, hosts: Path, info_fd: int, handler: str) -> list[str
     args += ["--ro-bind", str(hosts), "/etc/hosts"]
     for path in (*AMAZON_LINUX_CA_PATHS, default_trust_file()):
         args += ["--ro-bind", trust, path]
-    # The interpreter's own installation, wherever it is (under /tmp or /var it would be hidden).
-    args += ["--ro-bind", sys.base_prefix, sys.base_prefix]
-    for source, target in runtime_libraries():
-        args += ["--ro-bind", source, target]
-    args += ["--ro-bind", str(BOOTSTRAP), f"{RUNTIME_ROOT}/bootstrap.py", "--ro-bind", str(code_dir), TASK_ROOT]
+    args += [*_runtime_files(), "--ro-bind", str(code_dir), TASK_ROOT]
     # botocore's own bundle (the runtime has no certifi), and any the package ships.
     bundles = [f"{RUNTIME_ROOT}/botocore/cacert.pem"]
     bundles += [f"{TASK_ROOT}/{bundle}" for bundle in PACKAGED_CA_BUNDLES if (code_dir / bundle).is_file()]
     for bundle in bundles:
         args += ["--ro-bind", trust, bundle]
-    return args + ["--chdir", TASK_ROOT, "--", python, "-I", "-S", f"{RUNTIME_ROOT}/bootstrap.py", TASK_ROOT, handler]
+    forked = [] if forked_from is None else [FORKED_FROM, str(forked_from)]
+    # /var read-only once its mount points are made, as the rest of the machine but /tmp: nothing writes bytecode
+    # into /var/runtime (six.py is bound there without its compiled form).
+    return args + ["--remount-ro", "/var", "--chdir", TASK_ROOT,
+                   "--", python, "-I", "-S", f"{RUNTIME_ROOT}/bootstrap.py", *forked, TASK_ROOT, handler]

@@ -13,36 +13,19 @@ its settings from the environment as it loads), is refused: the caller then star
 Request: one JSON line {"argv": [SCRIPT, ARGS...], "cwd", "environment"} with two file descriptors (output, error);
 answers, a JSON line each: {"pid"} then {"status"}, or {"refused"}.
 """
-import array
-import json
+import importlib.util
 import os
-import runpy
-import select
-import signal
 import socket
 import sys
-import traceback
 import types
+from pathlib import Path
 
-MAX_REQUEST = 1 << 20
-
-
-def _request(connection: socket.socket) -> tuple[dict, list[int]]:
-    """The request's JSON and the file descriptors sent with it."""
-    data, fds = b"", array.array("i")
-    while not data.endswith(b"\n") and len(data) < MAX_REQUEST:
-        chunk, ancillary, _, _ = connection.recvmsg(65536, socket.CMSG_SPACE(2 * fds.itemsize))
-        if not chunk:
-            raise EOFError("the caller went away")
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
-        data += chunk
-    return json.loads(data), list(fds)
-
-
-def _answer(connection: socket.socket, **answer: object) -> None:
-    connection.sendall(json.dumps(answer).encode() + b"\n")
+# localaws/forked_scripts.py, by its file name: this interpreter is checkov's, without the project on its path
+_spec = importlib.util.spec_from_file_location(
+    "localaws_forked_scripts", Path(__file__).resolve().parents[2] / "localaws" / "forked_scripts.py")
+assert _spec is not None and _spec.loader is not None
+forked = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(forked)
 
 
 def _argv_defaults(argv: list) -> list:
@@ -59,45 +42,21 @@ def _argv_defaults(argv: list) -> list:
     return found
 
 
-def _scan(script: str, argv: list, cwd: str, output: int, error: int, captured: list) -> None:
+def _scan(script: str, argv: list, cwd: str, streams: list, captured: list) -> None:
     """In the forked scan: become `python SCRIPT ARGS` in `cwd`. Never returns."""
-    status = 1
-    try:
-        imported_with = sys.argv[1:]
-        for function in captured:  # as the scan's own import would have read them
-            function.__defaults__ = tuple(list(argv[1:]) if value == imported_with else value
-                                          for value in function.__defaults__)
-        null = os.open(os.devnull, os.O_RDONLY)
-        for source, target in ((null, 0), (output, 1), (error, 2)):
-            os.dup2(source, target)
-            os.close(source)
-        os.chdir(cwd)
-        import tempfile
-        tempfile.tempdir = None  # as a fresh interpreter: found again from TMPDIR when first asked
-        sys.argv = list(argv)
-        try:
-            runpy.run_path(script, run_name="__main__")
-            status = 0
-        except SystemExit as ending:  # what the interpreter would make of it
-            if ending.code is None or isinstance(ending.code, int):
-                status = ending.code or 0
-            else:
-                print(ending.code, file=sys.stderr)
-    except BaseException:  # noqa: BLE001 - an uncaught exception, as the interpreter prints it
-        traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(status & 0xFF)
+    imported_with = sys.argv[1:]
+    for function in captured:  # as the scan's own import would have read them
+        function.__defaults__ = tuple(list(argv[1:]) if value == imported_with else value
+                                      for value in function.__defaults__)
+    import tempfile
+    tempfile.tempdir = None  # as a fresh interpreter: found again from TMPDIR when first asked
+    sys.argv = list(argv)
+    forked.run_as_main(script, streams, cwd)
 
 
 def _supervise(connection: socket.socket, script: str, environment: dict, captured: list) -> None:
     """In the supervisor: check the request, fork its scan, answer its pid and then its status."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its scan is waited for, not reaped by the kernel
-    request, fds = _request(connection)
+    request, fds = forked.request(connection, 2)
     try:
         argv = request["argv"]
         refused = (f"{len(fds)} file descriptors, not the output and the error" if len(fds) != 2
@@ -105,49 +64,26 @@ def _supervise(connection: socket.socket, script: str, environment: dict, captur
                    else "another environment than the one checkov was imported in"
                    if request["environment"] != environment else "")
         if refused:
-            _answer(connection, refused=refused)
+            forked.answer(connection, refused=refused)
             return
         pid = os.fork()
         if pid == 0:
             connection.close()
-            _scan(script, argv, request["cwd"], fds[0], fds[1], captured)
+            _scan(script, argv, request["cwd"], fds, captured)
     finally:
         for fd in fds:
             os.close(fd)
-    _answer(connection, pid=pid)
-    scan = os.pidfd_open(pid)
-    ready, _, _ = select.select([connection.fileno(), scan], [], [])
-    if scan not in ready:  # the caller stopped the scan, or ended: the scan goes too
-        os.kill(pid, signal.SIGKILL)
-    _, wait_status = os.waitpid(pid, 0)
-    try:
-        _answer(connection, status=os.waitstatus_to_exitcode(wait_status))
-    except OSError:  # the caller ended
-        pass
+    forked.until_ended(connection, pid)
 
 
 def main(socket_path: str, script: str) -> None:
     environment = dict(os.environ)  # as started: checkov's import adds variables of its own
     import checkov.main  # noqa: F401 - the import every scan shares
     captured = _argv_defaults(sys.argv[1:])
-
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(16)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the supervisors, reaped by the kernel
-    while True:
-        connection, _ = listener.accept()
-        if os.fork() == 0:
-            status = 0
-            try:
-                listener.close()
-                _supervise(connection, script, environment, captured)
-            except BaseException:  # noqa: BLE001 - said in this process's log; the caller sees the connection close
-                traceback.print_exc()
-                status = 1
-            finally:
-                os._exit(status)
-        connection.close()
+    forked.serve(listener, lambda connection: _supervise(connection, script, environment, captured))
 
 
 if __name__ == "__main__":
