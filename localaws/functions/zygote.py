@@ -9,7 +9,6 @@ themselves, as before.
 """
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import threading
@@ -55,8 +54,6 @@ def connection() -> socket.socket | None:
     """A connection to this server's zygote for one environment (started at the first), or None: the environment's
     bootstrap then starts its runtime itself."""
     global _address
-    if os.environ.get("LOCALAWS_LAMBDA_ZYGOTE") == "0":  # fidelity tests compare a runtime started in its sandbox
-        return None
     try:
         with _lock:
             if _address is None:

@@ -115,6 +115,7 @@ class InstructorReport:
         self.verdict = self.ledger.verdict(environment_problem(session.config),
                                            session.config.stash.get(LEFT_BEHIND_KEY, None), INTERRUPTS.said(),
                                            session.config.stash.get(CHANGED_KEY, None), self.not_modelled)
+        INTERRUPTS.verdict_given = True  # a signal from now on interrupts nothing (suite/interrupts.py)
         # Live aimed at something that is not AWS must say so where the verdict is read.
         elsewhere = [f"{mode} ran against {facts.aws_endpoint}" for mode, facts in
                      session.config.stash.get(FACTS_KEY, {}).items() if "not AWS" in facts.aws_endpoint]

@@ -210,6 +210,20 @@ def test_a_second_interrupt_once_the_fixtures_are_torn_down_leaves_the_summary_a
         interrupts.handle(signals.SIGINT, None)
 
 
+def test_an_interrupt_after_the_verdict_interrupts_nothing_and_says_so(capsys):
+    """Ctrl-C once the verdict is given (the teardown is over, the reports are being written): nothing is raised
+    and nothing counted, so the verdict and its exit status stand (a run said READY and exited 2 with no word why),
+    and the run says what became of it."""
+    from suite.interrupts import Interrupts
+    import signal as signals
+
+    interrupts = Interrupts()
+    interrupts.cleaning = interrupts.verdict_given = True
+    interrupts.handle(signals.SIGINT, None)  # not raised
+    assert interrupts.said() is None and not interrupts.received
+    assert "SIGINT after the verdict was given: the run had ended, nothing was interrupted" in capsys.readouterr().err
+
+
 # --- what the local AWS does not model: said with the verdict, READY staying READY
 NOT_MODELLED = ["AWS::RDS::DBInstance.MultiAZ", "AWS::RDS::DBInstance.StorageEncrypted"]
 
