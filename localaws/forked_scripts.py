@@ -16,6 +16,7 @@ import runpy
 import select
 import signal
 import socket
+import struct
 import sys
 import traceback
 from typing import Callable, NoReturn
@@ -24,16 +25,24 @@ MAX_REQUEST = 1 << 20
 
 
 def serve(listener: socket.socket, supervise: Callable[[socket.socket], None]) -> NoReturn:
-    """For each connection on `listener`, a supervisor process running `supervise(connection)`."""
+    """For each connection on `listener` from this process's own user (another user's is closed: what it would
+    have forked runs as this one), a supervisor process running `supervise(connection)`."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the supervisors, reaped by the kernel
     while True:
         connection, _ = listener.accept()
+        _, uid, _ = struct.unpack("3i", connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                              struct.calcsize("3i")))
+        if uid != os.getuid():
+            connection.close()
+            continue
         if os.fork() == 0:
             status = 0
             try:
                 listener.close()
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its process is waited for
                 supervise(connection)
+            except EOFError:  # the caller went away before it asked: nothing to do
+                pass
             except BaseException:  # noqa: BLE001 - in the server's log; the caller sees the connection close
                 traceback.print_exc()
                 status = 1

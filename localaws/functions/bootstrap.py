@@ -78,7 +78,7 @@ def _error(error: BaseException) -> dict:
 
 def interpreter_facts() -> dict:
     """How this interpreter started, as its imports would see it: a runtime forked from the zygote
-    (localaws/functions/zygote.py) must have started as this one did."""
+    (localaws/functions/runtime_zygote.py) must have started as this one did."""
     import locale
 
     return {"version": sys.version, "executable": sys.executable, "flags": repr(sys.flags), "path": list(sys.path),

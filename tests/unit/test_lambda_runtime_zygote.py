@@ -3,11 +3,13 @@
 forked runtime is what a started one is."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import pytest
 
-from localaws.functions import runtime_zygote
+from localaws.functions import runtime_zygote, zygote
 from localaws.functions.bootstrap import interpreter_facts
 
 ZYGOTE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -47,3 +49,31 @@ def test_a_locale_or_time_zone_of_its_own_starts_its_runtime(variable):
 def test_an_interpreter_started_otherwise_starts_its_runtime():
     facts = {**interpreter_facts(), "path": [*sys.path, "/opt/python"]}
     assert refusal(facts=facts) == "its interpreter started otherwise than the zygote's: path"
+
+
+CLIENT = """
+import socket, sys
+connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+connection.connect(sys.argv[1].replace("@", "\\0", 1))
+try:
+    connection.sendall(b'{"pid": 1}\\n')
+    print(connection.recv(4096).decode() or "closed")
+except OSError:  # closed already (a reset: what was sent was never read)
+    print("closed")
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the zygote runs as root, in a sandbox")
+def test_the_zygote_answers_its_own_user_only():
+    """Its socket is an abstract one, which any process of this network namespace may reach: another user's request
+    (the runtime it asked for would run as root) is closed unanswered; root's is answered (here refused: it sent no
+    streams)."""
+    connection = zygote.connection()
+    assert connection is not None, "no zygote started"
+    connection.close()
+    address = zygote._address.replace("\0", "@", 1)
+    as_root = subprocess.run([sys.executable, "-c", CLIENT, address], capture_output=True, text=True, timeout=60)
+    assert "refused" in as_root.stdout and "three standard streams" in as_root.stdout, as_root
+    as_nobody = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                                CLIENT, address], capture_output=True, text=True, timeout=60)
+    assert as_nobody.stdout.strip() == "closed", as_nobody
