@@ -61,7 +61,6 @@ class Interrupts:
         self.gave_up = False  # a signal during the cleanup cut it short
         self.finished = False
         self.verdict_given = False  # the report plugin computed the verdict: from then on nothing is interrupted
-        self.after_verdict: list[str] = []  # signals that came then
         self.raised = False
         self.deferred: str | None = None  # the message of a signal to be delivered again
         self.deferrals = 0
@@ -90,7 +89,6 @@ class Interrupts:
     def _received(self, name: str) -> str | None:
         """A signal's bookkeeping: the KeyboardInterrupt's message, or None when it raises none."""
         if self.verdict_given and not self.finished:  # the checks and the cleanup are over, the reports being written
-            self.after_verdict.append(name)
             sys.stderr.write(f"\nsmdemo: {name} after the verdict was given: the run had ended, nothing was "
                              f"interrupted; the verdict and its exit status stand\n")
             return None

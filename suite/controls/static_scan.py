@@ -91,7 +91,7 @@ class RunningScan:
         warm = os.environ.get(WARM_CHECKOV)
         if warm:
             try:
-                self.background = BackgroundProcess(scan, env=_environment(), start=functools.partial(_fork, warm))
+                self.background = BackgroundProcess(scan, env=_environment(), start=functools.partial(ForkedScan, warm))
                 return
             except WarmCheckovUnavailable:
                 pass
@@ -181,11 +181,6 @@ class ForkedScan:
     def kill(self) -> None:
         if self.returncode is None:
             self._connection.shutdown(socket.SHUT_WR)  # its supervisor kills it, then closes the connection
-
-
-def _fork(socket_path: str, argv: list[str], stdout: IO[bytes], stderr: IO[bytes], env: dict[str, str],
-          cwd: Path | None) -> ForkedScan:
-    return ForkedScan(socket_path, argv, stdout, stderr, env, cwd)
 
 
 def scan(template: Path) -> Scan:
