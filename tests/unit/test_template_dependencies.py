@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cfnlint.template import Template
 from moto.cloudformation import models, responses
 from moto.cloudformation.models import Stack
@@ -88,8 +87,7 @@ VARIANTS = (None, *faults.TEMPLATE_FAULTS, *faults.RDS_FAULTS, *faults.FARGATE_F
 
 
 def test_the_workshop_s_templates_have_cfn_lint_s_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    # libyaml's parser for the faults' edits and moto's parse (the same documents, seconds sooner)
-    monkeypatch.setattr(yaml, "safe_load", lambda text: yaml.load(text, Loader=yaml.CSafeLoader))
+    # libyaml's parser for moto's parse (the same documents, seconds sooner), undone after the test
     monkeypatch.setattr(models, "yaml", models.yaml)
     monkeypatch.setattr(responses, "yaml", responses.yaml)
     cfn_template_yaml.install()

@@ -30,13 +30,19 @@ class Fault:
     waits: float = 0.0
 
 
+# libyaml's parser and emitter: the same documents and the same text as PyYAML's pure-Python safe_load and
+# safe_dump, in a tenth of the CPU (a quarter of a second a fault, a hundred faults applied in a test run).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def edit_template(*edits: Callable[[dict], None]) -> Callable[[Path], None]:
     def apply(workshop: Path) -> None:
         path = workshop / "template.yaml"
-        template = yaml.safe_load(path.read_text())
+        template = yaml.load(path.read_text(), Loader=_LOADER)
         for edit in edits:
             edit(template)
-        path.write_text(yaml.safe_dump(template, sort_keys=False))
+        path.write_text(yaml.dump(template, Dumper=_DUMPER, sort_keys=False))
     return apply
 
 
