@@ -8,6 +8,7 @@ URL-encoded, shell-quoted and repr() forms.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -104,24 +105,21 @@ def trie_pattern(forms: Iterable[str]) -> str:
     """One regular expression matching any of `forms`, the longest where several begin at one place, as a
     trie: at each character one branch is followed, where an alternation of hundreds of values (every
     password a run has seen, in each of its encodings) tries each in turn at every position of the text."""
-    trie: dict[str, Any] = {}
-    for form in forms:
-        node = trie
-        for character in form:
-            node = node.setdefault(character, {})
-        node[""] = {}  # a form ends here
-
-    def branch(node: dict[str, Any]) -> str:
-        ends = "" in node
-        alternatives = [re.escape(character) + branch(node[character]) for character in sorted(node) if character]
-        if not alternatives:
+    def branch(suffixes: list[str]) -> str:
+        """The trie below a node, from the suffixes of the forms through it (sorted, unique; "" ends one here)."""
+        ends = suffixes[0] == ""  # sorted: the empty suffix comes first
+        rest = suffixes[1:] if ends else suffixes
+        if not rest:
             return ""
+        if len(rest) == 1 and not ends:  # one form's tail, branching nowhere: its characters in a row
+            return re.escape(rest[0])
+        alternatives = [re.escape(character) + branch([suffix[1:] for suffix in group])
+                        for character, group in itertools.groupby(rest, key=lambda suffix: suffix[0])]
         body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
-        if ends:  # greedy: the longer form is tried first
-            return f"(?:{body})?"
-        return body
+        return f"(?:{body})?" if ends else body  # greedy: the longer form is tried first
 
-    return branch(trie)
+    unique = sorted(set(forms))
+    return branch(unique) if unique else ""
 
 
 SECRET_KEYS = {"password", "secretaccesskey", "secret_access_key", "sessiontoken", "session_token"}

@@ -49,6 +49,11 @@ def running(config: pytest.Config, tool: str) -> RunningCfnLint | RunningScan:
     return started[tool]
 
 
+def started(config: pytest.Config, tool: str) -> RunningCfnLint | RunningScan | None:
+    """The tool, if this run has started it (its check is selected); None otherwise."""
+    return config.stash.get(RUNNING_KEY, {}).get(tool)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """A tool nobody read (the run stopped before its check) is ended."""

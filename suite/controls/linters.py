@@ -19,6 +19,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from suite.background import BackgroundProcess
 
@@ -78,17 +79,34 @@ def cfn_lint(template: Path, root: Path) -> list[Finding]:
 
 class RunningCfnLint:
     """`cfn_lint` in a process of its own (suite/background.py), its findings read by `result()`; `stop()`
-    ends one nobody read."""
+    ends one nobody read. Having imported cfn-lint, the process also reads which of the template's resource types
+    take Tags (`taggable_types`), which the reviewers' controls ask for: a second import of cfn-lint (a second of
+    CPU) saved in the run's own process."""
 
     def __init__(self, template: Path, root: Path):
         self.background = BackgroundProcess(
             [sys.executable, "-m", "suite.controls.linters", "cfn-lint", str(template), str(root)], cwd=PROJECT_ROOT)
+        self._answer: dict[str, Any] | None = None
+
+    def _read(self) -> dict[str, Any]:
+        if self._answer is None:
+            done = self.background.output()
+            if done.returncode != 0:
+                raise RuntimeError(f"cfn-lint exited {done.returncode}: {done.stderr[-2000:]}")
+            self._answer = json.loads(done.stdout)
+        return self._answer
 
     def result(self) -> list[Finding]:
-        done = self.background.output()
-        if done.returncode != 0:
-            raise RuntimeError(f"cfn-lint exited {done.returncode}: {done.stderr[-2000:]}")
-        return [Finding(**finding) for finding in json.loads(done.stdout)]
+        return [Finding(**finding) for finding in self._read()["findings"]]
+
+    def taggable_types(self) -> set[str] | None:
+        """`suite.controls.template.taggable_types` of the template, as the process read it; None where it could
+        not (the caller reads them itself)."""
+        try:
+            found = self._read()["taggable_types"]
+        except (RuntimeError, ValueError, KeyError):
+            return None
+        return set(found) if found is not None else None
 
     def stop(self) -> None:
         self.background.stop()
@@ -168,11 +186,18 @@ def hadolint_version() -> str:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m suite.controls.linters cfn-lint TEMPLATE ROOT`: cfn_lint's findings as JSON (RunningCfnLint)."""
+    """`python -m suite.controls.linters cfn-lint TEMPLATE ROOT`: cfn_lint's findings as JSON, with the template's
+    resource types that take Tags (null where the template cannot be read: cfn-lint's findings say why)."""
     tool, template, root = argv
     if tool != "cfn-lint":
         raise SystemExit(f"unknown tool {tool!r}: cfn-lint")
-    json.dump([dataclasses.asdict(finding) for finding in cfn_lint(Path(template), Path(root))], sys.stdout)
+    findings = [dataclasses.asdict(finding) for finding in cfn_lint(Path(template), Path(root))]
+    from suite.controls.template import load_template, taggable_types
+    try:
+        taggable: list[str] | None = sorted(taggable_types(load_template(template)))
+    except Exception:  # noqa: BLE001 - not a CloudFormation template, not YAML: the controls' check says so
+        taggable = None
+    json.dump({"findings": findings, "taggable_types": taggable}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -257,6 +257,25 @@ def test_taggable_types_come_from_cloudformations_schemas(template):
     assert tc.resources_missing_project_tag(untagged, tc.taggable_types(untagged)) == ["S"]
 
 
+def test_the_cfn_lint_process_reads_the_same_taggable_types(template, tmp_path):
+    """The Template phase's cfn-lint process, which has imported cfn-lint, answers the tag control's taggable types
+    (the run's own process then never imports it): the same set; none for a file that is no template, where the
+    phase's fixture reads them itself (and the controls' check says what is wrong)."""
+    running = linters.RunningCfnLint(TEMPLATE_PATH, TEMPLATE_PATH.parent)
+    try:
+        assert running.taggable_types() == tc.taggable_types(template)
+        assert running.result() == linters.cfn_lint(TEMPLATE_PATH, TEMPLATE_PATH.parent)
+    finally:
+        running.stop()
+    not_a_template = tmp_path / "template.yaml"
+    not_a_template.write_text("Resources: [\n")
+    broken = linters.RunningCfnLint(not_a_template, tmp_path)
+    try:
+        assert broken.taggable_types() is None
+    finally:
+        broken.stop()
+
+
 # --------------------------------------------------------------------------- containers, trail
 
 
