@@ -56,3 +56,35 @@ def test_an_unfinished_rotation_names_the_error_its_function_logged():
     assert "did not finish within 0s" in str(unfinished.value)
     assert str(unfinished.value).endswith(
         "the rotation function logged: [ERROR] setSecret: unable to log into database")
+
+
+def workshop_seeing(*answers: dict[str, list[str]]) -> tuple[Workshop, list[dict[str, list[str]]]]:
+    """A workshop whose DescribeSecret answers these labels in turn (the last one again), and the answers read."""
+    timing = SimpleNamespace(rotation_poll=0.01, rotation_settle=1, poll_interval=0.01)
+    workshop = Workshop(SimpleNamespace(timing=timing), SimpleNamespace(outputs={}), hardcoded=None,  # type: ignore[arg-type]
+                        rotation_timeout=1)
+    read: list[dict[str, list[str]]] = []
+
+    def labels() -> dict[str, list[str]]:
+        read.append(answers[min(len(read), len(answers) - 1)])
+        return read[-1]
+
+    workshop.labels = labels  # type: ignore[method-assign]
+    return workshop, read
+
+
+def test_a_finished_rotation_is_not_asked_about_again():
+    """The answer that shows AWSCURRENT on the new version without AWSPENDING is the rotation's end: no further
+    DescribeSecret (one per rotation, twenty rotations a run)."""
+    workshop, read = workshop_seeing({"old": ["AWSCURRENT"], "new": ["AWSPENDING"]},
+                                     {"old": ["AWSPREVIOUS"], "new": ["AWSCURRENT"]})
+    assert workshop.wait_for_current("new") == {"old": ["AWSPREVIOUS"], "new": ["AWSCURRENT"]}
+    assert len(read) == 2
+
+
+def test_awspending_still_on_the_new_current_version_is_awaited():
+    """AWSCURRENT moves inside finishSecret; AWSPENDING leaves once it has returned: awaited, then answered."""
+    workshop, read = workshop_seeing({"new": ["AWSCURRENT", "AWSPENDING"]}, {"new": ["AWSCURRENT", "AWSPENDING"]},
+                                     {"new": ["AWSCURRENT"]})
+    assert workshop.wait_for_current("new") == {"new": ["AWSCURRENT"]}
+    assert len(read) == 3
