@@ -90,15 +90,46 @@ class SecretRegistry:
         out, position = [], 0
         for cut in re.finditer(re.escape(CUT), text):
             start, end = cut.start(), cut.end()
-            before = max((k for form in forms for k in range(len(form) - 1, FRAGMENT - 1, -1)
-                          if text[max(position, start - k):start] == form[:k]), default=0)
-            after = max((k for form in forms for k in range(len(form) - 1, FRAGMENT - 1, -1)
-                         if text[end:end + k] == form[-k:]), default=0)
+            before = _longest_start_of_a_form_ending_at(text, start, position, forms)
+            after = _longest_end_of_a_form_starting_at(text, end, forms)
             out.append(text[position:start - before] + (MASK if before else "") + CUT)
             out.append(MASK if after else "")
             position = end + after
         out.append(text[position:])
         return "".join(out)
+
+
+def _longest_start_of_a_form_ending_at(text: str, start: int, position: int, forms: list[str]) -> int:
+    """The longest k, FRAGMENT <= k < len(form), such that text[start - k:start] (not before `position`) is the
+    first k characters of a form; 0 if none. Such a piece ends with the FRAGMENT characters before `start`: only
+    where a form holds those is a k tried."""
+    if start - position < FRAGMENT:
+        return 0
+    tail, best = text[start - FRAGMENT:start], 0
+    for form in forms:
+        index = form.find(tail)
+        while index != -1:
+            k = index + FRAGMENT
+            if best < k < len(form) and start - k >= position and text[start - k:start] == form[:k]:
+                best = k
+            index = form.find(tail, index + 1)
+    return best
+
+
+def _longest_end_of_a_form_starting_at(text: str, end: int, forms: list[str]) -> int:
+    """The longest k, FRAGMENT <= k < len(form), such that text[end:end + k] is the last k characters of a form; 0 if
+    none. Such a piece begins with the FRAGMENT characters from `end`: only where a form holds those is a k tried."""
+    head, best = text[end:end + FRAGMENT], 0
+    if len(head) < FRAGMENT:
+        return 0
+    for form in forms:
+        index = form.find(head)
+        while index != -1:
+            k = len(form) - index
+            if best < k < len(form) and text[end:end + k] == form[index:]:
+                best = k
+            index = form.find(head, index + 1)
+    return best
 
 
 def trie_pattern(forms: Iterable[str]) -> str:

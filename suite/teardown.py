@@ -26,7 +26,8 @@ def tagged_with_run(client: Any, run_id: str) -> list[str]:
             for page in tagging.get_paginator("get_resources").paginate(
                 TagFilters=[{"Key": RUN_ID_TAG, "Values": [run_id]}])
             for mapping in page["ResourceTagMappingList"]]
-    return [arn for arn in arns if arn not in _ended(client, arns)]
+    ended = _ended(client, arns)  # asked once, not once per ARN
+    return [arn for arn in arns if arn not in ended]
 
 
 def _ended(client: Any, arns: list[str]) -> set[str]:
