@@ -10,12 +10,14 @@ checks begin; one nobody adopted (the run stopped first) is stopped at the sessi
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from _pytest.mark.expression import Expression  # what -m compiles (pytest pinned in requirements.txt)
 
 from localaws.service import LocalAWS
+from suite.controls import policy
 from suite.preflight import environment_problem
 from suite.report.phases import DEPLOYED_PHASES, PHASES, mode_of
 
@@ -70,6 +72,8 @@ def pytest_collection(session: pytest.Session) -> None:
         config.stash[LAUNCHED_KEY] = LocalAWS(state_dir).launch()
     except Exception:  # noqa: BLE001 - a machine that cannot launch it: the preflight and the fixture say why
         return
+    # What the checks will read at their first use, read while this process mostly waits for the server.
+    threading.Thread(target=policy.read_ahead, name="read-ahead", daemon=True).start()
 
 
 @pytest.hookimpl(tryfirst=True)
