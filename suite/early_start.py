@@ -19,9 +19,10 @@ from _pytest.mark.expression import Expression  # what -m compiles (pytest pinne
 from localaws.service import LocalAWS
 from suite.controls import policy
 from suite.preflight import environment_problem
-from suite.report.phases import DEPLOYED_PHASES, PHASES, mode_of
+from suite.report.phases import DEPLOYED_PHASES, PHASES, mode_of, phase_of
 
 LAUNCHED_KEY = pytest.StashKey[LocalAWS]()
+READS_IAM_DEFINITION = "Audit"  # the phase whose least-privilege control expands actions with parliament
 
 
 def needs_local_aws(item: pytest.Item) -> bool:
@@ -72,8 +73,6 @@ def pytest_collection(session: pytest.Session) -> None:
         config.stash[LAUNCHED_KEY] = LocalAWS(state_dir).launch()
     except Exception:  # noqa: BLE001 - a machine that cannot launch it: the preflight and the fixture say why
         return
-    # What the checks will read at their first use, read while this process mostly waits for the server.
-    threading.Thread(target=policy.read_ahead, name="read-ahead", daemon=True).start()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -84,6 +83,10 @@ def pytest_runtestloop(session: pytest.Session) -> None:
                                  or not any(needs_local_aws(item) for item in session.items)):
         adopt(session.config)
         launched.stop()
+    elif launched is not None and any(phase_of(item.nodeid) == READS_IAM_DEFINITION for item in session.items):
+        # What its policy checks read at their first use, read while this process mostly waits for the server (a
+        # run without them, most of the self-tests' runs, would spend half a second of CPU on it for nothing).
+        threading.Thread(target=policy.read_ahead, name="read-ahead", daemon=True).start()
 
 
 def adopt(config: pytest.Config) -> LocalAWS | None:
