@@ -129,11 +129,10 @@ def serve(port: int, state_dir: str, on_exit: Callable[[int], None] | None = Non
 
 
 def read_ahead() -> None:
-    """What a server's first requests would read at their first use: the services' models and parliament's IAM
-    definition (about two seconds of CPU, mostly during a stack's creation)."""
+    """What a server's first requests would read at their first use: the services' models (about a second and a half
+    of CPU, mostly during a stack's creation)."""
     from localaws import shared_data_loader
 
-    import parliament  # noqa: F401  # resource policies' wildcards (localaws/resource_policies.py): 10 MB read at import
     shared_data_loader.preload(SERVICES)
 
 

@@ -3,8 +3,8 @@ whether its resources cover more than the secrets it should name.
 
 Statements are plain dicts, as they appear in a template's policy documents and in the
 documents IAM returns for a deployed role; both sides of the controls use these helpers.
-Actions are expanded and ARN patterns matched by parliament (pinned), which knows every
-service's actions and IAM's `*`/`?` wildcards; Conditions are not evaluated (a condition can
+Actions are expanded by parliament (pinned), which knows every service's actions; ARN patterns are
+matched with IAM's `*`/`?` wildcards (localaws/resource_policies.py); Conditions are not evaluated (a condition can
 only narrow an Allow, so a finding here is at worst an over-report).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import fnmatch
 from functools import lru_cache
 from typing import Any
 
-from localaws.resource_policies import is_glob_match  # parliament's, imported at first use
+from localaws.resource_policies import is_glob_match  # IAM's wildcards
 
 
 # Secrets Manager actions that take no secret ARN: AWS authorises them on "*".
