@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.background import BackgroundProcess
+from suite.controls.template import load_template, taggable_types
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ERROR = "error"
@@ -86,15 +87,16 @@ class RunningCfnLint:
     def __init__(self, template: Path, root: Path):
         self.background = BackgroundProcess(
             [sys.executable, "-m", "suite.controls.linters", "cfn-lint", str(template), str(root)], cwd=PROJECT_ROOT)
-        self._answer: dict[str, Any] | None = None
+        self._done: subprocess.CompletedProcess[str] | None = None
 
     def _read(self) -> dict[str, Any]:
-        if self._answer is None:
-            done = self.background.output()
-            if done.returncode != 0:
-                raise RuntimeError(f"cfn-lint exited {done.returncode}: {done.stderr[-2000:]}")
-            self._answer = json.loads(done.stdout)
-        return self._answer
+        """Its answer; its failure in its own words, to whichever of `result` and `taggable_types` asks (its output
+        can be read once: the process's files are gone after)."""
+        if self._done is None:
+            self._done = self.background.output()
+        if self._done.returncode != 0:
+            raise RuntimeError(f"cfn-lint exited {self._done.returncode}: {self._done.stderr[-2000:]}")
+        return json.loads(self._done.stdout)
 
     def result(self) -> list[Finding]:
         return [Finding(**finding) for finding in self._read()["findings"]]
@@ -104,7 +106,7 @@ class RunningCfnLint:
         not (the caller reads them itself)."""
         try:
             found = self._read()["taggable_types"]
-        except (RuntimeError, ValueError, KeyError):
+        except (RuntimeError, ValueError, KeyError, subprocess.TimeoutExpired):
             return None
         return set(found) if found is not None else None
 
@@ -192,7 +194,6 @@ def main(argv: list[str]) -> None:
     if tool != "cfn-lint":
         raise SystemExit(f"unknown tool {tool!r}: cfn-lint")
     findings = [dataclasses.asdict(finding) for finding in cfn_lint(Path(template), Path(root))]
-    from suite.controls.template import load_template, taggable_types
     try:
         taggable: list[str] | None = sorted(taggable_types(load_template(template)))
     except Exception:  # noqa: BLE001 - not a CloudFormation template, not YAML: the controls' check says so

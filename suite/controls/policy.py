@@ -53,8 +53,8 @@ def only_account_level(statement: dict[str, Any]) -> bool:
 
 def read_ahead() -> None:
     """parliament imported (its IAM definition read: about half a second of CPU) before the first check that expands an
-    action or matches an ARN needs it: suite/early_start.py calls this in a thread while the run waits for its local
-    AWS to start, when the run's own process has little else to do."""
+    action needs it: suite/early_start.py calls this in a thread while the run waits for its local AWS to start, when
+    the run's own process has little else to do."""
     import parliament  # noqa: F401
 
 

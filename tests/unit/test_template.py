@@ -9,9 +9,11 @@ the workshop under test; here, what those controls are made of is tested on smal
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
+from suite.background import BackgroundProcess
 from suite.controls import linters
 from suite.controls import template as tc
 from tests.support.template_file import REQUIRED_PARAMS, TEMPLATE_PATH, props
@@ -274,6 +276,20 @@ def test_the_cfn_lint_process_reads_the_same_taggable_types(template, tmp_path):
         assert broken.taggable_types() is None
     finally:
         broken.stop()
+
+
+def test_a_cfn_lint_process_that_fails_says_so_to_its_check_after_the_tag_control_asked(tmp_path):
+    """Its output is read once: whichever asks first, the tag control reads the types itself and cfn-lint's check
+    still gets cfn-lint's failure in its own words."""
+    running = linters.RunningCfnLint(TEMPLATE_PATH, TEMPLATE_PATH.parent)
+    running.stop()
+    running.background = BackgroundProcess([sys.executable, "-c", "import sys; sys.exit('cfn-lint could not start')"])
+    try:
+        assert running.taggable_types() is None
+        with pytest.raises(RuntimeError, match="cfn-lint exited 1: cfn-lint could not start"):
+            running.result()
+    finally:
+        running.stop()
 
 
 # --------------------------------------------------------------------------- containers, trail
