@@ -3,7 +3,8 @@ socket, no file outside the run's own directory.
 
 Each case starts a real offline run (three phases, a few checks of each) in a session of its own, as a terminal
 or CI starts it, waits for a stage (the local AWS starting, the stack deploying, the first
-rotation, the Fargate phase, the audit phase, the teardown), and signals it there: Ctrl-C
+rotation, the Fargate phase, the audit phase, the teardown, where the run waits for the signals:
+tests/support/pause_at_teardown.py), and signals it there: Ctrl-C
 (SIGINT to its process group), twice in a row, SIGTERM, SIGHUP, SIGKILL. Every process of the
 run is recorded while it runs (psutil), with its listening sockets; afterwards none may be
 alive nor listening, and the run's TMPDIR may hold nothing but its pytest directory. The
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +27,12 @@ from typing import Callable, Iterator
 import psutil
 import pytest
 from tests.support.own_local_aws import without_the_sessions_local_aws
+from tests.support.pause_at_teardown import PAUSE_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE = 10.0  # seconds the run's processes have to go after it ends
 LISTENERS_EVERY = 0.5  # seconds between two readings of a run's listening sockets
+POLL = 0.05  # seconds between two readings of a run's processes
 # A run that never reaches its stage fails the case; on a loaded machine (two pytest-xdist workers, each with
 # runs of its own) the teardown comes more than 2 minutes in: the deadline is only a safety net.
 STAGE_TIMEOUT = 600.0
@@ -43,36 +47,82 @@ class Watched:
     processes: dict[int, float] = field(default_factory=dict)  # pid -> create time
     listeners: dict[tuple[str, int], float] = field(default_factory=dict)  # (address, port) -> last seen (epoch)
     seen: list[psutil.Process] = field(default_factory=list)  # its processes at the last record (one walk of /proc)
-    listeners_read: float = float("-inf")  # when the listeners were last read (monotonic)
+    pause_file: Path | None = None  # created when the run waits at its teardown for the signals
 
     def text(self) -> str:
         return "".join(self.output)
 
-    def descendants(self) -> list[psutil.Process]:
-        try:
-            return psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.Error:
-            return []
-
     def record(self) -> None:
-        """Its processes, every call; their listeners, at most every LISTENERS_EVERY seconds (reading a process's
-        sockets is most of a record's CPU, and a listener lives as long as its server: a leaked one outlives the
-        run, and its process, recorded at once, is a leftover itself)."""
-        self.seen = self.descendants()
-        now = time.monotonic()
-        listeners_too = now - self.listeners_read >= LISTENERS_EVERY
-        if listeners_too:
-            self.listeners_read = now
+        """Its processes and the machine's listeners they hold (read at most every LISTENERS_EVERY seconds: a
+        listener lives as long as its server, and a leaked one outlives the run, its process a leftover itself)."""
+        self.seen = MACHINE.descendants(self.process.pid)
+        listening, read_at = MACHINE.listeners()
         for child in self.seen:
             try:
                 self.processes.setdefault(child.pid, child.create_time())
-                if not listeners_too:
-                    continue
-                for connection in child.net_connections(kind="tcp"):
-                    if connection.status == psutil.CONN_LISTEN:
-                        self.listeners[(connection.laddr.ip, connection.laddr.port)] = time.time()
             except psutil.Error:
                 continue
+            for address in listening.get(child.pid, ()):
+                self.listeners[address] = read_at
+
+
+class MachineReadings:
+    """The machine's processes (by parent) and listening sockets, read once for all the runs watched at the same
+    time: each walks all of /proc (the sockets: every process's and the TCP tables, tens of ms on a loaded
+    machine), which each watcher once did for itself, and for the sockets once per process of its run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._children: dict[int, list[int]] = {}
+        self._children_read = float("-inf")  # monotonic
+        self._listening: dict[int, set[tuple[str, int]]] = {}
+        self._listening_read = float("-inf")  # monotonic
+        self._listening_at = 0.0  # epoch: when the listeners were last seen
+
+    def descendants(self, pid: int) -> list[psutil.Process]:
+        """What `psutil.Process(pid).children(recursive=True)` answers, from a reading at most POLL seconds old."""
+        with self._lock:
+            if time.monotonic() - self._children_read >= POLL:
+                children: dict[int, list[int]] = defaultdict(list)
+                for child, parent in psutil._ppid_map().items():  # what Process.children reads (psutil pinned)
+                    children[parent].append(child)
+                self._children, self._children_read = children, time.monotonic()
+            table = self._children
+        try:
+            created = psutil.Process(pid).create_time()
+        except psutil.Error:
+            return []
+        found: list[psutil.Process] = []
+        stack, visited = [pid], set()
+        while stack:
+            parent = stack.pop()
+            if parent in visited:  # a pid reused while the table was read: a cycle
+                continue
+            visited.add(parent)
+            for child_pid in table.get(parent, ()):
+                try:
+                    child = psutil.Process(child_pid)
+                    if child.create_time() >= created:  # older than the run: its pid was reused
+                        found.append(child)
+                        stack.append(child_pid)
+                except psutil.Error:
+                    continue
+        return found
+
+    def listeners(self) -> tuple[dict[int, set[tuple[str, int]]], float]:
+        """pid -> the TCP addresses it listens on, as the leftover check reads them (this machine's network), and
+        when they were read (epoch), at most LISTENERS_EVERY seconds ago."""
+        with self._lock:
+            if time.monotonic() - self._listening_read >= LISTENERS_EVERY:
+                listening: dict[int, set[tuple[str, int]]] = defaultdict(set)
+                for connection in psutil.net_connections(kind="tcp"):
+                    if connection.status == psutil.CONN_LISTEN and connection.pid is not None:
+                        listening[connection.pid].add((connection.laddr.ip, connection.laddr.port))
+                self._listening, self._listening_read, self._listening_at = listening, time.monotonic(), time.time()
+            return self._listening, self._listening_at
+
+
+MACHINE = MachineReadings()
 
 
 def has_process(marker: str) -> Callable[[Watched], bool]:
@@ -83,12 +133,9 @@ def printed(*markers: str) -> Callable[[Watched], bool]:
     return lambda run: all(marker in run.text() for marker in markers)
 
 
-def passed(check: str) -> Callable[[Watched], bool]:
-    """`check` passed (-v prints its PASSED after the fixtures --setup-show lists for it)."""
-    def seen(run: Watched) -> bool:
-        text = run.text()
-        return "PASSED" in text[text.rfind(check):] if check in text else False
-    return seen
+def paused_at_teardown(run: Watched) -> bool:
+    """The run has begun its cleanup and waits there for the signals (tests/support/pause_at_teardown.py)."""
+    return run.pause_file is not None and run.pause_file.exists()
 
 
 def _cmdline(process: psutil.Process) -> list[str]:
@@ -98,7 +145,6 @@ def _cmdline(process: psutil.Process) -> list[str]:
         return []
 
 
-LAST_CHECK = "test_operator_reads_are_recorded[offline]"  # CHECKS' last, in the guide's order (the Audit phase)
 # stage -> (when to signal, the signals, seconds between them)
 CASES = {
     "ctrl-c-at-start-up": (has_process("localaws.server_process"), [signal.SIGINT]),
@@ -106,10 +152,11 @@ CASES = {
     "ctrl-c-at-rotation": (printed("test_rotation_completes"), [signal.SIGINT]),
     "ctrl-c-at-fargate": (printed("tests/fargate/"), [signal.SIGINT]),
     "ctrl-c-at-audit": (printed("tests/audit/"), [signal.SIGINT]),
-    # The last check has passed: its teardown, the session's (the phases', the stack's, the local AWS's), is next.
-    "ctrl-c-at-teardown": (passed(LAST_CHECK), [signal.SIGINT]),
+    # The last check has passed and its teardown, the session's (the phases', the stack's, the local AWS's), has
+    # begun: the run waits there for the signals (a second of work, over before a watcher that polls sees it begin).
+    "ctrl-c-at-teardown": (paused_at_teardown, [signal.SIGINT]),
     "ctrl-c-twice": (printed("tests/fargate/"), [signal.SIGINT, signal.SIGINT]),
-    "ctrl-c-twice-at-teardown": (passed(LAST_CHECK), [signal.SIGINT, signal.SIGINT]),
+    "ctrl-c-twice-at-teardown": (paused_at_teardown, [signal.SIGINT, signal.SIGINT]),
     "sigterm-at-rotation": (printed("test_rotation_completes"), [signal.SIGTERM]),
     "sighup-at-deploy": (has_process("mariadbd"), [signal.SIGHUP]),
     "sigkill-at-fargate": (printed("tests/fargate/"), [signal.SIGKILL]),
@@ -143,12 +190,17 @@ def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list
     tmpdir.mkdir(parents=True)
     # The run launches its own local AWS, a process of its own tree.
     env = dict(without_the_sessions_local_aws(), TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
+    pause_file = None
+    if when is paused_at_teardown:  # outside TMPDIR: not a file the run leaves
+        pause_file = folder / "paused-at-teardown"
+        env[PAUSE_ENV] = f"{pause_file}:{len(signals)}"
+        extra = ["-p", "tests.support.pause_at_teardown", *extra]
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-m", "offline", "tests/rds", "tests/fargate", "tests/audit", "-k", CHECKS,
          "-v", "--setup-show",
          "-p", "no:cacheprovider", f"--basetemp={basetemp}", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    run = Watched(process)
+    run = Watched(process, pause_file=pause_file)
     reader = threading.Thread(target=lambda: run.output.extend(iter(process.stdout.readline, "")), daemon=True)
     reader.start()
     signalled = False
@@ -163,7 +215,7 @@ def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list
                 os.killpg(process.pid, signal_number)
             signalled = True
             break
-        time.sleep(0.05)
+        time.sleep(POLL)
     while process.poll() is None:
         run.record()
         try:
@@ -250,3 +302,25 @@ def test_a_listener_begun_after_the_runs_own_was_last_seen_is_another_runs():
     assert _came_after(os.getpid(), began - 1)
     assert not _came_after(os.getpid(), time.time())
     assert not _came_after(None, 0.0)
+
+
+def test_the_watcher_sees_a_runs_grandchild_and_the_address_it_listens_on(tmp_path):
+    """The readings the watchers share find what a run's process started in turn, and its listening socket."""
+    ready = tmp_path / "port"
+    listener = ("import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); "
+                "open(sys.argv[1], 'w').write(str(s.getsockname()[1])); time.sleep(60)")
+    starter = [sys.executable, "-c", "import subprocess, sys; subprocess.run(sys.argv[1:])"]
+    run = subprocess.Popen([*starter, *starter, sys.executable, "-c", listener, str(ready)], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (ready.exists() and ready.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(LISTENERS_EVERY)  # a reading taken after it listens
+        watched = Watched(run)  # type: ignore[arg-type]  # no output read
+        watched.record()
+        [grandchild] = [child for child in watched.seen if _cmdline(child)[1:3] == ["-c", listener]]
+        assert grandchild.pid in watched.processes
+        assert ("127.0.0.1", int(ready.read_text())) in watched.listeners
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
