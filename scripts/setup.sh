@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Install what the suite needs on a Debian/Ubuntu machine: system packages, then a
 # virtualenv with the pinned Python packages. Safe to run again: it only adds what is missing.
+# Usage: scripts/setup.sh [--then COMMAND...]: COMMAND runs as soon as .venv is ready, beside what is still
+# installing (scripts/test.sh's code checks, while a fresh machine unpacks its Debian packages); its failure fails
+# the setup.
 set -euo pipefail
+
+after_venv=()
+if [ "${1:-}" = "--then" ]; then
+  shift
+  after_venv=("$@")
+fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${root}/.venv"
@@ -97,7 +106,8 @@ venv_with() {
 # mostly waits for its downloads. checkov pins a boto3 and a networkx of its own: it gets a virtualenv of its own.
 jobs=()
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}" & jobs+=("$!"); fi
-venv_with "${venv}" "${root}/requirements.txt" & jobs+=("$!")
+{ venv_with "${venv}" "${root}/requirements.txt" && { [ "${#after_venv[@]}" -eq 0 ] || "${after_venv[@]}"; }; } &
+jobs+=("$!")
 # checkov's JSONPath parser tables, written once (suite/controls/checkov_parse_tables.py): half its time otherwise.
 # Without them checkov still works, slower: their failure is said, not fatal.
 { venv_with "${root}/.venv-checkov" "${root}/requirements-checkov.txt" && {
@@ -109,6 +119,6 @@ for job in "${jobs[@]}"; do
   wait "${job}" || failed=1
 done
 if [ "${failed}" -ne 0 ]; then
-  echo "setup: an installation failed (its error is above)" >&2
+  echo "setup: a step failed (its error is above)" >&2
   exit 1
 fi

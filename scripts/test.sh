@@ -3,16 +3,15 @@
 # break the workshop on purpose, and the offline checks. Never touches a real AWS account.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-bash "${root}/scripts/setup.sh"
+# The code's own checks first: ruff and mypy as soon as the virtualenv is ready, beside the Debian packages a fresh
+# machine is still installing (mypy's first run takes some 10 s of a core the unpacking leaves idle), then shellcheck.
+bash "${root}/scripts/setup.sh" --then bash "${root}/scripts/check-code.sh"
 cd "${root}"
+shellcheck scripts/*.sh .ci/run
 mkdir -p reports
 # The tests start hundreds of Python processes: each compiles the project's modules (and pytest rewrites its
 # tests) once, not again in every process, as it would where the environment forbids writing bytecode.
 unset PYTHONDONTWRITEBYTECODE
-# The code's own checks first, in seconds (configuration: pyproject.toml).
-.venv/bin/ruff check --quiet .
-.venv/bin/python -m mypy
-shellcheck scripts/*.sh .ci/run
 # The phases' checks run once, as the README's first command from a clone of the project
 # (tests/selftest/test_runs_wherever_cloned.py, which also opens its report): not again in this process.
 ignored=()
