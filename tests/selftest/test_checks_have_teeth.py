@@ -5,8 +5,8 @@ offline phase against the copy in a separate pytest, and reads that run's JUnit 
 variant (a workshop AWS accepts, changed the same way) runs whole phases, which must all pass.
 The runs share nothing but the machine (each has its own local AWS, database and loopback
 addresses), so they are started together, a few at a time (SMDEMO_SELFTEST_JOBS, default 3:
-most of a run is waiting), as soon as the first case needs one, those that wait out a timeout first
-(Fault.waits); each case awaits its own.
+most of a run is waiting), as soon as the first case needs one, and beside them at once those that
+wait out a timeout (Fault.waits); each case awaits its own.
 One run is the other way round: a workshop that is right but slow (its app) must pass.
 """
 from __future__ import annotations
@@ -115,24 +115,25 @@ def broken_workshop_runs(request: pytest.FixtureRequest, tmp_path_factory: pytes
     (what a run does with them is the same)."""
     wanted = {item.callspec.id if hasattr(item, "callspec") else EXTRA_RUNS.get(item.name, item.name)
               for item in request.session.items if item.module is request.module}
+    # Runs that mostly wait out a timeout (Fault.waits) each get a thread of their own beside the pool, at once:
+    # in the pool's slots they left the machine's cores idle for the first minute of the session.
+    waiting = [case for case in CASES if case.id in wanted and case.values[1].waits]
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool, \
+            ThreadPoolExecutor(max(len(waiting), 1)) as waiting_pool, \
             pytest.MonkeyPatch.context() as environment:
         environment.setenv("LOCALAWS_PRELOADED", preloaded_local_aws)
         environment.setenv(WARM_CHECKOV, warm_checkov)
         runs: dict[str, Future[RunResult]] = {}
 
-        def submit_case(case: Any) -> None:  # one of CASES (a pytest.param)
+        def submit_case(case: Any, executor: ThreadPoolExecutor) -> None:  # one of CASES (a pytest.param)
             folder = tmp_path_factory.mktemp(case.id)
             phase, fault = case.values
             # Only the checks the fault must fail: the rest of the phase says nothing about them.
-            runs[case.id] = pool.submit(run_phase_against, workshop_copy(folder, fault), phase, folder,
-                                        fault.caught_by)
+            runs[case.id] = executor.submit(run_phase_against, workshop_copy(folder, fault), phase, folder,
+                                            fault.caught_by)
 
-        # Runs that wait out a timeout first, longest first: their waits overlap the other runs' work.
-        waiting = sorted((case for case in CASES if case.id in wanted and case.values[1].waits),
-                         key=lambda case: -case.values[1].waits)
         for case in waiting:
-            submit_case(case)
+            submit_case(case, waiting_pool)
         if WITHOUT_EVENT_HISTORY in wanted:
             folder = tmp_path_factory.mktemp(WITHOUT_EVENT_HISTORY)
             runs[WITHOUT_EVENT_HISTORY] = pool.submit(run_phase_against, workshop_copy(folder), "tests/audit",
@@ -168,7 +169,7 @@ def broken_workshop_runs(request: pytest.FixtureRequest, tmp_path_factory: pytes
             runs[SLOW_APP.name] = pool.submit(run_phase_against, workshop_copy(folder, SLOW_APP), "tests/app", folder)
         for case in CASES:
             if case.id in wanted and case.id not in runs:
-                submit_case(case)
+                submit_case(case, pool)
         try:
             yield runs
         finally:

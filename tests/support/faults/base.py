@@ -26,8 +26,8 @@ class Fault:
     apply: Callable[[Path], None]
     caught_by: tuple[str, ...]  # the checks that must then not pass
     # About how many seconds of a timeout the broken workshop makes its run wait out (AWS's own, a Lambda
-    # function's Timeout, or the suite's offline one): such runs start first, so that their waits overlap the
-    # other runs' work instead of leaving the machine idle at the end.
+    # function's Timeout, or the suite's offline one): such runs start at once, beside the pool of the others
+    # (tests/selftest/test_checks_have_teeth.py), so that their waits overlap the other runs' work.
     waits: float = 0.0
 
 
