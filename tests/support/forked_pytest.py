@@ -33,7 +33,8 @@ PRELOADED = (
     "cryptography.hazmat.primitives.asymmetric.rsa",
     "yaml", "psutil", "tenacity", "websockets.sync.client", "dateutil.parser", "configparser", "email.message",
     "xml.etree.ElementTree", "concurrent.futures", "json", "tarfile", "ssl", "http.client",
-    "tests.support.preloaded_aws_models",  # last: it reads the services' models with boto3
+    "tests.support.preloaded_aws_models",  # it reads the services' models with boto3
+    "tests.support.frozen_heap",  # last: freezes what the others imported
 )
 _forkserver = multiprocessing.get_context("forkserver")
 _forkserver.set_forkserver_preload(list(PRELOADED))
