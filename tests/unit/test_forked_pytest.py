@@ -63,3 +63,16 @@ def test_a_run_past_its_timeout_is_killed(tmp_path):
         run_pytest(["-q", "-p", "no:cacheprovider", "-c", os.devnull], tmp_path, dict(os.environ), timeout=5)
     assert time.monotonic() - began < 60
     assert not psutil.pid_exists(int((tmp_path / "pid").read_text()))
+
+
+def test_a_forked_run_finds_what_the_forkserver_imported_frozen(tmp_path):
+    """Its full collections skip the forkserver's preloaded modules (tests/support/frozen_heap.py), which a fresh
+    pytest's would scan (it freezes nothing of its own here: no project conftest)."""
+    (tmp_path / "test_frozen.py").write_text("import gc\n\ndef test_frozen():\n"
+                                             "    print('frozen', gc.get_freeze_count())\n")
+    forked = run_pytest(["-q", "-p", "no:cacheprovider", "-s", "-c", os.devnull], tmp_path, dict(os.environ),
+                        timeout=120)
+    expected = fresh(tmp_path, dict(os.environ))
+    assert int(forked.stdout.split("frozen ")[1].split()[0]) > 100_000, forked.stdout
+    assert "frozen 0\n" in expected.stdout, expected.stdout
+
