@@ -18,7 +18,6 @@ it comes first on the runtime's module path), a loading environment of its own (
 process that would differ from the bootstrap's (namespaces, capabilities, user, limits).
 """
 import ctypes
-import gc
 import importlib.util
 import os
 import signal
@@ -152,11 +151,6 @@ def main(listener_fd: int) -> None:
     import boto3  # noqa: F401 - the import every environment shares
     import boto3.session  # noqa: F401
     sys.meta_path.remove(looked)
-    # What it imported, frozen out of the garbage collector's way: a runtime's full collections then scan only what
-    # it made (a handler's first client and pymysql made one over boto3's objects: 30 of its 180 ms of CPU), and do
-    # not write to the memory pages it shares with the zygote.
-    gc.collect()
-    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C to the run: the zygote ends with the local AWS
     forked.serve(socket.socket(fileno=listener_fd),
                  lambda connection: _supervise(connection, facts, looked.names, environment, path))
