@@ -52,10 +52,16 @@ class Watched:
     def text(self) -> str:
         return "".join(self.output)
 
+    def descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+
     def record(self) -> None:
         """Its processes and the machine's listeners they hold (read at most every LISTENERS_EVERY seconds: a
         listener lives as long as its server, and a leaked one outlives the run, its process a leftover itself)."""
-        self.seen = MACHINE.descendants(self.process.pid)
+        self.seen = self.descendants()
         listening, read_at = MACHINE.listeners()
         for child in self.seen:
             try:
@@ -67,47 +73,15 @@ class Watched:
 
 
 class MachineReadings:
-    """The machine's processes (by parent) and listening sockets, read once for all the runs watched at the same
-    time: each walks all of /proc (the sockets: every process's and the TCP tables, tens of ms on a loaded
-    machine), which each watcher once did for itself, and for the sockets once per process of its run."""
+    """The machine's listening sockets, read once for all the runs watched at the same time: a reading walks every
+    process's file descriptors and the TCP tables (tens of ms on a loaded machine), which each watcher once did for
+    itself, once per process of its run, parsing the whole table each time."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._children: dict[int, list[int]] = {}
-        self._children_read = float("-inf")  # monotonic
         self._listening: dict[int, set[tuple[str, int]]] = {}
         self._listening_read = float("-inf")  # monotonic
         self._listening_at = 0.0  # epoch: when the listeners were last seen
-
-    def descendants(self, pid: int) -> list[psutil.Process]:
-        """What `psutil.Process(pid).children(recursive=True)` answers, from a reading at most POLL seconds old."""
-        with self._lock:
-            if time.monotonic() - self._children_read >= POLL:
-                children: dict[int, list[int]] = defaultdict(list)
-                for child, parent in psutil._ppid_map().items():  # what Process.children reads (psutil pinned)
-                    children[parent].append(child)
-                self._children, self._children_read = children, time.monotonic()
-            table = self._children
-        try:
-            created = psutil.Process(pid).create_time()
-        except psutil.Error:
-            return []
-        found: list[psutil.Process] = []
-        stack, visited = [pid], set()
-        while stack:
-            parent = stack.pop()
-            if parent in visited:  # a pid reused while the table was read: a cycle
-                continue
-            visited.add(parent)
-            for child_pid in table.get(parent, ()):
-                try:
-                    child = psutil.Process(child_pid)
-                    if child.create_time() >= created:  # older than the run: its pid was reused
-                        found.append(child)
-                        stack.append(child_pid)
-                except psutil.Error:
-                    continue
-        return found
 
     def listeners(self) -> tuple[dict[int, set[tuple[str, int]]], float]:
         """pid -> the TCP addresses it listens on, as the leftover check reads them (this machine's network), and

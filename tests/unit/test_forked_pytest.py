@@ -75,4 +75,3 @@ def test_a_forked_run_finds_what_the_forkserver_imported_frozen(tmp_path):
     expected = fresh(tmp_path, dict(os.environ))
     assert int(forked.stdout.split("frozen ")[1].split()[0]) > 100_000, forked.stdout
     assert "frozen 0\n" in expected.stdout, expected.stdout
-
