@@ -15,8 +15,9 @@ import os
 import shutil
 import xml.etree.ElementTree as ET
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import pytest
 
@@ -58,11 +59,13 @@ def selection(checks: tuple[str, ...]) -> list[str]:
 
 
 def run_phase_against(workshop: Path, phase: str | tuple[str, ...], report_dir: Path, checks: tuple[str, ...] = (),
-                      **environment: str) -> tuple[int, dict[str, str], str]:
+                      *, environ: Mapping[str, str], **environment: str) -> tuple[int, dict[str, str], str]:
     """The offline phase (or phases) against a copy of the workshop: only `checks` (their fixtures deploy
-    and do what they need), or the whole phase."""
+    and do what they need), or the whole phase. `environ`: the session's environment, read before the run's
+    thread started (pytest sets and deletes PYTEST_CURRENT_TEST in os.environ meanwhile: reading it here
+    raced with that, a KeyError in CI)."""
     junit = report_dir / "junit.xml"
-    env = dict(os.environ, **environment)
+    env = dict(environ, **environment)
     done = run_pytest(
         ["-m", SELFTEST_MODE, *([phase] if isinstance(phase, str) else phase),
          *selection(checks), "-q", "-p", "no:cacheprovider",
@@ -118,55 +121,55 @@ def broken_workshop_runs(request: pytest.FixtureRequest, tmp_path_factory: pytes
     # Runs that mostly wait out a timeout (Fault.waits) each get a thread of their own beside the pool, at once:
     # in the pool's slots they left the machine's cores idle for the first minute of the session.
     waiting = [case for case in CASES if case.id in wanted and case.values[1].waits]
+    environ = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+    environ.update({"LOCALAWS_PRELOADED": preloaded_local_aws, WARM_CHECKOV: warm_checkov})
+    run_phase = partial(run_phase_against, environ=environ)
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool, \
-            ThreadPoolExecutor(max(len(waiting), 1)) as waiting_pool, \
-            pytest.MonkeyPatch.context() as environment:
-        environment.setenv("LOCALAWS_PRELOADED", preloaded_local_aws)
-        environment.setenv(WARM_CHECKOV, warm_checkov)
+            ThreadPoolExecutor(max(len(waiting), 1)) as waiting_pool:
         runs: dict[str, Future[RunResult]] = {}
 
         def submit_case(case: Any, executor: ThreadPoolExecutor) -> None:  # one of CASES (a pytest.param)
             folder = tmp_path_factory.mktemp(case.id)
             phase, fault = case.values
             # Only the checks the fault must fail: the rest of the phase says nothing about them.
-            runs[case.id] = executor.submit(run_phase_against, workshop_copy(folder, fault), phase, folder,
+            runs[case.id] = executor.submit(run_phase, workshop_copy(folder, fault), phase, folder,
                                             fault.caught_by)
 
         for case in waiting:
             submit_case(case, waiting_pool)
         if WITHOUT_EVENT_HISTORY in wanted:
             folder = tmp_path_factory.mktemp(WITHOUT_EVENT_HISTORY)
-            runs[WITHOUT_EVENT_HISTORY] = pool.submit(run_phase_against, workshop_copy(folder), "tests/audit",
+            runs[WITHOUT_EVENT_HISTORY] = pool.submit(run_phase, workshop_copy(folder), "tests/audit",
                                                       folder, EVENT_HISTORY_CHECKS,
                                                       LOCALAWS_WITHOUT="cloudtrail_events")
         if NAME_FREED_ON_DELETE in wanted:
             folder = tmp_path_factory.mktemp(NAME_FREED_ON_DELETE)
-            runs[NAME_FREED_ON_DELETE] = pool.submit(run_phase_against, workshop_copy(folder), "tests/tls_user",
+            runs[NAME_FREED_ON_DELETE] = pool.submit(run_phase, workshop_copy(folder), "tests/tls_user",
                                                      folder, CLEANUP_CHECKS, LOCALAWS_WITHOUT="secrets_deletion")
         if LEFT_BEHIND in wanted:
             folder = tmp_path_factory.mktemp(LEFT_BEHIND)
-            runs[LEFT_BEHIND] = pool.submit(run_phase_against, workshop_copy(folder, TEARDOWN_FAULT), "tests/rds",
+            runs[LEFT_BEHIND] = pool.submit(run_phase, workshop_copy(folder, TEARDOWN_FAULT), "tests/rds",
                                             folder, ("test_credentials_from_secret_read_bookinfo",))
         if PROTECTED in wanted:
             folder = tmp_path_factory.mktemp(PROTECTED)
-            runs[PROTECTED] = pool.submit(run_phase_against, workshop_copy(folder, DELETION_PROTECTED_FAULT),
+            runs[PROTECTED] = pool.submit(run_phase, workshop_copy(folder, DELETION_PROTECTED_FAULT),
                                           "tests/rds", folder, ("test_credentials_from_secret_read_bookinfo",))
         for variant in VARIANTS:
             if variant.id in wanted:
                 folder = tmp_path_factory.mktemp(variant.id)
                 [valid] = variant.values
-                runs[variant.id] = pool.submit(run_phase_against, workshop_copy(folder, valid), valid.phases, folder,
+                runs[variant.id] = pool.submit(run_phase, workshop_copy(folder, valid), valid.phases, folder,
                                                valid.checks)
         key_phases = tuple(variant.values[0] for variant in VALID_VARIANTS if variant.id in wanted)
         if key_phases:  # one run of its phases, as a full run has them: one deployment, not one per phase
             folder = tmp_path_factory.mktemp(USABLE_CUSTOMER_MANAGED_KEY)
             workshop = workshop_copy(folder)
             SECRET_WITH_USABLE_CUSTOMER_MANAGED_KEY(workshop)
-            together = pool.submit(run_phase_against, workshop, key_phases, folder)
+            together = pool.submit(run_phase, workshop, key_phases, folder)
             runs.update({variant.id: together for variant in VALID_VARIANTS if variant.id in wanted})
         if SLOW_APP.name in wanted:
             folder = tmp_path_factory.mktemp(SLOW_APP.name)
-            runs[SLOW_APP.name] = pool.submit(run_phase_against, workshop_copy(folder, SLOW_APP), "tests/app", folder)
+            runs[SLOW_APP.name] = pool.submit(run_phase, workshop_copy(folder, SLOW_APP), "tests/app", folder)
         for case in CASES:
             if case.id in wanted and case.id not in runs:
                 submit_case(case, pool)

@@ -22,7 +22,7 @@ from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import psutil
 import pytest
@@ -158,12 +158,13 @@ class Outcome:
         return self.output[-3000:]
 
 
-def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int], extra: list[str]) -> Outcome:
+def interrupted_run(folder: Path, when: Callable[[Watched], bool], signals: list[int], extra: list[str],
+                    environ: Mapping[str, str]) -> Outcome:
+    """`environ`: read before the run's thread started (pytest changes os.environ meanwhile: PYTEST_CURRENT_TEST)."""
     tmpdir = folder / "tmpdir"
     basetemp = tmpdir / "basetemp"
     tmpdir.mkdir(parents=True)
-    # The run launches its own local AWS, a process of its own tree.
-    env = dict(without_the_sessions_local_aws(), TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
+    env = dict(environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
     pause_file = None
     if when is paused_at_teardown:  # outside TMPDIR: not a file the run leaves
         pause_file = folder / "paused-at-teardown"
@@ -238,12 +239,13 @@ def interrupted_runs(request: pytest.FixtureRequest,
                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Outcome]]]:
     wanted = {item.callspec.id for item in request.session.items
               if item.module is request.module and hasattr(item, "callspec")}
+    environ = without_the_sessions_local_aws()  # each run launches its own local AWS, a process of its own tree
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool:
         # The latest stages take longest: started first, the pool stays full to the end. Each run's folder has a
         # short name: its TMPDIR holds the database's unix socket, whose path MariaDB refuses beyond 107 bytes (the
         # longest case's name under a pytest-xdist worker's folder went past it).
         runs = {case: pool.submit(interrupted_run, tmp_path_factory.mktemp("run"), *CASES[case],
-                                  EXTRA_ARGS.get(case, []))
+                                  EXTRA_ARGS.get(case, []), environ)
                 for case in reversed(CASES) if case in wanted}
         try:
             yield runs
