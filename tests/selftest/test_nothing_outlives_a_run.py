@@ -132,6 +132,7 @@ CASES = {
     "ctrl-c-twice": (printed("tests/fargate/"), [signal.SIGINT, signal.SIGINT]),
     "ctrl-c-twice-at-teardown": (paused_at_teardown, [signal.SIGINT, signal.SIGINT]),
     "sigterm-at-rotation": (printed("test_rotation_completes"), [signal.SIGTERM]),
+    "sigterm-at-teardown": (paused_at_teardown, [signal.SIGTERM]),  # a run that printed READY and exited 2 once
     "sighup-at-deploy": (has_process("mariadbd"), [signal.SIGHUP]),
     "sigkill-at-fargate": (printed("tests/fargate/"), [signal.SIGKILL]),
     # --accounts: the controller's one local AWS, the workers' deployments in it (suite/shared_local_aws.py).
@@ -268,7 +269,8 @@ def test_nothing_outlives_an_interrupted_run(case: str, interrupted_runs):
         verdict = outcome.output.split("workshop verdict: ", 1)[1].split("\n", 1)[0]
         assert verdict.startswith("NOT READY: the run was interrupted (") and "READY: passed" not in verdict, verdict
     if case.endswith("at-teardown"):  # the checks had all passed: the verdict must still say why it is not READY
-        assert "the run was interrupted (SIGINT during the teardown" in outcome.output, outcome.tail
+        first = signal.Signals(CASES[case][1][0]).name
+        assert f"the run was interrupted ({first} during the teardown" in outcome.output, outcome.tail
 
 
 def test_a_listener_begun_after_the_runs_own_was_last_seen_is_another_runs():
