@@ -122,6 +122,8 @@ def main() -> None:
         print(f"  failed {count}x: {name}")
     if failures:
         print(f"failed runs' output and reports: {keep}")
+    elif options.keep is None and not any(keep.iterdir()):
+        keep.rmdir()  # the folder made for failed runs, none failed: nothing of the measurement is left behind
 
 
 if __name__ == "__main__":
