@@ -121,8 +121,7 @@ def broken_workshop_runs(request: pytest.FixtureRequest, tmp_path_factory: pytes
     # Runs that mostly wait out a timeout (Fault.waits) each get a thread of their own beside the pool, at once:
     # in the pool's slots they left the machine's cores idle for the first minute of the session.
     waiting = [case for case in CASES if case.id in wanted and case.values[1].waits]
-    environ = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
-    environ.update({"LOCALAWS_PRELOADED": preloaded_local_aws, WARM_CHECKOV: warm_checkov})
+    environ = {**os.environ, "LOCALAWS_PRELOADED": preloaded_local_aws, WARM_CHECKOV: warm_checkov}
     run_phase = partial(run_phase_against, environ=environ)
     with ThreadPoolExecutor(int(os.environ.get("SMDEMO_SELFTEST_JOBS", "3"))) as pool, \
             ThreadPoolExecutor(max(len(waiting), 1)) as waiting_pool:
